@@ -1,0 +1,15 @@
+//! armmu: a `no_std` ARM kernel that owns the MMU.
+//!
+//! The library holds everything that is not an entry point: the
+//! architecture-neutral core (`mm`, `loader`, `syscall`, `errno`), the
+//! architecture layer (`arch`) and the board facts (`board`). Host
+//! `cargo test` builds it for x86 with `std`, so all pure logic is unit
+//! tested there; only thin register/asm layers are gated on the target.
+#![cfg_attr(not(test), no_std)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![allow(clippy::new_without_default)]
+
+extern crate alloc;
+
+pub mod errno;
+pub mod mm;

@@ -1,0 +1,2 @@
+//! Architecture-neutral memory management.
+pub mod memtype;
