@@ -11,5 +11,6 @@
 
 extern crate alloc;
 
+pub mod arch;
 pub mod errno;
 pub mod mm;

@@ -64,7 +64,10 @@ pub enum MemoryType {
     /// Normal memory, inner and outer write-back, write-allocate: plain RAM.
     NormalWriteBackWriteAlloc,
     /// Normal memory with distinct inner and outer cache policies.
-    NormalInnerOuter { inner: CachePolicy, outer: CachePolicy },
+    NormalInnerOuter {
+        inner: CachePolicy,
+        outer: CachePolicy,
+    },
 }
 
 /// What a memory type means architecturally, independent of any encoding.
@@ -73,8 +76,13 @@ pub enum MemoryType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MemoryClass {
     StronglyOrdered,
-    Device { shareable: bool },
-    Normal { inner: CachePolicy, outer: CachePolicy },
+    Device {
+        shareable: bool,
+    },
+    Normal {
+        inner: CachePolicy,
+        outer: CachePolicy,
+    },
 }
 
 impl MemoryType {

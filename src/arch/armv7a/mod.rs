@@ -1,0 +1,2 @@
+//! ARMv7-A, short-descriptor VMSA.
+pub mod desc;
