@@ -1,2 +1,3 @@
 //! Architecture-neutral memory management.
 pub mod memtype;
+pub mod planner;

@@ -1,2 +1,3 @@
 //! ARMv7-A, short-descriptor VMSA.
 pub mod desc;
+pub mod table;

@@ -1,0 +1,1008 @@
+//! Short-descriptor translation tables: map, unmap, protect, split.
+//!
+//! The table code never touches memory or CP15 itself; everything goes
+//! through [`TableEnv`], so the same code runs on the target (with real
+//! DSB/TLBI) and in host tests (with a recording fake that checks
+//! break-before-make ordering).
+//!
+//! Live-entry changes follow ARM ARM B3.10.1 ("General TLB maintenance
+//! requirements") and the break-before-make rule for changing a valid
+//! entry's output address, size or attributes: write the invalid entry,
+//! DSB, invalidate the TLB by MVA, DSB, ISB, then write the new entry.
+
+use super::desc::{self, L1Kind, L2_ENTRIES, SECTION_SIZE, SMALL_PAGE_SIZE};
+use crate::errno::Errno;
+use crate::mm::memtype::MapAttrs;
+use crate::mm::planner::{self, PlanError};
+use alloc::vec::Vec;
+
+const LARGE: u32 = desc::LARGE_PAGE_SIZE;
+const SUPER: u32 = desc::SUPERSECTION_SIZE;
+/// Above this many TLB invalidations in one operation, invalidating the
+/// whole ASID (or the whole TLB for global entries) is cheaper.
+const TLBI_BATCH_LIMIT: usize = 64;
+
+/// What the table code needs from the machine.
+pub trait TableEnv {
+    /// Read the descriptor at physical address `pa`.
+    fn read(&self, pa: u32) -> u32;
+    /// Write one descriptor. On CPUs whose table walks are not coherent
+    /// with the data cache, the implementation also cleans the line to PoU.
+    fn write(&mut self, pa: u32, val: u32);
+    /// A zeroed, 1 KiB-aligned L2 table.
+    fn alloc_l2(&mut self) -> Result<u32, Errno>;
+    fn free_l2(&mut self, pa: u32);
+    /// DSB: descriptor writes become visible to the table walker.
+    fn publish(&mut self);
+    /// Invalidate TLB entries (and walk caches) for `va`: for `asid` only,
+    /// or for every ASID when `None` (global entries).
+    fn tlb_invalidate(&mut self, va: u32, asid: Option<u8>);
+    /// Invalidate every TLB entry of `asid` (or the whole TLB).
+    fn tlb_invalidate_all(&mut self, asid: Option<u8>);
+    /// DSB then ISB: invalidations complete and later fetches see them.
+    fn tlb_sync(&mut self);
+    /// Clean and invalidate data-cache lines of a VA range that is still
+    /// mapped cacheable, before it becomes non-cacheable.
+    fn clean_invalidate_dcache(&mut self, va: u32, size: u32);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    Plan(PlanError),
+    /// Something is already mapped at this address.
+    Overlap {
+        va: u32,
+    },
+    /// The address is not covered by this table (e.g. kernel half in a
+    /// TTBR0 table).
+    OutOfRange,
+    NoMemory,
+}
+
+impl From<MapError> for Errno {
+    fn from(e: MapError) -> Errno {
+        match e {
+            MapError::Plan(_) => Errno::EINVAL,
+            MapError::Overlap { .. } => Errno::EEXIST,
+            MapError::OutOfRange => Errno::EFAULT,
+            MapError::NoMemory => Errno::ENOMEM,
+        }
+    }
+}
+
+/// A present translation found by [`Table::lookup`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Present {
+    pub va: u32,
+    pub pa: u32,
+    pub size: u32,
+    pub raw: u32,
+}
+
+/// One first-level table and the L2 tables below it.
+#[derive(Clone, Copy, Debug)]
+pub struct Table {
+    /// Physical address of the L1 table (16 KiB, or 8 KiB for a TTBR0
+    /// table with TTBCR.N = 1).
+    pub l1_pa: u32,
+    /// VA range this table translates: [va_lo, va_hi]. A TTBR1 table
+    /// with N = 1 holds only 0x8000_0000..=0xFFFF_FFFF.
+    pub va_lo: u32,
+    pub va_hi: u32,
+    /// ASID for TLB maintenance of non-global entries (user tables).
+    pub asid: Option<u8>,
+    /// Domain written into section and page-table entries.
+    pub domain: u8,
+}
+
+fn l1_index(va: u32) -> u32 {
+    va >> 20
+}
+
+fn l2_index(va: u32) -> u32 {
+    (va >> 12) & 0xff
+}
+
+/// Invalidations gathered during one operation.
+struct TlbBatch {
+    vas: Vec<u32>,
+    overflow: bool,
+}
+
+impl TlbBatch {
+    fn new() -> Self {
+        TlbBatch {
+            vas: Vec::new(),
+            overflow: false,
+        }
+    }
+
+    fn push(&mut self, va: u32) {
+        if self.vas.len() >= TLBI_BATCH_LIMIT {
+            self.overflow = true;
+        } else {
+            self.vas.push(va);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.vas.is_empty() && !self.overflow
+    }
+
+    /// DSB (publish the invalid entries), TLBI, DSB + ISB.
+    fn flush<E: TableEnv>(&mut self, env: &mut E, asid: Option<u8>) {
+        if self.is_empty() {
+            return;
+        }
+        // Break-before-make step 2: the invalid entries must be visible to
+        // the walker before the TLB invalidation (ARM ARM B3.10.1).
+        env.publish();
+        if self.overflow {
+            env.tlb_invalidate_all(asid);
+        } else {
+            for &va in &self.vas {
+                env.tlb_invalidate(va, asid);
+            }
+        }
+        // Step 3: DSB completes the invalidation, ISB resynchronises the
+        // instruction stream, before any new entry is written.
+        env.tlb_sync();
+        self.vas.clear();
+        self.overflow = false;
+    }
+}
+
+impl Table {
+    fn l1_pa_of(&self, va: u32) -> u32 {
+        self.l1_pa + l1_index(va) * 4
+    }
+
+    fn covers(&self, va: u32, size: u32) -> bool {
+        size != 0
+            && va >= self.va_lo
+            && va
+                .checked_add(size - 1)
+                .is_some_and(|last| last <= self.va_hi)
+    }
+
+    /// Which block sizes a mapping may use. Supersections carry no domain,
+    /// so they are used only in domain 0 tables.
+    fn granules(&self) -> &'static [u64] {
+        if self.domain == 0 {
+            &planner::ARMV7_GRANULES
+        } else {
+            &[1 << 20, 64 << 10, 4 << 10]
+        }
+    }
+
+    /// Map `[va, va + size)` to `[pa, pa + size)`, choosing supersections,
+    /// sections, large pages or small pages wherever alignment allows.
+    /// Refuses (and changes nothing) if any part is already mapped.
+    pub fn map<E: TableEnv>(
+        &self,
+        env: &mut E,
+        va: u32,
+        pa: u32,
+        size: u32,
+        attrs: MapAttrs,
+    ) -> Result<(), MapError> {
+        if !self.covers(va, size) {
+            return Err(MapError::OutOfRange);
+        }
+        let chunks = planner::plan(va as u64, pa as u64, size as u64, self.granules())
+            .map_err(MapError::Plan)?;
+
+        // Validate: nothing mapped in the range; count missing L2 tables.
+        let mut need_l2: Vec<u32> = Vec::new();
+        for c in chunks.clone() {
+            let (cva, csize) = (c.va as u32, c.size as u32);
+            // A supersection chunk spans 16 L1 entries, a section one, and
+            // smaller chunks share the L1 entry of their MiB.
+            let entries = (csize / SECTION_SIZE).max(1);
+            for i in 0..entries {
+                let mb = (cva & !(SECTION_SIZE - 1)) + i * SECTION_SIZE;
+                let l1 = env.read(self.l1_pa_of(mb));
+                match desc::l1_kind(l1) {
+                    L1Kind::Fault => {
+                        if csize < SECTION_SIZE && !need_l2.contains(&mb) {
+                            need_l2.push(mb);
+                        }
+                    }
+                    L1Kind::PageTable { l2_pa } if csize < SECTION_SIZE => {
+                        for i in 0..csize / SMALL_PAGE_SIZE {
+                            let pva = cva + i * SMALL_PAGE_SIZE;
+                            if env.read(l2_pa + l2_index(pva) * 4) & 0b11 != 0 {
+                                return Err(MapError::Overlap { va: pva });
+                            }
+                        }
+                    }
+                    _ => return Err(MapError::Overlap { va: mb.max(cva) }),
+                }
+            }
+        }
+
+        // Allocate every missing L2 table before writing anything, so the
+        // operation either completes or changes nothing.
+        let mut tables: Vec<(u32, u32)> = Vec::with_capacity(need_l2.len());
+        for &mb in &need_l2 {
+            match env.alloc_l2() {
+                Ok(t) => tables.push((mb, t)),
+                Err(_) => {
+                    for &(_, t) in &tables {
+                        env.free_l2(t);
+                    }
+                    return Err(MapError::NoMemory);
+                }
+            }
+        }
+        for &(mb, t) in &tables {
+            let pxn = false; // page-level XN/PXN come from each entry's XN
+            let e = desc::page_table(t, self.domain, pxn).map_err(|_| MapError::NoMemory)?;
+            env.write(self.l1_pa_of(mb), e);
+        }
+
+        for c in chunks {
+            let (cva, cpa, csize) = (c.va as u32, c.pa as u32, c.size as u32);
+            match csize {
+                SUPER => {
+                    let e =
+                        desc::supersection(cpa as u64, attrs).map_err(|_| MapError::NoMemory)?;
+                    for i in 0..16 {
+                        env.write(self.l1_pa_of(cva + i * SECTION_SIZE), e);
+                    }
+                }
+                SECTION_SIZE => {
+                    let e =
+                        desc::section(cpa, attrs, self.domain).map_err(|_| MapError::NoMemory)?;
+                    env.write(self.l1_pa_of(cva), e);
+                }
+                LARGE => {
+                    let l2 = self.l2_of(env, cva).ok_or(MapError::NoMemory)?;
+                    let e = desc::large_page(cpa, attrs).map_err(|_| MapError::NoMemory)?;
+                    for i in 0..16 {
+                        env.write(l2 + (l2_index(cva) + i) * 4, e);
+                    }
+                }
+                _ => {
+                    let l2 = self.l2_of(env, cva).ok_or(MapError::NoMemory)?;
+                    let e = desc::small_page(cpa, attrs).map_err(|_| MapError::NoMemory)?;
+                    env.write(l2 + l2_index(cva) * 4, e);
+                }
+            }
+        }
+        // Fault -> valid needs no TLB maintenance (ARMv7 TLBs never hold
+        // translation faults, ARM ARM B3.10.2), only visibility: DSB + ISB.
+        env.publish();
+        env.tlb_sync();
+        Ok(())
+    }
+
+    fn l2_of<E: TableEnv>(&self, env: &E, va: u32) -> Option<u32> {
+        match desc::l1_kind(env.read(self.l1_pa_of(va))) {
+            L1Kind::PageTable { l2_pa } => Some(l2_pa),
+            _ => None,
+        }
+    }
+
+    /// The present translation covering `va`, if any.
+    pub fn lookup<E: TableEnv>(&self, env: &E, va: u32) -> Option<Present> {
+        if !self.covers(va, 1) {
+            return None;
+        }
+        let l1 = env.read(self.l1_pa_of(va));
+        match desc::l1_kind(l1) {
+            L1Kind::Fault => None,
+            L1Kind::Section => Some(Present {
+                va: va & !(SECTION_SIZE - 1),
+                pa: desc::section_pa(l1),
+                size: SECTION_SIZE,
+                raw: l1,
+            }),
+            L1Kind::Supersection => Some(Present {
+                va: va & !(SUPER - 1),
+                pa: l1 & !(SUPER - 1),
+                size: SUPER,
+                raw: l1,
+            }),
+            L1Kind::PageTable { l2_pa } => {
+                let l2 = env.read(l2_pa + l2_index(va) * 4);
+                match l2 & 0b11 {
+                    0b00 => None,
+                    0b01 => Some(Present {
+                        va: va & !(LARGE - 1),
+                        pa: l2 & !(LARGE - 1),
+                        size: LARGE,
+                        raw: l2,
+                    }),
+                    _ => Some(Present {
+                        va: va & !(SMALL_PAGE_SIZE - 1),
+                        pa: desc::small_page_pa(l2),
+                        size: SMALL_PAGE_SIZE,
+                        raw: l2,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Make `va` a block boundary: a supersection is split into sections,
+    /// a section into an L2 table of small pages, a large page into small
+    /// pages, each with break-before-make. No-op if `va` already is one.
+    pub fn split_at<E: TableEnv>(&self, env: &mut E, va: u32) -> Result<(), MapError> {
+        if va % SMALL_PAGE_SIZE != 0 {
+            return Err(MapError::Plan(PlanError::Misaligned));
+        }
+        let Some(p) = self.lookup(env, va) else {
+            return Ok(());
+        };
+        if p.va == va {
+            return Ok(());
+        }
+        let mut batch = TlbBatch::new();
+        match p.size {
+            SUPER => {
+                // 16 L1 entries -> 16 sections with the same attributes.
+                // A supersection's attribute bits [4:0], [17:9] and NS
+                // (bit 19) sit where a section's do; bits [8:5] (PA[39:36])
+                // become the domain and bit 18 is cleared.
+                let attrs_bits = p.raw & 0x000B_FE1F;
+                for i in 0..16 {
+                    env.write(self.l1_pa_of(p.va + i * SECTION_SIZE), 0);
+                    batch.push(p.va + i * SECTION_SIZE);
+                }
+                batch.flush(env, self.asid);
+                for i in 0..16 {
+                    let sec = (p.pa + i * SECTION_SIZE) | attrs_bits | ((self.domain as u32) << 5);
+                    env.write(self.l1_pa_of(p.va + i * SECTION_SIZE), sec);
+                }
+                env.publish();
+                env.tlb_sync();
+                // The section holding `va` may itself need splitting.
+                self.split_at(env, va)
+            }
+            SECTION_SIZE => {
+                let t = env.alloc_l2().map_err(|_| MapError::NoMemory)?;
+                for i in 0..L2_ENTRIES as u32 {
+                    env.write(
+                        t + i * 4,
+                        desc::section_to_small(p.raw, i * SMALL_PAGE_SIZE),
+                    );
+                }
+                let l1pa = self.l1_pa_of(p.va);
+                env.write(l1pa, 0);
+                batch.push(p.va);
+                batch.flush(env, self.asid);
+                let pxn = p.raw & 1 != 0;
+                let e = desc::page_table(t, self.domain, pxn).map_err(|_| MapError::NoMemory)?;
+                env.write(l1pa, e);
+                env.publish();
+                env.tlb_sync();
+                Ok(())
+            }
+            LARGE => {
+                let l2 = self.l2_of(env, va).ok_or(MapError::NoMemory)?;
+                let first = l2 + l2_index(p.va) * 4;
+                for i in 0..16 {
+                    env.write(first + i * 4, 0);
+                    batch.push(p.va + i * SMALL_PAGE_SIZE);
+                }
+                batch.flush(env, self.asid);
+                for i in 0..16 {
+                    env.write(first + i * 4, large_to_small(p.raw, i * SMALL_PAGE_SIZE));
+                }
+                env.publish();
+                env.tlb_sync();
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Unmap everything present in `[va, va + size)`. Holes are fine.
+    /// Each removed block is reported as (va, pa, size) through `removed`
+    /// only after its TLB entries are gone, so the caller may free frames.
+    pub fn unmap<E: TableEnv>(
+        &self,
+        env: &mut E,
+        va: u32,
+        size: u32,
+        removed: &mut dyn FnMut(u32, u32, u32),
+    ) -> Result<(), MapError> {
+        self.check_range(va, size)?;
+        let end = va.wrapping_add(size);
+        self.split_at(env, va)?;
+        if end != 0 {
+            self.split_at(env, end)?;
+        }
+        let mut batch = TlbBatch::new();
+        let mut gone: Vec<(u32, u32, u32)> = Vec::new();
+        let mut empty_tables: Vec<(u32, u32)> = Vec::new();
+        self.for_each_present(env, va, size, |env, p, entry_pa| {
+            let n = if p.size == SUPER || p.size == LARGE {
+                16
+            } else {
+                1
+            };
+            let stride = if p.size == SUPER {
+                SECTION_SIZE
+            } else {
+                SMALL_PAGE_SIZE
+            };
+            for i in 0..n {
+                env.write(entry_pa + i * 4, 0);
+                batch.push(p.va + i * stride);
+            }
+            gone.push((p.va, p.pa, p.size));
+        });
+        // L2 tables left empty are unlinked too (their VA is then a
+        // translation fault at L1, and the table memory can be reused).
+        let mut mb = va & !(SECTION_SIZE - 1);
+        loop {
+            if let Some(l2) = self.l2_of(env, mb) {
+                if (0..L2_ENTRIES as u32).all(|i| env.read(l2 + i * 4) & 0b11 == 0) {
+                    env.write(self.l1_pa_of(mb), 0);
+                    batch.push(mb);
+                    empty_tables.push((mb, l2));
+                }
+            }
+            match mb.checked_add(SECTION_SIZE) {
+                Some(n) if n < end || end == 0 => mb = n,
+                _ => break,
+            }
+        }
+        batch.flush(env, self.asid);
+        for (_, t) in empty_tables {
+            env.free_l2(t);
+        }
+        for (v, p, s) in gone {
+            removed(v, p, s);
+        }
+        Ok(())
+    }
+
+    /// Give every present entry in `[va, va + size)` the new attributes,
+    /// keeping its physical address, with break-before-make.
+    pub fn protect<E: TableEnv>(
+        &self,
+        env: &mut E,
+        va: u32,
+        size: u32,
+        attrs: MapAttrs,
+    ) -> Result<(), MapError> {
+        self.check_range(va, size)?;
+        let end = va.wrapping_add(size);
+        self.split_at(env, va)?;
+        if end != 0 {
+            self.split_at(env, end)?;
+        }
+        // Lines cached through the old attributes must not survive into a
+        // non-cacheable mapping (ARM ARM B2.2.9, mismatched attributes):
+        // clean+invalidate while the old mapping is still live.
+        if !attrs.mem.is_cacheable() {
+            let mut ranges: Vec<(u32, u32)> = Vec::new();
+            self.for_each_present(env, va, size, |_, p, _| ranges.push((p.va, p.size)));
+            for (v, s) in ranges {
+                env.clean_invalidate_dcache(v, s);
+            }
+        }
+        let mut batch = TlbBatch::new();
+        let mut rewrite: Vec<(u32, Present)> = Vec::new();
+        self.for_each_present(env, va, size, |env, p, entry_pa| {
+            let n = if p.size == SUPER || p.size == LARGE {
+                16
+            } else {
+                1
+            };
+            let stride = if p.size == SUPER {
+                SECTION_SIZE
+            } else {
+                SMALL_PAGE_SIZE
+            };
+            for i in 0..n {
+                env.write(entry_pa + i * 4, 0);
+                batch.push(p.va + i * stride);
+            }
+            rewrite.push((entry_pa, p));
+        });
+        batch.flush(env, self.asid);
+        for (entry_pa, p) in rewrite {
+            let (e, n) = match p.size {
+                SUPER => (desc::supersection(p.pa as u64, attrs), 16),
+                SECTION_SIZE => (desc::section(p.pa, attrs, self.domain), 1),
+                LARGE => (desc::large_page(p.pa, attrs), 16),
+                _ => (desc::small_page(p.pa, attrs), 1),
+            };
+            let e = e.map_err(|_| MapError::NoMemory)?;
+            for i in 0..n {
+                env.write(entry_pa + i * 4, e);
+            }
+        }
+        env.publish();
+        env.tlb_sync();
+        Ok(())
+    }
+
+    fn check_range(&self, va: u32, size: u32) -> Result<(), MapError> {
+        if va % SMALL_PAGE_SIZE != 0 || size % SMALL_PAGE_SIZE != 0 || size == 0 {
+            return Err(MapError::Plan(PlanError::Misaligned));
+        }
+        if !self.covers(va, size) {
+            return Err(MapError::OutOfRange);
+        }
+        Ok(())
+    }
+
+    /// Visit each present block inside the range (blocks straddling the
+    /// edges must have been split first). `entry_pa` is the address of the
+    /// block's first descriptor.
+    fn for_each_present<E: TableEnv>(
+        &self,
+        env: &mut E,
+        va: u32,
+        size: u32,
+        mut f: impl FnMut(&mut E, Present, u32),
+    ) {
+        let end = va as u64 + size as u64;
+        let mut cur = va as u64;
+        while cur < end {
+            let v = cur as u32;
+            let l1pa = self.l1_pa_of(v);
+            let l1 = env.read(l1pa);
+            match desc::l1_kind(l1) {
+                L1Kind::Fault => cur = (cur | (SECTION_SIZE as u64 - 1)) + 1,
+                L1Kind::Section | L1Kind::Supersection => {
+                    let p = self.lookup(env, v).expect("present");
+                    let first = self.l1_pa_of(p.va);
+                    f(env, p, first);
+                    cur = p.va as u64 + p.size as u64;
+                }
+                L1Kind::PageTable { l2_pa } => {
+                    let raw = env.read(l2_pa + l2_index(v) * 4);
+                    if raw & 0b11 == 0 {
+                        cur += SMALL_PAGE_SIZE as u64;
+                        continue;
+                    }
+                    let p = self.lookup(env, v).expect("present");
+                    f(env, p, l2_pa + l2_index(p.va) * 4);
+                    cur = p.va as u64 + p.size as u64;
+                }
+            }
+        }
+    }
+}
+
+/// The small page at `offset` inside a large page, with its attributes
+/// (ARM ARM B3.5.1: large and small pages differ in TEX and XN position).
+fn large_to_small(large: u32, offset: u32) -> u32 {
+    let pa = (large & !(LARGE - 1)) + offset;
+    let xn = (large >> 15) & 1;
+    let tex = (large >> 12) & 0b111;
+    // B, C, AP[1:0], AP[2], S, nG keep their positions (bits 2..5, 9..11).
+    let common = large & 0b1110_0011_1100;
+    pa | common | (tex << 6) | 0b10 | xn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::desc::L2_TABLE_SIZE;
+    use super::*;
+    use crate::mm::memtype::{Access, MemoryType};
+    use std::collections::BTreeMap;
+    use std::vec;
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum Ev {
+        Write(u32, u32),
+        Publish,
+        Tlbi(u32),
+        TlbiAll,
+        Sync,
+        Clean(u32, u32),
+    }
+
+    struct Fake {
+        mem: BTreeMap<u32, u32>,
+        next_l2: u32,
+        free: Vec<u32>,
+        l2_limit: usize,
+        live_l2: usize,
+        log: Vec<Ev>,
+    }
+
+    impl Fake {
+        fn new() -> Self {
+            Fake {
+                mem: BTreeMap::new(),
+                next_l2: 0x10_0000,
+                free: Vec::new(),
+                l2_limit: 1000,
+                live_l2: 0,
+                log: Vec::new(),
+            }
+        }
+    }
+
+    impl TableEnv for Fake {
+        fn read(&self, pa: u32) -> u32 {
+            *self.mem.get(&pa).unwrap_or(&0)
+        }
+        fn write(&mut self, pa: u32, val: u32) {
+            self.mem.insert(pa, val);
+            self.log.push(Ev::Write(pa, val));
+        }
+        fn alloc_l2(&mut self) -> Result<u32, Errno> {
+            if self.live_l2 >= self.l2_limit {
+                return Err(Errno::ENOMEM);
+            }
+            self.live_l2 += 1;
+            let t = self.free.pop().unwrap_or_else(|| {
+                let t = self.next_l2;
+                self.next_l2 += L2_TABLE_SIZE;
+                t
+            });
+            for i in 0..256 {
+                self.mem.insert(t + i * 4, 0);
+            }
+            Ok(t)
+        }
+        fn free_l2(&mut self, pa: u32) {
+            self.live_l2 -= 1;
+            self.free.push(pa);
+        }
+        fn publish(&mut self) {
+            self.log.push(Ev::Publish);
+        }
+        fn tlb_invalidate(&mut self, va: u32, _asid: Option<u8>) {
+            self.log.push(Ev::Tlbi(va));
+        }
+        fn tlb_invalidate_all(&mut self, _asid: Option<u8>) {
+            self.log.push(Ev::TlbiAll);
+        }
+        fn tlb_sync(&mut self) {
+            self.log.push(Ev::Sync);
+        }
+        fn clean_invalidate_dcache(&mut self, va: u32, size: u32) {
+            self.log.push(Ev::Clean(va, size));
+        }
+    }
+
+    fn kernel_table() -> Table {
+        Table {
+            l1_pa: 0x4000,
+            va_lo: 0,
+            va_hi: u32::MAX,
+            asid: None,
+            domain: 0,
+        }
+    }
+
+    fn rw() -> MapAttrs {
+        MapAttrs::kernel_data()
+    }
+
+    const MIB: u32 = 1 << 20;
+
+    #[test]
+    fn sections_where_aligned_pages_elsewhere() {
+        let mut env = Fake::new();
+        let t = Table {
+            domain: 1,
+            ..kernel_table()
+        };
+        t.map(
+            &mut env,
+            0x8000_0000 - 0x2000,
+            0x4000_0000 - 0x2000,
+            MIB + 0x3000,
+            rw(),
+        )
+        .unwrap();
+        let p = t.lookup(&env, 0x8000_0000).unwrap();
+        assert_eq!((p.size, p.pa), (MIB, 0x4000_0000));
+        let p = t.lookup(&env, 0x7FFF_F000).unwrap();
+        assert_eq!((p.size, p.pa), (4096, 0x3FFF_F000));
+        let p = t.lookup(&env, 0x8010_0000).unwrap();
+        assert_eq!((p.size, p.pa), (4096, 0x4010_0000));
+        assert!(t.lookup(&env, 0x8010_1000).is_none());
+    }
+
+    #[test]
+    fn supersections_and_large_pages_in_domain_zero() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x0100_0000, 0x4100_0000, 16 * MIB + 0x10000, rw())
+            .unwrap();
+        assert_eq!(t.lookup(&env, 0x01FF_F000).unwrap().size, 16 * MIB);
+        assert_eq!(t.lookup(&env, 0x0200_F000).unwrap().size, 0x10000);
+    }
+
+    #[test]
+    fn overlap_refused_and_nothing_changed() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x10_0000, 0x4000_0000, 0x1000, rw())
+            .unwrap();
+        let before = env.mem.clone();
+        // Range whose second page overlaps.
+        let e = t
+            .map(&mut env, 0x0FF000, 0x5000_0000, 0x2000, rw())
+            .unwrap_err();
+        assert_eq!(e, MapError::Overlap { va: 0x10_0000 });
+        assert_eq!(env.mem, before);
+        // A section over a page table.
+        let e = t
+            .map(&mut env, 0x10_0000, 0x5000_0000, MIB, rw())
+            .unwrap_err();
+        assert!(matches!(e, MapError::Overlap { .. }));
+        // Pages over a section.
+        t.map(&mut env, 0x300_0000, 0x5000_0000, MIB, rw()).unwrap();
+        let e = t
+            .map(&mut env, 0x301_0000, 0x6000_0000, 0x1000, rw())
+            .unwrap_err();
+        assert_eq!(e, MapError::Overlap { va: 0x301_0000 });
+    }
+
+    #[test]
+    fn out_of_l2_memory_changes_nothing() {
+        let mut env = Fake::new();
+        env.l2_limit = 1;
+        let t = kernel_table();
+        // Needs two L2 tables (pages in two different MiBs).
+        let e = t
+            .map(&mut env, 0x0FF000, 0x4000_0000, 0x2000, rw())
+            .unwrap_err();
+        assert_eq!(e, MapError::NoMemory);
+        assert!(
+            env.log.iter().all(|e| matches!(e, Ev::Write(_, 0))),
+            "only table zeroing happened"
+        );
+        assert_eq!(env.live_l2, 0);
+    }
+
+    #[test]
+    fn out_of_range_refused() {
+        let mut env = Fake::new();
+        let t = Table {
+            va_lo: 0,
+            va_hi: 0x7FFF_FFFF,
+            asid: Some(3),
+            ..kernel_table()
+        };
+        assert_eq!(
+            t.map(&mut env, 0x7FFF_F000, 0x4000_0000, 0x2000, rw())
+                .unwrap_err(),
+            MapError::OutOfRange
+        );
+    }
+
+    /// Every valid->valid change of a descriptor must be preceded by:
+    /// write 0 to it, DSB, TLBI covering it, DSB+ISB.
+    fn assert_break_before_make(log: &[Ev], entry: u32, va: u32) {
+        let writes: Vec<usize> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e, Ev::Write(p, _) if *p == entry))
+            .map(|(i, _)| i)
+            .collect();
+        for w in writes.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let Ev::Write(_, new) = log[b] else {
+                unreachable!()
+            };
+            let Ev::Write(_, old) = log[a] else {
+                unreachable!()
+            };
+            if old != 0 && new != 0 {
+                panic!("entry {entry:#x} changed {old:#x} -> {new:#x} without a break");
+            }
+            if old == 0 && new != 0 && a > 0 {
+                // The preceding break of this entry must be followed by
+                // publish, TLBI(va or all), sync before this write.
+                let between = &log[a + 1..b];
+                let p = between.iter().position(|e| *e == Ev::Publish);
+                let t = between
+                    .iter()
+                    .position(|e| *e == Ev::Tlbi(va) || *e == Ev::TlbiAll);
+                let s = between.iter().rposition(|e| *e == Ev::Sync);
+                if log[..a]
+                    .iter()
+                    .any(|e| matches!(e, Ev::Write(p, v) if *p == entry && *v != 0))
+                {
+                    assert!(
+                        p.is_some() && t.is_some() && s.is_some(),
+                        "missing BBM step for {entry:#x}: {between:?}"
+                    );
+                    assert!(
+                        p < t && t < s,
+                        "BBM steps out of order for {entry:#x}: {between:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn protect_uses_break_before_make() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x20_0000, 0x4020_0000, 0x3000, rw())
+            .unwrap();
+        let l2 = t.l2_of(&env, 0x20_0000).unwrap();
+        env.log.clear();
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, 0x20_1000, 0x1000, ro).unwrap();
+        let entry = l2 + 4;
+        assert_eq!(env.read(entry), desc::small_page(0x4020_1000, ro).unwrap());
+        assert_eq!(env.read(l2), desc::small_page(0x4020_0000, rw()).unwrap());
+        let log = env.log.clone();
+        assert_eq!(log[0], Ev::Write(entry, 0));
+        assert_break_before_make(&log, entry, 0x20_1000);
+        assert_eq!(
+            log,
+            vec![
+                Ev::Write(entry, 0),
+                Ev::Publish,
+                Ev::Tlbi(0x20_1000),
+                Ev::Sync,
+                Ev::Write(entry, desc::small_page(0x4020_1000, ro).unwrap()),
+                Ev::Publish,
+                Ev::Sync
+            ]
+        );
+    }
+
+    #[test]
+    fn protect_to_non_cacheable_cleans_first() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x20_0000, 0x4020_0000, 0x1000, rw())
+            .unwrap();
+        env.log.clear();
+        let nc = rw().with_mem(MemoryType::NormalNonCacheable);
+        t.protect(&mut env, 0x20_0000, 0x1000, nc).unwrap();
+        assert_eq!(env.log[0], Ev::Clean(0x20_0000, 0x1000));
+    }
+
+    #[test]
+    fn splitting_a_section_keeps_translation_and_uses_bbm() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x300_0000, 0x5000_0000, MIB, rw()).unwrap();
+        env.log.clear();
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, 0x304_0000, 0x1000, ro).unwrap();
+        let l1 = t.l1_pa_of(0x300_0000);
+        assert_break_before_make(&env.log.clone(), l1, 0x300_0000);
+        for off in (0..MIB).step_by(4096) {
+            let p = t.lookup(&env, 0x300_0000 + off).unwrap();
+            assert_eq!((p.pa, p.size), (0x5000_0000 + off, 4096));
+            let want_access = if off == 0x4_0000 { ro } else { rw() };
+            assert_eq!(
+                p.raw,
+                desc::small_page(0x5000_0000 + off, want_access).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn unmap_middle_reports_and_frees_empty_tables() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x40_0000, 0x4040_0000, 0x3000, rw())
+            .unwrap();
+        let mut got = Vec::new();
+        t.unmap(&mut env, 0x40_1000, 0x1000, &mut |v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        assert_eq!(got, vec![(0x40_1000, 0x4040_1000, 0x1000)]);
+        assert!(t.lookup(&env, 0x40_1000).is_none());
+        assert!(t.lookup(&env, 0x40_0000).is_some());
+        assert!(t.lookup(&env, 0x40_2000).is_some());
+        assert_eq!(env.live_l2, 1);
+        got.clear();
+        t.unmap(&mut env, 0x30_0000, 3 * MIB, &mut |v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(env.live_l2, 0, "empty L2 table freed");
+        assert_eq!(env.read(t.l1_pa_of(0x40_0000)), 0);
+        // Unmapping a hole is fine.
+        t.unmap(&mut env, 0x30_0000, MIB, &mut |_, _, _| {
+            panic!("nothing there")
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn removal_reported_only_after_tlb_sync() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x40_0000, 0x4040_0000, 0x1000, rw())
+            .unwrap();
+        env.log.clear();
+        let mut log_len_at_report = 0;
+        let env_ptr: *const Fake = &env;
+        t.unmap(&mut env, 0x40_0000, 0x1000, &mut |_, _, _| {
+            // SAFETY: the table code holds no borrow of env while reporting
+            // (it reports after its last use); read-only peek at the log.
+            log_len_at_report = unsafe { (*env_ptr).log.len() };
+        })
+        .unwrap();
+        let last_sync = env.log.iter().rposition(|e| *e == Ev::Sync).unwrap();
+        assert!(log_len_at_report > last_sync);
+    }
+
+    #[test]
+    fn large_unmaps_use_one_full_invalidation() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(
+            &mut env,
+            0x40_0000,
+            0x4040_0000,
+            0x10_0000 - 0x1000 + 0x1000,
+            rw().with_mem(MemoryType::NormalWriteThrough),
+        )
+        .unwrap();
+        // That was one section; split it and unmap 200 pages.
+        env.log.clear();
+        t.unmap(&mut env, 0x40_1000, 200 * 4096, &mut |_, _, _| {})
+            .unwrap();
+        let tlbis = env.log.iter().filter(|e| matches!(e, Ev::Tlbi(_))).count();
+        assert!(env.log.contains(&Ev::TlbiAll));
+        assert!(tlbis <= 1 + TLBI_BATCH_LIMIT);
+    }
+
+    #[test]
+    fn splitting_supersections_and_large_pages() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x0100_0000, 0x4100_0000, 16 * MIB, rw())
+            .unwrap();
+        t.map(&mut env, 0x0300_0000, 0x4300_0000, 0x10000, rw())
+            .unwrap();
+        assert_eq!(t.lookup(&env, 0x0300_0000).unwrap().size, 0x10000);
+        let mut got = Vec::new();
+        t.unmap(&mut env, 0x0150_3000, 0x1000, &mut |v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        t.unmap(&mut env, 0x0300_5000, 0x1000, &mut |v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (0x0150_3000, 0x4150_3000, 0x1000),
+                (0x0300_5000, 0x4300_5000, 0x1000)
+            ]
+        );
+        for va in (0x0100_0000u32..0x0200_0000).step_by(0x1000) {
+            let p = t.lookup(&env, va);
+            if va == 0x0150_3000 {
+                assert!(p.is_none());
+            } else {
+                let p = p.unwrap();
+                assert_eq!(p.pa + (va - p.va), va + 0x4000_0000);
+                if (0x0150_0000..0x0160_0000).contains(&va) {
+                    assert_eq!(p.raw, desc::small_page(va + 0x4000_0000, rw()).unwrap());
+                } else {
+                    assert_eq!(p.raw, desc::section(p.pa, rw(), 0).unwrap());
+                }
+            }
+        }
+        for va in (0x0300_0000u32..0x0301_0000).step_by(0x1000) {
+            if va == 0x0300_5000 {
+                assert!(t.lookup(&env, va).is_none());
+            } else {
+                assert_eq!(
+                    t.lookup(&env, va).unwrap().raw,
+                    desc::small_page(va + 0x4000_0000, rw()).unwrap()
+                );
+            }
+        }
+    }
+}

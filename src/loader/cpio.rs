@@ -1,0 +1,718 @@
+//! Zero-copy parser for the Linux initramfs cpio **newc** format.
+//!
+//! Format (see the kernel's `Documentation/driver-api/early-userspace/buffer-format.rst`):
+//! every entry is a 110-byte ASCII header (`"070701"` magic, then thirteen
+//! 8-digit hex fields), the NUL-terminated path name, zero padding to a
+//! 4-byte boundary, the file data, and zero padding to a 4-byte boundary.
+//! The entry named `TRAILER!!!` ends an archive. Like Linux, we accept
+//! several archives one after another: after a trailer, zero bytes are
+//! skipped and parsing continues if another header follows (it must start on
+//! a 4-byte boundary). The `"070702"` variant (with a checksum field) is
+//! accepted; the checksum is not verified (Linux does not either).
+//!
+//! Alignment is counted from the start of the buffer handed to
+//! [`Archive::new`], which must therefore start at an archive boundary.
+//!
+//! Every malformed input yields a [`CpioError`]: the parser never panics and
+//! never slices out of bounds (all arithmetic is checked).
+
+use core::fmt;
+
+/// Magic of a newc header.
+pub const NEWC_MAGIC: &[u8; 6] = b"070701";
+/// Magic of a newc header with checksum ("crc" format).
+pub const CRC_MAGIC: &[u8; 6] = b"070702";
+/// Size of a newc header.
+pub const HEADER_LEN: usize = 110;
+/// Name of the entry that ends an archive.
+pub const TRAILER: &[u8] = b"TRAILER!!!";
+
+/// File type mask of `mode`.
+pub const S_IFMT: u32 = 0o170_000;
+/// Regular file.
+pub const S_IFREG: u32 = 0o100_000;
+/// Directory.
+pub const S_IFDIR: u32 = 0o040_000;
+/// Symbolic link.
+pub const S_IFLNK: u32 = 0o120_000;
+/// Character device.
+pub const S_IFCHR: u32 = 0o020_000;
+/// Block device.
+pub const S_IFBLK: u32 = 0o060_000;
+/// FIFO.
+pub const S_IFIFO: u32 = 0o010_000;
+/// Socket.
+pub const S_IFSOCK: u32 = 0o140_000;
+
+/// Why a cpio archive could not be parsed. `offset` is the byte offset of the
+/// header of the entry at fault, from the start of the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpioError {
+    /// Fewer than 110 bytes left for a header.
+    TruncatedHeader { offset: usize },
+    /// The header does not start with "070701" or "070702".
+    BadMagic { offset: usize },
+    /// A header field holds something other than 8 hex digits.
+    BadHexField { offset: usize, field: &'static str },
+    /// `namesize` is 0: there is not even room for the terminating NUL.
+    EmptyName { offset: usize },
+    /// The name's last byte is not NUL, or a NUL occurs inside the name.
+    NameNotTerminated { offset: usize },
+    /// The name (or its padding) extends past the end of the buffer.
+    TruncatedName { offset: usize },
+    /// The file data (or its padding) extends past the end of the buffer.
+    TruncatedData { offset: usize, size: u32 },
+    /// An offset computation overflowed `usize`.
+    Overflow { offset: usize },
+    /// A non-zero byte after a trailer that is not an aligned header.
+    JunkAfterTrailer { offset: usize },
+    /// The buffer ended after some entries without a `TRAILER!!!` entry.
+    MissingTrailer,
+}
+
+impl fmt::Display for CpioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            CpioError::TruncatedHeader { offset } => {
+                write!(f, "cpio: truncated header at offset {offset:#x}")
+            }
+            CpioError::BadMagic { offset } => write!(
+                f,
+                "cpio: bad magic at offset {offset:#x} (only newc 070701/070702 is supported)"
+            ),
+            CpioError::BadHexField { offset, field } => {
+                write!(f, "cpio: header at {offset:#x}: field {field} is not 8 hex digits")
+            }
+            CpioError::EmptyName { offset } => {
+                write!(f, "cpio: header at {offset:#x}: namesize is 0")
+            }
+            CpioError::NameNotTerminated { offset } => write!(
+                f,
+                "cpio: header at {offset:#x}: name is not a single NUL-terminated string"
+            ),
+            CpioError::TruncatedName { offset } => {
+                write!(f, "cpio: header at {offset:#x}: name runs past the end of the archive")
+            }
+            CpioError::TruncatedData { offset, size } => write!(
+                f,
+                "cpio: header at {offset:#x}: {size} bytes of data run past the end of the archive"
+            ),
+            CpioError::Overflow { offset } => {
+                write!(f, "cpio: header at {offset:#x}: size arithmetic overflows")
+            }
+            CpioError::JunkAfterTrailer { offset } => {
+                write!(f, "cpio: junk after trailer at offset {offset:#x}")
+            }
+            CpioError::MissingTrailer => write!(f, "cpio: archive ends without TRAILER!!!"),
+        }
+    }
+}
+
+/// One archive member. All slices borrow from the archive buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// Normalized path: leading "/" and "./" removed ("." becomes "").
+    pub name: &'a [u8],
+    /// The name exactly as stored (without the NUL).
+    pub raw_name: &'a [u8],
+    pub ino: u32,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u32,
+    pub mtime: u32,
+    pub filesize: u32,
+    pub devmajor: u32,
+    pub devminor: u32,
+    pub rdevmajor: u32,
+    pub rdevminor: u32,
+    /// Checksum field (only meaningful for "070702"; not verified).
+    pub check: u32,
+    /// File contents; for a symlink, the link target.
+    pub data: &'a [u8],
+    /// Offset of this entry's header in the buffer.
+    pub offset: usize,
+}
+
+impl<'a> Entry<'a> {
+    /// `mode & S_IFMT`.
+    pub fn file_type(&self) -> u32 {
+        self.mode & S_IFMT
+    }
+    pub fn is_file(&self) -> bool {
+        self.file_type() == S_IFREG
+    }
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == S_IFDIR
+    }
+    pub fn is_symlink(&self) -> bool {
+        self.file_type() == S_IFLNK
+    }
+    /// Permission bits (`mode & 0o7777`).
+    pub fn perm(&self) -> u32 {
+        self.mode & 0o7777
+    }
+    /// The normalized name as UTF-8, if it is.
+    pub fn name_str(&self) -> Option<&'a str> {
+        core::str::from_utf8(self.name).ok()
+    }
+}
+
+/// Strip leading "/" and "./" components and trailing "/" from a path;
+/// "." and "/" become "".
+pub fn normalize(mut path: &[u8]) -> &[u8] {
+    loop {
+        if let Some(rest) = path.strip_prefix(b"/") {
+            path = rest;
+        } else if let Some(rest) = path.strip_prefix(b"./") {
+            path = rest;
+        } else if path == b"." {
+            path = b"";
+        } else {
+            break;
+        }
+    }
+    while let Some(rest) = path.strip_suffix(b"/") {
+        path = rest;
+    }
+    path
+}
+
+/// A validated newc archive (possibly several concatenated archives).
+#[derive(Clone, Copy, Debug)]
+pub struct Archive<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Archive<'a> {
+    /// Validate the whole buffer. An empty buffer is a valid, empty archive.
+    pub fn new(bytes: &'a [u8]) -> Result<Self, CpioError> {
+        let archive = Archive { bytes };
+        for entry in archive.entries() {
+            entry?;
+        }
+        Ok(archive)
+    }
+
+    /// Iterate over the entries (trailers are not yielded). Stops after the
+    /// first error, which is yielded as `Some(Err(_))`.
+    pub fn entries(&self) -> Entries<'a> {
+        Entries {
+            bytes: self.bytes,
+            pos: 0,
+            state: State::Start,
+        }
+    }
+
+    /// Find the last entry whose normalized name equals the normalized
+    /// `path` (later entries override earlier ones, as when Linux unpacks).
+    /// For a regular file that is a hard link stored without data (newc
+    /// stores the data once, with the last link), the data of the other
+    /// link with the same inode is returned.
+    pub fn find(&self, path: &str) -> Option<Entry<'a>> {
+        let want = normalize(path.as_bytes());
+        let mut found = None;
+        for entry in self.entries() {
+            let entry = entry.ok()?;
+            if entry.name == want {
+                found = Some(entry);
+            }
+        }
+        let mut entry = found?;
+        if entry.is_file() && entry.nlink > 1 && entry.data.is_empty() {
+            for other in self.entries().flatten() {
+                if other.is_file()
+                    && other.ino == entry.ino
+                    && other.devmajor == entry.devmajor
+                    && other.devminor == entry.devminor
+                    && !other.data.is_empty()
+                {
+                    entry.data = other.data;
+                    entry.filesize = other.filesize;
+                }
+            }
+        }
+        Some(entry)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Before the first header, or right after an ordinary entry.
+    Start,
+    /// Inside an archive, after at least one entry.
+    InArchive,
+    /// After a trailer: zero padding or another archive may follow.
+    AfterTrailer,
+    /// Finished or failed.
+    Done,
+}
+
+/// Iterator over the entries of an [`Archive`].
+#[derive(Clone, Debug)]
+pub struct Entries<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    state: State,
+}
+
+const FIELDS: [&str; 13] = [
+    "ino",
+    "mode",
+    "uid",
+    "gid",
+    "nlink",
+    "mtime",
+    "filesize",
+    "devmajor",
+    "devminor",
+    "rdevmajor",
+    "rdevminor",
+    "namesize",
+    "check",
+];
+
+fn hex8(field: &[u8]) -> Option<u32> {
+    if field.len() != 8 {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &c in field {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | u32::from(d);
+    }
+    Some(v)
+}
+
+fn align4(x: usize) -> Option<usize> {
+    Some(x.checked_add(3)? & !3)
+}
+
+impl<'a> Entries<'a> {
+    fn fail(&mut self, e: CpioError) -> Option<Result<Entry<'a>, CpioError>> {
+        self.state = State::Done;
+        Some(Err(e))
+    }
+
+    /// Parse the header at `self.pos`; returns the entry and the offset of
+    /// the next header.
+    fn parse_at(&self, off: usize) -> Result<(Entry<'a>, usize), CpioError> {
+        let b = self.bytes;
+        let hdr_end = off
+            .checked_add(HEADER_LEN)
+            .ok_or(CpioError::Overflow { offset: off })?;
+        let hdr = b
+            .get(off..hdr_end)
+            .ok_or(CpioError::TruncatedHeader { offset: off })?;
+        let magic = &hdr[..6];
+        if magic != NEWC_MAGIC && magic != CRC_MAGIC {
+            return Err(CpioError::BadMagic { offset: off });
+        }
+        let mut f = [0u32; 13];
+        for (i, (slot, name)) in f.iter_mut().zip(FIELDS).enumerate() {
+            let start = 6 + 8 * i;
+            *slot = hdr
+                .get(start..start + 8)
+                .and_then(hex8)
+                .ok_or(CpioError::BadHexField {
+                    offset: off,
+                    field: name,
+                })?;
+        }
+        let [ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check] =
+            f;
+        let overflow = CpioError::Overflow { offset: off };
+        let namesize = usize::try_from(namesize).map_err(|_| overflow)?;
+        if namesize == 0 {
+            return Err(CpioError::EmptyName { offset: off });
+        }
+        let name_end = hdr_end.checked_add(namesize).ok_or(overflow)?;
+        let data_start = align4(name_end).ok_or(overflow)?;
+        if data_start > b.len() {
+            return Err(CpioError::TruncatedName { offset: off });
+        }
+        let name_nul = b
+            .get(hdr_end..name_end)
+            .ok_or(CpioError::TruncatedName { offset: off })?;
+        let (raw_name, nul) = name_nul.split_at(namesize - 1);
+        if nul != [0] || raw_name.contains(&0) {
+            return Err(CpioError::NameNotTerminated { offset: off });
+        }
+        let size = usize::try_from(filesize).map_err(|_| overflow)?;
+        let data_end = data_start.checked_add(size).ok_or(overflow)?;
+        let next = align4(data_end).ok_or(overflow)?;
+        if next > b.len() {
+            return Err(CpioError::TruncatedData {
+                offset: off,
+                size: filesize,
+            });
+        }
+        let data = b.get(data_start..data_end).ok_or(CpioError::TruncatedData {
+            offset: off,
+            size: filesize,
+        })?;
+        Ok((
+            Entry {
+                name: normalize(raw_name),
+                raw_name,
+                ino,
+                mode,
+                uid,
+                gid,
+                nlink,
+                mtime,
+                filesize,
+                devmajor,
+                devminor,
+                rdevmajor,
+                rdevminor,
+                check,
+                data,
+                offset: off,
+            },
+            next,
+        ))
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<Entry<'a>, CpioError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.state {
+                State::Done => return None,
+                State::AfterTrailer => {
+                    // Skip zero padding; another archive may follow.
+                    let rest = self.bytes.get(self.pos..).unwrap_or(&[]);
+                    match rest.iter().position(|&c| c != 0) {
+                        None => {
+                            self.state = State::Done;
+                            return None;
+                        }
+                        Some(skip) => {
+                            let at = self.pos + skip;
+                            let aligned = at % 4 == 0;
+                            let is_magic = rest[skip..].starts_with(b"07070");
+                            if !aligned || !is_magic {
+                                return self.fail(CpioError::JunkAfterTrailer { offset: at });
+                            }
+                            self.pos = at;
+                            self.state = State::Start;
+                        }
+                    }
+                }
+                State::Start | State::InArchive => {
+                    if self.pos >= self.bytes.len() {
+                        if self.state == State::Start && self.pos == 0 {
+                            // Empty buffer: an empty archive.
+                            self.state = State::Done;
+                            return None;
+                        }
+                        return self.fail(CpioError::MissingTrailer);
+                    }
+                    let (entry, next) = match self.parse_at(self.pos) {
+                        Ok(v) => v,
+                        Err(e) => return self.fail(e),
+                    };
+                    self.pos = next;
+                    if entry.raw_name == TRAILER {
+                        self.state = State::AfterTrailer;
+                        continue;
+                    }
+                    self.state = State::InArchive;
+                    return Some(Ok(entry));
+                }
+            }
+        }
+    }
+}
+
+impl core::iter::FusedIterator for Entries<'_> {}
+
+/// Length of the first archive in `bytes`: the offset just past its trailer
+/// (including the trailer's padding, not any zero padding after it).
+/// Used to split a buffer that mixes raw and compressed archives.
+pub fn archive_len(bytes: &[u8]) -> Result<usize, CpioError> {
+    let it = Entries {
+        bytes,
+        pos: 0,
+        state: State::Start,
+    };
+    let mut pos = 0;
+    loop {
+        if pos >= bytes.len() {
+            return Err(CpioError::MissingTrailer);
+        }
+        let (entry, next) = it.parse_at(pos)?;
+        pos = next;
+        if entry.raw_name == TRAILER {
+            return Ok(pos);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::format;
+    use std::vec::Vec;
+
+    /// Independent newc writer, straight from the format description.
+    fn push_entry(out: &mut Vec<u8>, magic: &str, name: &str, mode: u32, ino: u32, nlink: u32, data: &[u8]) {
+        let hdr = format!(
+            "{magic}{ino:08x}{mode:08x}{uid:08x}{gid:08x}{nlink:08x}{mtime:08x}{size:08x}{dmaj:08x}{dmin:08x}{rmaj:08x}{rmin:08x}{nsz:08x}{chk:08x}",
+            uid = 0, gid = 0, mtime = 0x5f00_0000u32, size = data.len(),
+            dmaj = 0, dmin = 1, rmaj = 0, rmin = 0, nsz = name.len() + 1, chk = 0
+        );
+        assert_eq!(hdr.len(), 110);
+        out.extend_from_slice(hdr.as_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(data);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+
+    fn file(out: &mut Vec<u8>, name: &str, data: &[u8]) {
+        push_entry(out, "070701", name, 0o100755, 100 + out.len() as u32, 1, data);
+    }
+
+    fn trailer(out: &mut Vec<u8>) {
+        push_entry(out, "070701", "TRAILER!!!", 0, 0, 1, b"");
+    }
+
+    fn sample() -> Vec<u8> {
+        let mut a = Vec::new();
+        push_entry(&mut a, "070701", ".", 0o040755, 1, 2, b"");
+        push_entry(&mut a, "070701", "bin", 0o040755, 2, 2, b"");
+        file(&mut a, "init", b"#!/bin/sh\necho hi\n");
+        file(&mut a, "bin/a", b"x");
+        push_entry(&mut a, "070701", "bin/sh", 0o120777, 9, 1, b"busybox");
+        file(&mut a, "empty", b"");
+        trailer(&mut a);
+        a
+    }
+
+    #[test]
+    fn parses_entries_and_lookup() {
+        let a = sample();
+        let ar = Archive::new(&a).unwrap();
+        let names: Vec<&[u8]> = ar.entries().map(|e| e.unwrap().name).collect();
+        assert_eq!(
+            names,
+            [&b""[..], b"bin", b"init", b"bin/a", b"bin/sh", b"empty"]
+        );
+        for p in ["/init", "init", "./init", "//init"] {
+            let e = ar.find(p).unwrap();
+            assert_eq!(e.data, b"#!/bin/sh\necho hi\n");
+            assert!(e.is_file() && !e.is_dir() && !e.is_symlink());
+            assert_eq!(e.perm(), 0o755);
+            assert_eq!(e.filesize, 18);
+            assert_eq!(e.mtime, 0x5f00_0000);
+        }
+        assert!(ar.find("/bin").unwrap().is_dir());
+        assert!(ar.find("bin/").unwrap().is_dir());
+        let sh = ar.find("/bin/sh").unwrap();
+        assert!(sh.is_symlink());
+        assert_eq!(sh.data, b"busybox");
+        assert_eq!(ar.find("empty").unwrap().data, b"");
+        assert!(ar.find("/nope").is_none());
+        assert!(ar.find("TRAILER!!!").is_none());
+        assert_eq!(archive_len(&a).unwrap(), a.len());
+    }
+
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(normalize(b"/init"), b"init");
+        assert_eq!(normalize(b"./init"), b"init");
+        assert_eq!(normalize(b"././/a/b/"), b"a/b");
+        assert_eq!(normalize(b"."), b"");
+        assert_eq!(normalize(b"/"), b"");
+        assert_eq!(normalize(b".hidden"), b".hidden");
+        assert_eq!(normalize(b"../x"), b"../x");
+    }
+
+    #[test]
+    fn crc_variant_and_uppercase_hex() {
+        let mut a = Vec::new();
+        push_entry(&mut a, "070702", "x", 0o100644, 1, 1, b"abc");
+        trailer(&mut a);
+        // Upper-case hex digits are valid too.
+        let s = std::string::String::from_utf8(a[..110].to_vec()).unwrap();
+        a[..110].copy_from_slice(s.to_uppercase().as_bytes());
+        let ar = Archive::new(&a).unwrap();
+        assert_eq!(ar.find("x").unwrap().data, b"abc");
+    }
+
+    #[test]
+    fn concatenated_archives_with_padding() {
+        let mut a = Vec::new();
+        file(&mut a, "init", b"old");
+        file(&mut a, "one", b"1");
+        trailer(&mut a);
+        a.resize(512, 0); // block padding, as cpio(1) writes
+        file(&mut a, "init", b"new!");
+        file(&mut a, "two", b"22");
+        trailer(&mut a);
+        a.extend_from_slice(&[0; 7]);
+        let ar = Archive::new(&a).unwrap();
+        assert_eq!(ar.entries().count(), 4);
+        assert_eq!(ar.find("init").unwrap().data, b"new!"); // last wins
+        assert_eq!(ar.find("one").unwrap().data, b"1");
+        assert_eq!(ar.find("two").unwrap().data, b"22");
+        // Directly adjacent archives (no padding) work too.
+        let mut b = Vec::new();
+        file(&mut b, "p", b"P");
+        trailer(&mut b);
+        file(&mut b, "q", b"Q");
+        trailer(&mut b);
+        let ar = Archive::new(&b).unwrap();
+        assert_eq!(ar.find("q").unwrap().data, b"Q");
+    }
+
+    #[test]
+    fn hardlink_data_is_shared() {
+        let mut a = Vec::new();
+        push_entry(&mut a, "070701", "a", 0o100644, 77, 2, b"");
+        push_entry(&mut a, "070701", "b", 0o100644, 77, 2, b"shared");
+        trailer(&mut a);
+        let ar = Archive::new(&a).unwrap();
+        assert_eq!(ar.find("a").unwrap().data, b"shared");
+        assert_eq!(ar.find("b").unwrap().data, b"shared");
+    }
+
+    #[test]
+    fn empty_buffer_is_empty_archive() {
+        let ar = Archive::new(&[]).unwrap();
+        assert_eq!(ar.entries().count(), 0);
+        assert!(ar.find("init").is_none());
+        assert_eq!(archive_len(&[]), Err(CpioError::MissingTrailer));
+    }
+
+    #[test]
+    fn malformed_inputs() {
+        let good = sample();
+        // Bad magic (old binary / odc formats).
+        let mut b = good.clone();
+        b[..6].copy_from_slice(b"070707");
+        assert_eq!(Archive::new(&b).unwrap_err(), CpioError::BadMagic { offset: 0 });
+        // Non-hex digit in the filesize field.
+        let mut b = good.clone();
+        b[6 + 8 * 6 + 3] = b'g';
+        assert_eq!(
+            Archive::new(&b).unwrap_err(),
+            CpioError::BadHexField { offset: 0, field: "filesize" }
+        );
+        // '+' / ' ' / '-' are not hex either.
+        for c in [b'+', b' ', b'-', b'x'] {
+            let mut b = good.clone();
+            b[6] = c;
+            assert!(matches!(Archive::new(&b), Err(CpioError::BadHexField { field: "ino", .. })));
+        }
+        // Name without NUL.
+        let mut b = Vec::new();
+        file(&mut b, "abcd", b"");
+        b[110 + 4] = b'e';
+        trailer(&mut b);
+        assert_eq!(Archive::new(&b).unwrap_err(), CpioError::NameNotTerminated { offset: 0 });
+        // Interior NUL.
+        let mut b = Vec::new();
+        file(&mut b, "ab", b"");
+        b[111] = 0;
+        trailer(&mut b);
+        assert_eq!(Archive::new(&b).unwrap_err(), CpioError::NameNotTerminated { offset: 0 });
+        // namesize 0.
+        let mut b = good.clone();
+        b[6 + 8 * 11..6 + 8 * 12].copy_from_slice(b"00000000");
+        assert_eq!(Archive::new(&b).unwrap_err(), CpioError::EmptyName { offset: 0 });
+        // Huge namesize / filesize: no overflow, no out-of-bounds.
+        for field in [6usize, 11] {
+            let mut b = good.clone();
+            b[6 + 8 * field..6 + 8 * (field + 1)].copy_from_slice(b"FFFFFFFF");
+            let e = Archive::new(&b).unwrap_err();
+            assert!(matches!(
+                e,
+                CpioError::TruncatedName { .. } | CpioError::TruncatedData { .. } | CpioError::Overflow { .. }
+            ), "{e:?}");
+        }
+        // Size beyond the buffer.
+        let mut b = Vec::new();
+        file(&mut b, "f", b"abcd");
+        b[6 + 8 * 6..6 + 8 * 7].copy_from_slice(b"00001000");
+        assert_eq!(
+            Archive::new(&b).unwrap_err(),
+            CpioError::TruncatedData { offset: 0, size: 0x1000 }
+        );
+        // Missing trailer.
+        let mut b = Vec::new();
+        file(&mut b, "f", b"abcd");
+        assert_eq!(Archive::new(&b).unwrap_err(), CpioError::MissingTrailer);
+        // Junk after the trailer, and a misaligned second archive.
+        let mut b = good.clone();
+        b.extend_from_slice(b"\0\0\0\0junk");
+        assert_eq!(
+            Archive::new(&b).unwrap_err(),
+            CpioError::JunkAfterTrailer { offset: good.len() + 4 }
+        );
+        let mut b = good.clone();
+        b.push(0);
+        file(&mut b, "x", b"");
+        assert!(matches!(Archive::new(&b), Err(CpioError::JunkAfterTrailer { .. })));
+        // Errors carry a message.
+        assert!(format!("{}", CpioError::MissingTrailer).contains("TRAILER"));
+        // find() on an unvalidated broken archive returns None, no panic.
+        let broken = Archive { bytes: &b };
+        assert!(broken.find("zzz").is_none());
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let mut a = sample();
+        // Two archives to also cover the concatenation path.
+        let second = {
+            let mut s = Vec::new();
+            file(&mut s, "later", b"0123456789");
+            trailer(&mut s);
+            s
+        };
+        a.extend_from_slice(&second);
+        let first_len = archive_len(&a).unwrap();
+        for len in 1..a.len() {
+            let r = Archive::new(&a[..len]);
+            if len == first_len {
+                // Exactly one complete archive: valid.
+                assert!(r.is_ok());
+            } else {
+                assert!(r.is_err(), "len {len} accepted");
+            }
+            let _ = archive_len(&a[..len]);
+        }
+        assert!(Archive::new(&a).is_ok());
+    }
+
+    #[test]
+    fn byte_flips_never_panic() {
+        let a = sample();
+        for i in 0..a.len() {
+            for v in [0u8, b'0', b'f', 0xff, b'7'] {
+                let mut b = a.clone();
+                b[i] = v;
+                if let Ok(ar) = Archive::new(&b) {
+                    let _ = ar.find("init");
+                    let _ = ar.entries().count();
+                }
+                let _ = archive_len(&b);
+            }
+        }
+    }
+}
