@@ -12,5 +12,11 @@
 extern crate alloc;
 
 pub mod arch;
+pub mod board;
+pub mod bootinfo;
+pub mod console;
+pub mod drivers;
 pub mod errno;
+pub mod kernel;
+pub mod loader;
 pub mod mm;

@@ -1,3 +1,11 @@
 //! Architecture layers. Encoding logic compiles (and is tested) on every
 //! host; only register access and `asm!` are gated on the target arch.
 pub mod armv7a;
+
+/// Stop the machine with `code` as the exit status where the platform can
+/// report one (QEMU semihosting), else power off.
+#[cfg(target_arch = "arm")]
+pub fn shutdown(code: u32) -> ! {
+    let psci = crate::kernel::try_info().and_then(|i| i.psci);
+    armv7a::power::exit(code, psci)
+}

@@ -81,7 +81,10 @@ impl fmt::Display for CpioError {
                 "cpio: bad magic at offset {offset:#x} (only newc 070701/070702 is supported)"
             ),
             CpioError::BadHexField { offset, field } => {
-                write!(f, "cpio: header at {offset:#x}: field {field} is not 8 hex digits")
+                write!(
+                    f,
+                    "cpio: header at {offset:#x}: field {field} is not 8 hex digits"
+                )
             }
             CpioError::EmptyName { offset } => {
                 write!(f, "cpio: header at {offset:#x}: namesize is 0")
@@ -91,7 +94,10 @@ impl fmt::Display for CpioError {
                 "cpio: header at {offset:#x}: name is not a single NUL-terminated string"
             ),
             CpioError::TruncatedName { offset } => {
-                write!(f, "cpio: header at {offset:#x}: name runs past the end of the archive")
+                write!(
+                    f,
+                    "cpio: header at {offset:#x}: name runs past the end of the archive"
+                )
             }
             CpioError::TruncatedData { offset, size } => write!(
                 f,
@@ -352,10 +358,12 @@ impl<'a> Entries<'a> {
                 size: filesize,
             });
         }
-        let data = b.get(data_start..data_end).ok_or(CpioError::TruncatedData {
-            offset: off,
-            size: filesize,
-        })?;
+        let data = b
+            .get(data_start..data_end)
+            .ok_or(CpioError::TruncatedData {
+                offset: off,
+                size: filesize,
+            })?;
         Ok((
             Entry {
                 name: normalize(raw_name),
@@ -397,7 +405,7 @@ impl<'a> Iterator for Entries<'a> {
                         }
                         Some(skip) => {
                             let at = self.pos + skip;
-                            let aligned = at % 4 == 0;
+                            let aligned = at.is_multiple_of(4);
                             let is_magic = rest[skip..].starts_with(b"07070");
                             if !aligned || !is_magic {
                                 return self.fail(CpioError::JunkAfterTrailer { offset: at });
@@ -464,7 +472,15 @@ mod tests {
     use std::vec::Vec;
 
     /// Independent newc writer, straight from the format description.
-    fn push_entry(out: &mut Vec<u8>, magic: &str, name: &str, mode: u32, ino: u32, nlink: u32, data: &[u8]) {
+    fn push_entry(
+        out: &mut Vec<u8>,
+        magic: &str,
+        name: &str,
+        mode: u32,
+        ino: u32,
+        nlink: u32,
+        data: &[u8],
+    ) {
         let hdr = format!(
             "{magic}{ino:08x}{mode:08x}{uid:08x}{gid:08x}{nlink:08x}{mtime:08x}{size:08x}{dmaj:08x}{dmin:08x}{rmaj:08x}{rmin:08x}{nsz:08x}{chk:08x}",
             uid = 0, gid = 0, mtime = 0x5f00_0000u32, size = data.len(),
@@ -474,17 +490,25 @@ mod tests {
         out.extend_from_slice(hdr.as_bytes());
         out.extend_from_slice(name.as_bytes());
         out.push(0);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         out.extend_from_slice(data);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     }
 
     fn file(out: &mut Vec<u8>, name: &str, data: &[u8]) {
-        push_entry(out, "070701", name, 0o100755, 100 + out.len() as u32, 1, data);
+        push_entry(
+            out,
+            "070701",
+            name,
+            0o100755,
+            100 + out.len() as u32,
+            1,
+            data,
+        );
     }
 
     fn trailer(out: &mut Vec<u8>) {
@@ -605,45 +629,68 @@ mod tests {
         // Bad magic (old binary / odc formats).
         let mut b = good.clone();
         b[..6].copy_from_slice(b"070707");
-        assert_eq!(Archive::new(&b).unwrap_err(), CpioError::BadMagic { offset: 0 });
+        assert_eq!(
+            Archive::new(&b).unwrap_err(),
+            CpioError::BadMagic { offset: 0 }
+        );
         // Non-hex digit in the filesize field.
         let mut b = good.clone();
         b[6 + 8 * 6 + 3] = b'g';
         assert_eq!(
             Archive::new(&b).unwrap_err(),
-            CpioError::BadHexField { offset: 0, field: "filesize" }
+            CpioError::BadHexField {
+                offset: 0,
+                field: "filesize"
+            }
         );
         // '+' / ' ' / '-' are not hex either.
         for c in [b'+', b' ', b'-', b'x'] {
             let mut b = good.clone();
             b[6] = c;
-            assert!(matches!(Archive::new(&b), Err(CpioError::BadHexField { field: "ino", .. })));
+            assert!(matches!(
+                Archive::new(&b),
+                Err(CpioError::BadHexField { field: "ino", .. })
+            ));
         }
         // Name without NUL.
         let mut b = Vec::new();
         file(&mut b, "abcd", b"");
         b[110 + 4] = b'e';
         trailer(&mut b);
-        assert_eq!(Archive::new(&b).unwrap_err(), CpioError::NameNotTerminated { offset: 0 });
+        assert_eq!(
+            Archive::new(&b).unwrap_err(),
+            CpioError::NameNotTerminated { offset: 0 }
+        );
         // Interior NUL.
         let mut b = Vec::new();
         file(&mut b, "ab", b"");
         b[111] = 0;
         trailer(&mut b);
-        assert_eq!(Archive::new(&b).unwrap_err(), CpioError::NameNotTerminated { offset: 0 });
+        assert_eq!(
+            Archive::new(&b).unwrap_err(),
+            CpioError::NameNotTerminated { offset: 0 }
+        );
         // namesize 0.
         let mut b = good.clone();
         b[6 + 8 * 11..6 + 8 * 12].copy_from_slice(b"00000000");
-        assert_eq!(Archive::new(&b).unwrap_err(), CpioError::EmptyName { offset: 0 });
+        assert_eq!(
+            Archive::new(&b).unwrap_err(),
+            CpioError::EmptyName { offset: 0 }
+        );
         // Huge namesize / filesize: no overflow, no out-of-bounds.
         for field in [6usize, 11] {
             let mut b = good.clone();
             b[6 + 8 * field..6 + 8 * (field + 1)].copy_from_slice(b"FFFFFFFF");
             let e = Archive::new(&b).unwrap_err();
-            assert!(matches!(
-                e,
-                CpioError::TruncatedName { .. } | CpioError::TruncatedData { .. } | CpioError::Overflow { .. }
-            ), "{e:?}");
+            assert!(
+                matches!(
+                    e,
+                    CpioError::TruncatedName { .. }
+                        | CpioError::TruncatedData { .. }
+                        | CpioError::Overflow { .. }
+                ),
+                "{e:?}"
+            );
         }
         // Size beyond the buffer.
         let mut b = Vec::new();
@@ -651,7 +698,10 @@ mod tests {
         b[6 + 8 * 6..6 + 8 * 7].copy_from_slice(b"00001000");
         assert_eq!(
             Archive::new(&b).unwrap_err(),
-            CpioError::TruncatedData { offset: 0, size: 0x1000 }
+            CpioError::TruncatedData {
+                offset: 0,
+                size: 0x1000
+            }
         );
         // Missing trailer.
         let mut b = Vec::new();
@@ -662,12 +712,17 @@ mod tests {
         b.extend_from_slice(b"\0\0\0\0junk");
         assert_eq!(
             Archive::new(&b).unwrap_err(),
-            CpioError::JunkAfterTrailer { offset: good.len() + 4 }
+            CpioError::JunkAfterTrailer {
+                offset: good.len() + 4
+            }
         );
         let mut b = good.clone();
         b.push(0);
         file(&mut b, "x", b"");
-        assert!(matches!(Archive::new(&b), Err(CpioError::JunkAfterTrailer { .. })));
+        assert!(matches!(
+            Archive::new(&b),
+            Err(CpioError::JunkAfterTrailer { .. })
+        ));
         // Errors carry a message.
         assert!(format!("{}", CpioError::MissingTrailer).contains("TRAILER"));
         // find() on an unvalidated broken archive returns None, no panic.

@@ -1,3 +1,6 @@
 //! Architecture-neutral memory management.
+pub mod fault;
+pub mod frame;
+pub mod heap;
 pub mod memtype;
 pub mod planner;

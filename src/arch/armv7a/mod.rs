@@ -1,3 +1,19 @@
 //! ARMv7-A, short-descriptor VMSA.
+pub mod boot;
+pub mod cp15;
+pub mod decode;
 pub mod desc;
+pub mod exceptions;
+pub mod fault;
+pub mod l2alloc;
+pub mod mmu;
+#[cfg(target_arch = "arm")]
+pub mod power;
+#[cfg(target_arch = "arm")]
+pub mod selftest;
+#[cfg(target_arch = "arm")]
+pub mod start;
 pub mod table;
+pub mod table_dump;
+#[cfg(target_arch = "arm")]
+pub mod trap;

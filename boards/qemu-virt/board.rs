@@ -1,0 +1,33 @@
+//! QEMU `virt` (hw/arm/virt.c), 32-bit ARM: the fallback facts used when
+//! the device tree does not say otherwise.
+
+pub const NAME: &str = "qemu-virt";
+
+/// DRAM: base fixed by the machine, size from `-m` (the DTB says which).
+pub const RAM_BASE: u64 = 0x4000_0000;
+pub const RAM_SIZE_DEFAULT: u64 = 128 << 20;
+
+/// PL011 UART0.
+pub const UART_BASE: u64 = 0x0900_0000;
+
+/// GICv2 distributor and CPU interface.
+pub const GIC_DIST_BASE: u64 = 0x0800_0000;
+pub const GIC_CPU_BASE: u64 = 0x0801_0000;
+
+/// Where QEMU's Linux loader puts a raw image: RAM base + 0x10000 (the
+/// kernel finds its real load address at run time, so this is informative).
+pub const LOAD_ADDR: u64 = RAM_BASE + 0x1_0000;
+
+/// The peripheral window the kernel maps for itself (sections, Device, XN):
+/// GIC, UART, RTC, fw_cfg, GPIO, virtio-mmio.
+pub const KERNEL_DEVICE_WINDOW: (u64, u64) = (0x0800_0000, 0x0B00_0000);
+
+/// Physical ranges a user task may map through /dev/mem: device registers
+/// only, never RAM. (start, end, name)
+pub const DEVICE_WINDOWS: &[(u64, u64, &str)] = &[
+    (0x0800_0000, 0x0802_0000, "gic"),
+    (0x0900_0000, 0x0900_1000, "pl011"),
+    (0x0901_0000, 0x0901_1000, "pl031-rtc"),
+    (0x0903_0000, 0x0903_1000, "pl061-gpio"),
+    (0x0a00_0000, 0x0a00_4000, "virtio-mmio"),
+];

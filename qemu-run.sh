@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# armmu: build and boot the kernel under QEMU, or run every test.
+#
+#   ./qemu-run.sh                 build, boot on QEMU virt (cortex-a15), show the serial log
+#   ./qemu-run.sh test            host unit tests + every QEMU boot test (exit != 0 on failure)
+#   ./qemu-run.sh build           only build out/ (kernel image, user programs, initramfs)
+#
+# Options for a boot:
+#   --cpu NAME        QEMU CPU (default from boards/<board>/qemu.sh)
+#   --initrd FILE     newc cpio (optionally gzipped) to hand to the kernel as initramfs
+#   --append "ARGS"   kernel command line (e.g. "rdinit=/mmap_anon")
+#   --board NAME      board directory under boards/ (default qemu-virt)
+#
+# Everything missing is installed: Rust targets/components come from
+# rust-toolchain.toml (rustup), QEMU from Debian's packages (apt-get).
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+OUT="$ROOT/out"
+
+BOARD=qemu-virt
+CPU=""
+INITRD=""
+APPEND=""
+CMD=run
+while [ $# -gt 0 ]; do
+    case "$1" in
+        run|test|build) CMD=$1 ;;
+        --cpu) CPU=$2; shift ;;
+        --initrd) INITRD=$2; shift ;;
+        --append) APPEND=$2; shift ;;
+        --board) BOARD=$2; shift ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+# shellcheck source=boards/qemu-virt/qemu.sh
+. "$ROOT/boards/$BOARD/qemu.sh"
+CPU=${CPU:-$QEMU_CPU}
+
+need_root_apt() {
+    local pkg=$1
+    echo "==> installing $pkg (apt-get)" >&2
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null
+}
+
+ensure_tools() {
+    command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup" >&2; exit 1; }
+    # rustup installs the toolchain, targets and components named in
+    # rust-toolchain.toml on first use; make it explicit for old rustups.
+    if command -v rustup >/dev/null; then
+        rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+        rustup target add "$RUST_TARGET" >/dev/null 2>&1 || true
+        rustup component add llvm-tools >/dev/null 2>&1 || true
+    fi
+    command -v "$QEMU_SYSTEM" >/dev/null || need_root_apt "$QEMU_DEB_PACKAGE"
+    command -v cpio >/dev/null || need_root_apt cpio
+}
+
+objcopy_bin() {
+    local sysroot
+    sysroot=$(rustc --print sysroot)
+    local oc
+    oc=$(find "$sysroot/lib/rustlib" -name llvm-objcopy -type f | head -n1)
+    [ -n "$oc" ] || { echo "llvm-objcopy not found: rustup component add llvm-tools" >&2; exit 1; }
+    echo "$oc"
+}
+
+build() {
+    mkdir -p "$OUT"
+    echo "==> building user programs ($RUST_TARGET)" >&2
+    cargo build --quiet --release --target "$RUST_TARGET" --manifest-path "$ROOT/user/Cargo.toml"
+    local ubin="$ROOT/user/target/$RUST_TARGET/release"
+    rm -rf "$OUT/rootfs"
+    mkdir -p "$OUT/rootfs/bin"
+    for f in "$ubin"/*; do
+        [ -f "$f" ] && [ -x "$f" ] || continue
+        case "$f" in *.d) continue ;; esac
+        cp "$f" "$OUT/rootfs/bin/"
+    done
+    cp "$OUT/rootfs/bin/init" "$OUT/rootfs/init"
+    (cd "$OUT/rootfs" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) > "$OUT/initramfs.cpio"
+    gzip -9 -n -c "$OUT/initramfs.cpio" > "$OUT/initramfs.cpio.gz"
+
+    echo "==> building kernel ($RUST_TARGET, board $BOARD)" >&2
+    cargo build --quiet --release --bin armmu --target "$RUST_TARGET" --no-default-features --features "board-$BOARD"
+    local elf="$ROOT/target/$RUST_TARGET/release/armmu"
+    cp "$elf" "$OUT/armmu.elf"
+    "$(objcopy_bin)" -O binary "$elf" "$OUT/Image"
+    echo "==> out/Image ($(stat -c %s "$OUT/Image") bytes), out/initramfs.cpio.gz" >&2
+}
+
+qemu_cmd() {
+    # $1 = cpu, $2 = initrd, $3 = append
+    local cmd=("$QEMU_SYSTEM" -M "$QEMU_MACHINE" -cpu "$1" -m "$QEMU_MEM" -nographic -nic none
+        -semihosting-config enable=on,target=native
+        -kernel "$OUT/Image")
+    [ -n "$2" ] && cmd+=(-initrd "$2")
+    [ -n "$3" ] && cmd+=(-append "$3")
+    printf '%q ' "${cmd[@]}"
+}
+
+case "$CMD" in
+    build)
+        ensure_tools
+        build
+        ;;
+    run)
+        ensure_tools
+        build
+        initrd=${INITRD:-$OUT/initramfs.cpio.gz}
+        echo "==> $(qemu_cmd "$CPU" "$initrd" "$APPEND")" >&2
+        eval "timeout 60 $(qemu_cmd "$CPU" "$initrd" "$APPEND")"
+        ;;
+    test)
+        ensure_tools
+        echo "==> host unit tests" >&2
+        cargo test --quiet --lib
+        build
+        echo "==> QEMU boot tests" >&2
+        ARMMU_OUT="$OUT" ARMMU_QEMU="$QEMU_SYSTEM" ARMMU_MACHINE="$QEMU_MACHINE" \
+            ARMMU_CPUS="$QEMU_CPUS_TESTED" ARMMU_MEM="$QEMU_MEM" \
+            cargo test --quiet --test qemu -- --test-threads 2
+        echo "==> all tests passed" >&2
+        ;;
+esac

@@ -1,0 +1,247 @@
+//! Entry from the bootloader (Linux ARM boot protocol) to Rust.
+//!
+//! The image starts with a zImage header, so QEMU (`-kernel Image`), U-Boot
+//! (`bootz`) and the Raspberry Pi firmware load it as a Linux kernel: MMU
+//! and D-cache off, r0 = 0, r1 = machine type, r2 = DTB physical address.
+//! Like Linux's head.S, the boot code finds its own physical load address
+//! (PC-relative `adr`), zeroes BSS, builds a boot translation table that maps
+//! the 8 MiB kernel window at its link address to wherever the image was
+//! loaded (4 KiB pages, so any page-aligned load address works), identity
+//! maps its own code, the DTB and the early UART, turns the MMU on and
+//! jumps to the linked virtual address.
+
+/// Boot descriptor templates. The asm cannot call the encoder, so these are
+/// written out; `tests::boot_descriptors_match_the_encoder` proves each equals
+/// what `desc` produces for the named attributes.
+pub mod templates {
+    /// Section, Normal WBWA, kernel RW, executable, shareable, domain 0.
+    pub const SECT_CODE: u32 = 0x0001_140E;
+    /// Section, Normal WBWA, kernel RW, XN, shareable, domain 0.
+    pub const SECT_DATA: u32 = 0x0001_141E;
+    /// Section, shareable Device, kernel RW, XN, domain 0.
+    pub const SECT_DEVICE: u32 = 0x0000_0416;
+    /// Small page, Normal WBWA, kernel RW, executable, shareable.
+    pub const PAGE_CODE: u32 = 0x0000_045E;
+    /// TTBR walk attributes: Inner WBWA (IRGN = 01), Outer WBWA (RGN = 01),
+    /// shareable. ARM ARM B4.1.154.
+    pub const TTBR_WALK_WBWA_S: u32 = 0x4A;
+}
+
+/// Size of the window the boot tables map for image + BSS (see linker.ld).
+pub const BOOT_WINDOW_L2_TABLES: usize = 8;
+
+#[repr(C, align(16384))]
+pub struct L1Storage(pub [u32; 4096]);
+
+#[repr(C, align(1024))]
+pub struct L2Storage(pub [[u32; 256]; BOOT_WINDOW_L2_TABLES]);
+
+/// The boot translation table (TTBR0, TTBCR.N = 0), used until the kernel
+/// tables are built.
+#[no_mangle]
+pub static mut BOOT_L1: L1Storage = L1Storage([0; 4096]);
+#[no_mangle]
+pub static mut BOOT_L2: L2Storage = L2Storage([[0; 256]; BOOT_WINDOW_L2_TABLES]);
+
+#[repr(C, align(16))]
+pub struct Stack(pub [u8; 64 * 1024]);
+
+/// The boot CPU's SVC stack (also the kernel stack of exception entries
+/// taken from kernel mode before tasks exist).
+#[no_mangle]
+pub static mut BOOT_STACK: Stack = Stack([0; 64 * 1024]);
+
+#[cfg(target_arch = "arm")]
+core::arch::global_asm!(
+    r#"
+    .section .text.head, "ax"
+    .arm
+    .arch_extension virt
+    .global _start
+_start:
+    @ zImage header: 8 no-ops + branch, magic at offset 0x24 (Linux
+    @ arch/arm/boot/compressed/head.S layout).
+    .rept 8
+    mov r0, r0
+    .endr
+    b 1f
+    .word 0x016F2818            @ zImage magic
+    .word 0                     @ start address: 0 = position independent
+    .word __image_file_size     @ image size (end address when start = 0)
+    .word 0x04030201            @ little-endian flag
+1:
+    @ Entered in HYP (QEMU -M virt,virtualization=on, some U-Boots): give
+    @ PL1 the counters and drop to SVC with everything masked.
+    mrs r0, cpsr
+    and r1, r0, #0x1f
+    cmp r1, #0x1a
+    bne 2f
+    mov r1, #3
+    mcr p15, 4, r1, c14, c1, 0  @ CNTHCTL: PL1PCTEN | PL1PCEN
+    mov r1, #0
+    mcrr p15, 4, r1, r1, c14    @ CNTVOFF = 0
+    bic r0, r0, #0x1f
+    orr r0, r0, #0x1c0          @ A/I/F masked
+    orr r0, r0, #0x13           @ SVC
+    msr spsr_hyp, r0
+    adr r1, 2f
+    msr elr_hyp, r1
+    eret
+2:
+    cpsid aif
+    mov r10, r2                 @ r10 = DTB physical address
+    adr r4, _start              @ r4 = physical address of the image
+    ldr r5, =__image_start      @ r5 = linked virtual address
+    sub r6, r5, r4              @ r6 = VA - PA
+    tst r4, #0xff0
+    tsteq r4, #0xf
+    bne 9f                      @ image must be page-aligned
+
+    @ Zero BSS through physical addresses (MMU off).
+    ldr r0, =__bss_start
+    ldr r1, =__bss_end
+    sub r0, r0, r6
+    sub r1, r1, r6
+    mov r2, #0
+3:  cmp r0, r1
+    strlo r2, [r0], #4
+    blo 3b
+
+    ldr r7, ={boot_l1}
+    sub r7, r7, r6              @ r7 = PA of BOOT_L1
+    ldr r8, ={boot_l2}
+    sub r8, r8, r6              @ r8 = PA of BOOT_L2
+
+    @ Identity: DTB (2 MiB, Normal, XN), early UART (Device, XN), then the
+    @ code's own 2 MiB (Normal, executable) so the MMU-on instruction stream
+    @ keeps translating. Written in this order so code wins on overlap.
+    cmp r10, #0
+    beq 4f
+    ldr r1, ={sect_data}
+    mov r0, r10, lsr #20
+    orr r2, r1, r0, lsl #20
+    str r2, [r7, r0, lsl #2]
+    add r0, r0, #1
+    add r2, r2, #0x100000
+    str r2, [r7, r0, lsl #2]
+4:  ldr r0, ={uart_pa}
+    mov r0, r0, lsr #20
+    ldr r1, ={sect_device}
+    orr r2, r1, r0, lsl #20
+    str r2, [r7, r0, lsl #2]
+    ldr r1, ={sect_code}
+    mov r0, r4, lsr #20
+    orr r2, r1, r0, lsl #20
+    str r2, [r7, r0, lsl #2]
+    add r0, r0, #1
+    add r2, r2, #0x100000
+    str r2, [r7, r0, lsl #2]
+
+    @ Kernel window: L1 entries for [__image_start, +8 MiB) point at the
+    @ BOOT_L2 tables; their small pages map the image where it was loaded.
+    mov r0, r5, lsr #20
+    add r0, r7, r0, lsl #2
+    mov r1, #0
+5:  add r2, r8, r1, lsl #10
+    orr r2, r2, #1              @ page-table descriptor, domain 0
+    str r2, [r0, r1, lsl #2]
+    add r1, r1, #1
+    cmp r1, #{nl2}
+    blo 5b
+    ldr r1, ={page_code}
+    orr r1, r1, r4
+    mov r0, #0
+6:  str r1, [r8, r0, lsl #2]
+    add r1, r1, #0x1000
+    add r0, r0, #1
+    cmp r0, #({nl2} * 256)
+    blo 6b
+
+    @ MMU on. TLBs, I-cache and branch predictor may hold garbage at
+    @ reset: invalidate them first (ARM ARM B3.10.1, B2.2.7). DSB makes the
+    @ table writes visible to the walker, ISB before the SCTLR write.
+    mov r0, #0
+    mcr p15, 0, r0, c8, c7, 0   @ TLBIALL
+    mcr p15, 0, r0, c7, c5, 0   @ ICIALLU
+    mcr p15, 0, r0, c7, c5, 6   @ BPIALL
+    dsb
+    isb
+    ldr r0, =0x55555555
+    mcr p15, 0, r0, c3, c0, 0   @ DACR: all 16 domains client
+    mov r0, #0
+    mcr p15, 0, r0, c2, c0, 2   @ TTBCR = 0: short descriptors, N = 0
+    mcr p15, 0, r0, c13, c0, 1  @ CONTEXTIDR = 0 (ASID 0)
+    orr r0, r7, #{ttbr_walk}
+    mcr p15, 0, r0, c2, c0, 0   @ TTBR0 = boot table
+    isb
+    mrc p15, 0, r0, c1, c0, 0   @ SCTLR
+    bic r0, r0, #(1 << 28)      @ TRE off: TEX/C/B are used directly
+    bic r0, r0, #(1 << 29)      @ AFE off: AP[0] is a permission bit
+    bic r0, r0, #(1 << 13)      @ V = 0: vectors at VBAR
+    bic r0, r0, #(1 << 1)       @ A = 0
+    orr r0, r0, #(1 << 0)       @ M
+    orr r0, r0, #(1 << 2)       @ C
+    orr r0, r0, #(1 << 11)      @ Z
+    orr r0, r0, #(1 << 12)      @ I
+    dsb
+    mcr p15, 0, r0, c1, c0, 0
+    isb
+    ldr pc, =7f                 @ continue at the linked virtual address
+    .ltorg
+7:
+    ldr sp, =({boot_stack} + {stack_size})
+    ldr r0, =armmu_vectors
+    mcr p15, 0, r0, c12, c0, 0  @ VBAR
+    isb
+    mov r0, r10
+    mov r1, r4
+    bl {entry}
+9:  wfi
+    b 9b
+    .ltorg
+"#,
+    boot_l1 = sym BOOT_L1,
+    boot_l2 = sym BOOT_L2,
+    sect_data = const templates::SECT_DATA,
+    sect_code = const templates::SECT_CODE,
+    sect_device = const templates::SECT_DEVICE,
+    page_code = const templates::PAGE_CODE,
+    ttbr_walk = const templates::TTBR_WALK_WBWA_S,
+    uart_pa = const crate::board::UART_BASE as u32,
+    nl2 = const BOOT_WINDOW_L2_TABLES,
+    boot_stack = sym BOOT_STACK,
+    stack_size = const core::mem::size_of::<Stack>(),
+    entry = sym super::start::armv7a_entry,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::templates::*;
+    use crate::arch::armv7a::desc;
+    use crate::mm::memtype::{Access, MapAttrs, MemoryType};
+
+    #[test]
+    fn boot_descriptors_match_the_encoder() {
+        let normal = MapAttrs {
+            mem: MemoryType::NormalWriteBackWriteAlloc,
+            access: Access::KernelRw,
+            execute_never: false,
+            privileged_execute_never: false,
+            not_global: false,
+            shareable: true,
+        };
+        assert_eq!(desc::section(0, normal, 0).unwrap(), SECT_CODE);
+        let data = MapAttrs {
+            execute_never: true,
+            ..normal
+        };
+        assert_eq!(desc::section(0, data, 0).unwrap(), SECT_DATA);
+        let dev = MapAttrs {
+            mem: MemoryType::DeviceShareable,
+            shareable: false,
+            ..data
+        };
+        assert_eq!(desc::section(0, dev, 0).unwrap(), SECT_DEVICE);
+        assert_eq!(desc::small_page(0, normal).unwrap(), PAGE_CODE);
+    }
+}

@@ -1,0 +1,214 @@
+//! The kernel's view of memory on ARMv7-A: the virtual layout, physical
+//! memory access, and the hardware [`TableEnv`] with real barriers and TLB
+//! maintenance.
+//!
+//! Virtual layout (TTBCR.N = 1: TTBR0 translates 0..2 GiB for the current
+//! task, TTBR1 the kernel half):
+//!
+//! | VA                        | what                                   |
+//! |---------------------------|----------------------------------------|
+//! | 0x0000_0000..0x7FFF_FFFF  | user (per-task table, nG entries)     |
+//! | 0x8000_0000..0xBFFF_FFFF  | linear map of RAM (up to 1 GiB), XN   |
+//! | 0xC000_0000..0xC07F_FFFF  | kernel image + BSS (8 MiB window)     |
+//! | 0xE000_0000..0xEFFF_FFFF  | self-test and alias window            |
+//! | 0xF000_0000..             | board device window, Device, XN       |
+
+use super::l2alloc::L2Alloc;
+use super::table::Table;
+use crate::mm::frame::FrameAllocator;
+
+pub const LINEAR_BASE: u32 = 0x8000_0000;
+pub const LINEAR_MAX: u32 = 0x4000_0000;
+pub const IMAGE_VA: u32 = 0xC000_0000;
+pub const TEST_VA: u32 = 0xE000_0000;
+pub const TEST_VA_END: u32 = 0xF000_0000;
+pub const DEVICE_VA: u32 = 0xF000_0000;
+/// First address of the kernel half (TTBCR.N = 1).
+pub const KERNEL_SPLIT: u32 = 0x8000_0000;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    pub image_pa: u32,
+    pub image_size: u32,
+    pub ram_base: u32,
+    pub ram_size: u32,
+    pub device_pa: u32,
+    pub device_size: u32,
+}
+
+static LAYOUT: spin::Once<Layout> = spin::Once::new();
+
+pub fn set_layout(l: Layout) {
+    LAYOUT.call_once(|| l);
+}
+
+pub fn layout() -> &'static Layout {
+    LAYOUT.get().expect("layout set at boot")
+}
+
+/// Kernel virtual address of a physical address: through the image window
+/// if it lies in the image (valid from the first instruction), else through
+/// the linear map (valid once the kernel tables are live).
+pub fn phys_to_virt(pa: u32) -> usize {
+    let l = layout();
+    if pa.wrapping_sub(l.image_pa) < l.image_size {
+        (pa - l.image_pa + IMAGE_VA) as usize
+    } else {
+        (pa.wrapping_sub(l.ram_base).wrapping_add(LINEAR_BASE)) as usize
+    }
+}
+
+/// Physical address of a kernel image or linear-map address.
+pub fn virt_to_phys(va: usize) -> Option<u32> {
+    let l = layout();
+    let va = va as u32;
+    if va.wrapping_sub(IMAGE_VA) < l.image_size {
+        Some(va - IMAGE_VA + l.image_pa)
+    } else if va.wrapping_sub(LINEAR_BASE) < l.ram_size.min(LINEAR_MAX) {
+        Some(va - LINEAR_BASE + l.ram_base)
+    } else {
+        None
+    }
+}
+
+pub fn is_ram(pa: u64) -> bool {
+    let l = layout();
+    pa >= l.ram_base as u64 && pa < l.ram_base as u64 + l.ram_size as u64
+}
+
+/// Physical memory bookkeeping shared by every address space.
+pub struct Mm {
+    pub frames: FrameAllocator,
+    pub l2: L2Alloc,
+}
+
+pub static MM: spin::Mutex<Option<Mm>> = spin::Mutex::new(None);
+
+/// Run `f` with the memory manager.
+pub fn with_mm<R>(f: impl FnOnce(&mut Mm) -> R) -> R {
+    let mut g = MM.lock();
+    f(g.as_mut().expect("mm initialised"))
+}
+
+/// The kernel's TTBR1 table.
+pub static KERNEL_TABLE: spin::Once<Table> = spin::Once::new();
+
+pub fn kernel_table() -> Table {
+    *KERNEL_TABLE.get().expect("kernel table built")
+}
+
+/// Zero a 4 KiB frame through the linear map.
+pub fn zero_frame(pa: u32) {
+    let va = phys_to_virt(pa) as *mut u8;
+    // SAFETY: `pa` is a RAM frame owned by the caller; the linear map covers
+    // all RAM read-write.
+    unsafe { core::ptr::write_bytes(va, 0, 4096) };
+}
+
+/// The hardware environment for the table code.
+pub struct HwEnv<'a> {
+    pub mm: &'a mut Mm,
+}
+
+#[cfg(target_arch = "arm")]
+mod hw {
+    use super::*;
+    use crate::arch::armv7a::cp15;
+    use crate::arch::armv7a::table::TableEnv;
+    use crate::errno::Errno;
+    use aarch32_cpu::asm::{dsb, isb};
+
+    /// Whether table walks snoop the data cache (ID_MMFR3.CohWalk, [23:20]).
+    /// If not, every descriptor write is cleaned to PoU (ARM ARM B3.3.1).
+    fn coherent_walk() -> bool {
+        (cp15::IdMmfr3::read() >> 20) & 0xf != 0
+    }
+
+    /// Smallest data cache line (CTR.DminLine, log2 words).
+    pub fn dcache_line() -> u32 {
+        4 << ((cp15::Ctr::read() >> 16) & 0xf)
+    }
+
+    impl TableEnv for HwEnv<'_> {
+        fn read(&self, pa: u32) -> u32 {
+            // SAFETY: table memory is mapped (image window or linear map)
+            // and 4-byte aligned; the table code only passes descriptor PAs.
+            unsafe { core::ptr::read_volatile(phys_to_virt(pa) as *const u32) }
+        }
+
+        fn write(&mut self, pa: u32, val: u32) {
+            let va = phys_to_virt(pa);
+            // SAFETY: as in `read`; the MM lock serialises table writers.
+            unsafe { core::ptr::write_volatile(va as *mut u32, val) };
+            if !coherent_walk() {
+                // SAFETY: cache maintenance by MVA on a mapped address.
+                unsafe { cp15::Dccmvau::write(va as u32 & !31) };
+            }
+        }
+
+        fn alloc_l2(&mut self) -> Result<u32, Errno> {
+            let Mm { frames, l2 } = &mut *self.mm;
+            let t = l2.alloc(|| frames.alloc().map(|f| f as u32))?;
+            for i in 0..256 {
+                self.write(t + i * 4, 0);
+            }
+            Ok(t)
+        }
+
+        fn free_l2(&mut self, pa: u32) {
+            if let Some(frame) = self.mm.l2.free(pa) {
+                let _ = self.mm.frames.free(frame as u64);
+            }
+        }
+
+        fn publish(&mut self) {
+            // Descriptor writes complete before the walker may read them.
+            dsb();
+        }
+
+        fn tlb_invalidate(&mut self, va: u32, asid: Option<u8>) {
+            // SAFETY: TLB invalidation has no memory-safety effect.
+            unsafe {
+                match asid {
+                    Some(a) => cp15::Tlbimvais::write((va & !0xfff) | a as u32),
+                    None => cp15::Tlbimvaais::write(va & !0xfff),
+                }
+            }
+        }
+
+        fn tlb_invalidate_all(&mut self, asid: Option<u8>) {
+            // SAFETY: as above.
+            unsafe {
+                match asid {
+                    Some(a) => cp15::Tlbiasidis::write(a as u32),
+                    None => cp15::Tlbiallis::write(0),
+                }
+            }
+        }
+
+        fn tlb_sync(&mut self) {
+            // ARM ARM B2.2.6: branch predictors are maintained when a
+            // translation changes; DSB completes the TLBIs, ISB makes the
+            // instruction stream see them (B3.10.1).
+            // SAFETY: predictor invalidation has no memory-safety effect.
+            unsafe { cp15::Bpiallis::write(0) };
+            dsb();
+            isb();
+        }
+
+        fn clean_invalidate_dcache(&mut self, va: u32, size: u32) {
+            let line = dcache_line();
+            let mut a = va & !(line - 1);
+            while a < va.wrapping_add(size) && a >= (va & !(line - 1)) {
+                // SAFETY: `va..va+size` is mapped (the caller cleans a live
+                // mapping before changing its type).
+                unsafe { cp15::Dccimvac::write(a) };
+                a = a.wrapping_add(line);
+            }
+            dsb();
+        }
+    }
+}
+
+#[cfg(target_arch = "arm")]
+pub use hw::dcache_line;

@@ -1,0 +1,224 @@
+//! First Rust code: build the kernel translation tables from the DTB's
+//! facts, switch to them, and hand over to the architecture-neutral kernel.
+
+use super::boot::{BOOT_L2, BOOT_WINDOW_L2_TABLES};
+use super::cp15;
+use super::desc::L2_TABLE_SIZE;
+use super::l2alloc::L2Alloc;
+use super::mmu::{
+    self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
+};
+use super::table::Table;
+use crate::bootinfo::BootInfo;
+use crate::drivers::pl011::Pl011;
+use crate::mm::frame::FrameAllocator;
+use crate::mm::memtype::{Access, MapAttrs};
+use crate::{console, kprintln};
+use aarch32_cpu::asm::{dsb, isb};
+
+extern "C" {
+    static __image_start: u8;
+    static __text_end: u8;
+    static __rodata_end: u8;
+    static __image_end: u8;
+}
+
+fn sym(s: &u8) -> u32 {
+    s as *const u8 as u32
+}
+
+#[repr(C, align(16384))]
+struct KernelL1([u32; 4096]);
+static mut KERNEL_L1: KernelL1 = KernelL1([0; 4096]);
+
+/// Static L2 tables for the kernel half, usable before the linear map.
+const POOL_TABLES: usize = 32;
+#[repr(C, align(4096))]
+struct L2Pool([u8; POOL_TABLES * 1024]);
+static mut L2_POOL: L2Pool = L2Pool([0; POOL_TABLES * 1024]);
+
+/// Copy of the DTB (the original may sit in memory we hand out later).
+const DTB_MAX: usize = 64 * 1024;
+static mut DTB_COPY: [u8; DTB_MAX] = [0; DTB_MAX];
+
+/// TTBCR: N = 1 (TTBR0 below 2 GiB), PD0 = 1 until a task installs TTBR0.
+const TTBCR_N1: u32 = 1;
+const TTBCR_PD0: u32 = 1 << 4;
+
+/// Called by the boot asm with the MMU on (boot tables), on the boot stack.
+#[no_mangle]
+pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
+    // Early console: the boot tables identity-map the board's UART.
+    // SAFETY: the boot asm mapped this section as Device.
+    console::init(unsafe { Pl011::new(crate::board::UART_BASE as usize) });
+    kprintln!();
+    kprintln!("armmu: ARMv7-A kernel, image loaded at {image_pa:#010x}, DTB at {dtb_pa:#010x}");
+
+    let info = read_dtb(dtb_pa);
+    // SAFETY: linker symbols, only their addresses are used.
+    let (start, text_end, ro_end, end) = unsafe {
+        (
+            sym(&__image_start),
+            sym(&__text_end),
+            sym(&__rodata_end),
+            sym(&__image_end),
+        )
+    };
+    let image_size = end - start;
+    let (dev_pa, dev_end) = crate::board::KERNEL_DEVICE_WINDOW;
+    mmu::set_layout(Layout {
+        image_pa,
+        image_size,
+        ram_base: info.ram_base as u32,
+        ram_size: info.ram_size.min(LINEAR_MAX as u64) as u32,
+        device_pa: dev_pa as u32,
+        device_size: (dev_end - dev_pa) as u32,
+    });
+    crate::mm::heap::init();
+
+    let pool_pa = mmu::virt_to_phys(core::ptr::addr_of!(L2_POOL) as usize).unwrap();
+    let l1_pa = mmu::virt_to_phys(core::ptr::addr_of!(KERNEL_L1) as usize).unwrap();
+    let mut frames = FrameAllocator::new(info.ram_base, info.ram_size.min(LINEAR_MAX as u64));
+    // Everything from RAM base to the end of the image (QEMU's boot stub,
+    // the image, BSS), the DTB, the initrd and /memreserve/ ranges.
+    frames.reserve(info.ram_base, image_pa as u64 + image_size as u64);
+    frames.reserve(dtb_pa as u64, dtb_pa as u64 + info.dtb_size.max(1) as u64);
+    if let Some((s, e)) = info.initrd {
+        frames.reserve(s, e);
+    }
+    for &(s, e) in &info.reserved[..info.reserved_count] {
+        frames.reserve(s, e);
+    }
+    *mmu::MM.lock() = Some(Mm {
+        frames,
+        l2: L2Alloc::new(pool_pa, POOL_TABLES as u32),
+    });
+
+    let table = Table {
+        l1_pa,
+        va_lo: KERNEL_SPLIT,
+        va_hi: u32::MAX,
+        asid: None,
+        domain: 0,
+    };
+    mmu::KERNEL_TABLE.call_once(|| table);
+    build_kernel_map(&table, &info, image_pa, [start, text_end, ro_end, end]);
+    switch_to_kernel_tables(l1_pa);
+
+    // The identity-mapped UART is gone: use the device window.
+    let uart_va = DEVICE_VA + (info.uart_base as u32 - dev_pa as u32);
+    // SAFETY: the device window maps the board's peripherals as Device.
+    console::init(unsafe { Pl011::new(uart_va as usize) });
+    crate::kernel::main(&info, image_pa)
+}
+
+fn read_dtb(dtb_pa: u32) -> BootInfo {
+    if dtb_pa == 0 {
+        return BootInfo::board_defaults();
+    }
+    let hdr = dtb_pa as *const u32;
+    // SAFETY: the boot asm identity-mapped 2 MiB at the DTB as Normal memory;
+    // the header is 10 big-endian words.
+    let w = |i: usize| unsafe { u32::from_be(hdr.add(i).read_volatile()) };
+    let (magic, total) = (w(0), w(1));
+    // QEMU pads the blob to 1 MiB: copy only the used part (the structure
+    // and strings blocks and the reservation map) and record that size.
+    let used = [w(2) + w(9), w(3) + w(8), w(4) + 16]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+        .min(total);
+    if magic != 0xd00d_feed || used as usize > DTB_MAX || used < 40 {
+        kprintln!("armmu: no usable DTB (magic {magic:#x}, size {total}); using board defaults");
+        return BootInfo::board_defaults();
+    }
+    // SAFETY: `used` bytes at the DTB are mapped (<= 64 KiB < 2 MiB); the
+    // copy is the only user of DTB_COPY.
+    let copy = unsafe {
+        let dst = core::ptr::addr_of_mut!(DTB_COPY) as *mut u8;
+        core::ptr::copy_nonoverlapping(dtb_pa as *const u8, dst, used as usize);
+        core::slice::from_raw_parts_mut(dst, used as usize)
+    };
+    copy[4..8].copy_from_slice(&used.to_be_bytes());
+    let mut info = BootInfo::from_dtb(copy);
+    info.dtb_size = total as usize;
+    info
+}
+
+fn build_kernel_map(
+    table: &Table,
+    info: &BootInfo,
+    image_pa: u32,
+    [start, text_end, ro_end, end]: [u32; 4],
+) {
+    let l = mmu::layout();
+    mmu::with_mm(|mm| {
+        let mut env = HwEnv { mm };
+        let text = MapAttrs::kernel_data()
+            .with_access(Access::KernelRo)
+            .executable();
+        // The kernel never executes from its data: XN everywhere but .text.
+        let kernel_map = [
+            (start, text_end, text),
+            (
+                text_end,
+                ro_end,
+                MapAttrs::kernel_data().with_access(Access::KernelRo),
+            ),
+            (ro_end, end, MapAttrs::kernel_data()),
+        ];
+        for (s, e, a) in kernel_map {
+            if e > s {
+                table
+                    .map(&mut env, s, image_pa + (s - IMAGE_VA), e - s, a)
+                    .expect("map kernel image");
+            }
+        }
+        table
+            .map(
+                &mut env,
+                LINEAR_BASE,
+                l.ram_base,
+                l.ram_size,
+                MapAttrs::kernel_data(),
+            )
+            .expect("map linear RAM");
+        table
+            .map(
+                &mut env,
+                DEVICE_VA,
+                l.device_pa,
+                l.device_size,
+                MapAttrs::kernel_device(),
+            )
+            .expect("map device window");
+    });
+    let _ = info;
+}
+
+/// Move from the boot table (TTBR0, N = 0) to the kernel table (TTBR1,
+/// N = 1). The kernel window translates to the same physical pages with the
+/// same memory type in both, so the instruction stream is unaffected.
+fn switch_to_kernel_tables(l1_pa: u32) {
+    // SAFETY: the new table maps the running code, stack and data at the
+    // same addresses with the same memory type; barriers per ARM ARM B3.10.
+    unsafe {
+        // Table writes visible to the walker before it can use TTBR1.
+        dsb();
+        cp15::Ttbr1::write(l1_pa | super::boot::templates::TTBR_WALK_WBWA_S);
+        isb();
+        cp15::Ttbcr::write(TTBCR_N1 | TTBCR_PD0);
+        isb();
+        // Entries cached from the boot table (identity map) must go.
+        cp15::Tlbiallis::write(0);
+        cp15::Bpiallis::write(0);
+        dsb();
+        isb();
+    }
+    // The boot L2 tables are no longer referenced by any live table.
+    let _ = (
+        core::ptr::addr_of!(BOOT_L2),
+        BOOT_WINDOW_L2_TABLES,
+        L2_TABLE_SIZE,
+    );
+}

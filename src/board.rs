@@ -1,0 +1,6 @@
+//! Board selection: the facts of the board this kernel is built for.
+#[cfg(feature = "board-qemu-virt")]
+#[path = "../boards/qemu-virt/board.rs"]
+mod imp;
+
+pub use imp::*;

@@ -1,0 +1,2 @@
+//! Device drivers (MMIO through `tock-registers`).
+pub mod pl011;

@@ -1,0 +1,524 @@
+//! gzip (RFC 1952) decompression for the initramfs.
+//!
+//! The member header is parsed by hand (FTEXT, FHCRC, FEXTRA, FNAME,
+//! FCOMMENT); the deflate body is inflated with `miniz_oxide`'s core
+//! decompressor, which also tells us how many input bytes the deflate stream
+//! used, so the 8-byte trailer (CRC32, ISIZE) is found exactly and checked.
+//! Several members may follow each other (with zero padding between them, as
+//! in a concatenated initramfs); their outputs are concatenated.
+//!
+//! The output is capped at a caller-given limit, so a "gzip bomb" ends in
+//! [`GzipError::TooLarge`] instead of exhausting memory.
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use miniz_oxide::inflate::core::{decompress as inflate, inflate_flags, DecompressorOxide};
+use miniz_oxide::inflate::TINFLStatus;
+
+/// The two magic bytes of a gzip member.
+pub const MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Compression method "deflate", the only one defined.
+pub const CM_DEFLATE: u8 = 8;
+
+pub const FTEXT: u8 = 0x01;
+pub const FHCRC: u8 = 0x02;
+pub const FEXTRA: u8 = 0x04;
+pub const FNAME: u8 = 0x08;
+pub const FCOMMENT: u8 = 0x10;
+const FRESERVED: u8 = 0xe0;
+
+/// Why a gzip stream could not be decompressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GzipError {
+    /// The header (or one of its optional fields) runs past the input.
+    TruncatedHeader,
+    /// The input does not start with 1f 8b.
+    BadMagic,
+    /// CM is not 8 (deflate).
+    UnsupportedMethod(u8),
+    /// One of the reserved FLG bits is set.
+    ReservedFlags(u8),
+    /// The FHCRC header checksum does not match.
+    HeaderCrcMismatch { stored: u16, computed: u16 },
+    /// The deflate data is invalid.
+    Corrupt,
+    /// The deflate data ends before the end-of-stream block.
+    TruncatedBody,
+    /// Fewer than 8 bytes of trailer after the deflate data.
+    TruncatedTrailer,
+    /// The output would exceed the caller's limit.
+    TooLarge { limit: usize },
+    /// The trailer's CRC32 does not match the output.
+    CrcMismatch { stored: u32, computed: u32 },
+    /// The trailer's ISIZE does not match the output length (mod 2^32).
+    SizeMismatch { stored: u32, actual: u32 },
+    /// Something other than zero padding or another gzip member follows.
+    TrailingGarbage { offset: usize },
+}
+
+impl fmt::Display for GzipError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            GzipError::TruncatedHeader => write!(f, "gzip: truncated header"),
+            GzipError::BadMagic => write!(f, "gzip: bad magic (expected 1f 8b)"),
+            GzipError::UnsupportedMethod(m) => {
+                write!(
+                    f,
+                    "gzip: unsupported compression method {m} (only 8, deflate)"
+                )
+            }
+            GzipError::ReservedFlags(fl) => write!(f, "gzip: reserved flag bits set in {fl:#04x}"),
+            GzipError::HeaderCrcMismatch { stored, computed } => write!(
+                f,
+                "gzip: header CRC16 mismatch (stored {stored:#06x}, computed {computed:#06x})"
+            ),
+            GzipError::Corrupt => write!(f, "gzip: invalid deflate data"),
+            GzipError::TruncatedBody => write!(f, "gzip: deflate data truncated"),
+            GzipError::TruncatedTrailer => write!(f, "gzip: truncated trailer"),
+            GzipError::TooLarge { limit } => {
+                write!(f, "gzip: output exceeds the limit of {limit} bytes")
+            }
+            GzipError::CrcMismatch { stored, computed } => write!(
+                f,
+                "gzip: CRC32 mismatch (stored {stored:#010x}, computed {computed:#010x})"
+            ),
+            GzipError::SizeMismatch { stored, actual } => write!(
+                f,
+                "gzip: size mismatch (ISIZE {stored}, decompressed {actual} mod 2^32)"
+            ),
+            GzipError::TrailingGarbage { offset } => {
+                write!(f, "gzip: trailing garbage at offset {offset:#x}")
+            }
+        }
+    }
+}
+
+const fn make_crc_table() -> [u32; 256] {
+    let mut table = [0u32; 256];
+    let mut n = 0;
+    while n < 256 {
+        let mut c = n as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[n] = c;
+        n += 1;
+    }
+    table
+}
+
+static CRC_TABLE: [u32; 256] = make_crc_table();
+
+/// Continue a CRC-32 (ISO 3309 / ITU-T V.42, as used by gzip) over `data`.
+/// Start with `crc = 0`.
+pub fn crc32_update(crc: u32, data: &[u8]) -> u32 {
+    let mut c = !crc;
+    for &b in data {
+        c = CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+/// CRC-32 of `data`.
+pub fn crc32(data: &[u8]) -> u32 {
+    crc32_update(0, data)
+}
+
+/// A parsed member header. Slices borrow from the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub flags: u8,
+    pub mtime: u32,
+    pub xfl: u8,
+    pub os: u8,
+    /// FEXTRA payload.
+    pub extra: Option<&'a [u8]>,
+    /// FNAME, without the NUL.
+    pub name: Option<&'a [u8]>,
+    /// FCOMMENT, without the NUL.
+    pub comment: Option<&'a [u8]>,
+    /// Offset of the deflate data.
+    pub body_offset: usize,
+}
+
+fn take<'a>(b: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8], GzipError> {
+    let end = pos.checked_add(n).ok_or(GzipError::TruncatedHeader)?;
+    let s = b.get(*pos..end).ok_or(GzipError::TruncatedHeader)?;
+    *pos = end;
+    Ok(s)
+}
+
+fn take_cstr<'a>(b: &'a [u8], pos: &mut usize) -> Result<&'a [u8], GzipError> {
+    let rest = b.get(*pos..).ok_or(GzipError::TruncatedHeader)?;
+    let len = rest
+        .iter()
+        .position(|&c| c == 0)
+        .ok_or(GzipError::TruncatedHeader)?;
+    *pos += len + 1;
+    Ok(&rest[..len])
+}
+
+/// Parse the header of the gzip member at the start of `bytes`.
+pub fn parse_header(bytes: &[u8]) -> Result<Header<'_>, GzipError> {
+    let mut pos = 0;
+    let fixed = match bytes.get(..10) {
+        Some(f) => f,
+        None if bytes.len() >= 2 && bytes[..2] != MAGIC => return Err(GzipError::BadMagic),
+        None => return Err(GzipError::TruncatedHeader),
+    };
+    pos += 10;
+    if fixed[..2] != MAGIC {
+        return Err(GzipError::BadMagic);
+    }
+    if fixed[2] != CM_DEFLATE {
+        return Err(GzipError::UnsupportedMethod(fixed[2]));
+    }
+    let flags = fixed[3];
+    if flags & FRESERVED != 0 {
+        return Err(GzipError::ReservedFlags(flags));
+    }
+    let mtime = u32::from_le_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+    let extra = if flags & FEXTRA != 0 {
+        let xlen = take(bytes, &mut pos, 2)?;
+        let xlen = usize::from(u16::from_le_bytes([xlen[0], xlen[1]]));
+        Some(take(bytes, &mut pos, xlen)?)
+    } else {
+        None
+    };
+    let name = if flags & FNAME != 0 {
+        Some(take_cstr(bytes, &mut pos)?)
+    } else {
+        None
+    };
+    let comment = if flags & FCOMMENT != 0 {
+        Some(take_cstr(bytes, &mut pos)?)
+    } else {
+        None
+    };
+    if flags & FHCRC != 0 {
+        let computed = crc32(&bytes[..pos]) as u16;
+        let s = take(bytes, &mut pos, 2)?;
+        let stored = u16::from_le_bytes([s[0], s[1]]);
+        if stored != computed {
+            return Err(GzipError::HeaderCrcMismatch { stored, computed });
+        }
+    }
+    Ok(Header {
+        flags,
+        mtime,
+        xfl: fixed[8],
+        os: fixed[9],
+        extra,
+        name,
+        comment,
+        body_offset: pos,
+    })
+}
+
+/// Inflate raw deflate data, producing at most `limit` bytes. Returns the
+/// output and the number of input bytes the deflate stream occupied.
+fn inflate_limited(input: &[u8], limit: usize) -> Result<(Vec<u8>, usize), GzipError> {
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let mut out = vec![
+        0u8;
+        input
+            .len()
+            .saturating_mul(4)
+            .clamp(1024, 1 << 20)
+            .min(limit)
+    ];
+    let mut decomp = Box::<DecompressorOxide>::default();
+    let mut consumed = 0usize;
+    let mut out_pos = 0usize;
+    loop {
+        let rest = input.get(consumed..).ok_or(GzipError::Corrupt)?;
+        let (status, in_used, out_used) = inflate(&mut decomp, rest, &mut out, out_pos, flags);
+        consumed = consumed.saturating_add(in_used);
+        out_pos = out_pos.saturating_add(out_used);
+        match status {
+            TINFLStatus::Done => {
+                out.truncate(out_pos);
+                return Ok((out, consumed));
+            }
+            TINFLStatus::HasMoreOutput => {
+                if out.len() >= limit {
+                    return Err(GzipError::TooLarge { limit });
+                }
+                let new_len = out.len().saturating_mul(2).max(1024).min(limit);
+                out.resize(new_len, 0);
+            }
+            TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
+                return Err(GzipError::TruncatedBody)
+            }
+            _ => return Err(GzipError::Corrupt),
+        }
+    }
+}
+
+/// Decompress the single gzip member at the start of `bytes`, producing at
+/// most `limit` bytes. Returns the output and the member's length in bytes
+/// (header + deflate data + trailer).
+pub fn decompress_member(bytes: &[u8], limit: usize) -> Result<(Vec<u8>, usize), GzipError> {
+    let header = parse_header(bytes)?;
+    let body = &bytes[header.body_offset..];
+    let (out, used) = inflate_limited(body, limit)?;
+    let trailer_at = header
+        .body_offset
+        .checked_add(used)
+        .ok_or(GzipError::TruncatedTrailer)?;
+    let end = trailer_at
+        .checked_add(8)
+        .ok_or(GzipError::TruncatedTrailer)?;
+    let t = bytes
+        .get(trailer_at..end)
+        .ok_or(GzipError::TruncatedTrailer)?;
+    let stored_crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
+    let stored_size = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
+    let computed = crc32(&out);
+    if computed != stored_crc {
+        return Err(GzipError::CrcMismatch {
+            stored: stored_crc,
+            computed,
+        });
+    }
+    let actual = out.len() as u32; // ISIZE is the length modulo 2^32
+    if actual != stored_size {
+        return Err(GzipError::SizeMismatch {
+            stored: stored_size,
+            actual,
+        });
+    }
+    Ok((out, end))
+}
+
+/// Decompress one or more gzip members (zero padding between and after
+/// them is skipped), producing at most `limit` bytes in total.
+pub fn decompress(bytes: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
+    let (first, mut pos) = decompress_member(bytes, limit)?;
+    let mut out = first;
+    loop {
+        while bytes.get(pos) == Some(&0) {
+            pos += 1;
+        }
+        let rest = match bytes.get(pos..) {
+            Some(r) if !r.is_empty() => r,
+            _ => return Ok(out),
+        };
+        if !rest.starts_with(&MAGIC) {
+            return Err(GzipError::TrailingGarbage { offset: pos });
+        }
+        let (more, used) = decompress_member(rest, limit - out.len())?;
+        out.extend_from_slice(&more);
+        pos += used;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use miniz_oxide::deflate::compress_to_vec;
+    use std::vec::Vec;
+
+    /// Independent bitwise CRC-32 for cross-checking.
+    fn crc_bitwise(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                let mask = (c & 1).wrapping_neg();
+                c = (c >> 1) ^ (0xedb8_8320 & mask);
+            }
+        }
+        !c
+    }
+
+    /// Build a gzip member by hand (RFC 1952 section 2.3).
+    fn gzip_with(data: &[u8], flags: u8, name: &[u8], comment: &[u8], extra: &[u8]) -> Vec<u8> {
+        let mut g = std::vec![0x1f, 0x8b, 8, flags, 0x78, 0x56, 0x34, 0x12, 0, 3];
+        if flags & FEXTRA != 0 {
+            g.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+            g.extend_from_slice(extra);
+        }
+        if flags & FNAME != 0 {
+            g.extend_from_slice(name);
+            g.push(0);
+        }
+        if flags & FCOMMENT != 0 {
+            g.extend_from_slice(comment);
+            g.push(0);
+        }
+        if flags & FHCRC != 0 {
+            let c = crc_bitwise(&g) as u16;
+            g.extend_from_slice(&c.to_le_bytes());
+        }
+        g.extend_from_slice(&compress_to_vec(data, 6));
+        g.extend_from_slice(&crc_bitwise(data).to_le_bytes());
+        g.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        g
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        gzip_with(data, 0, b"", b"", b"")
+    }
+
+    fn payload() -> Vec<u8> {
+        (0..20_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn crc32_known_values() {
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(
+            crc32(b"The quick brown fox jumps over the lazy dog"),
+            0x414f_a339
+        );
+        let p = payload();
+        assert_eq!(crc32(&p), crc_bitwise(&p));
+        assert_eq!(crc32_update(crc32(&p[..1000]), &p[1000..]), crc32(&p));
+    }
+
+    #[test]
+    fn round_trip_plain_and_all_flags() {
+        let p = payload();
+        assert_eq!(decompress(&gzip(&p), 1 << 20).unwrap(), p);
+        let all = FTEXT | FHCRC | FEXTRA | FNAME | FCOMMENT;
+        let g = gzip_with(&p, all, b"initramfs.cpio", b"a comment", b"AB\x02\x00xy");
+        let h = parse_header(&g).unwrap();
+        assert_eq!(h.name, Some(&b"initramfs.cpio"[..]));
+        assert_eq!(h.comment, Some(&b"a comment"[..]));
+        assert_eq!(h.extra, Some(&b"AB\x02\x00xy"[..]));
+        assert_eq!(h.mtime, 0x1234_5678);
+        assert_eq!(h.os, 3);
+        assert_eq!(decompress(&g, 1 << 20).unwrap(), p);
+        // Empty payload.
+        assert_eq!(decompress(&gzip(b""), 0).unwrap(), b"");
+        // Member length is reported exactly.
+        let g = gzip(b"hello");
+        assert_eq!(
+            decompress_member(&g, 100).unwrap(),
+            (b"hello".to_vec(), g.len())
+        );
+    }
+
+    #[test]
+    fn concatenated_members_and_padding() {
+        let mut g = gzip(b"first ");
+        g.extend_from_slice(&[0; 5]);
+        g.extend_from_slice(&gzip(b"second"));
+        g.extend_from_slice(&[0; 512]);
+        assert_eq!(decompress(&g, 100).unwrap(), b"first second");
+        g.extend_from_slice(b"junk");
+        assert!(matches!(
+            decompress(&g, 100),
+            Err(GzipError::TrailingGarbage { .. })
+        ));
+    }
+
+    #[test]
+    fn header_errors() {
+        let g = gzip(b"abc");
+        let mut b = g.clone();
+        b[1] = 0x8c;
+        assert_eq!(decompress(&b, 100), Err(GzipError::BadMagic));
+        let mut b = g.clone();
+        b[2] = 7;
+        assert_eq!(decompress(&b, 100), Err(GzipError::UnsupportedMethod(7)));
+        let mut b = g.clone();
+        b[3] = 0x20;
+        assert_eq!(decompress(&b, 100), Err(GzipError::ReservedFlags(0x20)));
+        let mut b = gzip_with(b"abc", FHCRC | FNAME, b"n", b"", b"");
+        b[10] = b'm'; // change the name, keep the stored CRC16
+        assert!(matches!(
+            decompress(&b, 100),
+            Err(GzipError::HeaderCrcMismatch { .. })
+        ));
+        // FNAME without NUL.
+        let b = [0x1f, 0x8b, 8, FNAME, 0, 0, 0, 0, 0, 3, b'a', b'b'];
+        assert_eq!(decompress(&b, 100), Err(GzipError::TruncatedHeader));
+        // FEXTRA longer than the input.
+        let b = [0x1f, 0x8b, 8, FEXTRA, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 1];
+        assert_eq!(decompress(&b, 100), Err(GzipError::TruncatedHeader));
+    }
+
+    #[test]
+    fn corrupt_crc_size_and_body() {
+        let p = payload();
+        let g = gzip(&p);
+        let n = g.len();
+        let mut b = g.clone();
+        b[n - 8] ^= 1;
+        assert!(matches!(
+            decompress(&b, 1 << 20),
+            Err(GzipError::CrcMismatch { .. })
+        ));
+        let mut b = g.clone();
+        b[n - 1] ^= 1;
+        assert!(matches!(
+            decompress(&b, 1 << 20),
+            Err(GzipError::SizeMismatch { .. })
+        ));
+        // Garbage deflate: a block type of 3 is invalid.
+        let mut b = std::vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+        b.extend_from_slice(&[0x07, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(decompress(&b, 100), Err(GzipError::Corrupt));
+        // A flipped byte in the body is always an error, never a panic.
+        for i in 10..n - 8 {
+            let mut b = g.clone();
+            b[i] ^= 0x55;
+            assert!(decompress(&b, 1 << 20).is_err(), "flip at {i} accepted");
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let g = gzip_with(
+            &payload()[..3000],
+            FHCRC | FNAME | FEXTRA | FCOMMENT,
+            b"x",
+            b"c",
+            b"e",
+        );
+        for len in 0..g.len() {
+            assert!(
+                decompress(&g[..len], 1 << 20).is_err(),
+                "len {len} accepted"
+            );
+        }
+        assert!(decompress(&g, 1 << 20).is_ok());
+    }
+
+    #[test]
+    fn gzip_bomb_hits_the_limit() {
+        let zeros = std::vec![0u8; 4 << 20];
+        let g = gzip(&zeros);
+        assert!(g.len() < 10_000);
+        assert_eq!(
+            decompress(&g, 1 << 20),
+            Err(GzipError::TooLarge { limit: 1 << 20 })
+        );
+        assert_eq!(
+            decompress(&g, (4 << 20) - 1),
+            Err(GzipError::TooLarge {
+                limit: (4 << 20) - 1
+            })
+        );
+        assert_eq!(decompress(&g, 4 << 20).unwrap().len(), 4 << 20);
+        // The limit applies to the total over several members.
+        let mut two = gzip(&zeros[..1000]);
+        two.extend_from_slice(&gzip(&zeros[..1000]));
+        assert!(decompress(&two, 1999).is_err());
+        assert_eq!(decompress(&two, 2000).unwrap().len(), 2000);
+    }
+}
