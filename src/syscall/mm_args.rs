@@ -302,9 +302,7 @@ pub fn decode_mmap(
     // Linux checks `pgoff + (len >> PAGE_SHIFT)` in unsigned long; checking
     // that and the byte sum also keeps the physical end representable.
     let pgoff = usize::try_from(offset / PAGE_SIZE as u64).map_err(|_| Errno::EOVERFLOW)?;
-    pgoff
-        .checked_add(len / PAGE_SIZE)
-        .ok_or(Errno::EOVERFLOW)?;
+    pgoff.checked_add(len / PAGE_SIZE).ok_or(Errno::EOVERFLOW)?;
     let offset_end = offset.checked_add(len as u64).ok_or(Errno::EOVERFLOW)?;
 
     // 5. __get_unmapped_area.
@@ -412,8 +410,7 @@ pub fn decode_mmap(
         Some(FdKind::Closed) => return Err(Errno::EBADF),
     };
 
-    let populate =
-        flags & MAP_LOCKED != 0 || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
+    let populate = flags & MAP_LOCKED != 0 || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
 
     Ok(MmapRequest {
         addr,
@@ -570,20 +567,32 @@ mod tests {
 
     #[test]
     fn constants_match_linux_uapi() {
-        assert_eq!(
-            (PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC),
-            (0, 1, 2, 4)
-        );
+        assert_eq!((PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC), (0, 1, 2, 4));
         assert_eq!((PROT_GROWSDOWN, PROT_GROWSUP), (0x0100_0000, 0x0200_0000));
         assert_eq!(
             (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_TYPE),
             (1, 2, 3, 0xf)
         );
-        assert_eq!((MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN), (0x10, 0x20, 0x100));
-        assert_eq!((MAP_DENYWRITE, MAP_EXECUTABLE, MAP_LOCKED), (0x800, 0x1000, 0x2000));
-        assert_eq!((MAP_NORESERVE, MAP_POPULATE, MAP_NONBLOCK), (0x4000, 0x8000, 0x10000));
-        assert_eq!((MAP_STACK, MAP_HUGETLB, MAP_SYNC), (0x20000, 0x40000, 0x80000));
-        assert_eq!((MAP_FIXED_NOREPLACE, MAP_UNINITIALIZED), (0x100000, 0x4000000));
+        assert_eq!(
+            (MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN),
+            (0x10, 0x20, 0x100)
+        );
+        assert_eq!(
+            (MAP_DENYWRITE, MAP_EXECUTABLE, MAP_LOCKED),
+            (0x800, 0x1000, 0x2000)
+        );
+        assert_eq!(
+            (MAP_NORESERVE, MAP_POPULATE, MAP_NONBLOCK),
+            (0x4000, 0x8000, 0x10000)
+        );
+        assert_eq!(
+            (MAP_STACK, MAP_HUGETLB, MAP_SYNC),
+            (0x20000, 0x40000, 0x80000)
+        );
+        assert_eq!(
+            (MAP_FIXED_NOREPLACE, MAP_UNINITIALIZED),
+            (0x100000, 0x4000000)
+        );
         assert_eq!((O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR), (3, 0, 1, 2));
         assert_eq!((O_SYNC, O_DSYNC), (0o4010000, 0o10000));
         assert_eq!(PAGE_SIZE, 4096);
@@ -593,7 +602,10 @@ mod tests {
     fn prot_from_bits() {
         assert_eq!(Prot::from_bits(PROT_NONE), Some(Prot::NONE));
         assert_eq!(Prot::from_bits(RW), Some(rw()));
-        assert_eq!(Prot::from_bits(PROT_READ | PROT_SEM).map(Prot::bits), Some(1));
+        assert_eq!(
+            Prot::from_bits(PROT_READ | PROT_SEM).map(Prot::bits),
+            Some(1)
+        );
         assert_eq!(Prot::from_bits(0x10), None);
         assert_eq!(Prot::from_bits(PROT_GROWSDOWN), None);
         assert_eq!(Prot::from_bits(7).map(Prot::bits), Some(7));
@@ -640,7 +652,10 @@ mod tests {
     fn len_larger_than_address_space_is_enomem() {
         // mmap(2) ENOMEM: "the process's maximum number of mappings would
         // have been exceeded / no memory": Linux's get_unmapped_area.
-        assert_eq!(mmap(0, TASK + PAGE_SIZE, RW, ANON, -1, 0), Err(Errno::ENOMEM));
+        assert_eq!(
+            mmap(0, TASK + PAGE_SIZE, RW, ANON, -1, 0),
+            Err(Errno::ENOMEM)
+        );
         assert!(mmap(0, TASK, RW, ANON, -1, 0).is_ok());
     }
 
@@ -649,9 +664,18 @@ mod tests {
         // mmap(2): "EINVAL flags contained none of MAP_PRIVATE, MAP_SHARED,
         // or MAP_SHARED_VALIDATE."
         assert_eq!(mmap(0, 4096, RW, MAP_ANONYMOUS, -1, 0), Err(Errno::EINVAL));
-        assert_eq!(mmap(0, 4096, RW, MAP_ANONYMOUS | 0xf, -1, 0), Err(Errno::EINVAL));
-        assert_eq!(mmap(0, 4096, RW, MAP_ANONYMOUS | 4, -1, 0), Err(Errno::EINVAL));
-        assert_eq!(mmap(0, 4096, PROT_READ, 0, FD_MEM_RW, GIC.0), Err(Errno::EINVAL));
+        assert_eq!(
+            mmap(0, 4096, RW, MAP_ANONYMOUS | 0xf, -1, 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            mmap(0, 4096, RW, MAP_ANONYMOUS | 4, -1, 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, 0, FD_MEM_RW, GIC.0),
+            Err(Errno::EINVAL)
+        );
     }
 
     #[test]
@@ -682,7 +706,14 @@ mod tests {
             Err(EOPNOTSUPP)
         );
         assert_eq!(
-            mmap(0, 4096, RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | UNKNOWN, -1, 0),
+            mmap(
+                0,
+                4096,
+                RW,
+                MAP_SHARED_VALIDATE | MAP_ANONYMOUS | UNKNOWN,
+                -1,
+                0
+            ),
             Err(EOPNOTSUPP)
         );
         // "MAP_SHARED mappings ignore unknown flags"; so does MAP_PRIVATE.
@@ -707,18 +738,27 @@ mod tests {
     #[test]
     fn unknown_prot_bits_are_einval() {
         assert_eq!(mmap(0, 4096, 0x40, ANON, -1, 0), Err(Errno::EINVAL));
-        assert_eq!(mmap(0, 4096, PROT_READ | 0x10, ANON, -1, 0), Err(Errno::EINVAL));
+        assert_eq!(
+            mmap(0, 4096, PROT_READ | 0x10, ANON, -1, 0),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(
             mmap(0, 4096, PROT_READ | PROT_GROWSDOWN, ANON, -1, 0),
             Err(Errno::EINVAL)
         );
         // PROT_SEM is a known (ignored) bit.
         assert_eq!(
-            mmap(0, 4096, PROT_READ | PROT_SEM, ANON, -1, 0).unwrap().prot.bits(),
+            mmap(0, 4096, PROT_READ | PROT_SEM, ANON, -1, 0)
+                .unwrap()
+                .prot
+                .bits(),
             PROT_READ
         );
         // PROT_NONE is fine.
-        assert_eq!(mmap(0, 4096, PROT_NONE, ANON, -1, 0).unwrap().prot, Prot::NONE);
+        assert_eq!(
+            mmap(0, 4096, PROT_NONE, ANON, -1, 0).unwrap().prot,
+            Prot::NONE
+        );
     }
 
     #[test]
@@ -732,10 +772,16 @@ mod tests {
         // Beyond the task size: ENOMEM ("no memory is available").
         assert_eq!(mmap(TASK, 4096, RW, f, -1, 0), Err(Errno::ENOMEM));
         assert_eq!(mmap(TASK - 4096, 8192, RW, f, -1, 0), Err(Errno::ENOMEM));
-        assert_eq!(mmap(usize::MAX & !0xfff, 4096, RW, n, -1, 0), Err(Errno::ENOMEM));
+        assert_eq!(
+            mmap(usize::MAX & !0xfff, 4096, RW, n, -1, 0),
+            Err(Errno::ENOMEM)
+        );
         // Ending exactly at task_size is fine.
         let r = mmap(TASK - 8192, 8000, RW, f, -1, 0).unwrap();
-        assert_eq!((r.addr, r.len, r.placement), (TASK - 8192, 8192, Placement::Fixed));
+        assert_eq!(
+            (r.addr, r.len, r.placement),
+            (TASK - 8192, 8192, Placement::Fixed)
+        );
         let r = mmap(0x1000_0000, 4096, RW, n, -1, 0).unwrap();
         assert_eq!(r.placement, Placement::FixedNoReplace);
         let r = mmap(0x1000_0000, 4096, RW, f | MAP_FIXED_NOREPLACE, -1, 0).unwrap();
@@ -755,9 +801,18 @@ mod tests {
     fn bad_fd_is_ebadf() {
         // mmap(2): "EBADF fd is not a valid file descriptor (and MAP_ANONYMOUS
         // was not set)."
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, -1, 0), Err(Errno::EBADF));
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, 99, 0), Err(Errno::EBADF));
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, FD_CLOSED, 0), Err(Errno::EBADF));
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, -1, 0),
+            Err(Errno::EBADF)
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, 99, 0),
+            Err(Errno::EBADF)
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_CLOSED, 0),
+            Err(Errno::EBADF)
+        );
         // Linux looks the fd up before it looks at len.
         assert_eq!(mmap(0, 0, PROT_READ, MAP_SHARED, 99, 0), Err(Errno::EBADF));
     }
@@ -765,10 +820,16 @@ mod tests {
     #[test]
     fn unaligned_offset_is_einval() {
         // mmap(2): "offset must be a multiple of the page size".
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, GIC.0 + 1), Err(Errno::EINVAL));
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, GIC.0 + 1),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(mmap(0, 4096, RW, ANON, -1, 0x800), Err(Errno::EINVAL));
         // arm64 sys_mmap checks it first of all, even before the fd.
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, 99, 0x800), Err(Errno::EINVAL));
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, 99, 0x800),
+            Err(Errno::EINVAL)
+        );
     }
 
     #[test]
@@ -776,8 +837,14 @@ mod tests {
         // mmap(2): "EOVERFLOW ... the number of pages used for length plus
         // number of pages used for offset would overflow".
         let off = u64::MAX & !0xfff;
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, off), Err(Errno::EOVERFLOW));
-        assert_eq!(mmap(0, 8192, RW, ANON, -1, off - 4096), Err(Errno::EOVERFLOW));
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, off),
+            Err(Errno::EOVERFLOW)
+        );
+        assert_eq!(
+            mmap(0, 8192, RW, ANON, -1, off - 4096),
+            Err(Errno::EOVERFLOW)
+        );
         assert!(mmap(0, 4096, RW, ANON, -1, off - 4096).is_ok());
     }
 
@@ -785,7 +852,10 @@ mod tests {
     fn write_and_exec_together_is_eacces() {
         let wx = PROT_WRITE | PROT_EXEC;
         assert_eq!(mmap(0, 4096, wx, ANON, -1, 0), Err(Errno::EACCES));
-        assert_eq!(mmap(0, 4096, wx | PROT_READ, ANON, -1, 0), Err(Errno::EACCES));
+        assert_eq!(
+            mmap(0, 4096, wx | PROT_READ, ANON, -1, 0),
+            Err(Errno::EACCES)
+        );
         let rx = mmap(0, 4096, PROT_READ | PROT_EXEC, ANON, -1, 0).unwrap();
         assert_eq!(
             rx.prot,
@@ -800,9 +870,19 @@ mod tests {
 
     #[test]
     fn hugetlb_is_einval() {
-        assert_eq!(mmap(0, 4096, RW, ANON | MAP_HUGETLB, -1, 0), Err(Errno::EINVAL));
         assert_eq!(
-            mmap(0, 4096, PROT_READ, MAP_SHARED | MAP_HUGETLB, FD_MEM_RW, GIC.0),
+            mmap(0, 4096, RW, ANON | MAP_HUGETLB, -1, 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            mmap(
+                0,
+                4096,
+                PROT_READ,
+                MAP_SHARED | MAP_HUGETLB,
+                FD_MEM_RW,
+                GIC.0
+            ),
             Err(Errno::EINVAL)
         );
     }
@@ -812,7 +892,14 @@ mod tests {
         let r = mmap(0, 4096, RW, ANON | MAP_GROWSDOWN, -1, 0).unwrap();
         assert_eq!(r.backing, Backing::Anonymous);
         assert_eq!(
-            mmap(0, 4096, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0),
+            mmap(
+                0,
+                4096,
+                RW,
+                MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN,
+                -1,
+                0
+            ),
             Err(Errno::EINVAL)
         );
         assert_eq!(
@@ -827,15 +914,24 @@ mod tests {
 
     #[test]
     fn populate() {
-        assert!(mmap(0, 4096, RW, ANON | MAP_POPULATE, -1, 0).unwrap().populate);
+        assert!(
+            mmap(0, 4096, RW, ANON | MAP_POPULATE, -1, 0)
+                .unwrap()
+                .populate
+        );
         assert!(
             !mmap(0, 4096, RW, ANON | MAP_POPULATE | MAP_NONBLOCK, -1, 0)
                 .unwrap()
                 .populate
         );
-        assert!(mmap(0, 4096, RW, ANON | MAP_LOCKED, -1, 0).unwrap().populate);
+        assert!(
+            mmap(0, 4096, RW, ANON | MAP_LOCKED, -1, 0)
+                .unwrap()
+                .populate
+        );
         // Accepted and ignored.
-        let ignored = MAP_STACK | MAP_NORESERVE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED;
+        let ignored =
+            MAP_STACK | MAP_NORESERVE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED;
         assert!(!mmap(0, 4096, RW, ANON | ignored, -1, 0).unwrap().populate);
     }
 
@@ -867,10 +963,19 @@ mod tests {
     #[test]
     fn dev_mem_outside_windows_is_eperm() {
         // RAM, i.e. page tables and the kernel itself.
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, RAM), Err(Errno::EPERM));
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, 0), Err(Errno::EPERM));
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, RAM),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, 0),
+            Err(Errno::EPERM)
+        );
         // Straddling the end of a window.
-        assert_eq!(mmap(0, 8192, PROT_READ, MAP_SHARED, FD_MEM_RW, UART.0), Err(Errno::EPERM));
+        assert_eq!(
+            mmap(0, 8192, PROT_READ, MAP_SHARED, FD_MEM_RW, UART.0),
+            Err(Errno::EPERM)
+        );
         // Straddling two adjacent windows: each part is allowed but the
         // range must lie within ONE window.
         assert_eq!(
@@ -898,7 +1003,10 @@ mod tests {
     fn dev_mem_access_modes() {
         // mmap(2) EACCES: "MAP_SHARED was requested and PROT_WRITE is set,
         // but fd is not open in read/write (O_RDWR) mode."
-        assert_eq!(mmap(0, 4096, RW, MAP_SHARED, FD_MEM_RO, UART.0), Err(Errno::EACCES));
+        assert_eq!(
+            mmap(0, 4096, RW, MAP_SHARED, FD_MEM_RO, UART.0),
+            Err(Errno::EACCES)
+        );
         // Read-only shared mapping of an O_RDONLY fd is fine, but can never
         // become writable.
         let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RO, UART.0).unwrap();
@@ -912,19 +1020,40 @@ mod tests {
         );
         // mmap(2) EACCES: "a file descriptor refers to a non-regular file. Or
         // a file mapping was requested, but fd is not open for reading."
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_WO, UART.0), Err(Errno::EACCES));
-        assert_eq!(mmap(0, 4096, PROT_NONE, MAP_SHARED, FD_MEM_WO, UART.0), Err(Errno::EACCES));
-        assert_eq!(mmap(0, 4096, RW, MAP_SHARED, FD_MEM_WO, UART.0), Err(Errno::EACCES));
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_WO, UART.0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_NONE, MAP_SHARED, FD_MEM_WO, UART.0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(
+            mmap(0, 4096, RW, MAP_SHARED, FD_MEM_WO, UART.0),
+            Err(Errno::EACCES)
+        );
         // Access checks come before the window check.
-        assert_eq!(mmap(0, 4096, RW, MAP_SHARED, FD_MEM_RO, RAM), Err(Errno::EACCES));
+        assert_eq!(
+            mmap(0, 4096, RW, MAP_SHARED, FD_MEM_RO, RAM),
+            Err(Errno::EACCES)
+        );
     }
 
     #[test]
     fn dev_mem_is_never_executable() {
         let rx = PROT_READ | PROT_EXEC;
-        assert_eq!(mmap(0, 4096, rx, MAP_SHARED, FD_MEM_RW, UART.0), Err(Errno::EACCES));
-        assert_eq!(mmap(0, 4096, PROT_EXEC, MAP_SHARED, FD_MEM_RO, UART.0), Err(Errno::EACCES));
-        assert_eq!(mmap(0, 4096, rx, MAP_PRIVATE, FD_MEM_RW, UART.0), Err(Errno::EACCES));
+        assert_eq!(
+            mmap(0, 4096, rx, MAP_SHARED, FD_MEM_RW, UART.0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_EXEC, MAP_SHARED, FD_MEM_RO, UART.0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(
+            mmap(0, 4096, rx, MAP_PRIVATE, FD_MEM_RW, UART.0),
+            Err(Errno::EACCES)
+        );
     }
 
     #[test]
@@ -941,7 +1070,10 @@ mod tests {
                 may_write: false
             }
         );
-        assert_eq!(mmap(0, 4096, RW, MAP_PRIVATE, FD_MEM_RW, UART.0), Err(Errno::EACCES));
+        assert_eq!(
+            mmap(0, 4096, RW, MAP_PRIVATE, FD_MEM_RW, UART.0),
+            Err(Errno::EACCES)
+        );
     }
 
     #[test]
@@ -959,10 +1091,19 @@ mod tests {
     fn files_and_console_are_enodev() {
         // mmap(2): "ENODEV The underlying filesystem of the specified file
         // does not support memory mapping."
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_PRIVATE, FD_FILE, 0), Err(Errno::ENODEV));
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_SHARED, FD_CONSOLE, 0), Err(Errno::ENODEV));
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_PRIVATE, FD_FILE, 0),
+            Err(Errno::ENODEV)
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_CONSOLE, 0),
+            Err(Errno::ENODEV)
+        );
         // Not open for reading: EACCES first.
-        assert_eq!(mmap(0, 4096, PROT_READ, MAP_PRIVATE, FD_FILE_WO, 0), Err(Errno::EACCES));
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_PRIVATE, FD_FILE_WO, 0),
+            Err(Errno::EACCES)
+        );
     }
 
     #[test]
@@ -970,11 +1111,20 @@ mod tests {
         // len == 0 is checked before the map type.
         assert_eq!(mmap(0, 0, RW, MAP_ANONYMOUS, -1, 0), Err(Errno::EINVAL));
         // Huge len (ENOMEM) before a missing map type (EINVAL).
-        assert_eq!(mmap(0, usize::MAX, RW, MAP_ANONYMOUS, -1, 0), Err(Errno::ENOMEM));
+        assert_eq!(
+            mmap(0, usize::MAX, RW, MAP_ANONYMOUS, -1, 0),
+            Err(Errno::ENOMEM)
+        );
         // Fixed range beyond task size (ENOMEM) before misalignment (EINVAL).
-        assert_eq!(mmap(TASK + 1, 4096, RW, ANON | MAP_FIXED, -1, 0), Err(Errno::ENOMEM));
+        assert_eq!(
+            mmap(TASK + 1, 4096, RW, ANON | MAP_FIXED, -1, 0),
+            Err(Errno::ENOMEM)
+        );
         // Hugetlb before len.
-        assert_eq!(mmap(0, 0, RW, ANON | MAP_HUGETLB, -1, 0), Err(Errno::EINVAL));
+        assert_eq!(
+            mmap(0, 0, RW, ANON | MAP_HUGETLB, -1, 0),
+            Err(Errno::EINVAL)
+        );
     }
 
     #[test]
@@ -1013,7 +1163,10 @@ mod tests {
         let a = 0x1000_0000;
         // mprotect(2): "EINVAL addr is not a valid pointer, or not a multiple
         // of the system page size."
-        assert_eq!(decode_mprotect(a + 1, 4096, PROT_READ, TASK), Err(Errno::EINVAL));
+        assert_eq!(
+            decode_mprotect(a + 1, 4096, PROT_READ, TASK),
+            Err(Errno::EINVAL)
+        );
         // "EINVAL prot specified both PROT_GROWSUP and PROT_GROWSDOWN."
         assert_eq!(
             decode_mprotect(a, 4096, PROT_READ | PROT_GROWSDOWN | PROT_GROWSUP, TASK),
@@ -1025,19 +1178,34 @@ mod tests {
         assert_eq!(decode_mprotect(a, 0, PROT_READ, TASK), Ok(None));
         assert_eq!(decode_mprotect(a, 0, 0x40, TASK), Ok(None));
         // But an unaligned address is refused even then.
-        assert_eq!(decode_mprotect(a + 1, 0, PROT_READ, TASK), Err(Errno::EINVAL));
+        assert_eq!(
+            decode_mprotect(a + 1, 0, PROT_READ, TASK),
+            Err(Errno::EINVAL)
+        );
         // End overflows: ENOMEM.
-        assert_eq!(decode_mprotect(a, usize::MAX, PROT_READ, TASK), Err(Errno::ENOMEM));
+        assert_eq!(
+            decode_mprotect(a, usize::MAX, PROT_READ, TASK),
+            Err(Errno::ENOMEM)
+        );
         assert_eq!(
             decode_mprotect(usize::MAX & !0xfff, 4096, PROT_READ, TASK),
             Err(Errno::ENOMEM)
         );
         // Overflow is found before bad prot bits.
-        assert_eq!(decode_mprotect(a, usize::MAX, 0x40, TASK), Err(Errno::ENOMEM));
+        assert_eq!(
+            decode_mprotect(a, usize::MAX, 0x40, TASK),
+            Err(Errno::ENOMEM)
+        );
         // "ENOMEM Addresses in the range [addr, addr+len-1] are invalid for
         // the address space of the process".
-        assert_eq!(decode_mprotect(TASK - 4096, 8192, PROT_READ, TASK), Err(Errno::ENOMEM));
-        assert_eq!(decode_mprotect(TASK, 4096, PROT_READ, TASK), Err(Errno::ENOMEM));
+        assert_eq!(
+            decode_mprotect(TASK - 4096, 8192, PROT_READ, TASK),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(
+            decode_mprotect(TASK, 4096, PROT_READ, TASK),
+            Err(Errno::ENOMEM)
+        );
         // Policy: never writable and executable.
         assert_eq!(
             decode_mprotect(a, 4096, PROT_WRITE | PROT_EXEC, TASK),

@@ -30,8 +30,11 @@ pub mod templates {
 /// Size of the window the boot tables map for image + BSS (see linker.ld).
 pub const BOOT_WINDOW_L2_TABLES: usize = 8;
 
+/// Twice the size of an L1 table: the image may be loaded at any 4 KiB
+/// boundary, so the 16 KiB-aligned table is found inside by physical
+/// address at run time.
 #[repr(C, align(16384))]
-pub struct L1Storage(pub [u32; 4096]);
+pub struct L1Storage(pub [u32; 8192]);
 
 #[repr(C, align(1024))]
 pub struct L2Storage(pub [[u32; 256]; BOOT_WINDOW_L2_TABLES]);
@@ -39,7 +42,7 @@ pub struct L2Storage(pub [[u32; 256]; BOOT_WINDOW_L2_TABLES]);
 /// The boot translation table (TTBR0, TTBCR.N = 0), used until the kernel
 /// tables are built.
 #[no_mangle]
-pub static mut BOOT_L1: L1Storage = L1Storage([0; 4096]);
+pub static mut BOOT_L1: L1Storage = L1Storage([0; 8192]);
 #[no_mangle]
 pub static mut BOOT_L2: L2Storage = L2Storage([[0; 256]; BOOT_WINDOW_L2_TABLES]);
 
@@ -108,7 +111,11 @@ _start:
     blo 3b
 
     ldr r7, ={boot_l1}
-    sub r7, r7, r6              @ r7 = PA of BOOT_L1
+    sub r7, r7, r6              @ PA of the BOOT_L1 area (32 KiB)
+    add r7, r7, #0x4000         @ round up to 16 KiB: TTBR0 needs a
+    sub r7, r7, #1              @ 16 KiB-aligned *physical* table, and the
+    lsr r7, r7, #14             @ load address is only page-aligned
+    lsl r7, r7, #14             @ r7 = PA of the boot L1 table
     ldr r8, ={boot_l2}
     sub r8, r8, r6              @ r8 = PA of BOOT_L2
 

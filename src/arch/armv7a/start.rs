@@ -27,9 +27,11 @@ fn sym(s: &u8) -> u32 {
     s as *const u8 as u32
 }
 
+/// Room for a 16 KiB-aligned (by physical address) L1 table wherever the
+/// image was loaded.
 #[repr(C, align(16384))]
-struct KernelL1([u32; 4096]);
-static mut KERNEL_L1: KernelL1 = KernelL1([0; 4096]);
+struct KernelL1([u32; 8192]);
+static mut KERNEL_L1: KernelL1 = KernelL1([0; 8192]);
 
 /// Static L2 tables for the kernel half, usable before the linear map.
 const POOL_TABLES: usize = 32;
@@ -77,7 +79,8 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     crate::mm::heap::init();
 
     let pool_pa = mmu::virt_to_phys(core::ptr::addr_of!(L2_POOL) as usize).unwrap();
-    let l1_pa = mmu::virt_to_phys(core::ptr::addr_of!(KERNEL_L1) as usize).unwrap();
+    let l1_area = mmu::virt_to_phys(core::ptr::addr_of!(KERNEL_L1) as usize).unwrap();
+    let l1_pa = (l1_area + 0x3fff) & !0x3fff;
     let mut frames = FrameAllocator::new(info.ram_base, info.ram_size.min(LINEAR_MAX as u64));
     // Everything from RAM base to the end of the image (QEMU's boot stub,
     // the image, BSS), the DTB, the initrd and /memreserve/ ranges.

@@ -1,0 +1,231 @@
+//! QEMU boot tests: boot the kernel image built by `./qemu-run.sh build`
+//! (in out/), read the serial log and the exit status (semihosting), and
+//! check them against expectations written here from the ARM ARM and the
+//! Linux ABI, not from the kernel's own output.
+//!
+//! Run through `./qemu-run.sh test` (which builds out/ first).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn out_dir() -> PathBuf {
+    std::env::var_os("ARMMU_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("out"))
+}
+
+fn cpus() -> Vec<String> {
+    std::env::var("ARMMU_CPUS")
+        .unwrap_or_else(|_| "cortex-a15 cortex-a7".into())
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+pub struct Boot {
+    pub status: Option<i32>,
+    pub log: String,
+}
+
+impl Boot {
+    fn has(&self, needle: &str) -> bool {
+        self.log.contains(needle)
+    }
+
+    #[track_caller]
+    fn expect(&self, needle: &str) {
+        assert!(
+            self.has(needle),
+            "log lacks {needle:?}\n---- log ----\n{}",
+            self.log
+        );
+    }
+
+    #[track_caller]
+    fn expect_status(&self, code: i32) {
+        assert_eq!(
+            self.status,
+            Some(code),
+            "exit status\n---- log ----\n{}",
+            self.log
+        );
+    }
+
+    /// The line containing `needle`.
+    fn line(&self, needle: &str) -> &str {
+        self.log
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?}\n---- log ----\n{}", self.log))
+    }
+}
+
+/// Boot once; kill QEMU after `secs` so a hang fails fast.
+pub fn boot(cpu: &str, initrd: Option<&str>, append: &str, secs: u64) -> Boot {
+    boot_with(cpu, initrd, append, secs, None)
+}
+
+/// `load_at`: instead of QEMU's Linux loader, put the raw image at this
+/// address with QEMU's generic loader and start the CPU there (no DTB, r2 = 0).
+pub fn boot_with(
+    cpu: &str,
+    initrd: Option<&str>,
+    append: &str,
+    secs: u64,
+    load_at: Option<u32>,
+) -> Boot {
+    let out = out_dir();
+    let image = out.join("Image");
+    assert!(
+        image.exists(),
+        "{} missing: run ./qemu-run.sh test",
+        image.display()
+    );
+    let qemu = std::env::var("ARMMU_QEMU").unwrap_or_else(|_| "qemu-system-arm".into());
+    let mut cmd = Command::new(qemu);
+    cmd.args([
+        "-M",
+        &std::env::var("ARMMU_MACHINE").unwrap_or_else(|_| "virt".into()),
+    ])
+    .args(["-cpu", cpu])
+    .args([
+        "-m",
+        &std::env::var("ARMMU_MEM").unwrap_or_else(|_| "512M".into()),
+    ])
+    .args(["-nographic", "-nic", "none", "-monitor", "none"])
+    .args(["-semihosting-config", "enable=on,target=native"]);
+    match load_at {
+        None => {
+            cmd.arg("-kernel").arg(&image);
+        }
+        Some(a) => {
+            cmd.arg("-device")
+                .arg(format!(
+                    "loader,file={},addr={a:#x},force-raw=on",
+                    image.display()
+                ))
+                .arg("-device")
+                .arg(format!("loader,addr={a:#x},cpu-num=0"));
+        }
+    }
+    if let Some(i) = initrd {
+        cmd.arg("-initrd").arg(out.join(i));
+    }
+    if !append.is_empty() {
+        cmd.args(["-append", append]);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start qemu");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stdout.read_to_end(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st.code();
+        }
+        if start.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let log = String::from_utf8_lossy(&reader.join().unwrap()).replace('\r', "");
+    Boot { status, log }
+}
+
+/// (name in the log, TEX, C, B) from ARM ARM table B3-10 / B3-11.
+const MEMORY_TYPES: [(&str, &str); 23] = [
+    ("Strongly-ordered", "000 0 0"),
+    ("Device (shareable)", "000 0 1"),
+    ("Normal WT no-WA", "000 1 0"),
+    ("Normal WB no-WA", "000 1 1"),
+    ("Normal non-cacheable", "001 0 0"),
+    ("Normal WB WA", "001 1 1"),
+    ("Device (non-shareable)", "010 0 0"),
+    ("Normal in=NC out=NC", "100 0 0"),
+    ("Normal in=WBWA out=NC", "100 0 1"),
+    ("Normal in=WT out=NC", "100 1 0"),
+    ("Normal in=WB out=NC", "100 1 1"),
+    ("Normal in=NC out=WBWA", "101 0 0"),
+    ("Normal in=WBWA out=WBWA", "101 0 1"),
+    ("Normal in=WT out=WBWA", "101 1 0"),
+    ("Normal in=WB out=WBWA", "101 1 1"),
+    ("Normal in=NC out=WT", "110 0 0"),
+    ("Normal in=WBWA out=WT", "110 0 1"),
+    ("Normal in=WT out=WT", "110 1 0"),
+    ("Normal in=WB out=WT", "110 1 1"),
+    ("Normal in=NC out=WB", "111 0 0"),
+    ("Normal in=WBWA out=WB", "111 0 1"),
+    ("Normal in=WT out=WB", "111 1 0"),
+    ("Normal in=WB out=WB", "111 1 1"),
+];
+
+fn check_selftest(b: &Boot) {
+    b.expect("board: linux,dummy-virt (from device tree)");
+    b.expect("RAM      0x40000000..0x60000000 (512 MiB)");
+    for (name, texcb) in MEMORY_TYPES {
+        let want = format!("  {name:<26} {texcb}  ok       ok       6/6 as promised");
+        b.expect(&want);
+    }
+    let summary = b.line("MMU self-test: ");
+    let summary = b
+        .log
+        .lines()
+        .filter(|l| l.starts_with("MMU self-test:"))
+        .last()
+        .unwrap_or(summary);
+    assert!(summary.ends_with(" 0 failed"), "{summary}");
+    // Kernel-RO write: permission fault on a small page, write.
+    // DFSR = WnR (bit 11) | FS 0b01111 = 0x80f, domain 0 (ARM ARM B4.1.52).
+    b.expect("kernel RO write: data abort SIGSEGV permission fault (L2, write) at 0xe2001040");
+    b.expect("DFSR=0x80f domain=0");
+    // Execute from an XN page: IFSR FS 0b01111 (permission, L2).
+    b.expect("kernel exec of XN page: prefetch abort SIGSEGV permission fault (L2, execute) at 0xe2002000");
+    b.expect("IFSR=0x00f");
+    b.expect("uart alias: this line went through VA 0xe2000000 -> PA 0x09000000");
+    b.expect(
+        "live change: section split into pages and one page made RO with break-before-make: ok",
+    );
+    b.expect("live change: 1 MiB made non-cacheable (cleaned+invalidated first): ok");
+    b.expect("access tests: 13 checks passed, 0 failed");
+    // The kernel's own map: linear RAM as supersections, image in pages.
+    b.expect("VA 0x80000000..0x9fffffff -> PA 0x40000000    32 x supersection  Normal WBWA/WBWA S  K:RW U:--  XN PXN");
+    assert!(b.log.contains("x small page") && b.log.contains("x large page"));
+}
+
+#[test]
+fn mmu_selftest_every_cpu() {
+    for cpu in cpus() {
+        let b = boot(&cpu, None, "armmu.selftest_only=1", 30);
+        check_selftest(&b);
+        b.expect_status(0);
+    }
+}
+
+#[test]
+fn finds_its_own_load_address_without_a_dtb() {
+    // Loaded 2 MiB + 12 KiB into RAM, not 64 KiB aligned, no DTB: the boot
+    // code maps the image where it is and the board file supplies the rest.
+    let b = boot_with("cortex-a15", None, "", 30, Some(0x4020_3000));
+    b.expect("image loaded at 0x40203000, DTB at 0x00000000");
+    b.expect("board: qemu-virt (from board file)");
+    b.expect("MMU self-test: 2208 checks passed, 0 failed");
+    b.expect_status(0);
+}
+
+#[test]
+fn command_line_reaches_the_kernel() {
+    let b = boot("cortex-a15", None, "armmu.selftest_only=1 quiet", 30);
+    b.expect("image loaded at 0x40010000");
+    b.expect("cmdline: \"armmu.selftest_only=1 quiet\"");
+    b.expect_status(0);
+}
