@@ -619,10 +619,7 @@ mod tests {
         assert_eq!(s.insert(anon(30 * P + 1, 31 * P, RW)), Err(Errno::EINVAL));
         assert_eq!(s.insert(anon(30 * P, 31 * P - 1, RW)), Err(Errno::EINVAL));
         assert_eq!(s.insert(dev(30 * P, 31 * P, 0x123)), Err(Errno::EINVAL));
-        assert_eq!(
-            s.insert(dev(30 * P, 32 * P, u64::MAX & !0xfff)),
-            Err(Errno::EINVAL)
-        );
+        assert_eq!(s.insert(dev(30 * P, 32 * P, !0xfffu64)), Err(Errno::EINVAL));
         // W+X and executable devices: EACCES.
         assert_eq!(s.insert(anon(30 * P, 31 * P, 7)), Err(Errno::EACCES));
         let mut d = dev(30 * P, 31 * P, 0x1000);

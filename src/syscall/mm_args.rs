@@ -274,7 +274,7 @@ pub fn decode_mmap(
     ctx: &MmContext,
 ) -> Result<MmapRequest, Errno> {
     // 1. sys_mmap / old_mmap: the byte offset must be a page multiple.
-    if offset % PAGE_SIZE as u64 != 0 {
+    if !offset.is_multiple_of(PAGE_SIZE as u64) {
         return Err(Errno::EINVAL);
     }
 
@@ -836,7 +836,7 @@ mod tests {
     fn offset_overflow_is_eoverflow() {
         // mmap(2): "EOVERFLOW ... the number of pages used for length plus
         // number of pages used for offset would overflow".
-        let off = u64::MAX & !0xfff;
+        let off = !0xfffu64;
         assert_eq!(
             mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, off),
             Err(Errno::EOVERFLOW)
