@@ -3,6 +3,17 @@
 fn main() {
     println!("cargo:rerun-if-changed=linker.ld");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=ARMMU_INITRAMFS");
+    // The built-in initramfs: a newc cpio (optionally gzipped) named by
+    // ARMMU_INITRAMFS, used when the bootloader passes none.
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("initramfs.bin");
+    match std::env::var("ARMMU_INITRAMFS") {
+        Ok(path) if !path.is_empty() => {
+            println!("cargo:rerun-if-changed={path}");
+            std::fs::copy(&path, &out).unwrap_or_else(|e| panic!("ARMMU_INITRAMFS={path}: {e}"));
+        }
+        _ => std::fs::write(&out, b"").unwrap(),
+    }
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     if os == "none" {

@@ -81,18 +81,19 @@ build() {
     for f in "$ubin"/*; do
         [ -f "$f" ] && [ -x "$f" ] || continue
         case "$f" in *.d) continue ;; esac
-        cp "$f" "$OUT/rootfs/bin/"
+        "$(objcopy_bin)" --strip-all "$f" "$OUT/rootfs/bin/$(basename "$f")"
     done
     cp "$OUT/rootfs/bin/init" "$OUT/rootfs/init"
     (cd "$OUT/rootfs" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) > "$OUT/initramfs.cpio"
     gzip -9 -n -c "$OUT/initramfs.cpio" > "$OUT/initramfs.cpio.gz"
 
     echo "==> building kernel ($RUST_TARGET, board $BOARD)" >&2
-    cargo build --quiet --release --bin armmu --target "$RUST_TARGET" --no-default-features --features "board-$BOARD"
+    ARMMU_INITRAMFS="$OUT/initramfs.cpio.gz" \
+        cargo build --quiet --release --bin armmu --target "$RUST_TARGET" --no-default-features --features "board-$BOARD"
     local elf="$ROOT/target/$RUST_TARGET/release/armmu"
     cp "$elf" "$OUT/armmu.elf"
     "$(objcopy_bin)" -O binary "$elf" "$OUT/Image"
-    echo "==> out/Image ($(stat -c %s "$OUT/Image") bytes), out/initramfs.cpio.gz" >&2
+    echo "==> out/Image ($(stat -c %s "$OUT/Image") bytes, initramfs built in), out/initramfs.cpio.gz" >&2
 }
 
 qemu_cmd() {
@@ -113,7 +114,7 @@ case "$CMD" in
     run)
         ensure_tools
         build
-        initrd=${INITRD:-$OUT/initramfs.cpio.gz}
+        initrd=$INITRD   # empty: the kernel's built-in initramfs
         echo "==> $(qemu_cmd "$CPU" "$initrd" "$APPEND")" >&2
         eval "timeout 60 $(qemu_cmd "$CPU" "$initrd" "$APPEND")"
         ;;

@@ -37,6 +37,7 @@ pub enum Errno {
     ENAMETOOLONG = 36,
     ENOSYS = 38,
     EOVERFLOW = 75,
+    EOPNOTSUPP = 95,
 }
 
 impl Errno {
@@ -78,6 +79,7 @@ impl Errno {
             Errno::ENAMETOOLONG => "ENAMETOOLONG",
             Errno::ENOSYS => "ENOSYS",
             Errno::EOVERFLOW => "EOVERFLOW",
+            Errno::EOPNOTSUPP => "EOPNOTSUPP",
         }
     }
 }

@@ -20,3 +20,5 @@ pub mod errno;
 pub mod kernel;
 pub mod loader;
 pub mod mm;
+pub mod syscall;
+pub mod task;

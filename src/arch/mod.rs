@@ -9,3 +9,15 @@ pub fn shutdown(code: u32) -> ! {
     let psci = crate::kernel::try_info().and_then(|i| i.psci);
     armv7a::power::exit(code, psci)
 }
+
+/// The virtual counter (CNTVCT), for timing and seeding.
+pub fn counter() -> u64 {
+    #[cfg(target_arch = "arm")]
+    {
+        armv7a::cp15::cntvct()
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        0
+    }
+}

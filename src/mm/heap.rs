@@ -4,7 +4,7 @@
 
 use linked_list_allocator::LockedHeap;
 
-pub const HEAP_SIZE: usize = 2 << 20;
+pub const HEAP_SIZE: usize = 6 << 20;
 
 #[repr(C, align(4096))]
 struct HeapSpace([u8; HEAP_SIZE]);

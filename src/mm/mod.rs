@@ -4,3 +4,5 @@ pub mod frame;
 pub mod heap;
 pub mod memtype;
 pub mod planner;
+pub mod space;
+pub mod vma;

@@ -80,12 +80,8 @@ pub const O_DSYNC: u32 = 0x1000;
 /// the generic value).
 pub const O_SYNC: u32 = 0x10_1000;
 
-/// Stand-in for `EOPNOTSUPP` (95), which [`Errno`] does not name yet.
-///
-/// TODO(lead): add `EOPNOTSUPP = 95` to `Errno` and make this
-/// `Errno::EOPNOTSUPP`. Until then `MAP_SHARED_VALIDATE` with an unknown flag
-/// fails with `EINVAL`, which still refuses the mapping.
-pub const EOPNOTSUPP: Errno = Errno::EINVAL;
+/// `MAP_SHARED_VALIDATE` with a flag this kernel does not know.
+pub const EOPNOTSUPP: Errno = Errno::EOPNOTSUPP;
 
 /// Access rights of a mapping, decoded from `PROT_*` bits.
 /// `PROT_NONE` is all three false.

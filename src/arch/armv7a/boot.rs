@@ -5,7 +5,7 @@
 //! and D-cache off, r0 = 0, r1 = machine type, r2 = DTB physical address.
 //! Like Linux's head.S, the boot code finds its own physical load address
 //! (PC-relative `adr`), zeroes BSS, builds a boot translation table that maps
-//! the 8 MiB kernel window at its link address to wherever the image was
+//! the 16 MiB kernel window at its link address to wherever the image was
 //! loaded (4 KiB pages, so any page-aligned load address works), identity
 //! maps its own code, the DTB and the early UART, turns the MMU on and
 //! jumps to the linked virtual address.
@@ -28,7 +28,7 @@ pub mod templates {
 }
 
 /// Size of the window the boot tables map for image + BSS (see linker.ld).
-pub const BOOT_WINDOW_L2_TABLES: usize = 8;
+pub const BOOT_WINDOW_L2_TABLES: usize = 16;
 
 /// Twice the size of an L1 table: the image may be loaded at any 4 KiB
 /// boundary, so the 16 KiB-aligned table is found inside by physical

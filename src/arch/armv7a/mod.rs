@@ -17,3 +17,5 @@ pub mod table;
 pub mod table_dump;
 #[cfg(target_arch = "arm")]
 pub mod trap;
+#[cfg(target_arch = "arm")]
+pub mod user;

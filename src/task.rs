@@ -1,0 +1,596 @@
+//! User tasks: exec from the initramfs, file descriptors, and the Linux
+//! syscalls, independent of the architecture. The architecture layer maps
+//! its syscall numbers onto [`Sys`], moves registers in and out, and
+//! provides the [`Mmu`] of each address space.
+
+use crate::errno::Errno;
+use crate::kprintln;
+use crate::loader::{self, cpio, elf, stack};
+use crate::mm::space::{Access2, AddressSpace, Mmu};
+use crate::mm::vma::{Vma, VmaKind};
+use crate::syscall::mm_args::{self, FdKind, MmContext, Prot, PAGE_SIZE};
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Where the architecture puts things in a user address space.
+#[derive(Clone, Copy, Debug)]
+pub struct UserLayout {
+    pub task_size: usize,
+    pub stack_top: usize,
+    pub stack_size: usize,
+    pub mmap_lo: usize,
+    pub mmap_hi: usize,
+    pub machine: elf::Machine,
+    pub word: stack::WordSize,
+    pub platform: &'static [u8],
+    pub hwcap: u64,
+    pub hwcap2: Option<u64>,
+    pub pie_bias: u64,
+}
+
+/// An open file.
+pub enum File {
+    Console,
+    DevMem {
+        flags: u32,
+    },
+    DevZero,
+    DevNull,
+    /// A regular file of the initramfs (read-only).
+    Ram {
+        data: &'static [u8],
+        pos: usize,
+    },
+}
+
+impl File {
+    fn kind(&self) -> FdKind {
+        match self {
+            File::Console => FdKind::Console,
+            File::DevMem { flags } => FdKind::DevMem { flags: *flags },
+            File::DevZero => FdKind::DevZero,
+            File::DevNull => FdKind::Console,
+            File::Ram { .. } => FdKind::File { readable: true },
+        }
+    }
+}
+
+/// The Linux syscalls this kernel implements, by meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sys {
+    Exit,
+    ExitGroup,
+    Read,
+    Write,
+    Writev,
+    Open,
+    OpenAt,
+    Close,
+    GetPid,
+    Ioctl,
+    Brk,
+    Munmap,
+    Mprotect,
+    /// mmap2: offset in 4096-byte units (ARM EABI).
+    Mmap2,
+    /// mmap: offset in bytes (AArch64).
+    Mmap,
+    Madvise,
+    SetTidAddress,
+    /// Handled by the architecture (thread pointer register).
+    SetTls,
+    Unknown(usize),
+}
+
+pub enum Outcome {
+    Return(isize),
+    Exit(i32),
+}
+
+pub struct Task {
+    pub pid: u32,
+    pub name: String,
+    pub space: AddressSpace,
+    pub mmu: Box<dyn Mmu + Send>,
+    pub fds: Vec<Option<File>>,
+    pub layout: UserLayout,
+    /// Syscall numbers already reported as unsupported.
+    reported: Vec<usize>,
+}
+
+const MAX_FDS: usize = 64;
+const AT_FDCWD: i32 = -100;
+const O_DIRECTORY: u32 = 0o200000;
+
+/// The initramfs everyone opens files from (unpacked once at boot).
+static INITRAMFS: spin::Once<&'static [u8]> = spin::Once::new();
+
+pub fn set_initramfs(bytes: &'static [u8]) {
+    INITRAMFS.call_once(|| bytes);
+}
+
+fn initramfs() -> Option<cpio::Archive<'static>> {
+    cpio::Archive::new(INITRAMFS.get()?).ok()
+}
+
+impl Task {
+    /// Load `path` from the initramfs as a new task, Linux-style initial
+    /// stack included. Returns the task, its entry point and stack pointer.
+    pub fn exec(
+        pid: u32,
+        path: &str,
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+        layout: UserLayout,
+        mut mmu: Box<dyn Mmu + Send>,
+    ) -> Result<(Task, u64, u64), String> {
+        use alloc::format;
+        let archive = initramfs().ok_or_else(|| String::from("no initramfs"))?;
+        let image = loader::find_file(&archive, path).map_err(|e| format!("{path}: {e}"))?;
+        let plan = elf::plan(
+            image,
+            layout.machine,
+            layout.task_size as u64,
+            PAGE_SIZE as u64,
+            layout.pie_bias,
+        )
+        .map_err(|e| format!("{path}: {e}"))?;
+        let mut space = AddressSpace::new(layout.task_size, layout.mmap_lo, layout.mmap_hi);
+        let fail = |space: &mut AddressSpace, mmu: &mut Box<dyn Mmu + Send>, msg: String| {
+            space.teardown(mmu.as_mut());
+            msg
+        };
+        for seg in &plan.segments {
+            let start = (seg.vaddr as usize) & !(PAGE_SIZE - 1);
+            let end = ((seg.vaddr + seg.memsz) as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+            let prot = Prot {
+                read: seg.perms.read,
+                write: seg.perms.write,
+                exec: seg.perms.exec,
+            };
+            if let Err(e) = space.vmas.insert(Vma {
+                start,
+                end,
+                prot,
+                kind: VmaKind::Image,
+            }) {
+                return Err(fail(
+                    &mut space,
+                    &mut mmu,
+                    format!("{path}: segment at {start:#x}: {}", e.name()),
+                ));
+            }
+            let file = &image[seg.file_offset as usize..(seg.file_offset + seg.filesz) as usize];
+            let attrs = crate::mm::space::user_attrs(prot, VmaKind::Image);
+            let mut va = start;
+            while va < end {
+                let pa = match mmu.alloc_zeroed(PAGE_SIZE) {
+                    Ok(pa) => pa,
+                    Err(_) => {
+                        return Err(fail(&mut space, &mut mmu, format!("{path}: out of memory")))
+                    }
+                };
+                // File bytes that land in this page.
+                let seg_lo = seg.vaddr as usize;
+                let from = va.max(seg_lo);
+                let to = (va + PAGE_SIZE).min(seg_lo + file.len());
+                if to > from {
+                    mmu.fill_frame(pa, from - va, &file[from - seg_lo..to - seg_lo]);
+                }
+                if mmu.map(va, pa, PAGE_SIZE, attrs).is_err() {
+                    mmu.free_frame(pa);
+                    return Err(fail(
+                        &mut space,
+                        &mut mmu,
+                        format!("{path}: cannot map {va:#x}"),
+                    ));
+                }
+                va += PAGE_SIZE;
+            }
+        }
+        let brk = (plan.highest as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        space.brk_start = brk;
+        space.brk = brk;
+
+        // The stack: a lazily filled VMA; the initial image is written now.
+        let top = layout.stack_top;
+        let rw = Prot {
+            read: true,
+            write: true,
+            exec: false,
+        };
+        if space
+            .vmas
+            .insert(Vma {
+                start: top - layout.stack_size,
+                end: top,
+                prot: rw,
+                kind: VmaKind::Stack,
+            })
+            .is_err()
+        {
+            return Err(fail(
+                &mut space,
+                &mut mmu,
+                format!("{path}: stack overlaps the image"),
+            ));
+        }
+        let auxv = stack::linux_auxv(&plan, PAGE_SIZE as u64, layout.hwcap, layout.hwcap2);
+        let spec = stack::StackSpec {
+            stack_top: top as u64,
+            word: layout.word,
+            argv,
+            envp,
+            execfn: path.as_bytes(),
+            auxv: &auxv,
+            random: random_bytes(pid),
+            platform: Some(layout.platform),
+            max_size: (layout.stack_size / 4) as u64,
+        };
+        let st = match stack::build(&spec) {
+            Ok(s) => s,
+            Err(e) => return Err(fail(&mut space, &mut mmu, format!("{path}: stack: {e:?}"))),
+        };
+        let mut off = 0usize;
+        let base = st.sp as usize;
+        while off < st.image.len() {
+            let va = base + off;
+            let page = va & !(PAGE_SIZE - 1);
+            if space.fault(mmu.as_mut(), va, Access2::Write).is_err() {
+                return Err(fail(&mut space, &mut mmu, format!("{path}: stack page")));
+            }
+            let pa = mmu.lookup(page).unwrap_or(0);
+            let n = (page + PAGE_SIZE - va).min(st.image.len() - off);
+            mmu.fill_frame(pa, va - page, &st.image[off..off + n]);
+            off += n;
+        }
+        let mut fds: Vec<Option<File>> = Vec::new();
+        for _ in 0..3 {
+            fds.push(Some(File::Console));
+        }
+        let task = Task {
+            pid,
+            name: String::from(path),
+            space,
+            mmu,
+            fds,
+            layout,
+            reported: Vec::new(),
+        };
+        Ok((task, plan.entry, st.sp))
+    }
+
+    /// Release every frame of the address space.
+    pub fn teardown(&mut self) {
+        self.space.teardown(self.mmu.as_mut());
+    }
+
+    fn fd(&self, fd: i32) -> Result<&File, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get(i))
+            .and_then(|f| f.as_ref())
+            .ok_or(Errno::EBADF)
+    }
+
+    /// Make `[va, va+len)` present with `access`, as the CPU would fault it
+    /// in; EFAULT where the task itself would get SIGSEGV.
+    fn prefault(&mut self, va: usize, len: usize, access: Access2) -> Result<(), Errno> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = va
+            .checked_add(len)
+            .filter(|&e| e <= self.layout.task_size)
+            .ok_or(Errno::EFAULT)?;
+        let mut p = va & !(PAGE_SIZE - 1);
+        while p < end {
+            let v = self.space.vmas.find(p).copied().ok_or(Errno::EFAULT)?;
+            let ok = match access {
+                Access2::Write => v.prot.write,
+                _ => v.prot.read || v.prot.write,
+            };
+            if !ok {
+                return Err(Errno::EFAULT);
+            }
+            if self.mmu.lookup(p).is_none() {
+                self.space
+                    .fault(self.mmu.as_mut(), p, access)
+                    .map_err(|_| Errno::EFAULT)?;
+            }
+            p += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// copy_from_user.
+    pub fn read_user(&mut self, va: usize, len: usize) -> Result<Vec<u8>, Errno> {
+        self.prefault(va, len, Access2::Read)?;
+        let mut v = alloc::vec![0u8; len];
+        // SAFETY: every page of [va, va+len) is a present, readable user
+        // mapping of the current task (TTBR0), so PL1 can read it.
+        unsafe { core::ptr::copy_nonoverlapping(va as *const u8, v.as_mut_ptr(), len) };
+        Ok(v)
+    }
+
+    /// copy_to_user.
+    pub fn write_user(&mut self, va: usize, data: &[u8]) -> Result<(), Errno> {
+        self.prefault(va, data.len(), Access2::Write)?;
+        // SAFETY: every page is present and writable by the user, hence by PL1.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), va as *mut u8, data.len()) };
+        Ok(())
+    }
+
+    fn read_cstr(&mut self, va: usize) -> Result<String, Errno> {
+        let mut s = Vec::new();
+        let mut p = va;
+        loop {
+            let chunk_end = ((p | (PAGE_SIZE - 1)) + 1).min(va + 4096);
+            if p >= chunk_end {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            let bytes = self.read_user(p, chunk_end - p)?;
+            if let Some(n) = bytes.iter().position(|&b| b == 0) {
+                s.extend_from_slice(&bytes[..n]);
+                return String::from_utf8(s).map_err(|_| Errno::ENOENT);
+            }
+            s.extend_from_slice(&bytes);
+            p = chunk_end;
+        }
+    }
+
+    fn open(&mut self, path_va: usize, flags: u32) -> Result<usize, Errno> {
+        let path = self.read_cstr(path_va)?;
+        let acc = flags & mm_args::O_ACCMODE;
+        let file = match path.as_str() {
+            "/dev/mem" => File::DevMem { flags },
+            "/dev/zero" => File::DevZero,
+            "/dev/null" => File::DevNull,
+            "/dev/console" | "/dev/tty" | "/dev/ttyAMA0" => File::Console,
+            p => {
+                let a = initramfs().ok_or(Errno::ENOENT)?;
+                let e = a.find(p).ok_or(Errno::ENOENT)?;
+                if e.is_dir() {
+                    if acc != mm_args::O_RDONLY {
+                        return Err(Errno::EISDIR);
+                    }
+                    return Err(Errno::EACCES);
+                }
+                if flags & O_DIRECTORY != 0 {
+                    return Err(Errno::ENOTDIR);
+                }
+                if acc != mm_args::O_RDONLY {
+                    return Err(Errno::EROFS);
+                }
+                File::Ram {
+                    data: e.data,
+                    pos: 0,
+                }
+            }
+        };
+        let slot = match self.fds.iter().position(|f| f.is_none()) {
+            Some(i) => i,
+            None if self.fds.len() < MAX_FDS => {
+                self.fds.push(None);
+                self.fds.len() - 1
+            }
+            None => return Err(Errno::EMFILE),
+        };
+        self.fds[slot] = Some(file);
+        Ok(slot)
+    }
+
+    fn write(&mut self, fd: i32, buf: usize, len: usize) -> Result<usize, Errno> {
+        let len = len.min(1 << 20);
+        match self.fd(fd)? {
+            File::Console => {
+                let bytes = self.read_user(buf, len)?;
+                crate::console::write_bytes(&bytes);
+                Ok(len)
+            }
+            File::DevNull | File::DevZero => Ok(len),
+            File::DevMem { .. } => Err(Errno::EINVAL),
+            File::Ram { .. } => Err(Errno::EBADF),
+        }
+    }
+
+    fn read(&mut self, fd: i32, buf: usize, len: usize) -> Result<usize, Errno> {
+        let len = len.min(1 << 20);
+        let i = fd as usize;
+        let data: Vec<u8> = match self.fd(fd)? {
+            File::Console => {
+                let mut v = Vec::new();
+                while v.is_empty() {
+                    while let Some(b) = crate::console::read_byte() {
+                        v.push(if b == b'\r' { b'\n' } else { b });
+                        if v.len() == len || b == b'\r' || b == b'\n' {
+                            break;
+                        }
+                    }
+                    core::hint::spin_loop();
+                }
+                v
+            }
+            File::DevZero => alloc::vec![0; len],
+            File::DevNull => Vec::new(),
+            File::DevMem { .. } => return Err(Errno::EINVAL),
+            File::Ram { data, pos } => {
+                let n = len.min(data.len().saturating_sub(*pos));
+                data[*pos..*pos + n].to_vec()
+            }
+        };
+        self.write_user(buf, &data)?;
+        if let Some(Some(File::Ram { pos, .. })) = self.fds.get_mut(i) {
+            *pos += data.len();
+        }
+        Ok(data.len())
+    }
+
+    fn writev(&mut self, fd: i32, iov: usize, cnt: usize, word: usize) -> Result<usize, Errno> {
+        if cnt > 1024 {
+            return Err(Errno::EINVAL);
+        }
+        let raw = self.read_user(iov, cnt * 2 * word)?;
+        let rd = |i: usize| -> usize {
+            let b = &raw[i * word..(i + 1) * word];
+            let mut v = 0usize;
+            for (k, &x) in b.iter().enumerate() {
+                v |= (x as usize) << (8 * k);
+            }
+            v
+        };
+        let mut total = 0usize;
+        for i in 0..cnt {
+            let (base, len) = (rd(2 * i), rd(2 * i + 1));
+            if len == 0 {
+                continue;
+            }
+            total += self.write(fd, base, len)?;
+        }
+        Ok(total)
+    }
+
+    fn mmap(&mut self, a: [usize; 6], offset: u64) -> Result<usize, Errno> {
+        let windows: Vec<(u64, u64)> = crate::board::DEVICE_WINDOWS
+            .iter()
+            .map(|&(s, e, _)| (s, e))
+            .collect();
+        let kinds: Vec<Option<FdKind>> = self
+            .fds
+            .iter()
+            .map(|f| f.as_ref().map(File::kind))
+            .collect();
+        let lookup = |fd: i32| {
+            usize::try_from(fd)
+                .ok()
+                .and_then(|i| kinds.get(i).copied().flatten())
+        };
+        let ctx = MmContext {
+            task_size: self.layout.task_size,
+            device_windows: &windows,
+            fd: &lookup,
+        };
+        let req = mm_args::decode_mmap(
+            a[0],
+            a[1],
+            a[2] as u32,
+            a[3] as u32,
+            a[4] as i32,
+            offset,
+            &ctx,
+        )?;
+        self.space.mmap(self.mmu.as_mut(), &req)
+    }
+
+    /// Perform one syscall.
+    pub fn syscall(&mut self, sys: Sys, a: [usize; 6]) -> Outcome {
+        let r: Result<usize, Errno> = match sys {
+            Sys::Exit | Sys::ExitGroup => return Outcome::Exit(a[0] as i32),
+            Sys::Write => self.write(a[0] as i32, a[1], a[2]),
+            Sys::Writev => {
+                let word = match self.layout.word {
+                    stack::WordSize::W32 => 4,
+                    stack::WordSize::W64 => 8,
+                };
+                self.writev(a[0] as i32, a[1], a[2], word)
+            }
+            Sys::Read => self.read(a[0] as i32, a[1], a[2]),
+            Sys::Open => self.open(a[0], a[1] as u32),
+            Sys::OpenAt => {
+                if a[0] as i32 != AT_FDCWD && self.fd(a[0] as i32).is_err() {
+                    Err(Errno::EBADF)
+                } else {
+                    self.open(a[1], a[2] as u32)
+                }
+            }
+            Sys::Close => match usize::try_from(a[0] as i32)
+                .ok()
+                .and_then(|i| self.fds.get_mut(i))
+            {
+                Some(slot @ Some(_)) => {
+                    *slot = None;
+                    Ok(0)
+                }
+                _ => Err(Errno::EBADF),
+            },
+            Sys::GetPid => Ok(self.pid as usize),
+            Sys::SetTidAddress => Ok(self.pid as usize),
+            Sys::Ioctl => self.fd(a[0] as i32).and(Err(Errno::ENOTTY)),
+            Sys::Brk => Ok(self.space.brk(self.mmu.as_mut(), a[0])),
+            Sys::Munmap => {
+                mm_args::decode_munmap(a[0], a[1], self.layout.task_size).and_then(|r| match r {
+                    Some(r) => self.space.munmap(self.mmu.as_mut(), r).map(|_| 0),
+                    None => Ok(0),
+                })
+            }
+            Sys::Mprotect => {
+                mm_args::decode_mprotect(a[0], a[1], a[2] as u32, self.layout.task_size).and_then(
+                    |r| match r {
+                        Some((r, prot)) => {
+                            self.space.mprotect(self.mmu.as_mut(), r, prot).map(|_| 0)
+                        }
+                        None => Ok(0),
+                    },
+                )
+            }
+            Sys::Mmap2 => self.mmap(a, (a[5] as u64) << 12),
+            Sys::Mmap => self.mmap(a, a[5] as u64),
+            Sys::Madvise => self.madvise(a[0], a[1], a[2]),
+            Sys::SetTls => Ok(0),
+            Sys::Unknown(n) => {
+                if !self.reported.contains(&n) {
+                    self.reported.push(n);
+                    kprintln!(
+                        "task {} ({}): syscall {n} not implemented: ENOSYS",
+                        self.pid,
+                        self.name
+                    );
+                }
+                Err(Errno::ENOSYS)
+            }
+        };
+        Outcome::Return(match r {
+            Ok(v) => v as isize,
+            Err(e) => e.as_return(),
+        })
+    }
+
+    fn madvise(&mut self, addr: usize, len: usize, advice: usize) -> Result<usize, Errno> {
+        const MADV_DONTNEED: usize = 4;
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = len.checked_add(PAGE_SIZE - 1).ok_or(Errno::EINVAL)? & !(PAGE_SIZE - 1);
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        match advice {
+            // Normal, random, sequential, willneed, free, cold, pageout...:
+            // hints with nothing to undo; accepted.
+            0..=3 | 8 | 9..=21 if advice != 4 => Ok(0),
+            MADV_DONTNEED => {
+                if len > 0 {
+                    self.space.discard(
+                        self.mmu.as_mut(),
+                        mm_args::RangeRequest { start: addr, end },
+                    )?;
+                }
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+}
+
+/// 16 bytes for AT_RANDOM: from the counter, mixed (not cryptographic;
+/// there is no entropy source on this board).
+fn random_bytes(seed: u32) -> [u8; 16] {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed as u64 ^ crate::arch::counter();
+    let mut out = [0u8; 16];
+    for chunk in out.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes());
+    }
+    out
+}
