@@ -86,6 +86,10 @@ build() {
     cp "$OUT/rootfs/bin/init" "$OUT/rootfs/init"
     (cd "$OUT/rootfs" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) > "$OUT/initramfs.cpio"
     gzip -9 -n -c "$OUT/initramfs.cpio" > "$OUT/initramfs.cpio.gz"
+    # A static glibc program built outside this repo, as /init (tests/external).
+    rm -rf "$OUT/external" && mkdir -p "$OUT/external"
+    cp "$ROOT/tests/external/devmem_demo.armhf" "$OUT/external/init"
+    (cd "$OUT/external" && echo init | cpio -o -H newc --quiet) > "$OUT/external.cpio"
 
     echo "==> building kernel ($RUST_TARGET, board $BOARD)" >&2
     ARMMU_INITRAMFS="$OUT/initramfs.cpio.gz" \

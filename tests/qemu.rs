@@ -363,3 +363,13 @@ fn missing_or_bad_init_is_reported_not_a_crash() {
     b.expect("exec /bin failed");
     b.expect_status(127);
 }
+
+#[test]
+fn glibc_static_program_runs_unchanged() {
+    let b = boot("cortex-a15", Some("external.cpio"), "", 30);
+    b.expect("devmem_demo: written to the PL011 data register by a glibc program");
+    b.expect("devmem_demo: all good (0 failures)");
+    b.expect("task 1 (/init) exited with status 0");
+    expect_no_leak(&b);
+    b.expect_status(0);
+}
