@@ -4,6 +4,7 @@
 #   ./qemu-run.sh                 build, boot on QEMU virt (cortex-a15), show the serial log
 #   ./qemu-run.sh test            host unit tests + every QEMU boot test (exit != 0 on failure)
 #   ./qemu-run.sh build           only build out/ (kernel image, user programs, initramfs)
+#   ./qemu-run.sh bench           run user/src/bin/bench.rs under -icount shift=0 (deterministic)
 #
 # Options for a boot:
 #   --cpu NAME        QEMU CPU (default from boards/<board>/qemu.sh)
@@ -25,12 +26,12 @@ APPEND=""
 CMD=run
 while [ $# -gt 0 ]; do
     case "$1" in
-        run|test|build) CMD=$1 ;;
+        run|test|build|bench) CMD=$1 ;;
         --cpu) CPU=$2; shift ;;
         --initrd) INITRD=$2; shift ;;
         --append) APPEND=$2; shift ;;
         --board) BOARD=$2; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -121,6 +122,13 @@ case "$CMD" in
         initrd=$INITRD   # empty: the kernel's built-in initramfs
         echo "==> $(qemu_cmd "$CPU" "$initrd" "$APPEND")" >&2
         eval "timeout 60 $(qemu_cmd "$CPU" "$initrd" "$APPEND")"
+        ;;
+    bench)
+        ensure_tools
+        build
+        # -icount shift=0: one instruction per ns of virtual time, so CNTVCT
+        # (62.5 MHz) counts 16 instructions per tick, run to run identical.
+        eval "timeout 300 $(qemu_cmd "$CPU" "" "rdinit=/bin/bench") -icount shift=0" | sed -n '/running/,$p'
         ;;
     test)
         ensure_tools

@@ -121,7 +121,8 @@ mod hw {
     /// Whether table walks snoop the data cache (ID_MMFR3.CohWalk, [23:20]).
     /// If not, every descriptor write is cleaned to PoU (ARM ARM B3.3.1).
     fn coherent_walk() -> bool {
-        (cp15::IdMmfr3::read() >> 20) & 0xf != 0
+        static COHERENT: spin::Once<bool> = spin::Once::new();
+        *COHERENT.call_once(|| (cp15::IdMmfr3::read() >> 20) & 0xf != 0)
     }
 
     /// Smallest data cache line (CTR.DminLine, log2 words).
