@@ -11,20 +11,23 @@ pub fn info() -> &'static BootInfo {
     INFO.get().expect("boot info")
 }
 
-#[cfg(target_arch = "arm")]
-pub fn main(boot: &BootInfo, image_pa: u32) -> ! {
-    use crate::arch::armv7a::{mmu, power, selftest};
+pub fn try_info() -> Option<&'static BootInfo> {
+    INFO.get()
+}
+
+/// Entered by the architecture's start code once the kernel tables are
+/// live and the console works.
+#[cfg(target_os = "none")]
+pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
+    use crate::arch::current as a;
     let info = INFO.call_once(|| boot.clone());
-    let l = mmu::layout();
-    kprintln!(
-        "board: {} (from {})",
-        info.model(),
-        if info.from_dtb {
-            "device tree"
-        } else {
-            "board file"
-        }
-    );
+    let k = a::api::summary();
+    let src = if info.from_dtb {
+        "device tree"
+    } else {
+        "board file"
+    };
+    kprintln!("board: {} (from {src})", info.model());
     kprintln!("cmdline: \"{}\"", info.cmdline());
     kprintln!("memory map:");
     kprintln!(
@@ -34,30 +37,26 @@ pub fn main(boot: &BootInfo, image_pa: u32) -> ! {
         info.ram_size >> 20
     );
     kprintln!(
-        "  kernel   {:#010x}..{:#010x} (image + BSS, linked at {:#010x})",
+        "  kernel   {:#010x}..{:#010x} (image + BSS, linked at {:#x})",
         image_pa,
-        image_pa + l.image_size,
-        mmu::IMAGE_VA
+        image_pa + k.image_size,
+        k.image_va
     );
     kprintln!("  UART     {:#010x} (PL011)", info.uart_base);
     if let Some((s, e)) = info.initrd {
         kprintln!("  initrd   {:#010x}..{:#010x} ({} bytes)", s, e, e - s);
     }
     kprintln!(
-        "  devices  {:#010x}..{:#010x} -> VA {:#010x}",
-        l.device_pa,
-        l.device_pa + l.device_size,
-        mmu::DEVICE_VA
+        "  devices  {:#010x}..{:#010x} -> VA {:#x}",
+        k.device_pa,
+        k.device_pa + k.device_size,
+        k.device_va
     );
-    let (free, total) = mmu::with_mm(|mm| (mm.frames.free_count(), mm.frames.total()));
+    let (free, total) = a::api::frames();
     kprintln!("frames: {free} free of {total} (4 KiB)");
-    crate::arch::armv7a::table_dump::print_kernel_table();
+    a::api::print_kernel_table();
 
-    let mut failed = 0;
-    let t = selftest::memory_types();
-    failed += t.failed;
-    let t = selftest::accesses();
-    failed += t.failed;
+    let failed = a::api::selftests();
     let (used, hfree) = crate::mm::heap::usage();
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };
@@ -65,11 +64,7 @@ pub fn main(boot: &BootInfo, image_pa: u32) -> ! {
         code = run_init(info);
     }
     kprintln!("armmu: shutting down, status {code}");
-    power::exit(code, info.psci)
-}
-
-pub fn try_info() -> Option<&'static BootInfo> {
-    INFO.get()
+    a::api::exit(code, info.psci)
 }
 
 /// The initramfs linked into the kernel (`ARMMU_INITRAMFS` at build time;
@@ -79,23 +74,15 @@ static BUILTIN_INITRAMFS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/init
 /// Unpack the initramfs (bootloader's, else built-in) and run /init (or
 /// `rdinit=`/`init=` from the command line). Returns the exit status for
 /// the machine: init's exit code, or 128 + signal if it was killed.
-#[cfg(target_arch = "arm")]
+#[cfg(target_os = "none")]
 fn run_init(info: &BootInfo) -> u32 {
-    use crate::arch::armv7a::{mmu, user};
+    use crate::arch::current::api;
+    use crate::task::Ended;
     use alloc::vec::Vec;
-    let raw: &'static [u8] = match info.initrd {
-        Some((s, e)) if mmu::is_ram(s) && mmu::is_ram(e - 1) => {
-            // SAFETY: the initrd frames are reserved and covered by the
-            // linear map; nothing writes them.
-            unsafe {
-                core::slice::from_raw_parts(
-                    mmu::phys_to_virt(s as u32) as *const u8,
-                    (e - s) as usize,
-                )
-            }
-        }
-        _ => BUILTIN_INITRAMFS,
-    };
+    let raw: &'static [u8] = info
+        .initrd
+        .and_then(|(s, e)| api::initrd_slice(s, e))
+        .unwrap_or(BUILTIN_INITRAMFS);
     let source = if info.initrd.is_some() {
         "bootloader initrd"
     } else {
@@ -119,7 +106,7 @@ fn run_init(info: &BootInfo) -> u32 {
         unpacked.len()
     );
     crate::task::set_initramfs(unpacked);
-    user::init_cpu_for_users();
+    api::init_cpu_for_users();
 
     let path = info.arg("rdinit").or(info.arg("init")).unwrap_or("/init");
     // Linux hands unrecognised `key=value` words of the command line to
@@ -133,21 +120,21 @@ fn run_init(info: &BootInfo) -> u32 {
             None => argv.push(w.as_bytes()),
         }
     }
-    let before = mmu::with_mm(|mm| mm.frames.free_count());
+    let before = api::frames().0;
     kprintln!("frames: {before} free before {path}");
     kprintln!("running {path} (pid 1) in USR mode");
-    let status = match user::run(1, path, &argv, &envp) {
-        Ok(user::Ended::Exited(c)) => {
+    let status = match api::run_task(1, path, &argv, &envp) {
+        Ok(Ended::Exited(c)) => {
             kprintln!("task 1 ({path}) exited with status {c}");
             c as u32
         }
-        Ok(user::Ended::Killed(sig)) => 128 + sig as u32,
+        Ok(Ended::Killed(sig)) => 128 + sig as u32,
         Err(e) => {
             kprintln!("exec {path} failed: {e}");
             127
         }
     };
-    let after = mmu::with_mm(|mm| mm.frames.free_count());
+    let after = api::frames().0;
     kprintln!(
         "frames: {after} free after {path} (before: {before}, {})",
         if after == before { "no leak" } else { "LEAK" }

@@ -83,6 +83,13 @@ pub enum Sys {
     Unknown(usize),
 }
 
+/// How a task ended.
+pub enum Ended {
+    Exited(i32),
+    /// Killed by this signal number.
+    Killed(i32),
+}
+
 pub enum Outcome {
     Return(isize),
     Exit(i32),

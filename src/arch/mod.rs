@@ -1,13 +1,29 @@
 //! Architecture layers. Encoding logic compiles (and is tested) on every
 //! host; only register access and `asm!` are gated on the target arch.
+//!
+//! Each architecture exposes the same facade, `api`, to the neutral kernel
+//! flow (`kernel.rs`); `current` is the one being built.
 pub mod armv7a;
+
+#[cfg(target_arch = "arm")]
+pub use armv7a as current;
+
+/// What an architecture tells the neutral kernel about its kernel mapping.
+#[derive(Clone, Copy, Debug)]
+pub struct Summary {
+    pub image_va: u64,
+    pub image_size: u64,
+    pub device_pa: u64,
+    pub device_size: u64,
+    pub device_va: u64,
+}
 
 /// Stop the machine with `code` as the exit status where the platform can
 /// report one (QEMU semihosting), else power off.
-#[cfg(target_arch = "arm")]
+#[cfg(target_os = "none")]
 pub fn shutdown(code: u32) -> ! {
     let psci = crate::kernel::try_info().and_then(|i| i.psci);
-    armv7a::power::exit(code, psci)
+    current::api::exit(code, psci)
 }
 
 /// The virtual counter (CNTVCT), for timing and seeding.

@@ -1,4 +1,6 @@
 //! ARMv7-A, short-descriptor VMSA.
+#[cfg(target_arch = "arm")]
+pub mod api;
 pub mod boot;
 pub mod cp15;
 pub mod decode;

@@ -112,7 +112,7 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     let uart_va = DEVICE_VA + (info.uart_base as u32 - dev_pa as u32);
     // SAFETY: the device window maps the board's peripherals as Device.
     console::init(unsafe { Pl011::new(uart_va as usize) });
-    crate::kernel::main(&info, image_pa)
+    crate::kernel::main(&info, image_pa as u64)
 }
 
 fn read_dtb(dtb_pa: u32) -> BootInfo {

@@ -13,7 +13,7 @@ use crate::loader::{elf, stack};
 use crate::mm::fault::{FaultInfo, FaultKind};
 use crate::mm::memtype::MapAttrs;
 use crate::mm::space::{Access2, Mmu};
-use crate::task::{Outcome, Sys, Task, UserLayout};
+use crate::task::{Ended, Outcome, Sys, Task, UserLayout};
 use aarch32_cpu::asm::{dsb, isb};
 use aarch32_cpu::register::{Dfar, Dfsr, Ifar, Ifsr};
 use alloc::boxed::Box;
@@ -298,12 +298,6 @@ fn deactivate() {
         cp15::Ttbcr::write(cp15::Ttbcr::read() | (1 << 4));
         isb();
     }
-}
-
-/// How a task ended.
-pub enum Ended {
-    Exited(i32),
-    Killed(i32),
 }
 
 /// Load `path` from the initramfs and run it until it exits or is killed.

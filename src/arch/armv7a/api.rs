@@ -1,0 +1,63 @@
+//! The facade the neutral kernel flow (`kernel.rs`) uses on ARMv7-A.
+
+use super::{mmu, power, selftest, table_dump, user};
+use crate::arch::Summary;
+use crate::bootinfo::PsciConduit;
+use crate::task::Ended;
+
+pub fn summary() -> Summary {
+    let l = mmu::layout();
+    Summary {
+        image_va: mmu::IMAGE_VA as u64,
+        image_size: l.image_size as u64,
+        device_pa: l.device_pa as u64,
+        device_size: l.device_size as u64,
+        device_va: mmu::DEVICE_VA as u64,
+    }
+}
+
+/// (free, total) 4 KiB frames.
+pub fn frames() -> (usize, usize) {
+    mmu::with_mm(|mm| (mm.frames.free_count(), mm.frames.total()))
+}
+
+pub fn print_kernel_table() {
+    table_dump::print_kernel_table()
+}
+
+/// Run the boot self-tests; returns the number of failed checks.
+pub fn selftests() -> u32 {
+    selftest::memory_types().failed + selftest::accesses().failed
+}
+
+/// The initrd through the linear map, if it lies in RAM.
+pub fn initrd_slice(start: u64, end: u64) -> Option<&'static [u8]> {
+    if end <= start || !mmu::is_ram(start) || !mmu::is_ram(end - 1) {
+        return None;
+    }
+    // SAFETY: the initrd frames are reserved and covered by the linear map;
+    // nothing writes them.
+    Some(unsafe {
+        core::slice::from_raw_parts(
+            mmu::phys_to_virt(start as u32) as *const u8,
+            (end - start) as usize,
+        )
+    })
+}
+
+pub fn init_cpu_for_users() {
+    user::init_cpu_for_users()
+}
+
+pub fn run_task(
+    pid: u32,
+    path: &str,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<Ended, alloc::string::String> {
+    user::run(pid, path, argv, envp)
+}
+
+pub fn exit(code: u32, psci: Option<PsciConduit>) -> ! {
+    power::exit(code, psci)
+}
