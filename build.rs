@@ -21,7 +21,7 @@ fn main() {
         // The kernel's virtual base: TTBR1 half on ARMv7-A (TTBCR.N = 1).
         let vma = match arch.as_str() {
             "arm" => "0xC0000000",
-            "aarch64" => "0xFFFFFF8000000000",
+            "aarch64" => "0xFFFFFFC000000000",
             other => panic!("unsupported architecture {other}"),
         };
         println!("cargo:rustc-link-arg-bins=--defsym=__kernel_vma={vma}");

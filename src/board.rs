@@ -4,3 +4,7 @@
 mod imp;
 
 pub use imp::*;
+
+#[cfg(all(feature = "board-qemu-virt-aarch64", not(feature = "board-qemu-virt")))]
+#[path = "../boards/qemu-virt-aarch64/board.rs"]
+mod imp;

@@ -145,6 +145,41 @@ impl BootInfo {
     }
 }
 
+/// Copy the DTB at physical address `dtb` (identity-mapped by the boot
+/// code) into `buf` and parse the copy. QEMU pads the blob to 1 MiB, so
+/// only the used part (structure, strings, reservation map) is copied and
+/// the copy's `totalsize` is set to it; `dtb_size` keeps the real size.
+///
+/// # Safety
+/// The header and the used part of the blob must be mapped readable.
+pub unsafe fn read_dtb(dtb: usize, buf: &'static mut [u8]) -> BootInfo {
+    if dtb == 0 {
+        return BootInfo::board_defaults();
+    }
+    let hdr = dtb as *const u32;
+    // SAFETY: the caller maps the 40-byte header.
+    let w = |i: usize| unsafe { u32::from_be(hdr.add(i).read_volatile()) };
+    let (magic, total) = (w(0), w(1));
+    let used = [w(2) + w(9), w(3) + w(8), w(4) + 16]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+        .min(total);
+    if magic != 0xd00d_feed || used as usize > buf.len() || used < 40 {
+        crate::kprintln!(
+            "armmu: no usable DTB (magic {magic:#x}, size {total}); using board defaults"
+        );
+        return BootInfo::board_defaults();
+    }
+    let copy = &mut buf[..used as usize];
+    // SAFETY: the caller maps `used` bytes at `dtb`; `copy` is ours.
+    unsafe { core::ptr::copy_nonoverlapping(dtb as *const u8, copy.as_mut_ptr(), copy.len()) };
+    copy[4..8].copy_from_slice(&used.to_be_bytes());
+    let mut info = BootInfo::from_dtb(copy);
+    info.dtb_size = total as usize;
+    info
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

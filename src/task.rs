@@ -601,3 +601,49 @@ fn random_bytes(seed: u32) -> [u8; 16] {
     }
     out
 }
+
+/// The running task (one at a time).
+pub static CURRENT: spin::Mutex<Option<Task>> = spin::Mutex::new(None);
+
+/// Run a syscall for the current task. The lock is released on return, so
+/// the caller may then leave the task for good.
+pub fn current_syscall(sys: Sys, a: [usize; 6]) -> Outcome {
+    let mut g = CURRENT.lock();
+    g.as_mut().expect("current task").syscall(sys, a)
+}
+
+/// A user abort: a translation fault inside a mapping that allows the
+/// access is resolved (lazy allocation) and `true` returned; anything else
+/// must be a signal.
+pub fn current_resolve_fault(info: &crate::mm::fault::FaultInfo, access: Access2) -> bool {
+    if info.kind != crate::mm::fault::FaultKind::Translation {
+        return false;
+    }
+    let mut g = CURRENT.lock();
+    let Some(task) = g.as_mut() else { return false };
+    if info.addr as usize >= task.layout.task_size {
+        return false;
+    }
+    let Task { space, mmu, .. } = task;
+    space
+        .fault(mmu.as_mut(), info.addr as usize, access)
+        .is_ok()
+}
+
+/// Report the kill of the current task; returns the value that makes
+/// `run` report `Ended::Killed(signal)`.
+pub fn current_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
+    let g = CURRENT.lock();
+    if let Some(t) = g.as_ref() {
+        kprintln!("task {} ({}) killed: {info}", t.pid, t.name);
+    }
+    -info.signal().number()
+}
+
+/// Take the finished task out and release its memory.
+pub fn finish_current() {
+    let task = CURRENT.lock().take();
+    if let Some(mut t) = task {
+        t.teardown();
+    }
+}

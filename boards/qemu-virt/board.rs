@@ -1,5 +1,5 @@
-//! QEMU `virt` (hw/arm/virt.c), 32-bit ARM: the fallback facts used when
-//! the device tree does not say otherwise.
+// QEMU `virt` (hw/arm/virt.c), 32-bit ARM: the fallback facts used when
+// the device tree does not say otherwise.
 
 pub const NAME: &str = "qemu-virt";
 

@@ -116,36 +116,9 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
 }
 
 fn read_dtb(dtb_pa: u32) -> BootInfo {
-    if dtb_pa == 0 {
-        return BootInfo::board_defaults();
-    }
-    let hdr = dtb_pa as *const u32;
-    // SAFETY: the boot asm identity-mapped 2 MiB at the DTB as Normal memory;
-    // the header is 10 big-endian words.
-    let w = |i: usize| unsafe { u32::from_be(hdr.add(i).read_volatile()) };
-    let (magic, total) = (w(0), w(1));
-    // QEMU pads the blob to 1 MiB: copy only the used part (the structure
-    // and strings blocks and the reservation map) and record that size.
-    let used = [w(2) + w(9), w(3) + w(8), w(4) + 16]
-        .into_iter()
-        .max()
-        .unwrap_or(0)
-        .min(total);
-    if magic != 0xd00d_feed || used as usize > DTB_MAX || used < 40 {
-        kprintln!("armmu: no usable DTB (magic {magic:#x}, size {total}); using board defaults");
-        return BootInfo::board_defaults();
-    }
-    // SAFETY: `used` bytes at the DTB are mapped (<= 64 KiB < 2 MiB); the
-    // copy is the only user of DTB_COPY.
-    let copy = unsafe {
-        let dst = core::ptr::addr_of_mut!(DTB_COPY) as *mut u8;
-        core::ptr::copy_nonoverlapping(dtb_pa as *const u8, dst, used as usize);
-        core::slice::from_raw_parts_mut(dst, used as usize)
-    };
-    copy[4..8].copy_from_slice(&used.to_be_bytes());
-    let mut info = BootInfo::from_dtb(copy);
-    info.dtb_size = total as usize;
-    info
+    // SAFETY: the boot tables identity-map the DTB (2 MiB / its 1 GiB) as
+    // Normal memory; DTB_COPY has no other user.
+    unsafe { crate::bootinfo::read_dtb(dtb_pa as usize, &mut *core::ptr::addr_of_mut!(DTB_COPY)) }
 }
 
 fn build_kernel_map(

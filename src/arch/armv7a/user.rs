@@ -8,12 +8,11 @@ use super::fault::{decode_dfsr, decode_ifsr};
 use super::mmu::{self, phys_to_virt, HwEnv, KERNEL_SPLIT};
 use super::table::Table;
 use crate::errno::Errno;
-use crate::kprintln;
 use crate::loader::{elf, stack};
-use crate::mm::fault::{FaultInfo, FaultKind};
+use crate::mm::fault::FaultInfo;
 use crate::mm::memtype::MapAttrs;
 use crate::mm::space::{Access2, Mmu};
-use crate::task::{Ended, Outcome, Sys, Task, UserLayout};
+use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
 use aarch32_cpu::asm::{dsb, isb};
 use aarch32_cpu::register::{Dfar, Dfsr, Ifar, Ifsr};
 use alloc::boxed::Box;
@@ -269,9 +268,6 @@ extern "C" {
     fn armmu_leave_user(ctx: *const KernelCtx, value: i32) -> !;
 }
 
-/// The running task (one at a time).
-static CURRENT: spin::Mutex<Option<Task>> = spin::Mutex::new(None);
-
 /// Switch TTBR0/ASID to this table: walks from TTBR0 are disabled
 /// (TTBCR.PD0) while CONTEXTIDR and TTBR0 change, so no walk can pair the
 /// new ASID with the old table (ARM ARM B3.10.4).
@@ -337,9 +333,7 @@ pub fn run(
     // through armmu_leave_user from the trap handler.
     let status = unsafe { armmu_enter_user(frame_ptr, core::ptr::addr_of_mut!(KCTX)) };
     deactivate();
-    let mut task = CURRENT.lock().take().expect("task");
-    task.teardown();
-    drop(task);
+    task::finish_current();
     Ok(if status >= 0 {
         Ended::Exited(status)
     } else {
@@ -393,11 +387,7 @@ fn user_trap(frame: &mut Frame, v: Vector) {
                 return;
             }
             let a = [0, 1, 2, 3, 4, 5].map(|i| frame.r[i] as usize);
-            let out = {
-                let mut g = CURRENT.lock();
-                let task = g.as_mut().expect("current task");
-                task.syscall(sys, a)
-            };
+            let out = task::current_syscall(sys, a);
             match out {
                 Outcome::Return(r) => frame.r[0] = r as u32,
                 Outcome::Exit(code) => leave(code & 0xff),
@@ -422,31 +412,12 @@ fn user_trap(frame: &mut Frame, v: Vector) {
 }
 
 fn user_fault(_frame: &mut Frame, info: FaultInfo, access: Access2) {
-    // Lazy allocation: a translation fault inside a VMA that allows the
-    // access is served; everything else is a signal.
-    if info.kind == FaultKind::Translation && (info.addr as usize) < TASK_SIZE {
-        let ok = {
-            let mut g = CURRENT.lock();
-            let task = g.as_mut().expect("current task");
-            let Task { space, mmu, .. } = task;
-            space
-                .fault(mmu.as_mut(), info.addr as usize, access)
-                .is_ok()
-        };
-        if ok {
-            return;
-        }
+    if !task::current_resolve_fault(&info, access) {
+        kill(info)
     }
-    kill(info)
 }
 
 fn kill(info: FaultInfo) -> ! {
-    let (pid, name) = {
-        let g = CURRENT.lock();
-        let t = g.as_ref().expect("current task");
-        (t.pid, t.name.clone())
-    };
-    kprintln!("task {pid} ({name}) killed: {info}");
-    drop(name);
-    leave(-(info.signal().number()))
+    let v = task::current_killed(&info);
+    leave(v)
 }

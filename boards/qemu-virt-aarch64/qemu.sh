@@ -1,0 +1,10 @@
+# QEMU facts for qemu-virt on AArch64, sourced by qemu-run.sh.
+QEMU_SYSTEM=qemu-system-aarch64
+QEMU_DEB_PACKAGE=qemu-system-arm
+QEMU_MACHINE=virt
+QEMU_CPU=cortex-a53
+QEMU_CPUS_TESTED="cortex-a53 cortex-a72"
+QEMU_MEM=512M
+RUST_TARGET=aarch64-unknown-none
+# Raw image with the Linux arm64 Image header ("ARM\x64" at 0x38): QEMU
+# takes its Linux boot path (DTB pointer in x0, -initrd honoured).

@@ -1,0 +1,208 @@
+//! AArch64 exception vectors (VBAR_EL1) and the full register frame:
+//! x0-x30, SP_EL0, ELR, SPSR, ESR, FAR and the FP/SIMD state (Rust code in
+//! the kernel may use the vector registers, so user FP state is saved on
+//! every entry and restored on every return).
+
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub x: [u64; 31],
+    pub sp_el0: u64,
+    pub elr: u64,
+    pub spsr: u64,
+    pub esr: u64,
+    pub far: u64,
+    pub q: [u128; 32],
+    pub fpsr: u64,
+    pub fpcr: u64,
+}
+
+impl Default for Frame {
+    fn default() -> Self {
+        Frame { x: [0; 31], sp_el0: 0, elr: 0, spsr: 0, esr: 0, far: 0, q: [0; 32], fpsr: 0, fpcr: 0 }
+    }
+}
+
+impl Frame {
+    /// SPSR.M[3:0] = 0: the exception came from EL0.
+    pub const fn from_user(&self) -> bool {
+        self.spsr & 0xf == 0
+    }
+}
+
+pub const FRAME_SIZE: usize = 816;
+
+/// Vector kinds: bit 4 set = from EL0; low bits: 0 sync, 1 IRQ, 2 FIQ, 3 SError.
+pub const KIND_FROM_EL0: u64 = 0x10;
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    r#"
+    .section .text.vectors, "ax"
+    .macro armmu_vec kind
+    .balign 0x80
+    sub sp, sp, #816
+    stp x0, x1, [sp, #0]
+    mov x0, #\kind
+    b armmu_a64_save
+    .endm
+
+    .balign 2048
+    .global armmu_a64_vectors
+armmu_a64_vectors:
+    armmu_vec 0x20      // current EL, SP_EL0: never used
+    armmu_vec 0x21
+    armmu_vec 0x22
+    armmu_vec 0x23
+    armmu_vec 0x00      // current EL, SP_ELx: sync
+    armmu_vec 0x01
+    armmu_vec 0x02
+    armmu_vec 0x03
+    armmu_vec 0x10      // lower EL, AArch64: sync
+    armmu_vec 0x11
+    armmu_vec 0x12
+    armmu_vec 0x13
+    armmu_vec 0x30      // lower EL, AArch32: not supported
+    armmu_vec 0x31
+    armmu_vec 0x32
+    armmu_vec 0x33
+
+    .section .text
+    .global armmu_a64_save
+armmu_a64_save:
+    stp x2, x3, [sp, #16]
+    stp x4, x5, [sp, #32]
+    stp x6, x7, [sp, #48]
+    stp x8, x9, [sp, #64]
+    stp x10, x11, [sp, #80]
+    stp x12, x13, [sp, #96]
+    stp x14, x15, [sp, #112]
+    stp x16, x17, [sp, #128]
+    stp x18, x19, [sp, #144]
+    stp x20, x21, [sp, #160]
+    stp x22, x23, [sp, #176]
+    stp x24, x25, [sp, #192]
+    stp x26, x27, [sp, #208]
+    stp x28, x29, [sp, #224]
+    mrs x1, sp_el0
+    stp x30, x1, [sp, #240]
+    mrs x1, elr_el1
+    mrs x2, spsr_el1
+    stp x1, x2, [sp, #256]
+    mrs x1, esr_el1
+    mrs x2, far_el1
+    stp x1, x2, [sp, #272]
+    add x1, sp, #288
+    stp q0, q1, [x1, #0]
+    stp q2, q3, [x1, #32]
+    stp q4, q5, [x1, #64]
+    stp q6, q7, [x1, #96]
+    stp q8, q9, [x1, #128]
+    stp q10, q11, [x1, #160]
+    stp q12, q13, [x1, #192]
+    stp q14, q15, [x1, #224]
+    stp q16, q17, [x1, #256]
+    stp q18, q19, [x1, #288]
+    stp q20, q21, [x1, #320]
+    stp q22, q23, [x1, #352]
+    stp q24, q25, [x1, #384]
+    stp q26, q27, [x1, #416]
+    stp q28, q29, [x1, #448]
+    stp q30, q31, [x1, #480]
+    mrs x2, fpsr
+    mrs x3, fpcr
+    stp x2, x3, [sp, #800]
+    mov x1, x0
+    mov x0, sp
+    bl armmu_a64_exception
+
+    .global armmu_a64_restore
+armmu_a64_restore:
+    ldp x2, x3, [sp, #800]
+    msr fpsr, x2
+    msr fpcr, x3
+    add x1, sp, #288
+    ldp q0, q1, [x1, #0]
+    ldp q2, q3, [x1, #32]
+    ldp q4, q5, [x1, #64]
+    ldp q6, q7, [x1, #96]
+    ldp q8, q9, [x1, #128]
+    ldp q10, q11, [x1, #160]
+    ldp q12, q13, [x1, #192]
+    ldp q14, q15, [x1, #224]
+    ldp q16, q17, [x1, #256]
+    ldp q18, q19, [x1, #288]
+    ldp q20, q21, [x1, #320]
+    ldp q22, q23, [x1, #352]
+    ldp q24, q25, [x1, #384]
+    ldp q26, q27, [x1, #416]
+    ldp q28, q29, [x1, #448]
+    ldp q30, q31, [x1, #480]
+    ldp x1, x2, [sp, #256]
+    msr elr_el1, x1
+    msr spsr_el1, x2
+    ldp x30, x1, [sp, #240]
+    msr sp_el0, x1
+    ldp x0, x1, [sp, #0]
+    ldp x2, x3, [sp, #16]
+    ldp x4, x5, [sp, #32]
+    ldp x6, x7, [sp, #48]
+    ldp x8, x9, [sp, #64]
+    ldp x10, x11, [sp, #80]
+    ldp x12, x13, [sp, #96]
+    ldp x14, x15, [sp, #112]
+    ldp x16, x17, [sp, #128]
+    ldp x18, x19, [sp, #144]
+    ldp x20, x21, [sp, #160]
+    ldp x22, x23, [sp, #176]
+    ldp x24, x25, [sp, #192]
+    ldp x26, x27, [sp, #208]
+    ldp x28, x29, [sp, #224]
+    add sp, sp, #816
+    eret
+
+    // x0 = frame to restore (on the task kernel stack), x1 = &ctx.
+    // Returns the value passed to armmu_a64_leave_user.
+    .global armmu_a64_enter_user
+armmu_a64_enter_user:
+    stp x19, x20, [sp, #-96]!
+    stp x21, x22, [sp, #16]
+    stp x23, x24, [sp, #32]
+    stp x25, x26, [sp, #48]
+    stp x27, x28, [sp, #64]
+    stp x29, x30, [sp, #80]
+    mov x2, sp
+    str x2, [x1]
+    mov sp, x0
+    b armmu_a64_restore
+
+    // x0 = &ctx, x1 = value for armmu_a64_enter_user to return.
+    .global armmu_a64_leave_user
+armmu_a64_leave_user:
+    ldr x2, [x0]
+    mov sp, x2
+    mov x0, x1
+    ldp x21, x22, [sp, #16]
+    ldp x23, x24, [sp, #32]
+    ldp x25, x26, [sp, #48]
+    ldp x27, x28, [sp, #64]
+    ldp x29, x30, [sp, #80]
+    ldp x19, x20, [sp], #96
+    ret
+"#
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_layout_matches_the_entry_code() {
+        assert_eq!(core::mem::size_of::<Frame>(), FRAME_SIZE);
+        assert_eq!(core::mem::offset_of!(Frame, sp_el0), 248);
+        assert_eq!(core::mem::offset_of!(Frame, elr), 256);
+        assert_eq!(core::mem::offset_of!(Frame, esr), 272);
+        assert_eq!(core::mem::offset_of!(Frame, q), 288);
+        assert_eq!(core::mem::offset_of!(Frame, fpsr), 800);
+    }
+}

@@ -1,0 +1,186 @@
+//! The kernel's view of memory on AArch64 (39-bit VAs, 4 KiB granule) and
+//! the hardware [`TableEnv`] with real barriers and TLB maintenance.
+//!
+//! | VA                                        | what                         |
+//! |-------------------------------------------|------------------------------|
+//! | 0x0000_0000_0000..0x007F_FFFF_FFFF        | user (TTBR0, per-task ASID)  |
+//! | 0xFFFF_FF80_0000_0000..                   | linear map of RAM (TTBR1)    |
+//! | 0xFFFF_FFC0_0000_0000..+16 MiB            | kernel image + BSS           |
+//! | 0xFFFF_FFD0_0000_0000..                   | self-test window             |
+//! | 0xFFFF_FFE0_0000_0000..                   | board device window          |
+
+use super::table::Table;
+use crate::mm::frame::FrameAllocator;
+
+pub const KERNEL_SPLIT: u64 = 0xFFFF_FF80_0000_0000;
+pub const LINEAR_BASE: u64 = 0xFFFF_FF80_0000_0000;
+pub const LINEAR_MAX: u64 = 64 << 30;
+pub const IMAGE_VA: u64 = 0xFFFF_FFC0_0000_0000;
+pub const TEST_VA: u64 = 0xFFFF_FFD0_0000_0000;
+pub const DEVICE_VA: u64 = 0xFFFF_FFE0_0000_0000;
+pub const USER_TOP: u64 = 0x0000_0080_0000_0000;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    pub image_pa: u64,
+    pub image_size: u64,
+    pub ram_base: u64,
+    pub ram_size: u64,
+    pub device_pa: u64,
+    pub device_size: u64,
+}
+
+static LAYOUT: spin::Once<Layout> = spin::Once::new();
+
+pub fn set_layout(l: Layout) {
+    LAYOUT.call_once(|| l);
+}
+
+pub fn layout() -> &'static Layout {
+    LAYOUT.get().expect("layout set at boot")
+}
+
+/// Kernel VA of a physical address: the image window for the image (valid
+/// from the first instruction), the linear map for the rest of RAM.
+pub fn phys_to_virt(pa: u64) -> u64 {
+    let l = layout();
+    if pa.wrapping_sub(l.image_pa) < l.image_size {
+        pa - l.image_pa + IMAGE_VA
+    } else {
+        pa.wrapping_sub(l.ram_base).wrapping_add(LINEAR_BASE)
+    }
+}
+
+pub fn virt_to_phys(va: u64) -> Option<u64> {
+    let l = layout();
+    if va.wrapping_sub(IMAGE_VA) < l.image_size {
+        Some(va - IMAGE_VA + l.image_pa)
+    } else if va.wrapping_sub(LINEAR_BASE) < l.ram_size.min(LINEAR_MAX) {
+        Some(va - LINEAR_BASE + l.ram_base)
+    } else {
+        None
+    }
+}
+
+pub fn is_ram(pa: u64) -> bool {
+    let l = layout();
+    pa >= l.ram_base && pa < l.ram_base + l.ram_size
+}
+
+pub struct Mm {
+    pub frames: FrameAllocator,
+}
+
+pub static MM: spin::Mutex<Option<Mm>> = spin::Mutex::new(None);
+
+pub fn with_mm<R>(f: impl FnOnce(&mut Mm) -> R) -> R {
+    let mut g = MM.lock();
+    f(g.as_mut().expect("mm initialised"))
+}
+
+pub static KERNEL_TABLE: spin::Once<Table> = spin::Once::new();
+
+pub fn kernel_table() -> Table {
+    *KERNEL_TABLE.get().expect("kernel table built")
+}
+
+/// Early table pages (before the linear map is live) come from here.
+pub const POOL_PAGES: usize = 16;
+#[repr(C, align(4096))]
+pub struct Pool(pub [[u64; 512]; POOL_PAGES]);
+pub static mut POOL: Pool = Pool([[0; 512]; POOL_PAGES]);
+static POOL_USED: spin::Mutex<u32> = spin::Mutex::new(0);
+
+pub struct HwEnv<'a> {
+    pub mm: &'a mut Mm,
+}
+
+#[cfg(target_arch = "aarch64")]
+mod hw {
+    use super::*;
+    use crate::arch::aarch64::table::TableEnv;
+    use crate::errno::Errno;
+    use aarch64_cpu::asm::barrier;
+
+    impl TableEnv for HwEnv<'_> {
+        fn read(&self, pa: u64) -> u64 {
+            // SAFETY: table memory is mapped (image window or linear map).
+            unsafe { core::ptr::read_volatile(phys_to_virt(pa) as *const u64) }
+        }
+
+        fn write(&mut self, pa: u64, val: u64) {
+            // SAFETY: as in `read`; the MM lock serialises table writers.
+            // Table walks are coherent with the data cache on ARMv8-A.
+            unsafe { core::ptr::write_volatile(phys_to_virt(pa) as *mut u64, val) };
+        }
+
+        fn alloc_table(&mut self) -> Result<u64, Errno> {
+            let pool_pa = virt_to_phys(core::ptr::addr_of!(POOL) as u64).unwrap_or(0);
+            let pa = {
+                let mut used = POOL_USED.lock();
+                match (0..POOL_PAGES as u32).find(|i| *used & (1 << i) == 0) {
+                    Some(i) => {
+                        *used |= 1 << i;
+                        pool_pa + i as u64 * 4096
+                    }
+                    None => self.mm.frames.alloc()?,
+                }
+            };
+            for i in 0..512 {
+                self.write(pa + i * 8, 0);
+            }
+            Ok(pa)
+        }
+
+        fn free_table(&mut self, pa: u64) {
+            let pool_pa = virt_to_phys(core::ptr::addr_of!(POOL) as u64).unwrap_or(0);
+            if pa >= pool_pa && pa < pool_pa + (POOL_PAGES as u64) * 4096 {
+                *POOL_USED.lock() &= !(1 << ((pa - pool_pa) / 4096));
+            } else {
+                let _ = self.mm.frames.free(pa);
+            }
+        }
+
+        fn publish(&mut self) {
+            // Descriptor writes visible to the walker (ARM ARM D8.2.6).
+            barrier::dsb(barrier::ISHST);
+        }
+
+        fn tlb_invalidate(&mut self, va: u64, asid: Option<u16>) {
+            let page = (va >> 12) & ((1 << 44) - 1);
+            // SAFETY: TLB maintenance only.
+            unsafe {
+                match asid {
+                    Some(a) => core::arch::asm!("tlbi vae1is, {x}", x = in(reg) page | ((a as u64) << 48)),
+                    None => core::arch::asm!("tlbi vaae1is, {x}", x = in(reg) page),
+                }
+            }
+        }
+
+        fn tlb_invalidate_all(&mut self, asid: Option<u16>) {
+            // SAFETY: TLB maintenance only.
+            unsafe {
+                match asid {
+                    Some(a) => core::arch::asm!("tlbi aside1is, {x}", x = in(reg) (a as u64) << 48),
+                    None => core::arch::asm!("tlbi vmalle1is"),
+                }
+            }
+        }
+
+        fn tlb_sync(&mut self) {
+            // DSB completes the invalidations, ISB resynchronises.
+            barrier::dsb(barrier::ISH);
+            barrier::isb(barrier::SY);
+        }
+
+        fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {
+            let mut a = va & !63;
+            while a < va + size {
+                // SAFETY: cache maintenance on a live mapping.
+                unsafe { core::arch::asm!("dc civac, {x}", x = in(reg) a) };
+                a += 64;
+            }
+            barrier::dsb(barrier::ISH);
+        }
+    }
+}

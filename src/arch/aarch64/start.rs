@@ -1,0 +1,101 @@
+//! First Rust code on AArch64: build the kernel tables (TTBR1) from the
+//! DTB's facts, switch to them, hand over to the neutral kernel.
+
+use super::mmu::{self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX};
+use super::table::Table;
+use crate::bootinfo::BootInfo;
+use crate::drivers::pl011::Pl011;
+use crate::mm::frame::FrameAllocator;
+use crate::mm::memtype::{Access, MapAttrs};
+use crate::{console, kprintln};
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::*;
+
+extern "C" {
+    static __image_start: u8;
+    static __text_end: u8;
+    static __rodata_end: u8;
+    static __image_end: u8;
+}
+
+fn sym(s: &u8) -> u64 {
+    s as *const u8 as u64
+}
+
+#[repr(C, align(4096))]
+struct Root([u64; 512]);
+static mut KERNEL_ROOT: Root = Root([0; 512]);
+
+const DTB_MAX: usize = 64 * 1024;
+static mut DTB_COPY: [u8; DTB_MAX] = [0; DTB_MAX];
+
+#[no_mangle]
+pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
+    // SAFETY: the boot tables identity-map the board's UART as Device.
+    console::init(unsafe { Pl011::new(crate::board::UART_BASE as usize) });
+    kprintln!();
+    kprintln!("armmu: AArch64 kernel, image loaded at {image_pa:#010x}, DTB at {dtb_pa:#010x}");
+    let info = read_dtb(dtb_pa);
+    // SAFETY: linker symbols; only their addresses are used.
+    let (start, text_end, ro_end, end) = unsafe { (sym(&__image_start), sym(&__text_end), sym(&__rodata_end), sym(&__image_end)) };
+    let (dev_pa, dev_end) = crate::board::KERNEL_DEVICE_WINDOW;
+    mmu::set_layout(Layout {
+        image_pa,
+        image_size: end - start,
+        ram_base: info.ram_base,
+        ram_size: info.ram_size.min(LINEAR_MAX),
+        device_pa: dev_pa,
+        device_size: dev_end - dev_pa,
+    });
+    crate::mm::heap::init();
+    let mut frames = FrameAllocator::new(info.ram_base, info.ram_size.min(LINEAR_MAX));
+    frames.reserve(info.ram_base, image_pa + (end - start));
+    frames.reserve(dtb_pa, dtb_pa + info.dtb_size.max(1) as u64);
+    if let Some((s, e)) = info.initrd {
+        frames.reserve(s, e);
+    }
+    for &(s, e) in &info.reserved[..info.reserved_count] {
+        frames.reserve(s, e);
+    }
+    *mmu::MM.lock() = Some(Mm { frames });
+    let root = mmu::virt_to_phys(core::ptr::addr_of!(KERNEL_ROOT) as u64).unwrap();
+    let table = Table { root_pa: root, va_lo: KERNEL_SPLIT, va_hi: u64::MAX, asid: None };
+    mmu::KERNEL_TABLE.call_once(|| table);
+    let l = *mmu::layout();
+    mmu::with_mm(|mm| {
+        let mut env = HwEnv { mm };
+        let text = MapAttrs::kernel_data().with_access(Access::KernelRo).executable();
+        for (s, e, a) in [
+            (start, text_end, text),
+            (text_end, ro_end, MapAttrs::kernel_data().with_access(Access::KernelRo)),
+            (ro_end, end, MapAttrs::kernel_data()),
+        ] {
+            if e > s {
+                table.map(&mut env, s, image_pa + (s - IMAGE_VA), e - s, a).expect("map kernel image");
+            }
+        }
+        table.map(&mut env, LINEAR_BASE, l.ram_base, l.ram_size, MapAttrs::kernel_data()).expect("map linear RAM");
+        table.map(&mut env, DEVICE_VA, l.device_pa, l.device_size, MapAttrs::kernel_device()).expect("map device window");
+    });
+    // Switch TTBR1 to the kernel table: it maps the running image to the
+    // same pages with the same type, so the switch is seamless; TTBR0 walks
+    // are disabled (EPD0) until a task runs. TCR/MAIR through aarch64-cpu.
+    barrier::dsb(barrier::ISHST);
+    TTBR1_EL1.set_baddr(root);
+    TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
+    barrier::isb(barrier::SY);
+    // SAFETY: TLB maintenance only; drops the boot identity map.
+    unsafe { core::arch::asm!("tlbi vmalle1is") };
+    barrier::dsb(barrier::ISH);
+    barrier::isb(barrier::SY);
+    let uart_va = DEVICE_VA + (info.uart_base - dev_pa);
+    // SAFETY: the device window maps the board's peripherals as Device.
+    console::init(unsafe { Pl011::new(uart_va as usize) });
+    crate::kernel::main(&info, image_pa)
+}
+
+fn read_dtb(dtb_pa: u64) -> BootInfo {
+    // SAFETY: the boot tables identity-map the DTB (2 MiB / its 1 GiB) as
+    // Normal memory; DTB_COPY has no other user.
+    unsafe { crate::bootinfo::read_dtb(dtb_pa as usize, &mut *core::ptr::addr_of_mut!(DTB_COPY)) }
+}
