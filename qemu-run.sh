@@ -10,16 +10,18 @@
 #   --cpu NAME        QEMU CPU (default from boards/<board>/qemu.sh)
 #   --initrd FILE     newc cpio (optionally gzipped) to hand to the kernel as initramfs
 #   --append "ARGS"   kernel command line (e.g. "rdinit=/mmap_anon")
-#   --board NAME      board directory under boards/ (default qemu-virt)
+#   --board NAME      board directory under boards/: qemu-virt (ARMv7-A, default)
+#                     or qemu-virt-aarch64 (AArch64)
 #
 # Everything missing is installed: Rust targets/components come from
 # rust-toolchain.toml (rustup), QEMU from Debian's packages (apt-get).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
-OUT="$ROOT/out"
 
 BOARD=qemu-virt
+# Boards the test command covers, each with its QEMU test file.
+TEST_BOARDS="qemu-virt"
 CPU=""
 INITRD=""
 APPEND=""
@@ -37,8 +39,12 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-# shellcheck source=boards/qemu-virt/qemu.sh
-. "$ROOT/boards/$BOARD/qemu.sh"
+load_board() {
+    # shellcheck source=boards/qemu-virt/qemu.sh
+    . "$ROOT/boards/$1/qemu.sh"
+    OUT="$ROOT/out/$1"
+}
+load_board "$BOARD"
 CPU=${CPU:-$QEMU_CPU}
 
 need_root_apt() {
@@ -56,10 +62,10 @@ ensure_tools() {
     # rust-toolchain.toml on first use; make it explicit for old rustups.
     if command -v rustup >/dev/null; then
         rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
-        rustup target add "$RUST_TARGET" >/dev/null 2>&1 || true
+        rustup target add armv7a-none-eabi aarch64-unknown-none >/dev/null 2>&1 || true
         rustup component add llvm-tools >/dev/null 2>&1 || true
     fi
-    command -v "$QEMU_SYSTEM" >/dev/null || need_root_apt "$QEMU_DEB_PACKAGE"
+    command -v qemu-system-arm >/dev/null && command -v qemu-system-aarch64 >/dev/null || need_root_apt qemu-system-arm
     command -v cpio >/dev/null || need_root_apt cpio
 }
 
@@ -88,9 +94,11 @@ build() {
     (cd "$OUT/rootfs" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) > "$OUT/initramfs.cpio"
     gzip -9 -n -c "$OUT/initramfs.cpio" > "$OUT/initramfs.cpio.gz"
     # A static glibc program built outside this repo, as /init (tests/external).
-    rm -rf "$OUT/external" && mkdir -p "$OUT/external"
-    cp "$ROOT/tests/external/devmem_demo.armhf" "$OUT/external/init"
-    (cd "$OUT/external" && echo init | cpio -o -H newc --quiet) > "$OUT/external.cpio"
+    if [ -n "${EXTERNAL_PROGRAM:-}" ]; then
+        rm -rf "$OUT/external" && mkdir -p "$OUT/external"
+        cp "$ROOT/tests/external/$EXTERNAL_PROGRAM" "$OUT/external/init"
+        (cd "$OUT/external" && echo init | cpio -o -H newc --quiet) > "$OUT/external.cpio"
+    fi
 
     echo "==> building kernel ($RUST_TARGET, board $BOARD)" >&2
     ARMMU_INITRAMFS="$OUT/initramfs.cpio.gz" \
@@ -98,7 +106,7 @@ build() {
     local elf="$ROOT/target/$RUST_TARGET/release/armmu"
     cp "$elf" "$OUT/armmu.elf"
     "$(objcopy_bin)" -O binary "$elf" "$OUT/Image"
-    echo "==> out/Image ($(stat -c %s "$OUT/Image") bytes, initramfs built in), out/initramfs.cpio.gz" >&2
+    echo "==> ${OUT#"$ROOT"/}/Image ($(stat -c %s "$OUT/Image") bytes, initramfs built in)" >&2
 }
 
 qemu_cmd() {
@@ -134,11 +142,14 @@ case "$CMD" in
         ensure_tools
         echo "==> host unit tests" >&2
         cargo test --quiet --lib
-        build
-        echo "==> QEMU boot tests" >&2
-        ARMMU_OUT="$OUT" ARMMU_QEMU="$QEMU_SYSTEM" ARMMU_MACHINE="$QEMU_MACHINE" \
-            ARMMU_CPUS="$QEMU_CPUS_TESTED" ARMMU_MEM="$QEMU_MEM" \
-            cargo test --quiet --test qemu -- --test-threads 2
+        for b in $TEST_BOARDS; do
+            load_board "$b"
+            build
+            echo "==> QEMU boot tests: $b ($QEMU_CPUS_TESTED)" >&2
+            ARMMU_OUT="$OUT" ARMMU_QEMU="$QEMU_SYSTEM" ARMMU_MACHINE="$QEMU_MACHINE" \
+                ARMMU_CPUS="$QEMU_CPUS_TESTED" ARMMU_MEM="$QEMU_MEM" \
+                cargo test --quiet --test "$QEMU_TEST" -- --test-threads 2
+        done
         echo "==> all tests passed" >&2
         ;;
 esac

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 fn out_dir() -> PathBuf {
     std::env::var_os("ARMMU_OUT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("out"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("out/qemu-virt"))
 }
 
 fn cpus() -> Vec<String> {

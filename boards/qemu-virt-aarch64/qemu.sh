@@ -8,3 +8,5 @@ QEMU_MEM=512M
 RUST_TARGET=aarch64-unknown-none
 # Raw image with the Linux arm64 Image header ("ARM\x64" at 0x38): QEMU
 # takes its Linux boot path (DTB pointer in x0, -initrd honoured).
+QEMU_TEST=qemu_aarch64
+EXTERNAL_PROGRAM=

@@ -8,3 +8,5 @@ QEMU_MEM=512M
 RUST_TARGET=armv7a-none-eabi
 # Raw image with a Linux zImage header: QEMU takes its Linux boot path
 # (loads at RAM base + 0x10000, DTB pointer in r2, -initrd honoured).
+QEMU_TEST=qemu
+EXTERNAL_PROGRAM=devmem_demo.armhf

@@ -1,0 +1,49 @@
+//! The facade the neutral kernel flow (`kernel.rs`) uses on AArch64.
+
+use super::{mmu, power, selftest, user};
+use crate::arch::Summary;
+use crate::bootinfo::PsciConduit;
+use crate::task::Ended;
+
+pub fn summary() -> Summary {
+    let l = mmu::layout();
+    Summary {
+        image_va: mmu::IMAGE_VA,
+        image_size: l.image_size,
+        device_pa: l.device_pa,
+        device_size: l.device_size,
+        device_va: mmu::DEVICE_VA,
+    }
+}
+
+pub fn frames() -> (usize, usize) {
+    mmu::with_mm(|mm| (mm.frames.free_count(), mm.frames.total()))
+}
+
+pub fn print_kernel_table() {
+    crate::kprintln!("kernel translation table: TTBR1_EL1 root at PA {:#x} (39-bit VA, 4 KiB granule)", mmu::kernel_table().root_pa);
+}
+
+pub fn selftests() -> u32 {
+    selftest::memory_types().failed + selftest::accesses().failed
+}
+
+pub fn initrd_slice(start: u64, end: u64) -> Option<&'static [u8]> {
+    if end <= start || !mmu::is_ram(start) || !mmu::is_ram(end - 1) {
+        return None;
+    }
+    // SAFETY: reserved initrd frames under the linear map; read-only use.
+    Some(unsafe { core::slice::from_raw_parts(mmu::phys_to_virt(start) as *const u8, (end - start) as usize) })
+}
+
+pub fn init_cpu_for_users() {
+    user::init_cpu_for_users()
+}
+
+pub fn run_task(pid: u32, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended, alloc::string::String> {
+    user::run(pid, path, argv, envp)
+}
+
+pub fn exit(code: u32, psci: Option<PsciConduit>) -> ! {
+    power::exit(code, psci)
+}

@@ -1,0 +1,21 @@
+//! AArch64, VMSAv8-64 with the 4 KiB granule and 39-bit VAs.
+pub mod decode;
+pub mod desc;
+pub mod exceptions;
+pub mod fault;
+pub mod table;
+pub mod boot;
+#[cfg(target_arch = "aarch64")]
+pub mod api;
+#[cfg(target_arch = "aarch64")]
+pub mod mmu;
+#[cfg(target_arch = "aarch64")]
+pub mod power;
+#[cfg(target_arch = "aarch64")]
+pub mod selftest;
+#[cfg(target_arch = "aarch64")]
+pub mod start;
+#[cfg(target_arch = "aarch64")]
+pub mod trap;
+#[cfg(target_arch = "aarch64")]
+pub mod user;

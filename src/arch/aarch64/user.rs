@@ -1,0 +1,252 @@
+//! User mode on AArch64: per-task TTBR0 tables with an ASID, EL0 entry and
+//! return, the Linux AArch64 syscall convention (`svc #0`, number in x8,
+//! arguments x0-x5, result x0).
+
+use super::exceptions::Frame;
+use super::fault;
+use super::mmu::{self, phys_to_virt, HwEnv, USER_TOP};
+use super::table::Table;
+use crate::errno::Errno;
+use crate::loader::{elf, stack};
+use crate::mm::fault::{AccessKind, FaultInfo};
+use crate::mm::memtype::MapAttrs;
+use crate::mm::space::{Access2, Mmu};
+use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::*;
+use alloc::boxed::Box;
+
+/// Linux arm64 HWCAP_FP | HWCAP_ASIMD (arch/arm64/include/uapi/asm/hwcap.h).
+const HWCAP_FP: u64 = 1 << 0;
+const HWCAP_ASIMD: u64 = 1 << 1;
+
+/// EL0 may read CNTVCT_EL0 (CNTKCTL_EL1.EL0VCTEN), as on Linux.
+pub fn init_cpu_for_users() {
+    CNTKCTL_EL1.modify(CNTKCTL_EL1::EL0VCTEN::SET);
+    barrier::isb(barrier::SY);
+}
+
+pub fn layout() -> UserLayout {
+    UserLayout {
+        task_size: USER_TOP as usize,
+        stack_top: 0x0000_007F_FF00_0000,
+        stack_size: 8 << 20,
+        mmap_lo: 0x0001_0000,
+        mmap_hi: 0x0000_007F_F000_0000,
+        machine: elf::Machine::AArch64,
+        word: stack::WordSize::W64,
+        platform: stack::PLATFORM_AARCH64,
+        hwcap: HWCAP_FP | HWCAP_ASIMD,
+        hwcap2: Some(0),
+        pie_bias: 0x40_0000,
+    }
+}
+
+pub struct UserMmu {
+    pub table: Table,
+}
+
+impl UserMmu {
+    pub fn new(asid: u16) -> Result<Self, Errno> {
+        let root = mmu::with_mm(|mm| mm.frames.alloc())?;
+        // SAFETY: a fresh frame, mapped by the linear map.
+        unsafe { core::ptr::write_bytes(phys_to_virt(root) as *mut u8, 0, 4096) };
+        Ok(UserMmu { table: Table { root_pa: root, va_lo: 0, va_hi: USER_TOP - 1, asid: Some(asid) } })
+    }
+
+    fn env<R>(&self, f: impl FnOnce(&Table, &mut HwEnv) -> R) -> R {
+        mmu::with_mm(|mm| f(&self.table, &mut HwEnv { mm }))
+    }
+}
+
+impl Drop for UserMmu {
+    fn drop(&mut self) {
+        // No entry of this ASID may outlive the table (ARM ARM D8.14).
+        // SAFETY: TLB maintenance only.
+        unsafe { core::arch::asm!("tlbi aside1is, {x}", x = in(reg) (self.table.asid.unwrap_or(0) as u64) << 48) };
+        barrier::dsb(barrier::ISH);
+        barrier::isb(barrier::SY);
+        mmu::with_mm(|mm| {
+            let _ = mm.frames.free(self.table.root_pa);
+        });
+    }
+}
+
+impl Mmu for UserMmu {
+    fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
+        self.env(|t, e| t.map(e, va as u64, pa, size as u64, attrs)).map_err(Errno::from)
+    }
+
+    fn unmap(&mut self, va: usize, size: usize, removed: &mut dyn FnMut(usize, u64, usize)) -> Result<(), Errno> {
+        self.env(|t, e| t.unmap(e, va as u64, size as u64, &mut |v, p, s| removed(v as usize, p, s as usize)))
+            .map_err(Errno::from)
+    }
+
+    fn protect(&mut self, va: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
+        self.env(|t, e| t.protect(e, va as u64, size as u64, attrs)).map_err(Errno::from)
+    }
+
+    fn lookup(&self, va: usize) -> Option<u64> {
+        let p = self.env(|t, e| t.lookup(e, va as u64))?;
+        Some(p.pa + (va as u64 - p.va))
+    }
+
+    fn is_unmapped(&self, va: usize, size: usize) -> bool {
+        let mut v = va as u64;
+        while v < (va + size) as u64 {
+            if self.env(|t, e| t.lookup(e, v)).is_some() {
+                return false;
+            }
+            v += 4096;
+        }
+        true
+    }
+
+    fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
+        let frames = size / 4096;
+        let pa = mmu::with_mm(|mm| if frames == 1 { mm.frames.alloc() } else { mm.frames.alloc_contiguous(frames, frames) })?;
+        // SAFETY: fresh frames owned by us, mapped by the linear map.
+        unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, size) };
+        Ok(pa)
+    }
+
+    fn free_frame(&mut self, pa: u64) {
+        mmu::with_mm(|mm| {
+            let _ = mm.frames.free(pa);
+        });
+    }
+
+    fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]) {
+        let n = data.len().min(4096usize.saturating_sub(offset));
+        let dst = phys_to_virt(pa) + offset as u64;
+        // SAFETY: a frame this address space owns, inside its 4 KiB.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst as *mut u8, n) };
+        // May hold code: clean to PoU, invalidate the I-cache (D7.5.9).
+        let mut a = dst & !63;
+        while a < dst + n as u64 {
+            // SAFETY: cache maintenance on mapped memory.
+            unsafe { core::arch::asm!("dc cvau, {x}", x = in(reg) a) };
+            a += 64;
+        }
+        barrier::dsb(barrier::ISH);
+        // SAFETY: instruction cache invalidation only.
+        unsafe { core::arch::asm!("ic ialluis") };
+        barrier::dsb(barrier::ISH);
+        barrier::isb(barrier::SY);
+    }
+
+    fn section_size(&self) -> usize {
+        2 << 20
+    }
+}
+
+#[repr(C)]
+struct KernelCtx {
+    sp: u64,
+}
+static mut KCTX: KernelCtx = KernelCtx { sp: 0 };
+
+#[repr(C, align(16))]
+struct TaskStack([u8; 32 * 1024]);
+static mut TASK_STACK: TaskStack = TaskStack([0; 32 * 1024]);
+
+extern "C" {
+    fn armmu_a64_enter_user(frame: *mut Frame, ctx: *mut KernelCtx) -> i64;
+    fn armmu_a64_leave_user(ctx: *const KernelCtx, value: i64) -> !;
+}
+
+/// TTBR0 = task table with its ASID (TCR.A1 = 0: the ASID comes from
+/// TTBR0, so base and ASID change in one write), then TTBR0 walks on.
+fn activate(t: &Table) {
+    TTBR0_EL1.write(TTBR0_EL1::ASID.val(t.asid.unwrap_or(0) as u64) + TTBR0_EL1::BADDR.val(t.root_pa >> 1));
+    barrier::isb(barrier::SY);
+    TCR_EL1.modify(TCR_EL1::EPD0::EnableTTBR0Walks);
+    barrier::isb(barrier::SY);
+}
+
+fn deactivate() {
+    TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
+    barrier::isb(barrier::SY);
+}
+
+pub fn run(pid: u32, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended, alloc::string::String> {
+    super::trap::set_user_trap(user_trap);
+    let m = UserMmu::new(pid as u16).map_err(|e| alloc::string::String::from(e.name()))?;
+    let table = m.table;
+    let (task, entry, sp) = Task::exec(pid, path, argv, envp, layout(), Box::new(m))?;
+    *CURRENT.lock() = Some(task);
+    activate(&table);
+    let top = core::ptr::addr_of_mut!(TASK_STACK) as usize + core::mem::size_of::<TaskStack>();
+    let frame_ptr = (top - core::mem::size_of::<Frame>()) as *mut Frame;
+    // EL0t, interrupts unmasked.
+    let frame = Frame { elr: entry, sp_el0: sp, spsr: 0, ..Frame::default() };
+    // SAFETY: the frame lies in TASK_STACK, unused while no task runs.
+    unsafe { frame_ptr.write(frame) };
+    // SAFETY: erets to EL0 with the task's table; returns only through
+    // armmu_a64_leave_user.
+    let status = unsafe { armmu_a64_enter_user(frame_ptr, core::ptr::addr_of_mut!(KCTX)) };
+    deactivate();
+    task::finish_current();
+    Ok(if status >= 0 { Ended::Exited(status as i32) } else { Ended::Killed(-status as i32) })
+}
+
+fn leave(value: i64) -> ! {
+    // SAFETY: KCTX was saved by armmu_a64_enter_user of the current task.
+    unsafe { armmu_a64_leave_user(core::ptr::addr_of!(KCTX), value) }
+}
+
+/// Linux AArch64 syscall numbers (include/uapi/asm-generic/unistd.h).
+fn sys_of(nr: u64) -> Sys {
+    match nr {
+        29 => Sys::Ioctl,
+        56 => Sys::OpenAt,
+        57 => Sys::Close,
+        63 => Sys::Read,
+        64 => Sys::Write,
+        66 => Sys::Writev,
+        93 => Sys::Exit,
+        94 => Sys::ExitGroup,
+        96 => Sys::SetTidAddress,
+        172 => Sys::GetPid,
+        214 => Sys::Brk,
+        215 => Sys::Munmap,
+        222 => Sys::Mmap,
+        226 => Sys::Mprotect,
+        233 => Sys::Madvise,
+        n => Sys::Unknown(n as usize),
+    }
+}
+
+fn user_trap(frame: &mut Frame) {
+    match fault::class(frame.esr) {
+        fault::Class::Svc => {
+            let a = [0, 1, 2, 3, 4, 5].map(|i| frame.x[i] as usize);
+            match task::current_syscall(sys_of(frame.x[8]), a) {
+                Outcome::Return(r) => frame.x[0] = r as u64,
+                Outcome::Exit(code) => leave((code & 0xff) as i64),
+            }
+        }
+        fault::Class::DataAbort { .. } | fault::Class::InstructionAbort { .. } => {
+            let info = fault::decode_abort(frame.esr, frame.far, frame.elr);
+            let access = match info.access {
+                AccessKind::Write => Access2::Write,
+                AccessKind::Execute => Access2::Execute,
+                AccessKind::Read => Access2::Read,
+            };
+            if !task::current_resolve_fault(&info, access) {
+                kill(info)
+            }
+        }
+        fault::Class::PcAlignment | fault::Class::SpAlignment => {
+            let mut info = fault::decode_abort(frame.esr, frame.far, frame.elr);
+            info.kind = crate::mm::fault::FaultKind::Alignment;
+            kill(info)
+        }
+        _ => kill(fault::undefined(frame.elr)),
+    }
+}
+
+fn kill(info: FaultInfo) -> ! {
+    let v = task::current_killed(&info);
+    leave(v as i64)
+}
