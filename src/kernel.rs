@@ -3,6 +3,7 @@
 //! status the test harness reads.
 
 use crate::bootinfo::BootInfo;
+#[cfg(target_os = "none")]
 use crate::kprintln;
 
 static INFO: spin::Once<BootInfo> = spin::Once::new();

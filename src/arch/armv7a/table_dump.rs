@@ -145,6 +145,7 @@ pub fn describe_attrs(a: &DecodedAttrs, w: &mut dyn Write) -> core::fmt::Result 
     Ok(())
 }
 
+#[cfg(target_arch = "arm")]
 fn block_name(size: u32) -> &'static str {
     match size {
         0x100_0000 => "supersection",
