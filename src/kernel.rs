@@ -70,6 +70,7 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
 
 /// The initramfs linked into the kernel (`ARMMU_INITRAMFS` at build time;
 /// empty if none was given).
+#[cfg(target_os = "none")]
 static BUILTIN_INITRAMFS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/initramfs.bin"));
 
 /// Unpack the initramfs (bootloader's, else built-in) and run /init (or
