@@ -8,6 +8,25 @@ use crate::kprintln;
 
 static INFO: spin::Once<BootInfo> = spin::Once::new();
 
+/// Passed/failed counts of a self-test.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Tally {
+    pub passed: u32,
+    pub failed: u32,
+}
+
+impl Tally {
+    /// Count one check; returns `ok` so it can guard follow-up checks.
+    pub fn check(&mut self, ok: bool) -> bool {
+        if ok {
+            self.passed += 1
+        } else {
+            self.failed += 1
+        }
+        ok
+    }
+}
+
 pub fn info() -> &'static BootInfo {
     INFO.get().expect("boot info")
 }

@@ -98,8 +98,6 @@ fn command_line_reaches_the_kernel() {
 
 // ---- user tasks (issue: user tasks and a Linux-ABI mmap) ----
 
-
-
 #[test]
 fn demo_init_maps_the_uart_and_ram() {
     for cpu in cpus() {

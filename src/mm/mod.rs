@@ -2,6 +2,7 @@
 pub mod fault;
 pub mod frame;
 pub mod heap;
+pub mod layout;
 pub mod memtype;
 pub mod planner;
 pub mod space;

@@ -140,7 +140,6 @@ pub fn boot_with(
     Boot { status, log }
 }
 
-
 /// Every user-task boot must end with the frame count where it started.
 #[track_caller]
 pub fn expect_no_leak(b: &Boot) {

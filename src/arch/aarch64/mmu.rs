@@ -20,15 +20,7 @@ pub const TEST_VA: u64 = 0xFFFF_FFD0_0000_0000;
 pub const DEVICE_VA: u64 = 0xFFFF_FFE0_0000_0000;
 pub const USER_TOP: u64 = 0x0000_0080_0000_0000;
 
-#[derive(Clone, Copy, Debug)]
-pub struct Layout {
-    pub image_pa: u64,
-    pub image_size: u64,
-    pub ram_base: u64,
-    pub ram_size: u64,
-    pub device_pa: u64,
-    pub device_size: u64,
-}
+pub use crate::mm::layout::KernelLayout as Layout;
 
 static LAYOUT: spin::Once<Layout> = spin::Once::new();
 
@@ -40,31 +32,16 @@ pub fn layout() -> &'static Layout {
     LAYOUT.get().expect("layout set at boot")
 }
 
-/// Kernel VA of a physical address: the image window for the image (valid
-/// from the first instruction), the linear map for the rest of RAM.
 pub fn phys_to_virt(pa: u64) -> u64 {
-    let l = layout();
-    if pa.wrapping_sub(l.image_pa) < l.image_size {
-        pa - l.image_pa + IMAGE_VA
-    } else {
-        pa.wrapping_sub(l.ram_base).wrapping_add(LINEAR_BASE)
-    }
+    layout().phys_to_virt(pa)
 }
 
 pub fn virt_to_phys(va: u64) -> Option<u64> {
-    let l = layout();
-    if va.wrapping_sub(IMAGE_VA) < l.image_size {
-        Some(va - IMAGE_VA + l.image_pa)
-    } else if va.wrapping_sub(LINEAR_BASE) < l.ram_size.min(LINEAR_MAX) {
-        Some(va - LINEAR_BASE + l.ram_base)
-    } else {
-        None
-    }
+    layout().virt_to_phys(va)
 }
 
 pub fn is_ram(pa: u64) -> bool {
-    let l = layout();
-    pa >= l.ram_base && pa < l.ram_base + l.ram_size
+    layout().is_ram(pa)
 }
 
 pub struct Mm {

@@ -28,22 +28,7 @@ const LIVE_VA: u64 = TEST_VA + 0xC000_0000;
 /// The permissions AArch64 stage 1 can express (AP[2:1]).
 const ACCESSES: [Access; 4] = [Access::KernelRw, Access::UserRw, Access::KernelRo, Access::UserRo];
 
-#[derive(Default, Clone, Copy)]
-pub struct Tally {
-    pub passed: u32,
-    pub failed: u32,
-}
-
-impl Tally {
-    fn check(&mut self, ok: bool) -> bool {
-        if ok {
-            self.passed += 1
-        } else {
-            self.failed += 1
-        }
-        ok
-    }
-}
+pub use crate::kernel::Tally;
 
 fn at(va: u64, op: usize) -> u64 {
     // SAFETY: address translation only writes PAR_EL1.

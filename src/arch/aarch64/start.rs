@@ -42,8 +42,10 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
     mmu::set_layout(Layout {
         image_pa,
         image_size: end - start,
+        image_va: IMAGE_VA,
         ram_base: info.ram_base,
         ram_size: info.ram_size.min(LINEAR_MAX),
+        linear_base: LINEAR_BASE,
         device_pa: dev_pa,
         device_size: dev_end - dev_pa,
     });

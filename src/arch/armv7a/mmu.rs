@@ -26,15 +26,7 @@ pub const DEVICE_VA: u32 = 0xF000_0000;
 /// First address of the kernel half (TTBCR.N = 1).
 pub const KERNEL_SPLIT: u32 = 0x8000_0000;
 
-#[derive(Clone, Copy, Debug)]
-pub struct Layout {
-    pub image_pa: u32,
-    pub image_size: u32,
-    pub ram_base: u32,
-    pub ram_size: u32,
-    pub device_pa: u32,
-    pub device_size: u32,
-}
+pub use crate::mm::layout::KernelLayout as Layout;
 
 static LAYOUT: spin::Once<Layout> = spin::Once::new();
 
@@ -46,34 +38,18 @@ pub fn layout() -> &'static Layout {
     LAYOUT.get().expect("layout set at boot")
 }
 
-/// Kernel virtual address of a physical address: through the image window
-/// if it lies in the image (valid from the first instruction), else through
-/// the linear map (valid once the kernel tables are live).
+/// Kernel virtual address of a physical address (see [`Layout::phys_to_virt`]).
 pub fn phys_to_virt(pa: u32) -> usize {
-    let l = layout();
-    if pa.wrapping_sub(l.image_pa) < l.image_size {
-        (pa - l.image_pa + IMAGE_VA) as usize
-    } else {
-        (pa.wrapping_sub(l.ram_base).wrapping_add(LINEAR_BASE)) as usize
-    }
+    layout().phys_to_virt(pa as u64) as usize
 }
 
 /// Physical address of a kernel image or linear-map address.
 pub fn virt_to_phys(va: usize) -> Option<u32> {
-    let l = layout();
-    let va = va as u32;
-    if va.wrapping_sub(IMAGE_VA) < l.image_size {
-        Some(va - IMAGE_VA + l.image_pa)
-    } else if va.wrapping_sub(LINEAR_BASE) < l.ram_size.min(LINEAR_MAX) {
-        Some(va - LINEAR_BASE + l.ram_base)
-    } else {
-        None
-    }
+    layout().virt_to_phys(va as u64).map(|p| p as u32)
 }
 
 pub fn is_ram(pa: u64) -> bool {
-    let l = layout();
-    pa >= l.ram_base as u64 && pa < l.ram_base as u64 + l.ram_size as u64
+    layout().is_ram(pa)
 }
 
 /// Physical memory bookkeeping shared by every address space.

@@ -28,22 +28,7 @@ const RO_VA: u32 = TEST_VA + 0x0200_1000;
 const XN_VA: u32 = TEST_VA + 0x0200_2000;
 const LIVE_VA: u32 = TEST_VA + 0x0300_0000;
 
-#[derive(Default, Clone, Copy)]
-pub struct Tally {
-    pub passed: u32,
-    pub failed: u32,
-}
-
-impl Tally {
-    fn check(&mut self, ok: bool) -> bool {
-        if ok {
-            self.passed += 1
-        } else {
-            self.failed += 1
-        }
-        ok
-    }
-}
+pub use crate::kernel::Tally;
 
 /// One ATS operation: (fault, PAR).
 fn ats(va: u32, op: usize) -> (bool, u32) {
@@ -197,7 +182,7 @@ pub fn memory_types() -> Tally {
     let mut t = Tally::default();
     let par_attrs = par_reports_attributes();
     let page_pa = mmu::with_mm(|mm| mm.frames.alloc()).expect("frame for self-test") as u32;
-    let section_pa = mmu::layout().ram_base; // translated, never accessed
+    let section_pa = mmu::layout().ram_base as u32; // translated, never accessed
     kprintln!(
         "MMU self-test: {} memory types x {} permissions, as section and page",
         MemoryType::all().count(),
@@ -373,7 +358,7 @@ pub fn accesses() -> Tally {
 
     // 4. Live changes with break-before-make, observed by ATS: a stale TLB
     // entry (QEMU really keeps them) would show the old permission.
-    let sect = l.ram_base + 0x0020_0000;
+    let sect = l.ram_base as u32 + 0x0020_0000;
     let rw = MapAttrs::kernel_data();
     t.check(with_env(|tb, env| tb.map(env, LIVE_VA, sect, 1 << 20, rw)).is_ok());
     let before = ats(LIVE_VA + 0x3000, 1).0;

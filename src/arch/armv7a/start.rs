@@ -69,12 +69,14 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     let image_size = end - start;
     let (dev_pa, dev_end) = crate::board::KERNEL_DEVICE_WINDOW;
     mmu::set_layout(Layout {
-        image_pa,
-        image_size,
-        ram_base: info.ram_base as u32,
-        ram_size: info.ram_size.min(LINEAR_MAX as u64) as u32,
-        device_pa: dev_pa as u32,
-        device_size: (dev_end - dev_pa) as u32,
+        image_pa: image_pa as u64,
+        image_size: image_size as u64,
+        image_va: IMAGE_VA as u64,
+        ram_base: info.ram_base,
+        ram_size: info.ram_size.min(LINEAR_MAX as u64),
+        linear_base: LINEAR_BASE as u64,
+        device_pa: dev_pa,
+        device_size: dev_end - dev_pa,
     });
     crate::mm::heap::init();
 
@@ -154,8 +156,8 @@ fn build_kernel_map(
             .map(
                 &mut env,
                 LINEAR_BASE,
-                l.ram_base,
-                l.ram_size,
+                l.ram_base as u32,
+                l.ram_size as u32,
                 MapAttrs::kernel_data(),
             )
             .expect("map linear RAM");
@@ -163,8 +165,8 @@ fn build_kernel_map(
             .map(
                 &mut env,
                 DEVICE_VA,
-                l.device_pa,
-                l.device_size,
+                l.device_pa as u32,
+                l.device_size as u32,
                 MapAttrs::kernel_device(),
             )
             .expect("map device window");

@@ -408,32 +408,11 @@ impl Table {
         size: u32,
         removed: &mut dyn FnMut(u32, u32, u32),
     ) -> Result<(), MapError> {
-        self.check_range(va, size)?;
-        let end = va.wrapping_add(size);
-        self.split_at(env, va)?;
-        if end != 0 {
-            self.split_at(env, end)?;
-        }
+        self.split_edges(env, va, size)?;
         let mut batch = TlbBatch::new();
-        let mut gone: Vec<(u32, u32, u32)> = Vec::new();
+        let gone = self.break_present(env, va, size, &mut batch);
+        let end = va.wrapping_add(size);
         let mut empty_tables: Vec<(u32, u32)> = Vec::new();
-        self.for_each_present(env, va, size, |env, p, entry_pa| {
-            let n = if p.size == SUPER || p.size == LARGE {
-                16
-            } else {
-                1
-            };
-            let stride = if p.size == SUPER {
-                SECTION_SIZE
-            } else {
-                SMALL_PAGE_SIZE
-            };
-            for i in 0..n {
-                env.write(entry_pa + i * 4, 0);
-                batch.push(p.va + i * stride);
-            }
-            gone.push((p.va, p.pa, p.size));
-        });
         // L2 tables left empty are unlinked too (their VA is then a
         // translation fault at L1, and the table memory can be reused).
         let mut mb = va & !(SECTION_SIZE - 1);
@@ -454,8 +433,8 @@ impl Table {
         for (_, t) in empty_tables {
             env.free_l2(t);
         }
-        for (v, p, s) in gone {
-            removed(v, p, s);
+        for (_, p) in gone {
+            removed(p.va, p.pa, p.size);
         }
         Ok(())
     }
@@ -469,12 +448,7 @@ impl Table {
         size: u32,
         attrs: MapAttrs,
     ) -> Result<(), MapError> {
-        self.check_range(va, size)?;
-        let end = va.wrapping_add(size);
-        self.split_at(env, va)?;
-        if end != 0 {
-            self.split_at(env, end)?;
-        }
+        self.split_edges(env, va, size)?;
         // Lines cached through the old attributes must not survive into a
         // non-cacheable mapping (ARM ARM B2.2.9, mismatched attributes):
         // clean+invalidate while the old mapping is still live.
@@ -486,24 +460,7 @@ impl Table {
             }
         }
         let mut batch = TlbBatch::new();
-        let mut rewrite: Vec<(u32, Present)> = Vec::new();
-        self.for_each_present(env, va, size, |env, p, entry_pa| {
-            let n = if p.size == SUPER || p.size == LARGE {
-                16
-            } else {
-                1
-            };
-            let stride = if p.size == SUPER {
-                SECTION_SIZE
-            } else {
-                SMALL_PAGE_SIZE
-            };
-            for i in 0..n {
-                env.write(entry_pa + i * 4, 0);
-                batch.push(p.va + i * stride);
-            }
-            rewrite.push((entry_pa, p));
-        });
+        let rewrite = self.break_present(env, va, size, &mut batch);
         batch.flush(env, self.asid);
         for (entry_pa, p) in rewrite {
             let (e, n) = match p.size {
@@ -520,6 +477,48 @@ impl Table {
         env.publish();
         env.tlb_sync();
         Ok(())
+    }
+
+    /// Check the range and make both of its ends block boundaries.
+    fn split_edges<E: TableEnv>(&self, env: &mut E, va: u32, size: u32) -> Result<(), MapError> {
+        self.check_range(va, size)?;
+        self.split_at(env, va)?;
+        let end = va.wrapping_add(size);
+        if end != 0 {
+            self.split_at(env, end)?;
+        }
+        Ok(())
+    }
+
+    /// Break-before-make, first half: write every present descriptor in the
+    /// range invalid (all 16 copies of a large page or supersection) and
+    /// queue its TLB invalidation. Returns (first descriptor PA, block).
+    fn break_present<E: TableEnv>(
+        &self,
+        env: &mut E,
+        va: u32,
+        size: u32,
+        batch: &mut TlbBatch,
+    ) -> Vec<(u32, Present)> {
+        let mut broken = Vec::new();
+        self.for_each_present(env, va, size, |env, p, entry_pa| {
+            let n = if p.size == SUPER || p.size == LARGE {
+                16
+            } else {
+                1
+            };
+            let stride = if p.size == SUPER {
+                SECTION_SIZE
+            } else {
+                SMALL_PAGE_SIZE
+            };
+            for i in 0..n {
+                env.write(entry_pa + i * 4, 0);
+                batch.push(p.va + i * stride);
+            }
+            broken.push((entry_pa, p));
+        });
+        broken
     }
 
     fn check_range(&self, va: u32, size: u32) -> Result<(), MapError> {

@@ -1,0 +1,76 @@
+//! Where the kernel sees physical memory: its own image at its link address
+//! and all RAM through a linear map. Shared by every architecture; the
+//! addresses are the architecture's.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelLayout {
+    pub image_pa: u64,
+    pub image_size: u64,
+    pub image_va: u64,
+    pub ram_base: u64,
+    /// RAM covered by the linear map (capped at the window size).
+    pub ram_size: u64,
+    pub linear_base: u64,
+    pub device_pa: u64,
+    pub device_size: u64,
+}
+
+impl KernelLayout {
+    /// Kernel VA of `pa`: the image window for the image (valid from the
+    /// first instruction, before the linear map exists), else the linear map.
+    pub const fn phys_to_virt(&self, pa: u64) -> u64 {
+        if pa.wrapping_sub(self.image_pa) < self.image_size {
+            pa - self.image_pa + self.image_va
+        } else {
+            pa.wrapping_sub(self.ram_base)
+                .wrapping_add(self.linear_base)
+        }
+    }
+
+    /// Physical address of an image or linear-map address.
+    pub const fn virt_to_phys(&self, va: u64) -> Option<u64> {
+        if va.wrapping_sub(self.image_va) < self.image_size {
+            Some(va - self.image_va + self.image_pa)
+        } else if va.wrapping_sub(self.linear_base) < self.ram_size {
+            Some(va - self.linear_base + self.ram_base)
+        } else {
+            None
+        }
+    }
+
+    pub const fn is_ram(&self, pa: u64) -> bool {
+        pa >= self.ram_base && pa - self.ram_base < self.ram_size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const L: KernelLayout = KernelLayout {
+        image_pa: 0x4001_0000,
+        image_size: 0x30_0000,
+        image_va: 0xC000_0000,
+        ram_base: 0x4000_0000,
+        ram_size: 0x2000_0000,
+        linear_base: 0x8000_0000,
+        device_pa: 0x0800_0000,
+        device_size: 0x300_0000,
+    };
+
+    #[test]
+    fn image_addresses_use_the_image_window() {
+        assert_eq!(L.phys_to_virt(0x4001_0000), 0xC000_0000);
+        assert_eq!(L.phys_to_virt(0x4030_FFFF), 0xC02F_FFFF);
+        assert_eq!(L.virt_to_phys(0xC000_1234), Some(0x4001_1234));
+    }
+
+    #[test]
+    fn other_ram_uses_the_linear_map() {
+        assert_eq!(L.phys_to_virt(0x4000_0000), 0x8000_0000);
+        assert_eq!(L.phys_to_virt(0x4031_0000), 0x8031_0000);
+        assert_eq!(L.virt_to_phys(0x9FFF_FFFF), Some(0x5FFF_FFFF));
+        assert_eq!(L.virt_to_phys(0xA000_0000), None);
+        assert!(L.is_ram(0x5FFF_FFFF) && !L.is_ram(0x6000_0000) && !L.is_ram(0x3FFF_FFFF));
+    }
+}
