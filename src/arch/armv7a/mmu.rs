@@ -126,8 +126,14 @@ mod hw {
         fn alloc_l2(&mut self) -> Result<u32, Errno> {
             let Mm { frames, l2 } = &mut *self.mm;
             let t = l2.alloc(|| frames.alloc().map(|f| f as u32))?;
-            for i in 0..256 {
-                self.write(t + i * 4, 0);
+            let va = phys_to_virt(t);
+            // SAFETY: a free 1 KiB table, mapped, owned by the MM lock holder.
+            unsafe { core::ptr::write_bytes(va as *mut u8, 0, 1024) };
+            if !coherent_walk() {
+                for line in (0..1024).step_by(dcache_line() as usize) {
+                    // SAFETY: cache maintenance by MVA on a mapped address.
+                    unsafe { cp15::Dccmvau::write((va + line) as u32) };
+                }
             }
             Ok(t)
         }
@@ -171,6 +177,12 @@ mod hw {
             unsafe { cp15::Bpiallis::write(0) };
             dsb();
             isb();
+        }
+
+        fn l2_is_empty(&self, pa: u32) -> bool {
+            // SAFETY: a live 1 KiB L2 table, mapped and 4-byte aligned.
+            let t = unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u32, 256) };
+            t.iter().all(|&e| e & 0b11 == 0)
         }
 
         fn clean_invalidate_dcache(&mut self, va: u32, size: u32) {

@@ -44,6 +44,10 @@ pub trait TableEnv {
     /// Clean and invalidate data-cache lines of a VA range that is still
     /// mapped cacheable, before it becomes non-cacheable.
     fn clean_invalidate_dcache(&mut self, va: u32, size: u32);
+    /// Whether the 256-entry L2 table at `pa` holds no valid entry.
+    fn l2_is_empty(&self, pa: u32) -> bool {
+        (0..L2_ENTRIES as u32).all(|i| self.read(pa + i * 4) & 0b11 == 0)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -418,7 +422,7 @@ impl Table {
         let mut mb = va & !(SECTION_SIZE - 1);
         loop {
             if let Some(l2) = self.l2_of(env, mb) {
-                if (0..L2_ENTRIES as u32).all(|i| env.read(l2 + i * 4) & 0b11 == 0) {
+                if env.l2_is_empty(l2) {
                     env.write(self.l1_pa_of(mb), 0);
                     batch.push(mb);
                     empty_tables.push((mb, l2));
