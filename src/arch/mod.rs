@@ -3,10 +3,13 @@
 //!
 //! Each architecture exposes the same facade, `api`, to the neutral kernel
 //! flow (`kernel.rs`); `current` is the one being built.
+// pub mod aarch64; (wired once its fault decoder lands)
 pub mod armv7a;
 
 #[cfg(target_arch = "arm")]
 pub use armv7a as current;
+#[cfg(target_arch = "aarch64")]
+pub use aarch64 as current;
 
 /// What an architecture tells the neutral kernel about its kernel mapping.
 #[derive(Clone, Copy, Debug)]
@@ -32,7 +35,12 @@ pub fn counter() -> u64 {
     {
         armv7a::cp15::cntvct()
     }
-    #[cfg(not(target_arch = "arm"))]
+    #[cfg(target_arch = "aarch64")]
+    {
+        use aarch64_cpu::registers::{Readable, CNTVCT_EL0};
+        CNTVCT_EL0.get()
+    }
+    #[cfg(not(any(target_arch = "arm", target_arch = "aarch64")))]
     {
         0
     }
