@@ -21,7 +21,7 @@ ROOT=$(pwd)
 
 BOARD=qemu-virt
 # Boards the test command covers, each with its QEMU test file.
-TEST_BOARDS="qemu-virt"
+TEST_BOARDS="qemu-virt qemu-virt-aarch64"
 CPU=""
 INITRD=""
 APPEND=""

@@ -143,7 +143,7 @@ fn run_init(info: &BootInfo) -> u32 {
     }
     let before = api::frames().0;
     kprintln!("frames: {before} free before {path}");
-    kprintln!("running {path} (pid 1) in USR mode");
+    kprintln!("running {path} (pid 1) in {}", api::USER_MODE);
     let status = match api::run_task(1, path, &argv, &envp) {
         Ok(Ended::Exited(c)) => {
             kprintln!("task 1 ({path}) exited with status {c}");

@@ -3,13 +3,13 @@
 //!
 //! Each architecture exposes the same facade, `api`, to the neutral kernel
 //! flow (`kernel.rs`); `current` is the one being built.
-// pub mod aarch64; (wired once its fault decoder lands)
+pub mod aarch64;
 pub mod armv7a;
 
-#[cfg(target_arch = "arm")]
-pub use armv7a as current;
 #[cfg(target_arch = "aarch64")]
 pub use aarch64 as current;
+#[cfg(target_arch = "arm")]
+pub use armv7a as current;
 
 /// What an architecture tells the neutral kernel about its kernel mapping.
 #[derive(Clone, Copy, Debug)]

@@ -5,6 +5,9 @@ use crate::arch::Summary;
 use crate::bootinfo::PsciConduit;
 use crate::task::Ended;
 
+/// How the log names the unprivileged level.
+pub const USER_MODE: &str = "EL0";
+
 pub fn summary() -> Summary {
     let l = mmu::layout();
     Summary {
@@ -21,7 +24,10 @@ pub fn frames() -> (usize, usize) {
 }
 
 pub fn print_kernel_table() {
-    crate::kprintln!("kernel translation table: TTBR1_EL1 root at PA {:#x} (39-bit VA, 4 KiB granule)", mmu::kernel_table().root_pa);
+    crate::kprintln!(
+        "kernel translation table: TTBR1_EL1 root at PA {:#x} (39-bit VA, 4 KiB granule)",
+        mmu::kernel_table().root_pa
+    );
 }
 
 pub fn selftests() -> u32 {
@@ -33,14 +39,24 @@ pub fn initrd_slice(start: u64, end: u64) -> Option<&'static [u8]> {
         return None;
     }
     // SAFETY: reserved initrd frames under the linear map; read-only use.
-    Some(unsafe { core::slice::from_raw_parts(mmu::phys_to_virt(start) as *const u8, (end - start) as usize) })
+    Some(unsafe {
+        core::slice::from_raw_parts(
+            mmu::phys_to_virt(start) as *const u8,
+            (end - start) as usize,
+        )
+    })
 }
 
 pub fn init_cpu_for_users() {
     user::init_cpu_for_users()
 }
 
-pub fn run_task(pid: u32, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended, alloc::string::String> {
+pub fn run_task(
+    pid: u32,
+    path: &str,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<Ended, alloc::string::String> {
     user::run(pid, path, argv, envp)
 }
 

@@ -33,20 +33,15 @@ pub const BOOT_WINDOW_L3_TABLES: usize = 8;
 #[repr(C, align(4096))]
 pub struct Table(pub [u64; 512]);
 
-#[no_mangle]
 pub static mut BOOT_TTBR0_L1: Table = Table([0; 512]);
-#[no_mangle]
 pub static mut BOOT_TTBR1_L1: Table = Table([0; 512]);
-#[no_mangle]
 pub static mut BOOT_TTBR1_L2: Table = Table([0; 512]);
 #[repr(C, align(4096))]
 pub struct L3Tables(pub [[u64; 512]; BOOT_WINDOW_L3_TABLES]);
-#[no_mangle]
 pub static mut BOOT_L3: L3Tables = L3Tables([[0; 512]; BOOT_WINDOW_L3_TABLES]);
 
 #[repr(C, align(16))]
 pub struct Stack(pub [u8; 64 * 1024]);
-#[no_mangle]
 pub static mut BOOT_STACK: Stack = Stack([0; 64 * 1024]);
 
 #[cfg(target_arch = "aarch64")]
@@ -223,9 +218,17 @@ mod tests {
         // every mapping that is not user-accessible.
         assert_eq!(desc::block(1, 0, code).unwrap(), BLOCK_CODE);
         assert_eq!(desc::page(0, code).unwrap(), PAGE_CODE);
-        let data = MapAttrs { execute_never: true, privileged_execute_never: true, ..code };
+        let data = MapAttrs {
+            execute_never: true,
+            privileged_execute_never: true,
+            ..code
+        };
         assert_eq!(desc::block(1, 0, data).unwrap(), BLOCK_DATA);
-        let dev = MapAttrs { mem: MemoryType::StronglyOrdered, shareable: false, ..data };
+        let dev = MapAttrs {
+            mem: MemoryType::StronglyOrdered,
+            shareable: false,
+            ..data
+        };
         assert_eq!(desc::block(1, 0, dev).unwrap(), BLOCK_DEVICE);
     }
 
@@ -234,7 +237,8 @@ mod tests {
         // TCR_EL1 (D17.2.131): T0SZ [5:0], IRGN0 [9:8], ORGN0 [11:10],
         // SH0 [13:12], TG0 [15:14] = 00 (4K), T1SZ [21:16], IRGN1 [25:24],
         // ORGN1 [27:26], SH1 [29:28], TG1 [31:30] = 10 (4K).
-        let want = 25 | 1 << 8 | 1 << 10 | 3 << 12 | 25 << 16 | 1 << 24 | 1 << 26 | 3 << 28 | 2 << 30;
+        let want =
+            25 | 1 << 8 | 1 << 10 | 3 << 12 | 25 << 16 | 1 << 24 | 1 << 26 | 3 << 28 | 2 << 30;
         assert_eq!(TCR_BOOT, want);
         // SCTLR_EL1: M0 C2 SA3 SA0_4 I12 DZE14 UCT15 nTWI16 nTWE18 UCI26,
         // RES1 11 20 22 23 28 29 (ARMv8.0).

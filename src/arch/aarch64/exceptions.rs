@@ -19,7 +19,17 @@ pub struct Frame {
 
 impl Default for Frame {
     fn default() -> Self {
-        Frame { x: [0; 31], sp_el0: 0, elr: 0, spsr: 0, esr: 0, far: 0, q: [0; 32], fpsr: 0, fpcr: 0 }
+        Frame {
+            x: [0; 31],
+            sp_el0: 0,
+            elr: 0,
+            spsr: 0,
+            esr: 0,
+            far: 0,
+            q: [0; 32],
+            fpsr: 0,
+            fpcr: 0,
+        }
     }
 }
 
@@ -111,17 +121,19 @@ armmu_a64_save:
     stp q30, q31, [x1, #480]
     mrs x2, fpsr
     mrs x3, fpcr
-    stp x2, x3, [sp, #800]
+    str x2, [sp, #800]
+    str x3, [sp, #808]
     mov x1, x0
     mov x0, sp
     bl armmu_a64_exception
 
     .global armmu_a64_restore
 armmu_a64_restore:
-    ldp x2, x3, [sp, #800]
+    add x1, sp, #288
+    ldr x2, [sp, #800]
+    ldr x3, [sp, #808]
     msr fpsr, x2
     msr fpcr, x3
-    add x1, sp, #288
     ldp q0, q1, [x1, #0]
     ldp q2, q3, [x1, #32]
     ldp q4, q5, [x1, #64]

@@ -128,7 +128,9 @@ mod hw {
             // SAFETY: TLB maintenance only.
             unsafe {
                 match asid {
-                    Some(a) => core::arch::asm!("tlbi vae1is, {x}", x = in(reg) page | ((a as u64) << 48)),
+                    Some(a) => {
+                        core::arch::asm!("tlbi vae1is, {x}", x = in(reg) page | ((a as u64) << 48))
+                    }
                     None => core::arch::asm!("tlbi vaae1is, {x}", x = in(reg) page),
                 }
             }

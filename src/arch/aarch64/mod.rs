@@ -1,12 +1,11 @@
 //! AArch64, VMSAv8-64 with the 4 KiB granule and 39-bit VAs.
+#[cfg(target_arch = "aarch64")]
+pub mod api;
+pub mod boot;
 pub mod decode;
 pub mod desc;
 pub mod exceptions;
 pub mod fault;
-pub mod table;
-pub mod boot;
-#[cfg(target_arch = "aarch64")]
-pub mod api;
 #[cfg(target_arch = "aarch64")]
 pub mod mmu;
 #[cfg(target_arch = "aarch64")]
@@ -15,6 +14,7 @@ pub mod power;
 pub mod selftest;
 #[cfg(target_arch = "aarch64")]
 pub mod start;
+pub mod table;
 #[cfg(target_arch = "aarch64")]
 pub mod trap;
 #[cfg(target_arch = "aarch64")]

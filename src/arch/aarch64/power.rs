@@ -24,8 +24,12 @@ pub fn exit(code: u32, psci: Option<PsciConduit>) -> ! {
     // SAFETY: PSCI SYSTEM_OFF does not return where the firmware has it.
     unsafe {
         match psci {
-            Some(PsciConduit::Hvc) => core::arch::asm!("hvc #0", inout("x0") PSCI_SYSTEM_OFF => _, options(nostack)),
-            Some(PsciConduit::Smc) => core::arch::asm!("smc #0", inout("x0") PSCI_SYSTEM_OFF => _, options(nostack)),
+            Some(PsciConduit::Hvc) => {
+                core::arch::asm!("hvc #0", inout("x0") PSCI_SYSTEM_OFF => _, options(nostack))
+            }
+            Some(PsciConduit::Smc) => {
+                core::arch::asm!("smc #0", inout("x0") PSCI_SYSTEM_OFF => _, options(nostack))
+            }
             None => {}
         }
     }

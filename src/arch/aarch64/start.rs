@@ -1,7 +1,9 @@
 //! First Rust code on AArch64: build the kernel tables (TTBR1) from the
 //! DTB's facts, switch to them, hand over to the neutral kernel.
 
-use super::mmu::{self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX};
+use super::mmu::{
+    self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
+};
 use super::table::Table;
 use crate::bootinfo::BootInfo;
 use crate::drivers::pl011::Pl011;
@@ -37,7 +39,14 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
     kprintln!("armmu: AArch64 kernel, image loaded at {image_pa:#010x}, DTB at {dtb_pa:#010x}");
     let info = read_dtb(dtb_pa);
     // SAFETY: linker symbols; only their addresses are used.
-    let (start, text_end, ro_end, end) = unsafe { (sym(&__image_start), sym(&__text_end), sym(&__rodata_end), sym(&__image_end)) };
+    let (start, text_end, ro_end, end) = unsafe {
+        (
+            sym(&__image_start),
+            sym(&__text_end),
+            sym(&__rodata_end),
+            sym(&__image_end),
+        )
+    };
     let (dev_pa, dev_end) = crate::board::KERNEL_DEVICE_WINDOW;
     mmu::set_layout(Layout {
         image_pa,
@@ -61,23 +70,52 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
     }
     *mmu::MM.lock() = Some(Mm { frames });
     let root = mmu::virt_to_phys(core::ptr::addr_of!(KERNEL_ROOT) as u64).unwrap();
-    let table = Table { root_pa: root, va_lo: KERNEL_SPLIT, va_hi: u64::MAX, asid: None };
+    let table = Table {
+        root_pa: root,
+        va_lo: KERNEL_SPLIT,
+        va_hi: u64::MAX,
+        asid: None,
+    };
     mmu::KERNEL_TABLE.call_once(|| table);
     let l = *mmu::layout();
     mmu::with_mm(|mm| {
         let mut env = HwEnv { mm };
-        let text = MapAttrs::kernel_data().with_access(Access::KernelRo).executable();
+        let text = MapAttrs::kernel_data()
+            .with_access(Access::KernelRo)
+            .executable();
         for (s, e, a) in [
             (start, text_end, text),
-            (text_end, ro_end, MapAttrs::kernel_data().with_access(Access::KernelRo)),
+            (
+                text_end,
+                ro_end,
+                MapAttrs::kernel_data().with_access(Access::KernelRo),
+            ),
             (ro_end, end, MapAttrs::kernel_data()),
         ] {
             if e > s {
-                table.map(&mut env, s, image_pa + (s - IMAGE_VA), e - s, a).expect("map kernel image");
+                table
+                    .map(&mut env, s, image_pa + (s - IMAGE_VA), e - s, a)
+                    .expect("map kernel image");
             }
         }
-        table.map(&mut env, LINEAR_BASE, l.ram_base, l.ram_size, MapAttrs::kernel_data()).expect("map linear RAM");
-        table.map(&mut env, DEVICE_VA, l.device_pa, l.device_size, MapAttrs::kernel_device()).expect("map device window");
+        table
+            .map(
+                &mut env,
+                LINEAR_BASE,
+                l.ram_base,
+                l.ram_size,
+                MapAttrs::kernel_data(),
+            )
+            .expect("map linear RAM");
+        table
+            .map(
+                &mut env,
+                DEVICE_VA,
+                l.device_pa,
+                l.device_size,
+                MapAttrs::kernel_device(),
+            )
+            .expect("map device window");
     });
     // Switch TTBR1 to the kernel table: it maps the running image to the
     // same pages with the same type, so the switch is seamless; TTBR0 walks

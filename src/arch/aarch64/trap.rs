@@ -64,8 +64,14 @@ extern "C" fn armmu_a64_exception(frame: &mut Frame, kind: u64) {
                 frame.elr += 4;
                 return;
             }
-            panic!("undefined instruction {insn:#010x} in the kernel at {:#x}", frame.elr)
+            panic!(
+                "undefined instruction {insn:#010x} in the kernel at {:#x}",
+                frame.elr
+            )
         }
-        other => panic!("kernel exception {other:?} ESR={:#x} ELR={:#x} FAR={:#x}", frame.esr, frame.elr, frame.far),
+        other => panic!(
+            "kernel exception {other:?} ESR={:#x} ELR={:#x} FAR={:#x}",
+            frame.esr, frame.elr, frame.far
+        ),
     }
 }

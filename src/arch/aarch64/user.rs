@@ -51,7 +51,14 @@ impl UserMmu {
         let root = mmu::with_mm(|mm| mm.frames.alloc())?;
         // SAFETY: a fresh frame, mapped by the linear map.
         unsafe { core::ptr::write_bytes(phys_to_virt(root) as *mut u8, 0, 4096) };
-        Ok(UserMmu { table: Table { root_pa: root, va_lo: 0, va_hi: USER_TOP - 1, asid: Some(asid) } })
+        Ok(UserMmu {
+            table: Table {
+                root_pa: root,
+                va_lo: 0,
+                va_hi: USER_TOP - 1,
+                asid: Some(asid),
+            },
+        })
     }
 
     fn env<R>(&self, f: impl FnOnce(&Table, &mut HwEnv) -> R) -> R {
@@ -63,7 +70,9 @@ impl Drop for UserMmu {
     fn drop(&mut self) {
         // No entry of this ASID may outlive the table (ARM ARM D8.14).
         // SAFETY: TLB maintenance only.
-        unsafe { core::arch::asm!("tlbi aside1is, {x}", x = in(reg) (self.table.asid.unwrap_or(0) as u64) << 48) };
+        unsafe {
+            core::arch::asm!("tlbi aside1is, {x}", x = in(reg) (self.table.asid.unwrap_or(0) as u64) << 48)
+        };
         barrier::dsb(barrier::ISH);
         barrier::isb(barrier::SY);
         mmu::with_mm(|mm| {
@@ -74,16 +83,27 @@ impl Drop for UserMmu {
 
 impl Mmu for UserMmu {
     fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        self.env(|t, e| t.map(e, va as u64, pa, size as u64, attrs)).map_err(Errno::from)
-    }
-
-    fn unmap(&mut self, va: usize, size: usize, removed: &mut dyn FnMut(usize, u64, usize)) -> Result<(), Errno> {
-        self.env(|t, e| t.unmap(e, va as u64, size as u64, &mut |v, p, s| removed(v as usize, p, s as usize)))
+        self.env(|t, e| t.map(e, va as u64, pa, size as u64, attrs))
             .map_err(Errno::from)
     }
 
+    fn unmap(
+        &mut self,
+        va: usize,
+        size: usize,
+        removed: &mut dyn FnMut(usize, u64, usize),
+    ) -> Result<(), Errno> {
+        self.env(|t, e| {
+            t.unmap(e, va as u64, size as u64, &mut |v, p, s| {
+                removed(v as usize, p, s as usize)
+            })
+        })
+        .map_err(Errno::from)
+    }
+
     fn protect(&mut self, va: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        self.env(|t, e| t.protect(e, va as u64, size as u64, attrs)).map_err(Errno::from)
+        self.env(|t, e| t.protect(e, va as u64, size as u64, attrs))
+            .map_err(Errno::from)
     }
 
     fn lookup(&self, va: usize) -> Option<u64> {
@@ -104,7 +124,13 @@ impl Mmu for UserMmu {
 
     fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
         let frames = size / 4096;
-        let pa = mmu::with_mm(|mm| if frames == 1 { mm.frames.alloc() } else { mm.frames.alloc_contiguous(frames, frames) })?;
+        let pa = mmu::with_mm(|mm| {
+            if frames == 1 {
+                mm.frames.alloc()
+            } else {
+                mm.frames.alloc_contiguous(frames, frames)
+            }
+        })?;
         // SAFETY: fresh frames owned by us, mapped by the linear map.
         unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, size) };
         Ok(pa)
@@ -158,7 +184,9 @@ extern "C" {
 /// TTBR0 = task table with its ASID (TCR.A1 = 0: the ASID comes from
 /// TTBR0, so base and ASID change in one write), then TTBR0 walks on.
 fn activate(t: &Table) {
-    TTBR0_EL1.write(TTBR0_EL1::ASID.val(t.asid.unwrap_or(0) as u64) + TTBR0_EL1::BADDR.val(t.root_pa >> 1));
+    TTBR0_EL1.write(
+        TTBR0_EL1::ASID.val(t.asid.unwrap_or(0) as u64) + TTBR0_EL1::BADDR.val(t.root_pa >> 1),
+    );
     barrier::isb(barrier::SY);
     TCR_EL1.modify(TCR_EL1::EPD0::EnableTTBR0Walks);
     barrier::isb(barrier::SY);
@@ -169,7 +197,12 @@ fn deactivate() {
     barrier::isb(barrier::SY);
 }
 
-pub fn run(pid: u32, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended, alloc::string::String> {
+pub fn run(
+    pid: u32,
+    path: &str,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<Ended, alloc::string::String> {
     super::trap::set_user_trap(user_trap);
     let m = UserMmu::new(pid as u16).map_err(|e| alloc::string::String::from(e.name()))?;
     let table = m.table;
@@ -179,7 +212,12 @@ pub fn run(pid: u32, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended
     let top = core::ptr::addr_of_mut!(TASK_STACK) as usize + core::mem::size_of::<TaskStack>();
     let frame_ptr = (top - core::mem::size_of::<Frame>()) as *mut Frame;
     // EL0t, interrupts unmasked.
-    let frame = Frame { elr: entry, sp_el0: sp, spsr: 0, ..Frame::default() };
+    let frame = Frame {
+        elr: entry,
+        sp_el0: sp,
+        spsr: 0,
+        ..Frame::default()
+    };
     // SAFETY: the frame lies in TASK_STACK, unused while no task runs.
     unsafe { frame_ptr.write(frame) };
     // SAFETY: erets to EL0 with the task's table; returns only through
@@ -187,7 +225,11 @@ pub fn run(pid: u32, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended
     let status = unsafe { armmu_a64_enter_user(frame_ptr, core::ptr::addr_of_mut!(KCTX)) };
     deactivate();
     task::finish_current();
-    Ok(if status >= 0 { Ended::Exited(status as i32) } else { Ended::Killed(-status as i32) })
+    Ok(if status >= 0 {
+        Ended::Exited(status as i32)
+    } else {
+        Ended::Killed(-status as i32)
+    })
 }
 
 fn leave(value: i64) -> ! {

@@ -5,6 +5,9 @@ use crate::arch::Summary;
 use crate::bootinfo::PsciConduit;
 use crate::task::Ended;
 
+/// How the log names the unprivileged level.
+pub const USER_MODE: &str = "USR mode";
+
 pub fn summary() -> Summary {
     let l = mmu::layout();
     Summary {

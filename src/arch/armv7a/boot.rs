@@ -41,9 +41,7 @@ pub struct L2Storage(pub [[u32; 256]; BOOT_WINDOW_L2_TABLES]);
 
 /// The boot translation table (TTBR0, TTBCR.N = 0), used until the kernel
 /// tables are built.
-#[no_mangle]
 pub static mut BOOT_L1: L1Storage = L1Storage([0; 8192]);
-#[no_mangle]
 pub static mut BOOT_L2: L2Storage = L2Storage([[0; 256]; BOOT_WINDOW_L2_TABLES]);
 
 #[repr(C, align(16))]
@@ -51,7 +49,6 @@ pub struct Stack(pub [u8; 64 * 1024]);
 
 /// The boot CPU's SVC stack (also the kernel stack of exception entries
 /// taken from kernel mode before tasks exist).
-#[no_mangle]
 pub static mut BOOT_STACK: Stack = Stack([0; 64 * 1024]);
 
 #[cfg(target_arch = "arm")]
