@@ -848,7 +848,8 @@ mod tests {
         m.root0[511] = data(0x1_0000_0000, false);
         // TTBR1: L1[0] (VA K) → L2 at 0x20_0000 with PXNTable.
         m.root1[0] = table(0x20_0000, true, false, 0);
-        m.table(0x20_0000)[0] = data(0x4000_0000, false); // 2 MiB block
+        // 2 MiB block, PXN clear in the leaf, UXN set.
+        m.table(0x20_0000)[0] = leaf(0x4000_0000, false, 0, 0b00, 0b11, true, false, false, true);
         m.table(0x20_0000)[1] = table(0x21_0000, false, true, 0b10);
         m.table(0x21_0000)[3] = leaf(0x4200_0000, true, 0, 0b00, 0b11, true, false, false, false);
         m.table(0x21_0000)[4] = leaf(0x4200_1000, true, 0, 0b00, 0b11, false, false, false, false);
@@ -891,8 +892,10 @@ mod tests {
         // L2 block under a PXNTable table: leaf PXN clear, effective set.
         let r = m.walk(K + 0x1_2345).unwrap();
         assert_eq!((r.pa, r.size, r.level), (0x4001_2345, SIZE_2M, 2));
-        assert!(r.leaf.pxn && r.attrs.pxn); // data() has PXN itself
-                                            // Page under PXNTable (L1) + UXNTable and APTable 10 (L2).
+        assert!(!r.leaf.pxn && r.attrs.pxn);
+        assert!(r.leaf.uxn && r.attrs.uxn);
+
+        // Page under PXNTable (L1) + UXNTable and APTable 10 (L2).
         let va = K + SIZE_2M + 3 * SIZE_4K + 0x10;
         let r = m.walk(va).unwrap();
         assert_eq!((r.pa, r.size, r.level), (0x4200_0010, SIZE_4K, 3));
@@ -905,7 +908,8 @@ mod tests {
         assert_eq!(r.pa, 0x4300_0fff);
         assert_eq!(r.leaf.ap, 0b01);
         assert_eq!(r.attrs.ap, 0b10); // no EL0 access, read-only
-                                      // Faults at each level in TTBR1.
+
+        // Faults at each level in TTBR1.
         assert_eq!(m.walk(K + SIZE_1G), tf(1));
         assert_eq!(m.walk(K + 2 * SIZE_2M), tf(2));
         assert_eq!(m.walk(K + SIZE_2M), tf(3));

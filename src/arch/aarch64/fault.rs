@@ -596,14 +596,16 @@ mod tests {
             "SIGSEGV translation fault (L2, read) at 0x30000000 pc=0x00400100"
         );
         assert_eq!(f.si_code(), 1); // SEGV_MAPERR
-                                    // EL0 load from an EL1-only page: 0x0e = permission fault, level 2.
+
+        // EL0 load from an EL1-only page: 0x0e = permission fault, level 2.
         let f = decode_abort(0x9200_000e, 0xffff_ff80_4000_0000, 0x40_0104);
         assert_eq!(
             format!("{f}"),
             "SIGSEGV permission fault (L2, read) at 0xffffff8040000000 pc=0x00400104"
         );
         assert_eq!(f.si_code(), 2); // SEGV_ACCERR
-                                    // EL0 store to a read-only page: WnR.
+
+        // EL0 store to a read-only page: WnR.
         let f = decode_abort(0x9200_004e, 0x3000_0000, 0x40_0108);
         assert_eq!(
             (f.kind, f.level, f.access),

@@ -103,9 +103,8 @@ mod hw {
                     None => self.mm.frames.alloc()?,
                 }
             };
-            for i in 0..512 {
-                self.write(pa + i * 8, 0);
-            }
+            // SAFETY: a free table page, mapped, owned by the MM lock holder.
+            unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, 4096) };
             Ok(pa)
         }
 
@@ -150,6 +149,12 @@ mod hw {
             // DSB completes the invalidations, ISB resynchronises.
             barrier::dsb(barrier::ISH);
             barrier::isb(barrier::SY);
+        }
+
+        fn table_is_empty(&self, pa: u64) -> bool {
+            // SAFETY: a live table page, mapped and 8-byte aligned.
+            let t = unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u64, 512) };
+            t.iter().all(|&e| e & 1 == 0)
         }
 
         fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {

@@ -53,6 +53,10 @@ pub trait TableEnv {
     /// Clean and invalidate data-cache lines of a VA range that is still
     /// mapped cacheable, before it becomes non-cacheable.
     fn clean_invalidate_dcache(&mut self, va: u64, size: u64);
+    /// Whether the 512-entry table at `pa` holds no valid entry.
+    fn table_is_empty(&self, pa: u64) -> bool {
+        (0..ENTRIES as u64).all(|i| self.read(pa + i * 8) & 1 == 0)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -624,7 +628,7 @@ impl Table {
 }
 
 fn is_empty<E: TableEnv>(env: &E, t: u64) -> bool {
-    (0..ENTRIES as u64).all(|i| env.read(t + i * 8) & 1 == 0)
+    env.table_is_empty(t)
 }
 
 #[cfg(test)]
