@@ -24,10 +24,7 @@ pub fn frames() -> (usize, usize) {
 }
 
 pub fn print_kernel_table() {
-    crate::kprintln!(
-        "kernel translation table: TTBR1_EL1 root at PA {:#x} (39-bit VA, 4 KiB granule)",
-        mmu::kernel_table().root_pa
-    );
+    super::table_dump::print_kernel_table()
 }
 
 pub fn selftests() -> u32 {

@@ -15,6 +15,7 @@ pub mod selftest;
 #[cfg(target_arch = "aarch64")]
 pub mod start;
 pub mod table;
+pub mod table_dump;
 #[cfg(target_arch = "aarch64")]
 pub mod trap;
 #[cfg(target_arch = "aarch64")]
