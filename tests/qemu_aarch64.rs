@@ -167,3 +167,13 @@ fn faulting_tasks_are_killed_and_the_kernel_survives() {
         b.expect_status(status);
     }
 }
+
+#[test]
+fn glibc_static_program_runs_unchanged() {
+    let b = boot("cortex-a53", Some("external.cpio"), "", 30);
+    b.expect("devmem_demo: written to the PL011 data register by a glibc program");
+    b.expect("devmem_demo: all good (0 failures)");
+    b.expect("task 1 (/init) exited with status 0");
+    expect_no_leak(&b);
+    b.expect_status(0);
+}

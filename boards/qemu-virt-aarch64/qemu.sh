@@ -9,4 +9,4 @@ RUST_TARGET=aarch64-unknown-none
 # Raw image with the Linux arm64 Image header ("ARM\x64" at 0x38): QEMU
 # takes its Linux boot path (DTB pointer in x0, -initrd honoured).
 QEMU_TEST=qemu_aarch64
-EXTERNAL_PROGRAM=
+EXTERNAL_PROGRAM=devmem_demo.arm64
