@@ -96,129 +96,46 @@ fn command_line_reaches_the_kernel() {
     b.expect_status(0);
 }
 
-// ---- user tasks (issue: user tasks and a Linux-ABI mmap) ----
+// ---- user tasks: the shared scenarios (tests/common/scenarios.rs) ----
 
-#[test]
-fn demo_init_maps_the_uart_and_ram() {
-    for cpu in cpus() {
-        // No -initrd: the kernel's built-in initramfs.
-        let b = boot(&cpu, None, "", 30);
-        b.expect("initramfs: ");
-        b.expect("(built-in)");
-        b.expect("running /init (pid 1) in USR mode");
-        b.expect("init: hello from a static Linux program (write(1))");
-        b.expect("init: hello through the PL011 mapped from user space!");
-        b.expect("zeroed true pattern true");
-        b.expect("task 1 (/init) exited with status 0");
-        expect_no_leak(&b);
-        b.expect_status(0);
-    }
-}
-
-#[test]
-fn initrd_from_the_bootloader_gzip_and_plain() {
-    for img in ["initramfs.cpio.gz", "initramfs.cpio"] {
-        let b = boot("cortex-a15", Some(img), "rdinit=/bin/mmap_anon", 60);
-        b.expect("(bootloader initrd)");
-        b.expect("running /bin/mmap_anon (pid 1) in USR mode");
-        expect_all_passed(&b, 30);
-        expect_no_leak(&b);
-        b.expect_status(0);
-    }
-}
-
-#[test]
-fn mmap_semantics_programs() {
-    for (prog, min) in [
-        ("mmap_anon", 30),
-        ("mmap_split", 20),
-        ("mmap_errno", 15),
-        ("policy", 8),
-    ] {
-        let b = boot("cortex-a15", None, &format!("rdinit=/bin/{prog}"), 60);
-        expect_all_passed(&b, min);
-        expect_no_leak(&b);
-        b.expect_status(0);
-    }
-}
-
-#[test]
-fn unknown_syscall_is_enosys_and_logged_once() {
-    let b = boot("cortex-a15", None, "rdinit=/bin/mmap_errno", 60);
-    let n = b.log.matches("syscall 999 not implemented: ENOSYS").count();
-    assert_eq!(n, 1, "{}", b.log);
-}
-
-#[test]
-fn ten_thousand_mmap_cycles_leave_frames_unchanged() {
-    let b = boot("cortex-a15", None, "rdinit=/bin/cycles", 120);
-    b.expect("10000 of 10000 cycles completed");
-    b.expect("1000 of 1000 cycles completed");
-    expect_no_leak(&b);
-    b.expect_status(0);
-}
-
-/// Faulting tasks are killed with the decoded fault and the signal Linux
-/// would send; the kernel then shuts down cleanly with 128 + signal.
-#[test]
-fn faulting_tasks_are_killed_and_the_kernel_survives() {
-    // Expected reports written from the ARM ARM (short-descriptor FSR) and
-    // Linux's fsr-2level.c signal table.
-    let cases = [
+/// Expected reports written from the ARM ARM (short-descriptor FSR) and
+/// Linux's fsr-2level.c signal table.
+const ARMV7: common::scenarios::Arch = common::scenarios::Arch {
+    user_mode: "USR mode",
+    cpu: "cortex-a15",
+    kills: &[
         (
             "fault_kread",
+            "",
             "SIGSEGV permission fault (L2, read) at 0xc0000000",
             139,
         ),
         (
             "fault_kwrite",
+            "",
             "SIGSEGV permission fault (L2, write) at 0xc0000000",
             139,
         ),
         (
             "fault_kexec",
+            "",
             "SIGSEGV permission fault (L2, execute) at 0xc0000000 pc=0xc0000000",
             139,
         ),
         (
             "fault_rowrite",
+            "",
             "SIGSEGV permission fault (L2, write) at 0x",
             139,
         ),
         (
             "fault_null",
+            "",
             "SIGSEGV translation fault (L2, read) at 0x00000000",
             139,
         ),
-        ("fault_undef", "SIGILL undefined instruction", 132),
-    ];
-    for (prog, report, status) in cases {
-        let b = boot("cortex-a15", None, &format!("rdinit=/bin/{prog}"), 30);
-        b.expect(&format!("task 1 (/bin/{prog}) killed: {report}"));
-        assert!(!b.has("UNEXPECTED"), "{}", b.log);
-        b.expect(&format!("armmu: shutting down, status {status}"));
-        expect_no_leak(&b);
-        b.expect_status(status);
-    }
-}
+        ("fault_undef", "", "SIGILL undefined instruction", 132),
+    ],
+};
 
-#[test]
-fn missing_or_bad_init_is_reported_not_a_crash() {
-    let b = boot("cortex-a15", None, "rdinit=/no/such/file", 30);
-    b.expect("exec /no/such/file failed");
-    b.expect_status(127);
-    // A directory entry and a non-ELF file are refused by the loader.
-    let b = boot("cortex-a15", None, "rdinit=/bin", 30);
-    b.expect("exec /bin failed");
-    b.expect_status(127);
-}
-
-#[test]
-fn glibc_static_program_runs_unchanged() {
-    let b = boot("cortex-a15", Some("external.cpio"), "", 30);
-    b.expect("devmem_demo: written to the PL011 data register by a glibc program");
-    b.expect("devmem_demo: all good (0 failures)");
-    b.expect("task 1 (/init) exited with status 0");
-    expect_no_leak(&b);
-    b.expect_status(0);
-}
+user_scenarios!(ARMV7);

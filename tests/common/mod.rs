@@ -3,6 +3,8 @@
 //! exit status (semihosting), with a timeout so a hang fails fast.
 #![allow(dead_code)]
 
+pub mod scenarios;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
