@@ -42,8 +42,8 @@ impl Pl011 {
     /// `base` is the virtual address of a mapped PL011 register block
     /// (Device memory) that nothing else drives concurrently.
     pub const unsafe fn new(base: usize) -> Self {
-        // SAFETY: the caller guarantees a mapped, exclusive PL011 at `base`.
         Pl011 {
+            // SAFETY: the caller guarantees a mapped, exclusive PL011 at `base`.
             regs: unsafe { &*(base as *const Registers) },
         }
     }

@@ -250,8 +250,8 @@ impl AddressSpace {
             if self.vmas.insert(v).is_err() {
                 return self.brk;
             }
-        } else if new_end < old_end {
-            if self
+        } else if new_end < old_end
+            && self
                 .munmap(
                     mmu,
                     RangeRequest {
@@ -260,9 +260,8 @@ impl AddressSpace {
                     },
                 )
                 .is_err()
-            {
-                return self.brk;
-            }
+        {
+            return self.brk;
         }
         self.brk = want;
         want

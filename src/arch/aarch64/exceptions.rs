@@ -4,7 +4,7 @@
 //! every entry and restored on every return).
 
 #[repr(C, align(16))]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Frame {
     pub x: [u64; 31],
     pub sp_el0: u64,
@@ -15,22 +15,6 @@ pub struct Frame {
     pub q: [u128; 32],
     pub fpsr: u64,
     pub fpcr: u64,
-}
-
-impl Default for Frame {
-    fn default() -> Self {
-        Frame {
-            x: [0; 31],
-            sp_el0: 0,
-            elr: 0,
-            spsr: 0,
-            esr: 0,
-            far: 0,
-            q: [0; 32],
-            fpsr: 0,
-            fpcr: 0,
-        }
-    }
 }
 
 impl Frame {

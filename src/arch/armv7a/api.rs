@@ -12,9 +12,9 @@ pub fn summary() -> Summary {
     let l = mmu::layout();
     Summary {
         image_va: mmu::IMAGE_VA as u64,
-        image_size: l.image_size as u64,
-        device_pa: l.device_pa as u64,
-        device_size: l.device_size as u64,
+        image_size: l.image_size,
+        device_pa: l.device_pa,
+        device_size: l.device_size,
         device_va: mmu::DEVICE_VA as u64,
     }
 }

@@ -387,7 +387,7 @@ pub fn accesses() -> Tally {
         if ok { "ok" } else { "FAIL" }
     );
 
-    let _ = with_env(|tb, env| {
+    with_env(|tb, env| {
         for (va, size) in [
             (ALIAS_VA, 4096),
             (RO_VA, 4096),

@@ -305,7 +305,7 @@ pub fn run(
 ) -> Result<Ended, alloc::string::String> {
     super::trap::set_user_trap(user_trap);
     let mmu_box: Box<dyn Mmu + Send> =
-        Box::new(UserMmu::new(pid as u8).map_err(|e| alloc::format!("{}", e.name()))?);
+        Box::new(UserMmu::new(pid as u8).map_err(|e| alloc::string::String::from(e.name()))?);
     let (task, entry, sp) = Task::exec(pid, path, argv, envp, layout(), mmu_box)?;
     let table = {
         // The table of this task, for activation.
