@@ -6,4 +6,5 @@ pub mod layout;
 pub mod memtype;
 pub mod planner;
 pub mod space;
+pub mod tlb;
 pub mod vma;

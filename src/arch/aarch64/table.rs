@@ -28,9 +28,10 @@ use alloc::vec::Vec;
 
 /// Block sizes a mapping may use, largest first: 1 GiB, 2 MiB, 4 KiB.
 pub const GRANULES: [u64; 3] = [L1_BLOCK_SIZE, L2_BLOCK_SIZE, PAGE_SIZE];
+use crate::mm::tlb::TlbMaint;
 /// Above this many TLB invalidations in one operation, invalidating the
 /// whole ASID (or the whole TLB for global entries) is cheaper.
-pub const TLBI_BATCH_LIMIT: usize = 64;
+pub use crate::mm::tlb::TLBI_BATCH_LIMIT;
 
 /// What the table code needs from the machine.
 pub trait TableEnv {
@@ -156,53 +157,31 @@ struct Slot {
     raw: u64,
 }
 
-/// Invalidations gathered during one operation.
-struct TlbBatch {
-    vas: Vec<u64>,
-    overflow: bool,
+/// Binds one table's ASID to the environment for a batch flush.
+struct Maint<'e, E> {
+    env: &'e mut E,
+    asid: Option<u16>,
 }
 
-impl TlbBatch {
-    fn new() -> Self {
-        TlbBatch {
-            vas: Vec::new(),
-            overflow: false,
-        }
+impl<E: TableEnv> TlbMaint<u64> for Maint<'_, E> {
+    fn publish(&mut self) {
+        self.env.publish();
     }
+    fn invalidate(&mut self, va: u64) {
+        self.env.tlb_invalidate(va, self.asid);
+    }
+    fn invalidate_all(&mut self) {
+        self.env.tlb_invalidate_all(self.asid);
+    }
+    fn sync(&mut self) {
+        self.env.tlb_sync();
+    }
+}
 
-    fn push(&mut self, va: u64) {
-        if self.vas.len() >= TLBI_BATCH_LIMIT {
-            self.overflow = true;
-        } else {
-            self.vas.push(va);
-        }
-    }
+type TlbBatch = crate::mm::tlb::TlbBatch<u64>;
 
-    fn is_empty(&self) -> bool {
-        self.vas.is_empty() && !self.overflow
-    }
-
-    /// DSB (publish the invalid entries), TLBI, DSB + ISB.
-    fn flush<E: TableEnv>(&mut self, env: &mut E, asid: Option<u16>) {
-        if self.is_empty() {
-            return;
-        }
-        // Break-before-make step 2: the invalid entries must be visible to
-        // the walker before the TLB invalidation.
-        env.publish();
-        if self.overflow {
-            env.tlb_invalidate_all(asid);
-        } else {
-            for &va in &self.vas {
-                env.tlb_invalidate(va, asid);
-            }
-        }
-        // Step 3: DSB completes the invalidation, ISB resynchronises the
-        // instruction stream, before any new entry is written.
-        env.tlb_sync();
-        self.vas.clear();
-        self.overflow = false;
-    }
+fn flush<E: TableEnv>(batch: &mut TlbBatch, env: &mut E, asid: Option<u16>) {
+    batch.flush(&mut Maint { env, asid });
 }
 
 /// A table [`Table::map`] must create: the table for `level` covering `va`.
@@ -381,7 +360,7 @@ impl Table {
             batch.push(v);
             self.collect_tables(env, next_pa, level + 1, &mut freed);
         }
-        batch.flush(env, self.asid);
+        flush(&mut batch, env, self.asid);
         for t in freed {
             env.free_table(t);
         }
@@ -470,7 +449,7 @@ impl Table {
         let mut batch = TlbBatch::new();
         env.write(s.entry_pa, 0);
         batch.push(p.va);
-        batch.flush(env, self.asid);
+        flush(&mut batch, env, self.asid);
         env.write(s.entry_pa, link);
         env.publish();
         env.tlb_sync();
@@ -531,7 +510,7 @@ impl Table {
             }
             g += L1_BLOCK_SIZE as u128;
         }
-        batch.flush(env, self.asid);
+        flush(&mut batch, env, self.asid);
         for t in empty {
             env.free_table(t);
         }
@@ -574,7 +553,7 @@ impl Table {
             batch.push(p.va);
             rewrite.push((entry, p));
         });
-        batch.flush(env, self.asid);
+        flush(&mut batch, env, self.asid);
         for (entry, p) in rewrite {
             // Encodability was checked above; the old PA is aligned.
             if let Ok(e) = desc::with_attrs(p.raw, p.level, attrs) {

@@ -20,7 +20,9 @@ const LARGE: u32 = desc::LARGE_PAGE_SIZE;
 const SUPER: u32 = desc::SUPERSECTION_SIZE;
 /// Above this many TLB invalidations in one operation, invalidating the
 /// whole ASID (or the whole TLB for global entries) is cheaper.
-const TLBI_BATCH_LIMIT: usize = 64;
+use crate::mm::tlb::TlbMaint;
+#[cfg(test)]
+use crate::mm::tlb::TLBI_BATCH_LIMIT;
 
 /// What the table code needs from the machine.
 pub trait TableEnv {
@@ -107,53 +109,31 @@ fn l2_index(va: u32) -> u32 {
     (va >> 12) & 0xff
 }
 
-/// Invalidations gathered during one operation.
-struct TlbBatch {
-    vas: Vec<u32>,
-    overflow: bool,
+/// Binds one table's ASID to the environment for a batch flush.
+struct Maint<'e, E> {
+    env: &'e mut E,
+    asid: Option<u8>,
 }
 
-impl TlbBatch {
-    fn new() -> Self {
-        TlbBatch {
-            vas: Vec::new(),
-            overflow: false,
-        }
+impl<E: TableEnv> TlbMaint<u32> for Maint<'_, E> {
+    fn publish(&mut self) {
+        self.env.publish();
     }
+    fn invalidate(&mut self, va: u32) {
+        self.env.tlb_invalidate(va, self.asid);
+    }
+    fn invalidate_all(&mut self) {
+        self.env.tlb_invalidate_all(self.asid);
+    }
+    fn sync(&mut self) {
+        self.env.tlb_sync();
+    }
+}
 
-    fn push(&mut self, va: u32) {
-        if self.vas.len() >= TLBI_BATCH_LIMIT {
-            self.overflow = true;
-        } else {
-            self.vas.push(va);
-        }
-    }
+type TlbBatch = crate::mm::tlb::TlbBatch<u32>;
 
-    fn is_empty(&self) -> bool {
-        self.vas.is_empty() && !self.overflow
-    }
-
-    /// DSB (publish the invalid entries), TLBI, DSB + ISB.
-    fn flush<E: TableEnv>(&mut self, env: &mut E, asid: Option<u8>) {
-        if self.is_empty() {
-            return;
-        }
-        // Break-before-make step 2: the invalid entries must be visible to
-        // the walker before the TLB invalidation (ARM ARM B3.10.1).
-        env.publish();
-        if self.overflow {
-            env.tlb_invalidate_all(asid);
-        } else {
-            for &va in &self.vas {
-                env.tlb_invalidate(va, asid);
-            }
-        }
-        // Step 3: DSB completes the invalidation, ISB resynchronises the
-        // instruction stream, before any new entry is written.
-        env.tlb_sync();
-        self.vas.clear();
-        self.overflow = false;
-    }
+fn flush<E: TableEnv>(batch: &mut TlbBatch, env: &mut E, asid: Option<u8>) {
+    batch.flush(&mut Maint { env, asid });
 }
 
 impl Table {
@@ -354,7 +334,7 @@ impl Table {
                     env.write(self.l1_pa_of(p.va + i * SECTION_SIZE), 0);
                     batch.push(p.va + i * SECTION_SIZE);
                 }
-                batch.flush(env, self.asid);
+                flush(&mut batch, env, self.asid);
                 for i in 0..16 {
                     let sec = (p.pa + i * SECTION_SIZE) | attrs_bits | ((self.domain as u32) << 5);
                     env.write(self.l1_pa_of(p.va + i * SECTION_SIZE), sec);
@@ -375,7 +355,7 @@ impl Table {
                 let l1pa = self.l1_pa_of(p.va);
                 env.write(l1pa, 0);
                 batch.push(p.va);
-                batch.flush(env, self.asid);
+                flush(&mut batch, env, self.asid);
                 let pxn = p.raw & 1 != 0;
                 let e = desc::page_table(t, self.domain, pxn).map_err(|_| MapError::NoMemory)?;
                 env.write(l1pa, e);
@@ -390,7 +370,7 @@ impl Table {
                     env.write(first + i * 4, 0);
                     batch.push(p.va + i * SMALL_PAGE_SIZE);
                 }
-                batch.flush(env, self.asid);
+                flush(&mut batch, env, self.asid);
                 for i in 0..16 {
                     env.write(first + i * 4, large_to_small(p.raw, i * SMALL_PAGE_SIZE));
                 }
@@ -433,7 +413,7 @@ impl Table {
                 _ => break,
             }
         }
-        batch.flush(env, self.asid);
+        flush(&mut batch, env, self.asid);
         for (_, t) in empty_tables {
             env.free_l2(t);
         }
@@ -465,7 +445,7 @@ impl Table {
         }
         let mut batch = TlbBatch::new();
         let rewrite = self.break_present(env, va, size, &mut batch);
-        batch.flush(env, self.asid);
+        flush(&mut batch, env, self.asid);
         for (entry_pa, p) in rewrite {
             let (e, n) = match p.size {
                 SUPER => (desc::supersection(p.pa as u64, attrs), 16),
