@@ -183,9 +183,10 @@ impl AddressSpace {
                 return Err(e);
             }
         } else if req.populate {
+            // Best effort, as Linux's MAP_POPULATE: what cannot be
+            // allocated now is faulted in later (or fails then).
             let mut va = addr;
-            while va < end {
-                self.fault(mmu, va, Access2::Read)?;
+            while va < end && self.fault(mmu, va, Access2::Read).is_ok() {
                 va += PAGE_SIZE;
             }
         }
