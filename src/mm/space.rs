@@ -319,3 +319,245 @@ impl AddressSpace {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscall::mm_args::{Backing, MmapRequest, Placement};
+    use std::collections::BTreeMap;
+    use std::vec::Vec;
+
+    /// A page table as a map va -> (pa, size, attrs) and a frame pool that
+    /// counts what is outstanding.
+    #[derive(Default)]
+    struct FakeMmu {
+        map: BTreeMap<usize, (u64, usize, MapAttrs)>,
+        next: u64,
+        live: BTreeMap<u64, ()>,
+        fail_alloc: bool,
+    }
+
+    impl Mmu for FakeMmu {
+        fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
+            assert!(self.is_unmapped(va, size), "map over a mapping");
+            self.map.insert(va, (pa, size, attrs));
+            Ok(())
+        }
+        fn unmap(
+            &mut self,
+            va: usize,
+            size: usize,
+            removed: &mut dyn FnMut(usize, u64, usize),
+        ) -> Result<(), Errno> {
+            let keys: Vec<usize> = self
+                .map
+                .range(..va + size)
+                .filter(|(k, v)| **k + v.1 > va)
+                .map(|(k, _)| *k)
+                .collect();
+            for k in keys {
+                let (pa, s, a) = self.map.remove(&k).unwrap();
+                // Split blocks at the edges into pages, like the real tables.
+                for off in (0..s).step_by(PAGE_SIZE) {
+                    let v = k + off;
+                    if v >= va && v < va + size {
+                        removed(v, pa + off as u64, PAGE_SIZE);
+                    } else {
+                        self.map.insert(v, (pa + off as u64, PAGE_SIZE, a));
+                    }
+                }
+            }
+            Ok(())
+        }
+        fn protect(&mut self, va: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
+            for (k, v) in self.map.range_mut(va..va + size) {
+                assert!(*k + v.1 <= va + size);
+                v.2 = attrs;
+            }
+            Ok(())
+        }
+        fn lookup(&self, va: usize) -> Option<u64> {
+            self.map
+                .range(..=va)
+                .next_back()
+                .filter(|(k, v)| va < **k + v.1)
+                .map(|(k, v)| v.0 + (va - k) as u64)
+        }
+        fn is_unmapped(&self, va: usize, size: usize) -> bool {
+            (va..va + size)
+                .step_by(PAGE_SIZE)
+                .all(|v| self.lookup(v).is_none())
+        }
+        fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
+            if self.fail_alloc {
+                return Err(Errno::ENOMEM);
+            }
+            let pa = (self.next + size as u64 - 1) & !(size as u64 - 1);
+            self.next = pa + size as u64;
+            for off in (0..size).step_by(PAGE_SIZE) {
+                self.live.insert(pa + off as u64, ());
+            }
+            Ok(pa)
+        }
+        fn free_frame(&mut self, pa: u64) {
+            assert!(self.live.remove(&pa).is_some(), "double free of {pa:#x}");
+        }
+        fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
+        fn section_size(&self) -> usize {
+            1 << 20
+        }
+    }
+
+    fn anon(addr: usize, len: usize, placement: Placement) -> MmapRequest {
+        MmapRequest {
+            addr,
+            len,
+            prot: Prot {
+                read: true,
+                write: true,
+                exec: false,
+            },
+            shared: false,
+            placement,
+            backing: Backing::Anonymous,
+            populate: false,
+        }
+    }
+
+    fn space() -> AddressSpace {
+        AddressSpace::new(0x8000_0000, 0x1_0000, 0x7E00_0000)
+    }
+
+    #[test]
+    fn lazy_pages_and_frames_come_back() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = s
+            .mmap(&mut m, &anon(0, 3 * PAGE_SIZE, Placement::Hint))
+            .unwrap();
+        assert!(m.map.is_empty(), "nothing allocated before the first touch");
+        for i in 0..3 {
+            s.fault(&mut m, a + i * PAGE_SIZE + 8, Access2::Write)
+                .unwrap();
+        }
+        assert_eq!(m.live.len(), 3);
+        s.munmap(
+            &mut m,
+            RangeRequest {
+                start: a + PAGE_SIZE,
+                end: a + 2 * PAGE_SIZE,
+            },
+        )
+        .unwrap();
+        assert_eq!(m.live.len(), 2);
+        assert_eq!(
+            s.fault(&mut m, a + PAGE_SIZE, Access2::Read),
+            Err(Errno::EFAULT),
+            "hole"
+        );
+        s.teardown(&mut m);
+        assert!(m.live.is_empty() && m.map.is_empty());
+    }
+
+    #[test]
+    fn aligned_megabyte_gets_a_section_on_first_touch() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = s.mmap(&mut m, &anon(0, 4 << 20, Placement::Hint)).unwrap();
+        assert_eq!(a % (1 << 20), 0, "MiB multiples are placed MiB-aligned");
+        s.fault(&mut m, a + 0x12345, Access2::Write).unwrap();
+        assert_eq!(m.map.get(&a).map(|e| e.1), Some(1 << 20));
+        assert_eq!(m.live.len(), 256);
+        // Unmapping one page of the section splits it and frees one frame.
+        s.munmap(
+            &mut m,
+            RangeRequest {
+                start: a + 0x5000,
+                end: a + 0x6000,
+            },
+        )
+        .unwrap();
+        assert_eq!(m.live.len(), 255);
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
+
+    #[test]
+    fn fixed_replaces_and_frees_and_noreplace_refuses() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = s
+            .mmap(&mut m, &anon(0x2000_0000, 2 * PAGE_SIZE, Placement::Hint))
+            .unwrap();
+        assert_eq!(a, 0x2000_0000, "a free hint is honoured");
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        assert_eq!(m.live.len(), 1);
+        assert_eq!(
+            s.mmap(&mut m, &anon(a, PAGE_SIZE, Placement::FixedNoReplace)),
+            Err(Errno::EEXIST)
+        );
+        assert_eq!(s.mmap(&mut m, &anon(a, PAGE_SIZE, Placement::Fixed)), Ok(a));
+        assert!(m.live.is_empty(), "the replaced page's frame is freed");
+        assert!(m.lookup(a).is_none(), "and the new mapping starts empty");
+    }
+
+    #[test]
+    fn access_checks_and_protect() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let mut r = anon(0, PAGE_SIZE, Placement::Hint);
+        r.prot = Prot {
+            read: true,
+            write: false,
+            exec: false,
+        };
+        let a = s.mmap(&mut m, &r).unwrap();
+        assert_eq!(s.fault(&mut m, a, Access2::Write), Err(Errno::EACCES));
+        assert_eq!(s.fault(&mut m, a, Access2::Execute), Err(Errno::EACCES));
+        s.fault(&mut m, a, Access2::Read).unwrap();
+        s.mprotect(
+            &mut m,
+            RangeRequest {
+                start: a,
+                end: a + PAGE_SIZE,
+            },
+            Prot {
+                read: true,
+                write: true,
+                exec: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(m.map[&a].2.access, Access::UserRw);
+        assert!(
+            m.map[&a].2.execute_never
+                && m.map[&a].2.privileged_execute_never
+                && m.map[&a].2.not_global
+        );
+    }
+
+    #[test]
+    fn out_of_frames_is_enomem_not_a_panic() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = s
+            .mmap(&mut m, &anon(0, PAGE_SIZE, Placement::Hint))
+            .unwrap();
+        m.fail_alloc = true;
+        assert_eq!(s.fault(&mut m, a, Access2::Read), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn brk_grows_shrinks_and_refuses_collisions() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        s.brk_start = 0x10_0000;
+        s.brk = 0x10_0000;
+        assert_eq!(s.brk(&mut m, 0), 0x10_0000, "query");
+        assert_eq!(s.brk(&mut m, 0x10_3000), 0x10_3000);
+        s.fault(&mut m, 0x10_2000, Access2::Write).unwrap();
+        assert_eq!(s.brk(&mut m, 0x10_1000), 0x10_1000);
+        assert!(m.live.is_empty(), "shrinking frees the page");
+        s.mmap(&mut m, &anon(0x10_4000, PAGE_SIZE, Placement::Fixed))
+            .unwrap();
+        assert_eq!(
+            s.brk(&mut m, 0x10_8000),
+            0x10_1000,
+            "cannot grow into a mapping"
+        );
+    }
+}
