@@ -27,16 +27,15 @@ fn expected_rows() -> Vec<(String, u8, u8)> {
         ("WB", 0xe, 4),
     ];
     for (on, ob, oi) in pol {
-        for (inn, ib, ii) in pol {
-            let same = on == inn;
-            let (idx, byte) = if same {
+        for (inn, ib, _) in pol {
+            // Equal inner and outer policies use the fixed slot.
+            let (idx, byte) = if on == inn {
                 (oi, ob << 4 | ob)
             } else {
                 (7, ob << 4 | ib)
             };
             v.push((format!("Normal in={inn} out={on}"), idx, byte));
         }
-        let _ = oi;
     }
     v
 }
