@@ -40,6 +40,7 @@ while [ $# -gt 0 ]; do
 done
 
 load_board() {
+    BOARD=$1
     # shellcheck source=boards/qemu-virt/qemu.sh
     . "$ROOT/boards/$1/qemu.sh"
     OUT="$ROOT/out/$1"
