@@ -145,6 +145,31 @@ impl BootInfo {
     }
 }
 
+impl BootInfo {
+    /// The frame allocator for the first RAM bank (up to `limit` bytes),
+    /// with everything in use at boot reserved: RAM base up to the end of
+    /// the kernel image and BSS (firmware/boot stubs live below it), the DTB,
+    /// the initrd and the DTB's /memreserve/ ranges.
+    pub fn boot_frames(
+        &self,
+        limit: u64,
+        dtb_pa: u64,
+        image_end_pa: u64,
+    ) -> crate::mm::frame::FrameAllocator {
+        let mut frames =
+            crate::mm::frame::FrameAllocator::new(self.ram_base, self.ram_size.min(limit));
+        frames.reserve(self.ram_base, image_end_pa);
+        frames.reserve(dtb_pa, dtb_pa + self.dtb_size.max(1) as u64);
+        if let Some((s, e)) = self.initrd {
+            frames.reserve(s, e);
+        }
+        for &(s, e) in &self.reserved[..self.reserved_count] {
+            frames.reserve(s, e);
+        }
+        frames
+    }
+}
+
 /// Copy the DTB at physical address `dtb` (identity-mapped by the boot
 /// code) into `buf` and parse the copy. QEMU pads the blob to 1 MiB, so
 /// only the used part (structure, strings, reservation map) is copied and
@@ -203,6 +228,18 @@ mod tests {
         let (s, e) = b.initrd.expect("initrd in /chosen");
         assert_eq!(e - s, 1234);
         assert_eq!(b.model(), "linux,dummy-virt");
+    }
+
+    #[test]
+    fn boot_frames_reserve_what_is_in_use() {
+        let b = BootInfo::from_dtb(VIRT_DTB);
+        let (s, e) = b.initrd.unwrap();
+        let f = b.boot_frames(1 << 30, 0x4800_1000, 0x4030_0000);
+        assert_eq!(f.total(), (512 << 20) / 4096);
+        assert!(f.is_allocated(0x4000_0000) && f.is_allocated(0x402F_F000));
+        assert!(!f.is_allocated(0x4030_0000));
+        assert!(f.is_allocated(s & !0xfff) && f.is_allocated((e - 1) & !0xfff));
+        assert!(f.is_allocated(0x4800_1000));
     }
 
     #[test]

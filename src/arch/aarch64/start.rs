@@ -7,7 +7,6 @@ use super::mmu::{
 use super::table::Table;
 use crate::bootinfo::BootInfo;
 use crate::drivers::pl011::Pl011;
-use crate::mm::frame::FrameAllocator;
 use crate::mm::memtype::{Access, MapAttrs};
 use crate::{console, kprintln};
 use aarch64_cpu::asm::barrier;
@@ -59,15 +58,7 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
         device_size: dev_end - dev_pa,
     });
     crate::mm::heap::init();
-    let mut frames = FrameAllocator::new(info.ram_base, info.ram_size.min(LINEAR_MAX));
-    frames.reserve(info.ram_base, image_pa + (end - start));
-    frames.reserve(dtb_pa, dtb_pa + info.dtb_size.max(1) as u64);
-    if let Some((s, e)) = info.initrd {
-        frames.reserve(s, e);
-    }
-    for &(s, e) in &info.reserved[..info.reserved_count] {
-        frames.reserve(s, e);
-    }
+    let frames = info.boot_frames(LINEAR_MAX, dtb_pa, image_pa + (end - start));
     *mmu::MM.lock() = Some(Mm { frames });
     let root = mmu::virt_to_phys(core::ptr::addr_of!(KERNEL_ROOT) as u64).unwrap();
     let table = Table {

@@ -11,7 +11,6 @@ use super::mmu::{
 use super::table::Table;
 use crate::bootinfo::BootInfo;
 use crate::drivers::pl011::Pl011;
-use crate::mm::frame::FrameAllocator;
 use crate::mm::memtype::{Access, MapAttrs};
 use crate::{console, kprintln};
 use aarch32_cpu::asm::{dsb, isb};
@@ -83,17 +82,11 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     let pool_pa = mmu::virt_to_phys(core::ptr::addr_of!(L2_POOL) as usize).unwrap();
     let l1_area = mmu::virt_to_phys(core::ptr::addr_of!(KERNEL_L1) as usize).unwrap();
     let l1_pa = (l1_area + 0x3fff) & !0x3fff;
-    let mut frames = FrameAllocator::new(info.ram_base, info.ram_size.min(LINEAR_MAX as u64));
-    // Everything from RAM base to the end of the image (QEMU's boot stub,
-    // the image, BSS), the DTB, the initrd and /memreserve/ ranges.
-    frames.reserve(info.ram_base, image_pa as u64 + image_size as u64);
-    frames.reserve(dtb_pa as u64, dtb_pa as u64 + info.dtb_size.max(1) as u64);
-    if let Some((s, e)) = info.initrd {
-        frames.reserve(s, e);
-    }
-    for &(s, e) in &info.reserved[..info.reserved_count] {
-        frames.reserve(s, e);
-    }
+    let frames = info.boot_frames(
+        LINEAR_MAX as u64,
+        dtb_pa as u64,
+        image_pa as u64 + image_size as u64,
+    );
     *mmu::MM.lock() = Some(Mm {
         frames,
         l2: L2Alloc::new(pool_pa, POOL_TABLES as u32),
