@@ -143,6 +143,16 @@ case "$CMD" in
         ensure_tools
         echo "==> host unit tests" >&2
         cargo test --quiet --lib
+        # The DFSR comparison against the real aarch32-cpu crate: its Dfsr
+        # only exists when the crate is compiled for ARMv7-A (it reads the
+        # arm_architecture cfg its build script sets on ARM targets).
+        echo "==> aarch32-cpu DFSR decode vs. the ARM ARM (host, cfg v7-a)" >&2
+        dfsr=$(CARGO_TARGET_DIR="$ROOT/target/host-v7cfg" \
+            RUSTFLAGS='--cfg arm_architecture="v7-a" --cfg armv5te_or_higher' \
+            cargo test --quiet --lib real_aarch32_cpu 2>&1) || { echo "$dfsr"; exit 1; }
+        echo "$dfsr" | grep "test result"
+        # Zero tests run would also "pass": insist that it ran.
+        echo "$dfsr" | grep -q "1 passed" || { echo "the aarch32-cpu comparison did not run" >&2; exit 1; }
         for b in $TEST_BOARDS; do
             load_board "$b"
             build
