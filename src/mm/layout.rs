@@ -2,6 +2,25 @@
 //! and all RAM through a linear map. Shared by every architecture; the
 //! addresses are the architecture's.
 
+use crate::mm::memtype::{Access, MapAttrs};
+
+/// How the kernel image is mapped, given its linker boundaries: text
+/// read-only and executable, rodata read-only, data and BSS read-write;
+/// the kernel never executes its data (XN and PXN everywhere but .text).
+pub fn image_regions(
+    start: u64,
+    text_end: u64,
+    ro_end: u64,
+    end: u64,
+) -> [(u64, u64, MapAttrs); 3] {
+    let ro = MapAttrs::kernel_data().with_access(Access::KernelRo);
+    [
+        (start, text_end, ro.executable()),
+        (text_end, ro_end, ro),
+        (ro_end, end, MapAttrs::kernel_data()),
+    ]
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelLayout {
     pub image_pa: u64,

@@ -27,7 +27,11 @@ pub trait Mmu {
     /// Physical address `va` translates to, if present.
     fn lookup(&self, va: usize) -> Option<u64>;
     /// Whether nothing at all is mapped in `[va, va + size)`.
-    fn is_unmapped(&self, va: usize, size: usize) -> bool;
+    fn is_unmapped(&self, va: usize, size: usize) -> bool {
+        (va..va + size)
+            .step_by(PAGE_SIZE)
+            .all(|v| self.lookup(v).is_none())
+    }
     /// A zeroed frame of `size` bytes (4 KiB, or a section), aligned to it.
     fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno>;
     fn free_frame(&mut self, pa: u64);

@@ -7,7 +7,7 @@ use super::mmu::{
 use super::table::Table;
 use crate::bootinfo::BootInfo;
 use crate::drivers::pl011::Pl011;
-use crate::mm::memtype::{Access, MapAttrs};
+use crate::mm::memtype::MapAttrs;
 use crate::{console, kprintln};
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
@@ -71,18 +71,7 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
     let l = *mmu::layout();
     mmu::with_mm(|mm| {
         let mut env = HwEnv { mm };
-        let text = MapAttrs::kernel_data()
-            .with_access(Access::KernelRo)
-            .executable();
-        for (s, e, a) in [
-            (start, text_end, text),
-            (
-                text_end,
-                ro_end,
-                MapAttrs::kernel_data().with_access(Access::KernelRo),
-            ),
-            (ro_end, end, MapAttrs::kernel_data()),
-        ] {
+        for (s, e, a) in crate::mm::layout::image_regions(start, text_end, ro_end, end) {
             if e > s {
                 table
                     .map(&mut env, s, image_pa + (s - IMAGE_VA), e - s, a)

@@ -111,17 +111,6 @@ impl Mmu for UserMmu {
         Some(p.pa + (va as u64 - p.va))
     }
 
-    fn is_unmapped(&self, va: usize, size: usize) -> bool {
-        let mut v = va as u64;
-        while v < (va + size) as u64 {
-            if self.env(|t, e| t.lookup(e, v)).is_some() {
-                return false;
-            }
-            v += 4096;
-        }
-        true
-    }
-
     fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
         let frames = size / 4096;
         let pa = mmu::with_mm(|mm| {

@@ -11,7 +11,8 @@ use super::mmu::{
 use super::table::Table;
 use crate::bootinfo::BootInfo;
 use crate::drivers::pl011::Pl011;
-use crate::mm::memtype::{Access, MapAttrs};
+use crate::mm::layout::image_regions;
+use crate::mm::memtype::MapAttrs;
 use crate::{console, kprintln};
 use aarch32_cpu::asm::{dsb, isb};
 
@@ -100,7 +101,7 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
         domain: 0,
     };
     mmu::KERNEL_TABLE.call_once(|| table);
-    build_kernel_map(&table, &info, image_pa, [start, text_end, ro_end, end]);
+    build_kernel_map(&table, image_pa, [start, text_end, ro_end, end]);
     switch_to_kernel_tables(l1_pa);
 
     // The identity-mapped UART is gone: use the device window.
@@ -116,29 +117,12 @@ fn read_dtb(dtb_pa: u32) -> BootInfo {
     unsafe { crate::bootinfo::read_dtb(dtb_pa as usize, &mut *core::ptr::addr_of_mut!(DTB_COPY)) }
 }
 
-fn build_kernel_map(
-    table: &Table,
-    info: &BootInfo,
-    image_pa: u32,
-    [start, text_end, ro_end, end]: [u32; 4],
-) {
+fn build_kernel_map(table: &Table, image_pa: u32, [start, text_end, ro_end, end]: [u32; 4]) {
     let l = mmu::layout();
     mmu::with_mm(|mm| {
         let mut env = HwEnv { mm };
-        let text = MapAttrs::kernel_data()
-            .with_access(Access::KernelRo)
-            .executable();
-        // The kernel never executes from its data: XN everywhere but .text.
-        let kernel_map = [
-            (start, text_end, text),
-            (
-                text_end,
-                ro_end,
-                MapAttrs::kernel_data().with_access(Access::KernelRo),
-            ),
-            (ro_end, end, MapAttrs::kernel_data()),
-        ];
-        for (s, e, a) in kernel_map {
+        let regions = image_regions(start as u64, text_end as u64, ro_end as u64, end as u64);
+        for (s, e, a) in regions.map(|(s, e, a)| (s as u32, e as u32, a)) {
             if e > s {
                 table
                     .map(&mut env, s, image_pa + (s - IMAGE_VA), e - s, a)
@@ -164,7 +148,6 @@ fn build_kernel_map(
             )
             .expect("map device window");
     });
-    let _ = info;
 }
 
 /// Move from the boot table (TTBR0, N = 0) to the kernel table (TTBR1,

@@ -161,17 +161,6 @@ impl Mmu for UserMmu {
         Some(p.pa as u64 + (va as u32 - p.va) as u64)
     }
 
-    fn is_unmapped(&self, va: usize, size: usize) -> bool {
-        let mut v = va;
-        while v < va + size {
-            match self.env(|t, e| t.lookup(e, v as u32)) {
-                Some(_) => return false,
-                None => v += 4096,
-            }
-        }
-        true
-    }
-
     fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
         let frames = size / 4096;
         let pa = mmu::with_mm(|mm| {
