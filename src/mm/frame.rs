@@ -154,6 +154,9 @@ impl FrameAllocator {
 
     /// One free frame, next-fit. `ENOMEM` when none is left.
     pub fn alloc(&mut self) -> Result<u64, Errno> {
+        if crate::mm::inject::fail(crate::mm::inject::Kind::Frame) {
+            return Err(Errno::ENOMEM);
+        }
         let words = self.bitmap.len();
         if self.free == 0 || words == 0 {
             return Err(Errno::ENOMEM);
@@ -177,6 +180,9 @@ impl FrameAllocator {
     /// is a multiple of `align_frames` frames (0 is taken as 1). First fit.
     /// `EINVAL` for `count == 0`, `ENOMEM` when no such run exists.
     pub fn alloc_contiguous(&mut self, count: usize, align_frames: usize) -> Result<u64, Errno> {
+        if crate::mm::inject::fail(crate::mm::inject::Kind::Frame) {
+            return Err(Errno::ENOMEM);
+        }
         if count == 0 {
             return Err(Errno::EINVAL);
         }
@@ -249,6 +255,22 @@ impl FrameAllocator {
             Some(i) => self.test(i),
             None => false,
         }
+    }
+
+    /// Frames marked used in the bitmap, counted bit by bit (independent
+    /// of the `free` counter, so `free_count() + used_count() == total()`
+    /// is a real check: the auditor makes it).
+    pub fn used_count(&self) -> usize {
+        let ones: usize = self.bitmap.iter().map(|w| w.count_ones() as usize).sum();
+        // The padding bits past `frames` in the last word are kept set.
+        let padding = (64 - self.frames % 64) % 64;
+        ones - padding.min(ones)
+    }
+
+    /// Test hook: make the free counter disagree with the bitmap.
+    #[cfg(test)]
+    pub fn corrupt_free_count(&mut self, free: usize) {
+        self.free = free;
     }
 }
 

@@ -1,7 +1,9 @@
 //! Architecture-neutral memory management.
+pub mod audit;
 pub mod fault;
 pub mod frame;
 pub mod heap;
+pub mod inject;
 pub mod layout;
 pub mod memtype;
 pub mod planner;
