@@ -141,6 +141,14 @@ fn run_init(info: &BootInfo) -> u32 {
             None => argv.push(w.as_bytes()),
         }
     }
+    if info.arg("armmu.faultinject") == Some("1") {
+        crate::mm::inject::enable();
+        kprintln!("fault injection: enabled (kernel-private syscalls 0xa20000..0xa20002)");
+    }
+    if info.arg("armmu.audit") == Some("1") {
+        crate::mm::audit::enable();
+        kprintln!("audit: enabled (after every syscall and resolved fault)");
+    }
     let before = api::frames().0;
     kprintln!("frames: {before} free before {path}");
     kprintln!("running {path} (pid 1) in {}", api::USER_MODE);

@@ -362,6 +362,28 @@ pub fn record(a: &Auditor, when: &dyn fmt::Display) {
     }
 }
 
+/// Audit the current task: its VMAs against its table (walked by the
+/// architecture), then the mapped frames against the frame allocator.
+/// `with_frames` runs its argument with the allocator (under the arch's
+/// memory lock, which the walk has released by then). The auditor's own
+/// allocations are exempt from fault injection.
+pub fn audit_current(
+    with_frames: &dyn Fn(&mut dyn FnMut(&FrameAllocator)),
+    is_ram: &dyn Fn(u64) -> bool,
+    when: &dyn fmt::Display,
+) {
+    if !enabled() {
+        return;
+    }
+    let _exempt = crate::mm::inject::Suspend::new();
+    let g = crate::task::CURRENT.lock();
+    let Some(t) = g.as_ref() else { return };
+    let mut a = Auditor::new(&t.space.vmas, is_ram);
+    t.mmu.walk(&mut |m| a.entry(m));
+    with_frames(&mut |f| a.finish(f));
+    record(&a, when);
+}
+
 /// Print the totals (task end).
 pub fn report_totals() {
     if enabled() {

@@ -39,6 +39,10 @@ pub trait Mmu {
     fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]);
     /// The block size the table can map in one entry (1 MiB on ARMv7).
     fn section_size(&self) -> usize;
+    /// Visit every present block or page of the table, decoded from the raw
+    /// descriptors by the architecture's independent decoder (for the
+    /// invariant auditor, `mm::audit`).
+    fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping));
 }
 
 /// Memory attributes of a user mapping with this protection and kind.
@@ -409,6 +413,20 @@ mod tests {
         fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
         fn section_size(&self) -> usize {
             1 << 20
+        }
+        fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
+            for (&va, &(pa, size, a)) in &self.map {
+                visit(&crate::mm::audit::Mapping {
+                    va,
+                    pa,
+                    size,
+                    class: Some(a.mem.class()),
+                    access: Some(a.access),
+                    xn: a.execute_never,
+                    pxn: a.privileged_execute_never,
+                    ng: a.not_global,
+                });
+            }
         }
     }
 

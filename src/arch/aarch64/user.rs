@@ -153,6 +153,67 @@ impl Mmu for UserMmu {
     fn section_size(&self) -> usize {
         2 << 20
     }
+
+    fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
+        // The memory type is MAIR_EL1's byte for AttrIndx, as live now.
+        let mair = MAIR_EL1.get();
+        self.env(|t, e| walk_table(e, t.root_pa, 1, 0, (false, false, 0), mair, visit))
+    }
+}
+
+/// Visit every block and page below the table at `pa` (level `level`,
+/// covering VAs from `base`), decoded by the independent decoder, with the
+/// hierarchical controls (PXNTable, UXNTable, APTable) of the tables above
+/// folded in as `decode::walk` does (ARM ARM D8.4.2).
+fn walk_table(
+    e: &HwEnv,
+    pa: u64,
+    level: u8,
+    base: u64,
+    inherited: (bool, bool, u8),
+    mair: u64,
+    visit: &mut dyn FnMut(&crate::mm::audit::Mapping),
+) {
+    use super::decode::{class_of_mair_byte, decode, level_size, Entry};
+    use super::table::TableEnv;
+    let size = level_size(level);
+    for i in 0..512u64 {
+        let va = base + i * size;
+        if va >= USER_TOP {
+            break;
+        }
+        let (pxn_t, uxn_t, ap_t) = inherited;
+        match decode(e.read(pa + i * 8), level) {
+            Entry::Invalid | Entry::Reserved => {}
+            Entry::Table {
+                next,
+                pxn_table,
+                uxn_table,
+                ap_table,
+            } => walk_table(
+                e,
+                next,
+                level + 1,
+                va,
+                (pxn_t | pxn_table, uxn_t | uxn_table, ap_t | ap_table),
+                mair,
+                visit,
+            ),
+            Entry::Block { oa, attrs } | Entry::Page { oa, attrs } => {
+                let ap = (attrs.ap | (ap_t & 0b10)) & !(ap_t & 0b01);
+                visit(&crate::mm::audit::Mapping {
+                    va: va as usize,
+                    pa: oa,
+                    size: size as usize,
+                    class: class_of_mair_byte((mair >> (8 * attrs.attr_index)) as u8),
+                    access: Some(super::decode::access_of(ap)),
+                    xn: attrs.uxn || uxn_t,
+                    pxn: attrs.pxn || pxn_t,
+                    ng: attrs.ng,
+                })
+            }
+        }
+    }
 }
 
 #[repr(C)]
@@ -213,6 +274,8 @@ pub fn run(
     // armmu_a64_leave_user.
     let status = unsafe { armmu_a64_enter_user(frame_ptr, core::ptr::addr_of_mut!(KCTX)) };
     deactivate();
+    crate::mm::inject::reset();
+    crate::mm::audit::report_totals();
     task::finish_current();
     Ok(if status >= 0 {
         Ended::Exited(status as i32)
@@ -252,8 +315,15 @@ fn user_trap(frame: &mut Frame) {
     match fault::class(frame.esr) {
         fault::Class::Svc => {
             let a = [0, 1, 2, 3, 4, 5].map(|i| frame.x[i] as usize);
+            if let Some(r) = private_syscall(frame.x[8] as usize, a) {
+                frame.x[0] = r as u64;
+                return;
+            }
             match task::current_syscall(sys_of(frame.x[8]), a) {
-                Outcome::Return(r) => frame.x[0] = r as u64,
+                Outcome::Return(r) => {
+                    frame.x[0] = r as u64;
+                    audit(format_args!("syscall {} = {}", frame.x[8], r));
+                }
                 Outcome::Exit(code) => leave((code & 0xff) as i64),
             }
         }
@@ -267,6 +337,7 @@ fn user_trap(frame: &mut Frame) {
             if !task::current_resolve_fault(&info, access) {
                 kill(info)
             }
+            audit(format_args!("fault at {:#x}", info.addr));
         }
         fault::Class::PcAlignment | fault::Class::SpAlignment => {
             let mut info = fault::decode_abort(frame.esr, frame.far, frame.elr);
@@ -275,6 +346,36 @@ fn user_trap(frame: &mut Frame) {
         }
         _ => kill(fault::undefined(frame.elr)),
     }
+}
+
+/// The invariant auditor over the current task (`armmu.audit=1`).
+fn audit(when: core::fmt::Arguments) {
+    if crate::mm::audit::enabled() {
+        crate::mm::audit::audit_current(
+            &|f| mmu::with_mm(|mm| f(&mm.frames)),
+            &|pa| mmu::is_ram(pa),
+            &when,
+        );
+    }
+}
+
+/// The kernel-private syscalls (`mm::inject`), `None` for any other
+/// number. `SYS_KEXEC` (the PXN test) is ARMv7-A only: `ENOSYS` here.
+fn private_syscall(nr: usize, a: [usize; 6]) -> Option<isize> {
+    if nr == crate::mm::inject::SYS_KEXEC {
+        return Some(Errno::ENOSYS.as_return());
+    }
+    crate::mm::inject::private_syscall(nr, a, &|| {
+        let (free, total) = mmu::with_mm(|mm| (mm.frames.free_count(), mm.frames.total()));
+        let (checks, violations) = crate::mm::audit::totals();
+        crate::mm::inject::MemStat {
+            free_frames: free,
+            heap_used: crate::mm::heap::usage().0,
+            total_frames: total,
+            audit_violations: violations,
+            audit_checks: checks,
+        }
+    })
 }
 
 fn kill(info: FaultInfo) -> ! {

@@ -220,7 +220,12 @@ impl Table {
             }
         }
         for &(mb, t) in &tables {
-            let pxn = false; // page-level XN/PXN come from each entry's XN
+            // Small and large pages have no PXN bit: the L1 page-table
+            // descriptor's PXN (bit 2) governs every page below it (ARM ARM
+            // B3.5.1). A user table (one with an ASID) holds only user pages,
+            // which the kernel must never execute; kernel tables keep PXN
+            // clear so kernel text in pages stays executable.
+            let pxn = self.asid.is_some();
             let e = desc::page_table(t, self.domain, pxn).map_err(|_| MapError::NoMemory)?;
             env.write(self.l1_pa_of(mb), e);
         }

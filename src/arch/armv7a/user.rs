@@ -212,6 +212,58 @@ impl Mmu for UserMmu {
     fn section_size(&self) -> usize {
         1 << 20
     }
+
+    fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
+        use super::decode::{decode_l1, decode_l2, DecodedAttrs, L1Entry, L2Entry};
+        use super::table::TableEnv;
+        let mapping = |va: u32, pa: u64, size: u32, a: &DecodedAttrs, pxn: bool| {
+            crate::mm::audit::Mapping {
+                va: va as usize,
+                pa,
+                size: size as usize,
+                class: a.memory_class(),
+                access: a.access,
+                xn: a.xn,
+                pxn,
+                ng: a.not_global,
+            }
+        };
+        self.env(|t, e| {
+            // TTBCR.N = 1: 2048 first-level entries, one per MiB.
+            for i in 0..(TASK_SIZE >> 20) as u32 {
+                let va = i << 20;
+                match decode_l1(e.read(t.l1_pa + i * 4)) {
+                    L1Entry::Fault | L1Entry::Reserved => {}
+                    L1Entry::Section { base, attrs, .. } => {
+                        visit(&mapping(va, base as u64, 1 << 20, &attrs, attrs.pxn))
+                    }
+                    // Replicated 16 times: report the block once.
+                    L1Entry::Supersection { base, attrs } => {
+                        if va % (16 << 20) == 0 {
+                            visit(&mapping(va, base, 16 << 20, &attrs, attrs.pxn))
+                        }
+                    }
+                    L1Entry::PageTable { l2_base, pxn, .. } => {
+                        for j in 0..256u32 {
+                            let pva = va + (j << 12);
+                            match decode_l2(e.read(l2_base + j * 4)) {
+                                L2Entry::Fault => {}
+                                L2Entry::LargePage { base, attrs } => {
+                                    if j % 16 == 0 {
+                                        // PXN of a page is the L1 descriptor's.
+                                        visit(&mapping(pva, base as u64, 64 << 10, &attrs, pxn))
+                                    }
+                                }
+                                L2Entry::SmallPage { base, attrs } => {
+                                    visit(&mapping(pva, base as u64, 4096, &attrs, pxn))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
 }
 
 /// Kernel context saved while a task runs (sp after pushing r4-r11, lr).
@@ -322,6 +374,8 @@ pub fn run(
     // through armmu_leave_user from the trap handler.
     let status = unsafe { armmu_enter_user(frame_ptr, core::ptr::addr_of_mut!(KCTX)) };
     deactivate();
+    crate::mm::inject::reset();
+    crate::mm::audit::report_totals();
     task::finish_current();
     Ok(if status >= 0 {
         Ended::Exited(status)
@@ -376,9 +430,16 @@ fn user_trap(frame: &mut Frame, v: Vector) {
                 return;
             }
             let a = [0, 1, 2, 3, 4, 5].map(|i| frame.r[i] as usize);
+            if let Some(r) = private_syscall(frame.r[7] as usize, a) {
+                frame.r[0] = r as u32;
+                return;
+            }
             let out = task::current_syscall(sys, a);
             match out {
-                Outcome::Return(r) => frame.r[0] = r as u32,
+                Outcome::Return(r) => {
+                    frame.r[0] = r as u32;
+                    audit(format_args!("syscall {} = {}", frame.r[7], r));
+                }
                 Outcome::Exit(code) => leave(code & 0xff),
             }
         }
@@ -403,6 +464,69 @@ fn user_trap(frame: &mut Frame, v: Vector) {
 fn user_fault(_frame: &mut Frame, info: FaultInfo, access: Access2) {
     if !task::current_resolve_fault(&info, access) {
         kill(info)
+    }
+    audit(format_args!("fault at {:#x}", info.addr));
+}
+
+/// The invariant auditor over the current task (`armmu.audit=1`).
+fn audit(when: core::fmt::Arguments) {
+    if crate::mm::audit::enabled() {
+        crate::mm::audit::audit_current(
+            &|f| mmu::with_mm(|mm| f(&mm.frames)),
+            &|pa| mmu::is_ram(pa),
+            &when,
+        );
+    }
+}
+
+/// The kernel-private syscalls (`mm::inject`), `None` for any other number.
+fn private_syscall(nr: usize, a: [usize; 6]) -> Option<isize> {
+    if nr == crate::mm::inject::SYS_KEXEC {
+        return Some(kexec(a[0]));
+    }
+    crate::mm::inject::private_syscall(nr, a, &|| {
+        let (free, total) = mmu::with_mm(|mm| (mm.frames.free_count(), mm.frames.total()));
+        let (checks, violations) = crate::mm::audit::totals();
+        crate::mm::inject::MemStat {
+            free_frames: free,
+            heap_used: crate::mm::heap::usage().0,
+            total_frames: total,
+            audit_violations: violations,
+            audit_checks: checks,
+        }
+    })
+}
+
+/// Debug syscall (fault injection enabled): the kernel branches to user
+/// address `va` with the abort probe armed. User pages are PXN (the L1
+/// page-table descriptor's bit 2, or a section's bit 0), so this must be
+/// a prefetch abort, permission fault; its IFSR is returned. 0 means the
+/// kernel executed user memory (the code there is expected to be `bx lr`).
+fn kexec(va: usize) -> isize {
+    if !crate::mm::inject::enabled() {
+        return Errno::ENOSYS.as_return();
+    }
+    if va >= TASK_SIZE || va % 4 != 0 {
+        return Errno::EINVAL.as_return();
+    }
+    let fault = super::trap::probe(|| {
+        // SAFETY: a kernel branch into user memory, on purpose: PXN makes
+        // it a prefetch abort, which the probe catches and returns to the
+        // link address; if PXN were missing, the user's `bx lr` returns.
+        unsafe { core::arch::asm!("blx {a}", a = in(reg) va, out("lr") _, options(nostack)) }
+    });
+    match fault {
+        Some(f) => {
+            crate::kprintln!(
+                "kexec: kernel branch to user page {va:#010x}: prefetch abort {f} IFSR={:#05x}",
+                f.raw_status
+            );
+            f.raw_status as isize
+        }
+        None => {
+            crate::kprintln!("kexec: kernel EXECUTED user page {va:#010x} (no PXN)");
+            0
+        }
     }
 }
 

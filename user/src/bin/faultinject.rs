@@ -1,0 +1,470 @@
+//! Fault injection over the syscall paths (armmu-only: needs the kernel command line
+//! `armmu.faultinject=1`; kernel-private syscalls, see the kernel's `src/mm/inject.rs`).
+//!
+//! For each path and each allocator (frames; the kernel heap with the argument `heap`),
+//! for N = 0, 1, 2, ...: arm "fail the Nth allocation from now", run the path, and check
+//! that the result is success or the documented error (`ENOMEM`; `EFAULT` where a syscall
+//! copies into memory it had to fault in, as Linux's copy_to_user does), that undoing the
+//! path gives back every frame and every heap byte, and that the kernel's auditor (when
+//! `armmu.audit=1`) saw no violation. The walk stops when the path completes with the
+//! failure still armed (N is past the path's last allocation).
+//!
+//! Arguments: `heap` walks heap allocations instead of frames (a failed heap allocation on
+//! an infallible kernel path is a kernel panic: run one path at a time, e.g.
+//! `faultinject heap getpid`); any other word selects the paths whose name contains it.
+//! On ARMv7-A, `pxn` (alone or with the walk) also asks the kernel to branch to a user page
+//! and a user section (kernel-private `kexec`): each must be a prefetch abort, permission
+//! fault (IFSR 0x00f for a page, 0x00d for a section: ARM ARM B3.13.3, table B3-23).
+#![no_std]
+#![no_main]
+
+use armmu_user::errno::*;
+use armmu_user::sys::*;
+use armmu_user::{
+    brk, check, check_detail, close, entry, finish, madvise, mmap, mprotect, munmap, open,
+    println, read, syscall2, write, Res, PAGE,
+};
+
+entry!(main);
+
+const SYS_INJECT: usize = 0xA2_0000;
+const SYS_MEMSTAT: usize = 0xA2_0001;
+#[cfg(target_arch = "arm")]
+const SYS_KEXEC: usize = 0xA2_0002;
+
+const OP_DISARM: usize = 0;
+const OP_ARM_FRAME: usize = 1;
+const OP_ARM_HEAP: usize = 2;
+
+const ANON: u32 = MAP_PRIVATE | MAP_ANONYMOUS;
+const RW: u32 = PROT_READ | PROT_WRITE;
+const MIB: usize = 1 << 20;
+/// A multiple of the section/block size on both architectures (1 MiB / 2 MiB), so the
+/// kernel places it aligned and a first touch gets a section or block.
+const BIG: usize = 4 * MIB;
+const MAX_N: usize = 64;
+
+fn inject(op: usize, n: usize) -> Result<usize, i32> {
+    // SAFETY: kernel-private syscall; touches no user memory.
+    armmu_user::decode(unsafe { syscall2(SYS_INJECT, op, n) })
+}
+
+fn memstat(which: usize) -> Result<usize, i32> {
+    // SAFETY: kernel-private syscall; touches no user memory.
+    armmu_user::decode(unsafe { syscall2(SYS_MEMSTAT, which, 0) })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Stat {
+    free_frames: usize,
+    heap_used: usize,
+    violations: usize,
+}
+
+fn stat() -> Stat {
+    Stat {
+        free_frames: memstat(0).unwrap_or(0),
+        heap_used: memstat(1).unwrap_or(0),
+        violations: memstat(3).unwrap_or(0),
+    }
+}
+
+/// What a path's setup leaves for its action and undo.
+#[derive(Default, Clone, Copy)]
+struct St {
+    addr: usize,
+    len: usize,
+    fd: i32,
+    old_brk: usize,
+    /// The action's own result value (an fd, an address...) to undo.
+    made: usize,
+}
+
+struct Path {
+    name: &'static str,
+    /// Not armed: create what the action needs.
+    setup: fn(&mut St) -> Result<(), i32>,
+    /// Armed: the path under test.
+    act: fn(&mut St) -> Result<usize, i32>,
+    /// Errors the action may return when an allocation fails.
+    allowed: &'static [i32],
+    /// Not armed: undo the action (given its result) and the setup.
+    undo: fn(&mut St, Result<usize, i32>),
+}
+
+fn nothing(_: &mut St) -> Result<(), i32> {
+    Ok(())
+}
+
+fn touch(addr: usize) {
+    // SAFETY: `addr` lies in a private RW anonymous mapping this program made.
+    unsafe { armmu_user::poke(addr, 0x5a) };
+}
+
+fn big_touched(s: &mut St) -> Result<(), i32> {
+    s.len = BIG;
+    s.addr = mmap(0, BIG, RW, ANON, -1, 0)?;
+    touch(s.addr); // a section (ARMv7-A) / 2 MiB block (AArch64)
+    Ok(())
+}
+
+fn unmap_all(s: &mut St, _: Result<usize, i32>) {
+    munmap(s.addr, s.len).ok();
+}
+
+fn paths() -> [Path; 13] {
+    [
+        Path {
+            name: "getpid (no allocation)",
+            setup: nothing,
+            act: |_| Ok(armmu_user::getpid()),
+            allowed: &[],
+            undo: |_, _| {},
+        },
+        Path {
+            name: "mmap anonymous 64 KiB MAP_POPULATE",
+            setup: nothing,
+            act: |s| {
+                s.len = 16 * PAGE;
+                mmap(0, s.len, RW, ANON | MAP_POPULATE, -1, 0)
+            },
+            allowed: &[ENOMEM],
+            undo: |s, r| {
+                if let Ok(a) = r {
+                    munmap(a, s.len).ok();
+                }
+            },
+        },
+        Path {
+            name: "mmap anonymous 4 MiB MAP_POPULATE (sections/blocks)",
+            setup: nothing,
+            act: |s| {
+                s.len = BIG;
+                mmap(0, s.len, RW, ANON | MAP_POPULATE, -1, 0)
+            },
+            allowed: &[ENOMEM],
+            undo: |s, r| {
+                if let Ok(a) = r {
+                    munmap(a, s.len).ok();
+                }
+            },
+        },
+        Path {
+            name: "mmap MAP_FIXED over touched pages",
+            setup: |s| {
+                s.len = 4 * PAGE;
+                s.addr = mmap(0, s.len, RW, ANON, -1, 0)?;
+                for i in 0..4 {
+                    touch(s.addr + i * PAGE);
+                }
+                Ok(())
+            },
+            act: |s| mmap(s.addr, s.len, RW, ANON | MAP_FIXED | MAP_POPULATE, -1, 0),
+            allowed: &[ENOMEM],
+            undo: unmap_all,
+        },
+        Path {
+            name: "read /dev/zero into fresh anonymous memory (fault path)",
+            setup: |s| {
+                s.len = 3 * PAGE;
+                s.addr = mmap(0, s.len, RW, ANON, -1, 0)?;
+                s.fd = open(c"/dev/zero", O_RDONLY, 0)?;
+                Ok(())
+            },
+            act: |s| {
+                // SAFETY: [addr, addr + len) is this program's RW anonymous mapping.
+                let buf = unsafe { core::slice::from_raw_parts_mut(s.addr as *mut u8, s.len) };
+                read(s.fd, buf)
+            },
+            allowed: &[ENOMEM, EFAULT],
+            undo: |s, _| {
+                munmap(s.addr, s.len).ok();
+                close(s.fd).ok();
+            },
+        },
+        Path {
+            name: "mmap /dev/mem (UART page)",
+            setup: |s| {
+                s.fd = open(c"/dev/mem", O_RDWR | O_SYNC, 0)?;
+                Ok(())
+            },
+            act: |s| mmap(0, PAGE, RW, MAP_SHARED, s.fd, 0x0900_0000),
+            allowed: &[ENOMEM],
+            undo: |s, r| {
+                if let Ok(a) = r {
+                    munmap(a, PAGE).ok();
+                }
+                close(s.fd).ok();
+            },
+        },
+        Path {
+            name: "munmap one page of a section/block",
+            setup: big_touched,
+            act: |s| munmap(s.addr + PAGE, PAGE),
+            allowed: &[ENOMEM],
+            undo: unmap_all,
+        },
+        Path {
+            name: "mprotect one page of a section/block",
+            setup: big_touched,
+            act: |s| mprotect(s.addr + PAGE, PAGE, PROT_READ),
+            allowed: &[ENOMEM],
+            undo: unmap_all,
+        },
+        Path {
+            name: "madvise DONTNEED one page of a section/block",
+            setup: big_touched,
+            act: |s| madvise(s.addr + PAGE, PAGE, MADV_DONTNEED),
+            allowed: &[ENOMEM],
+            undo: unmap_all,
+        },
+        Path {
+            name: "munmap page-mapped range",
+            setup: |s| {
+                s.len = 8 * PAGE;
+                s.addr = mmap(0, s.len, RW, ANON, -1, 0)?;
+                for i in 0..8 {
+                    touch(s.addr + i * PAGE);
+                }
+                Ok(())
+            },
+            act: |s| munmap(s.addr + 2 * PAGE, 3 * PAGE),
+            allowed: &[ENOMEM],
+            undo: unmap_all,
+        },
+        Path {
+            name: "brk grow 64 KiB then shrink",
+            setup: |s| {
+                s.old_brk = brk(0);
+                Ok(())
+            },
+            act: |s| {
+                let want = s.old_brk + 16 * PAGE;
+                if brk(want) == want {
+                    Ok(want)
+                } else {
+                    Err(ENOMEM)
+                }
+            },
+            allowed: &[ENOMEM],
+            undo: |s, _| {
+                brk(s.old_brk);
+            },
+        },
+        Path {
+            name: "open/read/close an initramfs file",
+            setup: nothing,
+            act: |s| {
+                let fd = open(c"/bin/faultinject", O_RDONLY, 0)?;
+                s.made = fd as usize + 1;
+                let mut buf = [0u8; 64];
+                read(fd, &mut buf)?;
+                close(fd)?;
+                s.made = 0;
+                Ok(0)
+            },
+            allowed: &[ENOMEM],
+            undo: |s, _| {
+                if s.made != 0 {
+                    close(s.made as i32 - 1).ok();
+                }
+            },
+        },
+        Path {
+            name: "write to the console",
+            setup: nothing,
+            act: |_| write(1, b"# (write path)\n"),
+            allowed: &[ENOMEM, EFAULT],
+            undo: |_, _| {},
+        },
+    ]
+}
+
+/// Walk one path over one allocator.
+fn walk(p: &Path, op: usize, kind: &str) {
+    let once = |armed: Option<usize>| -> (Result<usize, i32>, bool, Stat, Stat) {
+        let mut s = St::default();
+        let before = stat();
+        if let Err(e) = (p.setup)(&mut s) {
+            return (Err(e), false, before, before);
+        }
+        if let Some(n) = armed {
+            inject(op, n).ok();
+        }
+        let r = (p.act)(&mut s);
+        let fired = inject(OP_DISARM, 0) == Ok(1);
+        (p.undo)(&mut s, r);
+        (r, fired, before, stat())
+    };
+    // Warm up: first-use allocations that stay (fd table slots...) happen here.
+    for _ in 0..2 {
+        let _ = once(None);
+    }
+    let mut failures = 0;
+    let mut n = 0;
+    let mut finished = false;
+    while n < MAX_N {
+        let (r, fired, before, after) = once(Some(n));
+        let result_ok = match r {
+            Ok(_) => true,
+            Err(e) => fired && p.allowed.contains(&e),
+        };
+        let clean = before == after;
+        if !(result_ok && clean) {
+            failures += 1;
+            check_detail(
+                &fmt_name(kind, p.name, n),
+                false,
+                format_args!(
+                    "result {} (injected: {fired}), before {before:?}, after {after:?}",
+                    Res(r)
+                ),
+            );
+        }
+        if !fired {
+            finished = r.is_ok();
+            break;
+        }
+        n += 1;
+    }
+    check_detail(
+        &fmt_summary(kind, p.name, n),
+        failures == 0 && finished,
+        format_args!("{failures} failing N, finished: {finished}"),
+    );
+}
+
+struct Name {
+    buf: [u8; 160],
+    len: usize,
+}
+
+impl core::fmt::Write for Name {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &b in s.as_bytes() {
+            if self.len < self.buf.len() {
+                self.buf[self.len] = b;
+                self.len += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl core::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
+    }
+}
+
+fn name(args: core::fmt::Arguments) -> Name {
+    let mut n = Name {
+        buf: [0; 160],
+        len: 0,
+    };
+    core::fmt::Write::write_fmt(&mut n, args).ok();
+    n
+}
+
+fn fmt_name(kind: &str, path: &str, n: usize) -> Name {
+    name(format_args!("{kind}: {path}: allocation {n} failed"))
+}
+
+fn fmt_summary(kind: &str, path: &str, n: usize) -> Name {
+    name(format_args!(
+        "{kind}: {path}: {n} allocations, each failure clean, nothing leaked"
+    ))
+}
+
+/// ARMv7-A: the kernel must not execute user memory (PXN). Returns the IFSR seen.
+#[cfg(target_arch = "arm")]
+fn pxn_checks() {
+    // `bx lr`: if the kernel could execute it, the call would simply return (result 0).
+    const BX_LR: u32 = 0xE12F_FF1E;
+    // A 4 KiB page (PXN from the L1 page-table descriptor, bit 2).
+    if let Ok(a) = mmap(0, PAGE, RW, ANON, -1, 0) {
+        // SAFETY: our RW page.
+        unsafe { armmu_user::poke32(a, BX_LR) };
+        mprotect(a, PAGE, PROT_READ | PROT_EXEC).ok();
+        // SAFETY: kernel-private debug syscall; the kernel only branches to `a`.
+        let r = armmu_user::decode(unsafe { syscall2(SYS_KEXEC, a, 0) });
+        // IFSR: FS[4] = bit 10 = 0, FS[3:0] = 0b1111 "permission fault, second level".
+        check_detail(
+            "pxn: kernel branch to a user page: prefetch abort, IFSR 0x00f",
+            r == Ok(0x00f),
+            format_args!("got {}", Res(r)),
+        );
+        munmap(a, PAGE).ok();
+    }
+    // A 1 MiB section (PXN is the section's own bit 0).
+    if let Ok(a) = mmap(0, BIG, RW, ANON, -1, 0) {
+        // SAFETY: our RW mapping; the first touch gets a section.
+        unsafe { armmu_user::poke32(a, BX_LR) };
+        mprotect(a, BIG, PROT_READ | PROT_EXEC).ok();
+        // SAFETY: as above.
+        let r = armmu_user::decode(unsafe { syscall2(SYS_KEXEC, a, 0) });
+        // FS = 0b01101 "permission fault, first level (section)".
+        check_detail(
+            "pxn: kernel branch to a user section: prefetch abort, IFSR 0x00d",
+            r == Ok(0x00d),
+            format_args!("got {}", Res(r)),
+        );
+        munmap(a, BIG).ok();
+    }
+}
+
+fn main(args: armmu_user::Args) -> i32 {
+    if inject(OP_DISARM, 0) == Err(ENOSYS) {
+        println!("# fault injection is off: boot with armmu.faultinject=1");
+        check("fault injection enabled", false);
+        return finish();
+    }
+    let mut heap = false;
+    let mut pxn = false;
+    let mut filter: Option<&[u8]> = None;
+    for i in 1..args.argc {
+        match args.arg(i) {
+            Some(b"heap") => heap = true,
+            Some(b"pxn") => pxn = true,
+            Some(w) => filter = Some(w),
+            None => {}
+        }
+    }
+    #[cfg(target_arch = "arm")]
+    if pxn {
+        pxn_checks();
+    }
+    #[cfg(not(target_arch = "arm"))]
+    let _ = pxn;
+    let (op, kind) = if heap {
+        (OP_ARM_HEAP, "heap")
+    } else {
+        (OP_ARM_FRAME, "frame")
+    };
+    let start = stat();
+    for p in paths().iter() {
+        if let Some(f) = filter {
+            if !contains(p.name.as_bytes(), f) {
+                continue;
+            }
+        }
+        walk(p, op, kind);
+    }
+    let end = stat();
+    check_detail(
+        "whole run: free frames and heap usage back to the start",
+        start.free_frames == end.free_frames && start.heap_used == end.heap_used,
+        format_args!("start {start:?}, end {end:?}"),
+    );
+    check_detail(
+        "whole run: no audit violation",
+        end.violations == 0,
+        format_args!("{} violations", end.violations),
+    );
+    finish()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
