@@ -13,7 +13,7 @@ mod bare {
     // SAFETY: forwards every call unchanged to a correct allocator.
     unsafe impl GlobalAlloc for KernelHeap {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            if armmu::mm::inject::fail(armmu::mm::inject::Kind::Heap) {
+            if armmu::mm::inject::fail(armmu::mm::inject::Kind::Heap, layout.size()) {
                 return core::ptr::null_mut();
             }
             // SAFETY: same contract as the caller's.

@@ -154,7 +154,7 @@ impl FrameAllocator {
 
     /// One free frame, next-fit. `ENOMEM` when none is left.
     pub fn alloc(&mut self) -> Result<u64, Errno> {
-        if crate::mm::inject::fail(crate::mm::inject::Kind::Frame) {
+        if crate::mm::inject::fail(crate::mm::inject::Kind::Frame, FRAME_SIZE as usize) {
             return Err(Errno::ENOMEM);
         }
         let words = self.bitmap.len();
@@ -180,7 +180,7 @@ impl FrameAllocator {
     /// is a multiple of `align_frames` frames (0 is taken as 1). First fit.
     /// `EINVAL` for `count == 0`, `ENOMEM` when no such run exists.
     pub fn alloc_contiguous(&mut self, count: usize, align_frames: usize) -> Result<u64, Errno> {
-        if crate::mm::inject::fail(crate::mm::inject::Kind::Frame) {
+        if crate::mm::inject::fail(crate::mm::inject::Kind::Frame, count << FRAME_SHIFT) {
             return Err(Errno::ENOMEM);
         }
         if count == 0 {

@@ -148,18 +148,27 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// The allocation hook: `true` means "fail this allocation".
+/// The allocation hook: `true` means "fail this allocation" (`bytes`: its
+/// size, for the log line that names each injected failure).
 #[inline]
-pub fn fail(kind: Kind) -> bool {
+pub fn fail(kind: Kind, bytes: usize) -> bool {
     if !ENABLED.load(Ordering::Relaxed) {
         return false;
     }
     // try_lock: an allocation made while the state is locked (nothing in
     // this module allocates) is simply not a candidate.
-    match STATE.try_lock() {
-        Some(mut s) => s.should_fail(kind),
-        None => false,
+    let (fail, index) = match STATE.try_lock() {
+        Some(mut s) => {
+            let index = s.seen[kind as usize];
+            (s.should_fail(kind), index)
+        }
+        None => return false,
+    };
+    if fail {
+        // The console does not allocate.
+        crate::kprintln!("inject: failing {kind:?} allocation of {bytes} bytes (#{index})");
     }
+    fail
 }
 
 /// Allocations made while a `Suspend` lives are never failed (the

@@ -11,7 +11,7 @@
 //!
 //! Arguments: `heap` walks heap allocations instead of frames (a failed heap allocation on
 //! an infallible kernel path is a kernel panic: run one path at a time, e.g.
-//! `faultinject heap getpid`); any other word selects the paths whose name contains it.
+//! `faultinject heap getpid`); any other word selects a path by its id (`-id` excludes it).
 //! On ARMv7-A, `pxn` (alone or with the walk) also asks the kernel to branch to a user page
 //! and a user section (kernel-private `kexec`): each must be a prefetch abort, permission
 //! fault (IFSR 0x00f for a page, 0x00d for a section: ARM ARM B3.13.3, table B3-23).
@@ -43,6 +43,13 @@ const MIB: usize = 1 << 20;
 /// kernel places it aligned and a first touch gets a section or block.
 const BIG: usize = 4 * MIB;
 const MAX_N: usize = 64;
+static VERBOSE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static FROM: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+/// One section (ARMv7-A, 1 MiB) or level-2 block (AArch64, 2 MiB).
+#[cfg(target_arch = "arm")]
+const SEC: usize = MIB;
+#[cfg(not(target_arch = "arm"))]
+const SEC: usize = 2 * MIB;
 
 fn inject(op: usize, n: usize) -> Result<usize, i32> {
     // SAFETY: kernel-private syscall; touches no user memory.
@@ -81,6 +88,8 @@ struct St {
 }
 
 struct Path {
+    /// Short name for the command line (select: `id`, exclude: `-id`).
+    id: &'static str,
     name: &'static str,
     /// Not armed: create what the action needs.
     setup: fn(&mut St) -> Result<(), i32>,
@@ -104,8 +113,36 @@ fn touch(addr: usize) {
 fn big_touched(s: &mut St) -> Result<(), i32> {
     s.len = BIG;
     s.addr = mmap(0, BIG, RW, ANON, -1, 0)?;
-    touch(s.addr); // a section (ARMv7-A) / 2 MiB block (AArch64)
+    for off in (0..BIG).step_by(SEC) {
+        touch(s.addr + off); // a section (ARMv7-A) / 2 MiB block (AArch64)
+    }
     Ok(())
+}
+
+/// Apply `f` to one page inside each section/block of the mapping: every call splits
+/// one block, so each needs a new second-level table.
+fn per_section(s: &St, f: fn(usize) -> Result<usize, i32>) -> Result<usize, i32> {
+    for off in (0..s.len).step_by(SEC) {
+        f(s.addr + off + PAGE)?;
+    }
+    Ok(0)
+}
+
+/// ARMv7-A takes its first 1 KiB L2 tables from a small static pool, so splitting a
+/// section allocates no frame until the pool is used up: hold `PRESSURE` pages, each in
+/// its own MiB (hence its own L2 table), for the whole run.
+const PRESSURE: usize = 96;
+
+fn apply_pressure() -> Option<usize> {
+    let len = PRESSURE * MIB;
+    let a = mmap(0, len, RW, ANON, -1, 0).ok()?;
+    for i in 0..PRESSURE {
+        // A read-only first page per MiB: no MiB lies wholly in one VMA, so the touch
+        // below takes a 4 KiB page (and an L2 table), not a section.
+        mprotect(a + i * MIB, PAGE, PROT_READ).ok()?;
+        touch(a + i * MIB + PAGE);
+    }
+    Some(a)
 }
 
 fn unmap_all(s: &mut St, _: Result<usize, i32>) {
@@ -115,6 +152,7 @@ fn unmap_all(s: &mut St, _: Result<usize, i32>) {
 fn paths() -> [Path; 13] {
     [
         Path {
+            id: "getpid",
             name: "getpid (no allocation)",
             setup: nothing,
             act: |_| Ok(armmu_user::getpid()),
@@ -122,6 +160,7 @@ fn paths() -> [Path; 13] {
             undo: |_, _| {},
         },
         Path {
+            id: "mmap_populate",
             name: "mmap anonymous 64 KiB MAP_POPULATE",
             setup: nothing,
             act: |s| {
@@ -136,6 +175,7 @@ fn paths() -> [Path; 13] {
             },
         },
         Path {
+            id: "mmap_populate_big",
             name: "mmap anonymous 4 MiB MAP_POPULATE (sections/blocks)",
             setup: nothing,
             act: |s| {
@@ -150,6 +190,7 @@ fn paths() -> [Path; 13] {
             },
         },
         Path {
+            id: "mmap_fixed",
             name: "mmap MAP_FIXED over touched pages",
             setup: |s| {
                 s.len = 4 * PAGE;
@@ -164,6 +205,7 @@ fn paths() -> [Path; 13] {
             undo: unmap_all,
         },
         Path {
+            id: "read_fault",
             name: "read /dev/zero into fresh anonymous memory (fault path)",
             setup: |s| {
                 s.len = 3 * PAGE;
@@ -183,6 +225,7 @@ fn paths() -> [Path; 13] {
             },
         },
         Path {
+            id: "devmem",
             name: "mmap /dev/mem (UART page)",
             setup: |s| {
                 s.fd = open(c"/dev/mem", O_RDWR | O_SYNC, 0)?;
@@ -198,27 +241,31 @@ fn paths() -> [Path; 13] {
             },
         },
         Path {
-            name: "munmap one page of a section/block",
+            id: "munmap_split",
+            name: "munmap one page of each section/block",
             setup: big_touched,
-            act: |s| munmap(s.addr + PAGE, PAGE),
+            act: |s| per_section(s, |a| munmap(a, PAGE)),
             allowed: &[ENOMEM],
             undo: unmap_all,
         },
         Path {
-            name: "mprotect one page of a section/block",
+            id: "mprotect_split",
+            name: "mprotect one page of each section/block",
             setup: big_touched,
-            act: |s| mprotect(s.addr + PAGE, PAGE, PROT_READ),
+            act: |s| per_section(s, |a| mprotect(a, PAGE, PROT_READ)),
             allowed: &[ENOMEM],
             undo: unmap_all,
         },
         Path {
-            name: "madvise DONTNEED one page of a section/block",
+            id: "madvise_split",
+            name: "madvise DONTNEED one page of each section/block",
             setup: big_touched,
-            act: |s| madvise(s.addr + PAGE, PAGE, MADV_DONTNEED),
+            act: |s| per_section(s, |a| madvise(a, PAGE, MADV_DONTNEED)),
             allowed: &[ENOMEM],
             undo: unmap_all,
         },
         Path {
+            id: "munmap_pages",
             name: "munmap page-mapped range",
             setup: |s| {
                 s.len = 8 * PAGE;
@@ -233,6 +280,7 @@ fn paths() -> [Path; 13] {
             undo: unmap_all,
         },
         Path {
+            id: "brk",
             name: "brk grow 64 KiB then shrink",
             setup: |s| {
                 s.old_brk = brk(0);
@@ -252,6 +300,7 @@ fn paths() -> [Path; 13] {
             },
         },
         Path {
+            id: "open_read_close",
             name: "open/read/close an initramfs file",
             setup: nothing,
             act: |s| {
@@ -271,6 +320,7 @@ fn paths() -> [Path; 13] {
             },
         },
         Path {
+            id: "write",
             name: "write to the console",
             setup: nothing,
             act: |_| write(1, b"# (write path)\n"),
@@ -301,9 +351,14 @@ fn walk(p: &Path, op: usize, kind: &str) {
         let _ = once(None);
     }
     let mut failures = 0;
-    let mut n = 0;
+    // `FROM=k` in the environment starts the walk at allocation k (to get past a
+    // known kernel panic at a smaller N).
+    let mut n = FROM.load(core::sync::atomic::Ordering::Relaxed);
     let mut finished = false;
     while n < MAX_N {
+        if VERBOSE.load(core::sync::atomic::Ordering::Relaxed) {
+            println!("# {kind} {} N={n}", p.id);
+        }
         let (r, fired, before, after) = once(Some(n));
         let result_ok = match r {
             Ok(_) => true,
@@ -420,15 +475,27 @@ fn main(args: armmu_user::Args) -> i32 {
         check("fault injection enabled", false);
         return finish();
     }
+    FROM.store(args.env_usize("FROM").unwrap_or(0), core::sync::atomic::Ordering::Relaxed);
+    VERBOSE.store(args.env("VERBOSE").is_some(), core::sync::atomic::Ordering::Relaxed);
     let mut heap = false;
     let mut pxn = false;
-    let mut filter: Option<&[u8]> = None;
+    // Selected and excluded path ids (at most 16 of each).
+    let mut only: [&[u8]; 16] = [b""; 16];
+    let mut skip: [&[u8]; 16] = [b""; 16];
+    let (mut n_only, mut n_skip) = (0, 0);
     for i in 1..args.argc {
         match args.arg(i) {
             Some(b"heap") => heap = true,
             Some(b"pxn") => pxn = true,
-            Some(w) => filter = Some(w),
-            None => {}
+            Some(w) if w.first() == Some(&b'-') && n_skip < 16 => {
+                skip[n_skip] = &w[1..];
+                n_skip += 1;
+            }
+            Some(w) if n_only < 16 => {
+                only[n_only] = w;
+                n_only += 1;
+            }
+            _ => {}
         }
     }
     #[cfg(target_arch = "arm")]
@@ -442,16 +509,21 @@ fn main(args: armmu_user::Args) -> i32 {
     } else {
         (OP_ARM_FRAME, "frame")
     };
+    let pressure = apply_pressure();
+    check("pressure mapping (one L2 table per MiB) in place", pressure.is_some());
     let start = stat();
     for p in paths().iter() {
-        if let Some(f) = filter {
-            if !contains(p.name.as_bytes(), f) {
-                continue;
-            }
+        let id = p.id.as_bytes();
+        if (n_only > 0 && !only[..n_only].contains(&id)) || skip[..n_skip].contains(&id) {
+            println!("# skipped: {}", p.id);
+            continue;
         }
         walk(p, op, kind);
     }
     let end = stat();
+    if let Some(a) = pressure {
+        munmap(a, PRESSURE * MIB).ok();
+    }
     check_detail(
         "whole run: free frames and heap usage back to the start",
         start.free_frames == end.free_frames && start.heap_used == end.heap_used,
@@ -463,8 +535,4 @@ fn main(args: armmu_user::Args) -> i32 {
         format_args!("{} violations", end.violations),
     );
     finish()
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
