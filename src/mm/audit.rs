@@ -362,13 +362,16 @@ pub fn record(a: &Auditor, when: &dyn fmt::Display) {
     }
 }
 
+/// Runs its argument with the frame allocator (under the arch's lock).
+pub type WithFrames<'a> = &'a dyn Fn(&mut dyn FnMut(&FrameAllocator));
+
 /// Audit the current task: its VMAs against its table (walked by the
 /// architecture), then the mapped frames against the frame allocator.
 /// `with_frames` runs its argument with the allocator (under the arch's
 /// memory lock, which the walk has released by then). The auditor's own
 /// allocations are exempt from fault injection.
 pub fn audit_current(
-    with_frames: &dyn Fn(&mut dyn FnMut(&FrameAllocator)),
+    with_frames: WithFrames,
     is_ram: &dyn Fn(u64) -> bool,
     when: &dyn fmt::Display,
 ) {
