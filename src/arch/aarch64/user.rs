@@ -155,64 +155,12 @@ impl Mmu for UserMmu {
     }
 
     fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
+        use super::table::TableEnv;
         // The memory type is MAIR_EL1's byte for AttrIndx, as live now.
         let mair = MAIR_EL1.get();
-        self.env(|t, e| walk_table(e, t.root_pa, 1, 0, (false, false, 0), mair, visit))
-    }
-}
-
-/// Visit every block and page below the table at `pa` (level `level`,
-/// covering VAs from `base`), decoded by the independent decoder, with the
-/// hierarchical controls (PXNTable, UXNTable, APTable) of the tables above
-/// folded in as `decode::walk` does (ARM ARM D8.4.2).
-fn walk_table(
-    e: &HwEnv,
-    pa: u64,
-    level: u8,
-    base: u64,
-    inherited: (bool, bool, u8),
-    mair: u64,
-    visit: &mut dyn FnMut(&crate::mm::audit::Mapping),
-) {
-    use super::decode::{class_of_mair_byte, decode, level_size, Entry};
-    use super::table::TableEnv;
-    let size = level_size(level);
-    for i in 0..512u64 {
-        let va = base + i * size;
-        if va >= USER_TOP {
-            break;
-        }
-        let (pxn_t, uxn_t, ap_t) = inherited;
-        match decode(e.read(pa + i * 8), level) {
-            Entry::Invalid | Entry::Reserved => {}
-            Entry::Table {
-                next,
-                pxn_table,
-                uxn_table,
-                ap_table,
-            } => walk_table(
-                e,
-                next,
-                level + 1,
-                va,
-                (pxn_t | pxn_table, uxn_t | uxn_table, ap_t | ap_table),
-                mair,
-                visit,
-            ),
-            Entry::Block { oa, attrs } | Entry::Page { oa, attrs } => {
-                let ap = (attrs.ap | (ap_t & 0b10)) & !(ap_t & 0b01);
-                visit(&crate::mm::audit::Mapping {
-                    va: va as usize,
-                    pa: oa,
-                    size: size as usize,
-                    class: class_of_mair_byte((mair >> (8 * attrs.attr_index)) as u8),
-                    access: Some(super::decode::access_of(ap)),
-                    xn: attrs.uxn || uxn_t,
-                    pxn: attrs.pxn || pxn_t,
-                    ng: attrs.ng,
-                })
-            }
-        }
+        self.env(|t, e| {
+            super::walk::user_mappings(&|pa| e.read(pa), t.root_pa, USER_TOP, mair, visit)
+        })
     }
 }
 

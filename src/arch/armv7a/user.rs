@@ -214,54 +214,10 @@ impl Mmu for UserMmu {
     }
 
     fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
-        use super::decode::{decode_l1, decode_l2, DecodedAttrs, L1Entry, L2Entry};
         use super::table::TableEnv;
-        let mapping = |va: u32, pa: u64, size: u32, a: &DecodedAttrs, pxn: bool| {
-            crate::mm::audit::Mapping {
-                va: va as usize,
-                pa,
-                size: size as usize,
-                class: a.memory_class(),
-                access: a.access,
-                xn: a.xn,
-                pxn,
-                ng: a.not_global,
-            }
-        };
         self.env(|t, e| {
             // TTBCR.N = 1: 2048 first-level entries, one per MiB.
-            for i in 0..(TASK_SIZE >> 20) as u32 {
-                let va = i << 20;
-                match decode_l1(e.read(t.l1_pa + i * 4)) {
-                    L1Entry::Fault | L1Entry::Reserved => {}
-                    L1Entry::Section { base, attrs, .. } => {
-                        visit(&mapping(va, base as u64, 1 << 20, &attrs, attrs.pxn))
-                    }
-                    // Replicated 16 times: report the block once.
-                    L1Entry::Supersection { base, attrs } => {
-                        if va % (16 << 20) == 0 {
-                            visit(&mapping(va, base, 16 << 20, &attrs, attrs.pxn))
-                        }
-                    }
-                    L1Entry::PageTable { l2_base, pxn, .. } => {
-                        for j in 0..256u32 {
-                            let pva = va + (j << 12);
-                            match decode_l2(e.read(l2_base + j * 4)) {
-                                L2Entry::Fault => {}
-                                L2Entry::LargePage { base, attrs } => {
-                                    if j % 16 == 0 {
-                                        // PXN of a page is the L1 descriptor's.
-                                        visit(&mapping(pva, base as u64, 64 << 10, &attrs, pxn))
-                                    }
-                                }
-                                L2Entry::SmallPage { base, attrs } => {
-                                    visit(&mapping(pva, base as u64, 4096, &attrs, pxn))
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            super::walk::user_mappings(&|pa| e.read(pa), t.l1_pa, TASK_SIZE as u32 >> 20, visit)
         })
     }
 }
