@@ -1,8 +1,6 @@
 //! TLB invalidations gathered during one table operation, flushed in the
 //! order break-before-make needs. Shared by both architectures' table code.
 
-use alloc::vec::Vec;
-
 /// Above this many invalidations in one operation, invalidating the whole
 /// ASID (or the whole TLB for global entries) is cheaper.
 pub const TLBI_BATCH_LIMIT: usize = 64;
@@ -17,29 +15,35 @@ pub trait TlbMaint<A> {
     fn sync(&mut self);
 }
 
+/// Held inline (no heap): queuing an invalidation can never fail, so a
+/// table operation cannot die half-way for lack of kernel heap (fault
+/// injection found `Vec::push` here panicking on unmap and protect).
 pub struct TlbBatch<A> {
-    vas: Vec<A>,
+    vas: [A; TLBI_BATCH_LIMIT],
+    len: usize,
     overflow: bool,
 }
 
-impl<A: Copy> TlbBatch<A> {
+impl<A: Copy + Default> TlbBatch<A> {
     pub fn new() -> Self {
         TlbBatch {
-            vas: Vec::new(),
+            vas: [A::default(); TLBI_BATCH_LIMIT],
+            len: 0,
             overflow: false,
         }
     }
 
     pub fn push(&mut self, va: A) {
-        if self.vas.len() >= TLBI_BATCH_LIMIT {
+        if self.len >= TLBI_BATCH_LIMIT {
             self.overflow = true;
         } else {
-            self.vas.push(va);
+            self.vas[self.len] = va;
+            self.len += 1;
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.vas.is_empty() && !self.overflow
+        self.len == 0 && !self.overflow
     }
 
     /// Break-before-make steps 2 and 3 (ARM ARM B3.10.1 / D8.14.1): DSB so
@@ -53,17 +57,17 @@ impl<A: Copy> TlbBatch<A> {
         if self.overflow {
             m.invalidate_all();
         } else {
-            for &va in &self.vas {
+            for &va in &self.vas[..self.len] {
                 m.invalidate(va);
             }
         }
         m.sync();
-        self.vas.clear();
+        self.len = 0;
         self.overflow = false;
     }
 }
 
-impl<A: Copy> Default for TlbBatch<A> {
+impl<A: Copy + Default> Default for TlbBatch<A> {
     fn default() -> Self {
         Self::new()
     }

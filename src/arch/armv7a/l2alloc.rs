@@ -7,7 +7,7 @@
 //! unmapping leave the free-frame count where it was.
 
 use crate::errno::Errno;
-use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 
 pub const L2_SIZE: u32 = 1024;
 
@@ -16,8 +16,11 @@ pub struct L2Alloc {
     pool_count: u32,
     /// Bit i set: pool table i in use (pool_count <= 64).
     pool_used: u64,
-    /// Frame PA -> bitmask of the four quarter-tables in use.
-    frames: BTreeMap<u32, u8>,
+    /// (frame PA, bitmask of the four quarter-tables in use). A `Vec`
+    /// grown with `try_reserve` before the frame is taken, so a full
+    /// kernel heap is `ENOMEM`, not a panic (a `BTreeMap::insert` here
+    /// could only abort).
+    frames: Vec<(u32, u8)>,
 }
 
 impl L2Alloc {
@@ -27,7 +30,7 @@ impl L2Alloc {
             pool_base,
             pool_count: pool_count.min(64),
             pool_used: 0,
-            frames: BTreeMap::new(),
+            frames: Vec::new(),
         }
     }
 
@@ -38,13 +41,14 @@ impl L2Alloc {
             self.pool_used |= 1 << i;
             return Ok(self.pool_base + i * L2_SIZE);
         }
-        if let Some((&frame, mask)) = self.frames.iter_mut().find(|(_, m)| **m != 0xf) {
+        if let Some((frame, mask)) = self.frames.iter_mut().find(|(_, m)| *m != 0xf) {
             let q = (0..4).find(|q| *mask & (1 << q) == 0).unwrap_or(0);
             *mask |= 1 << q;
-            return Ok(frame + q as u32 * L2_SIZE);
+            return Ok(*frame + q as u32 * L2_SIZE);
         }
+        self.frames.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         let frame = new_frame()?;
-        self.frames.insert(frame, 1);
+        self.frames.push((frame, 1));
         Ok(frame)
     }
 
@@ -57,10 +61,11 @@ impl L2Alloc {
         }
         let frame = pa & !0xfff;
         let q = (pa & 0xfff) / L2_SIZE;
-        let mask = self.frames.get_mut(&frame)?;
+        let i = self.frames.iter().position(|&(f, _)| f == frame)?;
+        let mask = &mut self.frames[i].1;
         *mask &= !(1 << q);
         if *mask == 0 {
-            self.frames.remove(&frame);
+            self.frames.swap_remove(i);
             Some(frame)
         } else {
             None
@@ -71,8 +76,8 @@ impl L2Alloc {
         self.pool_used.count_ones() as usize
             + self
                 .frames
-                .values()
-                .map(|m| m.count_ones() as usize)
+                .iter()
+                .map(|(_, m)| m.count_ones() as usize)
                 .sum::<usize>()
     }
 }
