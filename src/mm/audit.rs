@@ -779,4 +779,173 @@ mod tests {
         assert_eq!(a.used_count(), 5);
         assert_eq!(a.used_count() + a.free_count(), 70);
     }
+
+    // ---- the auditor over the real AddressSpace, with a page-table fake
+    // whose next table operation can be made to fail (as a table split does
+    // when no frame or heap is left) ----
+
+    use crate::errno::Errno;
+    use crate::mm::memtype::MapAttrs;
+    use crate::mm::space::{Access2, AddressSpace, Mmu};
+    use crate::syscall::mm_args::{Backing, MmapRequest, Placement, RangeRequest};
+    use std::collections::BTreeMap;
+
+    /// 4 KiB entries only; `fail_next` makes the next unmap/protect fail
+    /// with nothing changed (all-or-nothing, like a split that cannot get
+    /// its table).
+    struct PageMmu {
+        pages: BTreeMap<usize, (u64, MapAttrs)>,
+        frames: FrameAllocator,
+        fail_next: bool,
+    }
+
+    impl Mmu for PageMmu {
+        fn map(&mut self, va: usize, pa: u64, size: usize, a: MapAttrs) -> Result<(), Errno> {
+            for off in (0..size).step_by(PAGE) {
+                self.pages.insert(va + off, (pa + off as u64, a));
+            }
+            Ok(())
+        }
+        fn unmap(
+            &mut self,
+            va: usize,
+            size: usize,
+            removed: &mut dyn FnMut(usize, u64, usize),
+        ) -> Result<(), Errno> {
+            if std::mem::take(&mut self.fail_next) {
+                return Err(Errno::ENOMEM);
+            }
+            let keys: Vec<usize> = self.pages.range(va..va + size).map(|(k, _)| *k).collect();
+            for k in keys {
+                let (pa, _) = self.pages.remove(&k).unwrap();
+                removed(k, pa, PAGE);
+            }
+            Ok(())
+        }
+        fn protect(&mut self, va: usize, size: usize, a: MapAttrs) -> Result<(), Errno> {
+            if std::mem::take(&mut self.fail_next) {
+                return Err(Errno::ENOMEM);
+            }
+            for (_, e) in self.pages.range_mut(va..va + size) {
+                e.1 = a;
+            }
+            Ok(())
+        }
+        fn lookup(&self, va: usize) -> Option<u64> {
+            self.pages.get(&(va & !(PAGE - 1))).map(|e| e.0)
+        }
+        fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
+            if size != PAGE {
+                return Err(Errno::ENOMEM); // pages only
+            }
+            self.frames.alloc()
+        }
+        fn free_frame(&mut self, pa: u64) {
+            self.frames.free(pa).unwrap();
+        }
+        fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
+        fn section_size(&self) -> usize {
+            1 << 20
+        }
+        fn walk(&self, visit: &mut dyn FnMut(&Mapping)) {
+            for (&va, &(pa, a)) in &self.pages {
+                visit(&Mapping {
+                    va,
+                    pa,
+                    size: PAGE,
+                    class: Some(a.mem.class()),
+                    access: Some(a.access),
+                    xn: a.execute_never,
+                    pxn: a.privileged_execute_never,
+                    ng: a.not_global,
+                });
+            }
+        }
+    }
+
+    fn page_mmu() -> PageMmu {
+        PageMmu {
+            pages: BTreeMap::new(),
+            frames: FrameAllocator::new(RAM, RAM_SIZE),
+            fail_next: false,
+        }
+    }
+
+    fn audit_space(s: &AddressSpace, m: &PageMmu) -> Vec<Violation> {
+        let ram = is_ram;
+        let mut a = Auditor::new(&s.vmas, &ram);
+        m.walk(&mut |x| a.entry(x));
+        a.finish(&m.frames);
+        a.violations
+    }
+
+    /// 8 touched RW pages at 0x100000.
+    fn populated() -> (AddressSpace, PageMmu, usize) {
+        let mut s = AddressSpace::new(0x8000_0000, 0x1_0000, 0x7E00_0000);
+        let mut m = page_mmu();
+        let req = MmapRequest {
+            addr: 0x10_0000,
+            len: 8 * PAGE,
+            prot: rw(),
+            shared: false,
+            placement: Placement::Fixed,
+            backing: Backing::Anonymous,
+            populate: false,
+        };
+        let a = s.mmap(&mut m, &req).unwrap();
+        for i in 0..8 {
+            s.fault(&mut m, a + i * PAGE, Access2::Write).unwrap();
+        }
+        (s, m, a)
+    }
+
+    #[test]
+    fn address_space_operations_leave_no_violation() {
+        let (mut s, mut m, a) = populated();
+        assert_eq!(audit_space(&s, &m), vec![]);
+        let ro = Prot {
+            read: true,
+            write: false,
+            exec: false,
+        };
+        let r = |lo: usize, hi: usize| RangeRequest {
+            start: a + lo * PAGE,
+            end: a + hi * PAGE,
+        };
+        s.mprotect(&mut m, r(2, 4), ro).unwrap();
+        assert_eq!(audit_space(&s, &m), vec![]);
+        s.munmap(&mut m, r(5, 6)).unwrap();
+        assert_eq!(audit_space(&s, &m), vec![]);
+        s.discard(&mut m, r(0, 1)).unwrap();
+        assert_eq!(audit_space(&s, &m), vec![]);
+        s.teardown(&mut m);
+        assert_eq!(audit_space(&s, &m), vec![]);
+        assert_eq!(m.frames.free_count(), m.frames.total());
+    }
+
+    #[test]
+    #[ignore = "kernel bug (mm::space): munmap/mprotect change the VMAs before the table operation that can fail"]
+    fn a_failing_table_operation_leaves_vmas_and_table_in_agreement() {
+        // munmap: ENOMEM must leave the page mapped *and* in its VMA (Linux:
+        // a failed split changes nothing); today the VMA is gone and the
+        // page stays mapped outside any VMA (its frame leaks).
+        let (mut s, mut m, a) = populated();
+        m.fail_next = true;
+        let one = RangeRequest {
+            start: a + PAGE,
+            end: a + 2 * PAGE,
+        };
+        assert_eq!(s.munmap(&mut m, one), Err(Errno::ENOMEM));
+        assert_eq!(audit_space(&s, &m), vec![], "after a failed munmap");
+        // mprotect: today the VMA is read-only while the entry stays RW.
+        let (mut s, mut m, _) = populated();
+        m.fail_next = true;
+        let ro = Prot {
+            read: true,
+            write: false,
+            exec: false,
+        };
+        assert_eq!(s.mprotect(&mut m, one, ro), Err(Errno::ENOMEM));
+        assert_eq!(audit_space(&s, &m), vec![], "after a failed mprotect");
+    }
 }
