@@ -12,7 +12,8 @@
 //! Arguments: `heap` walks heap allocations instead of frames (a failed heap allocation on
 //! an infallible kernel path is a kernel panic: run one path at a time, e.g.
 //! `faultinject heap getpid`); any other word selects a path by its id (`-id` excludes it).
-//! On ARMv7-A, `pxn` (alone or with the walk) also asks the kernel to branch to a user page
+//! `touch` arms a failure and touches a fresh page (the fault path: the task must be
+//! killed, the kernel must go on). On ARMv7-A, `pxn` (alone or with the walk) also asks the kernel to branch to a user page
 //! and a user section (kernel-private `kexec`): each must be a prefetch abort, permission
 //! fault (IFSR 0x00f for a page, 0x00d for a section: ARM ARM B3.13.3, table B3-23).
 #![no_std]
@@ -469,6 +470,27 @@ fn pxn_checks() {
     }
 }
 
+/// The page-fault path itself: arm "fail the next allocation", then touch a fresh page
+/// in a MiB with no second-level table yet. The task cannot get an errno here: the kernel
+/// must kill it (Linux: an OOM kill, SIGKILL) and go on. Does not return if it works.
+fn touch_with_failure(heap: bool) {
+    const AT: usize = 0x3000_0000;
+    let a = mmap(AT, 2 * PAGE, RW, ANON | MAP_FIXED, -1, 0);
+    if !check("touch: mmap at 0x30000000", a == Ok(AT)) {
+        return;
+    }
+    println!("# touching {:#x} with the next {} allocation failing", AT + PAGE, if heap { "heap" } else { "frame" });
+    inject(if heap { OP_ARM_HEAP } else { OP_ARM_FRAME }, 0).ok();
+    touch(AT + PAGE);
+    let fired = inject(OP_DISARM, 0);
+    check_detail(
+        "touch: a failed allocation in a page fault kills the task",
+        false,
+        format_args!("the touch returned (injection fired: {})", Res(fired)),
+    );
+    munmap(AT, 2 * PAGE).ok();
+}
+
 fn main(args: armmu_user::Args) -> i32 {
     if inject(OP_DISARM, 0) == Err(ENOSYS) {
         println!("# fault injection is off: boot with armmu.faultinject=1");
@@ -479,6 +501,7 @@ fn main(args: armmu_user::Args) -> i32 {
     VERBOSE.store(args.env("VERBOSE").is_some(), core::sync::atomic::Ordering::Relaxed);
     let mut heap = false;
     let mut pxn = false;
+    let mut touch = false;
     // Selected and excluded path ids (at most 16 of each).
     let mut only: [&[u8]; 16] = [b""; 16];
     let mut skip: [&[u8]; 16] = [b""; 16];
@@ -487,6 +510,7 @@ fn main(args: armmu_user::Args) -> i32 {
         match args.arg(i) {
             Some(b"heap") => heap = true,
             Some(b"pxn") => pxn = true,
+            Some(b"touch") => touch = true,
             Some(w) if w.first() == Some(&b'-') && n_skip < 16 => {
                 skip[n_skip] = &w[1..];
                 n_skip += 1;
@@ -497,6 +521,9 @@ fn main(args: armmu_user::Args) -> i32 {
             }
             _ => {}
         }
+    }
+    if touch {
+        touch_with_failure(heap);
     }
     #[cfg(target_arch = "arm")]
     if pxn {
