@@ -2,10 +2,22 @@
 //! and the Linux memory syscalls performed on them (after `mm_args` has
 //! validated the arguments: decode, then perform).
 //!
-//! Anonymous memory is allocated lazily, on the first fault; a fault in a
-//! 1 MiB-aligned block lying entirely inside an anonymous mapping tries a
-//! whole section first (like transparent huge pages), and falls back to
-//! 4 KiB pages.
+//! Anonymous memory and ELF segments are allocated lazily, on the first
+//! fault; a fault in a 1 MiB-aligned block lying entirely inside an
+//! anonymous mapping tries a whole section first (like transparent huge
+//! pages), and falls back to 4 KiB pages.
+//!
+//! Every operation does its fallible steps first (splitting a block at the
+//! edges of the range needs a new table; the VMA set may refuse to grow)
+//! and only then changes what the task sees, so a failure leaves the
+//! address space as it was; the page-table walks that follow need no
+//! memory and cannot fail.
+//!
+//! Overcommit follows Linux's default heuristic (`vm.overcommit_memory` =
+//! 0): one request for more private writable or shared anonymous memory
+//! than the machine has RAM is refused with `ENOMEM` (`MAP_NORESERVE`
+//! exempts it); smaller requests succeed and are backed on first touch.
+//! A fault that finds no free frame is an out-of-memory kill.
 
 use crate::errno::Errno;
 use crate::mm::memtype::{Access, MapAttrs, MemoryType};
@@ -15,14 +27,14 @@ use crate::syscall::mm_args::{Backing, MmapRequest, Placement, Prot, RangeReques
 /// What the address space needs from the architecture and the frame pool.
 pub trait Mmu {
     fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno>;
-    /// Unmap everything present; report each removed block (va, pa, size)
-    /// after its TLB entries are gone.
-    fn unmap(
-        &mut self,
-        va: usize,
-        size: usize,
-        removed: &mut dyn FnMut(usize, u64, usize),
-    ) -> Result<(), Errno>;
+    /// Make `va` a block boundary, keeping every translation as it is (a
+    /// section or block around it is split into smaller entries). The one
+    /// step of an unmap or protect that may need memory, done first.
+    fn split(&mut self, va: usize) -> Result<(), Errno>;
+    /// Unmap everything present in `[va, va + size)`; with `free_frames`,
+    /// the frames it mapped go back to the pool once no TLB holds them.
+    /// Cannot fail once both ends are block boundaries ([`Mmu::split`]).
+    fn unmap(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno>;
     fn protect(&mut self, va: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno>;
     /// Physical address `va` translates to, if present.
     fn lookup(&self, va: usize) -> Option<u64>;
@@ -39,6 +51,9 @@ pub trait Mmu {
     fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]);
     /// The block size the table can map in one entry (1 MiB on ARMv7).
     fn section_size(&self) -> usize;
+    /// Frames of RAM the kernel manages (Linux's `totalram_pages`): the
+    /// overcommit heuristic's limit for one request.
+    fn total_frames(&self) -> usize;
 }
 
 /// Memory attributes of a user mapping with this protection and kind.
@@ -65,8 +80,39 @@ pub fn user_attrs(prot: Prot, kind: VmaKind) -> MapAttrs {
     }
 }
 
-fn owns_frames(kind: VmaKind) -> bool {
+/// Whether the frames behind a VMA belong to it (RAM it allocated), as
+/// opposed to device registers it only maps.
+pub fn owns_frames(kind: VmaKind) -> bool {
     !matches!(kind, VmaKind::Device { .. })
+}
+
+/// What `madvise` is asked to do, as far as memory is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advice {
+    /// Accepted advice that changes nothing here (NORMAL, RANDOM,
+    /// SEQUENTIAL, WILLNEED, DONTFORK, DODUMP, COLD, PAGEOUT, ...).
+    Hint,
+    DontNeed,
+    Free,
+    Remove,
+    PopulateRead,
+    PopulateWrite,
+}
+
+impl Advice {
+    /// Linux's `madvise_behavior_valid` (6.1, with KSM and THP configured
+    /// as Debian does): `None` is `EINVAL`.
+    pub fn from_linux(advice: usize) -> Option<Advice> {
+        Some(match advice {
+            4 | 24 => Advice::DontNeed, // MADV_DONTNEED, MADV_DONTNEED_LOCKED
+            8 => Advice::Free,
+            9 => Advice::Remove,
+            22 => Advice::PopulateRead,
+            23 => Advice::PopulateWrite,
+            0..=3 | 10..=21 => Advice::Hint,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +121,9 @@ pub enum Access2 {
     Write,
     Execute,
 }
+
+/// Linux's `MAX_MAP_COUNT` default (`vm.max_map_count`).
+pub const MAX_MAP_COUNT: usize = 65530;
 
 pub struct AddressSpace {
     pub vmas: VmaSet,
@@ -90,7 +139,7 @@ pub struct AddressSpace {
 impl AddressSpace {
     pub fn new(task_size: usize, mmap_lo: usize, mmap_hi: usize) -> Self {
         AddressSpace {
-            vmas: VmaSet::new(65530),
+            vmas: VmaSet::new(MAX_MAP_COUNT),
             mmap_lo,
             mmap_hi,
             task_size,
@@ -99,23 +148,32 @@ impl AddressSpace {
         }
     }
 
-    /// Unmap [start, end) from the table and free the frames it owned.
-    fn release(mmu: &mut dyn Mmu, pieces: &[Vma]) -> Result<(), Errno> {
-        for p in pieces {
-            let own = owns_frames(p.kind);
-            let mut frees: alloc::vec::Vec<(u64, usize)> = alloc::vec::Vec::new();
-            mmu.unmap(p.start, p.end - p.start, &mut |_, pa, size| {
-                if own {
-                    frees.push((pa, size));
-                }
-            })?;
-            for (pa, size) in frees {
-                for off in (0..size).step_by(PAGE_SIZE) {
-                    mmu.free_frame(pa + off as u64);
-                }
-            }
+    /// Linux's overcommit heuristic (`__vm_enough_memory`, mode 0): a
+    /// single request for more pages than there is RAM is refused.
+    pub fn enough_memory(mmu: &dyn Mmu, bytes: usize) -> Result<(), Errno> {
+        if bytes / PAGE_SIZE > mmu.total_frames() {
+            Err(Errno::ENOMEM)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Split the table at both ends of `[start, end)` (the fallible part of
+    /// changing that range), so that the change itself cannot fail.
+    fn split_edges(&self, mmu: &mut dyn Mmu, start: usize, end: usize) -> Result<(), Errno> {
+        mmu.split(start)?;
+        if end < self.task_size {
+            mmu.split(end)?;
         }
         Ok(())
+    }
+
+    /// Unmap removed pieces from the table, freeing the frames they owned.
+    /// The range's edges are block boundaries already: nothing can fail.
+    fn release(mmu: &mut dyn Mmu, pieces: &[Vma]) {
+        for p in pieces {
+            let _ = mmu.unmap(p.start, p.size(), owns_frames(p.kind));
+        }
     }
 
     /// Perform a validated mmap. Returns the address.
@@ -151,7 +209,10 @@ impl AddressSpace {
             .filter(|&e| e <= self.task_size)
             .ok_or(Errno::ENOMEM)?;
         let kind = match req.backing {
-            Backing::Anonymous => VmaKind::Anonymous { shared: req.shared },
+            Backing::Anonymous => VmaKind::Anonymous {
+                shared: req.shared,
+                may_write: req.may_write,
+            },
             Backing::DevMem {
                 phys,
                 sync,
@@ -169,6 +230,15 @@ impl AddressSpace {
                 may_write,
             },
         };
+        // Accounted as Linux accounts: private writable memory, and shared
+        // anonymous memory (shmem) whatever its protection.
+        let accounted = match kind {
+            VmaKind::Anonymous { shared, .. } => shared || req.prot.write,
+            _ => false,
+        };
+        if accounted && !req.noreserve {
+            Self::enough_memory(mmu, req.len)?;
+        }
         let vma = Vma {
             start: addr,
             end,
@@ -176,8 +246,11 @@ impl AddressSpace {
             kind,
         };
         if req.placement == Placement::Fixed {
+            // Linux unmaps first too: if the insert below then fails, the
+            // old mapping is gone (do_mmap -> mmap_region).
+            self.split_edges(mmu, addr, end)?;
             let old = self.vmas.remove(addr, end)?;
-            Self::release(mmu, &old)?;
+            Self::release(mmu, &old);
         }
         self.vmas.insert(vma)?;
         if let Backing::DevMem { phys, .. } = req.backing {
@@ -198,37 +271,134 @@ impl AddressSpace {
     }
 
     pub fn munmap(&mut self, mmu: &mut dyn Mmu, r: RangeRequest) -> Result<(), Errno> {
+        if self.vmas.is_free(r.start, r.end) {
+            return Ok(());
+        }
+        self.split_edges(mmu, r.start, r.end)?;
         let pieces = self.vmas.remove(r.start, r.end)?;
-        Self::release(mmu, &pieces)
+        Self::release(mmu, &pieces);
+        Ok(())
     }
 
+    /// `mprotect`: as on Linux, the VMAs before a hole (or before one that
+    /// may not take `prot`) are changed, then `ENOMEM` (`EACCES`) returned.
     pub fn mprotect(
         &mut self,
         mmu: &mut dyn Mmu,
         r: RangeRequest,
         prot: Prot,
     ) -> Result<(), Errno> {
-        let changed = self.vmas.protect(r.start, r.end, prot)?;
-        for p in changed {
-            mmu.protect(p.start, p.end - p.start, user_attrs(p.prot, p.kind))?;
+        let (stop, err) = self.vmas.protect_extent(r.start, r.end, prot);
+        if stop > r.start {
+            self.split_edges(mmu, r.start, stop)?;
+            let changed = self.vmas.protect(r.start, stop, prot)?;
+            for p in changed {
+                // Edges are block boundaries and the attributes of a user
+                // mapping always encode: cannot fail.
+                let _ = mmu.protect(p.start, p.size(), user_attrs(p.prot, p.kind));
+            }
         }
-        Ok(())
+        err.map_or(Ok(()), Err)
     }
 
-    /// `madvise(MADV_DONTNEED)`: private anonymous pages are dropped and
-    /// read back as zero, as on Linux.
-    pub fn discard(&mut self, mmu: &mut dyn Mmu, r: RangeRequest) -> Result<(), Errno> {
-        let pieces: alloc::vec::Vec<Vma> = self
-            .vmas
-            .iter()
-            .filter(|v| v.end > r.start && v.start < r.end && owns_frames(v.kind))
-            .map(|v| Vma {
-                start: v.start.max(r.start),
-                end: v.end.min(r.end),
-                ..*v
-            })
-            .collect();
-        Self::release(mmu, &pieces)
+    /// `madvise`, walking the VMAs of the range as Linux's
+    /// `madvise_walk_vmas`: each mapped part gets the advice, a hole makes
+    /// the result `ENOMEM` once the rest is done, and a VMA the advice
+    /// does not apply to stops the walk with its error.
+    ///
+    /// - `DontNeed`: private pages are dropped (they come back zero-filled,
+    ///   or from the file for an ELF segment); shared anonymous memory
+    ///   keeps its data (it lives in shmem on Linux); device mappings
+    ///   (`VM_PFNMAP`) are `EINVAL`.
+    /// - `Free`: only private anonymous memory (`EINVAL` otherwise); the
+    ///   pages may be kept, which this kernel does.
+    /// - `Remove`: only shared writable anonymous memory (`EACCES` if not
+    ///   writable, `EINVAL` if not shared): the data is punched out.
+    /// - `Populate{Read,Write}`: fault the range in; `EINVAL` where the
+    ///   access is not allowed or for devices, `ENOMEM` out of frames.
+    /// - `Hint`: nothing to do beyond the hole rule.
+    pub fn madvise(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        r: RangeRequest,
+        advice: Advice,
+    ) -> Result<(), Errno> {
+        let mut result = Ok(());
+        let mut covered = r.start;
+        let mut at = r.start;
+        while at < r.end {
+            let Some(v) = self.vmas.iter_from(at).next().copied() else {
+                break;
+            };
+            if v.start >= r.end {
+                break;
+            }
+            if v.start > covered {
+                result = Err(Errno::ENOMEM);
+            }
+            let (a, b) = (v.start.max(r.start), v.end.min(r.end));
+            let private_anon = matches!(
+                v.kind,
+                VmaKind::Anonymous { shared: false, .. } | VmaKind::Heap | VmaKind::Stack
+            );
+            let shared_anon = matches!(v.kind, VmaKind::Anonymous { shared: true, .. });
+            let drop_pages = match advice {
+                Advice::Hint => false,
+                Advice::DontNeed => match v.kind {
+                    VmaKind::Device { .. } => return Err(Errno::EINVAL),
+                    _ => !shared_anon,
+                },
+                Advice::Free if private_anon => false,
+                Advice::Free => return Err(Errno::EINVAL),
+                Advice::Remove if shared_anon && v.prot.write => true,
+                Advice::Remove if shared_anon => return Err(Errno::EACCES),
+                Advice::Remove => return Err(Errno::EINVAL),
+                Advice::PopulateRead | Advice::PopulateWrite => {
+                    let write = advice == Advice::PopulateWrite;
+                    let ok = !matches!(v.kind, VmaKind::Device { .. })
+                        && if write {
+                            v.prot.write
+                        } else {
+                            v.prot.read || v.prot.write
+                        };
+                    if !ok {
+                        return Err(Errno::EINVAL);
+                    }
+                    let access = if write { Access2::Write } else { Access2::Read };
+                    let mut va = a;
+                    while va < b {
+                        self.fault(mmu, va, access)?;
+                        va += PAGE_SIZE;
+                    }
+                    false
+                }
+            };
+            if drop_pages {
+                mmu.split(a)?;
+                if b < self.task_size {
+                    mmu.split(b)?;
+                }
+                let _ = mmu.unmap(a, b - a, true);
+            }
+            covered = v.end;
+            at = v.end;
+        }
+        if covered < r.end {
+            result = Err(Errno::ENOMEM);
+        }
+        result
+    }
+
+    /// Whether every page of `[start, end)` is mapped (madvise's hole rule).
+    pub fn is_covered(&self, start: usize, end: usize) -> bool {
+        let mut covered = start;
+        for v in self.vmas.iter_from(start).take_while(|v| v.start < end) {
+            if v.start > covered {
+                return false;
+            }
+            covered = v.end;
+        }
+        covered >= end
     }
 
     /// Linux brk: returns the new break, or the old one if it can't move.
@@ -239,7 +409,9 @@ impl AddressSpace {
         }
         let (old_end, new_end) = (page(self.brk), page(want));
         if new_end > old_end {
-            if !self.vmas.is_free(old_end, new_end) {
+            if !self.vmas.is_free(old_end, new_end)
+                || Self::enough_memory(mmu, new_end - old_end).is_err()
+            {
                 return self.brk;
             }
             let v = Vma {
@@ -273,7 +445,9 @@ impl AddressSpace {
     }
 
     /// Resolve a fault at `va`: Ok if it is now mapped with the access
-    /// allowed, Err(()) if the task must get a signal.
+    /// allowed. Errors: `EFAULT` outside any mapping (SIGSEGV, maperr),
+    /// `EACCES` for an access the mapping does not allow (SIGSEGV,
+    /// accerr), `ENOMEM` when no frame is left (an out-of-memory kill).
     pub fn fault(&mut self, mmu: &mut dyn Mmu, va: usize, access: Access2) -> Result<(), Errno> {
         let vma = *self.vmas.find(va).ok_or(Errno::EFAULT)?;
         let allowed = match access {
@@ -309,6 +483,11 @@ impl AddressSpace {
             }
         }
         let pa = mmu.alloc_zeroed(PAGE_SIZE)?;
+        if let VmaKind::Image(data) = vma.kind {
+            if let Some((off, bytes)) = data.in_page(page, PAGE_SIZE) {
+                mmu.fill_frame(pa, off, bytes);
+            }
+        }
         if let Err(e) = mmu.map(page, pa, PAGE_SIZE, attrs) {
             mmu.free_frame(pa);
             return Err(e);
@@ -316,11 +495,15 @@ impl AddressSpace {
         Ok(())
     }
 
-    /// Remove everything (task exit).
+    /// Remove everything (task exit). Device mappings are unmapped first
+    /// without freeing anything; then the whole user range in one walk, so
+    /// no block needs splitting and nothing can fail or be left behind.
     pub fn teardown(&mut self, mmu: &mut dyn Mmu) {
-        if let Ok(all) = self.vmas.remove(0, self.task_size) {
-            let _ = Self::release(mmu, &all);
+        for v in self.vmas.iter().filter(|v| !owns_frames(v.kind)) {
+            let _ = mmu.unmap(v.start, v.size(), false);
         }
+        let _ = mmu.unmap(0, self.task_size, true);
+        self.vmas = VmaSet::new(self.vmas.max_count());
     }
 }
 
@@ -339,6 +522,7 @@ mod tests {
         next: u64,
         live: BTreeMap<u64, ()>,
         fail_alloc: bool,
+        fail_split: bool,
     }
 
     impl Mmu for FakeMmu {
@@ -347,12 +531,25 @@ mod tests {
             self.map.insert(va, (pa, size, attrs));
             Ok(())
         }
-        fn unmap(
-            &mut self,
-            va: usize,
-            size: usize,
-            removed: &mut dyn FnMut(usize, u64, usize),
-        ) -> Result<(), Errno> {
+        fn split(&mut self, va: usize) -> Result<(), Errno> {
+            if self.fail_split {
+                return Err(Errno::ENOMEM);
+            }
+            let hit = self
+                .map
+                .range(..va)
+                .next_back()
+                .filter(|(k, v)| va < **k + v.1)
+                .map(|(k, v)| (*k, *v));
+            if let Some((k, (pa, s, a))) = hit {
+                self.map.remove(&k);
+                for off in (0..s).step_by(PAGE_SIZE) {
+                    self.map.insert(k + off, (pa + off as u64, PAGE_SIZE, a));
+                }
+            }
+            Ok(())
+        }
+        fn unmap(&mut self, va: usize, size: usize, free: bool) -> Result<(), Errno> {
             let keys: Vec<usize> = self
                 .map
                 .range(..va + size)
@@ -360,14 +557,12 @@ mod tests {
                 .map(|(k, _)| *k)
                 .collect();
             for k in keys {
-                let (pa, s, a) = self.map.remove(&k).unwrap();
-                // Split blocks at the edges into pages, like the real tables.
-                for off in (0..s).step_by(PAGE_SIZE) {
-                    let v = k + off;
-                    if v >= va && v < va + size {
-                        removed(v, pa + off as u64, PAGE_SIZE);
-                    } else {
-                        self.map.insert(v, (pa + off as u64, PAGE_SIZE, a));
+                let (pa, s, _) = self.map.remove(&k).unwrap();
+                // Like the real tables: the caller split the edges first.
+                assert!(k >= va && k + s <= va + size, "unmap across a block edge");
+                if free {
+                    for off in (0..s).step_by(PAGE_SIZE) {
+                        self.free_frame(pa + off as u64);
                     }
                 }
             }
@@ -410,6 +605,10 @@ mod tests {
         fn section_size(&self) -> usize {
             1 << 20
         }
+        fn total_frames(&self) -> usize {
+            // A 512 MiB machine.
+            (512 << 20) / PAGE_SIZE
+        }
     }
 
     fn anon(addr: usize, len: usize, placement: Placement) -> MmapRequest {
@@ -425,6 +624,8 @@ mod tests {
             placement,
             backing: Backing::Anonymous,
             populate: false,
+            may_write: true,
+            noreserve: false,
         }
     }
 

@@ -171,6 +171,12 @@ pub struct MmapRequest {
     /// Fault everything in now (`MAP_POPULATE` without `MAP_NONBLOCK`, or
     /// `MAP_LOCKED`, as Linux decides it).
     pub populate: bool,
+    /// Linux's `VM_MAYWRITE`: whether `mprotect` may ever make it
+    /// writable (false only for a shared mapping of a read-only fd).
+    pub may_write: bool,
+    /// `MAP_NORESERVE`: exempt from the overcommit check (Linux's
+    /// heuristic mode honours it).
+    pub noreserve: bool,
 }
 
 /// What a file descriptor refers to, as far as `mmap` cares.
@@ -178,8 +184,9 @@ pub struct MmapRequest {
 pub enum FdKind {
     /// `/dev/mem`, with the flags it was opened with (`O_ACCMODE`, `O_SYNC`).
     DevMem { flags: u32 },
-    /// `/dev/zero`: behaves as an anonymous mapping.
-    DevZero,
+    /// `/dev/zero`, with its open flags: behaves as an anonymous mapping
+    /// (shared: Linux's shmem), under the file-mode rules of any mapping.
+    DevZero { flags: u32 },
     /// A regular file; not mappable yet (`ENODEV`).
     File { readable: bool },
     /// The console; a tty cannot be mapped (`ENODEV`).
@@ -313,7 +320,9 @@ pub fn decode_mmap(
         return Err(Errno::ENOMEM);
     }
     let addr = match placement {
-        Placement::Hint => addr & !(PAGE_SIZE - 1),
+        // get_unmapped_area: PAGE_ALIGN(hint), i.e. rounded up; a hint
+        // that wraps is no hint.
+        Placement::Hint => page_align(addr).unwrap_or(0),
         Placement::Fixed | Placement::FixedNoReplace => {
             // len <= task_size was checked just above.
             if addr > ctx.task_size - len {
@@ -354,7 +363,16 @@ pub fn decode_mmap(
             }
             Backing::Anonymous
         }
-        Some(FdKind::DevZero) => {
+        Some(FdKind::DevZero { flags: oflags }) => {
+            // do_mmap's file checks: a shared writable mapping needs a
+            // writable fd, any mapping a readable one.
+            let acc = oflags & O_ACCMODE;
+            if shared && prot.write && !(acc == O_WRONLY || acc == O_RDWR) {
+                return Err(Errno::EACCES);
+            }
+            if !(acc == O_RDONLY || acc == O_RDWR) {
+                return Err(Errno::EACCES);
+            }
             if grows_down {
                 return Err(Errno::EINVAL);
             }
@@ -407,6 +425,16 @@ pub fn decode_mmap(
     };
 
     let populate = flags & MAP_LOCKED != 0 || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
+    // do_mmap: a shared mapping of a file not open for writing loses
+    // VM_MAYWRITE; anonymous and private mappings keep it.
+    let may_write = match (file, &backing) {
+        (_, Backing::DevMem { may_write, .. }) => *may_write,
+        (Some(FdKind::DevZero { flags: oflags }), _) if shared => {
+            let acc = oflags & O_ACCMODE;
+            acc == O_WRONLY || acc == O_RDWR
+        }
+        _ => true,
+    };
 
     Ok(MmapRequest {
         addr,
@@ -416,6 +444,8 @@ pub fn decode_mmap(
         placement,
         backing,
         populate,
+        may_write,
+        noreserve: flags & MAP_NORESERVE != 0,
     })
 }
 
@@ -513,6 +543,8 @@ mod tests {
     const FD_CONSOLE: i32 = 1;
     const FD_CLOSED: i32 = 10;
     const FD_MEM_DSYNC: i32 = 11;
+    const FD_ZERO_RO: i32 = 12;
+    const FD_ZERO_WO: i32 = 13;
 
     fn fds(fd: i32) -> Option<FdKind> {
         match fd {
@@ -525,7 +557,9 @@ mod tests {
             FD_MEM_DSYNC => Some(FdKind::DevMem {
                 flags: O_RDWR | O_DSYNC,
             }),
-            FD_ZERO => Some(FdKind::DevZero),
+            FD_ZERO => Some(FdKind::DevZero { flags: O_RDWR }),
+            FD_ZERO_RO => Some(FdKind::DevZero { flags: O_RDONLY }),
+            FD_ZERO_WO => Some(FdKind::DevZero { flags: O_WRONLY }),
             FD_FILE => Some(FdKind::File { readable: true }),
             FD_FILE_WO => Some(FdKind::File { readable: false }),
             FD_CONSOLE => Some(FdKind::Console),
@@ -620,6 +654,8 @@ mod tests {
                 placement: Placement::Hint,
                 backing: Backing::Anonymous,
                 populate: false,
+                may_write: true,
+                noreserve: false,
             }
         );
         // "fd should be -1" for MAP_ANONYMOUS, but any value is ignored.
@@ -785,12 +821,44 @@ mod tests {
     }
 
     #[test]
-    fn hint_is_rounded_down_and_never_an_error() {
+    fn hint_is_rounded_up_and_never_an_error() {
+        // get_unmapped_area uses PAGE_ALIGN(addr): the next page up.
         let r = mmap(0x1234_5678, 4096, RW, ANON, -1, 0).unwrap();
-        assert_eq!((r.addr, r.placement), (0x1234_5000, Placement::Hint));
+        assert_eq!((r.addr, r.placement), (0x1234_6000, Placement::Hint));
+        let r = mmap(0x1234_5000, 4096, RW, ANON, -1, 0).unwrap();
+        assert_eq!(r.addr, 0x1234_5000, "an aligned hint stays");
         // A hint outside user space is only a hint.
         let r = mmap(usize::MAX, 4096, RW, ANON, -1, 0).unwrap();
         assert_eq!(r.placement, Placement::Hint);
+    }
+
+    #[test]
+    fn dev_zero_follows_the_file_mode_rules() {
+        // mmap(2): EACCES "a file mapping was requested, but fd is not open
+        // for reading. Or MAP_SHARED was requested and PROT_WRITE is set,
+        // but fd is not open in read/write (O_RDWR) mode."
+        assert_eq!(
+            mmap(0, 4096, RW, MAP_SHARED, FD_ZERO_RO, 0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_PRIVATE, FD_ZERO_WO, 0),
+            Err(Errno::EACCES)
+        );
+        // Read-only shared: mapped, but never writable later (VM_MAYWRITE
+        // cleared); private keeps it (copy-on-write).
+        let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_ZERO_RO, 0).unwrap();
+        assert!(!r.may_write);
+        let r = mmap(0, 4096, RW, MAP_PRIVATE, FD_ZERO_RO, 0).unwrap();
+        assert!(r.may_write);
+        let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_ZERO, 0).unwrap();
+        assert!(r.may_write);
+        assert!(
+            mmap(0, 4096, RW, ANON | MAP_NORESERVE, -1, 0)
+                .unwrap()
+                .noreserve
+        );
+        assert!(!mmap(0, 4096, RW, ANON, -1, 0).unwrap().noreserve);
     }
 
     #[test]
