@@ -523,6 +523,8 @@ mod tests {
         live: BTreeMap<u64, ()>,
         fail_alloc: bool,
         fail_split: bool,
+        /// fill_frame calls: (frame, offset, bytes).
+        fills: Vec<(u64, usize, Vec<u8>)>,
     }
 
     impl Mmu for FakeMmu {
@@ -601,7 +603,9 @@ mod tests {
         fn free_frame(&mut self, pa: u64) {
             assert!(self.live.remove(&pa).is_some(), "double free of {pa:#x}");
         }
-        fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
+        fn fill_frame(&mut self, pa: u64, off: usize, data: &[u8]) {
+            self.fills.push((pa, off, data.to_vec()));
+        }
         fn section_size(&self) -> usize {
             1 << 20
         }
@@ -764,5 +768,199 @@ mod tests {
             0x10_1000,
             "cannot grow into a mapping"
         );
+    }
+
+    fn ro() -> Prot {
+        Prot {
+            read: true,
+            write: false,
+            exec: false,
+        }
+    }
+
+    fn r(start: usize, end: usize) -> RangeRequest {
+        RangeRequest { start, end }
+    }
+
+    const P: usize = PAGE_SIZE;
+
+    #[test]
+    fn mprotect_changes_what_lies_before_a_hole_then_enomem() {
+        // mprotect(2): "ENOMEM: Addresses in the range [addr, addr+len-1]
+        // are invalid for the address space of the process, or specify one
+        // or more pages that are not mapped." Linux changes the VMAs it
+        // met before the hole (do_mprotect_pkey walks them in order).
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        s.mmap(&mut m, &anon(a + 3 * P, P, Placement::Fixed)).unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        assert_eq!(s.mprotect(&mut m, r(a, a + 4 * P), ro()), Err(Errno::ENOMEM));
+        assert_eq!(s.vmas.find(a).unwrap().prot, ro(), "before the hole: changed");
+        assert_eq!(s.vmas.find(a + P).unwrap().prot, ro());
+        assert!(s.vmas.find(a + 3 * P).unwrap().prot.write, "after it: not");
+        assert_eq!(m.map[&a].2.access, Access::UserRo, "and the live entry too");
+        // Starting in a hole: nothing changes.
+        assert_eq!(
+            s.mprotect(&mut m, r(a + 2 * P, a + 4 * P), Prot::default()),
+            Err(Errno::ENOMEM)
+        );
+        assert!(s.vmas.find(a + 3 * P).unwrap().prot.write);
+    }
+
+    #[test]
+    fn dontneed_drops_private_keeps_shared_and_reports_holes() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        let mut sh = anon(a + 3 * P, P, Placement::Fixed);
+        sh.shared = true;
+        s.mmap(&mut m, &sh).unwrap();
+        for v in [a, a + P, a + 3 * P] {
+            s.fault(&mut m, v, Access2::Write).unwrap();
+        }
+        let shared_pa = m.lookup(a + 3 * P).unwrap();
+        // The hole at a + 2P: ENOMEM, but the mapped parts were done.
+        assert_eq!(
+            s.madvise(&mut m, r(a, a + 4 * P), Advice::DontNeed),
+            Err(Errno::ENOMEM)
+        );
+        assert!(m.lookup(a).is_none() && m.lookup(a + P).is_none(), "private: dropped");
+        assert_eq!(m.live.len(), 1, "their frames freed");
+        assert_eq!(m.lookup(a + 3 * P), Some(shared_pa), "shared: kept, data and all");
+        // Fully mapped: 0; harmless advice over a hole: ENOMEM as well.
+        assert_eq!(s.madvise(&mut m, r(a, a + 2 * P), Advice::DontNeed), Ok(()));
+        assert_eq!(s.madvise(&mut m, r(a, a + 4 * P), Advice::Hint), Err(Errno::ENOMEM));
+        assert_eq!(s.madvise(&mut m, r(a, a + 2 * P), Advice::Hint), Ok(()));
+        // MADV_FREE only on private anonymous memory, REMOVE only shared.
+        assert_eq!(s.madvise(&mut m, r(a + 3 * P, a + 4 * P), Advice::Free), Err(Errno::EINVAL));
+        assert_eq!(s.madvise(&mut m, r(a, a + P), Advice::Remove), Err(Errno::EINVAL));
+        assert_eq!(s.madvise(&mut m, r(a + 3 * P, a + 4 * P), Advice::Remove), Ok(()));
+        assert!(m.lookup(a + 3 * P).is_none(), "REMOVE punches shared data out");
+    }
+
+    #[test]
+    fn dontneed_on_a_device_mapping_is_einval() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let mut d = anon(0x3000_0000, P, Placement::Fixed);
+        d.shared = true;
+        d.backing = Backing::DevMem {
+            phys: 0x0900_0000,
+            sync: true,
+            may_write: true,
+        };
+        s.mmap(&mut m, &d).unwrap();
+        assert_eq!(
+            s.madvise(&mut m, r(0x3000_0000, 0x3000_0000 + P), Advice::DontNeed),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(m.lookup(0x3000_0000), Some(0x0900_0000), "still mapped");
+        // Teardown unmaps the registers without "freeing" them (the fake
+        // panics on a free of a frame it never handed out).
+        s.teardown(&mut m);
+        assert!(m.map.is_empty());
+    }
+
+    #[test]
+    fn image_pages_come_from_the_file_on_first_touch_and_after_dontneed() {
+        static FILE: [u8; 6000] = [0xA5; 6000];
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        // p_vaddr 0x10100: the file bytes cover 0x10100..0x11870, .bss
+        // runs on to 0x13000.
+        let data = crate::mm::vma::ImageData {
+            bytes: &FILE,
+            va: 0x10100,
+        };
+        s.vmas
+            .insert(Vma {
+                start: 0x10000,
+                end: 0x13000,
+                prot: Prot {
+                    read: true,
+                    write: true,
+                    exec: false,
+                },
+                kind: VmaKind::Image(data),
+            })
+            .unwrap();
+        assert!(m.map.is_empty(), "nothing allocated at exec");
+        s.fault(&mut m, 0x10010, Access2::Read).unwrap();
+        let pa = m.lookup(0x10000).unwrap();
+        assert_eq!(m.fills, vec![(pa, 0x100, vec![0xA5; P - 0x100])]);
+        s.fault(&mut m, 0x11000, Access2::Read).unwrap();
+        assert_eq!(m.fills[1].1, 0);
+        assert_eq!(m.fills[1].2.len(), 0x10100 + 6000 - 0x11000);
+        s.fault(&mut m, 0x12000, Access2::Write).unwrap();
+        assert_eq!(m.fills.len(), 2, ".bss page: zero-filled only");
+        // DONTNEED, then the page comes back from the file.
+        s.madvise(&mut m, r(0x10000, 0x11000), Advice::DontNeed).unwrap();
+        assert!(m.lookup(0x10000).is_none());
+        s.fault(&mut m, 0x10000, Access2::Read).unwrap();
+        assert_eq!(m.fills.len(), 3);
+        assert_eq!(m.fills[2].1, 0x100);
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
+
+    #[test]
+    fn overcommit_heuristic_refuses_more_than_ram_in_one_request() {
+        // Linux mode 0 (__vm_enough_memory): pages > totalram -> ENOMEM,
+        // for accounted mappings only: private writable, shared anonymous.
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let big = (512 << 20) + P;
+        assert_eq!(s.mmap(&mut m, &anon(0, big, Placement::Hint)), Err(Errno::ENOMEM));
+        let mut nr = anon(0, big, Placement::Hint);
+        nr.noreserve = true;
+        assert!(s.mmap(&mut m, &nr).is_ok(), "MAP_NORESERVE is exempt");
+        let mut rdonly = anon(0, big, Placement::Hint);
+        rdonly.prot = ro();
+        assert!(s.mmap(&mut m, &rdonly).is_ok(), "read-only private: not accounted");
+        let mut shared_ro = rdonly;
+        shared_ro.shared = true;
+        assert_eq!(s.mmap(&mut m, &shared_ro), Err(Errno::ENOMEM), "shmem is");
+        assert!(s.mmap(&mut m, &anon(0, 512 << 20, Placement::Hint)).is_ok(), "= RAM: ok");
+        // brk: the growth is accounted the same way.
+        s.brk_start = 0x10_0000;
+        s.brk = 0x10_0000;
+        assert_eq!(s.brk(&mut m, 0x10_0000 + big), 0x10_0000);
+    }
+
+    #[test]
+    fn a_failed_split_leaves_munmap_and_mprotect_without_effect() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = s.mmap(&mut m, &anon(0, 4 << 20, Placement::Hint)).unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        assert_eq!(m.map[&a].1, 1 << 20, "a section");
+        m.fail_split = true;
+        let before: Vec<Vma> = s.vmas.iter().copied().collect();
+        assert_eq!(s.munmap(&mut m, r(a + P, a + 2 * P)), Err(Errno::ENOMEM));
+        assert_eq!(s.mprotect(&mut m, r(a + P, a + 2 * P), ro()), Err(Errno::ENOMEM));
+        assert_eq!(s.vmas.iter().copied().collect::<Vec<_>>(), before);
+        assert_eq!(m.live.len(), 256, "nothing freed");
+        m.fail_split = false;
+        s.munmap(&mut m, r(a + P, a + 2 * P)).unwrap();
+        assert_eq!(m.live.len(), 255);
+        s.teardown(&mut m);
+        assert!(m.live.is_empty() && m.map.is_empty());
+    }
+
+    #[test]
+    fn shared_read_only_zero_mapping_never_becomes_writable() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let mut z = anon(0x2000_0000, P, Placement::Fixed);
+        z.prot = ro();
+        z.shared = true;
+        z.may_write = false;
+        s.mmap(&mut m, &z).unwrap();
+        let rw = Prot {
+            read: true,
+            write: true,
+            exec: false,
+        };
+        assert_eq!(
+            s.mprotect(&mut m, r(0x2000_0000, 0x2000_0000 + P), rw),
+            Err(Errno::EACCES)
+        );
+        assert!(!s.vmas.find(0x2000_0000).unwrap().prot.write);
     }
 }
