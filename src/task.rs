@@ -599,23 +599,22 @@ impl Task {
     }
 
     fn mmap(&mut self, a: [usize; 6], offset: u64) -> Result<usize, Errno> {
-        let windows: Vec<(u64, u64)> = crate::board::DEVICE_WINDOWS
-            .iter()
-            .map(|&(s, e, _)| (s, e))
-            .collect();
-        let kinds: Vec<Option<FdKind>> = self
-            .fds
-            .iter()
-            .map(|f| f.as_ref().map(File::kind))
-            .collect();
+        // Fixed-size copies: no allocation on the mmap path.
+        let mut windows = [(0u64, 0u64); 16];
+        let nwin = crate::board::DEVICE_WINDOWS.len().min(windows.len());
+        for (w, &(s, e, _)) in windows.iter_mut().zip(crate::board::DEVICE_WINDOWS) {
+            *w = (s, e);
+        }
+        let fds = &self.fds;
         let lookup = |fd: i32| {
             usize::try_from(fd)
                 .ok()
-                .and_then(|i| kinds.get(i).copied().flatten())
+                .and_then(|i| fds.get(i))
+                .and_then(|f| f.as_ref().map(File::kind))
         };
         let ctx = MmContext {
             task_size: self.layout.task_size,
-            device_windows: &windows,
+            device_windows: &windows[..nwin],
             fd: &lookup,
         };
         let req = mm_args::decode_mmap(
