@@ -79,6 +79,7 @@ pub enum Sys {
     /// mmap: offset in bytes (AArch64).
     Mmap,
     Madvise,
+    Mremap,
     SetTidAddress,
     /// Handled by the architecture (thread pointer register).
     SetTls,
@@ -683,6 +684,8 @@ impl Task {
             Sys::Mmap2 => self.mmap(a, (a[5] as u64) << 12),
             Sys::Mmap => self.mmap(a, a[5] as u64),
             Sys::Madvise => self.madvise(a[0], a[1], a[2]),
+            Sys::Mremap => mm_args::decode_mremap(a[0], a[1], a[2], a[3] as u32, a[4])
+                .and_then(|r| self.space.mremap(self.mmu.as_mut(), r)),
             Sys::SetTls => Ok(0),
             Sys::Unknown(n) => {
                 let seen = &self.reported[..self.reported_count];

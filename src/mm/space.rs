@@ -22,7 +22,9 @@
 use crate::errno::Errno;
 use crate::mm::memtype::{Access, MapAttrs, MemoryType};
 use crate::mm::vma::{Vma, VmaKind, VmaSet};
-use crate::syscall::mm_args::{Backing, MmapRequest, Placement, Prot, RangeRequest, PAGE_SIZE};
+use crate::syscall::mm_args::{
+    Backing, MmapRequest, MremapRequest, Placement, Prot, RangeRequest, PAGE_SIZE,
+};
 
 /// What the address space needs from the architecture and the frame pool.
 pub trait Mmu {
@@ -399,6 +401,222 @@ impl AddressSpace {
             covered = v.end;
         }
         covered >= end
+    }
+
+    /// Whether a VMA of this kind and protection is accounted by Linux's
+    /// overcommit heuristic (`VM_ACCOUNT`): private writable memory and
+    /// shared anonymous memory.
+    fn accounted(v: &Vma) -> bool {
+        match v.kind {
+            VmaKind::Anonymous { shared, .. } => shared || v.prot.write,
+            VmaKind::Device { .. } => false,
+            _ => v.prot.write,
+        }
+    }
+
+    /// `mremap`, as Linux's `sys_mremap` (mm/mremap.c): shrink in place,
+    /// grow in place when the following range is free, else move
+    /// (`MREMAP_MAYMOVE`), to a fixed place (`MREMAP_FIXED`, replacing what
+    /// is there), or move leaving the old range mapped but empty
+    /// (`MREMAP_DONTUNMAP`). Pages move with their frames (no copy).
+    pub fn mremap(&mut self, mmu: &mut dyn Mmu, req: MremapRequest) -> Result<usize, Errno> {
+        let (addr, old_len, new_len) = (req.addr, req.old_len, req.new_len);
+        let v = *self.vmas.find(addr).ok_or(Errno::EFAULT)?;
+        if req.fixed.is_some() || req.dont_unmap {
+            return self.mremap_to(mmu, req);
+        }
+        if old_len >= new_len {
+            // Always allowed: unmap the tail.
+            let end = addr.checked_add(old_len).filter(|&e| e <= self.task_size);
+            let end = end.ok_or(Errno::EINVAL)?;
+            if end > addr + new_len {
+                self.munmap(
+                    mmu,
+                    RangeRequest {
+                        start: addr + new_len,
+                        end,
+                    },
+                )?;
+            }
+            return Ok(addr);
+        }
+        Self::check_resize(&v, addr, old_len, new_len)?;
+        let delta = new_len - old_len;
+        // Grow in place: old range runs to the VMA's end, room after it.
+        if addr + old_len == v.end {
+            let room = v
+                .end
+                .checked_add(delta)
+                .filter(|&e| e <= self.task_size && self.vmas.is_free(v.end, e));
+            if let Some(new_end) = room {
+                if Self::accounted(&v) {
+                    Self::enough_memory(mmu, delta)?;
+                }
+                // Same rights and kind: it merges into `v`.
+                self.vmas.insert(Vma {
+                    start: v.end,
+                    end: new_end,
+                    ..v
+                })?;
+                return Ok(addr);
+            }
+        }
+        if !req.may_move {
+            return Err(Errno::ENOMEM);
+        }
+        if self.vmas.count() >= MAX_MAP_COUNT - 3 {
+            return Err(Errno::ENOMEM);
+        }
+        let new_addr = self
+            .vmas
+            .find_free(new_len, 0, self.mmap_lo, self.mmap_hi, PAGE_SIZE)
+            .ok_or(Errno::ENOMEM)?;
+        self.move_vma(mmu, v, addr, old_len, new_len, new_addr, false)
+    }
+
+    /// Linux's `vma_to_resize` checks for a growing (or same-size) remap.
+    fn check_resize(v: &Vma, addr: usize, old_len: usize, new_len: usize) -> Result<(), Errno> {
+        let shared = matches!(
+            v.kind,
+            VmaKind::Anonymous { shared: true, .. } | VmaKind::Device { .. }
+        );
+        if old_len == 0 && !shared {
+            return Err(Errno::EINVAL);
+        }
+        if old_len > v.end - addr {
+            return Err(Errno::EFAULT);
+        }
+        if new_len != old_len && matches!(v.kind, VmaKind::Device { .. }) {
+            // VM_PFNMAP mappings cannot grow.
+            return Err(Errno::EFAULT);
+        }
+        if old_len == 0 {
+            // Duplicating a shared mapping needs shared page tables: not
+            // supported here (Linux warns it is deprecated).
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    /// Linux's `mremap_to`: `MREMAP_FIXED` and/or `MREMAP_DONTUNMAP`.
+    fn mremap_to(&mut self, mmu: &mut dyn Mmu, req: MremapRequest) -> Result<usize, Errno> {
+        let (addr, mut old_len, new_len) = (req.addr, req.old_len, req.new_len);
+        if let Some(new_addr) = req.fixed {
+            if new_addr % PAGE_SIZE != 0
+                || new_len > self.task_size
+                || new_addr > self.task_size - new_len
+            {
+                return Err(Errno::EINVAL);
+            }
+            // The old and new ranges must not overlap.
+            if addr + old_len > new_addr && new_addr + new_len > addr {
+                return Err(Errno::EINVAL);
+            }
+        }
+        if self.vmas.count() + 2 >= MAX_MAP_COUNT - 3 {
+            return Err(Errno::ENOMEM);
+        }
+        if let Some(new_addr) = req.fixed {
+            self.munmap(
+                mmu,
+                RangeRequest {
+                    start: new_addr,
+                    end: new_addr + new_len,
+                },
+            )?;
+        }
+        if old_len > new_len {
+            self.munmap(
+                mmu,
+                RangeRequest {
+                    start: addr + new_len,
+                    end: addr + old_len,
+                },
+            )?;
+            old_len = new_len;
+        }
+        let v = *self.vmas.find(addr).ok_or(Errno::EFAULT)?;
+        Self::check_resize(&v, addr, old_len, new_len)?;
+        if req.dont_unmap && matches!(v.kind, VmaKind::Device { .. }) {
+            return Err(Errno::EINVAL);
+        }
+        let new_addr = match req.fixed {
+            Some(a) => a,
+            None => self
+                .vmas
+                .find_free(new_len, 0, self.mmap_lo, self.mmap_hi, PAGE_SIZE)
+                .ok_or(Errno::ENOMEM)?,
+        };
+        self.move_vma(mmu, v, addr, old_len, new_len, new_addr, req.dont_unmap)
+    }
+
+    /// Linux's `move_vma`: the pages of `[addr, addr + old_len)` (inside
+    /// `v`) move to `new_addr`, the new VMA is `new_len` long. The page
+    /// moves happen first (undone if a table cannot be allocated), then
+    /// the VMA set changes in room reserved beforehand: nothing fails
+    /// halfway.
+    #[allow(clippy::too_many_arguments)]
+    fn move_vma(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        v: Vma,
+        addr: usize,
+        old_len: usize,
+        new_len: usize,
+        new_addr: usize,
+        dont_unmap: bool,
+    ) -> Result<usize, Errno> {
+        let new_end = new_addr.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+        if !self.vmas.is_free(new_addr, new_end) {
+            return Err(Errno::ENOMEM);
+        }
+        let old = v.clip_to(addr, addr + old_len);
+        if Self::accounted(&v) {
+            let charge = if dont_unmap {
+                new_len
+            } else {
+                new_len - old_len.min(new_len)
+            };
+            Self::enough_memory(mmu, charge)?;
+        }
+        // The moved kind: a device's physical start and an ELF segment's
+        // file position follow the pages.
+        let kind = match old.kind {
+            VmaKind::Image(d) => VmaKind::Image(crate::mm::vma::ImageData {
+                va: d.va.wrapping_add(new_addr).wrapping_sub(addr),
+                ..d
+            }),
+            k => k,
+        };
+        let moved = Vma {
+            start: new_addr,
+            end: new_end,
+            prot: v.prot,
+            kind,
+        };
+        // Fallible steps first: room in the VMA set, block edges.
+        self.vmas.reserve(4)?;
+        self.split_edges(mmu, addr, addr + old_len)?;
+        // Move the present pages (map at the new place, same frames and
+        // attributes); undo on failure.
+        let attrs = user_attrs(moved.prot, moved.kind);
+        let mut off = 0;
+        while off < old_len {
+            if let Some(pa) = mmu.lookup(addr + off) {
+                if let Err(e) = mmu.map(new_addr + off, pa, PAGE_SIZE, attrs) {
+                    let _ = mmu.unmap(new_addr, off.max(PAGE_SIZE), false);
+                    return Err(e);
+                }
+            }
+            off += PAGE_SIZE;
+        }
+        // Cannot fail now: room is reserved and counts were checked.
+        if !dont_unmap {
+            let _ = self.vmas.cut(addr, addr + old_len);
+        }
+        let _ = self.vmas.insert(moved);
+        let _ = mmu.unmap(addr, old_len, false);
+        Ok(new_addr)
     }
 
     /// Linux brk: returns the new break, or the old one if it can't move.
@@ -793,10 +1011,18 @@ mod tests {
         let (mut s, mut m) = (space(), FakeMmu::default());
         let a = 0x2000_0000;
         s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
-        s.mmap(&mut m, &anon(a + 3 * P, P, Placement::Fixed)).unwrap();
+        s.mmap(&mut m, &anon(a + 3 * P, P, Placement::Fixed))
+            .unwrap();
         s.fault(&mut m, a, Access2::Write).unwrap();
-        assert_eq!(s.mprotect(&mut m, r(a, a + 4 * P), ro()), Err(Errno::ENOMEM));
-        assert_eq!(s.vmas.find(a).unwrap().prot, ro(), "before the hole: changed");
+        assert_eq!(
+            s.mprotect(&mut m, r(a, a + 4 * P), ro()),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(
+            s.vmas.find(a).unwrap().prot,
+            ro(),
+            "before the hole: changed"
+        );
         assert_eq!(s.vmas.find(a + P).unwrap().prot, ro());
         assert!(s.vmas.find(a + 3 * P).unwrap().prot.write, "after it: not");
         assert_eq!(m.map[&a].2.access, Access::UserRo, "and the live entry too");
@@ -825,18 +1051,40 @@ mod tests {
             s.madvise(&mut m, r(a, a + 4 * P), Advice::DontNeed),
             Err(Errno::ENOMEM)
         );
-        assert!(m.lookup(a).is_none() && m.lookup(a + P).is_none(), "private: dropped");
+        assert!(
+            m.lookup(a).is_none() && m.lookup(a + P).is_none(),
+            "private: dropped"
+        );
         assert_eq!(m.live.len(), 1, "their frames freed");
-        assert_eq!(m.lookup(a + 3 * P), Some(shared_pa), "shared: kept, data and all");
+        assert_eq!(
+            m.lookup(a + 3 * P),
+            Some(shared_pa),
+            "shared: kept, data and all"
+        );
         // Fully mapped: 0; harmless advice over a hole: ENOMEM as well.
         assert_eq!(s.madvise(&mut m, r(a, a + 2 * P), Advice::DontNeed), Ok(()));
-        assert_eq!(s.madvise(&mut m, r(a, a + 4 * P), Advice::Hint), Err(Errno::ENOMEM));
+        assert_eq!(
+            s.madvise(&mut m, r(a, a + 4 * P), Advice::Hint),
+            Err(Errno::ENOMEM)
+        );
         assert_eq!(s.madvise(&mut m, r(a, a + 2 * P), Advice::Hint), Ok(()));
         // MADV_FREE only on private anonymous memory, REMOVE only shared.
-        assert_eq!(s.madvise(&mut m, r(a + 3 * P, a + 4 * P), Advice::Free), Err(Errno::EINVAL));
-        assert_eq!(s.madvise(&mut m, r(a, a + P), Advice::Remove), Err(Errno::EINVAL));
-        assert_eq!(s.madvise(&mut m, r(a + 3 * P, a + 4 * P), Advice::Remove), Ok(()));
-        assert!(m.lookup(a + 3 * P).is_none(), "REMOVE punches shared data out");
+        assert_eq!(
+            s.madvise(&mut m, r(a + 3 * P, a + 4 * P), Advice::Free),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.madvise(&mut m, r(a, a + P), Advice::Remove),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.madvise(&mut m, r(a + 3 * P, a + 4 * P), Advice::Remove),
+            Ok(())
+        );
+        assert!(
+            m.lookup(a + 3 * P).is_none(),
+            "REMOVE punches shared data out"
+        );
     }
 
     #[test]
@@ -893,7 +1141,8 @@ mod tests {
         s.fault(&mut m, 0x12000, Access2::Write).unwrap();
         assert_eq!(m.fills.len(), 2, ".bss page: zero-filled only");
         // DONTNEED, then the page comes back from the file.
-        s.madvise(&mut m, r(0x10000, 0x11000), Advice::DontNeed).unwrap();
+        s.madvise(&mut m, r(0x10000, 0x11000), Advice::DontNeed)
+            .unwrap();
         assert!(m.lookup(0x10000).is_none());
         s.fault(&mut m, 0x10000, Access2::Read).unwrap();
         assert_eq!(m.fills.len(), 3);
@@ -908,17 +1157,26 @@ mod tests {
         // for accounted mappings only: private writable, shared anonymous.
         let (mut s, mut m) = (space(), FakeMmu::default());
         let big = (512 << 20) + P;
-        assert_eq!(s.mmap(&mut m, &anon(0, big, Placement::Hint)), Err(Errno::ENOMEM));
+        assert_eq!(
+            s.mmap(&mut m, &anon(0, big, Placement::Hint)),
+            Err(Errno::ENOMEM)
+        );
         let mut nr = anon(0, big, Placement::Hint);
         nr.noreserve = true;
         assert!(s.mmap(&mut m, &nr).is_ok(), "MAP_NORESERVE is exempt");
         let mut rdonly = anon(0, big, Placement::Hint);
         rdonly.prot = ro();
-        assert!(s.mmap(&mut m, &rdonly).is_ok(), "read-only private: not accounted");
+        assert!(
+            s.mmap(&mut m, &rdonly).is_ok(),
+            "read-only private: not accounted"
+        );
         let mut shared_ro = rdonly;
         shared_ro.shared = true;
         assert_eq!(s.mmap(&mut m, &shared_ro), Err(Errno::ENOMEM), "shmem is");
-        assert!(s.mmap(&mut m, &anon(0, 512 << 20, Placement::Hint)).is_ok(), "= RAM: ok");
+        assert!(
+            s.mmap(&mut m, &anon(0, 512 << 20, Placement::Hint)).is_ok(),
+            "= RAM: ok"
+        );
         // brk: the growth is accounted the same way.
         s.brk_start = 0x10_0000;
         s.brk = 0x10_0000;
@@ -934,7 +1192,10 @@ mod tests {
         m.fail_split = true;
         let before: Vec<Vma> = s.vmas.iter().copied().collect();
         assert_eq!(s.munmap(&mut m, r(a + P, a + 2 * P)), Err(Errno::ENOMEM));
-        assert_eq!(s.mprotect(&mut m, r(a + P, a + 2 * P), ro()), Err(Errno::ENOMEM));
+        assert_eq!(
+            s.mprotect(&mut m, r(a + P, a + 2 * P), ro()),
+            Err(Errno::ENOMEM)
+        );
         assert_eq!(s.vmas.iter().copied().collect::<Vec<_>>(), before);
         assert_eq!(m.live.len(), 256, "nothing freed");
         m.fail_split = false;
@@ -962,5 +1223,143 @@ mod tests {
             Err(Errno::EACCES)
         );
         assert!(!s.vmas.find(0x2000_0000).unwrap().prot.write);
+    }
+
+    fn remap(
+        addr: usize,
+        old_len: usize,
+        new_len: usize,
+        flags: u32,
+        new_addr: usize,
+    ) -> MremapRequest {
+        crate::syscall::mm_args::decode_mremap(addr, old_len, new_len, flags, new_addr).unwrap()
+    }
+
+    const MAYMOVE: u32 = crate::syscall::mm_args::MREMAP_MAYMOVE;
+    const FIXED: u32 = crate::syscall::mm_args::MREMAP_FIXED;
+    const DONTUNMAP: u32 = crate::syscall::mm_args::MREMAP_DONTUNMAP;
+
+    #[test]
+    fn mremap_shrinks_grows_in_place_and_moves_with_the_frames() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 4 * P, Placement::Fixed)).unwrap();
+        for i in 0..4 {
+            s.fault(&mut m, a + i * P, Access2::Write).unwrap();
+        }
+        let pas: Vec<u64> = (0..4).map(|i| m.lookup(a + i * P).unwrap()).collect();
+        // Shrink: the tail is unmapped and freed, the address stays.
+        assert_eq!(s.mremap(&mut m, remap(a, 4 * P, 2 * P, 0, 0)), Ok(a));
+        assert_eq!(m.live.len(), 2);
+        assert!(s.vmas.find(a + 2 * P).is_none());
+        // Grow in place: the range after it is free.
+        assert_eq!(s.mremap(&mut m, remap(a, 2 * P, 3 * P, 0, 0)), Ok(a));
+        assert_eq!(s.vmas.find(a).unwrap().end, a + 3 * P);
+        assert_eq!(s.vmas.count(), 1, "merged");
+        // Blocked after: without MAYMOVE, ENOMEM; with it, a move that
+        // takes the frames along (no copy) and frees the old range.
+        s.mmap(&mut m, &anon(a + 3 * P, P, Placement::Fixed))
+            .unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 3 * P, 8 * P, 0, 0)),
+            Err(Errno::ENOMEM)
+        );
+        let b = s
+            .mremap(&mut m, remap(a, 3 * P, 8 * P, MAYMOVE, 0))
+            .unwrap();
+        assert_ne!(b, a);
+        assert_eq!(m.lookup(b), Some(pas[0]));
+        assert_eq!(m.lookup(b + P), Some(pas[1]));
+        assert!(m.lookup(a).is_none() && s.vmas.find(a).is_none());
+        assert_eq!(s.vmas.find(b).unwrap().end, b + 8 * P);
+        assert_eq!(m.live.len(), 2, "frames moved, none leaked or copied");
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
+
+    #[test]
+    fn mremap_errors_as_linux() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        // mremap(2): EFAULT "some address in the range old_address to
+        // old_address+old_size is an invalid virtual memory address".
+        assert_eq!(
+            s.mremap(&mut m, remap(a + 4 * P, P, 2 * P, MAYMOVE, 0)),
+            Err(Errno::EFAULT)
+        );
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 3 * P, 4 * P, MAYMOVE, 0)),
+            Err(Errno::EFAULT)
+        );
+        // EINVAL: old_size 0 on a private mapping; overlapping FIXED.
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 0, P, MAYMOVE, 0)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 2 * P, MAYMOVE | FIXED, a + P)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 2 * P, MAYMOVE | FIXED, a + 0x800)),
+            Err(Errno::EINVAL),
+            "unaligned new_address"
+        );
+        // A device mapping cannot grow (VM_PFNMAP): EFAULT.
+        let mut d = anon(0x3000_0000, P, Placement::Fixed);
+        d.shared = true;
+        d.backing = Backing::DevMem {
+            phys: 0x0900_0000,
+            sync: true,
+            may_write: true,
+        };
+        s.mmap(&mut m, &d).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(0x3000_0000, P, 2 * P, MAYMOVE, 0)),
+            Err(Errno::EFAULT)
+        );
+        // Overcommit applies to the growth of accounted memory.
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, (600 << 20) & !(P - 1), MAYMOVE, 0)),
+            Err(Errno::ENOMEM)
+        );
+    }
+
+    #[test]
+    fn mremap_fixed_replaces_the_target_and_dontunmap_keeps_the_source() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let (a, t) = (0x2000_0000, 0x2800_0000);
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        s.mmap(&mut m, &anon(t, 4 * P, Placement::Fixed)).unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        s.fault(&mut m, t + P, Access2::Write).unwrap();
+        let pa = m.lookup(a).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 2 * P, MAYMOVE | FIXED, t)),
+            Ok(t)
+        );
+        assert_eq!(m.lookup(t), Some(pa));
+        assert!(
+            m.lookup(t + P).is_none(),
+            "the target's old page was unmapped"
+        );
+        assert_eq!(m.live.len(), 1, "and its frame freed");
+        assert_eq!(
+            s.vmas.find(t + 3 * P).map(|v| v.end),
+            Some(t + 4 * P),
+            "rest kept"
+        );
+        assert!(s.vmas.find(a).is_none());
+        // DONTUNMAP: pages move, the old range stays mapped and empty.
+        let b = s
+            .mremap(&mut m, remap(t, 2 * P, 2 * P, MAYMOVE | DONTUNMAP, 0))
+            .unwrap();
+        assert_eq!(m.lookup(b), Some(pa));
+        assert!(s.vmas.find(t).is_some() && m.lookup(t).is_none());
+        s.fault(&mut m, t, Access2::Read).unwrap();
+        assert_ne!(m.lookup(t), Some(pa), "refaults to a fresh zero page");
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
     }
 }

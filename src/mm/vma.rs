@@ -141,6 +141,11 @@ impl Vma {
         }
     }
 
+    /// The part `[start, end)` of this VMA (a sub-range of it).
+    pub fn clip_to(&self, start: usize, end: usize) -> Vma {
+        self.clip(start, end)
+    }
+
     /// Whether `next` continues `self` so exactly that one VMA could
     /// describe both: touching, same rights, same kind, and for devices
     /// the same memory type and contiguous physical addresses.
@@ -447,8 +452,29 @@ impl VmaSet {
         }
         let lo = self.first_ending_after(start);
         let hi = self.first_starting_at_or_after(end).max(lo);
+        let hit = self.vmas.get(lo..hi).unwrap_or(&[]);
+        let mut removed = Vec::new();
+        removed
+            .try_reserve_exact(hit.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        removed.extend(
+            hit.iter()
+                .map(|v| v.clip(v.start.max(start), v.end.min(end))),
+        );
+        self.cut(start, end)?;
+        Ok(removed)
+    }
+
+    /// [`VmaSet::remove`] without the list of what was removed: with room
+    /// [reserved](VmaSet::reserve) first, it allocates nothing.
+    pub fn cut(&mut self, start: usize, end: usize) -> Result<(), Errno> {
+        if start > end || !is_page_aligned(start) || !is_page_aligned(end) {
+            return Err(Errno::EINVAL);
+        }
+        let lo = self.first_ending_after(start);
+        let hi = self.first_starting_at_or_after(end).max(lo);
         let Some(hit) = self.vmas.get(lo..hi).filter(|s| !s.is_empty()) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
 
         let mut keep: [Option<Vma>; 2] = [None, None];
@@ -463,21 +489,17 @@ impl VmaSet {
         if new_count > self.max_count {
             return Err(Errno::ENOMEM);
         }
-
-        let mut removed = Vec::new();
-        removed
-            .try_reserve_exact(hit.len())
-            .map_err(|_| Errno::ENOMEM)?;
-        removed.extend(
-            hit.iter()
-                .map(|v| v.clip(v.start.max(start), v.end.min(end))),
-        );
         match keep {
-            [Some(left), Some(right)] => self.replace_range(lo, hi, &[left, right])?,
-            [Some(one), None] | [None, Some(one)] => self.replace_range(lo, hi, &[one])?,
-            [None, None] => self.replace_range(lo, hi, &[])?,
+            [Some(left), Some(right)] => self.replace_range(lo, hi, &[left, right]),
+            [Some(one), None] | [None, Some(one)] => self.replace_range(lo, hi, &[one]),
+            [None, None] => self.replace_range(lo, hi, &[]),
         }
-        Ok(removed)
+    }
+
+    /// Room for `extra` more VMAs, so the next operations that add at
+    /// most that many cannot fail for lack of memory.
+    pub fn reserve(&mut self, extra: usize) -> Result<(), Errno> {
+        self.vmas.try_reserve(extra).map_err(|_| Errno::ENOMEM)
     }
 
     /// How far Linux's `mprotect(start, end, prot)` gets: it changes VMAs

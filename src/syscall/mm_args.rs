@@ -472,6 +472,67 @@ pub fn decode_munmap(
     Ok(Some(RangeRequest { start: addr, end }))
 }
 
+pub const MREMAP_MAYMOVE: u32 = 1;
+pub const MREMAP_FIXED: u32 = 2;
+pub const MREMAP_DONTUNMAP: u32 = 4;
+
+/// A decoded `mremap`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MremapRequest {
+    pub addr: usize,
+    /// Page-aligned; 0 only asks to duplicate a shared mapping.
+    pub old_len: usize,
+    /// Page-aligned, never 0.
+    pub new_len: usize,
+    pub may_move: bool,
+    /// `MREMAP_FIXED`: the new address (not yet checked: Linux checks it
+    /// after finding the old mapping).
+    pub fixed: Option<usize>,
+    pub dont_unmap: bool,
+}
+
+/// Decodes `mremap(addr, old_len, new_len, flags, new_addr)` as the start
+/// of Linux's `sys_mremap`: unknown flags, `MREMAP_FIXED` without
+/// `MREMAP_MAYMOVE`, `MREMAP_DONTUNMAP` without `MREMAP_MAYMOVE` or with a
+/// size change, an unaligned `addr`, and a zero `new_len` are `EINVAL`.
+pub fn decode_mremap(
+    addr: usize,
+    old_len: usize,
+    new_len: usize,
+    flags: u32,
+    new_addr: usize,
+) -> Result<MremapRequest, Errno> {
+    if flags & !(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let may_move = flags & MREMAP_MAYMOVE != 0;
+    if flags & MREMAP_FIXED != 0 && !may_move {
+        return Err(Errno::EINVAL);
+    }
+    let dont_unmap = flags & MREMAP_DONTUNMAP != 0;
+    if dont_unmap && (!may_move || old_len != new_len) {
+        return Err(Errno::EINVAL);
+    }
+    if !is_page_aligned(addr) {
+        return Err(Errno::EINVAL);
+    }
+    // PAGE_ALIGN wraps to 0 on overflow: then new_len is "0" (EINVAL) and
+    // old_len 0.
+    let old_len = page_align(old_len).unwrap_or(0);
+    let new_len = page_align(new_len).unwrap_or(0);
+    if new_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(MremapRequest {
+        addr,
+        old_len,
+        new_len,
+        may_move,
+        fixed: (flags & MREMAP_FIXED != 0).then_some(new_addr),
+        dont_unmap,
+    })
+}
+
 /// Decodes `mprotect(addr, len, prot)` in `do_mprotect_pkey`'s order:
 ///
 /// 1. both `PROT_GROWSDOWN` and `PROT_GROWSUP`: `EINVAL`;
@@ -1299,6 +1360,45 @@ mod tests {
                 },
                 Prot::NONE
             )))
+        );
+    }
+
+    #[test]
+    fn mremap_argument_checks_in_linux_order() {
+        // mremap(2): EINVAL "flags has an invalid bit set; new_size was
+        // zero; MREMAP_FIXED or MREMAP_DONTUNMAP without MREMAP_MAYMOVE;
+        // MREMAP_DONTUNMAP with old_size != new_size; old_address not
+        // page aligned".
+        assert_eq!(decode_mremap(0x1000, 4096, 4096, 8, 0), Err(Errno::EINVAL));
+        assert_eq!(
+            decode_mremap(0x1000, 4096, 4096, MREMAP_FIXED, 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            decode_mremap(0x1000, 4096, 4096, MREMAP_DONTUNMAP, 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            decode_mremap(0x1000, 4096, 8192, MREMAP_DONTUNMAP | MREMAP_MAYMOVE, 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(decode_mremap(0x1001, 4096, 4096, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(decode_mremap(0x1000, 4096, 0, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(
+            decode_mremap(0x1000, 4096, usize::MAX, 0, 0),
+            Err(Errno::EINVAL)
+        );
+        let r = decode_mremap(0x1000, 10, 5000, MREMAP_MAYMOVE | MREMAP_FIXED, 0x9000).unwrap();
+        assert_eq!(
+            r,
+            MremapRequest {
+                addr: 0x1000,
+                old_len: 4096,
+                new_len: 8192,
+                may_move: true,
+                fixed: Some(0x9000),
+                dont_unmap: false,
+            }
         );
     }
 }

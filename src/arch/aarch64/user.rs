@@ -252,6 +252,7 @@ fn sys_of(nr: u64) -> Sys {
         222 => Sys::Mmap,
         226 => Sys::Mprotect,
         233 => Sys::Madvise,
+        216 => Sys::Mremap,
         n => Sys::Unknown(n as usize),
     }
 }

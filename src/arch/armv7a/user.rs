@@ -365,6 +365,7 @@ fn sys_of(nr: u32) -> Sys {
         146 => Sys::Writev,
         192 => Sys::Mmap2,
         220 => Sys::Madvise,
+        163 => Sys::Mremap,
         248 => Sys::ExitGroup,
         256 => Sys::SetTidAddress,
         322 => Sys::OpenAt,
