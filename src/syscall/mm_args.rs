@@ -320,9 +320,10 @@ pub fn decode_mmap(
         return Err(Errno::ENOMEM);
     }
     let addr = match placement {
-        // get_unmapped_area: PAGE_ALIGN(hint), i.e. rounded up; a hint
-        // that wraps is no hint.
-        Placement::Hint => page_align(addr).unwrap_or(0),
+        // do_mmap's round_hint_to_min: `hint &= PAGE_MASK`, rounded down
+        // (checked on Linux 6.1 armmp under QEMU; get_unmapped_area's
+        // PAGE_ALIGN then sees an aligned hint).
+        Placement::Hint => addr & !(PAGE_SIZE - 1),
         Placement::Fixed | Placement::FixedNoReplace => {
             // len <= task_size was checked just above.
             if addr > ctx.task_size - len {
@@ -882,10 +883,11 @@ mod tests {
     }
 
     #[test]
-    fn hint_is_rounded_up_and_never_an_error() {
-        // get_unmapped_area uses PAGE_ALIGN(addr): the next page up.
+    fn hint_is_rounded_down_and_never_an_error() {
+        // Linux 6.1 (armmp, under QEMU) places mmap(0x12345678, ...) at
+        // 0x12345000: round_hint_to_min masks the hint down.
         let r = mmap(0x1234_5678, 4096, RW, ANON, -1, 0).unwrap();
-        assert_eq!((r.addr, r.placement), (0x1234_6000, Placement::Hint));
+        assert_eq!((r.addr, r.placement), (0x1234_5000, Placement::Hint));
         let r = mmap(0x1234_5000, 4096, RW, ANON, -1, 0).unwrap();
         assert_eq!(r.addr, 0x1234_5000, "an aligned hint stays");
         // A hint outside user space is only a hint.
