@@ -150,6 +150,7 @@ fn run_init(info: &BootInfo) -> u32 {
         kprintln!("audit: enabled (after every syscall and resolved fault)");
     }
     let before = api::frames().0;
+    let heap_before = crate::mm::heap::grown() / 4096;
     kprintln!("frames: {before} free before {path}");
     kprintln!("running {path} (pid 1) in {}", api::USER_MODE);
     let status = match api::run_task(1, path, &argv, &envp) {
@@ -163,10 +164,19 @@ fn run_init(info: &BootInfo) -> u32 {
             127
         }
     };
-    let after = api::frames().0;
+    // Frames the kernel heap took meanwhile are the kernel's, not the
+    // task's: they are counted apart (the heap keeps its regions).
+    let heap_after = crate::mm::heap::grown() / 4096;
+    let after = api::frames().0 + (heap_after - heap_before);
     kprintln!(
         "frames: {after} free after {path} (before: {before}, {})",
         if after == before { "no leak" } else { "LEAK" }
     );
+    if heap_after > heap_before {
+        kprintln!(
+            "heap: grew by {} frames during {path}",
+            heap_after - heap_before
+        );
+    }
     status
 }

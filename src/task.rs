@@ -6,8 +6,8 @@
 use crate::errno::Errno;
 use crate::kprintln;
 use crate::loader::{self, cpio, elf, stack};
-use crate::mm::space::{Access2, AddressSpace, Mmu};
-use crate::mm::vma::{Vma, VmaKind};
+use crate::mm::space::{Access2, AddressSpace, Advice, Mmu};
+use crate::mm::vma::{ImageData, Vma, VmaKind};
 use crate::syscall::mm_args::{self, FdKind, MmContext, Prot, PAGE_SIZE};
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -35,7 +35,9 @@ pub enum File {
     DevMem {
         flags: u32,
     },
-    DevZero,
+    DevZero {
+        flags: u32,
+    },
     DevNull,
     /// A regular file of the initramfs (read-only).
     Ram {
@@ -49,7 +51,7 @@ impl File {
         match self {
             File::Console => FdKind::Console,
             File::DevMem { flags } => FdKind::DevMem { flags: *flags },
-            File::DevZero => FdKind::DevZero,
+            File::DevZero { flags } => FdKind::DevZero { flags: *flags },
             File::DevNull => FdKind::Console,
             File::Ram { .. } => FdKind::File { readable: true },
         }
@@ -77,6 +79,7 @@ pub enum Sys {
     /// mmap: offset in bytes (AArch64).
     Mmap,
     Madvise,
+    Mremap,
     SetTidAddress,
     /// Handled by the architecture (thread pointer register).
     SetTls,
@@ -102,13 +105,25 @@ pub struct Task {
     pub mmu: Box<dyn Mmu + Send>,
     pub fds: Vec<Option<File>>,
     pub layout: UserLayout,
-    /// Syscall numbers already reported as unsupported.
-    reported: Vec<usize>,
+    /// Syscall numbers already reported as unsupported (the first few:
+    /// a fuzzer's random numbers must not grow kernel memory).
+    reported: [usize; 16],
+    reported_count: usize,
 }
 
 const MAX_FDS: usize = 64;
 const AT_FDCWD: i32 = -100;
-const O_DIRECTORY: u32 = 0o200000;
+/// ARM and AArch64 value (`asm-generic` and arch/arm): 0o200000 is
+/// `O_DIRECT` there, x86's `O_DIRECTORY`.
+const O_DIRECTORY: u32 = 0o40000;
+/// Linux's `PATH_MAX`, the terminating NUL included.
+const PATH_MAX: usize = 4096;
+/// Linux's `MAX_RW_COUNT` (`INT_MAX & PAGE_MASK`): longer reads and
+/// writes are cut to this.
+const MAX_RW_COUNT: usize = 0x7FFF_F000;
+/// Bytes moved per step between user memory and a device: a stack
+/// buffer, so no kernel allocation depends on a user-chosen length.
+const CHUNK: usize = 256;
 
 /// The initramfs everyone opens files from (unpacked once at boot).
 static INITRAMFS: spin::Once<&'static [u8]> = spin::Once::new();
@@ -156,44 +171,35 @@ impl Task {
                 write: seg.perms.write,
                 exec: seg.perms.exec,
             };
+            let bytes = &image[seg.file_offset as usize..(seg.file_offset + seg.filesz) as usize];
+            // A writable segment is private writable memory: Linux's
+            // loader accounts it (elf_map / vm_brk_flags) and refuses one
+            // larger than RAM.
+            if prot.write && AddressSpace::enough_memory(mmu.as_ref(), end - start).is_err() {
+                let msg = format!(
+                    "{path}: segment at {start:#x}: {} MiB is more than the RAM ({} MiB): out of memory (ENOMEM)",
+                    (end - start) >> 20,
+                    (mmu.total_frames() * PAGE_SIZE) >> 20
+                );
+                return Err(fail(&mut space, &mut mmu, msg));
+            }
+            // Pages come in on first touch, from the file bytes (zero for
+            // .bss), as Linux maps segments.
+            let kind = VmaKind::Image(ImageData {
+                bytes,
+                va: seg.vaddr as usize,
+            });
             if let Err(e) = space.vmas.insert(Vma {
                 start,
                 end,
                 prot,
-                kind: VmaKind::Image,
+                kind,
             }) {
                 return Err(fail(
                     &mut space,
                     &mut mmu,
                     format!("{path}: segment at {start:#x}: {}", e.name()),
                 ));
-            }
-            let file = &image[seg.file_offset as usize..(seg.file_offset + seg.filesz) as usize];
-            let attrs = crate::mm::space::user_attrs(prot, VmaKind::Image);
-            let mut va = start;
-            while va < end {
-                let pa = match mmu.alloc_zeroed(PAGE_SIZE) {
-                    Ok(pa) => pa,
-                    Err(_) => {
-                        return Err(fail(&mut space, &mut mmu, format!("{path}: out of memory")))
-                    }
-                };
-                // File bytes that land in this page.
-                let seg_lo = seg.vaddr as usize;
-                let from = va.max(seg_lo);
-                let to = (va + PAGE_SIZE).min(seg_lo + file.len());
-                if to > from {
-                    mmu.fill_frame(pa, from - va, &file[from - seg_lo..to - seg_lo]);
-                }
-                if mmu.map(va, pa, PAGE_SIZE, attrs).is_err() {
-                    mmu.free_frame(pa);
-                    return Err(fail(
-                        &mut space,
-                        &mut mmu,
-                        format!("{path}: cannot map {va:#x}"),
-                    ));
-                }
-                va += PAGE_SIZE;
             }
         }
         let brk = (plan.highest as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
@@ -263,7 +269,8 @@ impl Task {
             mmu,
             fds,
             layout,
-            reported: Vec::new(),
+            reported: [0; 16],
+            reported_count: 0,
         };
         Ok((task, plan.entry, st.sp))
     }
@@ -311,10 +318,21 @@ impl Task {
         Ok(())
     }
 
-    /// copy_from_user.
+    /// Linux's `access_ok`: the whole range lies in user space.
+    fn access_ok(&self, va: usize, len: usize) -> Result<(), Errno> {
+        va.checked_add(len)
+            .filter(|&e| e <= self.layout.task_size)
+            .map(|_| ())
+            .ok_or(Errno::EFAULT)
+    }
+
+    /// copy_from_user into a new buffer (fallible: `ENOMEM` if the heap
+    /// cannot hold it; callers bound `len`).
     pub fn read_user(&mut self, va: usize, len: usize) -> Result<Vec<u8>, Errno> {
         self.prefault(va, len, Access2::Read)?;
-        let mut v = alloc::vec![0u8; len];
+        let mut v = Vec::new();
+        v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+        v.resize(len, 0);
         // SAFETY: every page of [va, va+len) is a present, readable user
         // mapping of the current task (TTBR0), so PL1 can read it.
         unsafe { core::ptr::copy_nonoverlapping(va as *const u8, v.as_mut_ptr(), len) };
@@ -329,22 +347,65 @@ impl Task {
         Ok(())
     }
 
+    /// copy_from_user of at most `dst.len()` bytes, stopping at the first
+    /// page the task could not read: returns how many bytes were copied.
+    fn copy_in(&mut self, va: usize, dst: &mut [u8]) -> usize {
+        let mut done = 0;
+        while done < dst.len() {
+            let p = va + done;
+            let n = (PAGE_SIZE - p % PAGE_SIZE).min(dst.len() - done);
+            if self.prefault(p, n, Access2::Read).is_err() {
+                break;
+            }
+            // SAFETY: [p, p+n) lies in one present, readable user page.
+            unsafe { core::ptr::copy_nonoverlapping(p as *const u8, dst[done..].as_mut_ptr(), n) };
+            done += n;
+        }
+        done
+    }
+
+    /// copy_to_user, stopping at the first page the task could not write:
+    /// returns how many bytes were copied.
+    fn copy_out(&mut self, va: usize, src: &[u8]) -> usize {
+        let mut done = 0;
+        while done < src.len() {
+            let p = va + done;
+            let n = (PAGE_SIZE - p % PAGE_SIZE).min(src.len() - done);
+            if self.prefault(p, n, Access2::Write).is_err() {
+                break;
+            }
+            // SAFETY: [p, p+n) lies in one present, user-writable page.
+            unsafe { core::ptr::copy_nonoverlapping(src[done..].as_ptr(), p as *mut u8, n) };
+            done += n;
+        }
+        done
+    }
+
+    /// strncpy_from_user of a path: `EFAULT` if it runs into memory the
+    /// task cannot read (or past user space), `ENAMETOOLONG` if there is
+    /// no NUL within `PATH_MAX` bytes.
     fn read_cstr(&mut self, va: usize) -> Result<String, Errno> {
         let mut s = Vec::new();
-        let mut p = va;
-        loop {
-            let chunk_end = ((p | (PAGE_SIZE - 1)) + 1).min(va + 4096);
-            if p >= chunk_end {
-                return Err(Errno::ENAMETOOLONG);
+        s.try_reserve_exact(PATH_MAX).map_err(|_| Errno::ENOMEM)?;
+        let mut tmp = [0u8; CHUNK];
+        while s.len() < PATH_MAX {
+            let p = va.checked_add(s.len()).ok_or(Errno::EFAULT)?;
+            let want = CHUNK.min(PATH_MAX - s.len());
+            let want = want.min(self.layout.task_size.saturating_sub(p));
+            if want == 0 {
+                return Err(Errno::EFAULT);
             }
-            let bytes = self.read_user(p, chunk_end - p)?;
-            if let Some(n) = bytes.iter().position(|&b| b == 0) {
-                s.extend_from_slice(&bytes[..n]);
+            let got = self.copy_in(p, &mut tmp[..want]);
+            if let Some(n) = tmp[..got].iter().position(|&b| b == 0) {
+                s.extend_from_slice(&tmp[..n]);
                 return String::from_utf8(s).map_err(|_| Errno::ENOENT);
             }
-            s.extend_from_slice(&bytes);
-            p = chunk_end;
+            if got < want {
+                return Err(Errno::EFAULT);
+            }
+            s.extend_from_slice(&tmp[..got]);
         }
+        Err(Errno::ENAMETOOLONG)
     }
 
     fn open(&mut self, path_va: usize, flags: u32) -> Result<usize, Errno> {
@@ -352,7 +413,7 @@ impl Task {
         let acc = flags & mm_args::O_ACCMODE;
         let file = match path.as_str() {
             "/dev/mem" => File::DevMem { flags },
-            "/dev/zero" => File::DevZero,
+            "/dev/zero" => File::DevZero { flags },
             "/dev/null" => File::DevNull,
             "/dev/console" | "/dev/tty" | "/dev/ttyAMA0" => File::Console,
             p => {
@@ -379,6 +440,7 @@ impl Task {
         let slot = match self.fds.iter().position(|f| f.is_none()) {
             Some(i) => i,
             None if self.fds.len() < MAX_FDS => {
+                self.fds.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
                 self.fds.push(None);
                 self.fds.len() - 1
             }
@@ -388,56 +450,112 @@ impl Task {
         Ok(slot)
     }
 
+    /// `write`: as Linux's `vfs_write`, the buffer range is checked whole
+    /// (`access_ok`, `EFAULT`) and the length cut to `MAX_RW_COUNT`; a
+    /// device that stops at an unreadable page returns what it wrote.
     fn write(&mut self, fd: i32, buf: usize, len: usize) -> Result<usize, Errno> {
-        let len = len.min(1 << 20);
-        match self.fd(fd)? {
-            File::Console => {
-                let bytes = self.read_user(buf, len)?;
-                crate::console::write_bytes(&bytes);
-                Ok(len)
-            }
-            File::DevNull | File::DevZero => Ok(len),
-            File::DevMem { .. } => Err(Errno::EINVAL),
-            File::Ram { .. } => Err(Errno::EBADF),
+        let is_console = match self.fd(fd)? {
+            File::Console => true,
+            File::DevNull | File::DevZero { .. } => false,
+            File::DevMem { .. } => return Err(Errno::EINVAL),
+            File::Ram { .. } => return Err(Errno::EBADF),
+        };
+        self.access_ok(buf, len)?;
+        let len = len.min(MAX_RW_COUNT);
+        if !is_console {
+            // /dev/null and /dev/zero take everything unread.
+            return Ok(len);
         }
+        let mut tmp = [0u8; CHUNK];
+        let mut done = 0;
+        while done < len {
+            let want = CHUNK.min(len - done);
+            let got = self.copy_in(buf + done, &mut tmp[..want]);
+            crate::console::write_bytes(&tmp[..got]);
+            done += got;
+            if got < want {
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EFAULT)
+                };
+            }
+        }
+        Ok(done)
     }
 
+    /// `read`, with `write`'s range rules.
     fn read(&mut self, fd: i32, buf: usize, len: usize) -> Result<usize, Errno> {
-        let len = len.min(1 << 20);
-        let i = fd as usize;
-        let data: Vec<u8> = match self.fd(fd)? {
-            File::Console => {
-                let mut v = Vec::new();
-                while v.is_empty() {
+        enum Src {
+            Console,
+            Nothing,
+            Zeros,
+            Bytes(&'static [u8]),
+        }
+        // The fd and its kind first (EBADF, EINVAL), then the range.
+        let src = match self.fd(fd)? {
+            File::DevMem { .. } => return Err(Errno::EINVAL),
+            File::DevNull => Src::Nothing,
+            File::Console => Src::Console,
+            File::DevZero { .. } => Src::Zeros,
+            File::Ram { data, pos } => Src::Bytes(data.get(*pos..).unwrap_or(&[])),
+        };
+        self.access_ok(buf, len)?;
+        let len = len.min(MAX_RW_COUNT);
+        let (want, done) = match src {
+            Src::Nothing => (0, 0),
+            Src::Bytes(data) => {
+                let n = len.min(data.len());
+                (n, self.copy_out(buf, &data[..n]))
+            }
+            Src::Zeros => {
+                let zeros = [0u8; CHUNK];
+                let mut done = 0;
+                while done < len {
+                    let step = CHUNK.min(len - done);
+                    let got = self.copy_out(buf + done, &zeros[..step]);
+                    done += got;
+                    if got < step {
+                        break;
+                    }
+                }
+                (len, done)
+            }
+            Src::Console => {
+                // One line (or what is there), polled.
+                let mut tmp = [0u8; CHUNK];
+                let want = CHUNK.min(len);
+                let mut n = 0;
+                while n == 0 && want > 0 {
                     while let Some(b) = crate::console::read_byte() {
-                        v.push(if b == b'\r' { b'\n' } else { b });
-                        if v.len() == len || b == b'\r' || b == b'\n' {
+                        tmp[n] = if b == b'\r' { b'\n' } else { b };
+                        n += 1;
+                        if n == want || b == b'\r' || b == b'\n' {
                             break;
                         }
                     }
                     core::hint::spin_loop();
                 }
-                v
-            }
-            File::DevZero => alloc::vec![0; len],
-            File::DevNull => Vec::new(),
-            File::DevMem { .. } => return Err(Errno::EINVAL),
-            File::Ram { data, pos } => {
-                let n = len.min(data.len().saturating_sub(*pos));
-                data[*pos..*pos + n].to_vec()
+                (n, self.copy_out(buf, &tmp[..n]))
             }
         };
-        self.write_user(buf, &data)?;
-        if let Some(Some(File::Ram { pos, .. })) = self.fds.get_mut(i) {
-            *pos += data.len();
+        if let Some(Some(File::Ram { pos, .. })) =
+            usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i))
+        {
+            *pos += done;
         }
-        Ok(data.len())
+        if done == 0 && want > 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(done)
     }
 
     fn writev(&mut self, fd: i32, iov: usize, cnt: usize, word: usize) -> Result<usize, Errno> {
+        // UIO_MAXIOV.
         if cnt > 1024 {
             return Err(Errno::EINVAL);
         }
+        self.fd(fd)?;
         let raw = self.read_user(iov, cnt * 2 * word)?;
         let rd = |i: usize| -> usize {
             let b = &raw[i * word..(i + 1) * word];
@@ -447,35 +565,57 @@ impl Task {
             }
             v
         };
+        // rw_copy_check_uvector: every segment in user space, the total
+        // within ssize_t, before anything is written.
+        let mut sum = 0usize;
+        for i in 0..cnt {
+            let (base, len) = (rd(2 * i), rd(2 * i + 1));
+            if len as isize as i64 > isize::MAX as i64 || (len as isize) < 0 {
+                return Err(Errno::EINVAL);
+            }
+            self.access_ok(base, len)?;
+            sum = sum
+                .checked_add(len)
+                .filter(|&s| s as isize >= 0)
+                .ok_or(Errno::EINVAL)?;
+        }
         let mut total = 0usize;
         for i in 0..cnt {
             let (base, len) = (rd(2 * i), rd(2 * i + 1));
             if len == 0 {
                 continue;
             }
-            total += self.write(fd, base, len)?;
+            match self.write(fd, base, len) {
+                Ok(n) => {
+                    total += n;
+                    if n < len {
+                        break;
+                    }
+                }
+                Err(e) if total == 0 => return Err(e),
+                Err(_) => break,
+            }
         }
         Ok(total)
     }
 
     fn mmap(&mut self, a: [usize; 6], offset: u64) -> Result<usize, Errno> {
-        let windows: Vec<(u64, u64)> = crate::board::DEVICE_WINDOWS
-            .iter()
-            .map(|&(s, e, _)| (s, e))
-            .collect();
-        let kinds: Vec<Option<FdKind>> = self
-            .fds
-            .iter()
-            .map(|f| f.as_ref().map(File::kind))
-            .collect();
+        // Fixed-size copies: no allocation on the mmap path.
+        let mut windows = [(0u64, 0u64); 16];
+        let nwin = crate::board::DEVICE_WINDOWS.len().min(windows.len());
+        for (w, &(s, e, _)) in windows.iter_mut().zip(crate::board::DEVICE_WINDOWS) {
+            *w = (s, e);
+        }
+        let fds = &self.fds;
         let lookup = |fd: i32| {
             usize::try_from(fd)
                 .ok()
-                .and_then(|i| kinds.get(i).copied().flatten())
+                .and_then(|i| fds.get(i))
+                .and_then(|f| f.as_ref().map(File::kind))
         };
         let ctx = MmContext {
             task_size: self.layout.task_size,
-            device_windows: &windows,
+            device_windows: &windows[..nwin],
             fd: &lookup,
         };
         let req = mm_args::decode_mmap(
@@ -544,10 +684,14 @@ impl Task {
             Sys::Mmap2 => self.mmap(a, (a[5] as u64) << 12),
             Sys::Mmap => self.mmap(a, a[5] as u64),
             Sys::Madvise => self.madvise(a[0], a[1], a[2]),
+            Sys::Mremap => mm_args::decode_mremap(a[0], a[1], a[2], a[3] as u32, a[4])
+                .and_then(|r| self.space.mremap(self.mmu.as_mut(), r)),
             Sys::SetTls => Ok(0),
             Sys::Unknown(n) => {
-                if !self.reported.contains(&n) {
-                    self.reported.push(n);
+                let seen = &self.reported[..self.reported_count];
+                if !seen.contains(&n) && self.reported_count < self.reported.len() {
+                    self.reported[self.reported_count] = n;
+                    self.reported_count += 1;
                     kprintln!(
                         "task {} ({}): syscall {n} not implemented: ENOSYS",
                         self.pid,
@@ -563,28 +707,20 @@ impl Task {
         })
     }
 
+    /// `madvise`, with do_madvise's argument checks in Linux's order.
     fn madvise(&mut self, addr: usize, len: usize, advice: usize) -> Result<usize, Errno> {
-        const MADV_DONTNEED: usize = 4;
+        let advice = Advice::from_linux(advice).ok_or(Errno::EINVAL)?;
         if addr % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
         let len = len.checked_add(PAGE_SIZE - 1).ok_or(Errno::EINVAL)? & !(PAGE_SIZE - 1);
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
-        match advice {
-            // Normal, random, sequential, willneed, free, cold, pageout...:
-            // hints with nothing to undo; accepted.
-            0..=3 | 8 | 9..=21 if advice != 4 => Ok(0),
-            MADV_DONTNEED => {
-                if len > 0 {
-                    self.space.discard(
-                        self.mmu.as_mut(),
-                        mm_args::RangeRequest { start: addr, end },
-                    )?;
-                }
-                Ok(0)
-            }
-            _ => Err(Errno::EINVAL),
+        if end == addr {
+            return Ok(0);
         }
+        let r = mm_args::RangeRequest { start: addr, end };
+        self.space.madvise(self.mmu.as_mut(), r, advice)?;
+        Ok(0)
     }
 }
 
@@ -612,22 +748,58 @@ pub fn current_syscall(sys: Sys, a: [usize; 6]) -> Outcome {
     g.as_mut().expect("current task").syscall(sys, a)
 }
 
+/// What became of a user abort.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// A lazy page is now mapped: return to the task.
+    Resolved,
+    /// A real fault: the task gets the fault's signal.
+    Signal,
+    /// The access was allowed but no frame is left: an out-of-memory kill
+    /// (SIGKILL, as Linux's OOM killer).
+    OutOfMemory,
+}
+
 /// A user abort: a translation fault inside a mapping that allows the
-/// access is resolved (lazy allocation) and `true` returned; anything else
-/// must be a signal.
-pub fn current_resolve_fault(info: &crate::mm::fault::FaultInfo, access: Access2) -> bool {
+/// access is resolved (lazy allocation); anything else is a signal.
+pub fn current_resolve_fault(info: &crate::mm::fault::FaultInfo, access: Access2) -> Resolution {
     if info.kind != crate::mm::fault::FaultKind::Translation {
-        return false;
+        return Resolution::Signal;
     }
     let mut g = CURRENT.lock();
-    let Some(task) = g.as_mut() else { return false };
+    let Some(task) = g.as_mut() else {
+        return Resolution::Signal;
+    };
     if info.addr as usize >= task.layout.task_size {
-        return false;
+        return Resolution::Signal;
     }
     let Task { space, mmu, .. } = task;
-    space
-        .fault(mmu.as_mut(), info.addr as usize, access)
-        .is_ok()
+    match space.fault(mmu.as_mut(), info.addr as usize, access) {
+        Ok(()) => Resolution::Resolved,
+        Err(Errno::ENOMEM) => Resolution::OutOfMemory,
+        Err(_) => Resolution::Signal,
+    }
+}
+
+/// Linux's signal number for SIGKILL.
+pub const SIGKILL: i32 = 9;
+
+/// Report an out-of-memory kill of the current task; returns the value
+/// that makes `run` report `Ended::Killed(SIGKILL)`.
+pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
+    let g = CURRENT.lock();
+    if let Some(t) = g.as_ref() {
+        kprintln!(
+            "task {} ({}) killed: out of memory (SIGKILL): no free frame for a {} at 0x{:08x} pc=0x{:08x}; {} MiB mapped",
+            t.pid,
+            t.name,
+            info.access.name(),
+            info.addr,
+            info.pc,
+            t.space.vmas.mapped_bytes() >> 20
+        );
+    }
+    -SIGKILL
 }
 
 /// Report the kill of the current task; returns the value that makes

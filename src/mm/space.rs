@@ -2,27 +2,41 @@
 //! and the Linux memory syscalls performed on them (after `mm_args` has
 //! validated the arguments: decode, then perform).
 //!
-//! Anonymous memory is allocated lazily, on the first fault; a fault in a
-//! 1 MiB-aligned block lying entirely inside an anonymous mapping tries a
-//! whole section first (like transparent huge pages), and falls back to
-//! 4 KiB pages.
+//! Anonymous memory and ELF segments are allocated lazily, on the first
+//! fault; a fault in a 1 MiB-aligned block lying entirely inside an
+//! anonymous mapping tries a whole section first (like transparent huge
+//! pages), and falls back to 4 KiB pages.
+//!
+//! Every operation does its fallible steps first (splitting a block at the
+//! edges of the range needs a new table; the VMA set may refuse to grow)
+//! and only then changes what the task sees, so a failure leaves the
+//! address space as it was; the page-table walks that follow need no
+//! memory and cannot fail.
+//!
+//! Overcommit follows Linux's default heuristic (`vm.overcommit_memory` =
+//! 0): one request for more private writable or shared anonymous memory
+//! than the machine has RAM is refused with `ENOMEM` (`MAP_NORESERVE`
+//! exempts it); smaller requests succeed and are backed on first touch.
+//! A fault that finds no free frame is an out-of-memory kill.
 
 use crate::errno::Errno;
 use crate::mm::memtype::{Access, MapAttrs, MemoryType};
 use crate::mm::vma::{Vma, VmaKind, VmaSet};
-use crate::syscall::mm_args::{Backing, MmapRequest, Placement, Prot, RangeRequest, PAGE_SIZE};
+use crate::syscall::mm_args::{
+    Backing, MmapRequest, MremapRequest, Placement, Prot, RangeRequest, PAGE_SIZE,
+};
 
 /// What the address space needs from the architecture and the frame pool.
 pub trait Mmu {
     fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno>;
-    /// Unmap everything present; report each removed block (va, pa, size)
-    /// after its TLB entries are gone.
-    fn unmap(
-        &mut self,
-        va: usize,
-        size: usize,
-        removed: &mut dyn FnMut(usize, u64, usize),
-    ) -> Result<(), Errno>;
+    /// Make `va` a block boundary, keeping every translation as it is (a
+    /// section or block around it is split into smaller entries). The one
+    /// step of an unmap or protect that may need memory, done first.
+    fn split(&mut self, va: usize) -> Result<(), Errno>;
+    /// Unmap everything present in `[va, va + size)`; with `free_frames`,
+    /// the frames it mapped go back to the pool once no TLB holds them.
+    /// Cannot fail once both ends are block boundaries ([`Mmu::split`]).
+    fn unmap(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno>;
     fn protect(&mut self, va: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno>;
     /// Physical address `va` translates to, if present.
     fn lookup(&self, va: usize) -> Option<u64>;
@@ -43,6 +57,9 @@ pub trait Mmu {
     /// descriptors by the architecture's independent decoder (for the
     /// invariant auditor, `mm::audit`).
     fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping));
+    /// Frames of RAM the kernel manages (Linux's `totalram_pages`): the
+    /// overcommit heuristic's limit for one request.
+    fn total_frames(&self) -> usize;
 }
 
 /// Memory attributes of a user mapping with this protection and kind.
@@ -69,8 +86,39 @@ pub fn user_attrs(prot: Prot, kind: VmaKind) -> MapAttrs {
     }
 }
 
-fn owns_frames(kind: VmaKind) -> bool {
+/// Whether the frames behind a VMA belong to it (RAM it allocated), as
+/// opposed to device registers it only maps.
+pub fn owns_frames(kind: VmaKind) -> bool {
     !matches!(kind, VmaKind::Device { .. })
+}
+
+/// What `madvise` is asked to do, as far as memory is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advice {
+    /// Accepted advice that changes nothing here (NORMAL, RANDOM,
+    /// SEQUENTIAL, WILLNEED, DONTFORK, DODUMP, COLD, PAGEOUT, ...).
+    Hint,
+    DontNeed,
+    Free,
+    Remove,
+    PopulateRead,
+    PopulateWrite,
+}
+
+impl Advice {
+    /// Linux's `madvise_behavior_valid` (6.1, with KSM and THP configured
+    /// as Debian does): `None` is `EINVAL`.
+    pub fn from_linux(advice: usize) -> Option<Advice> {
+        Some(match advice {
+            4 | 24 => Advice::DontNeed, // MADV_DONTNEED, MADV_DONTNEED_LOCKED
+            8 => Advice::Free,
+            9 => Advice::Remove,
+            22 => Advice::PopulateRead,
+            23 => Advice::PopulateWrite,
+            0..=3 | 10..=21 => Advice::Hint,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +127,9 @@ pub enum Access2 {
     Write,
     Execute,
 }
+
+/// Linux's `MAX_MAP_COUNT` default (`vm.max_map_count`).
+pub const MAX_MAP_COUNT: usize = 65530;
 
 pub struct AddressSpace {
     pub vmas: VmaSet,
@@ -94,7 +145,7 @@ pub struct AddressSpace {
 impl AddressSpace {
     pub fn new(task_size: usize, mmap_lo: usize, mmap_hi: usize) -> Self {
         AddressSpace {
-            vmas: VmaSet::new(65530),
+            vmas: VmaSet::new(MAX_MAP_COUNT),
             mmap_lo,
             mmap_hi,
             task_size,
@@ -103,23 +154,32 @@ impl AddressSpace {
         }
     }
 
-    /// Unmap [start, end) from the table and free the frames it owned.
-    fn release(mmu: &mut dyn Mmu, pieces: &[Vma]) -> Result<(), Errno> {
-        for p in pieces {
-            let own = owns_frames(p.kind);
-            let mut frees: alloc::vec::Vec<(u64, usize)> = alloc::vec::Vec::new();
-            mmu.unmap(p.start, p.end - p.start, &mut |_, pa, size| {
-                if own {
-                    frees.push((pa, size));
-                }
-            })?;
-            for (pa, size) in frees {
-                for off in (0..size).step_by(PAGE_SIZE) {
-                    mmu.free_frame(pa + off as u64);
-                }
-            }
+    /// Linux's overcommit heuristic (`__vm_enough_memory`, mode 0): a
+    /// single request for more pages than there is RAM is refused.
+    pub fn enough_memory(mmu: &dyn Mmu, bytes: usize) -> Result<(), Errno> {
+        if bytes / PAGE_SIZE > mmu.total_frames() {
+            Err(Errno::ENOMEM)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Split the table at both ends of `[start, end)` (the fallible part of
+    /// changing that range), so that the change itself cannot fail.
+    fn split_edges(&self, mmu: &mut dyn Mmu, start: usize, end: usize) -> Result<(), Errno> {
+        mmu.split(start)?;
+        if end < self.task_size {
+            mmu.split(end)?;
         }
         Ok(())
+    }
+
+    /// Unmap removed pieces from the table, freeing the frames they owned.
+    /// The range's edges are block boundaries already: nothing can fail.
+    fn release(mmu: &mut dyn Mmu, pieces: &[Vma]) {
+        for p in pieces {
+            let _ = mmu.unmap(p.start, p.size(), owns_frames(p.kind));
+        }
     }
 
     /// Perform a validated mmap. Returns the address.
@@ -155,7 +215,10 @@ impl AddressSpace {
             .filter(|&e| e <= self.task_size)
             .ok_or(Errno::ENOMEM)?;
         let kind = match req.backing {
-            Backing::Anonymous => VmaKind::Anonymous { shared: req.shared },
+            Backing::Anonymous => VmaKind::Anonymous {
+                shared: req.shared,
+                may_write: req.may_write,
+            },
             Backing::DevMem {
                 phys,
                 sync,
@@ -173,6 +236,15 @@ impl AddressSpace {
                 may_write,
             },
         };
+        // Accounted as Linux accounts: private writable memory, and shared
+        // anonymous memory (shmem) whatever its protection.
+        let accounted = match kind {
+            VmaKind::Anonymous { shared, .. } => shared || req.prot.write,
+            _ => false,
+        };
+        if accounted && !req.noreserve {
+            Self::enough_memory(mmu, req.len)?;
+        }
         let vma = Vma {
             start: addr,
             end,
@@ -180,8 +252,11 @@ impl AddressSpace {
             kind,
         };
         if req.placement == Placement::Fixed {
+            // Linux unmaps first too: if the insert below then fails, the
+            // old mapping is gone (do_mmap -> mmap_region).
+            self.split_edges(mmu, addr, end)?;
             let old = self.vmas.remove(addr, end)?;
-            Self::release(mmu, &old)?;
+            Self::release(mmu, &old);
         }
         self.vmas.insert(vma)?;
         if let Backing::DevMem { phys, .. } = req.backing {
@@ -202,37 +277,350 @@ impl AddressSpace {
     }
 
     pub fn munmap(&mut self, mmu: &mut dyn Mmu, r: RangeRequest) -> Result<(), Errno> {
+        if self.vmas.is_free(r.start, r.end) {
+            return Ok(());
+        }
+        self.split_edges(mmu, r.start, r.end)?;
         let pieces = self.vmas.remove(r.start, r.end)?;
-        Self::release(mmu, &pieces)
+        Self::release(mmu, &pieces);
+        Ok(())
     }
 
+    /// `mprotect`: as on Linux, the VMAs before a hole (or before one that
+    /// may not take `prot`) are changed, then `ENOMEM` (`EACCES`) returned.
     pub fn mprotect(
         &mut self,
         mmu: &mut dyn Mmu,
         r: RangeRequest,
         prot: Prot,
     ) -> Result<(), Errno> {
-        let changed = self.vmas.protect(r.start, r.end, prot)?;
-        for p in changed {
-            mmu.protect(p.start, p.end - p.start, user_attrs(p.prot, p.kind))?;
+        let (stop, err) = self.vmas.protect_extent(r.start, r.end, prot);
+        if stop > r.start {
+            self.split_edges(mmu, r.start, stop)?;
+            let changed = self.vmas.protect(r.start, stop, prot)?;
+            for p in changed {
+                // Edges are block boundaries and the attributes of a user
+                // mapping always encode: cannot fail.
+                let _ = mmu.protect(p.start, p.size(), user_attrs(p.prot, p.kind));
+            }
+        }
+        err.map_or(Ok(()), Err)
+    }
+
+    /// `madvise`, walking the VMAs of the range as Linux's
+    /// `madvise_walk_vmas`: each mapped part gets the advice, a hole makes
+    /// the result `ENOMEM` once the rest is done, and a VMA the advice
+    /// does not apply to stops the walk with its error.
+    ///
+    /// - `DontNeed`: private pages are dropped (they come back zero-filled,
+    ///   or from the file for an ELF segment); shared anonymous memory
+    ///   keeps its data (it lives in shmem on Linux); device mappings
+    ///   (`VM_PFNMAP`) are `EINVAL`.
+    /// - `Free`: only private anonymous memory (`EINVAL` otherwise); the
+    ///   pages may be kept, which this kernel does.
+    /// - `Remove`: only shared writable anonymous memory (`EACCES` if not
+    ///   writable, `EINVAL` if not shared): the data is punched out.
+    /// - `Populate{Read,Write}`: fault the range in; `EINVAL` where the
+    ///   access is not allowed or for devices, `ENOMEM` out of frames.
+    /// - `Hint`: nothing to do beyond the hole rule.
+    pub fn madvise(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        r: RangeRequest,
+        advice: Advice,
+    ) -> Result<(), Errno> {
+        let mut result = Ok(());
+        let mut covered = r.start;
+        let mut at = r.start;
+        while at < r.end {
+            let Some(v) = self.vmas.iter_from(at).next().copied() else {
+                break;
+            };
+            if v.start >= r.end {
+                break;
+            }
+            if v.start > covered {
+                result = Err(Errno::ENOMEM);
+            }
+            let (a, b) = (v.start.max(r.start), v.end.min(r.end));
+            let private_anon = matches!(
+                v.kind,
+                VmaKind::Anonymous { shared: false, .. } | VmaKind::Heap | VmaKind::Stack
+            );
+            let shared_anon = matches!(v.kind, VmaKind::Anonymous { shared: true, .. });
+            let drop_pages = match advice {
+                Advice::Hint => false,
+                Advice::DontNeed => match v.kind {
+                    VmaKind::Device { .. } => return Err(Errno::EINVAL),
+                    _ => !shared_anon,
+                },
+                Advice::Free if private_anon => false,
+                Advice::Free => return Err(Errno::EINVAL),
+                Advice::Remove if shared_anon && v.prot.write => true,
+                Advice::Remove if shared_anon => return Err(Errno::EACCES),
+                Advice::Remove => return Err(Errno::EINVAL),
+                Advice::PopulateRead | Advice::PopulateWrite => {
+                    let write = advice == Advice::PopulateWrite;
+                    let ok = !matches!(v.kind, VmaKind::Device { .. })
+                        && if write {
+                            v.prot.write
+                        } else {
+                            v.prot.read || v.prot.write
+                        };
+                    if !ok {
+                        return Err(Errno::EINVAL);
+                    }
+                    let access = if write { Access2::Write } else { Access2::Read };
+                    let mut va = a;
+                    while va < b {
+                        self.fault(mmu, va, access)?;
+                        va += PAGE_SIZE;
+                    }
+                    false
+                }
+            };
+            if drop_pages {
+                mmu.split(a)?;
+                if b < self.task_size {
+                    mmu.split(b)?;
+                }
+                let _ = mmu.unmap(a, b - a, true);
+            }
+            covered = v.end;
+            at = v.end;
+        }
+        if covered < r.end {
+            result = Err(Errno::ENOMEM);
+        }
+        result
+    }
+
+    /// Whether every page of `[start, end)` is mapped (madvise's hole rule).
+    pub fn is_covered(&self, start: usize, end: usize) -> bool {
+        let mut covered = start;
+        for v in self.vmas.iter_from(start).take_while(|v| v.start < end) {
+            if v.start > covered {
+                return false;
+            }
+            covered = v.end;
+        }
+        covered >= end
+    }
+
+    /// Whether a VMA of this kind and protection is accounted by Linux's
+    /// overcommit heuristic (`VM_ACCOUNT`): private writable memory and
+    /// shared anonymous memory.
+    fn accounted(v: &Vma) -> bool {
+        match v.kind {
+            VmaKind::Anonymous { shared, .. } => shared || v.prot.write,
+            VmaKind::Device { .. } => false,
+            _ => v.prot.write,
+        }
+    }
+
+    /// `mremap`, as Linux's `sys_mremap` (mm/mremap.c): shrink in place,
+    /// grow in place when the following range is free, else move
+    /// (`MREMAP_MAYMOVE`), to a fixed place (`MREMAP_FIXED`, replacing what
+    /// is there), or move leaving the old range mapped but empty
+    /// (`MREMAP_DONTUNMAP`). Pages move with their frames (no copy).
+    pub fn mremap(&mut self, mmu: &mut dyn Mmu, req: MremapRequest) -> Result<usize, Errno> {
+        let (addr, old_len, new_len) = (req.addr, req.old_len, req.new_len);
+        let v = *self.vmas.find(addr).ok_or(Errno::EFAULT)?;
+        if req.fixed.is_some() || req.dont_unmap {
+            return self.mremap_to(mmu, req);
+        }
+        if old_len >= new_len {
+            // Always allowed: unmap the tail.
+            let end = addr.checked_add(old_len).filter(|&e| e <= self.task_size);
+            let end = end.ok_or(Errno::EINVAL)?;
+            if end > addr + new_len {
+                self.munmap(
+                    mmu,
+                    RangeRequest {
+                        start: addr + new_len,
+                        end,
+                    },
+                )?;
+            }
+            return Ok(addr);
+        }
+        Self::check_resize(&v, addr, old_len, new_len)?;
+        let delta = new_len - old_len;
+        // Grow in place: old range runs to the VMA's end, room after it.
+        if addr + old_len == v.end {
+            let room = v
+                .end
+                .checked_add(delta)
+                .filter(|&e| e <= self.task_size && self.vmas.is_free(v.end, e));
+            if let Some(new_end) = room {
+                if Self::accounted(&v) {
+                    Self::enough_memory(mmu, delta)?;
+                }
+                // Same rights and kind: it merges into `v`.
+                self.vmas.insert(Vma {
+                    start: v.end,
+                    end: new_end,
+                    ..v
+                })?;
+                return Ok(addr);
+            }
+        }
+        if !req.may_move {
+            return Err(Errno::ENOMEM);
+        }
+        if self.vmas.count() >= MAX_MAP_COUNT - 3 {
+            return Err(Errno::ENOMEM);
+        }
+        let new_addr = self
+            .vmas
+            .find_free(new_len, 0, self.mmap_lo, self.mmap_hi, PAGE_SIZE)
+            .ok_or(Errno::ENOMEM)?;
+        self.move_vma(mmu, v, addr, old_len, new_len, new_addr, false)
+    }
+
+    /// Linux's `vma_to_resize` checks for a growing (or same-size) remap.
+    fn check_resize(v: &Vma, addr: usize, old_len: usize, new_len: usize) -> Result<(), Errno> {
+        let shared = matches!(
+            v.kind,
+            VmaKind::Anonymous { shared: true, .. } | VmaKind::Device { .. }
+        );
+        if old_len == 0 && !shared {
+            return Err(Errno::EINVAL);
+        }
+        if old_len > v.end - addr {
+            return Err(Errno::EFAULT);
+        }
+        if new_len != old_len && matches!(v.kind, VmaKind::Device { .. }) {
+            // VM_PFNMAP mappings cannot grow.
+            return Err(Errno::EFAULT);
+        }
+        if old_len == 0 {
+            // Duplicating a shared mapping needs shared page tables: not
+            // supported here (Linux warns it is deprecated).
+            return Err(Errno::EINVAL);
         }
         Ok(())
     }
 
-    /// `madvise(MADV_DONTNEED)`: private anonymous pages are dropped and
-    /// read back as zero, as on Linux.
-    pub fn discard(&mut self, mmu: &mut dyn Mmu, r: RangeRequest) -> Result<(), Errno> {
-        let pieces: alloc::vec::Vec<Vma> = self
-            .vmas
-            .iter()
-            .filter(|v| v.end > r.start && v.start < r.end && owns_frames(v.kind))
-            .map(|v| Vma {
-                start: v.start.max(r.start),
-                end: v.end.min(r.end),
-                ..*v
-            })
-            .collect();
-        Self::release(mmu, &pieces)
+    /// Linux's `mremap_to`: `MREMAP_FIXED` and/or `MREMAP_DONTUNMAP`.
+    fn mremap_to(&mut self, mmu: &mut dyn Mmu, req: MremapRequest) -> Result<usize, Errno> {
+        let (addr, mut old_len, new_len) = (req.addr, req.old_len, req.new_len);
+        if let Some(new_addr) = req.fixed {
+            if new_addr % PAGE_SIZE != 0
+                || new_len > self.task_size
+                || new_addr > self.task_size - new_len
+            {
+                return Err(Errno::EINVAL);
+            }
+            // The old and new ranges must not overlap.
+            if addr + old_len > new_addr && new_addr + new_len > addr {
+                return Err(Errno::EINVAL);
+            }
+        }
+        if self.vmas.count() + 2 >= MAX_MAP_COUNT - 3 {
+            return Err(Errno::ENOMEM);
+        }
+        if let Some(new_addr) = req.fixed {
+            self.munmap(
+                mmu,
+                RangeRequest {
+                    start: new_addr,
+                    end: new_addr + new_len,
+                },
+            )?;
+        }
+        if old_len > new_len {
+            self.munmap(
+                mmu,
+                RangeRequest {
+                    start: addr + new_len,
+                    end: addr + old_len,
+                },
+            )?;
+            old_len = new_len;
+        }
+        let v = *self.vmas.find(addr).ok_or(Errno::EFAULT)?;
+        Self::check_resize(&v, addr, old_len, new_len)?;
+        if req.dont_unmap && matches!(v.kind, VmaKind::Device { .. }) {
+            return Err(Errno::EINVAL);
+        }
+        let new_addr = match req.fixed {
+            Some(a) => a,
+            None => self
+                .vmas
+                .find_free(new_len, 0, self.mmap_lo, self.mmap_hi, PAGE_SIZE)
+                .ok_or(Errno::ENOMEM)?,
+        };
+        self.move_vma(mmu, v, addr, old_len, new_len, new_addr, req.dont_unmap)
+    }
+
+    /// Linux's `move_vma`: the pages of `[addr, addr + old_len)` (inside
+    /// `v`) move to `new_addr`, the new VMA is `new_len` long. The page
+    /// moves happen first (undone if a table cannot be allocated), then
+    /// the VMA set changes in room reserved beforehand: nothing fails
+    /// halfway.
+    #[allow(clippy::too_many_arguments)]
+    fn move_vma(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        v: Vma,
+        addr: usize,
+        old_len: usize,
+        new_len: usize,
+        new_addr: usize,
+        dont_unmap: bool,
+    ) -> Result<usize, Errno> {
+        let new_end = new_addr.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+        if !self.vmas.is_free(new_addr, new_end) {
+            return Err(Errno::ENOMEM);
+        }
+        let old = v.clip_to(addr, addr + old_len);
+        if Self::accounted(&v) {
+            let charge = if dont_unmap {
+                new_len
+            } else {
+                new_len - old_len.min(new_len)
+            };
+            Self::enough_memory(mmu, charge)?;
+        }
+        // The moved kind: a device's physical start and an ELF segment's
+        // file position follow the pages.
+        let kind = match old.kind {
+            VmaKind::Image(d) => VmaKind::Image(crate::mm::vma::ImageData {
+                va: d.va.wrapping_add(new_addr).wrapping_sub(addr),
+                ..d
+            }),
+            k => k,
+        };
+        let moved = Vma {
+            start: new_addr,
+            end: new_end,
+            prot: v.prot,
+            kind,
+        };
+        // Fallible steps first: room in the VMA set, block edges.
+        self.vmas.reserve(4)?;
+        self.split_edges(mmu, addr, addr + old_len)?;
+        // Move the present pages (map at the new place, same frames and
+        // attributes); undo on failure.
+        let attrs = user_attrs(moved.prot, moved.kind);
+        let mut off = 0;
+        while off < old_len {
+            if let Some(pa) = mmu.lookup(addr + off) {
+                if let Err(e) = mmu.map(new_addr + off, pa, PAGE_SIZE, attrs) {
+                    let _ = mmu.unmap(new_addr, off.max(PAGE_SIZE), false);
+                    return Err(e);
+                }
+            }
+            off += PAGE_SIZE;
+        }
+        // Cannot fail now: room is reserved and counts were checked.
+        if !dont_unmap {
+            let _ = self.vmas.cut(addr, addr + old_len);
+        }
+        let _ = self.vmas.insert(moved);
+        let _ = mmu.unmap(addr, old_len, false);
+        Ok(new_addr)
     }
 
     /// Linux brk: returns the new break, or the old one if it can't move.
@@ -243,7 +631,9 @@ impl AddressSpace {
         }
         let (old_end, new_end) = (page(self.brk), page(want));
         if new_end > old_end {
-            if !self.vmas.is_free(old_end, new_end) {
+            if !self.vmas.is_free(old_end, new_end)
+                || Self::enough_memory(mmu, new_end - old_end).is_err()
+            {
                 return self.brk;
             }
             let v = Vma {
@@ -277,7 +667,9 @@ impl AddressSpace {
     }
 
     /// Resolve a fault at `va`: Ok if it is now mapped with the access
-    /// allowed, Err(()) if the task must get a signal.
+    /// allowed. Errors: `EFAULT` outside any mapping (SIGSEGV, maperr),
+    /// `EACCES` for an access the mapping does not allow (SIGSEGV,
+    /// accerr), `ENOMEM` when no frame is left (an out-of-memory kill).
     pub fn fault(&mut self, mmu: &mut dyn Mmu, va: usize, access: Access2) -> Result<(), Errno> {
         let vma = *self.vmas.find(va).ok_or(Errno::EFAULT)?;
         let allowed = match access {
@@ -313,6 +705,11 @@ impl AddressSpace {
             }
         }
         let pa = mmu.alloc_zeroed(PAGE_SIZE)?;
+        if let VmaKind::Image(data) = vma.kind {
+            if let Some((off, bytes)) = data.in_page(page, PAGE_SIZE) {
+                mmu.fill_frame(pa, off, bytes);
+            }
+        }
         if let Err(e) = mmu.map(page, pa, PAGE_SIZE, attrs) {
             mmu.free_frame(pa);
             return Err(e);
@@ -320,11 +717,15 @@ impl AddressSpace {
         Ok(())
     }
 
-    /// Remove everything (task exit).
+    /// Remove everything (task exit). Device mappings are unmapped first
+    /// without freeing anything; then the whole user range in one walk, so
+    /// no block needs splitting and nothing can fail or be left behind.
     pub fn teardown(&mut self, mmu: &mut dyn Mmu) {
-        if let Ok(all) = self.vmas.remove(0, self.task_size) {
-            let _ = Self::release(mmu, &all);
+        for v in self.vmas.iter().filter(|v| !owns_frames(v.kind)) {
+            let _ = mmu.unmap(v.start, v.size(), false);
         }
+        let _ = mmu.unmap(0, self.task_size, true);
+        self.vmas = VmaSet::new(self.vmas.max_count());
     }
 }
 
@@ -343,6 +744,9 @@ mod tests {
         next: u64,
         live: BTreeMap<u64, ()>,
         fail_alloc: bool,
+        fail_split: bool,
+        /// fill_frame calls: (frame, offset, bytes).
+        fills: Vec<(u64, usize, Vec<u8>)>,
     }
 
     impl Mmu for FakeMmu {
@@ -351,12 +755,25 @@ mod tests {
             self.map.insert(va, (pa, size, attrs));
             Ok(())
         }
-        fn unmap(
-            &mut self,
-            va: usize,
-            size: usize,
-            removed: &mut dyn FnMut(usize, u64, usize),
-        ) -> Result<(), Errno> {
+        fn split(&mut self, va: usize) -> Result<(), Errno> {
+            if self.fail_split {
+                return Err(Errno::ENOMEM);
+            }
+            let hit = self
+                .map
+                .range(..va)
+                .next_back()
+                .filter(|(k, v)| va < **k + v.1)
+                .map(|(k, v)| (*k, *v));
+            if let Some((k, (pa, s, a))) = hit {
+                self.map.remove(&k);
+                for off in (0..s).step_by(PAGE_SIZE) {
+                    self.map.insert(k + off, (pa + off as u64, PAGE_SIZE, a));
+                }
+            }
+            Ok(())
+        }
+        fn unmap(&mut self, va: usize, size: usize, free: bool) -> Result<(), Errno> {
             let keys: Vec<usize> = self
                 .map
                 .range(..va + size)
@@ -364,14 +781,12 @@ mod tests {
                 .map(|(k, _)| *k)
                 .collect();
             for k in keys {
-                let (pa, s, a) = self.map.remove(&k).unwrap();
-                // Split blocks at the edges into pages, like the real tables.
-                for off in (0..s).step_by(PAGE_SIZE) {
-                    let v = k + off;
-                    if v >= va && v < va + size {
-                        removed(v, pa + off as u64, PAGE_SIZE);
-                    } else {
-                        self.map.insert(v, (pa + off as u64, PAGE_SIZE, a));
+                let (pa, s, _) = self.map.remove(&k).unwrap();
+                // Like the real tables: the caller split the edges first.
+                assert!(k >= va && k + s <= va + size, "unmap across a block edge");
+                if free {
+                    for off in (0..s).step_by(PAGE_SIZE) {
+                        self.free_frame(pa + off as u64);
                     }
                 }
             }
@@ -410,7 +825,9 @@ mod tests {
         fn free_frame(&mut self, pa: u64) {
             assert!(self.live.remove(&pa).is_some(), "double free of {pa:#x}");
         }
-        fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
+        fn fill_frame(&mut self, pa: u64, off: usize, data: &[u8]) {
+            self.fills.push((pa, off, data.to_vec()));
+        }
         fn section_size(&self) -> usize {
             1 << 20
         }
@@ -428,6 +845,10 @@ mod tests {
                 });
             }
         }
+        fn total_frames(&self) -> usize {
+            // A 512 MiB machine.
+            (512 << 20) / PAGE_SIZE
+        }
     }
 
     fn anon(addr: usize, len: usize, placement: Placement) -> MmapRequest {
@@ -443,6 +864,8 @@ mod tests {
             placement,
             backing: Backing::Anonymous,
             populate: false,
+            may_write: true,
+            noreserve: false,
         }
     }
 
@@ -581,5 +1004,380 @@ mod tests {
             0x10_1000,
             "cannot grow into a mapping"
         );
+    }
+
+    fn ro() -> Prot {
+        Prot {
+            read: true,
+            write: false,
+            exec: false,
+        }
+    }
+
+    fn r(start: usize, end: usize) -> RangeRequest {
+        RangeRequest { start, end }
+    }
+
+    const P: usize = PAGE_SIZE;
+
+    #[test]
+    fn mprotect_changes_what_lies_before_a_hole_then_enomem() {
+        // mprotect(2): "ENOMEM: Addresses in the range [addr, addr+len-1]
+        // are invalid for the address space of the process, or specify one
+        // or more pages that are not mapped." Linux changes the VMAs it
+        // met before the hole (do_mprotect_pkey walks them in order).
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        s.mmap(&mut m, &anon(a + 3 * P, P, Placement::Fixed))
+            .unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        assert_eq!(
+            s.mprotect(&mut m, r(a, a + 4 * P), ro()),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(
+            s.vmas.find(a).unwrap().prot,
+            ro(),
+            "before the hole: changed"
+        );
+        assert_eq!(s.vmas.find(a + P).unwrap().prot, ro());
+        assert!(s.vmas.find(a + 3 * P).unwrap().prot.write, "after it: not");
+        assert_eq!(m.map[&a].2.access, Access::UserRo, "and the live entry too");
+        // Starting in a hole: nothing changes.
+        assert_eq!(
+            s.mprotect(&mut m, r(a + 2 * P, a + 4 * P), Prot::default()),
+            Err(Errno::ENOMEM)
+        );
+        assert!(s.vmas.find(a + 3 * P).unwrap().prot.write);
+    }
+
+    #[test]
+    fn dontneed_drops_private_keeps_shared_and_reports_holes() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        let mut sh = anon(a + 3 * P, P, Placement::Fixed);
+        sh.shared = true;
+        s.mmap(&mut m, &sh).unwrap();
+        for v in [a, a + P, a + 3 * P] {
+            s.fault(&mut m, v, Access2::Write).unwrap();
+        }
+        let shared_pa = m.lookup(a + 3 * P).unwrap();
+        // The hole at a + 2P: ENOMEM, but the mapped parts were done.
+        assert_eq!(
+            s.madvise(&mut m, r(a, a + 4 * P), Advice::DontNeed),
+            Err(Errno::ENOMEM)
+        );
+        assert!(
+            m.lookup(a).is_none() && m.lookup(a + P).is_none(),
+            "private: dropped"
+        );
+        assert_eq!(m.live.len(), 1, "their frames freed");
+        assert_eq!(
+            m.lookup(a + 3 * P),
+            Some(shared_pa),
+            "shared: kept, data and all"
+        );
+        // Fully mapped: 0; harmless advice over a hole: ENOMEM as well.
+        assert_eq!(s.madvise(&mut m, r(a, a + 2 * P), Advice::DontNeed), Ok(()));
+        assert_eq!(
+            s.madvise(&mut m, r(a, a + 4 * P), Advice::Hint),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(s.madvise(&mut m, r(a, a + 2 * P), Advice::Hint), Ok(()));
+        // MADV_FREE only on private anonymous memory, REMOVE only shared.
+        assert_eq!(
+            s.madvise(&mut m, r(a + 3 * P, a + 4 * P), Advice::Free),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.madvise(&mut m, r(a, a + P), Advice::Remove),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.madvise(&mut m, r(a + 3 * P, a + 4 * P), Advice::Remove),
+            Ok(())
+        );
+        assert!(
+            m.lookup(a + 3 * P).is_none(),
+            "REMOVE punches shared data out"
+        );
+    }
+
+    #[test]
+    fn dontneed_on_a_device_mapping_is_einval() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let mut d = anon(0x3000_0000, P, Placement::Fixed);
+        d.shared = true;
+        d.backing = Backing::DevMem {
+            phys: 0x0900_0000,
+            sync: true,
+            may_write: true,
+        };
+        s.mmap(&mut m, &d).unwrap();
+        assert_eq!(
+            s.madvise(&mut m, r(0x3000_0000, 0x3000_0000 + P), Advice::DontNeed),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(m.lookup(0x3000_0000), Some(0x0900_0000), "still mapped");
+        // Teardown unmaps the registers without "freeing" them (the fake
+        // panics on a free of a frame it never handed out).
+        s.teardown(&mut m);
+        assert!(m.map.is_empty());
+    }
+
+    #[test]
+    fn image_pages_come_from_the_file_on_first_touch_and_after_dontneed() {
+        static FILE: [u8; 6000] = [0xA5; 6000];
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        // p_vaddr 0x10100: the file bytes cover 0x10100..0x11870, .bss
+        // runs on to 0x13000.
+        let data = crate::mm::vma::ImageData {
+            bytes: &FILE,
+            va: 0x10100,
+        };
+        s.vmas
+            .insert(Vma {
+                start: 0x10000,
+                end: 0x13000,
+                prot: Prot {
+                    read: true,
+                    write: true,
+                    exec: false,
+                },
+                kind: VmaKind::Image(data),
+            })
+            .unwrap();
+        assert!(m.map.is_empty(), "nothing allocated at exec");
+        s.fault(&mut m, 0x10010, Access2::Read).unwrap();
+        let pa = m.lookup(0x10000).unwrap();
+        assert_eq!(m.fills, vec![(pa, 0x100, vec![0xA5; P - 0x100])]);
+        s.fault(&mut m, 0x11000, Access2::Read).unwrap();
+        assert_eq!(m.fills[1].1, 0);
+        assert_eq!(m.fills[1].2.len(), 0x10100 + 6000 - 0x11000);
+        s.fault(&mut m, 0x12000, Access2::Write).unwrap();
+        assert_eq!(m.fills.len(), 2, ".bss page: zero-filled only");
+        // DONTNEED, then the page comes back from the file.
+        s.madvise(&mut m, r(0x10000, 0x11000), Advice::DontNeed)
+            .unwrap();
+        assert!(m.lookup(0x10000).is_none());
+        s.fault(&mut m, 0x10000, Access2::Read).unwrap();
+        assert_eq!(m.fills.len(), 3);
+        assert_eq!(m.fills[2].1, 0x100);
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
+
+    #[test]
+    fn overcommit_heuristic_refuses_more_than_ram_in_one_request() {
+        // Linux mode 0 (__vm_enough_memory): pages > totalram -> ENOMEM,
+        // for accounted mappings only: private writable, shared anonymous.
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let big = (512 << 20) + P;
+        assert_eq!(
+            s.mmap(&mut m, &anon(0, big, Placement::Hint)),
+            Err(Errno::ENOMEM)
+        );
+        let mut nr = anon(0, big, Placement::Hint);
+        nr.noreserve = true;
+        assert!(s.mmap(&mut m, &nr).is_ok(), "MAP_NORESERVE is exempt");
+        let mut rdonly = anon(0, big, Placement::Hint);
+        rdonly.prot = ro();
+        assert!(
+            s.mmap(&mut m, &rdonly).is_ok(),
+            "read-only private: not accounted"
+        );
+        let mut shared_ro = rdonly;
+        shared_ro.shared = true;
+        assert_eq!(s.mmap(&mut m, &shared_ro), Err(Errno::ENOMEM), "shmem is");
+        assert!(
+            s.mmap(&mut m, &anon(0, 512 << 20, Placement::Hint)).is_ok(),
+            "= RAM: ok"
+        );
+        // brk: the growth is accounted the same way.
+        s.brk_start = 0x10_0000;
+        s.brk = 0x10_0000;
+        assert_eq!(s.brk(&mut m, 0x10_0000 + big), 0x10_0000);
+    }
+
+    #[test]
+    fn a_failed_split_leaves_munmap_and_mprotect_without_effect() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = s.mmap(&mut m, &anon(0, 4 << 20, Placement::Hint)).unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        assert_eq!(m.map[&a].1, 1 << 20, "a section");
+        m.fail_split = true;
+        let before: Vec<Vma> = s.vmas.iter().copied().collect();
+        assert_eq!(s.munmap(&mut m, r(a + P, a + 2 * P)), Err(Errno::ENOMEM));
+        assert_eq!(
+            s.mprotect(&mut m, r(a + P, a + 2 * P), ro()),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(s.vmas.iter().copied().collect::<Vec<_>>(), before);
+        assert_eq!(m.live.len(), 256, "nothing freed");
+        m.fail_split = false;
+        s.munmap(&mut m, r(a + P, a + 2 * P)).unwrap();
+        assert_eq!(m.live.len(), 255);
+        s.teardown(&mut m);
+        assert!(m.live.is_empty() && m.map.is_empty());
+    }
+
+    #[test]
+    fn shared_read_only_zero_mapping_never_becomes_writable() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let mut z = anon(0x2000_0000, P, Placement::Fixed);
+        z.prot = ro();
+        z.shared = true;
+        z.may_write = false;
+        s.mmap(&mut m, &z).unwrap();
+        let rw = Prot {
+            read: true,
+            write: true,
+            exec: false,
+        };
+        assert_eq!(
+            s.mprotect(&mut m, r(0x2000_0000, 0x2000_0000 + P), rw),
+            Err(Errno::EACCES)
+        );
+        assert!(!s.vmas.find(0x2000_0000).unwrap().prot.write);
+    }
+
+    fn remap(
+        addr: usize,
+        old_len: usize,
+        new_len: usize,
+        flags: u32,
+        new_addr: usize,
+    ) -> MremapRequest {
+        crate::syscall::mm_args::decode_mremap(addr, old_len, new_len, flags, new_addr).unwrap()
+    }
+
+    const MAYMOVE: u32 = crate::syscall::mm_args::MREMAP_MAYMOVE;
+    const FIXED: u32 = crate::syscall::mm_args::MREMAP_FIXED;
+    const DONTUNMAP: u32 = crate::syscall::mm_args::MREMAP_DONTUNMAP;
+
+    #[test]
+    fn mremap_shrinks_grows_in_place_and_moves_with_the_frames() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 4 * P, Placement::Fixed)).unwrap();
+        for i in 0..4 {
+            s.fault(&mut m, a + i * P, Access2::Write).unwrap();
+        }
+        let pas: Vec<u64> = (0..4).map(|i| m.lookup(a + i * P).unwrap()).collect();
+        // Shrink: the tail is unmapped and freed, the address stays.
+        assert_eq!(s.mremap(&mut m, remap(a, 4 * P, 2 * P, 0, 0)), Ok(a));
+        assert_eq!(m.live.len(), 2);
+        assert!(s.vmas.find(a + 2 * P).is_none());
+        // Grow in place: the range after it is free.
+        assert_eq!(s.mremap(&mut m, remap(a, 2 * P, 3 * P, 0, 0)), Ok(a));
+        assert_eq!(s.vmas.find(a).unwrap().end, a + 3 * P);
+        assert_eq!(s.vmas.count(), 1, "merged");
+        // Blocked after: without MAYMOVE, ENOMEM; with it, a move that
+        // takes the frames along (no copy) and frees the old range.
+        s.mmap(&mut m, &anon(a + 3 * P, P, Placement::Fixed))
+            .unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 3 * P, 8 * P, 0, 0)),
+            Err(Errno::ENOMEM)
+        );
+        let b = s
+            .mremap(&mut m, remap(a, 3 * P, 8 * P, MAYMOVE, 0))
+            .unwrap();
+        assert_ne!(b, a);
+        assert_eq!(m.lookup(b), Some(pas[0]));
+        assert_eq!(m.lookup(b + P), Some(pas[1]));
+        assert!(m.lookup(a).is_none() && s.vmas.find(a).is_none());
+        assert_eq!(s.vmas.find(b).unwrap().end, b + 8 * P);
+        assert_eq!(m.live.len(), 2, "frames moved, none leaked or copied");
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
+
+    #[test]
+    fn mremap_errors_as_linux() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        // mremap(2): EFAULT "some address in the range old_address to
+        // old_address+old_size is an invalid virtual memory address".
+        assert_eq!(
+            s.mremap(&mut m, remap(a + 4 * P, P, 2 * P, MAYMOVE, 0)),
+            Err(Errno::EFAULT)
+        );
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 3 * P, 4 * P, MAYMOVE, 0)),
+            Err(Errno::EFAULT)
+        );
+        // EINVAL: old_size 0 on a private mapping; overlapping FIXED.
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 0, P, MAYMOVE, 0)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 2 * P, MAYMOVE | FIXED, a + P)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 2 * P, MAYMOVE | FIXED, a + 0x800)),
+            Err(Errno::EINVAL),
+            "unaligned new_address"
+        );
+        // A device mapping cannot grow (VM_PFNMAP): EFAULT.
+        let mut d = anon(0x3000_0000, P, Placement::Fixed);
+        d.shared = true;
+        d.backing = Backing::DevMem {
+            phys: 0x0900_0000,
+            sync: true,
+            may_write: true,
+        };
+        s.mmap(&mut m, &d).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(0x3000_0000, P, 2 * P, MAYMOVE, 0)),
+            Err(Errno::EFAULT)
+        );
+        // Overcommit applies to the growth of accounted memory.
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, (600 << 20) & !(P - 1), MAYMOVE, 0)),
+            Err(Errno::ENOMEM)
+        );
+    }
+
+    #[test]
+    fn mremap_fixed_replaces_the_target_and_dontunmap_keeps_the_source() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let (a, t) = (0x2000_0000, 0x2800_0000);
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        s.mmap(&mut m, &anon(t, 4 * P, Placement::Fixed)).unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        s.fault(&mut m, t + P, Access2::Write).unwrap();
+        let pa = m.lookup(a).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 2 * P, MAYMOVE | FIXED, t)),
+            Ok(t)
+        );
+        assert_eq!(m.lookup(t), Some(pa));
+        assert!(
+            m.lookup(t + P).is_none(),
+            "the target's old page was unmapped"
+        );
+        assert_eq!(m.live.len(), 1, "and its frame freed");
+        assert_eq!(
+            s.vmas.find(t + 3 * P).map(|v| v.end),
+            Some(t + 4 * P),
+            "rest kept"
+        );
+        assert!(s.vmas.find(a).is_none());
+        // DONTUNMAP: pages move, the old range stays mapped and empty.
+        let b = s
+            .mremap(&mut m, remap(t, 2 * P, 2 * P, MAYMOVE | DONTUNMAP, 0))
+            .unwrap();
+        assert_eq!(m.lookup(b), Some(pa));
+        assert!(s.vmas.find(t).is_some() && m.lookup(t).is_none());
+        s.fault(&mut m, t, Access2::Read).unwrap();
+        assert_ne!(m.lookup(t), Some(pa), "refaults to a fresh zero page");
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
     }
 }

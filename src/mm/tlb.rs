@@ -5,6 +5,14 @@
 /// ASID (or the whole TLB for global entries) is cheaper.
 pub const TLBI_BATCH_LIMIT: usize = 64;
 
+/// How many broken entries a table operation holds before it flushes the
+/// TLB and acts on them (frees frames, writes the new entries). Bounded,
+/// so unmapping or protecting gigabytes needs no memory proportional to
+/// the range: the work is done in rounds of at most this many blocks.
+/// Above [`TLBI_BATCH_LIMIT`], so a full round of small pages costs one
+/// whole-ASID invalidation; small enough for a 32 KiB kernel stack.
+pub const ROUND: usize = 128;
+
 /// The maintenance one flush performs, for one table (ASID already bound).
 pub trait TlbMaint<A> {
     /// DSB: the invalid entries are visible to the table walker.
@@ -15,35 +23,74 @@ pub trait TlbMaint<A> {
     fn sync(&mut self);
 }
 
-/// Held inline (no heap): queuing an invalidation can never fail, so a
-/// table operation cannot die half-way for lack of kernel heap (fault
-/// injection found `Vec::push` here panicking on unmap and protect).
-pub struct TlbBatch<A> {
-    vas: [A; TLBI_BATCH_LIMIT],
+/// A fixed-capacity list on the stack: table operations must not allocate
+/// in proportion to the range they change (a failed allocation there
+/// would leave the table half changed).
+pub struct Bounded<T: Copy + Default, const N: usize> {
+    items: [T; N],
     len: usize,
+}
+
+impl<T: Copy + Default, const N: usize> Bounded<T, N> {
+    pub fn new() -> Self {
+        Bounded {
+            items: [T::default(); N],
+            len: 0,
+        }
+    }
+
+    /// Append; `false` (and nothing stored) when full.
+    pub fn push(&mut self, v: T) -> bool {
+        match self.items.get_mut(self.len) {
+            Some(slot) => {
+                *slot = v;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.len == N
+    }
+
+    pub fn as_slice(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+impl<T: Copy + Default, const N: usize> Default for Bounded<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub struct TlbBatch<A: Copy + Default> {
+    vas: Bounded<A, TLBI_BATCH_LIMIT>,
     overflow: bool,
 }
 
 impl<A: Copy + Default> TlbBatch<A> {
     pub fn new() -> Self {
         TlbBatch {
-            vas: [A::default(); TLBI_BATCH_LIMIT],
-            len: 0,
+            vas: Bounded::new(),
             overflow: false,
         }
     }
 
     pub fn push(&mut self, va: A) {
-        if self.len >= TLBI_BATCH_LIMIT {
+        if !self.vas.push(va) {
             self.overflow = true;
-        } else {
-            self.vas[self.len] = va;
-            self.len += 1;
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0 && !self.overflow
+        self.vas.as_slice().is_empty() && !self.overflow
     }
 
     /// Break-before-make steps 2 and 3 (ARM ARM B3.10.1 / D8.14.1): DSB so
@@ -57,12 +104,12 @@ impl<A: Copy + Default> TlbBatch<A> {
         if self.overflow {
             m.invalidate_all();
         } else {
-            for &va in &self.vas[..self.len] {
+            for &va in self.vas.as_slice() {
                 m.invalidate(va);
             }
         }
         m.sync();
-        self.len = 0;
+        self.vas.clear();
         self.overflow = false;
     }
 }

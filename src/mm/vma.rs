@@ -30,7 +30,13 @@ use crate::syscall::mm_args::{Prot, PAGE_SIZE};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmaKind {
     /// Zero-filled memory, private or shared (shared survives fork shared).
-    Anonymous { shared: bool },
+    Anonymous {
+        shared: bool,
+        /// Linux's `VM_MAYWRITE`: false for a shared mapping of a
+        /// `/dev/zero` fd opened read-only, which `mprotect` may then never
+        /// make writable (`EACCES`).
+        may_write: bool,
+    },
     /// Physical device memory (`/dev/mem`).
     Device {
         /// Physical address that `vma.start` maps to.
@@ -40,13 +46,54 @@ pub enum VmaKind {
         /// `VM_MAYWRITE`: only shared mappings of an `O_RDWR` fd).
         may_write: bool,
     },
-    /// An ELF segment: private anonymous-like, but named so the loader's
-    /// regions can be told apart.
-    Image,
+    /// An ELF segment: a private mapping of the executable. Pages come in
+    /// on first touch, filled from the file bytes they overlap (zero
+    /// elsewhere: `.bss`), and come back from the file after
+    /// `MADV_DONTNEED`, as Linux's private file mappings do.
+    Image(ImageData),
     /// The main thread's stack.
     Stack,
     /// The `brk` heap.
     Heap,
+}
+
+/// The file bytes behind an ELF segment: `bytes` appear at user address
+/// `va` (the segment's `p_vaddr`); the rest of the VMA reads as zero.
+#[derive(Clone, Copy)]
+pub struct ImageData {
+    pub bytes: &'static [u8],
+    pub va: usize,
+}
+
+impl ImageData {
+    /// No file bytes: all zero (tests, and segments with `p_filesz` 0).
+    pub const ZERO: ImageData = ImageData { bytes: &[], va: 0 };
+
+    /// The part of the file bytes that lands in `[page, page + len)`, as
+    /// (offset in the page, bytes).
+    pub fn in_page(&self, page: usize, len: usize) -> Option<(usize, &'static [u8])> {
+        let lo = page.max(self.va);
+        let hi = page
+            .saturating_add(len)
+            .min(self.va.saturating_add(self.bytes.len()));
+        (hi > lo).then(|| (lo - page, &self.bytes[lo - self.va..hi - self.va]))
+    }
+}
+
+/// Same segment: same bytes (by address, not content) at the same place.
+impl PartialEq for ImageData {
+    fn eq(&self, o: &Self) -> bool {
+        self.va == o.va
+            && self.bytes.len() == o.bytes.len()
+            && core::ptr::eq(self.bytes.as_ptr(), o.bytes.as_ptr())
+    }
+}
+impl Eq for ImageData {}
+
+impl core::fmt::Debug for ImageData {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} file bytes at {:#x}", self.bytes.len(), self.va)
+    }
 }
 
 /// One mapped region `[start, end)`.
@@ -94,6 +141,11 @@ impl Vma {
         }
     }
 
+    /// The part `[start, end)` of this VMA (a sub-range of it).
+    pub fn clip_to(&self, start: usize, end: usize) -> Vma {
+        self.clip(start, end)
+    }
+
     /// Whether `next` continues `self` so exactly that one VMA could
     /// describe both: touching, same rights, same kind, and for devices
     /// the same memory type and contiguous physical addresses.
@@ -102,7 +154,16 @@ impl Vma {
             return false;
         }
         match (self.kind, next.kind) {
-            (VmaKind::Anonymous { shared: a }, VmaKind::Anonymous { shared: b }) => a == b,
+            (
+                VmaKind::Anonymous {
+                    shared: a,
+                    may_write: wa,
+                },
+                VmaKind::Anonymous {
+                    shared: b,
+                    may_write: wb,
+                },
+            ) => a == b && wa == wb,
             (
                 VmaKind::Device {
                     phys: pa,
@@ -115,9 +176,8 @@ impl Vma {
                     may_write: wb,
                 },
             ) => ma == mb && wa == wb && pa.checked_add(self.size() as u64) == Some(pb),
-            (VmaKind::Image, VmaKind::Image)
-            | (VmaKind::Stack, VmaKind::Stack)
-            | (VmaKind::Heap, VmaKind::Heap) => true,
+            (VmaKind::Image(a), VmaKind::Image(b)) => a == b,
+            (VmaKind::Stack, VmaKind::Stack) | (VmaKind::Heap, VmaKind::Heap) => true,
             _ => false,
         }
     }
@@ -130,6 +190,7 @@ impl Vma {
         }
         match self.kind {
             VmaKind::Device { may_write, .. } => !prot.exec && (may_write || !prot.write),
+            VmaKind::Anonymous { may_write, .. } => may_write || !prot.write,
             _ => true,
         }
     }
@@ -173,6 +234,12 @@ impl VmaSet {
     /// All VMAs in address order.
     pub fn iter(&self) -> impl Iterator<Item = &Vma> {
         self.vmas.iter()
+    }
+
+    /// The VMAs that end after `addr`, in address order (the one holding
+    /// `addr`, if any, first).
+    pub fn iter_from(&self, addr: usize) -> impl Iterator<Item = &Vma> {
+        self.vmas.iter().skip(self.first_ending_after(addr))
     }
 
     /// The VMA containing `addr`, if any.
@@ -385,8 +452,29 @@ impl VmaSet {
         }
         let lo = self.first_ending_after(start);
         let hi = self.first_starting_at_or_after(end).max(lo);
+        let hit = self.vmas.get(lo..hi).unwrap_or(&[]);
+        let mut removed = Vec::new();
+        removed
+            .try_reserve_exact(hit.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        removed.extend(
+            hit.iter()
+                .map(|v| v.clip(v.start.max(start), v.end.min(end))),
+        );
+        self.cut(start, end)?;
+        Ok(removed)
+    }
+
+    /// [`VmaSet::remove`] without the list of what was removed: with room
+    /// [reserved](VmaSet::reserve) first, it allocates nothing.
+    pub fn cut(&mut self, start: usize, end: usize) -> Result<(), Errno> {
+        if start > end || !is_page_aligned(start) || !is_page_aligned(end) {
+            return Err(Errno::EINVAL);
+        }
+        let lo = self.first_ending_after(start);
+        let hi = self.first_starting_at_or_after(end).max(lo);
         let Some(hit) = self.vmas.get(lo..hi).filter(|s| !s.is_empty()) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
 
         let mut keep: [Option<Vma>; 2] = [None, None];
@@ -401,21 +489,44 @@ impl VmaSet {
         if new_count > self.max_count {
             return Err(Errno::ENOMEM);
         }
-
-        let mut removed = Vec::new();
-        removed
-            .try_reserve_exact(hit.len())
-            .map_err(|_| Errno::ENOMEM)?;
-        removed.extend(
-            hit.iter()
-                .map(|v| v.clip(v.start.max(start), v.end.min(end))),
-        );
         match keep {
-            [Some(left), Some(right)] => self.replace_range(lo, hi, &[left, right])?,
-            [Some(one), None] | [None, Some(one)] => self.replace_range(lo, hi, &[one])?,
-            [None, None] => self.replace_range(lo, hi, &[])?,
+            [Some(left), Some(right)] => self.replace_range(lo, hi, &[left, right]),
+            [Some(one), None] | [None, Some(one)] => self.replace_range(lo, hi, &[one]),
+            [None, None] => self.replace_range(lo, hi, &[]),
         }
-        Ok(removed)
+    }
+
+    /// Room for `extra` more VMAs, so the next operations that add at
+    /// most that many cannot fail for lack of memory.
+    pub fn reserve(&mut self, extra: usize) -> Result<(), Errno> {
+        self.vmas.try_reserve(extra).map_err(|_| Errno::ENOMEM)
+    }
+
+    /// How far Linux's `mprotect(start, end, prot)` gets: it changes VMAs
+    /// in address order and stops at the first hole (`ENOMEM`) or the
+    /// first VMA that may not carry `prot` (`EACCES`), keeping what it
+    /// changed before (`do_mprotect_pkey`). Returns the end of the part to
+    /// change (`start` if nothing) and the error to report after changing
+    /// it. The range must be page-aligned and not inverted.
+    pub fn protect_extent(&self, start: usize, end: usize, prot: Prot) -> (usize, Option<Errno>) {
+        let mut covered = start;
+        for v in self.vmas.iter().skip(self.first_ending_after(start)) {
+            if covered >= end || v.start >= end {
+                break;
+            }
+            if v.start > covered {
+                return (covered, Some(Errno::ENOMEM));
+            }
+            if !v.allows(prot) {
+                return (covered, Some(Errno::EACCES));
+            }
+            covered = v.end;
+        }
+        if covered < end {
+            (covered, Some(Errno::ENOMEM))
+        } else {
+            (end, None)
+        }
     }
 
     /// Sets the rights of everything in `[start, end)` to `prot`, like
@@ -518,7 +629,10 @@ mod tests {
             start,
             end,
             prot: prot(bits),
-            kind: VmaKind::Anonymous { shared: false },
+            kind: VmaKind::Anonymous {
+                shared: false,
+                may_write: true,
+            },
         }
     }
 
@@ -570,13 +684,16 @@ mod tests {
         // Different prot, sharedness or kind: no merge.
         s.insert(anon(16 * P, 17 * P, R)).unwrap();
         let mut shared = anon(17 * P, 18 * P, R);
-        shared.kind = VmaKind::Anonymous { shared: true };
+        shared.kind = VmaKind::Anonymous {
+            shared: true,
+            may_write: true,
+        };
         s.insert(shared).unwrap();
         let mut heap = anon(18 * P, 19 * P, R);
         heap.kind = VmaKind::Heap;
         s.insert(heap).unwrap();
         let mut image = anon(19 * P, 20 * P, R);
-        image.kind = VmaKind::Image;
+        image.kind = VmaKind::Image(ImageData::ZERO);
         s.insert(image).unwrap();
         let mut stack = anon(20 * P, 21 * P, R);
         stack.kind = VmaKind::Stack;
@@ -1041,7 +1158,7 @@ mod tests {
 
     fn page_kind_of(v: &Vma, addr: usize) -> PageKind {
         match v.kind {
-            VmaKind::Anonymous { shared } => PageKind::Anon(shared),
+            VmaKind::Anonymous { shared, .. } => PageKind::Anon(shared),
             VmaKind::Device {
                 phys,
                 mem,
@@ -1051,7 +1168,7 @@ mod tests {
                 let m = MEMS.iter().position(|&x| x == mem).unwrap() as u8;
                 PageKind::Dev(p / P as u64, m, may_write)
             }
-            VmaKind::Image => PageKind::Image,
+            VmaKind::Image(_) => PageKind::Image,
             VmaKind::Stack => PageKind::Stack,
             VmaKind::Heap => PageKind::Heap,
         }
@@ -1118,9 +1235,15 @@ mod tests {
     fn random_vma(rng: &mut Rng, start: usize, end: usize) -> Vma {
         let prot = random_prot(rng);
         let kind = match rng.below(6) {
-            0 => VmaKind::Anonymous { shared: false },
-            1 => VmaKind::Anonymous { shared: true },
-            2 => VmaKind::Image,
+            0 => VmaKind::Anonymous {
+                shared: false,
+                may_write: true,
+            },
+            1 => VmaKind::Anonymous {
+                shared: true,
+                may_write: true,
+            },
+            2 => VmaKind::Image(ImageData::ZERO),
             3 => VmaKind::Stack,
             4 => VmaKind::Heap,
             _ => VmaKind::Device {

@@ -171,6 +171,12 @@ pub struct MmapRequest {
     /// Fault everything in now (`MAP_POPULATE` without `MAP_NONBLOCK`, or
     /// `MAP_LOCKED`, as Linux decides it).
     pub populate: bool,
+    /// Linux's `VM_MAYWRITE`: whether `mprotect` may ever make it
+    /// writable (false only for a shared mapping of a read-only fd).
+    pub may_write: bool,
+    /// `MAP_NORESERVE`: exempt from the overcommit check (Linux's
+    /// heuristic mode honours it).
+    pub noreserve: bool,
 }
 
 /// What a file descriptor refers to, as far as `mmap` cares.
@@ -178,8 +184,9 @@ pub struct MmapRequest {
 pub enum FdKind {
     /// `/dev/mem`, with the flags it was opened with (`O_ACCMODE`, `O_SYNC`).
     DevMem { flags: u32 },
-    /// `/dev/zero`: behaves as an anonymous mapping.
-    DevZero,
+    /// `/dev/zero`, with its open flags: behaves as an anonymous mapping
+    /// (shared: Linux's shmem), under the file-mode rules of any mapping.
+    DevZero { flags: u32 },
     /// A regular file; not mappable yet (`ENODEV`).
     File { readable: bool },
     /// The console; a tty cannot be mapped (`ENODEV`).
@@ -313,6 +320,9 @@ pub fn decode_mmap(
         return Err(Errno::ENOMEM);
     }
     let addr = match placement {
+        // do_mmap's round_hint_to_min: `hint &= PAGE_MASK`, rounded down
+        // (checked on Linux 6.1 armmp under QEMU; get_unmapped_area's
+        // PAGE_ALIGN then sees an aligned hint).
         Placement::Hint => addr & !(PAGE_SIZE - 1),
         Placement::Fixed | Placement::FixedNoReplace => {
             // len <= task_size was checked just above.
@@ -354,7 +364,16 @@ pub fn decode_mmap(
             }
             Backing::Anonymous
         }
-        Some(FdKind::DevZero) => {
+        Some(FdKind::DevZero { flags: oflags }) => {
+            // do_mmap's file checks: a shared writable mapping needs a
+            // writable fd, any mapping a readable one.
+            let acc = oflags & O_ACCMODE;
+            if shared && prot.write && !(acc == O_WRONLY || acc == O_RDWR) {
+                return Err(Errno::EACCES);
+            }
+            if !(acc == O_RDONLY || acc == O_RDWR) {
+                return Err(Errno::EACCES);
+            }
             if grows_down {
                 return Err(Errno::EINVAL);
             }
@@ -407,6 +426,16 @@ pub fn decode_mmap(
     };
 
     let populate = flags & MAP_LOCKED != 0 || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
+    // do_mmap: a shared mapping of a file not open for writing loses
+    // VM_MAYWRITE; anonymous and private mappings keep it.
+    let may_write = match (file, &backing) {
+        (_, Backing::DevMem { may_write, .. }) => *may_write,
+        (Some(FdKind::DevZero { flags: oflags }), _) if shared => {
+            let acc = oflags & O_ACCMODE;
+            acc == O_WRONLY || acc == O_RDWR
+        }
+        _ => true,
+    };
 
     Ok(MmapRequest {
         addr,
@@ -416,6 +445,8 @@ pub fn decode_mmap(
         placement,
         backing,
         populate,
+        may_write,
+        noreserve: flags & MAP_NORESERVE != 0,
     })
 }
 
@@ -440,6 +471,67 @@ pub fn decode_munmap(
         return Err(Errno::EINVAL);
     }
     Ok(Some(RangeRequest { start: addr, end }))
+}
+
+pub const MREMAP_MAYMOVE: u32 = 1;
+pub const MREMAP_FIXED: u32 = 2;
+pub const MREMAP_DONTUNMAP: u32 = 4;
+
+/// A decoded `mremap`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MremapRequest {
+    pub addr: usize,
+    /// Page-aligned; 0 only asks to duplicate a shared mapping.
+    pub old_len: usize,
+    /// Page-aligned, never 0.
+    pub new_len: usize,
+    pub may_move: bool,
+    /// `MREMAP_FIXED`: the new address (not yet checked: Linux checks it
+    /// after finding the old mapping).
+    pub fixed: Option<usize>,
+    pub dont_unmap: bool,
+}
+
+/// Decodes `mremap(addr, old_len, new_len, flags, new_addr)` as the start
+/// of Linux's `sys_mremap`: unknown flags, `MREMAP_FIXED` without
+/// `MREMAP_MAYMOVE`, `MREMAP_DONTUNMAP` without `MREMAP_MAYMOVE` or with a
+/// size change, an unaligned `addr`, and a zero `new_len` are `EINVAL`.
+pub fn decode_mremap(
+    addr: usize,
+    old_len: usize,
+    new_len: usize,
+    flags: u32,
+    new_addr: usize,
+) -> Result<MremapRequest, Errno> {
+    if flags & !(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let may_move = flags & MREMAP_MAYMOVE != 0;
+    if flags & MREMAP_FIXED != 0 && !may_move {
+        return Err(Errno::EINVAL);
+    }
+    let dont_unmap = flags & MREMAP_DONTUNMAP != 0;
+    if dont_unmap && (!may_move || old_len != new_len) {
+        return Err(Errno::EINVAL);
+    }
+    if !is_page_aligned(addr) {
+        return Err(Errno::EINVAL);
+    }
+    // PAGE_ALIGN wraps to 0 on overflow: then new_len is "0" (EINVAL) and
+    // old_len 0.
+    let old_len = page_align(old_len).unwrap_or(0);
+    let new_len = page_align(new_len).unwrap_or(0);
+    if new_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(MremapRequest {
+        addr,
+        old_len,
+        new_len,
+        may_move,
+        fixed: (flags & MREMAP_FIXED != 0).then_some(new_addr),
+        dont_unmap,
+    })
 }
 
 /// Decodes `mprotect(addr, len, prot)` in `do_mprotect_pkey`'s order:
@@ -513,6 +605,8 @@ mod tests {
     const FD_CONSOLE: i32 = 1;
     const FD_CLOSED: i32 = 10;
     const FD_MEM_DSYNC: i32 = 11;
+    const FD_ZERO_RO: i32 = 12;
+    const FD_ZERO_WO: i32 = 13;
 
     fn fds(fd: i32) -> Option<FdKind> {
         match fd {
@@ -525,7 +619,9 @@ mod tests {
             FD_MEM_DSYNC => Some(FdKind::DevMem {
                 flags: O_RDWR | O_DSYNC,
             }),
-            FD_ZERO => Some(FdKind::DevZero),
+            FD_ZERO => Some(FdKind::DevZero { flags: O_RDWR }),
+            FD_ZERO_RO => Some(FdKind::DevZero { flags: O_RDONLY }),
+            FD_ZERO_WO => Some(FdKind::DevZero { flags: O_WRONLY }),
             FD_FILE => Some(FdKind::File { readable: true }),
             FD_FILE_WO => Some(FdKind::File { readable: false }),
             FD_CONSOLE => Some(FdKind::Console),
@@ -620,6 +716,8 @@ mod tests {
                 placement: Placement::Hint,
                 backing: Backing::Anonymous,
                 populate: false,
+                may_write: true,
+                noreserve: false,
             }
         );
         // "fd should be -1" for MAP_ANONYMOUS, but any value is ignored.
@@ -786,11 +884,44 @@ mod tests {
 
     #[test]
     fn hint_is_rounded_down_and_never_an_error() {
+        // Linux 6.1 (armmp, under QEMU) places mmap(0x12345678, ...) at
+        // 0x12345000: round_hint_to_min masks the hint down.
         let r = mmap(0x1234_5678, 4096, RW, ANON, -1, 0).unwrap();
         assert_eq!((r.addr, r.placement), (0x1234_5000, Placement::Hint));
+        let r = mmap(0x1234_5000, 4096, RW, ANON, -1, 0).unwrap();
+        assert_eq!(r.addr, 0x1234_5000, "an aligned hint stays");
         // A hint outside user space is only a hint.
         let r = mmap(usize::MAX, 4096, RW, ANON, -1, 0).unwrap();
         assert_eq!(r.placement, Placement::Hint);
+    }
+
+    #[test]
+    fn dev_zero_follows_the_file_mode_rules() {
+        // mmap(2): EACCES "a file mapping was requested, but fd is not open
+        // for reading. Or MAP_SHARED was requested and PROT_WRITE is set,
+        // but fd is not open in read/write (O_RDWR) mode."
+        assert_eq!(
+            mmap(0, 4096, RW, MAP_SHARED, FD_ZERO_RO, 0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_PRIVATE, FD_ZERO_WO, 0),
+            Err(Errno::EACCES)
+        );
+        // Read-only shared: mapped, but never writable later (VM_MAYWRITE
+        // cleared); private keeps it (copy-on-write).
+        let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_ZERO_RO, 0).unwrap();
+        assert!(!r.may_write);
+        let r = mmap(0, 4096, RW, MAP_PRIVATE, FD_ZERO_RO, 0).unwrap();
+        assert!(r.may_write);
+        let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_ZERO, 0).unwrap();
+        assert!(r.may_write);
+        assert!(
+            mmap(0, 4096, RW, ANON | MAP_NORESERVE, -1, 0)
+                .unwrap()
+                .noreserve
+        );
+        assert!(!mmap(0, 4096, RW, ANON, -1, 0).unwrap().noreserve);
     }
 
     #[test]
@@ -1231,6 +1362,45 @@ mod tests {
                 },
                 Prot::NONE
             )))
+        );
+    }
+
+    #[test]
+    fn mremap_argument_checks_in_linux_order() {
+        // mremap(2): EINVAL "flags has an invalid bit set; new_size was
+        // zero; MREMAP_FIXED or MREMAP_DONTUNMAP without MREMAP_MAYMOVE;
+        // MREMAP_DONTUNMAP with old_size != new_size; old_address not
+        // page aligned".
+        assert_eq!(decode_mremap(0x1000, 4096, 4096, 8, 0), Err(Errno::EINVAL));
+        assert_eq!(
+            decode_mremap(0x1000, 4096, 4096, MREMAP_FIXED, 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            decode_mremap(0x1000, 4096, 4096, MREMAP_DONTUNMAP, 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            decode_mremap(0x1000, 4096, 8192, MREMAP_DONTUNMAP | MREMAP_MAYMOVE, 0),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(decode_mremap(0x1001, 4096, 4096, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(decode_mremap(0x1000, 4096, 0, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(
+            decode_mremap(0x1000, 4096, usize::MAX, 0, 0),
+            Err(Errno::EINVAL)
+        );
+        let r = decode_mremap(0x1000, 10, 5000, MREMAP_MAYMOVE | MREMAP_FIXED, 0x9000).unwrap();
+        assert_eq!(
+            r,
+            MremapRequest {
+                addr: 0x1000,
+                old_len: 4096,
+                new_len: 8192,
+                may_move: true,
+                fixed: Some(0x9000),
+                dont_unmap: false,
+            }
         );
     }
 }

@@ -84,6 +84,19 @@ pub fn faulting_tasks_are_killed_and_the_kernel_survives(a: &Arch) {
     }
 }
 
+/// Memory promised lazily runs out: Linux's OOM killer sends SIGKILL
+/// (128 + 9 = 137); the kernel reports it as out of memory, not as a bad
+/// pointer, and takes every frame back.
+pub fn out_of_memory_is_a_sigkill_and_the_kernel_goes_on(a: &Arch) {
+    let b = boot(a.cpu, None, "rdinit=/bin/oom", 60);
+    b.expect("oom: 600 MiB mapped in three mappings");
+    b.expect("task 1 (/bin/oom) killed: out of memory (SIGKILL): no free frame for a write at 0x");
+    assert!(!b.has("UNEXPECTED") && !b.has("KERNEL PANIC"), "{}", b.log);
+    b.expect("armmu: shutting down, status 137");
+    expect_no_leak(&b);
+    b.expect_status(137);
+}
+
 pub fn missing_or_bad_init_is_reported_not_a_crash(a: &Arch) {
     let b = boot(a.cpu, None, "rdinit=/no/such/file", 30);
     b.expect("exec /no/such/file failed");
@@ -130,6 +143,10 @@ macro_rules! user_scenarios {
         #[test]
         fn faulting_tasks_are_killed_and_the_kernel_survives() {
             common::scenarios::faulting_tasks_are_killed_and_the_kernel_survives(&$arch)
+        }
+        #[test]
+        fn out_of_memory_is_a_sigkill_and_the_kernel_goes_on() {
+            common::scenarios::out_of_memory_is_a_sigkill_and_the_kernel_goes_on(&$arch)
         }
         #[test]
         fn missing_or_bad_init_is_reported_not_a_crash() {

@@ -55,6 +55,17 @@ pub fn with_mm<R>(f: impl FnOnce(&mut Mm) -> R) -> R {
     f(g.as_mut().expect("mm initialised"))
 }
 
+/// Frames for the kernel heap ([`crate::mm::heap::set_grower`]):
+/// `bytes` of contiguous RAM, returned as its linear-map address. Never
+/// waits for the memory manager: the heap may be asked while its lock is
+/// held, and then gets nothing.
+pub fn heap_frames(bytes: usize) -> Option<usize> {
+    let mut g = MM.try_lock()?;
+    let mm = g.as_mut()?;
+    let pa = mm.frames.alloc_contiguous(bytes.div_ceil(4096), 1).ok()?;
+    Some(phys_to_virt(pa) as usize)
+}
+
 pub static KERNEL_TABLE: spin::Once<Table> = spin::Once::new();
 
 pub fn kernel_table() -> Table {

@@ -211,7 +211,7 @@ pub fn memory_types() -> Tally {
                         access.name()
                     );
                 }
-                let _ = with_env(|tb, e| tb.unmap(e, va, size, &mut |_, _, _| {}));
+                let _ = with_env(|tb, e| tb.unmap(e, va, size, &mut |_, _, _, _| {}));
             }
         }
         let v = |b: bool| if b { "ok" } else { "FAIL" };
@@ -320,7 +320,7 @@ pub fn accesses() -> Tally {
         (XN_VA, 4096),
         (LIVE_VA, 2 << 20),
     ] {
-        let _ = with_env(|tb, e| tb.unmap(e, va, size, &mut |_, _, _| {}));
+        let _ = with_env(|tb, e| tb.unmap(e, va, size, &mut |_, _, _, _| {}));
     }
     mmu::with_mm(|mm| {
         let _ = mm.frames.free(frame);

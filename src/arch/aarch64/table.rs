@@ -28,10 +28,10 @@ use alloc::vec::Vec;
 
 /// Block sizes a mapping may use, largest first: 1 GiB, 2 MiB, 4 KiB.
 pub const GRANULES: [u64; 3] = [L1_BLOCK_SIZE, L2_BLOCK_SIZE, PAGE_SIZE];
-use crate::mm::tlb::TlbMaint;
 /// Above this many TLB invalidations in one operation, invalidating the
 /// whole ASID (or the whole TLB for global entries) is cheaper.
 pub use crate::mm::tlb::TLBI_BATCH_LIMIT;
+use crate::mm::tlb::{Bounded, TlbMaint, ROUND};
 
 /// What the table code needs from the machine.
 pub trait TableEnv {
@@ -95,7 +95,7 @@ fn encode_err(e: desc::EncodeError) -> MapError {
 }
 
 /// A present translation found by [`Table::lookup`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Present {
     /// First VA of the block or page.
     pub va: u64,
@@ -312,6 +312,7 @@ impl Table {
                             };
                             if last_missing[l as usize] != Some(m) {
                                 last_missing[l as usize] = Some(m);
+                                missing.try_reserve(1).map_err(|_| MapError::NoMemory)?;
                                 missing.push(m);
                             }
                         }
@@ -325,6 +326,7 @@ impl Table {
                         {
                             return Err(MapError::Overlap { va: v });
                         }
+                        stale.try_reserve(1).map_err(|_| MapError::NoMemory)?;
                         stale.push((c.va, e, level, next_pa));
                         break;
                     }
@@ -338,7 +340,10 @@ impl Table {
 
         // Allocate every missing table before writing anything, so the
         // operation either completes or changes nothing.
-        let mut tables: Vec<(Missing, u64)> = Vec::with_capacity(missing.len());
+        let mut tables: Vec<(Missing, u64)> = Vec::new();
+        tables
+            .try_reserve_exact(missing.len())
+            .map_err(|_| MapError::NoMemory)?;
         for &m in &missing {
             match env.alloc_table() {
                 Ok(t) => tables.push((m, t)),
@@ -354,15 +359,13 @@ impl Table {
         // Empty tables where blocks go: unlink with break-before-make
         // (walk caches may hold them), free after the TLB sync.
         let mut batch = TlbBatch::new();
-        let mut freed: Vec<u64> = Vec::new();
-        for &(v, e, level, next_pa) in &stale {
+        for &(v, e, _, _) in &stale {
             env.write(e, 0);
             batch.push(v);
-            self.collect_tables(env, next_pa, level + 1, &mut freed);
         }
         flush(&mut batch, env, self.asid);
-        for t in freed {
-            env.free_table(t);
+        for &(_, _, level, next_pa) in &stale {
+            self.free_tree(env, next_pa, level + 1);
         }
 
         // Link new tables, parents (L2 tables) before children (L3).
@@ -391,16 +394,17 @@ impl Table {
         Ok(())
     }
 
-    /// Every table at or below the table `t` (which sits at `level`).
-    fn collect_tables<E: TableEnv>(&self, env: &E, t: u64, level: u8, out: &mut Vec<u64>) {
+    /// Free the unlinked (and flushed) table `t` at `level` and every
+    /// table below it: a walk of the tree itself, so nothing is collected.
+    fn free_tree<E: TableEnv>(&self, env: &mut E, t: u64, level: u8) {
         if level < 3 {
             for i in 0..ENTRIES as u64 {
                 if let Kind::Table { next_pa } = desc::kind(env.read(t + i * 8), level) {
-                    self.collect_tables(env, next_pa, level + 1, out);
+                    self.free_tree(env, next_pa, level + 1);
                 }
             }
         }
-        out.push(t);
+        env.free_table(t);
     }
 
     /// The present translation covering `va`, if any.
@@ -461,12 +465,16 @@ impl Table {
     /// Each removed block is reported as (va, pa, size) through `removed`
     /// only after its TLB entries are gone, so the caller may free frames.
     /// Tables left empty are unlinked (break-before-make) and freed.
+    ///
+    /// The work is done in rounds of at most [`ROUND`] entries (break,
+    /// flush, report or free), so no memory proportional to the range is
+    /// needed and nothing can fail halfway for lack of memory.
     pub fn unmap<E: TableEnv>(
         &self,
         env: &mut E,
         va: u64,
         size: u64,
-        removed: &mut dyn FnMut(u64, u64, u64),
+        removed: &mut dyn FnMut(&mut E, u64, u64, u64),
     ) -> Result<(), MapError> {
         self.check_range(va, size)?;
         let end = va as u128 + size as u128;
@@ -474,16 +482,25 @@ impl Table {
         if end <= self.va_hi as u128 {
             self.split_at(env, end as u64)?;
         }
-        let mut batch = TlbBatch::new();
-        let mut gone: Vec<(u64, u64, u64)> = Vec::new();
-        self.for_each_present(env, va, end, |env, p, entry| {
-            env.write(entry, 0);
-            batch.push(p.va);
-            gone.push((p.va, p.pa, p.size));
-        });
+        let mut cur = va as u128;
+        while cur < end {
+            let mut batch = TlbBatch::new();
+            let mut gone: Bounded<Present, ROUND> = Bounded::new();
+            cur = self.for_each_present(env, cur as u64, end, ROUND, |env, p, entry| {
+                env.write(entry, 0);
+                batch.push(p.va);
+                gone.push(p);
+            });
+            flush(&mut batch, env, self.asid);
+            for p in gone.as_slice() {
+                removed(env, p.va, p.pa, p.size);
+            }
+        }
         // Unlink tables left empty: L3 tables first, then L2 tables that
-        // became empty through that.
-        let mut empty: Vec<u64> = Vec::new();
+        // became empty through that; freed only after the TLB sync, since
+        // walk caches may hold them (ARM ARM D8.14.1).
+        let mut batch = TlbBatch::new();
+        let mut empty: Bounded<u64, ROUND> = Bounded::new();
         let mut g = align_down(va, L1_BLOCK_SIZE) as u128;
         while g < end {
             let gva = g as u64;
@@ -495,6 +512,9 @@ impl Table {
                     let l2e = entry_pa(l2, mva, 2);
                     if let Kind::Table { next_pa: l3 } = desc::kind(env.read(l2e), 2) {
                         if is_empty(env, l3) {
+                            if empty.is_full() {
+                                self.free_unlinked(env, &mut batch, &mut empty);
+                            }
                             env.write(l2e, 0);
                             batch.push(mva);
                             empty.push(l3);
@@ -503,6 +523,9 @@ impl Table {
                     m += L2_BLOCK_SIZE as u128;
                 }
                 if is_empty(env, l2) {
+                    if empty.is_full() {
+                        self.free_unlinked(env, &mut batch, &mut empty);
+                    }
                     env.write(l1e, 0);
                     batch.push(gva);
                     empty.push(l2);
@@ -510,18 +533,27 @@ impl Table {
             }
             g += L1_BLOCK_SIZE as u128;
         }
-        flush(&mut batch, env, self.asid);
-        for t in empty {
-            env.free_table(t);
-        }
-        for (v, p, s) in gone {
-            removed(v, p, s);
-        }
+        self.free_unlinked(env, &mut batch, &mut empty);
         Ok(())
     }
 
+    /// Flush the unlinks queued in `batch`, then free the tables.
+    fn free_unlinked<E: TableEnv>(
+        &self,
+        env: &mut E,
+        batch: &mut TlbBatch,
+        tables: &mut Bounded<u64, ROUND>,
+    ) {
+        flush(batch, env, self.asid);
+        for &t in tables.as_slice() {
+            env.free_table(t);
+        }
+        tables.clear();
+    }
+
     /// Give every present entry in `[va, va + size)` the new attributes,
-    /// keeping its physical address, with break-before-make.
+    /// keeping its physical address, with break-before-make, in rounds of
+    /// at most [`ROUND`] entries.
     pub fn protect<E: TableEnv>(
         &self,
         env: &mut E,
@@ -540,28 +572,29 @@ impl Table {
         // non-cacheable mapping (mismatched attributes, ARM ARM B2.8):
         // clean+invalidate while the old mapping is still live.
         if !attrs.mem.is_cacheable() {
-            let mut ranges: Vec<(u64, u64)> = Vec::new();
-            self.for_each_present(env, va, end, |_, p, _| ranges.push((p.va, p.size)));
-            for (v, s) in ranges {
-                env.clean_invalidate_dcache(v, s);
-            }
+            self.for_each_present(env, va, end, usize::MAX, |env, p, _| {
+                env.clean_invalidate_dcache(p.va, p.size)
+            });
         }
-        let mut batch = TlbBatch::new();
-        let mut rewrite: Vec<(u64, Present)> = Vec::new();
-        self.for_each_present(env, va, end, |env, p, entry| {
-            env.write(entry, 0);
-            batch.push(p.va);
-            rewrite.push((entry, p));
-        });
-        flush(&mut batch, env, self.asid);
-        for (entry, p) in rewrite {
-            // Encodability was checked above; the old PA is aligned.
-            if let Ok(e) = desc::with_attrs(p.raw, p.level, attrs) {
-                env.write(entry, e);
+        let mut cur = va as u128;
+        while cur < end {
+            let mut batch = TlbBatch::new();
+            let mut rewrite: Bounded<(u64, Present), ROUND> = Bounded::new();
+            cur = self.for_each_present(env, cur as u64, end, ROUND, |env, p, entry| {
+                env.write(entry, 0);
+                batch.push(p.va);
+                rewrite.push((entry, p));
+            });
+            flush(&mut batch, env, self.asid);
+            for &(entry, p) in rewrite.as_slice() {
+                // Encodability was checked above; the old PA is aligned.
+                if let Ok(e) = desc::with_attrs(p.raw, p.level, attrs) {
+                    env.write(entry, e);
+                }
             }
+            env.publish();
+            env.tlb_sync();
         }
-        env.publish();
-        env.tlb_sync();
         Ok(())
     }
 
@@ -575,18 +608,22 @@ impl Table {
         Ok(())
     }
 
-    /// Visit each present block or page starting inside `[va, end)`
-    /// (blocks straddling the edges must have been split first), with the
-    /// address of its descriptor. Invalid L1/L2 entries are skipped whole.
+    /// Visit up to `limit` present blocks or pages starting inside
+    /// `[va, end)` (blocks straddling the edges must have been split
+    /// first), with the address of each descriptor. Invalid L1/L2 entries
+    /// are skipped whole. Returns where the visit stopped: `end`, or the
+    /// address after the `limit`-th block.
     fn for_each_present<E: TableEnv>(
         &self,
         env: &mut E,
         va: u64,
         end: u128,
+        limit: usize,
         mut f: impl FnMut(&mut E, Present, u64),
-    ) {
+    ) -> u128 {
         let mut cur = va as u128;
-        while cur < end {
+        let mut seen = 0usize;
+        while cur < end && seen < limit {
             let v = cur as u64;
             let s = self.slot(env, v);
             let size = desc::level_size(s.level);
@@ -600,9 +637,11 @@ impl Table {
                     level: s.level,
                 };
                 f(env, p, s.entry_pa);
+                seen += 1;
             }
             cur = base as u128 + size as u128;
         }
+        cur.min(end)
     }
 }
 
@@ -1049,7 +1088,7 @@ mod tests {
             .unwrap();
         assert_eq!(env.live_tables, 2);
         let mut got = Vec::new();
-        t.unmap(&mut env, 0x40_1000, 0x1000, &mut |v, p, s| {
+        t.unmap(&mut env, 0x40_1000, 0x1000, &mut |_, v, p, s| {
             got.push((v, p, s))
         })
         .unwrap();
@@ -1063,7 +1102,7 @@ mod tests {
         let l3 = t.table_of(&env, 0x40_0000, 3).unwrap();
         let l2 = t.table_of(&env, 0x40_0000, 2).unwrap();
         env.clear_log();
-        t.unmap(&mut env, 0x30_0000, 3 * MIB2, &mut |v, p, s| {
+        t.unmap(&mut env, 0x30_0000, 3 * MIB2, &mut |_, v, p, s| {
             got.push((v, p, s))
         })
         .unwrap();
@@ -1087,7 +1126,7 @@ mod tests {
         assert!(log.contains(&Ev::Tlbi(0x40_0000, Some(5))));
         // Unmapping a hole is fine and does nothing.
         env.clear_log();
-        t.unmap(&mut env, 0x30_0000, GIB, &mut |_, _, _| {
+        t.unmap(&mut env, 0x30_0000, GIB, &mut |_, _, _, _| {
             panic!("nothing there")
         })
         .unwrap();
@@ -1107,7 +1146,7 @@ mod tests {
             &mut env,
             GIB + MIB2 - KIB4,
             MIB2 + 2 * KIB4,
-            &mut |v, p, s| got.push((v, p, s)),
+            &mut |_, v, p, s| got.push((v, p, s)),
         )
         .unwrap();
         assert_eq!(
@@ -1122,7 +1161,7 @@ mod tests {
         assert!(t.lookup(&env, GIB + 2 * MIB2 + KIB4).is_some());
         assert_eq!(t.lookup(&env, GIB + 4 * MIB2).unwrap().size, MIB2);
         // Unmap the rest: everything freed.
-        t.unmap(&mut env, GIB, GIB, &mut |_, _, _| {}).unwrap();
+        t.unmap(&mut env, GIB, GIB, &mut |_, _, _, _| {}).unwrap();
         assert_eq!(env.live_tables, 0);
         assert!(env
             .mem
@@ -1197,7 +1236,7 @@ mod tests {
             &mut env,
             top - 0x10_0000,
             0x10_0000 + MIB2,
-            &mut |v, p, s| got.push((v, p, s)),
+            &mut |_, v, p, s| got.push((v, p, s)),
         )
         .unwrap();
         assert_eq!(
@@ -1221,7 +1260,7 @@ mod tests {
         env.clear_log();
         let log = env.log.clone();
         let mut seen_at_report = Vec::new();
-        t.unmap(&mut env, 0x40_0000, 0x1000, &mut |_, _, _| {
+        t.unmap(&mut env, 0x40_0000, 0x1000, &mut |_, _, _, _| {
             seen_at_report = log.borrow().clone();
         })
         .unwrap();
@@ -1233,10 +1272,14 @@ mod tests {
         assert!(last_write < last_sync);
         assert!(seen_at_report.contains(&Ev::Tlbi(0x40_0000, Some(5))));
         assert_eq!(
-            seen_at_report,
-            env.log(),
-            "nothing happens after the report"
+            seen_at_report.last(),
+            Some(&Ev::Sync),
+            "reported right after the sync"
         );
+        // The emptied tables are unlinked and freed after the report.
+        assert!(env.log()[seen_at_report.len()..]
+            .iter()
+            .any(|e| matches!(e, Ev::Free(_))));
     }
 
     #[test]
@@ -1245,7 +1288,7 @@ mod tests {
         let t = user_table();
         t.map(&mut env, 0x40_0000, 0x4040_0000, MIB2, rw()).unwrap();
         env.clear_log();
-        t.unmap(&mut env, 0x40_1000, 200 * 4096, &mut |_, _, _| {})
+        t.unmap(&mut env, 0x40_1000, 200 * 4096, &mut |_, _, _, _| {})
             .unwrap();
         let log = env.log();
         let tlbis = log.iter().filter(|e| matches!(e, Ev::Tlbi(..))).count();

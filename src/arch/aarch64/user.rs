@@ -87,15 +87,19 @@ impl Mmu for UserMmu {
             .map_err(Errno::from)
     }
 
-    fn unmap(
-        &mut self,
-        va: usize,
-        size: usize,
-        removed: &mut dyn FnMut(usize, u64, usize),
-    ) -> Result<(), Errno> {
+    fn split(&mut self, va: usize) -> Result<(), Errno> {
+        self.env(|t, e| t.split_at(e, va as u64))
+            .map_err(Errno::from)
+    }
+
+    fn unmap(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno> {
         self.env(|t, e| {
-            t.unmap(e, va as u64, size as u64, &mut |v, p, s| {
-                removed(v as usize, p, s as usize)
+            t.unmap(e, va as u64, size as u64, &mut |e, _, p, s| {
+                // Reported after the TLB invalidation: the frames are
+                // unreachable, so they may be reused at once.
+                if free_frames {
+                    let _ = e.mm.frames.free_contiguous(p, s as usize / 4096);
+                }
             })
         })
         .map_err(Errno::from)
@@ -148,6 +152,10 @@ impl Mmu for UserMmu {
         unsafe { core::arch::asm!("ic ialluis") };
         barrier::dsb(barrier::ISH);
         barrier::isb(barrier::SY);
+    }
+
+    fn total_frames(&self) -> usize {
+        mmu::with_mm(|mm| mm.frames.total())
     }
 
     fn section_size(&self) -> usize {
@@ -255,6 +263,7 @@ fn sys_of(nr: u64) -> Sys {
         222 => Sys::Mmap,
         226 => Sys::Mprotect,
         233 => Sys::Madvise,
+        216 => Sys::Mremap,
         n => Sys::Unknown(n as usize),
     }
 }
@@ -282,8 +291,10 @@ fn user_trap(frame: &mut Frame) {
                 AccessKind::Execute => Access2::Execute,
                 AccessKind::Read => Access2::Read,
             };
-            if !task::current_resolve_fault(&info, access) {
-                kill(info)
+            match task::current_resolve_fault(&info, access) {
+                task::Resolution::Resolved => {}
+                task::Resolution::Signal => kill(info),
+                task::Resolution::OutOfMemory => leave(task::current_oom_killed(&info) as i64),
             }
             audit(format_args!("fault at {:#x}", info.addr));
         }

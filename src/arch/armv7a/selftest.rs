@@ -241,7 +241,7 @@ pub fn memory_types() -> Tally {
                         access.name()
                     );
                 }
-                let _ = with_env(|tb, env| tb.unmap(env, va, size, &mut |_, _, _| {}));
+                let _ = with_env(|tb, env| tb.unmap(env, va, size, &mut |_, _, _, _| {}));
             }
         }
         let verdict = |b: bool| if b { "ok" } else { "FAIL" };
@@ -394,7 +394,7 @@ pub fn accesses() -> Tally {
             (XN_VA, 4096),
             (LIVE_VA, 1 << 20),
         ] {
-            let _ = tb.unmap(env, va, size, &mut |_, _, _| {});
+            let _ = tb.unmap(env, va, size, &mut |_, _, _, _| {});
         }
     });
     mmu::with_mm(|mm| {

@@ -18,11 +18,11 @@ use alloc::vec::Vec;
 
 const LARGE: u32 = desc::LARGE_PAGE_SIZE;
 const SUPER: u32 = desc::SUPERSECTION_SIZE;
-/// Above this many TLB invalidations in one operation, invalidating the
-/// whole ASID (or the whole TLB for global entries) is cheaper.
-use crate::mm::tlb::TlbMaint;
 #[cfg(test)]
 use crate::mm::tlb::TLBI_BATCH_LIMIT;
+/// Above this many TLB invalidations in one operation, invalidating the
+/// whole ASID (or the whole TLB for global entries) is cheaper.
+use crate::mm::tlb::{Bounded, TlbMaint, ROUND};
 
 /// What the table code needs from the machine.
 pub trait TableEnv {
@@ -77,7 +77,7 @@ impl From<MapError> for Errno {
 }
 
 /// A present translation found by [`Table::lookup`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Present {
     pub va: u32,
     pub pa: u32,
@@ -188,7 +188,10 @@ impl Table {
                 let l1 = env.read(self.l1_pa_of(mb));
                 match desc::l1_kind(l1) {
                     L1Kind::Fault => {
-                        if csize < SECTION_SIZE && !need_l2.contains(&mb) {
+                        if csize < SECTION_SIZE && need_l2.last() != Some(&mb) {
+                            // Chunks come in address order: a MiB needing
+                            // a table is listed once, when first met.
+                            need_l2.try_reserve(1).map_err(|_| MapError::NoMemory)?;
                             need_l2.push(mb);
                         }
                     }
@@ -207,7 +210,10 @@ impl Table {
 
         // Allocate every missing L2 table before writing anything, so the
         // operation either completes or changes nothing.
-        let mut tables: Vec<(u32, u32)> = Vec::with_capacity(need_l2.len());
+        let mut tables: Vec<(u32, u32)> = Vec::new();
+        tables
+            .try_reserve_exact(need_l2.len())
+            .map_err(|_| MapError::NoMemory)?;
         for &mb in &need_l2 {
             match env.alloc_l2() {
                 Ok(t) => tables.push((mb, t)),
@@ -390,46 +396,58 @@ impl Table {
     /// Unmap everything present in `[va, va + size)`. Holes are fine.
     /// Each removed block is reported as (va, pa, size) through `removed`
     /// only after its TLB entries are gone, so the caller may free frames.
+    ///
+    /// The work is done in rounds of at most [`ROUND`] blocks (break, flush,
+    /// report), so no memory proportional to the range is needed and the
+    /// operation cannot fail halfway for lack of memory.
     pub fn unmap<E: TableEnv>(
         &self,
         env: &mut E,
         va: u32,
         size: u32,
-        removed: &mut dyn FnMut(u32, u32, u32),
+        removed: &mut dyn FnMut(&mut E, u32, u32, u32),
     ) -> Result<(), MapError> {
         self.split_edges(env, va, size)?;
-        let mut batch = TlbBatch::new();
-        let gone = self.break_present(env, va, size, &mut batch);
-        let end = va.wrapping_add(size);
-        let mut empty_tables: Vec<(u32, u32)> = Vec::new();
+        let end = va as u64 + size as u64;
+        let mut cur = va as u64;
+        while cur < end {
+            let mut batch = TlbBatch::new();
+            let mut gone: Bounded<(u32, Present), ROUND> = Bounded::new();
+            cur = self.break_present(env, cur, end, &mut batch, &mut gone);
+            flush(&mut batch, env, self.asid);
+            for &(_, p) in gone.as_slice() {
+                removed(env, p.va, p.pa, p.size);
+            }
+        }
         // L2 tables left empty are unlinked too (their VA is then a
-        // translation fault at L1, and the table memory can be reused).
-        let mut mb = va & !(SECTION_SIZE - 1);
-        loop {
-            if let Some(l2) = self.l2_of(env, mb) {
-                if env.l2_is_empty(l2) {
-                    env.write(self.l1_pa_of(mb), 0);
-                    batch.push(mb);
-                    empty_tables.push((mb, l2));
+        // translation fault at L1, and the table memory can be reused),
+        // freed only after the walk caches cannot hold them (B3.10.1).
+        let mut mb = va as u64 & !(SECTION_SIZE as u64 - 1);
+        while mb < end {
+            let mut batch = TlbBatch::new();
+            let mut tables: Bounded<u32, ROUND> = Bounded::new();
+            while mb < end && !tables.is_full() {
+                if let Some(l2) = self.l2_of(env, mb as u32) {
+                    if env.l2_is_empty(l2) {
+                        env.write(self.l1_pa_of(mb as u32), 0);
+                        batch.push(mb as u32);
+                        tables.push(l2);
+                    }
                 }
+                mb += SECTION_SIZE as u64;
             }
-            match mb.checked_add(SECTION_SIZE) {
-                Some(n) if n < end || end == 0 => mb = n,
-                _ => break,
+            flush(&mut batch, env, self.asid);
+            for &t in tables.as_slice() {
+                env.free_l2(t);
             }
-        }
-        flush(&mut batch, env, self.asid);
-        for (_, t) in empty_tables {
-            env.free_l2(t);
-        }
-        for (_, p) in gone {
-            removed(p.va, p.pa, p.size);
         }
         Ok(())
     }
 
     /// Give every present entry in `[va, va + size)` the new attributes,
-    /// keeping its physical address, with break-before-make.
+    /// keeping its physical address, with break-before-make, in rounds of
+    /// at most [`ROUND`] blocks. Every descriptor is encodable (checked
+    /// first), so once entries change, the operation completes.
     pub fn protect<E: TableEnv>(
         &self,
         env: &mut E,
@@ -437,34 +455,45 @@ impl Table {
         size: u32,
         attrs: MapAttrs,
     ) -> Result<(), MapError> {
+        // Page-aligned PAs encode iff PA 0 does; supersections need a
+        // 16 MiB-aligned PA, which a present supersection has.
+        desc::small_page(0, attrs).map_err(|_| MapError::NoMemory)?;
+        desc::large_page(0, attrs).map_err(|_| MapError::NoMemory)?;
+        desc::section(0, attrs, self.domain).map_err(|_| MapError::NoMemory)?;
+        desc::supersection(0, attrs).map_err(|_| MapError::NoMemory)?;
         self.split_edges(env, va, size)?;
+        let end = va as u64 + size as u64;
         // Lines cached through the old attributes must not survive into a
         // non-cacheable mapping (ARM ARM B2.2.9, mismatched attributes):
         // clean+invalidate while the old mapping is still live.
         if !attrs.mem.is_cacheable() {
-            let mut ranges: Vec<(u32, u32)> = Vec::new();
-            self.for_each_present(env, va, size, |_, p, _| ranges.push((p.va, p.size)));
-            for (v, s) in ranges {
-                env.clean_invalidate_dcache(v, s);
-            }
+            self.for_each_present(env, va as u64, end, usize::MAX, |env, p, _| {
+                env.clean_invalidate_dcache(p.va, p.size)
+            });
         }
-        let mut batch = TlbBatch::new();
-        let rewrite = self.break_present(env, va, size, &mut batch);
-        flush(&mut batch, env, self.asid);
-        for (entry_pa, p) in rewrite {
-            let (e, n) = match p.size {
-                SUPER => (desc::supersection(p.pa as u64, attrs), 16),
-                SECTION_SIZE => (desc::section(p.pa, attrs, self.domain), 1),
-                LARGE => (desc::large_page(p.pa, attrs), 16),
-                _ => (desc::small_page(p.pa, attrs), 1),
-            };
-            let e = e.map_err(|_| MapError::NoMemory)?;
-            for i in 0..n {
-                env.write(entry_pa + i * 4, e);
+        let mut cur = va as u64;
+        while cur < end {
+            let mut batch = TlbBatch::new();
+            let mut rewrite: Bounded<(u32, Present), ROUND> = Bounded::new();
+            cur = self.break_present(env, cur, end, &mut batch, &mut rewrite);
+            flush(&mut batch, env, self.asid);
+            for &(entry_pa, p) in rewrite.as_slice() {
+                let (e, n) = match p.size {
+                    SUPER => (desc::supersection(p.pa as u64, attrs), 16),
+                    SECTION_SIZE => (desc::section(p.pa, attrs, self.domain), 1),
+                    LARGE => (desc::large_page(p.pa, attrs), 16),
+                    _ => (desc::small_page(p.pa, attrs), 1),
+                };
+                // Encodable: checked above, and present PAs are aligned.
+                if let Ok(e) = e {
+                    for i in 0..n {
+                        env.write(entry_pa + i * 4, e);
+                    }
+                }
             }
+            env.publish();
+            env.tlb_sync();
         }
-        env.publish();
-        env.tlb_sync();
         Ok(())
     }
 
@@ -479,18 +508,20 @@ impl Table {
         Ok(())
     }
 
-    /// Break-before-make, first half: write every present descriptor in the
-    /// range invalid (all 16 copies of a large page or supersection) and
-    /// queue its TLB invalidation. Returns (first descriptor PA, block).
-    fn break_present<E: TableEnv>(
+    /// Break-before-make, first half, for one round: from `cur`, write up
+    /// to `out`'s capacity of present descriptors invalid (all 16 copies
+    /// of a large page or supersection), queue their TLB invalidations and
+    /// record (first descriptor PA, block). Returns where the next round
+    /// starts (`end` when done).
+    fn break_present<E: TableEnv, const N: usize>(
         &self,
         env: &mut E,
-        va: u32,
-        size: u32,
+        cur: u64,
+        end: u64,
         batch: &mut TlbBatch,
-    ) -> Vec<(u32, Present)> {
-        let mut broken = Vec::new();
-        self.for_each_present(env, va, size, |env, p, entry_pa| {
+        out: &mut Bounded<(u32, Present), N>,
+    ) -> u64 {
+        self.for_each_present(env, cur, end, N, |env, p, entry_pa| {
             let n = if p.size == SUPER || p.size == LARGE {
                 16
             } else {
@@ -505,9 +536,8 @@ impl Table {
                 env.write(entry_pa + i * 4, 0);
                 batch.push(p.va + i * stride);
             }
-            broken.push((entry_pa, p));
-        });
-        broken
+            out.push((entry_pa, p));
+        })
     }
 
     fn check_range(&self, va: u32, size: u32) -> Result<(), MapError> {
@@ -520,42 +550,44 @@ impl Table {
         Ok(())
     }
 
-    /// Visit each present block inside the range (blocks straddling the
-    /// edges must have been split first). `entry_pa` is the address of the
-    /// block's first descriptor.
+    /// Visit up to `limit` present blocks inside `[cur, end)` (blocks
+    /// straddling the edges must have been split first); `entry_pa` is the
+    /// address of the block's first descriptor. Returns where the visit
+    /// stopped: `end`, or the address after the `limit`-th block.
     fn for_each_present<E: TableEnv>(
         &self,
         env: &mut E,
-        va: u32,
-        size: u32,
+        mut cur: u64,
+        end: u64,
+        limit: usize,
         mut f: impl FnMut(&mut E, Present, u32),
-    ) {
-        let end = va as u64 + size as u64;
-        let mut cur = va as u64;
-        while cur < end {
+    ) -> u64 {
+        let mut seen = 0usize;
+        while cur < end && seen < limit {
             let v = cur as u32;
-            let l1pa = self.l1_pa_of(v);
-            let l1 = env.read(l1pa);
-            match desc::l1_kind(l1) {
-                L1Kind::Fault => cur = (cur | (SECTION_SIZE as u64 - 1)) + 1,
+            let l1 = env.read(self.l1_pa_of(v));
+            let found = match desc::l1_kind(l1) {
+                L1Kind::Fault => None,
                 L1Kind::Section | L1Kind::Supersection => {
-                    let p = self.lookup(env, v).expect("present");
-                    let first = self.l1_pa_of(p.va);
-                    f(env, p, first);
-                    cur = p.va as u64 + p.size as u64;
+                    self.lookup(env, v).map(|p| (p, self.l1_pa_of(p.va)))
                 }
                 L1Kind::PageTable { l2_pa } => {
-                    let raw = env.read(l2_pa + l2_index(v) * 4);
-                    if raw & 0b11 == 0 {
-                        cur += SMALL_PAGE_SIZE as u64;
-                        continue;
-                    }
-                    let p = self.lookup(env, v).expect("present");
-                    f(env, p, l2_pa + l2_index(p.va) * 4);
+                    self.lookup(env, v).map(|p| (p, l2_pa + l2_index(p.va) * 4))
+                }
+            };
+            match found {
+                Some((p, entry_pa)) => {
+                    f(env, p, entry_pa);
+                    seen += 1;
                     cur = p.va as u64 + p.size as u64;
                 }
+                None if matches!(desc::l1_kind(l1), L1Kind::Fault) => {
+                    cur = (cur | (SECTION_SIZE as u64 - 1)) + 1
+                }
+                None => cur += SMALL_PAGE_SIZE as u64,
             }
         }
+        cur.min(end)
     }
 }
 
@@ -879,7 +911,7 @@ mod tests {
         t.map(&mut env, 0x40_0000, 0x4040_0000, 0x3000, rw())
             .unwrap();
         let mut got = Vec::new();
-        t.unmap(&mut env, 0x40_1000, 0x1000, &mut |v, p, s| {
+        t.unmap(&mut env, 0x40_1000, 0x1000, &mut |_, v, p, s| {
             got.push((v, p, s))
         })
         .unwrap();
@@ -889,7 +921,7 @@ mod tests {
         assert!(t.lookup(&env, 0x40_2000).is_some());
         assert_eq!(env.live_l2, 1);
         got.clear();
-        t.unmap(&mut env, 0x30_0000, 3 * MIB, &mut |v, p, s| {
+        t.unmap(&mut env, 0x30_0000, 3 * MIB, &mut |_, v, p, s| {
             got.push((v, p, s))
         })
         .unwrap();
@@ -897,7 +929,7 @@ mod tests {
         assert_eq!(env.live_l2, 0, "empty L2 table freed");
         assert_eq!(env.read(t.l1_pa_of(0x40_0000)), 0);
         // Unmapping a hole is fine.
-        t.unmap(&mut env, 0x30_0000, MIB, &mut |_, _, _| {
+        t.unmap(&mut env, 0x30_0000, MIB, &mut |_, _, _, _| {
             panic!("nothing there")
         })
         .unwrap();
@@ -912,14 +944,20 @@ mod tests {
         env.log.clear();
         let mut log_len_at_report = 0;
         let env_ptr: *const Fake = &env;
-        t.unmap(&mut env, 0x40_0000, 0x1000, &mut |_, _, _| {
+        t.unmap(&mut env, 0x40_0000, 0x1000, &mut |_, _, _, _| {
             // SAFETY: the table code holds no borrow of env while reporting
             // (it reports after its last use); read-only peek at the log.
             log_len_at_report = unsafe { (*env_ptr).log.len() };
         })
         .unwrap();
-        let last_sync = env.log.iter().rposition(|e| *e == Ev::Sync).unwrap();
-        assert!(log_len_at_report > last_sync);
+        // The leaf's break-before-make was complete when it was reported.
+        let seen = &env.log[..log_len_at_report];
+        assert_eq!(seen.last(), Some(&Ev::Sync));
+        assert!(seen.contains(&Ev::Tlbi(0x40_0000)));
+        assert!(
+            seen.iter().any(|e| matches!(e, Ev::Write(_, 0))),
+            "the entry was broken"
+        );
     }
 
     #[test]
@@ -936,7 +974,7 @@ mod tests {
         .unwrap();
         // That was one section; split it and unmap 200 pages.
         env.log.clear();
-        t.unmap(&mut env, 0x40_1000, 200 * 4096, &mut |_, _, _| {})
+        t.unmap(&mut env, 0x40_1000, 200 * 4096, &mut |_, _, _, _| {})
             .unwrap();
         let tlbis = env.log.iter().filter(|e| matches!(e, Ev::Tlbi(_))).count();
         assert!(env.log.contains(&Ev::TlbiAll));
@@ -953,11 +991,11 @@ mod tests {
             .unwrap();
         assert_eq!(t.lookup(&env, 0x0300_0000).unwrap().size, 0x10000);
         let mut got = Vec::new();
-        t.unmap(&mut env, 0x0150_3000, 0x1000, &mut |v, p, s| {
+        t.unmap(&mut env, 0x0150_3000, 0x1000, &mut |_, v, p, s| {
             got.push((v, p, s))
         })
         .unwrap();
-        t.unmap(&mut env, 0x0300_5000, 0x1000, &mut |v, p, s| {
+        t.unmap(&mut env, 0x0300_5000, 0x1000, &mut |_, v, p, s| {
             got.push((v, p, s))
         })
         .unwrap();

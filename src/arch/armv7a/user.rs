@@ -137,15 +137,19 @@ impl Mmu for UserMmu {
             .map_err(Errno::from)
     }
 
-    fn unmap(
-        &mut self,
-        va: usize,
-        size: usize,
-        removed: &mut dyn FnMut(usize, u64, usize),
-    ) -> Result<(), Errno> {
+    fn split(&mut self, va: usize) -> Result<(), Errno> {
+        self.env(|t, e| t.split_at(e, va as u32))
+            .map_err(Errno::from)
+    }
+
+    fn unmap(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno> {
         self.env(|t, e| {
-            t.unmap(e, va as u32, size as u32, &mut |v, p, s| {
-                removed(v as usize, p as u64, s as usize)
+            t.unmap(e, va as u32, size as u32, &mut |e, _, p, s| {
+                // Reported after the TLB invalidation: the frames are
+                // unreachable, so they may be reused at once.
+                if free_frames {
+                    let _ = e.mm.frames.free_contiguous(p as u64, s as usize / 4096);
+                }
             })
         })
         .map_err(Errno::from)
@@ -207,6 +211,10 @@ impl Mmu for UserMmu {
         unsafe { cp15::Icialluis::write(0) };
         dsb();
         isb();
+    }
+
+    fn total_frames(&self) -> usize {
+        mmu::with_mm(|mm| mm.frames.total())
     }
 
     fn section_size(&self) -> usize {
@@ -367,6 +375,7 @@ fn sys_of(nr: u32) -> Sys {
         146 => Sys::Writev,
         192 => Sys::Mmap2,
         220 => Sys::Madvise,
+        163 => Sys::Mremap,
         248 => Sys::ExitGroup,
         256 => Sys::SetTidAddress,
         322 => Sys::OpenAt,
@@ -418,8 +427,10 @@ fn user_trap(frame: &mut Frame, v: Vector) {
 }
 
 fn user_fault(_frame: &mut Frame, info: FaultInfo, access: Access2) {
-    if !task::current_resolve_fault(&info, access) {
-        kill(info)
+    match task::current_resolve_fault(&info, access) {
+        task::Resolution::Resolved => {}
+        task::Resolution::Signal => kill(info),
+        task::Resolution::OutOfMemory => leave(task::current_oom_killed(&info)),
     }
     audit(format_args!("fault at {:#x}", info.addr));
 }
