@@ -47,8 +47,8 @@ pub fn frame_failures_on_every_syscall_path_are_clean(cpu: &str) {
         120,
     );
     b.expect("fault injection: enabled");
-    // 13 paths + pressure + 2 whole-run checks.
-    expect_all_passed(&b, 16);
+    // 16 paths + pressure + 2 whole-run checks.
+    expect_all_passed(&b, 19);
     // Each walk really injected failures (not a vacuous pass).
     b.expect("inject: failing Frame allocation");
     // At least one frame per page (plus table frames on AArch64).
@@ -58,6 +58,7 @@ pub fn frame_failures_on_every_syscall_path_are_clean(cpu: &str) {
     // A section split needs a second-level table: one frame at least.
     expect_walked(&b, "ok - frame: munmap one page of each section/block: ", 1);
     expect_walked(&b, "ok - frame: mprotect one page of each section/block: ", 1);
+    expect_walked(&b, "ok - frame: madvise POPULATE_WRITE of fresh pages: ", 8);
     expect_audit_clean(&b);
     expect_no_leak(&b);
     b.expect_status(0);
@@ -75,7 +76,7 @@ pub fn heap_failures_on_every_syscall_path_are_clean(cpu: &str) {
         120,
     );
     assert!(!b.has("KERNEL PANIC"), "{}", b.log);
-    expect_all_passed(&b, 16);
+    expect_all_passed(&b, 19);
     b.expect("inject: failing Heap allocation");
     expect_walked(&b, "ok - heap: mprotect one page of each section/block: ", 1);
     expect_audit_clean(&b);

@@ -52,6 +52,32 @@ const SEC: usize = MIB;
 #[cfg(not(target_arch = "arm"))]
 const SEC: usize = 2 * MIB;
 
+/// `mremap` (Linux ARM EABI 163, AArch64 216).
+#[cfg(target_arch = "arm")]
+const SYS_MREMAP: usize = 163;
+#[cfg(not(target_arch = "arm"))]
+const SYS_MREMAP: usize = 216;
+const MREMAP_MAYMOVE: usize = 1;
+const MADV_POPULATE_WRITE: u32 = 23;
+
+fn mremap(old: usize, old_len: usize, new_len: usize, flags: usize) -> Result<usize, i32> {
+    // SAFETY: remaps memory of this program's own mappings only (the paths below).
+    armmu_user::decode(unsafe {
+        armmu_user::syscall5(SYS_MREMAP, old, old_len, new_len, flags, 0)
+    })
+}
+
+/// 4 touched RW pages, then a PROT_NONE guard page: the mapping cannot grow in place.
+fn four_touched_and_guard(s: &mut St) -> Result<(), i32> {
+    s.len = 5 * PAGE;
+    s.addr = mmap(0, s.len, RW, ANON, -1, 0)?;
+    for i in 0..4 {
+        touch(s.addr + i * PAGE);
+    }
+    mprotect(s.addr + 4 * PAGE, PAGE, PROT_NONE)?;
+    Ok(())
+}
+
 fn inject(op: usize, n: usize) -> Result<usize, i32> {
     // SAFETY: kernel-private syscall; touches no user memory.
     armmu_user::decode(unsafe { syscall2(SYS_INJECT, op, n) })
@@ -150,7 +176,7 @@ fn unmap_all(s: &mut St, _: Result<usize, i32>) {
     munmap(s.addr, s.len).ok();
 }
 
-fn paths() -> [Path; 13] {
+fn paths() -> [Path; 16] {
     [
         Path {
             id: "getpid",
@@ -277,6 +303,39 @@ fn paths() -> [Path; 13] {
                 Ok(())
             },
             act: |s| munmap(s.addr + 2 * PAGE, 3 * PAGE),
+            allowed: &[ENOMEM],
+            undo: unmap_all,
+        },
+        Path {
+            id: "mremap_move",
+            name: "mremap MAYMOVE of touched pages (cannot grow in place)",
+            setup: four_touched_and_guard,
+            act: |s| mremap(s.addr, 4 * PAGE, 16 * PAGE, MREMAP_MAYMOVE),
+            allowed: &[ENOMEM],
+            undo: |s, r| {
+                if let Ok(new) = r {
+                    munmap(new, 16 * PAGE).ok();
+                }
+                munmap(s.addr, s.len).ok();
+            },
+        },
+        Path {
+            id: "mremap_shrink",
+            name: "mremap shrink of touched pages",
+            setup: four_touched_and_guard,
+            act: |s| mremap(s.addr, 4 * PAGE, 2 * PAGE, 0),
+            allowed: &[ENOMEM],
+            undo: unmap_all,
+        },
+        Path {
+            id: "madvise_populate",
+            name: "madvise POPULATE_WRITE of fresh pages",
+            setup: |s| {
+                s.len = 8 * PAGE;
+                s.addr = mmap(0, s.len, RW, ANON, -1, 0)?;
+                Ok(())
+            },
+            act: |s| madvise(s.addr, s.len, MADV_POPULATE_WRITE),
             allowed: &[ENOMEM],
             undo: unmap_all,
         },
