@@ -170,39 +170,152 @@ impl BootInfo {
     }
 }
 
-/// Copy the DTB at physical address `dtb` (identity-mapped by the boot
-/// code) into `buf` and parse the copy. QEMU pads the blob to 1 MiB, so
-/// only the used part (structure, strings, reservation map) is copied and
-/// the copy's `totalsize` is set to it; `dtb_size` keeps the real size.
+/// Largest device tree accepted: Linux's `MAX_FDT_SIZE` on arm64 (2 MiB).
+/// The boot code maps this much from the DTB's address, and the blob is
+/// parsed in place (nothing is copied, so no buffer limits it further).
+pub const DTB_MAX: usize = 2 << 20;
+
+/// Size of a version-17 header (devicetree specification 5.2).
+pub const DTB_HEADER_LEN: usize = 40;
+/// FDT magic.
+pub const DTB_MAGIC: u32 = 0xd00d_feed;
+
+/// Why a device tree header is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DtbError {
+    /// Not 8-byte aligned (the devicetree specification requires it).
+    Unaligned { addr: usize },
+    BadMagic(u32),
+    /// `last_comp_version` above 17, or `version` below 17 (the header
+    /// fields used here, such as `size_dt_struct`, appeared in 17).
+    Version { version: u32, last_comp: u32 },
+    /// `totalsize` smaller than the header.
+    TooSmall(u32),
+    /// `totalsize` larger than [`DTB_MAX`].
+    TooLarge(u32),
+    /// A block (`what`) does not lie inside `totalsize`, or is misaligned.
+    BadBlock { what: &'static str },
+    /// The header is fine but the structure block does not parse.
+    Corrupt,
+}
+
+impl core::fmt::Display for DtbError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            DtbError::Unaligned { addr } => write!(f, "address {addr:#x} is not 8-byte aligned"),
+            DtbError::BadMagic(m) => write!(f, "bad magic {m:#010x} (expected 0xd00dfeed)"),
+            DtbError::Version { version, last_comp } => write!(
+                f,
+                "unsupported version {version} (last compatible {last_comp}; need 17)"
+            ),
+            DtbError::TooSmall(t) => write!(f, "totalsize {t} is smaller than the header"),
+            DtbError::TooLarge(t) => write!(
+                f,
+                "totalsize {t} bytes is larger than the limit of {} MiB",
+                DTB_MAX >> 20
+            ),
+            DtbError::BadBlock { what } => {
+                write!(f, "the {what} block lies outside totalsize or is misaligned")
+            }
+            DtbError::Corrupt => write!(f, "the structure block does not parse"),
+        }
+    }
+}
+
+/// Check a DTB header (the first [`DTB_HEADER_LEN`] bytes) the way Linux's
+/// `fdt_check_header` does, and return `totalsize`: the number of bytes
+/// that may then be read.
+pub fn check_dtb_header(h: &[u8; DTB_HEADER_LEN]) -> Result<usize, DtbError> {
+    let w = |i: usize| u32::from_be_bytes([h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]]);
+    let (magic, total) = (w(0), w(1));
+    let (off_struct, off_strings, off_rsv) = (w(2), w(3), w(4));
+    let (version, last_comp) = (w(5), w(6));
+    let (size_strings, size_struct) = (w(8), w(9));
+    if magic != DTB_MAGIC {
+        return Err(DtbError::BadMagic(magic));
+    }
+    if version < 17 || last_comp > 17 {
+        return Err(DtbError::Version { version, last_comp });
+    }
+    if (total as usize) < DTB_HEADER_LEN {
+        return Err(DtbError::TooSmall(total));
+    }
+    if total as usize > DTB_MAX {
+        return Err(DtbError::TooLarge(total));
+    }
+    let inside = |off: u32, size: u32, min: u32, align: u32| {
+        off >= min && off % align == 0 && off.checked_add(size).is_some_and(|e| e <= total)
+    };
+    let hdr = DTB_HEADER_LEN as u32;
+    if !inside(off_rsv, 16, hdr, 8) {
+        return Err(DtbError::BadBlock {
+            what: "memory reservation",
+        });
+    }
+    if !inside(off_struct, size_struct, hdr, 4) || size_struct % 4 != 0 {
+        return Err(DtbError::BadBlock { what: "structure" });
+    }
+    if !inside(off_strings, size_strings, hdr, 1) {
+        return Err(DtbError::BadBlock { what: "strings" });
+    }
+    Ok(total as usize)
+}
+
+/// Check `dtb` and parse it: [`check_dtb_header`], then the contents
+/// ([`BootInfo::from_dtb`]).
+pub fn parse_dtb(dtb: &[u8]) -> Result<BootInfo, DtbError> {
+    let h: &[u8; DTB_HEADER_LEN] = dtb
+        .get(..DTB_HEADER_LEN)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(DtbError::TooSmall(dtb.len() as u32))?;
+    let total = check_dtb_header(h)?;
+    let blob = dtb.get(..total).ok_or(DtbError::BadBlock { what: "whole" })?;
+    let info = BootInfo::from_dtb(blob);
+    if !info.from_dtb {
+        return Err(DtbError::Corrupt);
+    }
+    Ok(info)
+}
+
+/// Read the DTB at physical address `dtb` (identity-mapped by the boot
+/// code) in place: check its header, then parse `totalsize` bytes (at most
+/// [`DTB_MAX`]). A missing or invalid DTB gives the board defaults with a
+/// message saying why. `dtb_size` is the blob's `totalsize` (the frames
+/// the caller keeps reserved).
 ///
 /// # Safety
-/// The header and the used part of the blob must be mapped readable.
-pub unsafe fn read_dtb(dtb: usize, buf: &'static mut [u8]) -> BootInfo {
+/// [`DTB_MAX`] bytes from `dtb` must be mapped
+/// readable and not change while this runs.
+pub unsafe fn read_dtb(dtb: usize) -> BootInfo {
     if dtb == 0 {
+        crate::kprintln!("armmu: no DTB from the bootloader; using board defaults");
         return BootInfo::board_defaults();
     }
-    let hdr = dtb as *const u32;
-    // SAFETY: the caller maps the 40-byte header.
-    let w = |i: usize| unsafe { u32::from_be(hdr.add(i).read_volatile()) };
-    let (magic, total) = (w(0), w(1));
-    let used = [w(2) + w(9), w(3) + w(8), w(4) + 16]
-        .into_iter()
-        .max()
-        .unwrap_or(0)
-        .min(total);
-    if magic != 0xd00d_feed || used as usize > buf.len() || used < 40 {
-        crate::kprintln!(
-            "armmu: no usable DTB (magic {magic:#x}, size {total}); using board defaults"
-        );
-        return BootInfo::board_defaults();
+    let refuse = |e: DtbError| {
+        crate::kprintln!("armmu: DTB at {dtb:#x} refused: {e}; using board defaults");
+        BootInfo::board_defaults()
+    };
+    if !dtb.is_multiple_of(8) {
+        return refuse(DtbError::Unaligned { addr: dtb });
     }
-    let copy = &mut buf[..used as usize];
-    // SAFETY: the caller maps `used` bytes at `dtb`; `copy` is ours.
-    unsafe { core::ptr::copy_nonoverlapping(dtb as *const u8, copy.as_mut_ptr(), copy.len()) };
-    copy[4..8].copy_from_slice(&used.to_be_bytes());
-    let mut info = BootInfo::from_dtb(copy);
-    info.dtb_size = total as usize;
-    info
+    let mut h = [0u8; DTB_HEADER_LEN];
+    // SAFETY: the caller maps the header (within DTB_MAX of `dtb`); `h` is
+    // ours.
+    unsafe { core::ptr::copy_nonoverlapping(dtb as *const u8, h.as_mut_ptr(), h.len()) };
+    let total = match check_dtb_header(&h) {
+        Ok(t) => t,
+        Err(e) => return refuse(e),
+    };
+    // SAFETY: `total` <= DTB_MAX bytes from `dtb` are mapped (caller) and
+    // nothing writes them while the slice lives (only during this call).
+    let blob = unsafe { core::slice::from_raw_parts(dtb as *const u8, total) };
+    match parse_dtb(blob) {
+        Ok(mut info) => {
+            info.dtb_size = total;
+            info
+        }
+        Err(e) => refuse(e),
+    }
 }
 
 #[cfg(test)]

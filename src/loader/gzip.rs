@@ -232,24 +232,17 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header<'_>, GzipError> {
 fn inflate_into(input: &[u8], out: &mut [u8]) -> Result<(usize, usize), GzipError> {
     let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
     let mut decomp = Box::<DecompressorOxide>::default();
-    let mut consumed = 0usize;
-    let mut out_pos = 0usize;
-    loop {
-        let rest = input.get(consumed..).ok_or(GzipError::Corrupt)?;
-        let (status, in_used, out_used) = inflate(&mut decomp, rest, out, out_pos, flags);
-        consumed = consumed.saturating_add(in_used);
-        out_pos = out_pos.saturating_add(out_used);
-        match status {
-            TINFLStatus::Done => return Ok((out_pos, consumed)),
-            // The buffer is full and the stream has more: over the limit.
-            TINFLStatus::HasMoreOutput => {
-                return Err(GzipError::TooLarge { limit: out.len() })
-            }
-            TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
-                return Err(GzipError::TruncatedBody)
-            }
-            _ => return Err(GzipError::Corrupt),
+    // The whole input is given at once (no TINFL_FLAG_HAS_MORE_INPUT) and
+    // the output buffer is all there is: one call runs to the end.
+    let (status, used, written) = inflate(&mut decomp, input, out, 0, flags);
+    match status {
+        TINFLStatus::Done => Ok((written, used)),
+        // The buffer is full and the stream has more: over the limit.
+        TINFLStatus::HasMoreOutput => Err(GzipError::TooLarge { limit: out.len() }),
+        TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
+            Err(GzipError::TruncatedBody)
         }
+        _ => Err(GzipError::Corrupt),
     }
 }
 
