@@ -32,14 +32,6 @@ pub struct BootInfo {
     pub from_dtb: bool,
 }
 
-fn be(bytes: &[u8]) -> Option<u64> {
-    match bytes.len() {
-        4 => Some(u32::from_be_bytes(bytes.try_into().ok()?) as u64),
-        8 => Some(u64::from_be_bytes(bytes.try_into().ok()?)),
-        _ => None,
-    }
-}
-
 impl BootInfo {
     pub fn board_defaults() -> Self {
         let mut b = BootInfo {
@@ -80,68 +72,91 @@ impl BootInfo {
     }
 
     /// Parse a DTB; anything missing keeps the board default. An invalid
-    /// blob gives the board defaults.
+    /// blob gives the board defaults (see [`parse_dtb`] for why).
     pub fn from_dtb(dtb: &[u8]) -> Self {
-        let mut info = Self::board_defaults();
-        let Ok(fdt) = fdt::Fdt::new(dtb) else {
-            return info;
-        };
-        info.from_dtb = true;
-        info.dtb_size = fdt.total_size();
-        let model = fdt.root().model().as_bytes();
-        let n = model.len().min(64);
-        info.model[..n].copy_from_slice(&model[..n]);
-        info.model_len = n;
+        parse_dtb(dtb).unwrap_or_else(|_| Self::board_defaults())
+    }
 
-        if let Some(r) = fdt.memory().regions().next() {
-            info.ram_base = r.starting_address as usize as u64;
-            if let Some(s) = r.size {
-                info.ram_size = s as u64;
+    /// The facts in a checked blob (header already accepted).
+    fn read_tree(blob: &[u8]) -> Result<Self, DtbError> {
+        use crate::dtb::{cells_value, Fdt};
+        let fdt = Fdt::new(blob).ok_or(DtbError::BadBlock { what: "structure" })?;
+        // Validate the whole structure block first: a tree that is
+        // malformed anywhere is refused as a whole.
+        fdt.walk(|_| true).map_err(|_| DtbError::Corrupt)?;
+        let root = fdt.find(|n| n.depth == 0).ok_or(DtbError::Corrupt)?;
+        let mut info = Self::board_defaults();
+        info.from_dtb = true;
+        info.dtb_size = blob.len();
+        if let Some(model) = root.prop_str("model") {
+            let n = model.len().min(64);
+            info.model[..n].copy_from_slice(&model.as_bytes()[..n]);
+            info.model_len = n;
+        }
+        let memory = fdt.find(|n| {
+            n.depth == 1
+                && (n.prop_str("device_type") == Some("memory")
+                    || n.name == b"memory"
+                    || n.name.starts_with(b"memory@"))
+        });
+        if let Some((base, size)) = memory.and_then(|m| m.reg0()) {
+            info.ram_base = base;
+            if let Some(s) = size {
+                info.ram_size = s;
             }
         }
-        let chosen = fdt.chosen();
-        if let Some(args) = chosen.bootargs() {
+        let chosen = fdt.find_path("/chosen");
+        if let Some(args) = chosen.and_then(|c| c.prop_str("bootargs")) {
             let n = args.len().min(CMDLINE_MAX);
             info.cmdline[..n].copy_from_slice(&args.as_bytes()[..n]);
             info.cmdline_len = n;
         }
-        if let Some(node) = fdt.find_node("/chosen") {
-            let start = node
-                .property("linux,initrd-start")
-                .and_then(|p| be(p.value));
-            let end = node.property("linux,initrd-end").and_then(|p| be(p.value));
+        if let Some(c) = chosen {
+            let start = c.prop("linux,initrd-start").and_then(cells_value);
+            let end = c.prop("linux,initrd-end").and_then(cells_value);
             if let (Some(s), Some(e)) = (start, end) {
                 if e > s {
                     info.initrd = Some((s, e));
                 }
             }
         }
-        // The console: /chosen stdout-path, else the first PL011.
-        let uart = chosen
-            .stdout()
-            .filter(|n| {
-                n.compatible()
-                    .is_some_and(|c| c.all().any(|s| s == "arm,pl011"))
+        // The console: /chosen stdout-path (a path or an alias, options
+        // after ':' ignored) if it is a PL011, else the first PL011.
+        let stdout = chosen
+            .and_then(|c| c.prop_str("stdout-path"))
+            .map(|p| p.split(':').next().unwrap_or(p))
+            .and_then(|p| {
+                if p.starts_with('/') {
+                    Some(p)
+                } else {
+                    fdt.find_path("/aliases").and_then(|a| a.prop_str(p))
+                }
             })
-            .or_else(|| fdt.find_compatible(&["arm,pl011"]));
-        if let Some(base) = uart.and_then(|n| n.reg()).and_then(|mut r| r.next()) {
-            info.uart_base = base.starting_address as usize as u64;
+            .and_then(|p| fdt.find_path(p))
+            .filter(|n| n.is_compatible("arm,pl011"));
+        let uart = stdout.or_else(|| fdt.find(|n| n.is_compatible("arm,pl011")));
+        if let Some((base, _)) = uart.and_then(|n| n.reg0()) {
+            info.uart_base = base;
         }
-        if let Some(psci) = fdt.find_compatible(&["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]) {
-            info.psci = match psci.property("method").and_then(|p| p.as_str()) {
+        let psci = fdt.find(|n| {
+            ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]
+                .iter()
+                .any(|c| n.is_compatible(c))
+        });
+        if let Some(psci) = psci {
+            info.psci = match psci.prop_str("method") {
                 Some("hvc") => Some(PsciConduit::Hvc),
                 Some("smc") => Some(PsciConduit::Smc),
                 _ => None,
             };
         }
-        for r in fdt.memory_reservations() {
+        for (s, size) in fdt.reservations() {
             if info.reserved_count < info.reserved.len() {
-                let s = r.address() as usize as u64;
-                info.reserved[info.reserved_count] = (s, s + r.size() as u64);
+                info.reserved[info.reserved_count] = (s, s.saturating_add(size));
                 info.reserved_count += 1;
             }
         }
-        info
+        Ok(info)
     }
 }
 
@@ -270,11 +285,7 @@ pub fn parse_dtb(dtb: &[u8]) -> Result<BootInfo, DtbError> {
         .ok_or(DtbError::TooSmall(dtb.len() as u32))?;
     let total = check_dtb_header(h)?;
     let blob = dtb.get(..total).ok_or(DtbError::BadBlock { what: "whole" })?;
-    let info = BootInfo::from_dtb(blob);
-    if !info.from_dtb {
-        return Err(DtbError::Corrupt);
-    }
-    Ok(info)
+    BootInfo::read_tree(blob)
 }
 
 /// Read the DTB at physical address `dtb` (identity-mapped by the boot

@@ -18,6 +18,7 @@ pub mod board;
 pub mod bootinfo;
 pub mod console;
 pub mod drivers;
+pub mod dtb;
 pub mod errno;
 pub mod kernel;
 pub mod loader;

@@ -3,6 +3,8 @@
 //! exit status (semihosting), with a timeout so a hang fails fast.
 #![allow(dead_code)]
 
+pub mod boot_inputs;
+pub mod cpio;
 pub mod scenarios;
 
 use std::io::Read;
