@@ -20,6 +20,8 @@ pub mod console;
 pub mod drivers;
 pub mod dtb;
 pub mod errno;
+#[cfg(test)]
+mod fuzz;
 pub mod kernel;
 pub mod loader;
 pub mod mm;
