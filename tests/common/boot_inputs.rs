@@ -305,7 +305,7 @@ fn enlarge_dtb(dtb: &[u8], pad: usize) -> Vec<u8> {
     prop.extend_from_slice(&(pad as u32).to_be_bytes());
     prop.extend_from_slice(&nameoff.to_be_bytes());
     prop.extend((0..pad).map(|i| (i * 7) as u8));
-    while prop.len() % 4 != 0 {
+    while !prop.len().is_multiple_of(4) {
         prop.push(0);
     }
     let mut new_struct = st[..8].to_vec();
