@@ -282,20 +282,14 @@ impl<'a> Archive<'a> {
             };
             if comp.is_empty() {
                 // Nothing left: the path named the root (or only "."s).
-                return self
-                    .find_name(&resolved)
-                    .map_err(LookupError::Corrupt)?
-                    .ok_or(LookupError::NotFound);
+                return self.directory(&resolved);
             }
             let is_last = pending[..depth].iter().all(|p| only_dots(p));
             if comp == b".." {
                 let cut = resolved.iter().rposition(|&c| c == b'/').unwrap_or(0);
                 resolved.truncate(cut);
                 if is_last {
-                    return self
-                        .find_name(&resolved)
-                        .map_err(LookupError::Corrupt)?
-                        .ok_or(LookupError::NotFound);
+                    return self.directory(&resolved);
                 }
                 continue;
             }
@@ -341,6 +335,16 @@ impl<'a> Archive<'a> {
                 Some(e) if !e.is_dir() => return Err(LookupError::NotDir),
                 Some(_) => {}
             }
+        }
+    }
+
+    /// The entry of a directory reached by the walk (the root, or where
+    /// `..` led): only a directory entry counts (a "." stored as a file or
+    /// a symlink cannot replace Linux's root directory).
+    fn directory(&self, name: &[u8]) -> Result<Entry<'a>, LookupError> {
+        match self.find_name(name).map_err(LookupError::Corrupt)? {
+            Some(e) if e.is_dir() => Ok(e),
+            _ => Err(LookupError::NotFound),
         }
     }
 
