@@ -185,6 +185,35 @@ impl BootInfo {
     }
 }
 
+impl BootInfo {
+    /// The page-aligned part of the initrd that can be given back once it
+    /// has been unpacked (Linux's `free_initrd_mem`: the whole pages inside
+    /// it), or `None` when there is none or the range touches something
+    /// still in use: the kernel image (RAM base up to `image_end_pa`) or a
+    /// `/memreserve/` range (a bootloader that overlaps them is wrong, and
+    /// its frames stay reserved).
+    pub fn initrd_frames_to_free(&self, image_end_pa: u64) -> Option<(u64, u64)> {
+        const PAGE: u64 = crate::mm::frame::FRAME_SIZE;
+        let (s, e) = self.initrd?;
+        let first = s.checked_add(PAGE - 1)? & !(PAGE - 1);
+        let last = e & !(PAGE - 1);
+        if last <= first {
+            return None;
+        }
+        let overlaps = |a: u64, b: u64| a < last && first < b;
+        if overlaps(self.ram_base, image_end_pa) {
+            return None;
+        }
+        if self.reserved[..self.reserved_count]
+            .iter()
+            .any(|&(a, b)| overlaps(a, b))
+        {
+            return None;
+        }
+        Some((first, last))
+    }
+}
+
 /// Largest device tree accepted: Linux's `MAX_FDT_SIZE` on arm64 (2 MiB).
 /// The boot code maps this much from the DTB's address, and the blob is
 /// parsed in place (nothing is copied, so no buffer limits it further).
@@ -364,6 +393,25 @@ mod tests {
         assert!(!f.is_allocated(0x4030_0000));
         assert!(f.is_allocated(s & !0xfff) && f.is_allocated((e - 1) & !0xfff));
         assert!(f.is_allocated(0x4800_1000));
+    }
+
+    #[test]
+    fn initrd_pages_to_free() {
+        let mut b = BootInfo::from_dtb(VIRT_DTB);
+        let (s, _) = b.initrd.unwrap();
+        // QEMU's initrd here is 1234 bytes: no whole page inside.
+        assert_eq!(b.initrd_frames_to_free(0x4030_0000), None);
+        b.initrd = Some((0x4800_0800, 0x4800_5000));
+        assert_eq!(
+            b.initrd_frames_to_free(0x4030_0000),
+            Some((0x4800_1000, 0x4800_5000))
+        );
+        // Overlapping the kernel image, or a /memreserve/: kept.
+        assert_eq!(b.initrd_frames_to_free(0x4800_2000), None);
+        b.reserved[0] = (0x4800_4fff, 0x4800_6000);
+        b.reserved_count = 1;
+        assert_eq!(b.initrd_frames_to_free(0x4030_0000), None);
+        let _ = s;
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };
     if info.arg("armmu.selftest_only").is_none() && failed == 0 {
-        code = run_init(info);
+        code = run_init(info, image_pa + k.image_size);
     }
     kprintln!("armmu: shutting down, status {code}");
     a::api::exit(code, info.psci)
@@ -162,15 +162,16 @@ fn unpack_into_frames(info: &BootInfo, raw: &[u8]) -> Option<&'static [u8]> {
 /// `rdinit=`/`init=` from the command line). Returns the exit status for
 /// the machine: init's exit code, or 128 + signal if it was killed.
 #[cfg(target_os = "none")]
-fn run_init(info: &BootInfo) -> u32 {
+fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     use crate::arch::current::api;
     use crate::task::Ended;
     use alloc::vec::Vec;
-    let raw: &'static [u8] = info
-        .initrd
-        .and_then(|(s, e)| api::initrd_slice(s, e))
-        .unwrap_or(BUILTIN_INITRAMFS);
-    let source = if info.initrd.is_some() {
+    let initrd = info.initrd.and_then(|(s, e)| api::initrd_slice(s, e));
+    if let (Some((s, e)), None) = (info.initrd, initrd) {
+        kprintln!("initrd {s:#x}..{e:#x} is not in RAM: ignored");
+    }
+    let raw: &'static [u8] = initrd.unwrap_or(BUILTIN_INITRAMFS);
+    let source = if initrd.is_some() {
         "bootloader initrd"
     } else {
         "built-in"
@@ -179,17 +180,24 @@ fn run_init(info: &BootInfo) -> u32 {
         kprintln!("initramfs: none (no -initrd and none built in): nothing to run");
         return 0;
     }
+    let raw_len = raw.len();
     let unpacked: &'static [u8] = if crate::loader::initramfs_is_compressed(raw) {
-        match unpack_into_frames(info, raw) {
-            Some(u) => u,
-            None => return 1,
+        let Some(u) = unpack_into_frames(info, raw) else {
+            return 1;
+        };
+        // The compressed blob is no longer needed (nothing reads `raw`
+        // from here on): like Linux, give its pages back.
+        let freeable = initrd.and_then(|_| info.initrd_frames_to_free(image_end_pa));
+        if let Some((s, e)) = freeable {
+            let n = api::free_phys_range(s, e);
+            kprintln!("Freeing initrd memory: {}K", n * 4);
         }
+        u
     } else {
         raw
     };
     kprintln!(
-        "initramfs: {} bytes ({source}), {} unpacked",
-        raw.len(),
+        "initramfs: {raw_len} bytes ({source}), {} unpacked",
         unpacked.len()
     );
     // Like Linux ("Initramfs unpacking failed: ..."), say what is wrong and

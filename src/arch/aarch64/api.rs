@@ -73,6 +73,23 @@ pub fn free_frames_buffer_tail(buf: &'static mut [u8], keep: usize) -> &'static 
     kept
 }
 
+/// Give back the frames of `[start, end)` (page-aligned, all in use, e.g.
+/// the unpacked initrd); returns how many were freed (0, with a message,
+/// if the allocator refuses: then nothing changed).
+pub fn free_phys_range(start: u64, end: u64) -> usize {
+    let n = (end.saturating_sub(start) / crate::mm::frame::FRAME_SIZE) as usize;
+    if n == 0 {
+        return 0;
+    }
+    match mmu::with_mm(|mm| mm.frames.free_contiguous(start, n)) {
+        Ok(()) => n,
+        Err(e) => {
+            crate::kprintln!("frames: could not give back {start:#x}..{end:#x}: {e:?}");
+            0
+        }
+    }
+}
+
 pub fn init_cpu_for_users() {
     user::init_cpu_for_users()
 }
