@@ -21,7 +21,7 @@ pub mod drivers;
 pub mod dtb;
 pub mod errno;
 #[cfg(test)]
-mod fuzz;
+mod fuzz_boot_inputs;
 pub mod kernel;
 pub mod loader;
 pub mod mm;

@@ -16,7 +16,7 @@
 //! `cargo test --lib`). A longer campaign:
 //!
 //! ```sh
-//! ARMMU_FUZZ_ITERS=1000000 ARMMU_FUZZ_SEED=12345 cargo test --release --lib fuzz -- --nocapture
+//! ARMMU_FUZZ_ITERS=1000000 ARMMU_FUZZ_SEED=12345 cargo test --release --lib fuzz_boot_inputs -- --nocapture
 //! ```
 //!
 //! `ARMMU_FUZZ_ITERS` is the number of mutated inputs per target,
