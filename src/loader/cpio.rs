@@ -263,6 +263,7 @@ impl<'a> Archive<'a> {
         }
         // What is left to walk: a stack of path pieces, the innermost
         // symlink target on top.
+        let trailing_slash = bytes.ends_with(b"/");
         let mut pending: [&[u8]; MAX_SYMLINKS + 1] = [b""; MAX_SYMLINKS + 1];
         pending[0] = bytes;
         let mut depth = 1;
@@ -330,6 +331,10 @@ impl<'a> Archive<'a> {
                     }
                     pending[depth] = e.data;
                     depth += 1;
+                }
+                // "file/" names a directory (Linux: ENOTDIR).
+                Some(e) if is_last && trailing_slash && !e.is_dir() => {
+                    return Err(LookupError::NotDir)
                 }
                 Some(e) if is_last => return Ok(e),
                 Some(e) if !e.is_dir() => return Err(LookupError::NotDir),
@@ -765,6 +770,8 @@ mod tests {
         assert_eq!(ar.lookup("/self/x"), Err(LookupError::Loop));
         assert_eq!(ar.lookup("/empty"), Err(LookupError::NotFound));
         assert_eq!(ar.lookup("/plain/x"), Err(LookupError::NotDir));
+        assert_eq!(ar.lookup("/plain/"), Err(LookupError::NotDir));
+        assert!(ar.lookup("/usr/bin/").unwrap().is_dir());
         assert_eq!(ar.lookup("/nope"), Err(LookupError::NotFound));
         assert_eq!(data("/c1"), Ok(&b"END"[..])); // 40 links
         assert_eq!(ar.lookup("/c0"), Err(LookupError::Loop)); // 41 links
