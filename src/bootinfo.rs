@@ -32,14 +32,6 @@ pub struct BootInfo {
     pub from_dtb: bool,
 }
 
-fn be(bytes: &[u8]) -> Option<u64> {
-    match bytes.len() {
-        4 => Some(u32::from_be_bytes(bytes.try_into().ok()?) as u64),
-        8 => Some(u64::from_be_bytes(bytes.try_into().ok()?)),
-        _ => None,
-    }
-}
-
 impl BootInfo {
     pub fn board_defaults() -> Self {
         let mut b = BootInfo {
@@ -80,68 +72,91 @@ impl BootInfo {
     }
 
     /// Parse a DTB; anything missing keeps the board default. An invalid
-    /// blob gives the board defaults.
+    /// blob gives the board defaults (see [`parse_dtb`] for why).
     pub fn from_dtb(dtb: &[u8]) -> Self {
-        let mut info = Self::board_defaults();
-        let Ok(fdt) = fdt::Fdt::new(dtb) else {
-            return info;
-        };
-        info.from_dtb = true;
-        info.dtb_size = fdt.total_size();
-        let model = fdt.root().model().as_bytes();
-        let n = model.len().min(64);
-        info.model[..n].copy_from_slice(&model[..n]);
-        info.model_len = n;
+        parse_dtb(dtb).unwrap_or_else(|_| Self::board_defaults())
+    }
 
-        if let Some(r) = fdt.memory().regions().next() {
-            info.ram_base = r.starting_address as usize as u64;
-            if let Some(s) = r.size {
-                info.ram_size = s as u64;
+    /// The facts in a checked blob (header already accepted).
+    fn read_tree(blob: &[u8]) -> Result<Self, DtbError> {
+        use crate::dtb::{cells_value, Fdt};
+        let fdt = Fdt::new(blob).ok_or(DtbError::BadBlock { what: "structure" })?;
+        // Validate the whole structure block first: a tree that is
+        // malformed anywhere is refused as a whole.
+        fdt.walk(|_| true).map_err(|_| DtbError::Corrupt)?;
+        let root = fdt.find(|n| n.depth == 0).ok_or(DtbError::Corrupt)?;
+        let mut info = Self::board_defaults();
+        info.from_dtb = true;
+        info.dtb_size = blob.len();
+        if let Some(model) = root.prop_str("model") {
+            let n = model.len().min(64);
+            info.model[..n].copy_from_slice(&model.as_bytes()[..n]);
+            info.model_len = n;
+        }
+        let memory = fdt.find(|n| {
+            n.depth == 1
+                && (n.prop_str("device_type") == Some("memory")
+                    || n.name == b"memory"
+                    || n.name.starts_with(b"memory@"))
+        });
+        if let Some((base, size)) = memory.and_then(|m| m.reg0()) {
+            info.ram_base = base;
+            if let Some(s) = size {
+                info.ram_size = s;
             }
         }
-        let chosen = fdt.chosen();
-        if let Some(args) = chosen.bootargs() {
+        let chosen = fdt.find_path("/chosen");
+        if let Some(args) = chosen.and_then(|c| c.prop_str("bootargs")) {
             let n = args.len().min(CMDLINE_MAX);
             info.cmdline[..n].copy_from_slice(&args.as_bytes()[..n]);
             info.cmdline_len = n;
         }
-        if let Some(node) = fdt.find_node("/chosen") {
-            let start = node
-                .property("linux,initrd-start")
-                .and_then(|p| be(p.value));
-            let end = node.property("linux,initrd-end").and_then(|p| be(p.value));
+        if let Some(c) = chosen {
+            let start = c.prop("linux,initrd-start").and_then(cells_value);
+            let end = c.prop("linux,initrd-end").and_then(cells_value);
             if let (Some(s), Some(e)) = (start, end) {
                 if e > s {
                     info.initrd = Some((s, e));
                 }
             }
         }
-        // The console: /chosen stdout-path, else the first PL011.
-        let uart = chosen
-            .stdout()
-            .filter(|n| {
-                n.compatible()
-                    .is_some_and(|c| c.all().any(|s| s == "arm,pl011"))
+        // The console: /chosen stdout-path (a path or an alias, options
+        // after ':' ignored) if it is a PL011, else the first PL011.
+        let stdout = chosen
+            .and_then(|c| c.prop_str("stdout-path"))
+            .map(|p| p.split(':').next().unwrap_or(p))
+            .and_then(|p| {
+                if p.starts_with('/') {
+                    Some(p)
+                } else {
+                    fdt.find_path("/aliases").and_then(|a| a.prop_str(p))
+                }
             })
-            .or_else(|| fdt.find_compatible(&["arm,pl011"]));
-        if let Some(base) = uart.and_then(|n| n.reg()).and_then(|mut r| r.next()) {
-            info.uart_base = base.starting_address as usize as u64;
+            .and_then(|p| fdt.find_path(p))
+            .filter(|n| n.is_compatible("arm,pl011"));
+        let uart = stdout.or_else(|| fdt.find(|n| n.is_compatible("arm,pl011")));
+        if let Some((base, _)) = uart.and_then(|n| n.reg0()) {
+            info.uart_base = base;
         }
-        if let Some(psci) = fdt.find_compatible(&["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]) {
-            info.psci = match psci.property("method").and_then(|p| p.as_str()) {
+        let psci = fdt.find(|n| {
+            ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]
+                .iter()
+                .any(|c| n.is_compatible(c))
+        });
+        if let Some(psci) = psci {
+            info.psci = match psci.prop_str("method") {
                 Some("hvc") => Some(PsciConduit::Hvc),
                 Some("smc") => Some(PsciConduit::Smc),
                 _ => None,
             };
         }
-        for r in fdt.memory_reservations() {
+        for (s, size) in fdt.reservations() {
             if info.reserved_count < info.reserved.len() {
-                let s = r.address() as usize as u64;
-                info.reserved[info.reserved_count] = (s, s + r.size() as u64);
+                info.reserved[info.reserved_count] = (s, s.saturating_add(size));
                 info.reserved_count += 1;
             }
         }
-        info
+        Ok(info)
     }
 }
 
@@ -170,39 +185,177 @@ impl BootInfo {
     }
 }
 
-/// Copy the DTB at physical address `dtb` (identity-mapped by the boot
-/// code) into `buf` and parse the copy. QEMU pads the blob to 1 MiB, so
-/// only the used part (structure, strings, reservation map) is copied and
-/// the copy's `totalsize` is set to it; `dtb_size` keeps the real size.
+impl BootInfo {
+    /// The page-aligned part of the initrd that can be given back once it
+    /// has been unpacked (Linux's `free_initrd_mem`: the whole pages inside
+    /// it), or `None` when there is none or the range touches something
+    /// still in use: the kernel image (RAM base up to `image_end_pa`) or a
+    /// `/memreserve/` range (a bootloader that overlaps them is wrong, and
+    /// its frames stay reserved).
+    pub fn initrd_frames_to_free(&self, image_end_pa: u64) -> Option<(u64, u64)> {
+        const PAGE: u64 = crate::mm::frame::FRAME_SIZE;
+        let (s, e) = self.initrd?;
+        let first = s.checked_add(PAGE - 1)? & !(PAGE - 1);
+        let last = e & !(PAGE - 1);
+        if last <= first {
+            return None;
+        }
+        let overlaps = |a: u64, b: u64| a < last && first < b;
+        if overlaps(self.ram_base, image_end_pa) {
+            return None;
+        }
+        if self.reserved[..self.reserved_count]
+            .iter()
+            .any(|&(a, b)| overlaps(a, b))
+        {
+            return None;
+        }
+        Some((first, last))
+    }
+}
+
+/// Largest device tree accepted: Linux's `MAX_FDT_SIZE` on arm64 (2 MiB).
+/// The boot code maps this much from the DTB's address, and the blob is
+/// parsed in place (nothing is copied, so no buffer limits it further).
+pub const DTB_MAX: usize = 2 << 20;
+
+/// Size of a version-17 header (devicetree specification 5.2).
+pub const DTB_HEADER_LEN: usize = 40;
+/// FDT magic.
+pub const DTB_MAGIC: u32 = 0xd00d_feed;
+
+/// Why a device tree header is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DtbError {
+    /// Not 8-byte aligned (the devicetree specification requires it).
+    Unaligned { addr: usize },
+    BadMagic(u32),
+    /// `last_comp_version` above 17, or `version` below 17 (the header
+    /// fields used here, such as `size_dt_struct`, appeared in 17).
+    Version { version: u32, last_comp: u32 },
+    /// `totalsize` smaller than the header.
+    TooSmall(u32),
+    /// `totalsize` larger than [`DTB_MAX`].
+    TooLarge(u32),
+    /// A block (`what`) does not lie inside `totalsize`, or is misaligned.
+    BadBlock { what: &'static str },
+    /// The header is fine but the structure block does not parse.
+    Corrupt,
+}
+
+impl core::fmt::Display for DtbError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            DtbError::Unaligned { addr } => write!(f, "address {addr:#x} is not 8-byte aligned"),
+            DtbError::BadMagic(m) => write!(f, "bad magic {m:#010x} (expected 0xd00dfeed)"),
+            DtbError::Version { version, last_comp } => write!(
+                f,
+                "unsupported version {version} (last compatible {last_comp}; need 17)"
+            ),
+            DtbError::TooSmall(t) => write!(f, "totalsize {t} is smaller than the header"),
+            DtbError::TooLarge(t) => write!(
+                f,
+                "totalsize {t} bytes is larger than the limit of {} MiB",
+                DTB_MAX >> 20
+            ),
+            DtbError::BadBlock { what } => {
+                write!(f, "the {what} block lies outside totalsize or is misaligned")
+            }
+            DtbError::Corrupt => write!(f, "the structure block does not parse"),
+        }
+    }
+}
+
+/// Check a DTB header (the first [`DTB_HEADER_LEN`] bytes) the way Linux's
+/// `fdt_check_header` does, and return `totalsize`: the number of bytes
+/// that may then be read.
+pub fn check_dtb_header(h: &[u8; DTB_HEADER_LEN]) -> Result<usize, DtbError> {
+    let w = |i: usize| u32::from_be_bytes([h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]]);
+    let (magic, total) = (w(0), w(1));
+    let (off_struct, off_strings, off_rsv) = (w(2), w(3), w(4));
+    let (version, last_comp) = (w(5), w(6));
+    let (size_strings, size_struct) = (w(8), w(9));
+    if magic != DTB_MAGIC {
+        return Err(DtbError::BadMagic(magic));
+    }
+    if version < 17 || last_comp > 17 {
+        return Err(DtbError::Version { version, last_comp });
+    }
+    if (total as usize) < DTB_HEADER_LEN {
+        return Err(DtbError::TooSmall(total));
+    }
+    if total as usize > DTB_MAX {
+        return Err(DtbError::TooLarge(total));
+    }
+    let inside = |off: u32, size: u32, min: u32, align: u32| {
+        off >= min && off % align == 0 && off.checked_add(size).is_some_and(|e| e <= total)
+    };
+    let hdr = DTB_HEADER_LEN as u32;
+    if !inside(off_rsv, 16, hdr, 8) {
+        return Err(DtbError::BadBlock {
+            what: "memory reservation",
+        });
+    }
+    if !inside(off_struct, size_struct, hdr, 4) || size_struct % 4 != 0 {
+        return Err(DtbError::BadBlock { what: "structure" });
+    }
+    if !inside(off_strings, size_strings, hdr, 1) {
+        return Err(DtbError::BadBlock { what: "strings" });
+    }
+    Ok(total as usize)
+}
+
+/// Check `dtb` and parse it: [`check_dtb_header`], then the contents
+/// ([`BootInfo::from_dtb`]).
+pub fn parse_dtb(dtb: &[u8]) -> Result<BootInfo, DtbError> {
+    let h: &[u8; DTB_HEADER_LEN] = dtb
+        .get(..DTB_HEADER_LEN)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(DtbError::TooSmall(dtb.len() as u32))?;
+    let total = check_dtb_header(h)?;
+    let blob = dtb.get(..total).ok_or(DtbError::BadBlock { what: "whole" })?;
+    BootInfo::read_tree(blob)
+}
+
+/// Read the DTB at physical address `dtb` (identity-mapped by the boot
+/// code) in place: check its header, then parse `totalsize` bytes (at most
+/// [`DTB_MAX`]). A missing or invalid DTB gives the board defaults with a
+/// message saying why. `dtb_size` is the blob's `totalsize` (the frames
+/// the caller keeps reserved).
 ///
 /// # Safety
-/// The header and the used part of the blob must be mapped readable.
-pub unsafe fn read_dtb(dtb: usize, buf: &'static mut [u8]) -> BootInfo {
+/// [`DTB_MAX`] bytes from `dtb` must be mapped
+/// readable and not change while this runs.
+pub unsafe fn read_dtb(dtb: usize) -> BootInfo {
     if dtb == 0 {
+        crate::kprintln!("armmu: no DTB from the bootloader; using board defaults");
         return BootInfo::board_defaults();
     }
-    let hdr = dtb as *const u32;
-    // SAFETY: the caller maps the 40-byte header.
-    let w = |i: usize| unsafe { u32::from_be(hdr.add(i).read_volatile()) };
-    let (magic, total) = (w(0), w(1));
-    let used = [w(2) + w(9), w(3) + w(8), w(4) + 16]
-        .into_iter()
-        .max()
-        .unwrap_or(0)
-        .min(total);
-    if magic != 0xd00d_feed || used as usize > buf.len() || used < 40 {
-        crate::kprintln!(
-            "armmu: no usable DTB (magic {magic:#x}, size {total}); using board defaults"
-        );
-        return BootInfo::board_defaults();
+    let refuse = |e: DtbError| {
+        crate::kprintln!("armmu: DTB at {dtb:#x} refused: {e}; using board defaults");
+        BootInfo::board_defaults()
+    };
+    if !dtb.is_multiple_of(8) {
+        return refuse(DtbError::Unaligned { addr: dtb });
     }
-    let copy = &mut buf[..used as usize];
-    // SAFETY: the caller maps `used` bytes at `dtb`; `copy` is ours.
-    unsafe { core::ptr::copy_nonoverlapping(dtb as *const u8, copy.as_mut_ptr(), copy.len()) };
-    copy[4..8].copy_from_slice(&used.to_be_bytes());
-    let mut info = BootInfo::from_dtb(copy);
-    info.dtb_size = total as usize;
-    info
+    let mut h = [0u8; DTB_HEADER_LEN];
+    // SAFETY: the caller maps the header (within DTB_MAX of `dtb`); `h` is
+    // ours.
+    unsafe { core::ptr::copy_nonoverlapping(dtb as *const u8, h.as_mut_ptr(), h.len()) };
+    let total = match check_dtb_header(&h) {
+        Ok(t) => t,
+        Err(e) => return refuse(e),
+    };
+    // SAFETY: `total` <= DTB_MAX bytes from `dtb` are mapped (caller) and
+    // nothing writes them while the slice lives (only during this call).
+    let blob = unsafe { core::slice::from_raw_parts(dtb as *const u8, total) };
+    match parse_dtb(blob) {
+        Ok(mut info) => {
+            info.dtb_size = total;
+            info
+        }
+        Err(e) => refuse(e),
+    }
 }
 
 #[cfg(test)]
@@ -240,6 +393,25 @@ mod tests {
         assert!(!f.is_allocated(0x4030_0000));
         assert!(f.is_allocated(s & !0xfff) && f.is_allocated((e - 1) & !0xfff));
         assert!(f.is_allocated(0x4800_1000));
+    }
+
+    #[test]
+    fn initrd_pages_to_free() {
+        let mut b = BootInfo::from_dtb(VIRT_DTB);
+        let (s, _) = b.initrd.unwrap();
+        // QEMU's initrd here is 1234 bytes: no whole page inside.
+        assert_eq!(b.initrd_frames_to_free(0x4030_0000), None);
+        b.initrd = Some((0x4800_0800, 0x4800_5000));
+        assert_eq!(
+            b.initrd_frames_to_free(0x4030_0000),
+            Some((0x4800_1000, 0x4800_5000))
+        );
+        // Overlapping the kernel image, or a /memreserve/: kept.
+        assert_eq!(b.initrd_frames_to_free(0x4800_2000), None);
+        b.reserved[0] = (0x4800_4fff, 0x4800_6000);
+        b.reserved_count = 1;
+        assert_eq!(b.initrd_frames_to_free(0x4030_0000), None);
+        let _ = s;
     }
 
     #[test]

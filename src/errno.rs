@@ -36,6 +36,7 @@ pub enum Errno {
     ERANGE = 34,
     ENAMETOOLONG = 36,
     ENOSYS = 38,
+    ELOOP = 40,
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
 }
@@ -78,6 +79,7 @@ impl Errno {
             Errno::ERANGE => "ERANGE",
             Errno::ENAMETOOLONG => "ENAMETOOLONG",
             Errno::ENOSYS => "ENOSYS",
+            Errno::ELOOP => "ELOOP",
             Errno::EOVERFLOW => "EOVERFLOW",
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
         }
@@ -99,6 +101,7 @@ mod tests {
         assert_eq!(Errno::EINVAL as i32, 22);
         assert_eq!(Errno::ENOTTY as i32, 25);
         assert_eq!(Errno::ENOSYS as i32, 38);
+        assert_eq!(Errno::ELOOP as i32, 40);
         assert_eq!(Errno::ENOMEM.as_return(), -12);
     }
 }

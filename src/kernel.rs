@@ -81,7 +81,7 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };
     if info.arg("armmu.selftest_only").is_none() && failed == 0 {
-        code = run_init(info);
+        code = run_init(info, image_pa + k.image_size);
     }
     kprintln!("armmu: shutting down, status {code}");
     a::api::exit(code, info.psci)
@@ -92,19 +92,86 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
 #[cfg(target_os = "none")]
 static BUILTIN_INITRAMFS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/initramfs.bin"));
 
+/// Unpack a compressed initramfs into physically contiguous frames (never
+/// the heap). The limit follows Linux, whose initramfs root is a tmpfs
+/// with the default size of half of RAM: the buffer is half of RAM, or the
+/// largest contiguous free run if that is smaller. Unused frames are given
+/// back. `None` (after a message) when it cannot be unpacked.
+#[cfg(target_os = "none")]
+fn unpack_into_frames(info: &BootInfo, raw: &[u8]) -> Option<&'static [u8]> {
+    use crate::arch::current::api;
+    use crate::mm::frame::FRAME_SIZE;
+    let half = (info.ram_size / 2 / FRAME_SIZE) as usize;
+    let (buf, why) = match api::alloc_frames_buffer(half) {
+        Some(b) => (b, "half of RAM"),
+        None => {
+            // The largest run the allocator can give: binary search.
+            let (mut fits, mut fails) = (0usize, half);
+            while fails - fits > 1 {
+                let mid = fits + (fails - fits) / 2;
+                match api::alloc_frames_buffer(mid) {
+                    Some(b) => {
+                        api::free_frames_buffer_tail(b, 0);
+                        fits = mid;
+                    }
+                    None => fails = mid,
+                }
+            }
+            let b = if fits > 0 {
+                api::alloc_frames_buffer(fits)
+            } else {
+                None
+            };
+            match b {
+                Some(b) => (
+                    b,
+                    "the largest contiguous free run, less than half of RAM",
+                ),
+                None => {
+                    kprintln!("initramfs: no free frames to unpack into: refused");
+                    return None;
+                }
+            }
+        }
+    };
+    let limit = buf.len();
+    kprintln!(
+        "initramfs: unpacking into {} KiB of frames (limit: {why})",
+        limit >> 10
+    );
+    match crate::loader::unpack_initramfs_into(raw, buf) {
+        Ok(n) => {
+            let kept = api::free_frames_buffer_tail(buf, n);
+            Some(&kept[..n])
+        }
+        Err(e) => {
+            api::free_frames_buffer_tail(buf, 0);
+            match e {
+                crate::loader::LoadError::InitramfsTooLarge { .. } => kprintln!(
+                    "initramfs: unpacks to more than {} MiB (limit: {why}): refused",
+                    limit >> 20
+                ),
+                e => kprintln!("initramfs: {e}"),
+            }
+            None
+        }
+    }
+}
+
 /// Unpack the initramfs (bootloader's, else built-in) and run /init (or
 /// `rdinit=`/`init=` from the command line). Returns the exit status for
 /// the machine: init's exit code, or 128 + signal if it was killed.
 #[cfg(target_os = "none")]
-fn run_init(info: &BootInfo) -> u32 {
+fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     use crate::arch::current::api;
     use crate::task::Ended;
     use alloc::vec::Vec;
-    let raw: &'static [u8] = info
-        .initrd
-        .and_then(|(s, e)| api::initrd_slice(s, e))
-        .unwrap_or(BUILTIN_INITRAMFS);
-    let source = if info.initrd.is_some() {
+    let initrd = info.initrd.and_then(|(s, e)| api::initrd_slice(s, e));
+    if let (Some((s, e)), None) = (info.initrd, initrd) {
+        kprintln!("initrd {s:#x}..{e:#x} is not in RAM: ignored");
+    }
+    let raw: &'static [u8] = initrd.unwrap_or(BUILTIN_INITRAMFS);
+    let source = if initrd.is_some() {
         "bootloader initrd"
     } else {
         "built-in"
@@ -113,19 +180,31 @@ fn run_init(info: &BootInfo) -> u32 {
         kprintln!("initramfs: none (no -initrd and none built in): nothing to run");
         return 0;
     }
-    let unpacked: &'static [u8] = match crate::loader::unpack_initramfs(raw) {
-        Ok(alloc::borrow::Cow::Borrowed(b)) => b,
-        Ok(alloc::borrow::Cow::Owned(v)) => alloc::boxed::Box::leak(v.into_boxed_slice()),
-        Err(e) => {
-            kprintln!("initramfs: {e}");
+    let raw_len = raw.len();
+    let unpacked: &'static [u8] = if crate::loader::initramfs_is_compressed(raw) {
+        let Some(u) = unpack_into_frames(info, raw) else {
             return 1;
+        };
+        // The compressed blob is no longer needed (nothing reads `raw`
+        // from here on): like Linux, give its pages back.
+        let freeable = initrd.and_then(|_| info.initrd_frames_to_free(image_end_pa));
+        if let Some((s, e)) = freeable {
+            let n = api::free_phys_range(s, e);
+            kprintln!("Freeing initrd memory: {}K", n * 4);
         }
+        u
+    } else {
+        raw
     };
     kprintln!(
-        "initramfs: {} bytes ({source}), {} unpacked",
-        raw.len(),
+        "initramfs: {raw_len} bytes ({source}), {} unpacked",
         unpacked.len()
     );
+    // Like Linux ("Initramfs unpacking failed: ..."), say what is wrong and
+    // go on: the exec of /init then fails with the same reason.
+    if let Err(e) = crate::loader::cpio::Archive::new(unpacked) {
+        kprintln!("initramfs: unpacking failed: {e}");
+    }
     crate::task::set_initramfs(unpacked);
     api::init_cpu_for_users();
 

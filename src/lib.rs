@@ -18,7 +18,10 @@ pub mod board;
 pub mod bootinfo;
 pub mod console;
 pub mod drivers;
+pub mod dtb;
 pub mod errno;
+#[cfg(test)]
+mod fuzz_boot_inputs;
 pub mod kernel;
 pub mod loader;
 pub mod mm;

@@ -148,7 +148,8 @@ impl Task {
         mut mmu: Box<dyn Mmu + Send>,
     ) -> Result<(Task, u64, u64), String> {
         use alloc::format;
-        let archive = initramfs().ok_or_else(|| String::from("no initramfs"))?;
+        let bytes = INITRAMFS.get().ok_or_else(|| String::from("no initramfs"))?;
+        let archive = cpio::Archive::new(bytes).map_err(|e| format!("initramfs: {e}"))?;
         let image = loader::find_file(&archive, path).map_err(|e| format!("{path}: {e}"))?;
         let plan = elf::plan(
             image,
@@ -418,7 +419,11 @@ impl Task {
             "/dev/console" | "/dev/tty" | "/dev/ttyAMA0" => File::Console,
             p => {
                 let a = initramfs().ok_or(Errno::ENOENT)?;
-                let e = a.find(p).ok_or(Errno::ENOENT)?;
+                // Linux's path walk errors: ENOENT, ELOOP, ENOTDIR,
+                // ENAMETOOLONG, ENOMEM (and EIO for a broken archive).
+                let e = a
+                    .lookup(p)
+                    .map_err(|e| Errno::from(loader::LoadError::from(e)))?;
                 if e.is_dir() {
                     if acc != mm_args::O_RDONLY {
                         return Err(Errno::EISDIR);

@@ -16,6 +16,7 @@
 //! Every malformed input yields a [`CpioError`]: the parser never panics and
 //! never slices out of bounds (all arithmetic is checked).
 
+use alloc::vec::Vec;
 use core::fmt;
 
 /// Magic of a newc header.
@@ -210,21 +211,23 @@ impl<'a> Archive<'a> {
         }
     }
 
-    /// Find the last entry whose normalized name equals the normalized
-    /// `path` (later entries override earlier ones, as when Linux unpacks).
-    /// For a regular file that is a hard link stored without data (newc
-    /// stores the data once, with the last link), the data of the other
-    /// link with the same inode is returned.
-    pub fn find(&self, path: &str) -> Option<Entry<'a>> {
-        let want = normalize(path.as_bytes());
+    /// Find the last entry whose normalized name equals `name` (already
+    /// normalized), without following symlinks (later entries override
+    /// earlier ones, as when Linux unpacks). For a regular file that is a
+    /// hard link stored without data (newc stores the data once, with the
+    /// last link), the data of the other link with the same inode is
+    /// returned.
+    fn find_name(&self, want: &[u8]) -> Result<Option<Entry<'a>>, CpioError> {
         let mut found = None;
         for entry in self.entries() {
-            let entry = entry.ok()?;
+            let entry = entry?;
             if entry.name == want {
                 found = Some(entry);
             }
         }
-        let mut entry = found?;
+        let Some(mut entry) = found else {
+            return Ok(None);
+        };
         if entry.is_file() && entry.nlink > 1 && entry.data.is_empty() {
             for other in self.entries().flatten() {
                 if other.is_file()
@@ -238,8 +241,181 @@ impl<'a> Archive<'a> {
                 }
             }
         }
-        Some(entry)
+        Ok(Some(entry))
     }
+
+    /// The entry at `path` itself, without following any symlink (like
+    /// `lstat` of a path whose directories are not links).
+    pub fn find_nofollow(&self, path: &str) -> Option<Entry<'a>> {
+        self.find_name(normalize(path.as_bytes())).ok().flatten()
+    }
+
+    /// Resolve `path` as Linux's path walk does, following symlinks in
+    /// every component, the last one included (absolute targets restart at
+    /// the root, relative ones at the link's directory; `..` goes up), at
+    /// most [`MAX_SYMLINKS`] links in all ([`LookupError::Loop`], Linux's
+    /// `ELOOP`, past that). A directory that has no entry of its own in the
+    /// archive (`bin/a` without `bin`) is taken as an existing directory.
+    pub fn lookup(&self, path: &str) -> Result<Entry<'a>, LookupError> {
+        let bytes = path.as_bytes();
+        if bytes.len() >= PATH_MAX {
+            return Err(LookupError::NameTooLong);
+        }
+        // What is left to walk: a stack of path pieces, the innermost
+        // symlink target on top.
+        let trailing_slash = bytes.ends_with(b"/");
+        let mut pending: [&[u8]; MAX_SYMLINKS + 1] = [b""; MAX_SYMLINKS + 1];
+        pending[0] = bytes;
+        let mut depth = 1;
+        let mut resolved: Vec<u8> = Vec::new();
+        resolved
+            .try_reserve(PATH_MAX)
+            .map_err(|_| LookupError::NoMemory)?;
+        let mut links = 0usize;
+        loop {
+            // Next component: from the top symlink target, else from `path`.
+            let comp: &[u8] = loop {
+                match next_component(&mut pending[depth - 1]) {
+                    Some(c) => break c,
+                    None if depth > 1 => depth -= 1,
+                    None => break b"",
+                }
+            };
+            if comp.is_empty() {
+                // Nothing left: the path named the root (or only "."s).
+                return self.directory(&resolved);
+            }
+            let is_last = pending[..depth].iter().all(|p| only_dots(p));
+            if comp == b".." {
+                let cut = resolved.iter().rposition(|&c| c == b'/').unwrap_or(0);
+                resolved.truncate(cut);
+                if is_last {
+                    return self.directory(&resolved);
+                }
+                continue;
+            }
+            let dir_len = resolved.len();
+            let extra = comp.len() + usize::from(dir_len > 0);
+            if dir_len + extra >= PATH_MAX {
+                return Err(LookupError::NameTooLong);
+            }
+            if dir_len > 0 {
+                resolved.push(b'/');
+            }
+            resolved.extend_from_slice(comp);
+            let entry = self.find_name(&resolved).map_err(LookupError::Corrupt)?;
+            match entry {
+                None if is_last => return Err(LookupError::NotFound),
+                // An implicit directory.
+                None => {}
+                Some(e) if e.is_symlink() => {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Err(LookupError::Loop);
+                    }
+                    if e.data.is_empty() {
+                        return Err(LookupError::NotFound);
+                    }
+                    if e.data.len() >= PATH_MAX {
+                        return Err(LookupError::NameTooLong);
+                    }
+                    // The target replaces the link: relative to the link's
+                    // directory, or to the root when absolute.
+                    resolved.truncate(dir_len);
+                    if e.data[0] == b'/' {
+                        resolved.clear();
+                    }
+                    if depth == pending.len() {
+                        // Cannot happen: each level is one more link.
+                        return Err(LookupError::Loop);
+                    }
+                    pending[depth] = e.data;
+                    depth += 1;
+                }
+                // "file/" names a directory (Linux: ENOTDIR).
+                Some(e) if is_last && trailing_slash && !e.is_dir() => {
+                    return Err(LookupError::NotDir)
+                }
+                Some(e) if is_last => return Ok(e),
+                Some(e) if !e.is_dir() => return Err(LookupError::NotDir),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The entry of a directory reached by the walk (the root, or where
+    /// `..` led): only a directory entry counts (a "." stored as a file or
+    /// a symlink cannot replace Linux's root directory).
+    fn directory(&self, name: &[u8]) -> Result<Entry<'a>, LookupError> {
+        match self.find_name(name).map_err(LookupError::Corrupt)? {
+            Some(e) if e.is_dir() => Ok(e),
+            _ => Err(LookupError::NotFound),
+        }
+    }
+
+    /// [`Self::lookup`] as an `Option`: the entry at `path`, symlinks
+    /// followed (what `open` and `execve` see).
+    pub fn find(&self, path: &str) -> Option<Entry<'a>> {
+        self.lookup(path).ok()
+    }
+}
+
+/// Longest symlink chain followed in one lookup (Linux's `MAXSYMLINKS`).
+pub const MAX_SYMLINKS: usize = 40;
+/// Longest path, NUL included (Linux's `PATH_MAX`).
+pub const PATH_MAX: usize = 4096;
+
+/// Why [`Archive::lookup`] found nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupError {
+    /// No entry at the path (or a symlink to nowhere).
+    NotFound,
+    /// More than [`MAX_SYMLINKS`] symlinks (Linux: `ELOOP`).
+    Loop,
+    /// A path component before the last is a file, not a directory.
+    NotDir,
+    /// The path (or a symlink target) is `PATH_MAX` bytes or longer.
+    NameTooLong,
+    /// No memory for the resolved path.
+    NoMemory,
+    /// The archive itself is broken.
+    Corrupt(CpioError),
+}
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookupError::NotFound => write!(f, "no such file or directory"),
+            LookupError::Loop => write!(
+                f,
+                "too many levels of symbolic links (more than {MAX_SYMLINKS})"
+            ),
+            LookupError::NotDir => write!(f, "a path component is not a directory"),
+            LookupError::NameTooLong => write!(f, "file name too long"),
+            LookupError::NoMemory => write!(f, "out of memory resolving the path"),
+            LookupError::Corrupt(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Take the next non-empty, non-"." component off the front of `p`.
+fn next_component<'p>(p: &mut &'p [u8]) -> Option<&'p [u8]> {
+    loop {
+        if p.is_empty() {
+            return None;
+        }
+        let end = p.iter().position(|&c| c == b'/').unwrap_or(p.len());
+        let comp = &p[..end];
+        *p = p.get(end + 1..).unwrap_or(b"");
+        if !comp.is_empty() && comp != b"." {
+            return Some(comp);
+        }
+    }
+}
+
+/// Whether `p` has no component left but "." and empty ones.
+fn only_dots(p: &[u8]) -> bool {
+    p.split(|&c| c == b'/').all(|c| c.is_empty() || c == b".")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -546,13 +722,62 @@ mod tests {
         }
         assert!(ar.find("/bin").unwrap().is_dir());
         assert!(ar.find("bin/").unwrap().is_dir());
-        let sh = ar.find("/bin/sh").unwrap();
+        let sh = ar.find_nofollow("/bin/sh").unwrap();
         assert!(sh.is_symlink());
         assert_eq!(sh.data, b"busybox");
+        // Followed, the link points nowhere (bin/busybox is not there).
+        assert_eq!(ar.lookup("/bin/sh"), Err(LookupError::NotFound));
         assert_eq!(ar.find("empty").unwrap().data, b"");
         assert!(ar.find("/nope").is_none());
         assert!(ar.find("TRAILER!!!").is_none());
         assert_eq!(archive_len(&a).unwrap(), a.len());
+    }
+
+    #[test]
+    fn symlinks_are_followed_like_linux() {
+        let link = |out: &mut Vec<u8>, name: &str, target: &str| {
+            push_entry(out, "070701", name, 0o120777, 500, 1, target.as_bytes())
+        };
+        let mut a = Vec::new();
+        push_entry(&mut a, "070701", "usr", 0o040755, 2, 2, b"");
+        push_entry(&mut a, "070701", "usr/bin", 0o040755, 3, 2, b"");
+        file(&mut a, "usr/bin/tool", b"TOOL");
+        link(&mut a, "bin", "usr/bin"); // relative, a directory
+        link(&mut a, "usr/bin/up", "../bin/tool"); // "..": usr/bin/tool
+        link(&mut a, "abs", "/usr/bin/tool");
+        link(&mut a, "dot", "./abs");
+        link(&mut a, "self", "self");
+        link(&mut a, "empty", "");
+        file(&mut a, "plain", b"P");
+        // A chain of exactly 40 links (Linux's MAXSYMLINKS) resolves; 41
+        // do not (ELOOP).
+        for i in 0..41 {
+            link(&mut a, &format!("c{i}"), &format!("c{}", i + 1));
+        }
+        file(&mut a, "c41", b"END");
+        trailer(&mut a);
+        let ar = Archive::new(&a).unwrap();
+        let data = |p: &str| ar.lookup(p).map(|e| e.data);
+        assert_eq!(data("/bin/tool"), Ok(&b"TOOL"[..]));
+        assert_eq!(data("bin/up"), Ok(&b"TOOL"[..]));
+        assert_eq!(data("/usr/bin/up"), Ok(&b"TOOL"[..]));
+        assert_eq!(data("/abs"), Ok(&b"TOOL"[..]));
+        assert_eq!(data("/dot"), Ok(&b"TOOL"[..]));
+        assert_eq!(data("/usr/../abs"), Ok(&b"TOOL"[..]));
+        assert!(ar.lookup("/bin").unwrap().is_dir());
+        assert!(ar.lookup("/bin/").unwrap().is_dir());
+        assert_eq!(ar.lookup("/self"), Err(LookupError::Loop));
+        assert_eq!(ar.lookup("/self/x"), Err(LookupError::Loop));
+        assert_eq!(ar.lookup("/empty"), Err(LookupError::NotFound));
+        assert_eq!(ar.lookup("/plain/x"), Err(LookupError::NotDir));
+        assert_eq!(ar.lookup("/plain/"), Err(LookupError::NotDir));
+        assert!(ar.lookup("/usr/bin/").unwrap().is_dir());
+        assert_eq!(ar.lookup("/nope"), Err(LookupError::NotFound));
+        assert_eq!(data("/c1"), Ok(&b"END"[..])); // 40 links
+        assert_eq!(ar.lookup("/c0"), Err(LookupError::Loop)); // 41 links
+        assert!(ar.find_nofollow("/c0").unwrap().is_symlink());
+        let long = "a/".repeat(PATH_MAX / 2);
+        assert_eq!(ar.lookup(&long), Err(LookupError::NameTooLong));
     }
 
     #[test]

@@ -7,12 +7,13 @@
 //! Several members may follow each other (with zero padding between them, as
 //! in a concatenated initramfs); their outputs are concatenated.
 //!
-//! The output is capped at a caller-given limit, so a "gzip bomb" ends in
-//! [`GzipError::TooLarge`] instead of exhausting memory.
+//! The output goes into a caller-given fixed buffer (the kernel's is made of
+//! frames): nothing grows, and a "gzip bomb" ends in [`GzipError::TooLarge`]
+//! when the buffer is full instead of exhausting memory.
 
 use alloc::boxed::Box;
-use alloc::vec;
-use alloc::vec::Vec;
+#[cfg(test)]
+use alloc::{vec, vec::Vec};
 use core::fmt;
 
 use miniz_oxide::inflate::core::{decompress as inflate, inflate_flags, DecompressorOxide};
@@ -224,53 +225,35 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header<'_>, GzipError> {
     })
 }
 
-/// Inflate raw deflate data, producing at most `limit` bytes. Returns the
-/// output and the number of input bytes the deflate stream occupied.
-fn inflate_limited(input: &[u8], limit: usize) -> Result<(Vec<u8>, usize), GzipError> {
+/// Inflate raw deflate data into `out`, a fixed buffer that never grows:
+/// the output limit is `out.len()`. Returns the number of bytes written and
+/// the number of input bytes the deflate stream occupied. Only the
+/// decompressor state (about 11 KiB) is allocated, whatever the input.
+fn inflate_into(input: &[u8], out: &mut [u8]) -> Result<(usize, usize), GzipError> {
     let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    let mut out = vec![
-        0u8;
-        input
-            .len()
-            .saturating_mul(4)
-            .clamp(1024, 1 << 20)
-            .min(limit)
-    ];
     let mut decomp = Box::<DecompressorOxide>::default();
-    let mut consumed = 0usize;
-    let mut out_pos = 0usize;
-    loop {
-        let rest = input.get(consumed..).ok_or(GzipError::Corrupt)?;
-        let (status, in_used, out_used) = inflate(&mut decomp, rest, &mut out, out_pos, flags);
-        consumed = consumed.saturating_add(in_used);
-        out_pos = out_pos.saturating_add(out_used);
-        match status {
-            TINFLStatus::Done => {
-                out.truncate(out_pos);
-                return Ok((out, consumed));
-            }
-            TINFLStatus::HasMoreOutput => {
-                if out.len() >= limit {
-                    return Err(GzipError::TooLarge { limit });
-                }
-                let new_len = out.len().saturating_mul(2).max(1024).min(limit);
-                out.resize(new_len, 0);
-            }
-            TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
-                return Err(GzipError::TruncatedBody)
-            }
-            _ => return Err(GzipError::Corrupt),
+    // The whole input is given at once (no TINFL_FLAG_HAS_MORE_INPUT) and
+    // the output buffer is all there is: one call runs to the end.
+    let (status, used, written) = inflate(&mut decomp, input, out, 0, flags);
+    match status {
+        TINFLStatus::Done => Ok((written, used)),
+        // The buffer is full and the stream has more: over the limit.
+        TINFLStatus::HasMoreOutput => Err(GzipError::TooLarge { limit: out.len() }),
+        TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
+            Err(GzipError::TruncatedBody)
         }
+        _ => Err(GzipError::Corrupt),
     }
 }
 
-/// Decompress the single gzip member at the start of `bytes`, producing at
-/// most `limit` bytes. Returns the output and the member's length in bytes
-/// (header + deflate data + trailer).
-pub fn decompress_member(bytes: &[u8], limit: usize) -> Result<(Vec<u8>, usize), GzipError> {
+/// Decompress the single gzip member at the start of `bytes` into `out`
+/// (at most `out.len()` bytes: [`GzipError::TooLarge`] past it). Returns
+/// the number of bytes written and the member's length in bytes (header +
+/// deflate data + trailer). The trailer's CRC32 and ISIZE are checked.
+pub fn decompress_member_into(bytes: &[u8], out: &mut [u8]) -> Result<(usize, usize), GzipError> {
     let header = parse_header(bytes)?;
-    let body = &bytes[header.body_offset..];
-    let (out, used) = inflate_limited(body, limit)?;
+    let body = bytes.get(header.body_offset..).ok_or(GzipError::TruncatedHeader)?;
+    let (written, used) = inflate_into(body, out)?;
     let trailer_at = header
         .body_offset
         .checked_add(used)
@@ -283,43 +266,68 @@ pub fn decompress_member(bytes: &[u8], limit: usize) -> Result<(Vec<u8>, usize),
         .ok_or(GzipError::TruncatedTrailer)?;
     let stored_crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
     let stored_size = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
-    let computed = crc32(&out);
+    let computed = crc32(out.get(..written).ok_or(GzipError::Corrupt)?);
     if computed != stored_crc {
         return Err(GzipError::CrcMismatch {
             stored: stored_crc,
             computed,
         });
     }
-    let actual = out.len() as u32; // ISIZE is the length modulo 2^32
+    let actual = written as u32; // ISIZE is the length modulo 2^32
     if actual != stored_size {
         return Err(GzipError::SizeMismatch {
             stored: stored_size,
             actual,
         });
     }
-    Ok((out, end))
+    Ok((written, end))
 }
 
 /// Decompress one or more gzip members (zero padding between and after
-/// them is skipped), producing at most `limit` bytes in total.
-pub fn decompress(bytes: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
-    let (first, mut pos) = decompress_member(bytes, limit)?;
-    let mut out = first;
+/// them is skipped) into `out`, at most `out.len()` bytes in total.
+/// Returns the number of bytes written.
+pub fn decompress_into(bytes: &[u8], out: &mut [u8]) -> Result<usize, GzipError> {
+    let limit = out.len();
+    let too_large = |e| match e {
+        GzipError::TooLarge { .. } => GzipError::TooLarge { limit },
+        e => e,
+    };
+    let (mut len, mut pos) = decompress_member_into(bytes, out).map_err(too_large)?;
     loop {
         while bytes.get(pos) == Some(&0) {
             pos += 1;
         }
         let rest = match bytes.get(pos..) {
             Some(r) if !r.is_empty() => r,
-            _ => return Ok(out),
+            _ => return Ok(len),
         };
         if !rest.starts_with(&MAGIC) {
             return Err(GzipError::TrailingGarbage { offset: pos });
         }
-        let (more, used) = decompress_member(rest, limit - out.len())?;
-        out.extend_from_slice(&more);
+        let free = out.get_mut(len..).ok_or(GzipError::TooLarge { limit })?;
+        let (more, used) = decompress_member_into(rest, free).map_err(too_large)?;
+        len += more;
         pos += used;
     }
+}
+
+/// [`decompress_into`] into a fresh buffer of `limit` bytes, trimmed to
+/// the output (host tests and small inputs; the kernel unpacks the
+/// initramfs into frames instead).
+#[cfg(test)]
+pub fn decompress(bytes: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
+    let mut out = vec![0u8; limit];
+    let n = decompress_into(bytes, &mut out)?;
+    out.truncate(n);
+    Ok(out)
+}
+
+#[cfg(test)]
+pub fn decompress_member(bytes: &[u8], limit: usize) -> Result<(Vec<u8>, usize), GzipError> {
+    let mut out = vec![0u8; limit];
+    let (n, used) = decompress_member_into(bytes, &mut out)?;
+    out.truncate(n);
+    Ok((out, used))
 }
 
 #[cfg(test)]

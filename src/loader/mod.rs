@@ -9,8 +9,6 @@
 //! Nothing here touches hardware or page tables; every malformed input is
 //! an error value, never a panic.
 
-use alloc::borrow::Cow;
-use alloc::vec::Vec;
 use core::fmt;
 
 use crate::errno::Errno;
@@ -24,9 +22,6 @@ pub use cpio::CpioError;
 pub use elf::ElfError;
 pub use gzip::GzipError;
 pub use stack::StackError;
-
-/// Largest initramfs we are willing to decompress (bytes).
-pub const MAX_INITRAMFS: usize = 256 << 20;
 
 /// Any loader failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +39,35 @@ pub enum LoadError {
     UnknownFormat {
         offset: usize,
     },
+    /// The initramfs unpacks to more than `limit` bytes.
+    InitramfsTooLarge {
+        limit: usize,
+    },
+    /// More than [`cpio::MAX_SYMLINKS`] symlinks while resolving the path.
+    SymlinkLoop,
+    /// A component of the path (not the last) is not a directory.
+    NotDirectory,
+    /// The path or a symlink target is too long.
+    NameTooLong,
+    /// No memory to resolve the path.
+    NoMemory,
+    /// A regular file without any execute permission bit.
+    PermissionDenied {
+        mode: u32,
+    },
+}
+
+impl From<cpio::LookupError> for LoadError {
+    fn from(e: cpio::LookupError) -> Self {
+        match e {
+            cpio::LookupError::NotFound => LoadError::NotFound,
+            cpio::LookupError::Loop => LoadError::SymlinkLoop,
+            cpio::LookupError::NotDir => LoadError::NotDirectory,
+            cpio::LookupError::NameTooLong => LoadError::NameTooLong,
+            cpio::LookupError::NoMemory => LoadError::NoMemory,
+            cpio::LookupError::Corrupt(e) => LoadError::Cpio(e),
+        }
+    }
 }
 
 impl fmt::Display for LoadError {
@@ -58,6 +82,21 @@ impl fmt::Display for LoadError {
             LoadError::UnknownFormat { offset } => write!(
                 f,
                 "initramfs: unknown data at offset {offset:#x} (not cpio newc or gzip)"
+            ),
+            LoadError::InitramfsTooLarge { limit } => {
+                write!(f, "initramfs: unpacks to more than {limit} bytes")
+            }
+            LoadError::SymlinkLoop => write!(
+                f,
+                "too many levels of symbolic links (more than {})",
+                cpio::MAX_SYMLINKS
+            ),
+            LoadError::NotDirectory => write!(f, "a path component is not a directory"),
+            LoadError::NameTooLong => write!(f, "file name too long"),
+            LoadError::NoMemory => write!(f, "out of memory resolving the path"),
+            LoadError::PermissionDenied { mode } => write!(
+                f,
+                "permission denied (mode {mode:04o}: no execute permission bit)"
             ),
         }
     }
@@ -87,7 +126,8 @@ impl From<StackError> for LoadError {
 /// What `execve` would return, as Linux does: a file that is not a
 /// loadable executable is ENOEXEC; a missing one ENOENT; a directory EACCES;
 /// arguments too large E2BIG; a stack that cannot be placed or a
-/// decompression over its limit ENOMEM; a corrupt initramfs EIO.
+/// decompression over its limit ENOMEM; a corrupt initramfs EIO; a symlink
+/// loop ELOOP; a file without an execute bit EACCES.
 impl From<LoadError> for Errno {
     fn from(e: LoadError) -> Self {
         match e {
@@ -101,7 +141,13 @@ impl From<LoadError> for Errno {
             LoadError::Stack(StackError::BadAddress { .. } | StackError::ValueTooWide { .. }) => {
                 Errno::ENOMEM
             }
-            LoadError::Gzip(GzipError::TooLarge { .. }) => Errno::ENOMEM,
+            LoadError::Gzip(GzipError::TooLarge { .. })
+            | LoadError::InitramfsTooLarge { .. }
+            | LoadError::NoMemory => Errno::ENOMEM,
+            LoadError::SymlinkLoop => Errno::ELOOP,
+            LoadError::NotDirectory => Errno::ENOTDIR,
+            LoadError::NameTooLong => Errno::ENAMETOOLONG,
+            LoadError::PermissionDenied { .. } => Errno::EACCES,
             LoadError::Gzip(_) | LoadError::Cpio(_) | LoadError::UnknownFormat { .. } => Errno::EIO,
         }
     }
@@ -111,61 +157,72 @@ fn is_gzip(b: &[u8]) -> bool {
     b.starts_with(&gzip::MAGIC)
 }
 
-/// Turn the initramfs blob from the boot loader into one uncompressed cpio
-/// buffer for [`cpio::Archive`].
-///
-/// Without the gzip magic (1f 8b) at the start, the bytes are returned as
-/// they are (borrowed). Otherwise, like Linux's `unpack_to_rootfs`, the blob
-/// is a sequence of gzip members and uncompressed newc archives, separated by
-/// zero padding; every piece is decompressed (at most [`MAX_INITRAMFS`]
-/// bytes in all) and the pieces are concatenated, each padded to a 4-byte
-/// boundary so that later cpio headers stay aligned.
-pub fn unpack_initramfs(bytes: &[u8]) -> Result<Cow<'_, [u8]>, LoadError> {
-    unpack_initramfs_with_limit(bytes, MAX_INITRAMFS)
+/// Whether [`unpack_initramfs_into`] needs a buffer for `bytes`: only a blob
+/// that starts with the gzip magic is unpacked; anything else is used in
+/// place as an uncompressed cpio archive.
+pub fn initramfs_is_compressed(bytes: &[u8]) -> bool {
+    is_gzip(bytes)
 }
 
-/// [`unpack_initramfs`] with an explicit output limit.
-pub fn unpack_initramfs_with_limit(bytes: &[u8], limit: usize) -> Result<Cow<'_, [u8]>, LoadError> {
-    if !is_gzip(bytes) {
-        return Ok(Cow::Borrowed(bytes));
-    }
-    let mut out: Vec<u8> = Vec::new();
+/// Unpack the initramfs blob from the boot loader into `out`, a fixed
+/// buffer (the kernel's is made of frames): nothing grows, and the output
+/// limit is `out.len()` ([`LoadError::InitramfsTooLarge`] past it, so a gzip
+/// bomb costs at most the buffer). Returns the number of bytes of `out`
+/// that hold the uncompressed cpio data.
+///
+/// Like Linux's `unpack_to_rootfs`, the blob is a sequence of gzip members
+/// and uncompressed newc archives, separated by zero padding; every piece
+/// is decompressed (or copied) and the pieces are concatenated, each padded
+/// to a 4-byte boundary so that later cpio headers stay aligned.
+/// A blob without the gzip magic at its start should be used in place (see
+/// [`initramfs_is_compressed`]); given here, it is copied.
+pub fn unpack_initramfs_into(bytes: &[u8], out: &mut [u8]) -> Result<usize, LoadError> {
+    let limit = out.len();
+    let too_large = LoadError::InitramfsTooLarge { limit };
+    let mut len = 0usize;
     let mut pos = 0;
-    while pos < bytes.len() {
-        let rest = &bytes[pos..];
+    while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
         if rest[0] == 0 {
             pos += 1;
             continue;
         }
-        let (piece_len, data): (usize, Cow<'_, [u8]>) = if is_gzip(rest) {
-            let (data, used) = gzip::decompress_member(rest, limit - out.len())?;
-            (used, Cow::Owned(data))
+        let free = out.get_mut(len..).ok_or(too_large)?;
+        let (piece_len, written) = if is_gzip(rest) {
+            let (written, used) = gzip::decompress_member_into(rest, free).map_err(|e| match e {
+                GzipError::TooLarge { .. } => too_large,
+                e => LoadError::Gzip(e),
+            })?;
+            (used, written)
         } else if rest.starts_with(b"07070") {
-            let len = cpio::archive_len(rest)?;
-            (len, Cow::Borrowed(&rest[..len]))
+            let n = cpio::archive_len(rest)?;
+            let dst = free.get_mut(..n).ok_or(too_large)?;
+            dst.copy_from_slice(&rest[..n]);
+            (n, n)
         } else {
             return Err(LoadError::UnknownFormat { offset: pos });
         };
-        let padded = data.len().checked_add(3).map(|n| n & !3);
-        match padded {
-            Some(n) if n <= limit - out.len() => {}
-            _ => return Err(GzipError::TooLarge { limit }.into()),
-        }
-        out.extend_from_slice(&data);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
+        len += written;
+        while !len.is_multiple_of(4) {
+            *out.get_mut(len).ok_or(too_large)? = 0;
+            len += 1;
         }
         pos += piece_len;
     }
-    Ok(Cow::Owned(out))
+    Ok(len)
 }
 
-/// Look up `path` in an (uncompressed) initramfs and return the contents of
-/// the regular file there. Symlinks are not followed.
+/// The contents of the executable file at `path`, as `execve` sees it:
+/// symlinks are followed (Linux's path walk, at most
+/// [`cpio::MAX_SYMLINKS`] links), the result must be a regular file with at
+/// least one execute permission bit (Linux refuses any other with
+/// `EACCES`, even for root).
 pub fn find_file<'a>(archive: &cpio::Archive<'a>, path: &str) -> Result<&'a [u8], LoadError> {
-    let entry = archive.find(path).ok_or(LoadError::NotFound)?;
+    let entry = archive.lookup(path).map_err(LoadError::from)?;
     if !entry.is_file() {
         return Err(LoadError::NotRegularFile);
+    }
+    if entry.mode & 0o111 == 0 {
+        return Err(LoadError::PermissionDenied { mode: entry.perm() });
     }
     Ok(entry.data)
 }
@@ -209,13 +266,80 @@ mod tests {
         g
     }
 
+    /// Unpack into a fresh buffer of `limit` bytes (the kernel's is frames).
+    fn unpack_initramfs_with_limit(blob: &[u8], limit: usize) -> Result<Vec<u8>, LoadError> {
+        let mut out = std::vec![0xa5u8; limit];
+        let n = unpack_initramfs_into(blob, &mut out)?;
+        out.truncate(n);
+        Ok(out)
+    }
+
+    fn unpack_initramfs(blob: &[u8]) -> Result<Vec<u8>, LoadError> {
+        unpack_initramfs_with_limit(blob, 1 << 20)
+    }
+
     #[test]
-    fn raw_initramfs_is_borrowed() {
+    fn raw_initramfs_is_used_in_place() {
         let a = newc(&[("init", 0o100755, b"ELF")]);
-        let u = unpack_initramfs(&a).unwrap();
-        assert!(matches!(u, Cow::Borrowed(_)));
-        let ar = cpio::Archive::new(&u).unwrap();
+        assert!(!initramfs_is_compressed(&a));
+        assert!(initramfs_is_compressed(&gz(&a)));
+        let ar = cpio::Archive::new(&a).unwrap();
         assert_eq!(find_file(&ar, "/init").unwrap(), b"ELF");
+        // Given to the unpacker anyway, it is copied as it is.
+        assert_eq!(unpack_initramfs(&a).unwrap(), a);
+    }
+
+    #[test]
+    fn output_limit_is_the_buffer() {
+        // 64 KiB of data in one member: 64 KiB + the cpio overhead.
+        let data = std::vec![7u8; 64 << 10];
+        let a = newc(&[("big", 0o100644, &data)]);
+        let g = gz(&a);
+        assert_eq!(unpack_initramfs_with_limit(&g, a.len()).unwrap(), a);
+        assert_eq!(
+            unpack_initramfs_with_limit(&g, a.len() - 1),
+            Err(LoadError::InitramfsTooLarge { limit: a.len() - 1 })
+        );
+        assert_eq!(
+            unpack_initramfs_with_limit(&g, 0),
+            Err(LoadError::InitramfsTooLarge { limit: 0 })
+        );
+        // Raw pieces count too.
+        assert_eq!(
+            unpack_initramfs_with_limit(&a, a.len() - 4),
+            Err(LoadError::InitramfsTooLarge { limit: a.len() - 4 })
+        );
+        let msg = format!("{}", LoadError::InitramfsTooLarge { limit: 1 << 20 });
+        assert_eq!(msg, "initramfs: unpacks to more than 1048576 bytes");
+    }
+
+    #[test]
+    fn exec_lookup_follows_symlinks_and_needs_an_execute_bit() {
+        let a = newc(&[
+            ("bin", 0o040755, b""),
+            ("bin/prog", 0o100755, b"PROG"),
+            ("bin/rel", 0o120777, b"prog"),
+            ("init", 0o120777, b"bin/rel"),
+            ("abs", 0o120777, b"/bin/prog"),
+            ("loop1", 0o120777, b"loop2"),
+            ("loop2", 0o120777, b"/loop1"),
+            ("noexec", 0o100644, b"DATA"),
+            ("grp", 0o100010, b"G"),
+            ("dir", 0o120777, b"bin"),
+        ]);
+        let ar = cpio::Archive::new(&a).unwrap();
+        assert_eq!(find_file(&ar, "/init").unwrap(), b"PROG");
+        assert_eq!(find_file(&ar, "/abs").unwrap(), b"PROG");
+        assert_eq!(find_file(&ar, "/dir/prog").unwrap(), b"PROG");
+        assert_eq!(find_file(&ar, "/grp").unwrap(), b"G");
+        assert_eq!(find_file(&ar, "/loop1"), Err(LoadError::SymlinkLoop));
+        assert_eq!(Errno::from(LoadError::SymlinkLoop), Errno::ELOOP);
+        let e = find_file(&ar, "/noexec").unwrap_err();
+        assert_eq!(e, LoadError::PermissionDenied { mode: 0o644 });
+        assert_eq!(Errno::from(e), Errno::EACCES);
+        assert!(format!("{e}").contains("permission denied"));
+        assert_eq!(find_file(&ar, "/noexec/x"), Err(LoadError::NotDirectory));
+        assert_eq!(find_file(&ar, "/dir"), Err(LoadError::NotRegularFile));
     }
 
     #[test]
@@ -230,10 +354,11 @@ mod tests {
         blob.extend_from_slice(&c);
         blob.extend_from_slice(&[0; 100]);
         let u = unpack_initramfs(&blob).unwrap();
+        assert_eq!(u.len() % 4, 0);
         let ar = cpio::Archive::new(&u).unwrap();
         assert_eq!(find_file(&ar, "init").unwrap(), b"second!");
-        assert_eq!(find_file(&ar, "x").unwrap(), b"x");
-        assert_eq!(find_file(&ar, "/late").unwrap(), b"raw");
+        assert_eq!(ar.find("x").unwrap().data, b"x");
+        assert_eq!(ar.find("/late").unwrap().data, b"raw");
         assert_eq!(find_file(&ar, "/nope"), Err(LoadError::NotFound));
         assert_eq!(find_file(&ar, "/dir"), Err(LoadError::NotRegularFile));
         // Junk between pieces, and a limit that is too small.
@@ -245,10 +370,12 @@ mod tests {
                 offset: bad.len() - 3
             })
         );
-        assert!(matches!(
+        assert_eq!(
             unpack_initramfs_with_limit(&blob, a.len() + b.len()),
-            Err(LoadError::Gzip(GzipError::TooLarge { .. }))
-        ));
+            Err(LoadError::InitramfsTooLarge {
+                limit: a.len() + b.len()
+            })
+        );
         let mut broken = gz(&a);
         let n = broken.len();
         broken[n - 6] ^= 0xff; // CRC32

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod inject;
+pub mod boot_inputs;
+pub mod cpio;
 pub mod scenarios;
 
 use std::io::Read;

@@ -113,9 +113,16 @@ _start:
     ldr x1, ={blk_dev}
     orr x2, x1, x0, lsl #30
     str x2, [x23, x0, lsl #3]
+    // The DTB: the block of its start and the block of the last byte the
+    // largest accepted blob (DTB_MAX) can reach.
     cbz x19, 5f
     lsr x0, x19, #30
     ldr x1, ={blk_data}
+    orr x2, x1, x0, lsl #30
+    str x2, [x23, x0, lsl #3]
+    ldr x3, ={dtb_span}
+    add x3, x19, x3
+    lsr x0, x3, #30
     orr x2, x1, x0, lsl #30
     str x2, [x23, x0, lsl #3]
 5:  lsr x0, x20, #30
@@ -186,6 +193,7 @@ _start:
     l3 = sym BOOT_L3,
     blk_dev = const templates::BLOCK_DEVICE,
     blk_data = const templates::BLOCK_DATA,
+    dtb_span = const crate::bootinfo::DTB_MAX as u64 - 1,
     blk_code = const templates::BLOCK_CODE,
     page_code = const templates::PAGE_CODE,
     uart_pa = const crate::board::UART_BASE,

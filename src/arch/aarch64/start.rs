@@ -27,9 +27,6 @@ fn sym(s: &u8) -> u64 {
 struct Root([u64; 512]);
 static mut KERNEL_ROOT: Root = Root([0; 512]);
 
-const DTB_MAX: usize = 64 * 1024;
-static mut DTB_COPY: [u8; DTB_MAX] = [0; DTB_MAX];
-
 #[no_mangle]
 pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
     // SAFETY: the boot tables identity-map the board's UART as Device.
@@ -119,7 +116,7 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
 }
 
 fn read_dtb(dtb_pa: u64) -> BootInfo {
-    // SAFETY: the boot tables identity-map the DTB (2 MiB / its 1 GiB) as
-    // Normal memory; DTB_COPY has no other user.
-    unsafe { crate::bootinfo::read_dtb(dtb_pa as usize, &mut *core::ptr::addr_of_mut!(DTB_COPY)) }
+    // SAFETY: the boot tables identity-map bootinfo::DTB_MAX bytes from the
+    // DTB (Normal memory); nothing writes the DTB during boot.
+    unsafe { crate::bootinfo::read_dtb(dtb_pa as usize) }
 }

@@ -116,18 +116,23 @@ _start:
     ldr r8, ={boot_l2}
     sub r8, r8, r6              @ r8 = PA of BOOT_L2
 
-    @ Identity: DTB (2 MiB, Normal, XN), early UART (Device, XN), then the
+    @ Identity: the DTB (every MiB the largest accepted blob, DTB_MAX from
+    @ its start, can touch; Normal, XN), early UART (Device, XN), then the
     @ code's own 2 MiB (Normal, executable) so the MMU-on instruction stream
     @ keeps translating. Written in this order so code wins on overlap.
     cmp r10, #0
     beq 4f
     ldr r1, ={sect_data}
-    mov r0, r10, lsr #20
-    orr r2, r1, r0, lsl #20
+    mov r0, r10, lsr #20        @ first MiB
+    ldr r3, ={dtb_span}
+    adds r3, r10, r3            @ last byte of a DTB_MAX blob
+    mvncs r3, #0                @ (clamped at 4 GiB)
+    mov r3, r3, lsr #20         @ last MiB
+10: orr r2, r1, r0, lsl #20
     str r2, [r7, r0, lsl #2]
     add r0, r0, #1
-    add r2, r2, #0x100000
-    str r2, [r7, r0, lsl #2]
+    cmp r0, r3
+    bls 10b
 4:  ldr r0, ={uart_pa}
     mov r0, r0, lsr #20
     ldr r1, ={sect_device}
@@ -207,6 +212,7 @@ _start:
     boot_l1 = sym BOOT_L1,
     boot_l2 = sym BOOT_L2,
     sect_data = const templates::SECT_DATA,
+    dtb_span = const crate::bootinfo::DTB_MAX as u32 - 1,
     sect_code = const templates::SECT_CODE,
     sect_device = const templates::SECT_DEVICE,
     page_code = const templates::PAGE_CODE,

@@ -39,10 +39,6 @@ const POOL_TABLES: usize = 32;
 struct L2Pool([u8; POOL_TABLES * 1024]);
 static mut L2_POOL: L2Pool = L2Pool([0; POOL_TABLES * 1024]);
 
-/// Copy of the DTB (the original may sit in memory we hand out later).
-const DTB_MAX: usize = 64 * 1024;
-static mut DTB_COPY: [u8; DTB_MAX] = [0; DTB_MAX];
-
 /// TTBCR: N = 1 (TTBR0 below 2 GiB), PD0 = 1 until a task installs TTBR0.
 const TTBCR_N1: u32 = 1;
 const TTBCR_PD0: u32 = 1 << 4;
@@ -116,9 +112,9 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
 }
 
 fn read_dtb(dtb_pa: u32) -> BootInfo {
-    // SAFETY: the boot tables identity-map the DTB (2 MiB / its 1 GiB) as
-    // Normal memory; DTB_COPY has no other user.
-    unsafe { crate::bootinfo::read_dtb(dtb_pa as usize, &mut *core::ptr::addr_of_mut!(DTB_COPY)) }
+    // SAFETY: the boot tables identity-map bootinfo::DTB_MAX bytes from the
+    // DTB (Normal memory); nothing writes the DTB during boot.
+    unsafe { crate::bootinfo::read_dtb(dtb_pa as usize) }
 }
 
 fn build_kernel_map(table: &Table, image_pa: u32, [start, text_end, ro_end, end]: [u32; 4]) {
