@@ -116,6 +116,8 @@ const AT_FDCWD: i32 = -100;
 /// ARM and AArch64 value (`asm-generic` and arch/arm): 0o200000 is
 /// `O_DIRECT` there, x86's `O_DIRECTORY`.
 const O_DIRECTORY: u32 = 0o40000;
+/// ARM and AArch64 value of `O_DIRECT`.
+const O_DIRECT: u32 = 0o200000;
 /// Linux's `PATH_MAX`, the terminating NUL included.
 const PATH_MAX: usize = 4096;
 /// Linux's `MAX_RW_COUNT` (`INT_MAX & PAGE_MASK`): longer reads and
@@ -435,6 +437,11 @@ impl Task {
                 }
                 if acc != mm_args::O_RDONLY {
                     return Err(Errno::EROFS);
+                }
+                // The initramfs (Linux's ramfs/tmpfs root) has no direct
+                // I/O: do_dentry_open refuses O_DIRECT with EINVAL.
+                if flags & O_DIRECT != 0 {
+                    return Err(Errno::EINVAL);
                 }
                 File::Ram {
                     data: e.data,

@@ -49,6 +49,8 @@ pub fn mmap_semantics_programs(a: &Arch) {
         ("mmap_split", 20),
         ("mmap_errno", 15),
         ("policy", 8),
+        // Checked against Debian's Linux 6.1 (armmp, arm64) under QEMU.
+        ("linux_semantics", 40),
     ] {
         let b = boot(a.cpu, None, &format!("rdinit=/bin/{prog}"), 60);
         expect_all_passed(&b, min);
