@@ -338,4 +338,33 @@ mod tests {
         assert!(f.walk(|_| true).is_err());
         assert!(f.find_path("/chosen").is_none());
     }
+
+    /// The `fdt` crate (0.1.5, which this kernel used before) panics
+    /// where a device tree merely lacks `/chosen` (its `Fdt::chosen`
+    /// expects the node); U-Boot and the devicetree spec allow such a tree.
+    /// Our reader answers `None`, and the boot facts still come from the
+    /// tree: RAM, UART and model, just no command line or initrd.
+    #[test]
+    fn fdt_crate_panics_where_ours_reports() {
+        let mut blob = VIRT_DTB.to_vec();
+        // Rename the node "chosen" to "chosex": same length, still a valid
+        // tree, just without /chosen.
+        let at = blob
+            .windows(7)
+            .position(|w| w == b"chosen\0")
+            .expect("a chosen node");
+        blob[at + 5] = b'x';
+        let theirs = fdt::Fdt::new(&blob).expect("fdt accepts the header");
+        let panicked = std::panic::catch_unwind(|| {
+            let _ = theirs.chosen();
+        })
+        .is_err();
+        assert!(panicked, "fdt 0.1.5 panics on a tree without /chosen");
+        let ours = Fdt::new(&blob).unwrap();
+        assert!(ours.find_path("/chosen").is_none());
+        let info = crate::bootinfo::BootInfo::from_dtb(&blob);
+        assert!(info.from_dtb, "the tree is still used");
+        assert_eq!(info.cmdline(), "");
+        assert_eq!(info.initrd, None);
+    }
 }
