@@ -153,9 +153,16 @@ case "$CMD" in
         echo "$dfsr" | grep "test result"
         # Zero tests run would also "pass": insist that it ran.
         echo "$dfsr" | grep -q "1 passed" || { echo "the aarch32-cpu comparison did not run" >&2; exit 1; }
+        # clippy enforces the crate's deny(undocumented_unsafe_blocks) and
+        # the rest of the lint set, on the host and on both kernel targets.
+        echo "==> clippy (host)" >&2
+        cargo clippy --quiet --lib --tests -- -D warnings
         for b in $TEST_BOARDS; do
             load_board "$b"
             build
+            echo "==> clippy ($RUST_TARGET)" >&2
+            ARMMU_INITRAMFS="$OUT/initramfs.cpio.gz" cargo clippy --quiet --release --bin armmu \
+                --target "$RUST_TARGET" --no-default-features --features "board-$b" -- -D warnings
             echo "==> QEMU boot tests: $b ($QEMU_CPUS_TESTED)" >&2
             ARMMU_OUT="$OUT" ARMMU_QEMU="$QEMU_SYSTEM" ARMMU_MACHINE="$QEMU_MACHINE" \
                 ARMMU_CPUS="$QEMU_CPUS_TESTED" ARMMU_MEM="$QEMU_MEM" \
