@@ -4,6 +4,7 @@ pub mod fault;
 pub mod frame;
 pub mod heap;
 pub mod inject;
+pub mod kmem;
 pub mod layout;
 pub mod memtype;
 pub mod planner;

@@ -55,15 +55,27 @@ pub fn with_mm<R>(f: impl FnOnce(&mut Mm) -> R) -> R {
     f(g.as_mut().expect("mm initialised"))
 }
 
-/// Frames for the kernel heap ([`crate::mm::heap::set_grower`]):
-/// `bytes` of contiguous RAM, returned as its linear-map address. Never
-/// waits for the memory manager: the heap may be asked while its lock is
-/// held, and then gets nothing.
-pub fn heap_frames(bytes: usize) -> Option<usize> {
-    let mut g = MM.try_lock()?;
-    let mm = g.as_mut()?;
-    let pa = mm.frames.alloc_contiguous(bytes.div_ceil(4096), 1).ok()?;
-    Some(phys_to_virt(pa) as usize)
+/// This architecture's memory manager for the neutral code
+/// ([`crate::mm::kmem`]).
+pub struct Mem;
+
+impl crate::mm::kmem::KernelMemory for Mem {
+    fn with_frames<R>(f: impl FnOnce(&mut FrameAllocator) -> R) -> R {
+        with_mm(|mm| f(&mut mm.frames))
+    }
+    fn try_with_frames<R>(f: impl FnOnce(&mut FrameAllocator) -> R) -> Option<R> {
+        let mut g = MM.try_lock()?;
+        Some(f(&mut g.as_mut()?.frames))
+    }
+    fn phys_to_virt(pa: u64) -> usize {
+        layout().phys_to_virt(pa) as usize
+    }
+    fn virt_to_phys(va: usize) -> Option<u64> {
+        layout().virt_to_phys(va as u64)
+    }
+    fn is_ram(pa: u64) -> bool {
+        is_ram(pa)
+    }
 }
 
 pub static KERNEL_TABLE: spin::Once<Table> = spin::Once::new();

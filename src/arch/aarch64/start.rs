@@ -108,10 +108,8 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
     let uart_va = DEVICE_VA + (info.uart_base - dev_pa);
     // SAFETY: the device window maps the board's peripherals as Device.
     console::init(unsafe { Pl011::new(uart_va as usize) });
-    // The linear map is live: the heap may now grow from frames, up to
-    // an eighth of RAM.
-    let ram = mmu::with_mm(|mm| mm.frames.total()) * 4096;
-    crate::mm::heap::set_grower(mmu::heap_frames, ram / 8);
+    // The linear map is live: the heap may now grow from frames.
+    crate::mm::kmem::enable_heap_growth::<mmu::Mem>();
     crate::kernel::main(&info, image_pa)
 }
 

@@ -309,13 +309,7 @@ fn user_trap(frame: &mut Frame) {
 
 /// The invariant auditor over the current task (`armmu.audit=1`).
 fn audit(when: core::fmt::Arguments) {
-    if crate::mm::audit::enabled() {
-        crate::mm::audit::audit_current(
-            &|f| mmu::with_mm(|mm| f(&mm.frames)),
-            &|pa| mmu::is_ram(pa),
-            &when,
-        );
-    }
+    crate::mm::kmem::audit::<mmu::Mem>(when)
 }
 
 /// The kernel-private syscalls (`mm::inject`), `None` for any other
@@ -324,17 +318,7 @@ fn private_syscall(nr: usize, a: [usize; 6]) -> Option<isize> {
     if nr == crate::mm::inject::SYS_KEXEC {
         return Some(Errno::ENOSYS.as_return());
     }
-    crate::mm::inject::private_syscall(nr, a, &|| {
-        let (free, total) = mmu::with_mm(|mm| (mm.frames.free_count(), mm.frames.total()));
-        let (checks, violations) = crate::mm::audit::totals();
-        crate::mm::inject::MemStat {
-            free_frames: free,
-            heap_used: crate::mm::heap::usage().0,
-            total_frames: total,
-            audit_violations: violations,
-            audit_checks: checks,
-        }
-    })
+    crate::mm::kmem::private_syscall::<mmu::Mem>(nr, a)
 }
 
 fn kill(info: FaultInfo) -> ! {

@@ -437,13 +437,7 @@ fn user_fault(_frame: &mut Frame, info: FaultInfo, access: Access2) {
 
 /// The invariant auditor over the current task (`armmu.audit=1`).
 fn audit(when: core::fmt::Arguments) {
-    if crate::mm::audit::enabled() {
-        crate::mm::audit::audit_current(
-            &|f| mmu::with_mm(|mm| f(&mm.frames)),
-            &|pa| mmu::is_ram(pa),
-            &when,
-        );
-    }
+    crate::mm::kmem::audit::<mmu::Mem>(when)
 }
 
 /// The kernel-private syscalls (`mm::inject`), `None` for any other number.
@@ -451,17 +445,7 @@ fn private_syscall(nr: usize, a: [usize; 6]) -> Option<isize> {
     if nr == crate::mm::inject::SYS_KEXEC {
         return Some(kexec(a[0]));
     }
-    crate::mm::inject::private_syscall(nr, a, &|| {
-        let (free, total) = mmu::with_mm(|mm| (mm.frames.free_count(), mm.frames.total()));
-        let (checks, violations) = crate::mm::audit::totals();
-        crate::mm::inject::MemStat {
-            free_frames: free,
-            heap_used: crate::mm::heap::usage().0,
-            total_frames: total,
-            audit_violations: violations,
-            audit_checks: checks,
-        }
-    })
+    crate::mm::kmem::private_syscall::<mmu::Mem>(nr, a)
 }
 
 /// Debug syscall (fault injection enabled): the kernel branches to user
