@@ -47,40 +47,14 @@ fn mem() -> String {
 
 /// Boot with extra QEMU arguments (`-dtb`), like [`boot`] otherwise.
 fn boot_args(cpu: &str, args: &[OsString], secs: u64) -> Boot {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-    let mut cmd = Command::new(qemu_bin());
+    let mut cmd = std::process::Command::new(qemu_bin());
     cmd.args(["-M", &machine(), "-cpu", cpu, "-m", &mem()])
         .args(["-nographic", "-nic", "none", "-monitor", "none"])
         .args(["-semihosting-config", "enable=on,target=native"])
         .arg("-kernel")
         .arg(out_dir().join("Image"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("start qemu");
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stdout.read_to_end(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st.code();
-        }
-        if start.elapsed() > Duration::from_secs(secs) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let log = String::from_utf8_lossy(&reader.join().unwrap()).replace('\r', "");
-    Boot { status, log }
+        .args(args);
+    run(cmd, secs)
 }
 
 /// No kernel panic and no hang: the kernel said it shut down.

@@ -119,6 +119,12 @@ pub fn boot_with(
     if !append.is_empty() {
         cmd.args(["-append", append]);
     }
+    run(cmd, secs)
+}
+
+/// Run a prepared QEMU command line to its end (or `secs`, then kill it):
+/// the serial log and the exit status.
+pub fn run(mut cmd: Command, secs: u64) -> Boot {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
