@@ -44,10 +44,17 @@ const BRK_PAGES: usize = 2048;
 
 /// First address above user space (armmu's TASK_SIZE; Linux's is higher on both, so only
 /// addresses at or above [`KERNEL_ADDR`] get Linux-derived "must fail" expectations).
+/// `user_top=0x...` overrides it (Linux ARM: 0xbf000000).
 #[cfg(target_arch = "arm")]
-const USER_TOP: usize = 0x8000_0000;
+const USER_TOP_DEFAULT: usize = 0x8000_0000;
 #[cfg(target_arch = "aarch64")]
-const USER_TOP: usize = 0x0000_0080_0000_0000;
+const USER_TOP_DEFAULT: usize = 0x0000_0080_0000_0000;
+
+static USER_TOP_CELL: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(USER_TOP_DEFAULT);
+
+fn user_top() -> usize {
+    USER_TOP_CELL.load(core::sync::atomic::Ordering::Relaxed)
+}
 
 /// Addresses in kernel space (or beyond any user space), for Linux as for armmu.
 #[cfg(target_arch = "arm")]
@@ -226,6 +233,10 @@ struct Page {
     origin: u32,
     /// Content seed (0: zeros).
     content: u32,
+    /// Its VMA was split by an mprotect: Linux may not merge the pieces back (pieces that
+    /// got different anon_vmas on their first faults stay separate VMAs), so an mremap
+    /// across them may find two VMAs (EFAULT).
+    fragile: bool,
 }
 
 const UNMAPPED: Page = Page {
@@ -234,6 +245,7 @@ const UNMAPPED: Page = Page {
     prot: 0,
     origin: 0,
     content: 0,
+    fragile: false,
 };
 
 impl Page {
@@ -261,6 +273,8 @@ struct Fuzz {
     mismatches: u64,
     maxmis: u64,
     wx_linux: bool,
+    /// `trace=1`: print every syscall of the run (for replaying a mismatch).
+    trace: bool,
     devnull: i32,
     devzero: i32,
     /// An fd opened and closed again (EBADF).
@@ -336,7 +350,11 @@ impl Fuzz {
         // SAFETY: every caller keeps the arguments of calls that write memory or change
         // mappings inside the arena or at addresses where the call must fail; see the
         // generators. Unknown calls get no pointer to the fuzzer's own memory.
-        unsafe { syscall6(n, a[0], a[1], a[2], a[3], a[4], a[5]) }
+        let r = unsafe { syscall6(n, a[0], a[1], a[2], a[3], a[4], a[5]) };
+        if self.trace {
+            println!("  {} sys {n}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}", self.step, a[0], a[1], a[2], a[3], a[4], Res(decode(r)));
+        }
+        r
     }
     fn scr(&mut self, n: usize, a: [usize; 6]) -> Result<usize, i32> {
         decode(self.sc(n, a))
@@ -382,7 +400,7 @@ impl Fuzz {
             0 => 0,
             1 => r.pick(KADDRS),
             2 => r.pick(KADDRS) + r.below(PAGE),
-            3 => USER_TOP - r.pick(&[1, 4, PAGE, PAGE + 1]),
+            3 => user_top() - r.pick(&[1, 4, PAGE, PAGE + 1]),
             4 => usize::MAX - r.below(2 * PAGE),
             5 => r.word(),
             6 => 1 + r.below(0xffff),
@@ -550,7 +568,7 @@ impl Fuzz {
             if fd == self.devnull as usize && len != 0 && len <= 1 << 20 {
                 // /dev/null never reads the buffer: the count comes back (Linux `write_null`);
                 // unless the range is not even a user range (`access_ok` in vfs_write).
-                if a.checked_add(len).is_some_and(|e| e <= USER_TOP) {
+                if a.checked_add(len).is_some_and(|e| e <= user_top()) {
                     expect!(self, r, Ok(len), "write(/dev/null, {a:#x}, {len:#x})");
                 }
             }
@@ -577,7 +595,7 @@ impl Fuzz {
         if fd == self.devzero as usize && len != 0 && KADDRS[0] <= a {
             expect!(self, r, Err(EFAULT), "read(/dev/zero, {a:#x}, {len:#x})");
         }
-        if fd == self.devzero as usize && a.checked_add(len).is_none_or(|e| e > USER_TOP) && a >= self.arena && len != 0 {
+        if fd == self.devzero as usize && a.checked_add(len).is_none_or(|e| e > user_top()) && a >= self.arena && len != 0 {
             // vfs_read: `access_ok(buf, count)` fails for a range beyond user space.
             expect!(self, r, Err(EFAULT), "read(/dev/zero, {a:#x}, {len:#x}) beyond user space");
         }
@@ -634,7 +652,7 @@ impl Fuzz {
     fn stray_cleanup(&mut self, got: usize, len: usize, asked: usize, fixed: bool) {
         let len = (len.wrapping_add(PAGE - 1) & !(PAGE - 1)).max(PAGE);
         self.nchecks += 1;
-        if got % PAGE != 0 || got.checked_add(len).is_none_or(|e| e > USER_TOP) {
+        if got % PAGE != 0 || got.checked_add(len).is_none_or(|e| e > user_top()) {
             mismatch!(self, "mapping result {got:#x} (len {len:#x}, asked {asked:#x}) is not a user range");
             return;
         }
@@ -747,7 +765,7 @@ impl Fuzz {
         // (At least 1 MiB below the arena's end: armmu used to cap the length at 1 MiB.)
         let a = self.arena + self.rng.below(ARENA_PAGES - 256) * PAGE;
         let len = usize::MAX - a + 1 + self.rng.below(PAGE);
-        let len = if self.rng.pct(50) { len } else { USER_TOP.wrapping_sub(a) + PAGE * (1 + self.rng.below(4)) };
+        let len = if self.rng.pct(50) { len } else { user_top().wrapping_sub(a) + PAGE * (1 + self.rng.below(4)) };
         let r = self.scr(READ, [self.devzero as usize, a, len, 0, 0, 0]);
         expect!(self, r, Err(EFAULT), "read(/dev/zero, {a:#x}, {len:#x})");
         // Mapping calls at kernel addresses.
@@ -759,7 +777,9 @@ impl Fuzz {
         let r = self.mmap_raw(ka, PAGE, 3, (MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS) as usize, -1, 0);
         expect!(self, r, Err(ENOMEM), "mmap({ka:#x}, 4096, RW, FIXED)");
         let r = self.scr(MADVISE, [ka, PAGE, MADV_DONTNEED_, 0, 0, 0]);
-        expect!(self, r, Err(ENOMEM), "madvise({ka:#x}, 4096, DONTNEED)");
+        // do_madvise: an end that wraps around is EINVAL; else no VMA there: ENOMEM.
+        let want = if ka.checked_add(PAGE).is_none() { Err(EINVAL) } else { Err(ENOMEM) };
+        expect!(self, r, want, "madvise({ka:#x}, 4096, DONTNEED)");
     }
 
     // -----------------------------------------------------------------------------------
@@ -857,10 +877,14 @@ impl Fuzz {
             } else {
                 Ok(a)
             };
-            if expect!(self, r, want, "mmap({a:#x}, {len:#x}, prot {prot}, {} FIXED)", kname(shared)) && r.is_ok() {
-                self.map_new(s, n, prot, shared);
-            } else if r.is_ok() {
-                self.resync_after_unexpected_map(r.unwrap_or(0), len);
+            if expect!(self, r, want, "mmap({a:#x}, {len:#x}, prot {prot}, {} FIXED)", kname(shared)) {
+                if r.is_ok() {
+                    self.map_new(s, n, prot, shared);
+                }
+            } else if let Ok(got) = r {
+                self.resync_after_unexpected_map(got, len);
+            } else if want.is_ok() {
+                self.forget(s, n);
             }
         } else if place < 60 {
             let r = self.mmap_raw(addr, len, prot as usize, (base | MAP_FIXED_NOREPLACE) as usize, -1, 0);
@@ -871,15 +895,21 @@ impl Fuzz {
             } else {
                 Ok(addr)
             };
-            if expect!(self, r, want, "mmap({addr:#x}, {len:#x}, prot {prot}, {} FIXED_NOREPLACE)", kname(shared)) && r.is_ok() {
-                self.map_new(s, n, prot, shared);
-            } else if r.is_ok() {
-                self.resync_after_unexpected_map(r.unwrap_or(0), len);
+            if expect!(self, r, want, "mmap({addr:#x}, {len:#x}, prot {prot}, {} FIXED_NOREPLACE)", kname(shared)) {
+                if r.is_ok() {
+                    self.map_new(s, n, prot, shared);
+                }
+            } else if let Ok(got) = r {
+                // Mapped over (or beside) what the model has: drop the range.
+                self.resync_after_unexpected_map(got, len);
+                if got == addr {
+                    self.forget(s, n);
+                }
             }
         } else {
-            // A hint (page aligned or not: Linux rounds it up), or none at all.
+            // A hint (page aligned or not: Linux rounds it down), or none at all.
             let hint = if place < 85 {
-                if self.rng.pct(25) && s + n < ARENA_PAGES {
+                if self.rng.pct(25) {
                     addr + 1 + self.rng.below(PAGE - 1)
                 } else {
                     addr
@@ -900,10 +930,12 @@ impl Fuzz {
                 return;
             };
             self.nchecks += 1;
-            let rounded = (hint + PAGE - 1) & !(PAGE - 1);
+            // do_mmap: `round_hint_to_min` masks the hint down to its page (checked
+            // against Linux 6.1: an unaligned free hint comes back rounded down).
+            let rounded = hint & !(PAGE - 1);
             let hs = (rounded.wrapping_sub(self.arena)) / PAGE;
             if hint != 0 && hs + n <= ARENA_PAGES && self.all_unmapped(hs, n) && got != rounded {
-                mismatch!(self, "mmap(hint {hint:#x}, {len:#x}, prot {prot}, {}): got {got:#x}, want the free hint rounded up, {rounded:#x}", kname(shared));
+                mismatch!(self, "mmap(hint {hint:#x}, {len:#x}, prot {prot}, {}): got {got:#x}, want the free hint rounded down, {rounded:#x}", kname(shared));
             }
             self.place_anywhere(got, n, prot, shared, "mmap");
         }
@@ -913,7 +945,7 @@ impl Fuzz {
     /// free; inside the arena it joins the model, outside it is checked and unmapped.
     fn place_anywhere(&mut self, got: usize, n: usize, prot: u32, shared: bool, what: &str) -> Option<usize> {
         let len = n * PAGE;
-        if got % PAGE != 0 || got.checked_add(len).is_none_or(|e| e > USER_TOP) {
+        if got % PAGE != 0 || got.checked_add(len).is_none_or(|e| e > user_top()) {
             mismatch!(self, "{what}: result {got:#x} is not a user range of {len:#x} bytes");
             return None;
         }
@@ -926,11 +958,19 @@ impl Fuzz {
             self.map_new(s, n, prot, shared);
             Some(s)
         } else if got < hi && got + len > lo {
-            mismatch!(self, "{what}: new mapping at {got:#x} (+{len:#x}) straddles the arena edge");
+            // Across an edge of the arena: the part inside must have been free; the whole
+            // mapping is given back at once.
+            let (s, e) = ((got.max(lo) - lo) / PAGE, ((got + len).min(hi) - lo) / PAGE);
+            if !self.all_unmapped(s, e - s) {
+                mismatch!(self, "{what}: new mapping at {got:#x} (+{len:#x}) overlaps mapped arena pages");
+            }
+            let r = self.scr(MUNMAP, [got, len, 0, 0, 0, 0]);
+            expect!(self, r, Ok(0), "munmap of the {what} result across the arena edge {got:#x}");
+            self.set_range(s, e - s, UNMAPPED);
             None
         } else {
             // Outside: first and last page readable as the model says, then gone.
-            let p = Page { mapped: true, shared, prot: prot as u8, origin: 0, content: 0 };
+            let p = Page { mapped: true, shared, prot: prot as u8, origin: 0, content: 0, fragile: false };
             self.probe_read(got, &p);
             self.probe_read(got + len - PAGE, &p);
             let r = self.scr(MUNMAP, [got, len, 0, 0, 0, 0]);
@@ -955,7 +995,7 @@ impl Fuzz {
 
     fn map_new(&mut self, s: usize, n: usize, prot: u32, shared: bool) {
         self.next_origin += 1;
-        let p = Page { mapped: true, shared, prot: prot as u8, origin: self.next_origin, content: 0 };
+        let p = Page { mapped: true, shared, prot: prot as u8, origin: self.next_origin, content: 0, fragile: false };
         self.set_range(s, n, p);
         // Spot checks of the fresh mapping: zero (or the right fault) at both ends.
         let (a, b) = (self.page_addr(s), self.page_addr(s + n - 1));
@@ -1038,6 +1078,7 @@ impl Fuzz {
             let ok = r == Err(EACCES) || (first_hole == Some(s) && r == Err(ENOMEM));
             if !ok {
                 mismatch!(self, "mprotect({a:#x}, {len:#x}, W+X {prot}): got {}, want EACCES", Res(r));
+                self.forget(s, n);
             }
             return;
         }
@@ -1047,9 +1088,21 @@ impl Fuzz {
         let want = if first_hole.is_some() { Err(ENOMEM) } else { Ok(0) };
         if r != want {
             mismatch!(self, "mprotect({a:#x}, {len:#x}, {prot}) over {} (first hole {:?}): got {}, want {}", self.describe(s, n), first_hole.map(|h| self.page_addr(h)), Res(r), Res(want));
+            // What the kernel did to the range is unknown now: drop it from both sides.
+            return self.forget(s, n);
         }
         for i in s..upto {
             self.model[i].prot = prot as u8;
+            self.model[i].fragile = true;
+        }
+        // The rest of each VMA that was cut is fragile too.
+        for edge in [s, upto] {
+            let Some(o) = self.model.get(edge.wrapping_sub(if edge == s { 1 } else { 0 })).map(|p| p.origin) else { continue };
+            let mut i = if edge == s { s.wrapping_sub(1) } else { upto };
+            while i < ARENA_PAGES && self.model[i].mapped && self.model[i].origin == o {
+                self.model[i].fragile = true;
+                i = if edge == s { i.wrapping_sub(1) } else { i + 1 };
+            }
         }
         // Probe the first, the last changed and the first unchanged pages.
         self.probe_page(a, s);
@@ -1184,6 +1237,15 @@ impl Fuzz {
             return;
         }
         let p = self.model[os];
+        if r == Err(EFAULT) && nn > on && (os..os + on).any(|i| self.model[i].fragile) {
+            // The model's VMA may be two on Linux (see Page::fragile): EFAULT from
+            // vma_to_resize, after MREMAP_FIXED has unmapped the new range.
+            self.nchecks += 1;
+            if flags & MREMAP_FIXED != 0 {
+                self.set_range(new_s, nn, UNMAPPED);
+            }
+            return;
+        }
         if flags & MREMAP_FIXED != 0 {
             expect!(self, r, Ok(new_addr), "mremap({old:#x}, {} pages, {nn} pages, MAYMOVE|FIXED, {new_addr:#x})", on);
             if r != Ok(new_addr) {
@@ -1258,13 +1320,13 @@ impl Fuzz {
         if ns + nn <= os || os + on <= ns {
             for k in 0..nn {
                 let content = if k < keep { self.model[os + k].content } else { 0 };
-                self.model[ns + k] = Page { mapped: true, shared: false, prot: p.prot, origin, content };
+                self.model[ns + k] = Page { mapped: true, shared: false, prot: p.prot, origin, content, fragile: false };
             }
             self.set_range(os, on, UNMAPPED);
         } else if ns == os {
             for k in 0..nn {
                 let content = if k < keep { self.model[os + k].content } else { 0 };
-                self.model[ns + k] = Page { mapped: true, shared: false, prot: p.prot, origin, content };
+                self.model[ns + k] = Page { mapped: true, shared: false, prot: p.prot, origin, content, fragile: false };
             }
         } else {
             mismatch!(self, "mremap: new range {:#x} overlaps the old {:#x}", self.page_addr(ns), self.page_addr(os));
@@ -1365,8 +1427,9 @@ impl Fuzz {
             _ => self.rng.below(ARENA_PAGES),
         };
         let a = self.page_addr(i);
-        let p = self.model[i];
         self.probe_page(a, i);
+        // (After the probe: a disagreement there drops the page from the model.)
+        let p = self.model[i];
         if p.mapped && p.prot & PROT_READ as u8 != 0 {
             let full = self.rng.pct(10);
             let mut rng = Rng::new(self.rng.next());
@@ -1375,13 +1438,16 @@ impl Fuzz {
             // agreed (a disagreement would have been reported).
             if let Err((off, g, w)) = unsafe { check_page(a, p.content, full, &mut rng) } {
                 mismatch!(self, "page {a:#x} ({}, prot {}, content {:#x}) +{off:#x} holds {g:#x}, want {w:#x}", kname(p.shared), p.prot, p.content, );
-                self.model[i].content = 0xdead;
-                let _ = self.scr(MUNMAP, [a, PAGE, 0, 0, 0, 0]);
-                self.model[i] = UNMAPPED;
-                return;
+                return self.forget(i, 1);
             }
         }
         if p.writable() && self.rng.pct(60) {
+            // Writable for the kernel too (a page the model gets wrong would kill the
+            // fuzzer on the store): /dev/zero fills it first.
+            let r = self.scr(READ, [self.devzero as usize, a, PAGE, 0, 0, 0]);
+            if !expect!(self, r, Ok(PAGE), "read(/dev/zero, {a:#x}, 4096) before a store ({}, prot {})", kname(p.shared), p.prot) {
+                return self.forget(i, 1);
+            }
             let seed = self.new_seed();
             // SAFETY: the model says the page is mapped writable; the arena holds no Rust
             // object.
@@ -1393,10 +1459,12 @@ impl Fuzz {
     /// Probe arena page `i` through syscalls: readable or not (the `open` probe).
     fn probe_page(&mut self, a: usize, i: usize) {
         let p = self.model[i];
-        self.probe_read(a, &p);
+        if !self.probe_read(a, &p) {
+            self.forget(i, 1);
+        }
     }
 
-    fn probe_read(&mut self, a: usize, p: &Page) {
+    fn probe_read(&mut self, a: usize, p: &Page) -> bool {
         #[cfg(target_arch = "arm")]
         let r = self.scr(OPEN, [a + PAGE - 1, 0, 0, 0, 0, 0]);
         #[cfg(target_arch = "aarch64")]
@@ -1405,7 +1473,7 @@ impl Fuzz {
             let _ = self.scr(CLOSE, [fd, 0, 0, 0, 0, 0]);
         }
         let want = if p.readable() { Err(ENOENT) } else { Err(EFAULT) };
-        expect!(self, r, want, "open probe of {a:#x}+4095 ({}, prot {})", if p.mapped { kname(p.shared) } else { "unmapped" }, p.prot);
+        expect!(self, r, want, "open probe of {a:#x}+4095 ({}, prot {})", if p.mapped { kname(p.shared) } else { "unmapped" }, p.prot)
     }
 
     // -----------------------------------------------------------------------------------
@@ -1491,6 +1559,9 @@ fn main(args: Args) -> i32 {
     let maxmis = args.env_usize("maxmis").unwrap_or(1).max(1) as u64;
     let mode = args.env("mode").unwrap_or(b"all");
     let wx_linux = args.env("wx") == Some(b"linux".as_slice());
+    if let Some(t) = args.env_usize("user_top") {
+        USER_TOP_CELL.store(t, core::sync::atomic::Ordering::Relaxed);
+    }
     println!("fuzz: seed {seed} count {count} ({}; replay: rdinit=/bin/fuzz seed={seed} count={count})", armmu_user::ARCH);
 
     let devnull = armmu_user::open(c"/dev/null", O_RDWR, 0).unwrap_or(-1);
@@ -1530,6 +1601,7 @@ fn main(args: Args) -> i32 {
         mismatches: 0,
         maxmis,
         wx_linux,
+        trace: args.env("trace") == Some(b"1".as_slice()),
         devnull,
         devzero,
         closed_fd,
