@@ -93,9 +93,13 @@ mod nr {
         277, 280, 285, 291, 292, 297, 298, 301, 305, 312, 335, 336, 340, 342, 343, 346, 347,
         358, 361, 363, 365, 366, 369, 377, 378, 379, 380, 383, 384, 387, 391, 392, 394, 398,
         407, 413, 414, 417, 420, 422, 424, 435, 436, 441,
+        // sends that block on a full socket/queue, msgrcv, mq_timedsend, userfaultfd,
+        // mlockall (every later mapping populated)
+        152, 276, 289, 290, 296, 302, 370, 388,
     ];
-    /// ARM private calls that Linux turns into signals (breakpoint, usr26/usr32).
-    pub const PRIVATE_OK: &[usize] = &[0xf0000, 0xf0002, 0xf0005, 0xf0006, 0xf0007, 0xf07ff];
+    /// ARM private calls that return (0xf0000 "branch through zero", 0xf0001 breakpoint,
+    /// usr26/usr32 and anything above 0xf07ff are signals on Linux).
+    pub const PRIVATE_OK: &[usize] = &[0xf0002, 0xf0005, 0xf0006, 0xf0007, 0xf07ff];
     pub const MAX: usize = 460;
 }
 #[cfg(target_arch = "aarch64")]
@@ -107,6 +111,9 @@ mod nr {
         134, 137, 138, 139, 142, 164, 167, 188, 192, 193, 196, 202, 207, 212, 216, 220, 221,
         224, 225, 234, 240, 242, 243, 260, 261, 270, 271, 273, 274, 277, 278, 281, 285, 286,
         288, 293, 294, 422, 424, 435, 436, 441,
+        // sends that block on a full socket/queue, msgsnd, mq_timedsend/receive, userfaultfd,
+        // mlockall
+        182, 183, 189, 206, 211, 230, 269, 282,
     ];
     pub const PRIVATE_OK: &[usize] = &[];
     pub const MAX: usize = 460;
@@ -277,7 +284,7 @@ struct Fuzz {
     trace: bool,
     devnull: i32,
     devzero: i32,
-    /// An fd opened and closed again (EBADF).
+    /// An fd that is never open (EBADF).
     closed_fd: i32,
     arena: usize,
     model: &'static mut [Page],
@@ -350,9 +357,12 @@ impl Fuzz {
         // SAFETY: every caller keeps the arguments of calls that write memory or change
         // mappings inside the arena or at addresses where the call must fail; see the
         // generators. Unknown calls get no pointer to the fuzzer's own memory.
+        if self.trace {
+            println!("  {} sys {n}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})", self.step, a[0], a[1], a[2], a[3], a[4], a[5]);
+        }
         let r = unsafe { syscall6(n, a[0], a[1], a[2], a[3], a[4], a[5]) };
         if self.trace {
-            println!("  {} sys {n}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}", self.step, a[0], a[1], a[2], a[3], a[4], Res(decode(r)));
+            println!("    = {}", Res(decode(r)));
         }
         r
     }
@@ -547,11 +557,21 @@ impl Fuzz {
         let _ = decode(r);
     }
 
+    /// A descriptor `read`/`write` cannot block on: /dev/null, /dev/zero, never open,
+    /// invalid (descriptors random calls may have created, pipes or sockets on Linux, are
+    /// left out).
+    fn rw_fd(&mut self) -> usize {
+        let c = self.closed_fd as usize;
+        let (n, z) = (self.devnull as usize, self.devzero as usize);
+        let r = &mut self.rng;
+        r.pick(&[c, n, z, n, z, usize::MAX, (-100isize) as usize, 1 << 20])
+    }
+
     fn sys_write(&mut self) {
         let fd = match self.rng.below(4) {
             0 => 1,
             1 => 2,
-            _ => self.any_fd(),
+            _ => self.rw_fd(),
         };
         if fd <= 2 {
             // The console: only where Linux must fail before writing anything.
@@ -583,11 +603,7 @@ impl Fuzz {
 
     fn sys_read(&mut self) {
         // Never the console (it blocks). /dev/zero writes: the buffer is scratch.
-        let fd = match self.rng.below(3) {
-            0 => self.devnull as usize,
-            1 => self.devzero as usize,
-            _ => self.any_fd(),
-        };
+        let fd = self.rw_fd();
         let a = self.scratch_addr(MIB);
         // Inside the arena: a length that stays inside it or cannot be valid at all.
         let len = if a < KADDRS[0] { self.safe_len(a) } else { self.any_len() };
@@ -636,6 +652,9 @@ impl Fuzz {
             _ => self.any_fd(),
         };
         let off = if self.rng.pct(70) { 0 } else { self.any_len() };
+        // A large MAP_POPULATE|MAP_NORESERVE (or MAP_LOCKED) mapping is allowed on Linux
+        // and then exhausts RAM: the OOM killer cannot kill init (panic). Not from here.
+        let flags = if len > 16 * MIB { flags & !((MAP_POPULATE | 0x2000) as usize) } else { flags };
         let r = self.mmap_raw(addr, len, prot, flags, fd as isize, off);
         if let Ok(got) = r {
             self.stray_cleanup(got, len, addr, fixed);
@@ -1566,12 +1585,13 @@ fn main(args: Args) -> i32 {
 
     let devnull = armmu_user::open(c"/dev/null", O_RDWR, 0).unwrap_or(-1);
     let devzero = armmu_user::open(c"/dev/zero", O_RDWR, 0).unwrap_or(-1);
-    let closed_fd = armmu_user::open(c"/dev/null", O_RDONLY, 0).unwrap_or(-1);
-    if devnull < 0 || devzero < 0 || closed_fd < 0 {
+    // A descriptor that is never open: above Linux's default RLIMIT_NOFILE (1024), so no
+    // random call can create it either.
+    let closed_fd = 4000;
+    if devnull < 0 || devzero < 0 {
         println!("fuzz: cannot open /dev/null or /dev/zero");
         return 2;
     }
-    let _ = armmu_user::close(closed_fd);
 
     // The model lives in memory of its own, mapped before the arena is chosen.
     let model_len = (ARENA_PAGES * core::mem::size_of::<Page>()).next_multiple_of(PAGE);
