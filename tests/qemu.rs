@@ -137,3 +137,4 @@ const ARMV7: common::scenarios::Arch = common::scenarios::Arch {
 };
 
 user_scenarios!(ARMV7);
+fuzz_scenarios!(ARMV7);

@@ -3,6 +3,7 @@
 //! exit status (semihosting), with a timeout so a hang fails fast.
 #![allow(dead_code)]
 
+pub mod fuzz;
 pub mod scenarios;
 
 use std::io::Read;
