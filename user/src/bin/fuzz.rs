@@ -540,7 +540,7 @@ impl Fuzz {
     fn sys_unknown(&mut self) {
         let n = loop {
             let n = match self.rng.below(10) {
-                0 => self.rng.pick(nr::PRIVATE_OK),
+                0 if !nr::PRIVATE_OK.is_empty() => self.rng.pick(nr::PRIVATE_OK),
                 1 => nr::MAX + self.rng.below(2000),
                 2 if cfg!(target_arch = "aarch64") => self.rng.word() | (1 << 20),
                 _ => self.rng.below(nr::MAX),
