@@ -14,8 +14,16 @@ pub const FUZZ_SEED: u64 = 20261126;
 
 #[track_caller]
 fn expect_no_panic(b: &Boot) {
-    assert!(!b.has("KERNEL PANIC"), "kernel panic\n---- log ----\n{}", b.log);
-    assert!(b.status.is_some(), "QEMU did not finish (hang)\n---- log ----\n{}", b.log);
+    assert!(
+        !b.has("KERNEL PANIC"),
+        "kernel panic\n---- log ----\n{}",
+        b.log
+    );
+    assert!(
+        b.status.is_some(),
+        "QEMU did not finish (hang)\n---- log ----\n{}",
+        b.log
+    );
 }
 
 /// One fuzzer run: the summary line with 0 mismatches, status 0, no leak, no panic.
@@ -91,16 +99,24 @@ fn patched_bss_initrd(prog: &str, memsz: u64, tag: &str) -> PathBuf {
     };
     // e_phoff, e_phentsize, e_phnum (ELF32: 0x1c, 0x2a, 0x2c; ELF64: 0x20, 0x36, 0x38).
     let (phoff, phent, phnum) = if is64 {
-        (rd(&elf, 0x20, 8) as usize, rd(&elf, 0x36, 2) as usize, rd(&elf, 0x38, 2) as usize)
+        (
+            rd(&elf, 0x20, 8) as usize,
+            rd(&elf, 0x36, 2) as usize,
+            rd(&elf, 0x38, 2) as usize,
+        )
     } else {
-        (rd(&elf, 0x1c, 4) as usize, rd(&elf, 0x2a, 2) as usize, rd(&elf, 0x2c, 2) as usize)
+        (
+            rd(&elf, 0x1c, 4) as usize,
+            rd(&elf, 0x2a, 2) as usize,
+            rd(&elf, 0x2c, 2) as usize,
+        )
     };
     // Phdr: p_type at 0; p_flags at 4 (ELF64) / 24 (ELF32); p_memsz at 40 / 20.
     let (flags_off, memsz_off, memsz_len) = if is64 { (4, 40, 8) } else { (24, 20, 4) };
     let last_load = (0..phnum)
+        .rev()
         .map(|i| phoff + i * phent)
-        .filter(|&p| rd(&elf, p, 4) == 1)
-        .last()
+        .find(|&p| rd(&elf, p, 4) == 1)
         .expect("no PT_LOAD");
     assert!(
         rd(&elf, last_load + flags_off, 4) & 2 != 0,
@@ -163,7 +179,10 @@ pub fn huge_bss_elf_is_refused_or_runs(a: &Arch) {
             expect_all_passed(&b, 20);
             b.expect("task 1 (/init) exited with status 0");
         }
-        s => panic!("status {s:?}: neither a clean refusal (127) nor a run (0)\n---- log ----\n{}", b.log),
+        s => panic!(
+            "status {s:?}: neither a clean refusal (127) nor a run (0)\n---- log ----\n{}",
+            b.log
+        ),
     }
 }
 

@@ -10,7 +10,9 @@
 #![no_main]
 
 use armmu_user::sys::*;
-use armmu_user::{check, check_detail, entry, expect_ok, finish, mmap, mprotect, munmap, println, PAGE};
+use armmu_user::{
+    check, check_detail, entry, expect_ok, finish, mmap, mprotect, munmap, println, PAGE,
+};
 
 entry!(main);
 
@@ -24,7 +26,14 @@ fn main(args: armmu_user::Args) -> i32 {
     if let Some(a) = fragmented(mibs, touch, 1) {
         expect_ok("munmap of the whole range -> 0", munmap(a, mibs * MIB));
         // The range is gone: a fresh MAP_FIXED_NOREPLACE there succeeds.
-        let r = mmap(a, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        let r = mmap(
+            a,
+            PAGE,
+            RW,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        );
         check_detail(
             "the range is free again (MAP_FIXED_NOREPLACE at its start)",
             r == Ok(a),
@@ -45,7 +54,11 @@ fn main(args: armmu_user::Args) -> i32 {
 fn fragmented(mibs: usize, touch: usize, round: u32) -> Option<usize> {
     let len = mibs * MIB;
     let a = expect_ok(
-        "mmap 400 MiB anonymous RW",
+        if round == 1 {
+            "mmap 400 MiB anonymous RW"
+        } else {
+            "mmap 400 MiB anonymous RW again"
+        },
         mmap(0, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
     )?;
     let mut bad = 0;
@@ -71,7 +84,11 @@ fn fragmented(mibs: usize, touch: usize, round: u32) -> Option<usize> {
         }
         p += 1;
     }
-    check(&alloc_name(written, touch), written == touch);
+    check_detail(
+        "all pages written",
+        written == touch,
+        format_args!("{written} of {touch}: the mapping is too small"),
+    );
     expect_ok("mprotect the whole range back to RW", mprotect(a, len, RW));
     // The data survived the protection changes; the formerly read-only pages are writable.
     let mut wrong = 0;
@@ -85,16 +102,19 @@ fn fragmented(mibs: usize, touch: usize, round: u32) -> Option<usize> {
         }
         q += 997;
     }
-    check_detail("written pages keep their data", wrong == 0, format_args!("{wrong} pages differ"));
+    check_detail(
+        "written pages keep their data",
+        wrong == 0,
+        format_args!("{wrong} pages differ"),
+    );
     // SAFETY: the first page of the first and last MiB: RW again, zero until now.
     unsafe {
         armmu_user::poke32(a, 7);
         armmu_user::poke32(a + len - MIB, 7);
-        check("formerly read-only pages are writable", armmu_user::peek32(a) == 7);
+        check(
+            "formerly read-only pages are writable",
+            armmu_user::peek32(a) == 7,
+        );
     }
     Some(a)
-}
-
-fn alloc_name(_written: usize, _touch: usize) -> &'static str {
-    "all pages written"
 }

@@ -50,7 +50,8 @@ const USER_TOP_DEFAULT: usize = 0x8000_0000;
 #[cfg(target_arch = "aarch64")]
 const USER_TOP_DEFAULT: usize = 0x0000_0080_0000_0000;
 
-static USER_TOP_CELL: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(USER_TOP_DEFAULT);
+static USER_TOP_CELL: core::sync::atomic::AtomicUsize =
+    core::sync::atomic::AtomicUsize::new(USER_TOP_DEFAULT);
 
 fn user_top() -> usize {
     USER_TOP_CELL.load(core::sync::atomic::Ordering::Relaxed)
@@ -87,12 +88,12 @@ const KADDRS: &[usize] = &[
 mod nr {
     pub const MREMAP: usize = 163;
     pub const DENY: &[usize] = &[
-        1, 2, 3, 11, 21, 26, 29, 36, 37, 38, 52, 61, 63, 67, 72, 75, 87, 88, 103, 104, 114,
-        115, 119, 120, 128, 129, 136, 142, 145, 154, 156, 162, 163, 168, 172, 173, 174, 177,
-        178, 179, 180, 187, 190, 238, 239, 240, 248, 250, 251, 252, 253, 257, 258, 265, 268,
-        277, 280, 285, 291, 292, 297, 298, 301, 305, 312, 335, 336, 340, 342, 343, 346, 347,
-        358, 361, 363, 365, 366, 369, 377, 378, 379, 380, 383, 384, 387, 391, 392, 394, 398,
-        407, 413, 414, 417, 420, 422, 424, 435, 436, 441,
+        1, 2, 3, 11, 21, 26, 29, 36, 37, 38, 52, 61, 63, 67, 72, 75, 87, 88, 103, 104, 114, 115,
+        119, 120, 128, 129, 136, 142, 145, 154, 156, 162, 163, 168, 172, 173, 174, 177, 178, 179,
+        180, 187, 190, 238, 239, 240, 248, 250, 251, 252, 253, 257, 258, 265, 268, 277, 280, 285,
+        291, 292, 297, 298, 301, 305, 312, 335, 336, 340, 342, 343, 346, 347, 358, 361, 363, 365,
+        366, 369, 377, 378, 379, 380, 383, 384, 387, 391, 392, 394, 398, 407, 413, 414, 417, 420,
+        422, 424, 435, 436, 441,
         // sends that block on a full socket/queue, msgrcv, mq_timedsend, userfaultfd,
         // mlockall (every later mapping populated)
         152, 276, 289, 290, 296, 302, 370, 388,
@@ -106,11 +107,11 @@ mod nr {
 mod nr {
     pub const MREMAP: usize = 216;
     pub const DENY: &[usize] = &[
-        22, 23, 24, 32, 39, 40, 51, 63, 65, 67, 69, 71, 72, 73, 75, 76, 77, 89, 92, 93, 94, 95,
-        98, 101, 103, 104, 105, 106, 107, 110, 115, 116, 117, 118, 119, 129, 130, 131, 133,
-        134, 137, 138, 139, 142, 164, 167, 188, 192, 193, 196, 202, 207, 212, 216, 220, 221,
-        224, 225, 234, 240, 242, 243, 260, 261, 270, 271, 273, 274, 277, 278, 281, 285, 286,
-        288, 293, 294, 422, 424, 435, 436, 441,
+        22, 23, 24, 32, 39, 40, 51, 63, 65, 67, 69, 71, 72, 73, 75, 76, 77, 89, 92, 93, 94, 95, 98,
+        101, 103, 104, 105, 106, 107, 110, 115, 116, 117, 118, 119, 129, 130, 131, 133, 134, 137,
+        138, 139, 142, 164, 167, 188, 192, 193, 196, 202, 207, 212, 216, 220, 221, 224, 225, 234,
+        240, 242, 243, 260, 261, 270, 271, 273, 274, 277, 278, 281, 285, 286, 288, 293, 294, 422,
+        424, 435, 436, 441,
         // sends that block on a full socket/queue, msgsnd, mq_timedsend/receive, userfaultfd,
         // mlockall
         182, 183, 189, 206, 211, 230, 269, 282,
@@ -125,7 +126,6 @@ const MREMAP_DONTUNMAP: usize = 4;
 
 const MADV_WILLNEED: usize = 3;
 const MADV_DONTNEED_: usize = 4;
-
 
 // ---------------------------------------------------------------------------------------
 // PRNG
@@ -201,7 +201,12 @@ unsafe fn fill_page(page: usize, seed: u32) {
 ///
 /// # Safety
 /// `page` is a mapped, readable page.
-unsafe fn check_page(page: usize, seed: u32, full: bool, rng: &mut Rng) -> Result<(), (usize, u32, u32)> {
+unsafe fn check_page(
+    page: usize,
+    seed: u32,
+    full: bool,
+    rng: &mut Rng,
+) -> Result<(), (usize, u32, u32)> {
     let one = |i: usize| {
         // SAFETY: inside the page the caller vouched for.
         let got = unsafe { core::ptr::read_volatile((page + 4 * i) as *const u32) };
@@ -266,7 +271,11 @@ impl Page {
     }
     /// Same VMA as `o`, as far as the model can tell.
     fn same_vma(&self, o: &Page) -> bool {
-        self.mapped && o.mapped && self.origin == o.origin && self.prot == o.prot && self.shared == o.shared
+        self.mapped
+            && o.mapped
+            && self.origin == o.origin
+            && self.prot == o.prot
+            && self.shared == o.shared
     }
 }
 
@@ -308,7 +317,10 @@ struct Msg {
 
 impl Msg {
     fn format(args: fmt::Arguments) -> Msg {
-        let mut m = Msg { buf: [0; 400], len: 0 };
+        let mut m = Msg {
+            buf: [0; 400],
+            len: 0,
+        };
         let _ = fmt::Write::write_fmt(&mut m, args);
         m
     }
@@ -358,7 +370,10 @@ impl Fuzz {
         // mappings inside the arena or at addresses where the call must fail; see the
         // generators. Unknown calls get no pointer to the fuzzer's own memory.
         if self.trace {
-            println!("  {} sys {n}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})", self.step, a[0], a[1], a[2], a[3], a[4], a[5]);
+            println!(
+                "  {} sys {n}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})",
+                self.step, a[0], a[1], a[2], a[3], a[4], a[5]
+            );
         }
         let r = unsafe { syscall6(n, a[0], a[1], a[2], a[3], a[4], a[5]) };
         if self.trace {
@@ -372,7 +387,12 @@ impl Fuzz {
 
     fn mismatch(&mut self, what: &Msg) {
         self.mismatches += 1;
-        println!("fuzz: MISMATCH at step {} (seed {}): {}", self.step, self.seed, what.as_str());
+        println!(
+            "fuzz: MISMATCH at step {} (seed {}): {}",
+            self.step,
+            self.seed,
+            what.as_str()
+        );
         if self.mismatches >= self.maxmis {
             self.summary();
             armmu_user::exit(1);
@@ -391,7 +411,15 @@ impl Fuzz {
         self.next_seed
     }
 
-    fn mmap_raw(&mut self, addr: usize, len: usize, prot: usize, flags: usize, fd: isize, off: usize) -> Result<usize, i32> {
+    fn mmap_raw(
+        &mut self,
+        addr: usize,
+        len: usize,
+        prot: usize,
+        flags: usize,
+        fd: isize,
+        off: usize,
+    ) -> Result<usize, i32> {
         #[cfg(target_arch = "arm")]
         let n = MMAP2;
         #[cfg(target_arch = "aarch64")]
@@ -416,7 +444,10 @@ impl Fuzz {
             6 => 1 + r.below(0xffff),
             // Arena addresses at least 1 MiB below its end: a call that writes up to
             // 1 MiB (armmu caps read/write there) stays in the arena.
-            _ => self.arena + self.rng.below(ARENA_LEN - MIB) & !self.rng.pick(&[0, 0, 3, PAGE - 1]),
+            _ => {
+                (self.arena + self.rng.below(ARENA_LEN - MIB))
+                    & !self.rng.pick(&[0, 0, 3, PAGE - 1])
+            }
         }
     }
 
@@ -453,7 +484,13 @@ impl Fuzz {
             0 => 0,
             1 => r.pick(&[1, 3, 4095, 4096, 4097, 8191]),
             2 => usize::MAX - r.below(PAGE),
-            3 => r.pick(&[usize::MAX / 2, usize::MAX / 2 + 1, 0x7FFF_FFFF, 0x8000_0000, 1 << 30]),
+            3 => r.pick(&[
+                usize::MAX / 2,
+                usize::MAX / 2 + 1,
+                0x7FFF_FFFF,
+                0x8000_0000,
+                1 << 30,
+            ]),
             4 => r.word(),
             5 => MIB * (1 + r.below(4)),
             _ => 1 + r.below(4 * PAGE),
@@ -511,7 +548,17 @@ impl Fuzz {
             1 => self.any_len(),
             2 => self.any_flags(),
             3 => self.any_fd(),
-            _ => self.rng.pick(&[0, 1, 2, usize::MAX, usize::MAX - 1, 0x7FFF_FFFF, 0x8000_0000, (-4096isize) as usize, (-4095isize) as usize]),
+            _ => self.rng.pick(&[
+                0,
+                1,
+                2,
+                usize::MAX,
+                usize::MAX - 1,
+                0x7FFF_FFFF,
+                0x8000_0000,
+                (-4096isize) as usize,
+                (-4095isize) as usize,
+            ]),
         }
     }
 
@@ -549,7 +596,14 @@ impl Fuzz {
                 break n;
             }
         };
-        let a = [self.any_arg(), self.any_arg(), self.any_arg(), self.any_arg(), self.any_arg(), self.any_arg()];
+        let a = [
+            self.any_arg(),
+            self.any_arg(),
+            self.any_arg(),
+            self.any_arg(),
+            self.any_arg(),
+            self.any_arg(),
+        ];
         let r = self.sc(n, a);
         self.nchecks += 1;
         // Linux: -4095..-1 is an errno; anything else is a success value. The only
@@ -606,14 +660,27 @@ impl Fuzz {
         let fd = self.rw_fd();
         let a = self.scratch_addr(MIB);
         // Inside the arena: a length that stays inside it or cannot be valid at all.
-        let len = if a < KADDRS[0] { self.safe_len(a) } else { self.any_len() };
+        let len = if a < KADDRS[0] {
+            self.safe_len(a)
+        } else {
+            self.any_len()
+        };
         let r = self.scr(READ, [fd, a, len, 0, 0, 0]);
         if fd == self.devzero as usize && len != 0 && KADDRS[0] <= a {
             expect!(self, r, Err(EFAULT), "read(/dev/zero, {a:#x}, {len:#x})");
         }
-        if fd == self.devzero as usize && a.checked_add(len).is_none_or(|e| e > user_top()) && a >= self.arena && len != 0 {
+        if fd == self.devzero as usize
+            && a.checked_add(len).is_none_or(|e| e > user_top())
+            && a >= self.arena
+            && len != 0
+        {
             // vfs_read: `access_ok(buf, count)` fails for a range beyond user space.
-            expect!(self, r, Err(EFAULT), "read(/dev/zero, {a:#x}, {len:#x}) beyond user space");
+            expect!(
+                self,
+                r,
+                Err(EFAULT),
+                "read(/dev/zero, {a:#x}, {len:#x}) beyond user space"
+            );
         }
         if fd == self.devnull as usize && len != 0 {
             // /dev/null reads nothing: 0 (or EFAULT from access_ok for a non-user range).
@@ -632,7 +699,11 @@ impl Fuzz {
         let r = self.scr(OPEN, [a, flags, 0o644, 0, 0, 0]);
         #[cfg(target_arch = "aarch64")]
         let r = {
-            let dfd = if self.rng.pct(70) { AT_FDCWD as isize as usize } else { self.any_fd() };
+            let dfd = if self.rng.pct(70) {
+                AT_FDCWD as isize as usize
+            } else {
+                self.any_fd()
+            };
             self.scr(OPENAT, [dfd, a, flags, 0o644, 0, 0])
         };
         if let Ok(fd) = r {
@@ -643,9 +714,21 @@ impl Fuzz {
     fn sys_mmap(&mut self) {
         let flags = self.any_flags() as u32 as usize;
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) as usize != 0;
-        let addr = if fixed { self.scratch_addr(0) } else { self.any_addr() };
-        let len = if fixed { self.safe_len(addr) } else { self.any_len() };
-        let prot = if self.rng.pct(70) { self.rng.below(8) } else { self.any_flags() };
+        let addr = if fixed {
+            self.scratch_addr(0)
+        } else {
+            self.any_addr()
+        };
+        let len = if fixed {
+            self.safe_len(addr)
+        } else {
+            self.any_len()
+        };
+        let prot = if self.rng.pct(70) {
+            self.rng.below(8)
+        } else {
+            self.any_flags()
+        };
         let fd = match self.rng.below(3) {
             0 => usize::MAX,
             1 => self.devzero as usize,
@@ -654,14 +737,21 @@ impl Fuzz {
         let off = if self.rng.pct(70) { 0 } else { self.any_len() };
         // A large MAP_POPULATE|MAP_NORESERVE (or MAP_LOCKED) mapping is allowed on Linux
         // and then exhausts RAM: the OOM killer cannot kill init (panic). Not from here.
-        let flags = if len > 16 * MIB { flags & !((MAP_POPULATE | 0x2000) as usize) } else { flags };
+        let flags = if len > 16 * MIB {
+            flags & !((MAP_POPULATE | 0x2000) as usize)
+        } else {
+            flags
+        };
         let r = self.mmap_raw(addr, len, prot, flags, fd as isize, off);
         if let Ok(got) = r {
             self.stray_cleanup(got, len, addr, fixed);
         }
         if fixed && addr >= KADDRS[0] && r.is_ok() {
             self.nchecks += 1;
-            mismatch!(self, "mmap({addr:#x}, {len:#x}, {prot:#x}, {flags:#x}) at a kernel address succeeded");
+            mismatch!(
+                self,
+                "mmap({addr:#x}, {len:#x}, {prot:#x}, {flags:#x}) at a kernel address succeeded"
+            );
         }
     }
 
@@ -671,8 +761,11 @@ impl Fuzz {
     fn stray_cleanup(&mut self, got: usize, len: usize, asked: usize, fixed: bool) {
         let len = (len.wrapping_add(PAGE - 1) & !(PAGE - 1)).max(PAGE);
         self.nchecks += 1;
-        if got % PAGE != 0 || got.checked_add(len).is_none_or(|e| e > user_top()) {
-            mismatch!(self, "mapping result {got:#x} (len {len:#x}, asked {asked:#x}) is not a user range");
+        if !got.is_multiple_of(PAGE) || got.checked_add(len).is_none_or(|e| e > user_top()) {
+            mismatch!(
+                self,
+                "mapping result {got:#x} (len {len:#x}, asked {asked:#x}) is not a user range"
+            );
             return;
         }
         if fixed && got != asked {
@@ -698,19 +791,33 @@ impl Fuzz {
                 }
             }
             1 => {
-                let prot = if self.rng.pct(60) { self.rng.below(8) } else { self.any_flags() };
+                let prot = if self.rng.pct(60) {
+                    self.rng.below(8)
+                } else {
+                    self.any_flags()
+                };
                 let r = self.scr(MPROTECT, [addr, len, prot, 0, 0, 0]);
                 if !in_arena && len != 0 && r.is_ok() {
                     self.nchecks += 1;
-                    mismatch!(self, "mprotect({addr:#x}, {len:#x}, {prot:#x}) outside user space succeeded");
+                    mismatch!(
+                        self,
+                        "mprotect({addr:#x}, {len:#x}, {prot:#x}) outside user space succeeded"
+                    );
                 }
             }
             _ => {
-                let adv = if self.rng.pct(70) { self.rng.below(25) } else { self.any_flags() };
+                let adv = if self.rng.pct(70) {
+                    self.rng.below(25)
+                } else {
+                    self.any_flags()
+                };
                 let r = self.scr(MADVISE, [addr, len, adv, 0, 0, 0]);
                 if !in_arena && len != 0 && r.is_ok() {
                     self.nchecks += 1;
-                    mismatch!(self, "madvise({addr:#x}, {len:#x}, {adv}) outside user space succeeded");
+                    mismatch!(
+                        self,
+                        "madvise({addr:#x}, {len:#x}, {adv}) outside user space succeeded"
+                    );
                 }
             }
         }
@@ -727,7 +834,11 @@ impl Fuzz {
             _ => 0,
         };
         let new_addr = self.scratch_addr(0);
-        let new_len = if flags & MREMAP_FIXED != 0 { self.safe_len(new_addr) } else { self.safe_len(old) };
+        let new_len = if flags & MREMAP_FIXED != 0 {
+            self.safe_len(new_addr)
+        } else {
+            self.safe_len(old)
+        };
         let r = self.scr(nr::MREMAP, [old, old_len, new_len, flags, new_addr, 0]);
         if let Ok(got) = r {
             self.stray_cleanup(got, new_len, new_addr, flags & MREMAP_FIXED != 0);
@@ -744,11 +855,23 @@ impl Fuzz {
         let r = self.sc(BRK, [a, 0, 0, 0, 0, 0]) as usize;
         // Back to where the model has it.
         let back = self.sc(BRK, [self.brk, 0, 0, 0, 0, 0]) as usize;
-        expect!(self, Ok(back), Ok(self.brk), "brk back to {:#x} (after brk({a:#x}) = {r:#x})", self.brk);
+        expect!(
+            self,
+            Ok(back),
+            Ok(self.brk),
+            "brk back to {:#x} (after brk({a:#x}) = {r:#x})",
+            self.brk
+        );
     }
 
     fn sys_close_ioctl(&mut self) {
-        let fd = self.rng.pick(&[self.closed_fd as usize, usize::MAX, 1 << 20, 4096, (-100isize) as usize]);
+        let fd = self.rng.pick(&[
+            self.closed_fd as usize,
+            usize::MAX,
+            1 << 20,
+            4096,
+            (-100isize) as usize,
+        ]);
         let r = self.scr(CLOSE, [fd, 0, 0, 0, 0, 0]);
         expect!(self, r, Err(EBADF), "close({fd:#x})");
         let fd = self.any_fd();
@@ -784,7 +907,11 @@ impl Fuzz {
         // (At least 1 MiB below the arena's end: armmu used to cap the length at 1 MiB.)
         let a = self.arena + self.rng.below(ARENA_PAGES - 256) * PAGE;
         let len = usize::MAX - a + 1 + self.rng.below(PAGE);
-        let len = if self.rng.pct(50) { len } else { user_top().wrapping_sub(a) + PAGE * (1 + self.rng.below(4)) };
+        let len = if self.rng.pct(50) {
+            len
+        } else {
+            user_top().wrapping_sub(a) + PAGE * (1 + self.rng.below(4))
+        };
         let r = self.scr(READ, [self.devzero as usize, a, len, 0, 0, 0]);
         expect!(self, r, Err(EFAULT), "read(/dev/zero, {a:#x}, {len:#x})");
         // Mapping calls at kernel addresses.
@@ -793,11 +920,22 @@ impl Fuzz {
         expect!(self, r, Err(EINVAL), "munmap({ka:#x}, 4096)");
         let r = self.scr(MPROTECT, [ka, PAGE, PROT_READ as usize, 0, 0, 0]);
         expect!(self, r, Err(ENOMEM), "mprotect({ka:#x}, 4096, R)");
-        let r = self.mmap_raw(ka, PAGE, 3, (MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS) as usize, -1, 0);
+        let r = self.mmap_raw(
+            ka,
+            PAGE,
+            3,
+            (MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS) as usize,
+            -1,
+            0,
+        );
         expect!(self, r, Err(ENOMEM), "mmap({ka:#x}, 4096, RW, FIXED)");
         let r = self.scr(MADVISE, [ka, PAGE, MADV_DONTNEED_, 0, 0, 0]);
         // do_madvise: an end that wraps around is EINVAL; else no VMA there: ENOMEM.
-        let want = if ka.checked_add(PAGE).is_none() { Err(EINVAL) } else { Err(ENOMEM) };
+        let want = if ka.checked_add(PAGE).is_none() {
+            Err(EINVAL)
+        } else {
+            Err(ENOMEM)
+        };
         expect!(self, r, want, "madvise({ka:#x}, 4096, DONTNEED)");
     }
 
@@ -879,7 +1017,12 @@ impl Fuzz {
         let populate = if self.rng.pct(15) { MAP_POPULATE } else { 0 };
         let kind = if shared { MAP_SHARED } else { MAP_PRIVATE };
         let base = kind | MAP_ANONYMOUS | populate;
-        let len = n * PAGE - if self.rng.pct(20) { self.rng.below(PAGE) } else { 0 };
+        let len = n * PAGE
+            - if self.rng.pct(20) {
+                self.rng.below(PAGE)
+            } else {
+                0
+            };
         let place = self.rng.below(100);
         let s = self.rand_start(n);
         let addr = self.page_addr(s);
@@ -887,7 +1030,11 @@ impl Fuzz {
         if place < 40 || (place < 45 && !wx_refused) {
             // MAP_FIXED, sometimes unaligned (EINVAL).
             let unaligned = place >= 40;
-            let a = if unaligned { addr + 1 + self.rng.below(PAGE - 1) } else { addr };
+            let a = if unaligned {
+                addr + 1 + self.rng.below(PAGE - 1)
+            } else {
+                addr
+            };
             let r = self.mmap_raw(a, len, prot as usize, (base | MAP_FIXED) as usize, -1, 0);
             let want = if unaligned {
                 Err(EINVAL)
@@ -896,7 +1043,13 @@ impl Fuzz {
             } else {
                 Ok(a)
             };
-            if expect!(self, r, want, "mmap({a:#x}, {len:#x}, prot {prot}, {} FIXED)", kname(shared)) {
+            if expect!(
+                self,
+                r,
+                want,
+                "mmap({a:#x}, {len:#x}, prot {prot}, {} FIXED)",
+                kname(shared)
+            ) {
                 if r.is_ok() {
                     self.map_new(s, n, prot, shared);
                 }
@@ -906,7 +1059,14 @@ impl Fuzz {
                 self.forget(s, n);
             }
         } else if place < 60 {
-            let r = self.mmap_raw(addr, len, prot as usize, (base | MAP_FIXED_NOREPLACE) as usize, -1, 0);
+            let r = self.mmap_raw(
+                addr,
+                len,
+                prot as usize,
+                (base | MAP_FIXED_NOREPLACE) as usize,
+                -1,
+                0,
+            );
             let want = if wx_refused {
                 Err(EACCES)
             } else if !self.all_unmapped(s, n) {
@@ -914,7 +1074,13 @@ impl Fuzz {
             } else {
                 Ok(addr)
             };
-            if expect!(self, r, want, "mmap({addr:#x}, {len:#x}, prot {prot}, {} FIXED_NOREPLACE)", kname(shared)) {
+            if expect!(
+                self,
+                r,
+                want,
+                "mmap({addr:#x}, {len:#x}, prot {prot}, {} FIXED_NOREPLACE)",
+                kname(shared)
+            ) {
                 if r.is_ok() {
                     self.map_new(s, n, prot, shared);
                 }
@@ -938,14 +1104,25 @@ impl Fuzz {
             };
             let r = self.mmap_raw(hint, len, prot as usize, base as usize, -1, 0);
             if wx_refused {
-                expect!(self, r, Err(EACCES), "mmap(hint {hint:#x}, {len:#x}, prot {prot})");
+                expect!(
+                    self,
+                    r,
+                    Err(EACCES),
+                    "mmap(hint {hint:#x}, {len:#x}, prot {prot})"
+                );
                 if let Ok(a) = r {
                     self.resync_after_unexpected_map(a, len);
                 }
                 return;
             }
             let Ok(got) = r else {
-                expect!(self, r, Ok(0), "mmap(hint {hint:#x}, {len:#x}, prot {prot}, {})", kname(shared));
+                expect!(
+                    self,
+                    r,
+                    Ok(0),
+                    "mmap(hint {hint:#x}, {len:#x}, prot {prot}, {})",
+                    kname(shared)
+                );
                 return;
             };
             self.nchecks += 1;
@@ -962,17 +1139,30 @@ impl Fuzz {
 
     /// The kernel chose where a new `n`-page mapping went: it must be page aligned and
     /// free; inside the arena it joins the model, outside it is checked and unmapped.
-    fn place_anywhere(&mut self, got: usize, n: usize, prot: u32, shared: bool, what: &str) -> Option<usize> {
+    fn place_anywhere(
+        &mut self,
+        got: usize,
+        n: usize,
+        prot: u32,
+        shared: bool,
+        what: &str,
+    ) -> Option<usize> {
         let len = n * PAGE;
-        if got % PAGE != 0 || got.checked_add(len).is_none_or(|e| e > user_top()) {
-            mismatch!(self, "{what}: result {got:#x} is not a user range of {len:#x} bytes");
+        if !got.is_multiple_of(PAGE) || got.checked_add(len).is_none_or(|e| e > user_top()) {
+            mismatch!(
+                self,
+                "{what}: result {got:#x} is not a user range of {len:#x} bytes"
+            );
             return None;
         }
         let (lo, hi) = (self.arena, self.arena + ARENA_LEN);
         if got >= lo && got + len <= hi {
             let s = (got - lo) / PAGE;
             if !self.all_unmapped(s, n) {
-                mismatch!(self, "{what}: new mapping at {got:#x} (+{len:#x}) overlaps mapped arena pages");
+                mismatch!(
+                    self,
+                    "{what}: new mapping at {got:#x} (+{len:#x}) overlaps mapped arena pages"
+                );
             }
             self.map_new(s, n, prot, shared);
             Some(s)
@@ -981,19 +1171,39 @@ impl Fuzz {
             // mapping is given back at once.
             let (s, e) = ((got.max(lo) - lo) / PAGE, ((got + len).min(hi) - lo) / PAGE);
             if !self.all_unmapped(s, e - s) {
-                mismatch!(self, "{what}: new mapping at {got:#x} (+{len:#x}) overlaps mapped arena pages");
+                mismatch!(
+                    self,
+                    "{what}: new mapping at {got:#x} (+{len:#x}) overlaps mapped arena pages"
+                );
             }
             let r = self.scr(MUNMAP, [got, len, 0, 0, 0, 0]);
-            expect!(self, r, Ok(0), "munmap of the {what} result across the arena edge {got:#x}");
+            expect!(
+                self,
+                r,
+                Ok(0),
+                "munmap of the {what} result across the arena edge {got:#x}"
+            );
             self.set_range(s, e - s, UNMAPPED);
             None
         } else {
             // Outside: first and last page readable as the model says, then gone.
-            let p = Page { mapped: true, shared, prot: prot as u8, origin: 0, content: 0, fragile: false };
+            let p = Page {
+                mapped: true,
+                shared,
+                prot: prot as u8,
+                origin: 0,
+                content: 0,
+                fragile: false,
+            };
             self.probe_read(got, &p);
             self.probe_read(got + len - PAGE, &p);
             let r = self.scr(MUNMAP, [got, len, 0, 0, 0, 0]);
-            expect!(self, r, Ok(0), "munmap of the {what} result outside the arena {got:#x}");
+            expect!(
+                self,
+                r,
+                Ok(0),
+                "munmap of the {what} result outside the arena {got:#x}"
+            );
             None
         }
     }
@@ -1007,14 +1217,24 @@ impl Fuzz {
             let _ = self.scr(MUNMAP, [got, n * PAGE, 0, 0, 0, 0]);
             let s = (got - lo) / PAGE;
             self.set_range(s, n, UNMAPPED);
-        } else if got.checked_add(n * PAGE).is_some_and(|e| e <= lo || got >= hi) {
+        } else if got
+            .checked_add(n * PAGE)
+            .is_some_and(|e| e <= lo || got >= hi)
+        {
             let _ = self.scr(MUNMAP, [got, n * PAGE, 0, 0, 0, 0]);
         }
     }
 
     fn map_new(&mut self, s: usize, n: usize, prot: u32, shared: bool) {
         self.next_origin += 1;
-        let p = Page { mapped: true, shared, prot: prot as u8, origin: self.next_origin, content: 0, fragile: false };
+        let p = Page {
+            mapped: true,
+            shared,
+            prot: prot as u8,
+            origin: self.next_origin,
+            content: 0,
+            fragile: false,
+        };
         self.set_range(s, n, p);
         // Spot checks of the fresh mapping: zero (or the right fault) at both ends.
         let (a, b) = (self.page_addr(s), self.page_addr(s + n - 1));
@@ -1039,7 +1259,12 @@ impl Fuzz {
                 expect!(self, r, Err(EINVAL), "munmap({a:#x}, 0)");
             }
             _ => {
-                let len = n * PAGE - if self.rng.pct(20) { self.rng.below(PAGE) } else { 0 };
+                let len = n * PAGE
+                    - if self.rng.pct(20) {
+                        self.rng.below(PAGE)
+                    } else {
+                        0
+                    };
                 let r = self.scr(MUNMAP, [a, len, 0, 0, 0, 0]);
                 // Linux: 0, whether or not anything was mapped there.
                 expect!(self, r, Ok(0), "munmap({a:#x}, {len:#x})");
@@ -1088,7 +1313,12 @@ impl Fuzz {
 
     fn do_mprotect(&mut self, s: usize, n: usize, prot: u32) {
         let a = self.page_addr(s);
-        let len = n * PAGE - if self.rng.pct(20) { self.rng.below(PAGE) } else { 0 };
+        let len = n * PAGE
+            - if self.rng.pct(20) {
+                self.rng.below(PAGE)
+            } else {
+                0
+            };
         let r = self.scr(MPROTECT, [a, len, prot as usize, 0, 0, 0]);
         self.nchecks += 1;
         let first_hole = (s..s + n).find(|&i| !self.model[i].mapped);
@@ -1096,7 +1326,11 @@ impl Fuzz {
             // armmu policy: refused as a whole (over a leading hole ENOMEM is as right).
             let ok = r == Err(EACCES) || (first_hole == Some(s) && r == Err(ENOMEM));
             if !ok {
-                mismatch!(self, "mprotect({a:#x}, {len:#x}, W+X {prot}): got {}, want EACCES", Res(r));
+                mismatch!(
+                    self,
+                    "mprotect({a:#x}, {len:#x}, W+X {prot}): got {}, want EACCES",
+                    Res(r)
+                );
                 self.forget(s, n);
             }
             return;
@@ -1104,9 +1338,20 @@ impl Fuzz {
         // Linux: a hole at the start changes nothing; otherwise every page up to the first
         // hole gets the new protection, and a hole anywhere in the range gives ENOMEM.
         let upto = first_hole.unwrap_or(s + n);
-        let want = if first_hole.is_some() { Err(ENOMEM) } else { Ok(0) };
+        let want = if first_hole.is_some() {
+            Err(ENOMEM)
+        } else {
+            Ok(0)
+        };
         if r != want {
-            mismatch!(self, "mprotect({a:#x}, {len:#x}, {prot}) over {} (first hole {:?}): got {}, want {}", self.describe(s, n), first_hole.map(|h| self.page_addr(h)), Res(r), Res(want));
+            mismatch!(
+                self,
+                "mprotect({a:#x}, {len:#x}, {prot}) over {} (first hole {:?}): got {}, want {}",
+                self.describe(s, n),
+                first_hole.map(|h| self.page_addr(h)),
+                Res(r),
+                Res(want)
+            );
             // What the kernel did to the range is unknown now: drop it from both sides.
             return self.forget(s, n);
         }
@@ -1116,7 +1361,13 @@ impl Fuzz {
         }
         // The rest of each VMA that was cut is fragile too.
         for edge in [s, upto] {
-            let Some(o) = self.model.get(edge.wrapping_sub(if edge == s { 1 } else { 0 })).map(|p| p.origin) else { continue };
+            let Some(o) = self
+                .model
+                .get(edge.wrapping_sub(if edge == s { 1 } else { 0 }))
+                .map(|p| p.origin)
+            else {
+                continue;
+            };
             let mut i = if edge == s { s.wrapping_sub(1) } else { upto };
             while i < ARENA_PAGES && self.model[i].mapped && self.model[i].origin == o {
                 self.model[i].fragile = true;
@@ -1135,7 +1386,10 @@ impl Fuzz {
 
     /// A short description of the model over `[s, s + n)`: runs of (state, prot).
     fn describe(&self, s: usize, n: usize) -> Runs<'_> {
-        Runs { m: &self.model[s..s + n], base: self.page_addr(s) }
+        Runs {
+            m: &self.model[s..s + n],
+            base: self.page_addr(s),
+        }
     }
 
     /// The page range of the VMA (as the model sees it) around a random mapped page.
@@ -1181,7 +1435,12 @@ impl Fuzz {
                 return;
             }
         };
-        let len = n * PAGE - if self.rng.pct(20) { self.rng.below(PAGE) } else { 0 };
+        let len = n * PAGE
+            - if self.rng.pct(20) {
+                self.rng.below(PAGE)
+            } else {
+                0
+            };
         let r = self.scr(MADVISE, [a, len, advice, 0, 0, 0]);
         let valid = matches!(advice, 0..=4);
         let hole = (s..s + n).any(|i| !self.model[i].mapped);
@@ -1192,7 +1451,13 @@ impl Fuzz {
         } else {
             Ok(0)
         };
-        if !expect!(self, r, want, "madvise({a:#x}, {len:#x}, {advice}) over {}", self.describe(s, n)) {
+        if !expect!(
+            self,
+            r,
+            want,
+            "madvise({a:#x}, {len:#x}, {advice}) over {}",
+            self.describe(s, n)
+        ) {
             // Nothing reliable to learn from the page contents after a wrong answer;
             // re-read what the kernel did to private pages is not possible: stop modelling
             // the range (unmap it).
@@ -1216,7 +1481,9 @@ impl Fuzz {
     fn mm_mremap(&mut self) {
         // Private anonymous ranges inside one VMA only (shared anonymous growth would
         // reach past the shmem object: SIGBUS pages the model does not hold).
-        let Some((vs, vn)) = self.random_vma() else { return };
+        let Some((vs, vn)) = self.random_vma() else {
+            return;
+        };
         if self.model[vs].shared {
             return;
         }
@@ -1238,12 +1505,23 @@ impl Fuzz {
             new_s = self.rand_start(nn);
             if new_s < os + on && os < new_s + nn {
                 // Overlapping old and new ranges: EINVAL, nothing changes.
-                let r = self.scr(nr::MREMAP, [old, on * PAGE, nn * PAGE, flags, self.page_addr(new_s), 0]);
+                let r = self.scr(
+                    nr::MREMAP,
+                    [old, on * PAGE, nn * PAGE, flags, self.page_addr(new_s), 0],
+                );
                 if r == Err(ENOSYS) {
                     self.mremap_enosys += 1;
                     return;
                 }
-                expect!(self, r, Err(EINVAL), "mremap({old:#x}, {:#x}, {:#x}, FIXED to overlapping {:#x})", on * PAGE, nn * PAGE, self.page_addr(new_s));
+                expect!(
+                    self,
+                    r,
+                    Err(EINVAL),
+                    "mremap({old:#x}, {:#x}, {:#x}, FIXED to overlapping {:#x})",
+                    on * PAGE,
+                    nn * PAGE,
+                    self.page_addr(new_s)
+                );
                 return;
             }
         }
@@ -1266,7 +1544,13 @@ impl Fuzz {
             return;
         }
         if flags & MREMAP_FIXED != 0 {
-            expect!(self, r, Ok(new_addr), "mremap({old:#x}, {} pages, {nn} pages, MAYMOVE|FIXED, {new_addr:#x})", on);
+            expect!(
+                self,
+                r,
+                Ok(new_addr),
+                "mremap({old:#x}, {} pages, {nn} pages, MAYMOVE|FIXED, {new_addr:#x})",
+                on
+            );
             if r != Ok(new_addr) {
                 return self.forget(os, on);
             }
@@ -1275,7 +1559,12 @@ impl Fuzz {
             return;
         }
         if nn <= on {
-            expect!(self, r, Ok(old), "mremap({old:#x}, {on} pages, {nn} pages) shrink");
+            expect!(
+                self,
+                r,
+                Ok(old),
+                "mremap({old:#x}, {on} pages, {nn} pages) shrink"
+            );
             self.set_range(os + nn, on - nn, UNMAPPED);
             return;
         }
@@ -1288,11 +1577,21 @@ impl Fuzz {
                 return self.forget_after(r, os);
             }
             if flags == 0 {
-                expect!(self, r, Err(ENOMEM), "mremap({old:#x}, {on}, {nn} pages) grow without room");
+                expect!(
+                    self,
+                    r,
+                    Err(ENOMEM),
+                    "mremap({old:#x}, {on}, {nn} pages) grow without room"
+                );
                 return;
             }
         } else if self.all_unmapped(vma_end, nn - on) {
-            expect!(self, r, Ok(old), "mremap({old:#x}, {on}, {nn} pages) grow in place");
+            expect!(
+                self,
+                r,
+                Ok(old),
+                "mremap({old:#x}, {on}, {nn} pages) grow in place"
+            );
             if r == Ok(old) {
                 let q = Page { content: 0, ..p };
                 self.set_range(vma_end, nn - on, q);
@@ -1300,12 +1599,22 @@ impl Fuzz {
             }
             return;
         } else if flags == 0 {
-            expect!(self, r, Err(ENOMEM), "mremap({old:#x}, {on}, {nn} pages) grow into a mapping");
+            expect!(
+                self,
+                r,
+                Err(ENOMEM),
+                "mremap({old:#x}, {on}, {nn} pages) grow into a mapping"
+            );
             return;
         }
         // MAYMOVE: anywhere free.
         let Ok(got) = r else {
-            expect!(self, r, Ok(0), "mremap({old:#x}, {on}, {nn} pages, MAYMOVE)");
+            expect!(
+                self,
+                r,
+                Ok(0),
+                "mremap({old:#x}, {on}, {nn} pages, MAYMOVE)"
+            );
             return;
         };
         if got >= self.arena && got + nn * PAGE <= self.arena + ARENA_LEN {
@@ -1320,8 +1629,12 @@ impl Fuzz {
             if first.prot & PROT_READ as u8 != 0 {
                 let mut rng = Rng::new(self.rng.next());
                 // SAFETY: the kernel says the moved mapping is there, readable.
-                if let Err((off, g, w)) = unsafe { check_page(got, first.content, false, &mut rng) } {
-                    mismatch!(self, "mremap moved to {got:#x}: +{off:#x} holds {g:#x}, want {w:#x}");
+                if let Err((off, g, w)) = unsafe { check_page(got, first.content, false, &mut rng) }
+                {
+                    mismatch!(
+                        self,
+                        "mremap moved to {got:#x}: +{off:#x} holds {g:#x}, want {w:#x}"
+                    );
                 }
             }
             let _ = self.scr(MUNMAP, [got, nn * PAGE, 0, 0, 0, 0]);
@@ -1338,17 +1651,44 @@ impl Fuzz {
         let origin = self.next_origin;
         if ns + nn <= os || os + on <= ns {
             for k in 0..nn {
-                let content = if k < keep { self.model[os + k].content } else { 0 };
-                self.model[ns + k] = Page { mapped: true, shared: false, prot: p.prot, origin, content, fragile: false };
+                let content = if k < keep {
+                    self.model[os + k].content
+                } else {
+                    0
+                };
+                self.model[ns + k] = Page {
+                    mapped: true,
+                    shared: false,
+                    prot: p.prot,
+                    origin,
+                    content,
+                    fragile: false,
+                };
             }
             self.set_range(os, on, UNMAPPED);
         } else if ns == os {
             for k in 0..nn {
-                let content = if k < keep { self.model[os + k].content } else { 0 };
-                self.model[ns + k] = Page { mapped: true, shared: false, prot: p.prot, origin, content, fragile: false };
+                let content = if k < keep {
+                    self.model[os + k].content
+                } else {
+                    0
+                };
+                self.model[ns + k] = Page {
+                    mapped: true,
+                    shared: false,
+                    prot: p.prot,
+                    origin,
+                    content,
+                    fragile: false,
+                };
             }
         } else {
-            mismatch!(self, "mremap: new range {:#x} overlaps the old {:#x}", self.page_addr(ns), self.page_addr(os));
+            mismatch!(
+                self,
+                "mremap: new range {:#x} overlaps the old {:#x}",
+                self.page_addr(ns),
+                self.page_addr(os)
+            );
             self.forget(os, on);
             return;
         }
@@ -1364,7 +1704,10 @@ impl Fuzz {
     fn forget_after(&mut self, r: Result<usize, i32>, os: usize) {
         if r.is_ok() {
             // Grew past the arena: drop it all.
-            let _ = self.scr(MUNMAP, [self.page_addr(os), ARENA_LEN - os * PAGE, 0, 0, 0, 0]);
+            let _ = self.scr(
+                MUNMAP,
+                [self.page_addr(os), ARENA_LEN - os * PAGE, 0, 0, 0, 0],
+            );
             self.set_range(os, ARENA_PAGES - os, UNMAPPED);
         }
     }
@@ -1378,19 +1721,33 @@ impl Fuzz {
             _ => self.brk0 + self.rng.below(BRK_PAGES * PAGE),
         };
         let r = self.sc(BRK, [target, 0, 0, 0, 0, 0]) as usize;
-        let want = if target == 0 || target < self.brk_raw0 { self.brk } else { target };
-        expect!(self, Ok(r), Ok(want), "brk({target:#x}) from {:#x}", self.brk);
+        let want = if target == 0 || target < self.brk_raw0 {
+            self.brk
+        } else {
+            target
+        };
+        expect!(
+            self,
+            Ok(r),
+            Ok(want),
+            "brk({target:#x}) from {:#x}",
+            self.brk
+        );
         if r != want {
             // Follow the kernel, so that the following checks are meaningful.
             let back = self.sc(BRK, [self.brk, 0, 0, 0, 0, 0]) as usize;
             if back != self.brk {
-                mismatch!(self, "brk could not be moved back to {:#x} (got {back:#x})", self.brk);
+                mismatch!(
+                    self,
+                    "brk could not be moved back to {:#x} (got {back:#x})",
+                    self.brk
+                );
                 self.brk = back;
             }
             return;
         }
-        let old_top = (self.brk + PAGE - 1) / PAGE;
-        let new_top = (want + PAGE - 1) / PAGE;
+        let old_top = self.brk.div_ceil(PAGE);
+        let new_top = want.div_ceil(PAGE);
         let base = self.brk0 / PAGE;
         // Pages above the new top are unmapped: grown again later they read zero.
         for i in new_top.max(base)..old_top.max(base) {
@@ -1430,7 +1787,14 @@ impl Fuzz {
         let r = self.scr(READ, [self.devzero as usize, a, n * PAGE, 0, 0, 0]);
         let w = (s..s + n).take_while(|&i| self.model[i].writable()).count();
         let want = if w == 0 { Err(EFAULT) } else { Ok(w * PAGE) };
-        if expect!(self, r, want, "read(/dev/zero, {a:#x}, {} pages) over {}", n, self.describe(s, n)) {
+        if expect!(
+            self,
+            r,
+            want,
+            "read(/dev/zero, {a:#x}, {} pages) over {}",
+            n,
+            self.describe(s, n)
+        ) {
             for i in s..s + w {
                 self.model[i].content = 0;
             }
@@ -1456,7 +1820,13 @@ impl Fuzz {
             // SAFETY: the model says the page is mapped readable, and the open probe just
             // agreed (a disagreement would have been reported).
             if let Err((off, g, w)) = unsafe { check_page(a, p.content, full, &mut rng) } {
-                mismatch!(self, "page {a:#x} ({}, prot {}, content {:#x}) +{off:#x} holds {g:#x}, want {w:#x}", kname(p.shared), p.prot, p.content, );
+                mismatch!(
+                    self,
+                    "page {a:#x} ({}, prot {}, content {:#x}) +{off:#x} holds {g:#x}, want {w:#x}",
+                    kname(p.shared),
+                    p.prot,
+                    p.content,
+                );
                 return self.forget(i, 1);
             }
         }
@@ -1464,7 +1834,14 @@ impl Fuzz {
             // Writable for the kernel too (a page the model gets wrong would kill the
             // fuzzer on the store): /dev/zero fills it first.
             let r = self.scr(READ, [self.devzero as usize, a, PAGE, 0, 0, 0]);
-            if !expect!(self, r, Ok(PAGE), "read(/dev/zero, {a:#x}, 4096) before a store ({}, prot {})", kname(p.shared), p.prot) {
+            if !expect!(
+                self,
+                r,
+                Ok(PAGE),
+                "read(/dev/zero, {a:#x}, 4096) before a store ({}, prot {})",
+                kname(p.shared),
+                p.prot
+            ) {
                 return self.forget(i, 1);
             }
             let seed = self.new_seed();
@@ -1487,12 +1864,30 @@ impl Fuzz {
         #[cfg(target_arch = "arm")]
         let r = self.scr(OPEN, [a + PAGE - 1, 0, 0, 0, 0, 0]);
         #[cfg(target_arch = "aarch64")]
-        let r = self.scr(OPENAT, [AT_FDCWD as isize as usize, a + PAGE - 1, 0, 0, 0, 0]);
+        let r = self.scr(
+            OPENAT,
+            [AT_FDCWD as isize as usize, a + PAGE - 1, 0, 0, 0, 0],
+        );
         if let Ok(fd) = r {
             let _ = self.scr(CLOSE, [fd, 0, 0, 0, 0, 0]);
         }
-        let want = if p.readable() { Err(ENOENT) } else { Err(EFAULT) };
-        expect!(self, r, want, "open probe of {a:#x}+4095 ({}, prot {})", if p.mapped { kname(p.shared) } else { "unmapped" }, p.prot)
+        let want = if p.readable() {
+            Err(ENOENT)
+        } else {
+            Err(EFAULT)
+        };
+        expect!(
+            self,
+            r,
+            want,
+            "open probe of {a:#x}+4095 ({}, prot {})",
+            if p.mapped {
+                kname(p.shared)
+            } else {
+                "unmapped"
+            },
+            p.prot
+        )
     }
 
     // -----------------------------------------------------------------------------------
@@ -1519,9 +1914,42 @@ fn kname(shared: bool) -> &'static str {
 
 fn implemented(n: usize) -> bool {
     #[cfg(target_arch = "arm")]
-    let list: &[usize] = &[READ, WRITE, OPEN, CLOSE, GETPID, BRK, IOCTL, MUNMAP, MPROTECT, WRITEV, MMAP2, MADVISE, SET_TID_ADDRESS, OPENAT, EXIT, EXIT_GROUP];
+    let list: &[usize] = &[
+        READ,
+        WRITE,
+        OPEN,
+        CLOSE,
+        GETPID,
+        BRK,
+        IOCTL,
+        MUNMAP,
+        MPROTECT,
+        WRITEV,
+        MMAP2,
+        MADVISE,
+        SET_TID_ADDRESS,
+        OPENAT,
+        EXIT,
+        EXIT_GROUP,
+    ];
     #[cfg(target_arch = "aarch64")]
-    let list: &[usize] = &[READ, WRITE, OPENAT, CLOSE, GETPID, BRK, IOCTL, MUNMAP, MPROTECT, WRITEV, MMAP, MADVISE, SET_TID_ADDRESS, EXIT, EXIT_GROUP];
+    let list: &[usize] = &[
+        READ,
+        WRITE,
+        OPENAT,
+        CLOSE,
+        GETPID,
+        BRK,
+        IOCTL,
+        MUNMAP,
+        MPROTECT,
+        WRITEV,
+        MMAP,
+        MADVISE,
+        SET_TID_ADDRESS,
+        EXIT,
+        EXIT_GROUP,
+    ];
     list.contains(&n) || n == nr::MREMAP
 }
 
@@ -1539,7 +1967,12 @@ impl fmt::Display for Runs<'_> {
         while i < self.m.len() {
             let p = self.m[i];
             let mut j = i + 1;
-            while j < self.m.len() && self.m[j].mapped == p.mapped && self.m[j].prot == p.prot && self.m[j].shared == p.shared && self.m[j].origin == p.origin {
+            while j < self.m.len()
+                && self.m[j].mapped == p.mapped
+                && self.m[j].prot == p.prot
+                && self.m[j].shared == p.shared
+                && self.m[j].origin == p.origin
+            {
                 j += 1;
             }
             if shown == 6 {
@@ -1547,7 +1980,14 @@ impl fmt::Display for Runs<'_> {
                 break;
             }
             if p.mapped {
-                write!(f, " {}#{} prot {} x{}", kname(p.shared), p.origin, p.prot, j - i)?;
+                write!(
+                    f,
+                    " {}#{} prot {} x{}",
+                    kname(p.shared),
+                    p.origin,
+                    p.prot,
+                    j - i
+                )?;
             } else {
                 write!(f, " hole x{}", j - i)?;
             }
@@ -1560,10 +2000,20 @@ impl fmt::Display for Runs<'_> {
 
 /// Map `n` bytes of private RW memory for the fuzzer's own use (outside the arena).
 fn own_memory(len: usize) -> usize {
-    match armmu_user::mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) {
+    match armmu_user::mmap(
+        0,
+        len,
+        PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS,
+        -1,
+        0,
+    ) {
         Ok(a) => a,
         Err(e) => {
-            println!("fuzz: cannot map {len} bytes for the model: {}", Res(Err(e)));
+            println!(
+                "fuzz: cannot map {len} bytes for the model: {}",
+                Res(Err(e))
+            );
             armmu_user::exit(2)
         }
     }
@@ -1581,7 +2031,10 @@ fn main(args: Args) -> i32 {
     if let Some(t) = args.env_usize("user_top") {
         USER_TOP_CELL.store(t, core::sync::atomic::Ordering::Relaxed);
     }
-    println!("fuzz: seed {seed} count {count} ({}; replay: rdinit=/bin/fuzz seed={seed} count={count})", armmu_user::ARCH);
+    println!(
+        "fuzz: seed {seed} count {count} ({}; replay: rdinit=/bin/fuzz seed={seed} count={count})",
+        armmu_user::ARCH
+    );
 
     let devnull = armmu_user::open(c"/dev/null", O_RDWR, 0).unwrap_or(-1);
     let devzero = armmu_user::open(c"/dev/zero", O_RDWR, 0).unwrap_or(-1);
@@ -1598,10 +2051,12 @@ fn main(args: Args) -> i32 {
     let m = own_memory(model_len);
     // SAFETY: a fresh private RW mapping, zero-filled, big enough for ARENA_PAGES pages
     // (Page is plain data; all-zero is UNMAPPED), used only through this slice.
-    let model: &'static mut [Page] = unsafe { core::slice::from_raw_parts_mut(m as *mut Page, ARENA_PAGES) };
+    let model: &'static mut [Page] =
+        unsafe { core::slice::from_raw_parts_mut(m as *mut Page, ARENA_PAGES) };
     let b = own_memory(BRK_PAGES * 4);
     // SAFETY: as above, for the brk page contents.
-    let brk_pages: &'static mut [u32] = unsafe { core::slice::from_raw_parts_mut(b as *mut u32, BRK_PAGES) };
+    let brk_pages: &'static mut [u32] =
+        unsafe { core::slice::from_raw_parts_mut(b as *mut u32, BRK_PAGES) };
 
     // The arena: reserve 64 MiB + 2 MiB, keep a 2 MiB-aligned 64 MiB (sections and
     // blocks possible), give it all back: from now on only the fuzzer maps there.
@@ -1636,7 +2091,10 @@ fn main(args: Args) -> i32 {
         mremap_enosys: 0,
         stray: 0,
     };
-    println!("fuzz: arena {arena:#x}..{:#x}, brk {brk_raw0:#x}", arena + ARENA_LEN);
+    println!(
+        "fuzz: arena {arena:#x}..{:#x}, brk {brk_raw0:#x}",
+        arena + ARENA_LEN
+    );
 
     let (sys_share, mm) = match mode {
         b"sys" => (100, false),
@@ -1652,7 +2110,10 @@ fn main(args: Args) -> i32 {
     // Part 1 scribbled over the arena: start part 2 from nothing.
     f.cleanup();
     let _ = f.sc(BRK, [f.brk, 0, 0, 0, 0, 0]);
-    println!("fuzz: random syscalls done: {} steps, {} syscalls, {} strays unmapped", sys_steps, f.nsys, f.stray);
+    println!(
+        "fuzz: random syscalls done: {} steps, {} syscalls, {} strays unmapped",
+        sys_steps, f.nsys, f.stray
+    );
     if mm {
         while f.nsys < f.count {
             f.step += 1;
@@ -1662,7 +2123,11 @@ fn main(args: Args) -> i32 {
         let b = f.brk_raw0;
         let r = f.sc(BRK, [b, 0, 0, 0, 0, 0]) as usize;
         expect!(f, Ok(r), Ok(b), "brk back to the start");
-        println!("fuzz: mm sequences done: {} steps ({} mremap calls ENOSYS)", f.step - sys_steps, f.mremap_enosys);
+        println!(
+            "fuzz: mm sequences done: {} steps ({} mremap calls ENOSYS)",
+            f.step - sys_steps,
+            f.mremap_enosys
+        );
     }
     let _ = armmu_user::munmap(m, model_len);
     let _ = armmu_user::munmap(b, BRK_PAGES * 4);
