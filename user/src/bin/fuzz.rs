@@ -305,6 +305,8 @@ struct Fuzz {
     next_origin: u32,
     next_seed: u32,
     mremap_enosys: u64,
+    /// The break is not where the model has it (after a mismatch): brk steps stop.
+    brk_broken: bool,
     /// Part-1 mappings found outside the arena (returned by non-fixed mmap/mremap).
     stray: u64,
 }
@@ -1713,11 +1715,15 @@ impl Fuzz {
     }
 
     fn mm_brk(&mut self) {
+        if self.brk_broken {
+            return;
+        }
         let target = match self.rng.below(8) {
             0 => 0,
             1 => self.rng.pick(&[1, 0x1000]),
             2 => self.brk0,
-            3 => self.brk + self.rng.below(PAGE),
+            // (within the BRK_PAGES the model keeps)
+            3 => (self.brk + self.rng.below(PAGE)).min(self.brk0 + BRK_PAGES * PAGE - 1),
             _ => self.brk0 + self.rng.below(BRK_PAGES * PAGE),
         };
         let r = self.sc(BRK, [target, 0, 0, 0, 0, 0]) as usize;
@@ -1742,7 +1748,8 @@ impl Fuzz {
                     "brk could not be moved back to {:#x} (got {back:#x})",
                     self.brk
                 );
-                self.brk = back;
+                // The model cannot follow a break it does not know: no more brk steps.
+                self.brk_broken = true;
             }
             return;
         }
@@ -2089,6 +2096,7 @@ fn main(args: Args) -> i32 {
         next_origin: 0,
         next_seed: seed as u32,
         mremap_enosys: 0,
+        brk_broken: false,
         stray: 0,
     };
     println!(
