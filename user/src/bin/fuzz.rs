@@ -77,7 +77,9 @@ const KADDRS: &[usize] = &[
     0xFFFF_FFE0_0000_0000,
     0xFFFF_FFFF_FFFF_F000,
     0xFFFF_FFFF_FFFF_FFFF,
-    0x8000_0000_0000_0000,
+    // Not 0x8000_0000_0000_0000: with bit 55 clear it is a tagged *user* address (TBI),
+    // and Linux untags the address of munmap/mprotect/madvise/mremap/brk: munmap of it is
+    // munmap(0, ..) = 0 there.
 ];
 
 /// Syscall numbers that are called through their own generators (their arguments must be
