@@ -370,15 +370,15 @@ macro_rules! expect {
 impl Fuzz {
     fn sc(&mut self, n: usize, a: [usize; 6]) -> isize {
         self.nsys += 1;
-        // SAFETY: every caller keeps the arguments of calls that write memory or change
-        // mappings inside the arena or at addresses where the call must fail; see the
-        // generators. Unknown calls get no pointer to the fuzzer's own memory.
         if self.trace {
             println!(
                 "  {} sys {n}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})",
                 self.step, a[0], a[1], a[2], a[3], a[4], a[5]
             );
         }
+        // SAFETY: every caller keeps the arguments of calls that write memory or change
+        // mappings inside the arena or at addresses where the call must fail; see the
+        // generators. Unknown calls get no pointer to the fuzzer's own memory.
         let r = unsafe { syscall6(n, a[0], a[1], a[2], a[3], a[4], a[5]) };
         if self.trace {
             println!("    = {}", Res(decode(r)));
@@ -1629,8 +1629,7 @@ impl Fuzz {
             // Moved outside the arena: check the first page's content, unmap it.
             let first = Page { ..self.model[os] };
             self.set_range(os, on, UNMAPPED);
-            self.probe_read(got, &first);
-            if first.prot & PROT_READ as u8 != 0 {
+            if self.probe_read(got, &first) && first.prot & PROT_READ as u8 != 0 {
                 let mut rng = Rng::new(self.rng.next());
                 // SAFETY: the kernel says the moved mapping is there, readable.
                 if let Err((off, g, w)) = unsafe { check_page(got, first.content, false, &mut rng) }
