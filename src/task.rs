@@ -308,7 +308,9 @@ impl Task {
             let v = self.space.vmas.find(p).copied().ok_or(Errno::EFAULT)?;
             let ok = match access {
                 Access2::Write => v.prot.write,
-                _ => v.prot.read || v.prot.write,
+                // PROT_EXEC implies readable: ARMv7 has no execute-only
+                // pages and Linux treats such memory as readable too.
+                _ => v.prot.read || v.prot.write || v.prot.exec,
             };
             if !ok {
                 return Err(Errno::EFAULT);

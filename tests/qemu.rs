@@ -139,3 +139,4 @@ const ARMV7: common::scenarios::Arch = common::scenarios::Arch {
 user_scenarios!(ARMV7);
 inject_tests!("cortex-a15", pxn);
 boot_input_scenarios!(ARMV7);
+fuzz_scenarios!(ARMV7);

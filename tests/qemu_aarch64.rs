@@ -113,6 +113,7 @@ const AARCH64: common::scenarios::Arch = common::scenarios::Arch {
 user_scenarios!(AARCH64);
 inject_tests!("cortex-a53");
 boot_input_scenarios!(AARCH64);
+fuzz_scenarios!(AARCH64);
 
 #[test]
 fn finds_its_own_load_address_without_a_dtb() {

@@ -6,6 +6,7 @@
 pub mod boot_inputs;
 pub mod cpio;
 pub mod inject;
+pub mod fuzz;
 pub mod scenarios;
 
 use std::io::Read;

@@ -124,9 +124,15 @@ pub mod errno {
     pub const EEXIST: i32 = 17;
     pub const ENODEV: i32 = 19;
     pub const EINVAL: i32 = 22;
+    pub const ENOTDIR: i32 = 20;
+    pub const EISDIR: i32 = 21;
+    pub const EMFILE: i32 = 24;
     pub const ENOTTY: i32 = 25;
+    pub const EROFS: i32 = 30;
+    pub const ENAMETOOLONG: i32 = 36;
     pub const ENOSYS: i32 = 38;
     pub const EOVERFLOW: i32 = 75;
+    pub const EOPNOTSUPP: i32 = 95;
 
     /// Symbolic name of an errno, for messages.
     pub fn name(e: i32) -> &'static str {
@@ -144,7 +150,13 @@ pub mod errno {
             EEXIST => "EEXIST",
             ENODEV => "ENODEV",
             EINVAL => "EINVAL",
+            ENOTDIR => "ENOTDIR",
+            EISDIR => "EISDIR",
+            EMFILE => "EMFILE",
             ENOTTY => "ENOTTY",
+            EROFS => "EROFS",
+            ENAMETOOLONG => "ENAMETOOLONG",
+            EOPNOTSUPP => "EOPNOTSUPP",
             ENOSYS => "ENOSYS",
             EOVERFLOW => "EOVERFLOW",
             _ => "E?",
