@@ -10,6 +10,7 @@
 #   --cpu NAME        QEMU CPU (default from boards/<board>/qemu.sh)
 #   --initrd FILE     newc cpio (optionally gzipped) to hand to the kernel as initramfs
 #   --append "ARGS"   kernel command line (e.g. "rdinit=/mmap_anon")
+#   --timeout SECS    stop a boot after SECS seconds (default 60; long fuzz runs need more)
 #   --board NAME      board directory under boards/: qemu-virt (ARMv7-A, default)
 #                     or qemu-virt-aarch64 (AArch64)
 #
@@ -25,6 +26,7 @@ TEST_BOARDS="qemu-virt qemu-virt-aarch64"
 CPU=""
 INITRD=""
 APPEND=""
+TIMEOUT=60
 CMD=run
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,8 +34,9 @@ while [ $# -gt 0 ]; do
         --cpu) CPU=$2; shift ;;
         --initrd) INITRD=$2; shift ;;
         --append) APPEND=$2; shift ;;
+        --timeout) TIMEOUT=$2; shift ;;
         --board) BOARD=$2; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -130,7 +133,7 @@ case "$CMD" in
         build
         initrd=$INITRD   # empty: the kernel's built-in initramfs
         echo "==> $(qemu_cmd "$CPU" "$initrd" "$APPEND")" >&2
-        eval "timeout 60 $(qemu_cmd "$CPU" "$initrd" "$APPEND")"
+        eval "timeout $TIMEOUT $(qemu_cmd "$CPU" "$initrd" "$APPEND")"
         ;;
     bench)
         ensure_tools
