@@ -158,7 +158,9 @@ case "$CMD" in
         echo "$dfsr" | grep -q "1 passed" || { echo "the aarch32-cpu comparison did not run" >&2; exit 1; }
         # clippy enforces the crate's deny(undocumented_unsafe_blocks) and
         # the rest of the lint set, on the host and on both kernel targets.
-        echo "==> clippy (host)" >&2
+        echo "==> rustfmt --check, clippy (host)" >&2
+        cargo fmt --check
+        cargo fmt --check --manifest-path "$ROOT/user/Cargo.toml"
         cargo clippy --quiet --lib --tests -- -D warnings
         for b in $TEST_BOARDS; do
             load_board "$b"

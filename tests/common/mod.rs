@@ -5,8 +5,8 @@
 
 pub mod boot_inputs;
 pub mod cpio;
-pub mod inject;
 pub mod fuzz;
+pub mod inject;
 pub mod scenarios;
 
 use std::io::Read;

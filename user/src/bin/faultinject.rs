@@ -22,8 +22,8 @@
 use armmu_user::errno::*;
 use armmu_user::sys::*;
 use armmu_user::{
-    brk, check, check_detail, close, entry, finish, madvise, mmap, mprotect, munmap, open,
-    println, read, syscall2, write, Res, PAGE,
+    brk, check, check_detail, close, entry, finish, madvise, mmap, mprotect, munmap, open, println,
+    read, syscall2, write, Res, PAGE,
 };
 
 entry!(main);
@@ -62,9 +62,7 @@ const MADV_POPULATE_WRITE: u32 = 23;
 
 fn mremap(old: usize, old_len: usize, new_len: usize, flags: usize) -> Result<usize, i32> {
     // SAFETY: remaps memory of this program's own mappings only (the paths below).
-    armmu_user::decode(unsafe {
-        armmu_user::syscall5(SYS_MREMAP, old, old_len, new_len, flags, 0)
-    })
+    armmu_user::decode(unsafe { armmu_user::syscall5(SYS_MREMAP, old, old_len, new_len, flags, 0) })
 }
 
 /// 4 touched RW pages, then a PROT_NONE guard page: the mapping cannot grow in place.
@@ -538,7 +536,11 @@ fn touch_with_failure(heap: bool) {
     if !check("touch: mmap at 0x30000000", a == Ok(AT)) {
         return;
     }
-    println!("# touching {:#x} with the next {} allocation failing", AT + PAGE, if heap { "heap" } else { "frame" });
+    println!(
+        "# touching {:#x} with the next {} allocation failing",
+        AT + PAGE,
+        if heap { "heap" } else { "frame" }
+    );
     inject(if heap { OP_ARM_HEAP } else { OP_ARM_FRAME }, 0).ok();
     touch(AT + PAGE);
     let fired = inject(OP_DISARM, 0);
@@ -556,8 +558,14 @@ fn main(args: armmu_user::Args) -> i32 {
         check("fault injection enabled", false);
         return finish();
     }
-    FROM.store(args.env_usize("FROM").unwrap_or(0), core::sync::atomic::Ordering::Relaxed);
-    VERBOSE.store(args.env("VERBOSE").is_some(), core::sync::atomic::Ordering::Relaxed);
+    FROM.store(
+        args.env_usize("FROM").unwrap_or(0),
+        core::sync::atomic::Ordering::Relaxed,
+    );
+    VERBOSE.store(
+        args.env("VERBOSE").is_some(),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     let mut heap = false;
     let mut pxn = false;
     let mut touch = false;
@@ -596,7 +604,10 @@ fn main(args: armmu_user::Args) -> i32 {
         (OP_ARM_FRAME, "frame")
     };
     let pressure = apply_pressure();
-    check("pressure mapping (one L2 table per MiB) in place", pressure.is_some());
+    check(
+        "pressure mapping (one L2 table per MiB) in place",
+        pressure.is_some(),
+    );
     let start = stat();
     for p in paths().iter() {
         let id = p.id.as_bytes();

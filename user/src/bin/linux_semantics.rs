@@ -67,8 +67,10 @@ fn main(_args: armmu_user::Args) -> i32 {
 /// mmap(2): EACCES for MAP_SHARED + PROT_WRITE on an fd not open for
 /// writing; and mprotect(2) cannot add PROT_WRITE to such a mapping later.
 fn dev_zero_read_only(zero: &CStr) {
-    let Some(fd) = expect_ok("open /dev/zero O_RDONLY", open(zero, O_RDONLY, 0).map(|f| f as usize))
-    else {
+    let Some(fd) = expect_ok(
+        "open /dev/zero O_RDONLY",
+        open(zero, O_RDONLY, 0).map(|f| f as usize),
+    ) else {
         return;
     };
     let fd = fd as i32;
@@ -131,7 +133,11 @@ fn huge_lengths_and_bad_paths() {
     let r = decode(unsafe {
         armmu_user::syscall3(READ_NR, zfd as usize, rbuf.as_mut_ptr() as usize, huge)
     });
-    expect_err("read(/dev/zero, valid buffer, huge length) -> EFAULT", r, EFAULT);
+    expect_err(
+        "read(/dev/zero, valid buffer, huge length) -> EFAULT",
+        r,
+        EFAULT,
+    );
     let _ = armmu_user::close(zfd);
     #[cfg(target_arch = "arm")]
     // SAFETY: the kernel checks the path pointer.
@@ -139,9 +145,19 @@ fn huge_lengths_and_bad_paths() {
     #[cfg(target_arch = "aarch64")]
     // SAFETY: as above.
     let r = decode(unsafe {
-        armmu_user::syscall4(armmu_user::sys::OPENAT, AT_FDCWD as isize as usize, usize::MAX - 2, 0, 0)
+        armmu_user::syscall4(
+            armmu_user::sys::OPENAT,
+            AT_FDCWD as isize as usize,
+            usize::MAX - 2,
+            0,
+            0,
+        )
     });
-    expect_err("open(path in the last page of the address space) -> EFAULT", r, EFAULT);
+    expect_err(
+        "open(path in the last page of the address space) -> EFAULT",
+        r,
+        EFAULT,
+    );
 }
 
 /// mprotect over [page, hole, page]: ENOMEM, but the page before the hole
@@ -186,7 +202,8 @@ fn madvise_semantics() {
     // SAFETY: still mapped RW.
     unsafe {
         check("the pages around it were dropped anyway (read zero)", {
-            armmu_user::all_zero(a, PAGE).is_ok() && armmu_user::all_zero(a + 2 * PAGE, PAGE).is_ok()
+            armmu_user::all_zero(a, PAGE).is_ok()
+                && armmu_user::all_zero(a + 2 * PAGE, PAGE).is_ok()
         });
     }
     expect_err(
@@ -207,7 +224,10 @@ fn madvise_semantics() {
         fill(s, PAGE, 9);
         fill(s + PAGE, PAGE, 10);
     }
-    expect_ok("madvise(DONTNEED) on it", madvise(s, 2 * PAGE, MADV_DONTNEED));
+    expect_ok(
+        "madvise(DONTNEED) on it",
+        madvise(s, 2 * PAGE, MADV_DONTNEED),
+    );
     // SAFETY: still mapped.
     unsafe {
         check(
@@ -222,7 +242,10 @@ fn madvise_semantics() {
             "MADV_REMOVE punched the first page out (reads zero)",
             armmu_user::all_zero(s, PAGE).is_ok(),
         );
-        check("the second page kept its data", verify(s + PAGE, PAGE, 10).is_ok());
+        check(
+            "the second page kept its data",
+            verify(s + PAGE, PAGE, 10).is_ok(),
+        );
     }
     let _ = munmap(s, 2 * PAGE);
 }
@@ -269,7 +292,14 @@ fn overcommit() {
     );
     if let Some(a) = expect_ok(
         "the same with MAP_NORESERVE",
-        mmap(0, len, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+        mmap(
+            0,
+            len,
+            RW,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+            -1,
+            0,
+        ),
     ) {
         let _ = munmap(a, len);
     }
@@ -294,10 +324,21 @@ fn mremap_keeps_data() {
     // SAFETY: our RW mapping.
     unsafe { fill(a, 2 * PAGE, 3) };
     // Block growth in place.
-    let blocker = mmap(a + 2 * PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    let blocker = mmap(
+        a + 2 * PAGE,
+        PAGE,
+        PROT_READ,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+        -1,
+        0,
+    );
     expect_err(
         "mremap grow without MAYMOVE when blocked -> ENOMEM",
-        if blocker.is_ok() { mremap(a, 2 * PAGE, 4 * PAGE, 0) } else { Err(ENOMEM) },
+        if blocker.is_ok() {
+            mremap(a, 2 * PAGE, 4 * PAGE, 0)
+        } else {
+            Err(ENOMEM)
+        },
         ENOMEM,
     );
     if let Some(b) = expect_ok(
@@ -307,7 +348,10 @@ fn mremap_keeps_data() {
         // SAFETY: the moved mapping is RW and 64 pages long.
         unsafe {
             check("the data moved along", verify(b, 2 * PAGE, 3).is_ok());
-            check("the new part reads zero", armmu_user::all_zero(b + 2 * PAGE, 62 * PAGE).is_ok());
+            check(
+                "the new part reads zero",
+                armmu_user::all_zero(b + 2 * PAGE, 62 * PAGE).is_ok(),
+            );
         }
         expect_ok("mremap shrink", mremap(b, 64 * PAGE, PAGE, 0));
         let _ = munmap(b, PAGE);
