@@ -1,1 +1,2 @@
+pub mod abi;
 pub mod mm_args;

@@ -245,27 +245,9 @@ fn leave(value: i64) -> ! {
     unsafe { armmu_a64_leave_user(core::ptr::addr_of!(KCTX), value) }
 }
 
-/// Linux AArch64 syscall numbers (include/uapi/asm-generic/unistd.h).
+/// This ABI's syscall numbers ([`crate::syscall::abi::AARCH64`]).
 fn sys_of(nr: u64) -> Sys {
-    match nr {
-        29 => Sys::Ioctl,
-        56 => Sys::OpenAt,
-        57 => Sys::Close,
-        63 => Sys::Read,
-        64 => Sys::Write,
-        66 => Sys::Writev,
-        93 => Sys::Exit,
-        94 => Sys::ExitGroup,
-        96 => Sys::SetTidAddress,
-        172 => Sys::GetPid,
-        214 => Sys::Brk,
-        215 => Sys::Munmap,
-        222 => Sys::Mmap,
-        226 => Sys::Mprotect,
-        233 => Sys::Madvise,
-        216 => Sys::Mremap,
-        n => Sys::Unknown(n as usize),
-    }
+    crate::syscall::abi::lookup(crate::syscall::abi::AARCH64, nr as usize)
 }
 
 fn user_trap(frame: &mut Frame) {

@@ -359,29 +359,9 @@ fn leave(value: i32) -> ! {
     unsafe { armmu_leave_user(core::ptr::addr_of!(KCTX), value) }
 }
 
-/// Syscall numbers of the Linux ARM EABI (arch/arm/tools/syscall.tbl).
+/// This ABI's syscall numbers ([`crate::syscall::abi::ARM_EABI`]).
 fn sys_of(nr: u32) -> Sys {
-    match nr {
-        1 => Sys::Exit,
-        3 => Sys::Read,
-        4 => Sys::Write,
-        5 => Sys::Open,
-        6 => Sys::Close,
-        20 => Sys::GetPid,
-        45 => Sys::Brk,
-        54 => Sys::Ioctl,
-        91 => Sys::Munmap,
-        125 => Sys::Mprotect,
-        146 => Sys::Writev,
-        192 => Sys::Mmap2,
-        220 => Sys::Madvise,
-        163 => Sys::Mremap,
-        248 => Sys::ExitGroup,
-        256 => Sys::SetTidAddress,
-        322 => Sys::OpenAt,
-        0xf0005 => Sys::SetTls,
-        n => Sys::Unknown(n as usize),
-    }
+    crate::syscall::abi::lookup(crate::syscall::abi::ARM_EABI, nr as usize)
 }
 
 fn user_trap(frame: &mut Frame, v: Vector) {

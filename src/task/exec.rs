@@ -1,0 +1,154 @@
+//! `exec`: a program from the initramfs becomes a task: lazy segment
+//! VMAs, the stack VMA with Linux's initial stack written in.
+
+use super::{random_bytes, File, Task, UserLayout, INITRAMFS};
+use crate::loader::{self, cpio, elf, stack};
+use crate::mm::space::{Access2, AddressSpace, Mmu};
+use crate::mm::vma::{ImageData, Vma, VmaKind};
+use crate::syscall::mm_args::{Prot, PAGE_SIZE};
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+impl Task {
+    /// Load `path` from the initramfs as a new task, Linux-style initial
+    /// stack included. Returns the task, its entry point and stack pointer.
+    pub fn exec(
+        pid: u32,
+        path: &str,
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+        layout: UserLayout,
+        mut mmu: Box<dyn Mmu + Send>,
+    ) -> Result<(Task, u64, u64), String> {
+        use alloc::format;
+        let bytes = INITRAMFS
+            .get()
+            .ok_or_else(|| String::from("no initramfs"))?;
+        let archive = cpio::Archive::new(bytes).map_err(|e| format!("initramfs: {e}"))?;
+        let image = loader::find_file(&archive, path).map_err(|e| format!("{path}: {e}"))?;
+        let plan = elf::plan(
+            image,
+            layout.machine,
+            layout.task_size as u64,
+            PAGE_SIZE as u64,
+            layout.pie_bias,
+        )
+        .map_err(|e| format!("{path}: {e}"))?;
+        let mut space = AddressSpace::new(layout.task_size, layout.mmap_lo, layout.mmap_hi);
+        let fail = |space: &mut AddressSpace, mmu: &mut Box<dyn Mmu + Send>, msg: String| {
+            space.teardown(mmu.as_mut());
+            msg
+        };
+        for seg in &plan.segments {
+            let start = (seg.vaddr as usize) & !(PAGE_SIZE - 1);
+            let end = ((seg.vaddr + seg.memsz) as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+            let prot = Prot {
+                read: seg.perms.read,
+                write: seg.perms.write,
+                exec: seg.perms.exec,
+            };
+            let bytes = &image[seg.file_offset as usize..(seg.file_offset + seg.filesz) as usize];
+            // A writable segment is private writable memory: Linux's
+            // loader accounts it (elf_map / vm_brk_flags) and refuses one
+            // larger than RAM.
+            if prot.write && AddressSpace::enough_memory(mmu.as_ref(), end - start).is_err() {
+                let msg = format!(
+                    "{path}: segment at {start:#x}: {} MiB is more than the RAM ({} MiB): out of memory (ENOMEM)",
+                    (end - start) >> 20,
+                    (mmu.total_frames() * PAGE_SIZE) >> 20
+                );
+                return Err(fail(&mut space, &mut mmu, msg));
+            }
+            // Pages come in on first touch, from the file bytes (zero for
+            // .bss), as Linux maps segments.
+            let kind = VmaKind::Image(ImageData {
+                bytes,
+                va: seg.vaddr as usize,
+            });
+            if let Err(e) = space.vmas.insert(Vma {
+                start,
+                end,
+                prot,
+                kind,
+            }) {
+                return Err(fail(
+                    &mut space,
+                    &mut mmu,
+                    format!("{path}: segment at {start:#x}: {}", e.name()),
+                ));
+            }
+        }
+        let brk = (plan.highest as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        space.brk_start = brk;
+        space.brk = brk;
+
+        // The stack: a lazily filled VMA; the initial image is written now.
+        let top = layout.stack_top;
+        let rw = Prot {
+            read: true,
+            write: true,
+            exec: false,
+        };
+        if space
+            .vmas
+            .insert(Vma {
+                start: top - layout.stack_size,
+                end: top,
+                prot: rw,
+                kind: VmaKind::Stack,
+            })
+            .is_err()
+        {
+            return Err(fail(
+                &mut space,
+                &mut mmu,
+                format!("{path}: stack overlaps the image"),
+            ));
+        }
+        let auxv = stack::linux_auxv(&plan, PAGE_SIZE as u64, layout.hwcap, layout.hwcap2);
+        let spec = stack::StackSpec {
+            stack_top: top as u64,
+            word: layout.word,
+            argv,
+            envp,
+            execfn: path.as_bytes(),
+            auxv: &auxv,
+            random: random_bytes(pid),
+            platform: Some(layout.platform),
+            max_size: (layout.stack_size / 4) as u64,
+        };
+        let st = match stack::build(&spec) {
+            Ok(s) => s,
+            Err(e) => return Err(fail(&mut space, &mut mmu, format!("{path}: stack: {e:?}"))),
+        };
+        let mut off = 0usize;
+        let base = st.sp as usize;
+        while off < st.image.len() {
+            let va = base + off;
+            let page = va & !(PAGE_SIZE - 1);
+            if space.fault(mmu.as_mut(), va, Access2::Write).is_err() {
+                return Err(fail(&mut space, &mut mmu, format!("{path}: stack page")));
+            }
+            let pa = mmu.lookup(page).unwrap_or(0);
+            let n = (page + PAGE_SIZE - va).min(st.image.len() - off);
+            mmu.fill_frame(pa, va - page, &st.image[off..off + n]);
+            off += n;
+        }
+        let mut fds: Vec<Option<File>> = Vec::new();
+        for _ in 0..3 {
+            fds.push(Some(File::Console));
+        }
+        let task = Task {
+            pid,
+            name: String::from(path),
+            space,
+            mmu,
+            fds,
+            layout,
+            reported: [0; 16],
+            reported_count: 0,
+        };
+        Ok((task, plan.entry, st.sp))
+    }
+}

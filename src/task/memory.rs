@@ -1,0 +1,84 @@
+//! The memory syscalls' glue: decode the arguments (`syscall::mm_args`),
+//! then perform them on the address space (`mm::space`).
+
+use super::files::File;
+use super::Task;
+use crate::errno::Errno;
+use crate::mm::space::Advice;
+use crate::syscall::mm_args::{self, MmContext, PAGE_SIZE};
+
+impl Task {
+    pub(super) fn mmap(&mut self, a: [usize; 6], offset: u64) -> Result<usize, Errno> {
+        // Fixed-size copies: no allocation on the mmap path.
+        let mut windows = [(0u64, 0u64); 16];
+        let nwin = crate::board::DEVICE_WINDOWS.len().min(windows.len());
+        for (w, &(s, e, _)) in windows.iter_mut().zip(crate::board::DEVICE_WINDOWS) {
+            *w = (s, e);
+        }
+        let fds = &self.fds;
+        let lookup = |fd: i32| {
+            usize::try_from(fd)
+                .ok()
+                .and_then(|i| fds.get(i))
+                .and_then(|f| f.as_ref().map(File::kind))
+        };
+        let ctx = MmContext {
+            task_size: self.layout.task_size,
+            device_windows: &windows[..nwin],
+            fd: &lookup,
+        };
+        let req = mm_args::decode_mmap(
+            a[0],
+            a[1],
+            a[2] as u32,
+            a[3] as u32,
+            a[4] as i32,
+            offset,
+            &ctx,
+        )?;
+        self.space.mmap(self.mmu.as_mut(), &req)
+    }
+
+    /// `madvise`, with do_madvise's argument checks in Linux's order.
+    pub(super) fn madvise(
+        &mut self,
+        addr: usize,
+        len: usize,
+        advice: usize,
+    ) -> Result<usize, Errno> {
+        let advice = Advice::from_linux(advice).ok_or(Errno::EINVAL)?;
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = len.checked_add(PAGE_SIZE - 1).ok_or(Errno::EINVAL)? & !(PAGE_SIZE - 1);
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        if end == addr {
+            return Ok(0);
+        }
+        let r = mm_args::RangeRequest { start: addr, end };
+        self.space.madvise(self.mmu.as_mut(), r, advice)?;
+        Ok(0)
+    }
+
+    /// `munmap`.
+    pub(super) fn munmap(&mut self, addr: usize, len: usize) -> Result<usize, Errno> {
+        match mm_args::decode_munmap(addr, len, self.layout.task_size)? {
+            Some(r) => self.space.munmap(self.mmu.as_mut(), r).map(|_| 0),
+            None => Ok(0),
+        }
+    }
+
+    /// `mprotect`.
+    pub(super) fn mprotect(&mut self, addr: usize, len: usize, prot: u32) -> Result<usize, Errno> {
+        match mm_args::decode_mprotect(addr, len, prot, self.layout.task_size)? {
+            Some((r, prot)) => self.space.mprotect(self.mmu.as_mut(), r, prot).map(|_| 0),
+            None => Ok(0),
+        }
+    }
+
+    /// `mremap`.
+    pub(super) fn mremap(&mut self, a: [usize; 6]) -> Result<usize, Errno> {
+        let r = mm_args::decode_mremap(a[0], a[1], a[2], a[3] as u32, a[4])?;
+        self.space.mremap(self.mmu.as_mut(), r)
+    }
+}

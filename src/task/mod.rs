@@ -1,0 +1,187 @@
+//! User tasks, independent of the architecture: the task and the running
+//! one (`CURRENT`), and, by concern, [`exec`] (loading from the
+//! initramfs), [`uaccess`] (copies to and from user memory), [`files`]
+//! (file descriptors and their I/O), [`memory`] (the mm syscalls' glue)
+//! and [`dispatch`] (one syscall, by meaning). The architecture maps its
+//! syscall numbers onto [`Sys`] through `syscall::abi`, moves registers in
+//! and out, and provides the [`Mmu`] of each address space.
+
+mod dispatch;
+mod exec;
+mod files;
+mod memory;
+mod uaccess;
+
+pub use crate::syscall::abi::Sys;
+pub use files::File;
+
+use crate::errno::Errno;
+use crate::kprintln;
+use crate::loader::{cpio, elf, stack};
+use crate::mm::space::{Access2, AddressSpace, Mmu};
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Where the architecture puts things in a user address space.
+#[derive(Clone, Copy, Debug)]
+pub struct UserLayout {
+    pub task_size: usize,
+    pub stack_top: usize,
+    pub stack_size: usize,
+    pub mmap_lo: usize,
+    pub mmap_hi: usize,
+    pub machine: elf::Machine,
+    pub word: stack::WordSize,
+    pub platform: &'static [u8],
+    pub hwcap: u64,
+    pub hwcap2: Option<u64>,
+    pub pie_bias: u64,
+}
+
+/// How a task ended.
+pub enum Ended {
+    Exited(i32),
+    /// Killed by this signal number.
+    Killed(i32),
+}
+
+pub enum Outcome {
+    Return(isize),
+    Exit(i32),
+}
+
+pub struct Task {
+    pub pid: u32,
+    pub name: String,
+    pub space: AddressSpace,
+    pub mmu: Box<dyn Mmu + Send>,
+    pub fds: Vec<Option<File>>,
+    pub layout: UserLayout,
+    /// Syscall numbers already reported as unsupported (the first few:
+    /// a fuzzer's random numbers must not grow kernel memory).
+    reported: [usize; 16],
+    reported_count: usize,
+}
+
+/// The initramfs everyone opens files from (unpacked once at boot).
+pub(super) static INITRAMFS: spin::Once<&'static [u8]> = spin::Once::new();
+
+pub fn set_initramfs(bytes: &'static [u8]) {
+    INITRAMFS.call_once(|| bytes);
+}
+
+pub(crate) fn initramfs() -> Option<cpio::Archive<'static>> {
+    cpio::Archive::new(INITRAMFS.get()?).ok()
+}
+
+impl Task {
+    /// Release every frame of the address space.
+    pub fn teardown(&mut self) {
+        self.space.teardown(self.mmu.as_mut());
+    }
+
+    pub(super) fn fd(&self, fd: i32) -> Result<&File, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get(i))
+            .and_then(|f| f.as_ref())
+            .ok_or(Errno::EBADF)
+    }
+}
+
+/// 16 bytes for AT_RANDOM: from the counter, mixed (not cryptographic;
+/// there is no entropy source on this board).
+pub(crate) fn random_bytes(seed: u32) -> [u8; 16] {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed as u64 ^ crate::arch::counter();
+    let mut out = [0u8; 16];
+    for chunk in out.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+/// The running task (one at a time).
+pub static CURRENT: spin::Mutex<Option<Task>> = spin::Mutex::new(None);
+
+/// Run a syscall for the current task. The lock is released on return, so
+/// the caller may then leave the task for good.
+pub fn current_syscall(sys: Sys, a: [usize; 6]) -> Outcome {
+    let mut g = CURRENT.lock();
+    g.as_mut().expect("current task").syscall(sys, a)
+}
+
+/// What became of a user abort.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// A lazy page is now mapped: return to the task.
+    Resolved,
+    /// A real fault: the task gets the fault's signal.
+    Signal,
+    /// The access was allowed but no frame is left: an out-of-memory kill
+    /// (SIGKILL, as Linux's OOM killer).
+    OutOfMemory,
+}
+
+/// A user abort: a translation fault inside a mapping that allows the
+/// access is resolved (lazy allocation); anything else is a signal.
+pub fn current_resolve_fault(info: &crate::mm::fault::FaultInfo, access: Access2) -> Resolution {
+    if info.kind != crate::mm::fault::FaultKind::Translation {
+        return Resolution::Signal;
+    }
+    let mut g = CURRENT.lock();
+    let Some(task) = g.as_mut() else {
+        return Resolution::Signal;
+    };
+    if info.addr as usize >= task.layout.task_size {
+        return Resolution::Signal;
+    }
+    let Task { space, mmu, .. } = task;
+    match space.fault(mmu.as_mut(), info.addr as usize, access) {
+        Ok(()) => Resolution::Resolved,
+        Err(Errno::ENOMEM) => Resolution::OutOfMemory,
+        Err(_) => Resolution::Signal,
+    }
+}
+
+/// Linux's signal number for SIGKILL.
+pub const SIGKILL: i32 = 9;
+
+/// Report an out-of-memory kill of the current task; returns the value
+/// that makes `run` report `Ended::Killed(SIGKILL)`.
+pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
+    let g = CURRENT.lock();
+    if let Some(t) = g.as_ref() {
+        kprintln!(
+            "task {} ({}) killed: out of memory (SIGKILL): no free frame for a {} at 0x{:08x} pc=0x{:08x}; {} MiB mapped",
+            t.pid,
+            t.name,
+            info.access.name(),
+            info.addr,
+            info.pc,
+            t.space.vmas.mapped_bytes() >> 20
+        );
+    }
+    -SIGKILL
+}
+
+/// Report the kill of the current task; returns the value that makes
+/// `run` report `Ended::Killed(signal)`.
+pub fn current_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
+    let g = CURRENT.lock();
+    if let Some(t) = g.as_ref() {
+        kprintln!("task {} ({}) killed: {info}", t.pid, t.name);
+    }
+    -info.signal().number()
+}
+
+/// Take the finished task out and release its memory.
+pub fn finish_current() {
+    let task = CURRENT.lock().take();
+    if let Some(mut t) = task {
+        t.teardown();
+    }
+}
