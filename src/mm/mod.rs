@@ -7,6 +7,7 @@ pub mod inject;
 pub mod kmem;
 pub mod layout;
 pub mod memtype;
+pub mod pagetable;
 pub mod planner;
 pub mod space;
 pub mod tlb;

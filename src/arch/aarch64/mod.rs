@@ -6,6 +6,7 @@ pub mod decode;
 pub mod desc;
 pub mod exceptions;
 pub mod fault;
+pub mod format;
 #[cfg(target_arch = "aarch64")]
 pub mod mmu;
 #[cfg(target_arch = "aarch64")]

@@ -291,6 +291,26 @@ pub fn section_to_small(raw: u32, offset: u32) -> u32 {
     v.value
 }
 
+/// The small page at `offset` inside the large page `large`, with its
+/// attributes (ARM ARM B3.5.1: large and small pages differ in TEX and XN
+/// position).
+pub fn large_to_small(large: u32, offset: u32) -> u32 {
+    let pa = (large & !(LARGE_PAGE_SIZE - 1)) + offset;
+    let xn = (large >> 15) & 1;
+    let tex = (large >> 12) & 0b111;
+    // B, C, AP[1:0], AP[2], S, nG keep their positions (bits 2..5, 9..11).
+    let common = large & 0b1110_0011_1100;
+    pa | common | (tex << 6) | 0b10 | xn
+}
+
+/// The section at `offset` inside the supersection `raw`, with the same
+/// attributes, in `domain`. A supersection's attribute bits [4:0], [17:9]
+/// and NS (bit 19) sit where a section's do; bits [8:5] (PA[39:36])
+/// become the domain and bit 18 is cleared.
+pub fn supersection_to_section(raw: u32, offset: u32, domain: u8) -> u32 {
+    ((raw & !(SUPERSECTION_SIZE - 1)) + offset) | (raw & 0x000B_FE1F) | ((domain as u32) << 5)
+}
+
 /// Physical base of a small page or section entry (for unmap bookkeeping).
 pub fn small_page_pa(raw: u32) -> u32 {
     raw & !(SMALL_PAGE_SIZE - 1)

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod desc;
 pub mod exceptions;
 pub mod fault;
+pub mod format;
 pub mod l2alloc;
 pub mod mmu;
 #[cfg(target_arch = "arm")]

@@ -1,0 +1,542 @@
+//! The engine on the VMSAv8-64 format (4 KiB granule, 3 levels).
+
+use super::*;
+use crate::arch::aarch64::desc::{self, Kind};
+use crate::arch::aarch64::format::Vmsa64;
+use crate::mm::memtype::{Access, MemoryType};
+
+type Table = super::Table<Vmsa64>;
+type Fake = super::Fake<Vmsa64>;
+
+const KIB4: u64 = 1 << 12;
+const MIB2: u64 = 2 << 20;
+const GIB: u64 = 1 << 30;
+const TTBR1_BASE: u64 = 0xFFFF_FF80_0000_0000;
+
+fn user_table() -> Table {
+    Table {
+        root_pa: ROOT,
+        va_lo: 0,
+        va_hi: 0x7F_FFFF_FFFF,
+        asid: Some(5),
+        format: Vmsa64,
+    }
+}
+
+fn kernel_table() -> Table {
+    Table {
+        root_pa: ROOT,
+        va_lo: TTBR1_BASE,
+        va_hi: u64::MAX,
+        asid: None,
+        format: Vmsa64,
+    }
+}
+
+fn rw() -> MapAttrs {
+    MapAttrs::kernel_data()
+}
+
+#[test]
+fn blocks_where_aligned_pages_elsewhere() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    // Two pages, a 2 MiB block, a 1 GiB block, a 2 MiB block, a page.
+    let va = GIB - MIB2 - 2 * KIB4;
+    let pa = 0x1_0000_0000 - MIB2 - 2 * KIB4;
+    let size = 2 * KIB4 + MIB2 + GIB + MIB2 + KIB4;
+    t.map(&mut env, va, pa, size, rw()).unwrap();
+    let want = [
+        (va, 3),
+        (va + KIB4, 3),
+        (GIB - MIB2, 2),
+        (GIB, 1),
+        (2 * GIB, 2),
+        (2 * GIB + MIB2, 3),
+    ];
+    for (v, level) in want {
+        let p = t.lookup(&env, v).unwrap();
+        let size = desc::level_size(level);
+        assert_eq!((p.va, p.level, p.size), (v, level, size), "{v:#x}");
+        assert_eq!(p.pa, v + (pa - va));
+        let raw = match level {
+            3 => desc::page(p.pa, rw()).unwrap(),
+            l => desc::block(l, p.pa, rw()).unwrap(),
+        };
+        assert_eq!(p.raw, raw);
+    }
+    // Inside blocks, lookups return the block.
+    let p = t.lookup(&env, GIB + 0x1234_5000).unwrap();
+    assert_eq!((p.va, p.pa, p.size), (GIB, 0x1_0000_0000, GIB));
+    assert!(t.lookup(&env, 2 * GIB + MIB2 + KIB4).is_none());
+    assert!(t.lookup(&env, va - KIB4).is_none());
+    // Tables: L2 for GiB 0 and GiB 2, L3 for two 2 MiB regions.
+    assert_eq!(env.live_tables, 4);
+    // The L1 block sits at index 1 of the root.
+    assert_eq!(
+        env.read(ROOT + 8),
+        desc::block(1, 0x1_0000_0000, rw()).unwrap()
+    );
+}
+
+#[test]
+fn pa_alignment_matters_as_much_as_va() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, GIB, 0x4000_1000, MIB2, rw()).unwrap();
+    for v in (GIB..GIB + MIB2).step_by(4096) {
+        assert_eq!(t.lookup(&env, v).unwrap().size, KIB4);
+    }
+}
+
+#[test]
+fn overlap_refused_and_nothing_changed() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x20_0000, 0x4000_0000, 0x1000, rw())
+        .unwrap();
+    t.map(&mut env, 0x4000_0000, 0x8000_0000, GIB, rw())
+        .unwrap();
+    t.map(&mut env, 0x8060_0000, 0x4060_0000, MIB2, rw())
+        .unwrap();
+    let before = env.mem.clone();
+    let live = env.live_tables;
+    env.clear_log();
+    // Range whose second page overlaps.
+    let e = t.map(&mut env, 0x1F_F000, 0x5000_0000, 0x2000, rw());
+    assert_eq!(e, Err(MapError::Overlap { va: 0x20_0000 }));
+    // A 2 MiB block over an L3 table holding a page.
+    let e = t.map(&mut env, 0x20_0000, 0x5000_0000, MIB2, rw());
+    assert_eq!(e, Err(MapError::Overlap { va: 0x20_0000 }));
+    // A 1 GiB block over an L2 table with something in it.
+    let e = t.map(&mut env, 0, 0x1_0000_0000, GIB, rw());
+    assert_eq!(e, Err(MapError::Overlap { va: 0x20_0000 }));
+    // Pages inside a 1 GiB block, and a 2 MiB block inside it.
+    let e = t.map(&mut env, 0x4123_4000, 0x5000_0000, 0x1000, rw());
+    assert_eq!(e, Err(MapError::Overlap { va: 0x4123_4000 }));
+    let e = t.map(&mut env, 0x4020_0000, 0x5000_0000, MIB2, rw());
+    assert_eq!(e, Err(MapError::Overlap { va: 0x4020_0000 }));
+    // Pages inside a 2 MiB block, starting before it (new tables would
+    // be needed for the first page: still nothing allocated).
+    let e = t.map(&mut env, 0x805F_F000, 0x5000_0000, 0x2000, rw());
+    assert_eq!(e, Err(MapError::Overlap { va: 0x8060_0000 }));
+    assert_eq!(env.mem, before);
+    assert_eq!(env.live_tables, live);
+    assert!(env.log().is_empty(), "{:?}", env.log());
+}
+
+#[test]
+fn out_of_tables_changes_nothing() {
+    let mut env = Fake::new();
+    env.table_limit = 2;
+    let t = user_table();
+    // Needs an L2 table and two L3 tables (pages either side of a
+    // 2 MiB boundary).
+    let e = t.map(&mut env, 0x1F_F000, 0x4000_0000, 0x2000, rw());
+    assert_eq!(e, Err(MapError::NoMemory));
+    assert!(env.log().iter().all(|e| matches!(e, Ev::Free(_))));
+    assert!(env.mem.values().all(|&v| v == 0));
+    assert_eq!(env.live_tables, 0);
+    env.table_limit = 3;
+    t.map(&mut env, 0x1F_F000, 0x4000_0000, 0x2000, rw())
+        .unwrap();
+    assert_eq!(env.live_tables, 3);
+}
+
+#[test]
+fn bad_requests_refused() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    let e = t.map(&mut env, 0x7F_FFFF_F000, 0x4000_0000, 0x2000, rw());
+    assert_eq!(e, Err(MapError::OutOfRange));
+    let e = t.map(&mut env, TTBR1_BASE, 0x4000_0000, 0x1000, rw());
+    assert_eq!(e, Err(MapError::OutOfRange));
+    let k = kernel_table();
+    let e = k.map(&mut env, 0x4000_0000, 0x4000_0000, 0x1000, rw());
+    assert_eq!(e, Err(MapError::OutOfRange));
+    let e = t.map(&mut env, 0x1000, 0x4000_0800, 0x1000, rw());
+    assert_eq!(e, Err(MapError::Plan(PlanError::Misaligned)));
+    let e = t.map(&mut env, 0x1000, 1 << 48, 0x1000, rw());
+    assert_eq!(e, Err(MapError::Plan(PlanError::Overflow)));
+    let bad = rw().with_access(Access::KernelRwUserRo);
+    let e = t.map(&mut env, 0x1000, 0x4000_0000, 0x1000, bad);
+    assert_eq!(e, Err(MapError::Unsupported));
+    assert_eq!(Errno::from(MapError::Unsupported), Errno::EINVAL);
+    assert_eq!(Errno::from(MapError::Overlap { va: 0 }), Errno::EEXIST);
+    assert_eq!(Errno::from(MapError::NoMemory), Errno::ENOMEM);
+    assert_eq!(Errno::from(MapError::OutOfRange), Errno::EFAULT);
+    assert!(env.mem.is_empty() && env.log().is_empty());
+    // protect refuses unsupported attributes before touching anything.
+    t.map(&mut env, 0x1000, 0x4000_0000, 0x1000, rw()).unwrap();
+    let before = env.mem.clone();
+    assert_eq!(
+        t.protect(&mut env, 0x1000, 0x1000, bad),
+        Err(MapError::Unsupported)
+    );
+    assert_eq!(env.mem, before);
+    assert_eq!(
+        t.split_at(&mut env, 0x1800),
+        Err(MapError::Plan(PlanError::Misaligned))
+    );
+}
+
+#[test]
+fn protect_uses_break_before_make() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    let user = MapAttrs {
+        mem: MemoryType::NormalWriteBackWriteAlloc,
+        access: Access::UserRw,
+        execute_never: true,
+        privileged_execute_never: true,
+        not_global: true,
+        shareable: true,
+    };
+    t.map(&mut env, 0x20_0000, 0x4020_0000, 0x3000, user)
+        .unwrap();
+    let entry = entry_of(&env, &t, 0x20_1000, 3);
+    env.clear_log();
+    let ro = user.with_access(Access::UserRo);
+    t.protect(&mut env, 0x20_1000, 0x1000, ro).unwrap();
+    let new = desc::page(0x4020_1000, ro).unwrap();
+    assert_eq!(env.read(entry), new);
+    assert_eq!(env.read(entry - 8), desc::page(0x4020_0000, user).unwrap());
+    assert_eq!(env.read(entry + 8), desc::page(0x4020_2000, user).unwrap());
+    assert_eq!(
+        env.log(),
+        vec![
+            Ev::Write(entry, 0),
+            Ev::Publish,
+            Ev::Tlbi(0x20_1000, Some(5)),
+            Ev::Sync,
+            Ev::Write(entry, new),
+            Ev::Publish,
+            Ev::Sync
+        ]
+    );
+}
+
+#[test]
+fn protect_to_non_cacheable_cleans_first() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    let va = TTBR1_BASE + 0x20_0000;
+    t.map(&mut env, va, 0x4020_0000, 0x2000, rw()).unwrap();
+    env.clear_log();
+    let nc = rw().with_mem(MemoryType::NormalNonCacheable);
+    t.protect(&mut env, va, 0x2000, nc).unwrap();
+    let log = env.log();
+    assert_eq!(log[0], Ev::Clean(va, 0x1000));
+    assert_eq!(log[1], Ev::Clean(va + 0x1000, 0x1000));
+    // Cacheable -> cacheable needs no clean.
+    env.clear_log();
+    t.protect(&mut env, va, 0x2000, rw()).unwrap();
+    assert!(!env.log().iter().any(|e| matches!(e, Ev::Clean(..))));
+}
+
+#[test]
+fn splitting_1g_to_2m_to_4k_keeps_translation_and_uses_bbm() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    let a = MapAttrs {
+        not_global: true,
+        ..rw().with_mem(MemoryType::NormalWriteThrough)
+    };
+    t.map(&mut env, 2 * GIB, 0x1_4000_0000, GIB, a).unwrap();
+    assert_eq!(env.live_tables, 0);
+    env.clear_log();
+    let target = 2 * GIB + 0x1234_5000;
+    let ro = a.with_access(Access::KernelRo);
+    t.protect(&mut env, target, 0x1000, ro).unwrap();
+    assert_eq!(env.live_tables, 2);
+    let log = env.log();
+    assert_break_before_make(&log, ROOT + 2 * 8, 2 * GIB, t.asid);
+    let l2e = entry_of(&env, &t, target, 2);
+    assert_break_before_make(&log, l2e, align_down(target, MIB2), t.asid);
+    assert_break_before_make(&log, entry_of(&env, &t, target, 3), target, t.asid);
+    // Every 2 MiB of the GiB: blocks with the old attributes, except the
+    // one holding `target`, which is pages.
+    for m in (2 * GIB..3 * GIB).step_by(MIB2 as usize) {
+        let pa = 0x1_4000_0000 + (m - 2 * GIB);
+        let p = t.lookup(&env, m + 0x1000).unwrap();
+        if m == align_down(target, MIB2) {
+            assert_eq!(p.level, 3);
+            for v in (m..m + MIB2).step_by(4096) {
+                let p = t.lookup(&env, v).unwrap();
+                let want = if v == target { ro } else { a };
+                let ppa = pa + (v - m);
+                assert_eq!((p.va, p.pa, p.size), (v, ppa, KIB4));
+                assert_eq!(p.raw, desc::page(ppa, want).unwrap());
+            }
+        } else {
+            assert_eq!((p.va, p.pa, p.level), (m, pa, 2));
+            assert_eq!(p.raw, desc::block(2, pa, a).unwrap());
+        }
+    }
+    // The invalidations were tagged with the table's ASID.
+    assert!(log
+        .iter()
+        .all(|e| !matches!(e, Ev::Tlbi(_, a) if *a != Some(5))));
+}
+
+#[test]
+fn split_at_boundaries_and_holes_is_a_no_op() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, GIB, 0x4000_0000, GIB, rw()).unwrap();
+    env.clear_log();
+    t.split_at(&mut env, GIB).unwrap();
+    t.split_at(&mut env, 2 * GIB).unwrap();
+    t.split_at(&mut env, 0x1000).unwrap();
+    assert!(env.log().is_empty());
+    t.split_at(&mut env, GIB + MIB2).unwrap();
+    let p = t.lookup(&env, GIB + MIB2).unwrap();
+    assert_eq!((p.va, p.level), (GIB + MIB2, 2));
+    assert_eq!(env.live_tables, 1);
+}
+
+#[test]
+fn unmap_middle_reports_and_frees_empty_tables() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x40_0000, 0x4040_0000, 0x3000, rw())
+        .unwrap();
+    assert_eq!(env.live_tables, 2);
+    let mut got = Vec::new();
+    t.unmap(&mut env, 0x40_1000, 0x1000, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    assert_eq!(got, vec![(0x40_1000, 0x4040_1000, 0x1000)]);
+    assert!(t.lookup(&env, 0x40_1000).is_none());
+    assert!(t.lookup(&env, 0x40_0000).is_some());
+    assert!(t.lookup(&env, 0x40_2000).is_some());
+    assert_eq!(env.live_tables, 2);
+    got.clear();
+    let l2e = entry_of(&env, &t, 0x40_0000, 2);
+    let l3 = t.table_of(&env, 0x40_0000, 3).unwrap();
+    let l2 = t.table_of(&env, 0x40_0000, 2).unwrap();
+    env.clear_log();
+    t.unmap(&mut env, 0x30_0000, 3 * MIB2, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    assert_eq!(
+        got,
+        vec![
+            (0x40_0000, 0x4040_0000, 0x1000),
+            (0x40_2000, 0x4040_2000, 0x1000)
+        ]
+    );
+    assert_eq!(env.live_tables, 0, "empty tables freed");
+    assert_eq!(env.read(ROOT), 0);
+    // Unlinks are broken like any valid entry, and freed after sync.
+    let log = env.log();
+    let pos = |e: Ev| log.iter().position(|x| *x == e).unwrap();
+    let sync = log.iter().rposition(|e| *e == Ev::Sync).unwrap();
+    assert!(pos(Ev::Write(l2e, 0)) < sync);
+    assert!(pos(Ev::Write(ROOT, 0)) < sync);
+    assert!(pos(Ev::Free(l3)) > sync);
+    assert!(pos(Ev::Free(l2)) > sync);
+    assert!(log.contains(&Ev::Tlbi(0x40_0000, Some(5))));
+    // Unmapping a hole is fine and does nothing.
+    env.clear_log();
+    t.unmap(&mut env, 0x30_0000, GIB, &mut |_, _, _, _| {
+        panic!("nothing there")
+    })
+    .unwrap();
+    assert!(env.log().is_empty());
+}
+
+#[test]
+fn unmap_part_of_blocks_splits_them() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, GIB, 0x1_0000_0000, GIB, rw()).unwrap();
+    let mut got = Vec::new();
+    // [GIB + 2 MiB - 4 KiB, GIB + 4 MiB + 4 KiB): the last page of the
+    // first 2 MiB block, the second block whole, the first page of the
+    // third: the 1 GiB block and two 2 MiB blocks are split.
+    t.unmap(
+        &mut env,
+        GIB + MIB2 - KIB4,
+        MIB2 + 2 * KIB4,
+        &mut |_, v, p, s| got.push((v, p, s)),
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        vec![
+            (GIB + MIB2 - KIB4, 0x1_0000_0000 + MIB2 - KIB4, KIB4),
+            (GIB + MIB2, 0x1_0000_0000 + MIB2, MIB2),
+            (GIB + 2 * MIB2, 0x1_0000_0000 + 2 * MIB2, KIB4),
+        ]
+    );
+    assert!(t.lookup(&env, GIB + MIB2 - 2 * KIB4).is_some());
+    assert!(t.lookup(&env, GIB + 2 * MIB2 + KIB4).is_some());
+    assert_eq!(t.lookup(&env, GIB + 4 * MIB2).unwrap().size, MIB2);
+    // Unmap the rest: everything freed.
+    t.unmap(&mut env, GIB, GIB, &mut |_, _, _, _| {}).unwrap();
+    assert_eq!(env.live_tables, 0);
+    assert!(env
+        .mem
+        .iter()
+        .filter(|(&a, _)| (ROOT..ROOT + 4096).contains(&a))
+        .all(|(_, &v)| v == 0));
+}
+
+#[test]
+fn empty_table_under_a_block_is_replaced() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    // An L2 table linked at GiB 1 with an empty L3 table below it (as
+    // boot code might leave).
+    let l2 = env.alloc_table(2).unwrap();
+    let l3 = env.alloc_table(2).unwrap();
+    env.write(l2 + 5 * 8, desc::table(l3).unwrap());
+    env.write(ROOT + 8, desc::table(l2).unwrap());
+    env.clear_log();
+    t.map(&mut env, GIB, 0x4000_0000, GIB, rw()).unwrap();
+    assert_eq!(env.live_tables, 0);
+    let log = env.log();
+    assert_break_before_make(&log, ROOT + 8, GIB, t.asid);
+    let sync = log.iter().position(|e| *e == Ev::Sync).unwrap();
+    assert!(log.iter().position(|e| *e == Ev::Free(l3)).unwrap() > sync);
+    assert_eq!(t.lookup(&env, GIB).unwrap().size, GIB);
+}
+
+#[test]
+fn ttbr1_half_indexes_va_bits_38_to_12() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    // First GiB of the half: L1 index 0.
+    t.map(&mut env, TTBR1_BASE, 0x4000_0000, GIB, rw()).unwrap();
+    assert_eq!(env.read(ROOT), desc::block(1, 0x4000_0000, rw()).unwrap());
+    // Top 2 MiB: L1 511, L2 511. Page below it: L2 510, L3 511.
+    let top = u64::MAX - MIB2 + 1;
+    t.map(&mut env, top, 0x8000_0000, MIB2, rw()).unwrap();
+    t.map(&mut env, top - KIB4, 0x9000_0000, KIB4, rw())
+        .unwrap();
+    let l2 = match desc::kind(env.read(ROOT + 511 * 8), 1) {
+        Kind::Table { next_pa } => next_pa,
+        k => panic!("{k:?}"),
+    };
+    assert_eq!(
+        env.read(l2 + 511 * 8),
+        desc::block(2, 0x8000_0000, rw()).unwrap()
+    );
+    let l3 = match desc::kind(env.read(l2 + 510 * 8), 2) {
+        Kind::Table { next_pa } => next_pa,
+        k => panic!("{k:?}"),
+    };
+    assert_eq!(
+        env.read(l3 + 511 * 8),
+        desc::page(0x9000_0000, rw()).unwrap()
+    );
+    let p = t.lookup(&env, u64::MAX).unwrap();
+    assert_eq!((p.va, p.pa, p.size), (top, 0x8000_0000, MIB2));
+    // Protect and unmap ranges that end at the top of the space.
+    let ro = rw().with_access(Access::KernelRo);
+    t.protect(&mut env, top - KIB4, MIB2 + KIB4, ro).unwrap();
+    assert_eq!(
+        t.lookup(&env, u64::MAX).unwrap().raw,
+        desc::block(2, 0x8000_0000, ro).unwrap()
+    );
+    assert_eq!(
+        t.lookup(&env, top - KIB4).unwrap().raw,
+        desc::page(0x9000_0000, ro).unwrap()
+    );
+    let mut got = Vec::new();
+    t.unmap(
+        &mut env,
+        top - 0x10_0000,
+        0x10_0000 + MIB2,
+        &mut |_, v, p, s| got.push((v, p, s)),
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        vec![(top - KIB4, 0x9000_0000, KIB4), (top, 0x8000_0000, MIB2)]
+    );
+    assert_eq!(env.read(ROOT + 511 * 8), 0);
+    assert_eq!(env.live_tables, 0);
+    // Global entries: invalidation for every ASID.
+    assert!(env.log().contains(&Ev::Tlbi(top, None)));
+    assert!(t.lookup(&env, TTBR1_BASE + 0x1234_5678).is_some());
+    assert!(t.lookup(&env, 0x1234_5678).is_none());
+}
+
+#[test]
+fn removal_reported_only_after_tlb_sync() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x40_0000, 0x4040_0000, 0x1000, rw())
+        .unwrap();
+    env.clear_log();
+    let log = env.log.clone();
+    let mut seen_at_report = Vec::new();
+    t.unmap(&mut env, 0x40_0000, 0x1000, &mut |_, _, _, _| {
+        seen_at_report = log.borrow().clone();
+    })
+    .unwrap();
+    let last_sync = seen_at_report.iter().rposition(|e| *e == Ev::Sync).unwrap();
+    let last_write = seen_at_report
+        .iter()
+        .rposition(|e| matches!(e, Ev::Write(..)))
+        .unwrap();
+    assert!(last_write < last_sync);
+    assert!(seen_at_report.contains(&Ev::Tlbi(0x40_0000, Some(5))));
+    assert_eq!(
+        seen_at_report.last(),
+        Some(&Ev::Sync),
+        "reported right after the sync"
+    );
+    // The emptied tables are unlinked and freed after the report.
+    assert!(env.log()[seen_at_report.len()..]
+        .iter()
+        .any(|e| matches!(e, Ev::Free(_))));
+}
+
+#[test]
+fn large_unmaps_use_one_full_invalidation() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x40_0000, 0x4040_0000, MIB2, rw()).unwrap();
+    env.clear_log();
+    t.unmap(&mut env, 0x40_1000, 200 * 4096, &mut |_, _, _, _| {})
+        .unwrap();
+    let log = env.log();
+    let tlbis = log.iter().filter(|e| matches!(e, Ev::Tlbi(..))).count();
+    assert!(log.contains(&Ev::TlbiAll(Some(5))));
+    // The split's own invalidation, then the batch that overflowed.
+    assert!(tlbis <= 1 + TLBI_BATCH_LIMIT);
+    for v in (0x40_1000..0x40_1000 + 200 * 4096).step_by(4096) {
+        assert!(t.lookup(&env, v).is_none());
+    }
+    assert!(t.lookup(&env, 0x40_0000).is_some());
+    assert!(t.lookup(&env, 0x40_1000 + 200 * 4096).is_some());
+}
+
+/// The lazy-fault path: a page mapped into a 2 MiB region whose L3 table
+/// already exists (and holds other pages) uses that table, allocates
+/// nothing and needs no TLB maintenance.
+#[test]
+fn map_into_an_existing_l3_table() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x40_0000, 0x4000_0000, KIB4, rw()).unwrap();
+    let l3 = t.table_of(&env, 0x40_0000, 3).unwrap();
+    assert_eq!(env.live_tables, 2);
+    env.clear_log();
+    t.map(&mut env, 0x40_5000, 0x4123_4000, KIB4, rw()).unwrap();
+    assert_eq!(env.live_tables, 2);
+    assert_eq!(
+        env.log(),
+        vec![
+            Ev::Write(l3 + 5 * 8, desc::page(0x4123_4000, rw()).unwrap()),
+            Ev::Publish,
+            Ev::Sync
+        ]
+    );
+    assert_eq!(t.lookup(&env, 0x40_0000).unwrap().pa, 0x4000_0000);
+}

@@ -1,0 +1,465 @@
+//! The engine on the ARMv7-A short-descriptor format (supersections,
+//! sections, large and small pages).
+
+use super::*;
+use crate::arch::armv7a::desc;
+use crate::arch::armv7a::format::ShortDescriptor;
+use crate::mm::memtype::{Access, MemoryType};
+
+type Table = super::Table<ShortDescriptor>;
+type Fake = super::Fake<ShortDescriptor>;
+
+const MIB: u64 = 1 << 20;
+
+fn kernel_table() -> Table {
+    Table {
+        root_pa: ROOT,
+        va_lo: 0,
+        va_hi: u32::MAX as u64,
+        asid: None,
+        format: ShortDescriptor { domain: 0 },
+    }
+}
+
+fn user_table() -> Table {
+    Table {
+        va_hi: 0x7FFF_FFFF,
+        asid: Some(7),
+        ..kernel_table()
+    }
+}
+
+fn rw() -> MapAttrs {
+    MapAttrs::kernel_data()
+}
+
+fn user_rw() -> MapAttrs {
+    MapAttrs {
+        mem: MemoryType::NormalWriteBackWriteAlloc,
+        access: Access::UserRw,
+        execute_never: true,
+        privileged_execute_never: true,
+        not_global: true,
+        shareable: true,
+    }
+}
+
+fn small(pa: u64, a: MapAttrs) -> u64 {
+    desc::small_page(pa as u32, a).unwrap() as u64
+}
+
+fn large(pa: u64, a: MapAttrs) -> u64 {
+    desc::large_page(pa as u32, a).unwrap() as u64
+}
+
+fn section(pa: u64, a: MapAttrs, domain: u8) -> u64 {
+    desc::section(pa as u32, a, domain).unwrap() as u64
+}
+
+fn l1(t: &Table, va: u64) -> u64 {
+    t.root_pa + (va >> 20) * 4
+}
+
+#[test]
+fn sections_where_aligned_pages_elsewhere() {
+    let t = Table {
+        format: ShortDescriptor { domain: 1 },
+        ..kernel_table()
+    };
+    let mut env = Fake::for_table(&t);
+    t.map(
+        &mut env,
+        0x8000_0000 - 0x2000,
+        0x4000_0000 - 0x2000,
+        MIB + 0x3000,
+        rw(),
+    )
+    .unwrap();
+    let p = t.lookup(&env, 0x8000_0000).unwrap();
+    assert_eq!((p.size, p.pa), (MIB, 0x4000_0000));
+    assert_eq!(p.raw, section(0x4000_0000, rw(), 1));
+    let p = t.lookup(&env, 0x7FFF_F000).unwrap();
+    assert_eq!((p.size, p.pa), (4096, 0x3FFF_F000));
+    let p = t.lookup(&env, 0x8010_0000).unwrap();
+    assert_eq!((p.size, p.pa), (4096, 0x4010_0000));
+    assert!(t.lookup(&env, 0x8010_1000).is_none());
+    // The L1 page-table entries carry the domain; a kernel table's leave
+    // PXN clear (kernel text lives in pages).
+    let pt = env.read(l1(&t, 0x7FF0_0000));
+    assert_eq!(pt & 0b11, 0b01);
+    assert_eq!((pt >> 5) & 0xf, 1);
+    assert_eq!(pt & 0b100, 0);
+}
+
+#[test]
+fn no_supersections_outside_domain_zero() {
+    let t = Table {
+        format: ShortDescriptor { domain: 2 },
+        ..kernel_table()
+    };
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x0100_0000, 0x4100_0000, 16 * MIB, rw())
+        .unwrap();
+    for m in 0..16 {
+        let p = t.lookup(&env, 0x0100_0000 + m * MIB).unwrap();
+        assert_eq!(p.size, MIB);
+        assert_eq!(p.raw, section(0x4100_0000 + m * MIB, rw(), 2));
+    }
+}
+
+#[test]
+fn supersections_and_large_pages_in_domain_zero() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x0100_0000, 0x4100_0000, 16 * MIB + 0x10000, rw())
+        .unwrap();
+    let p = t.lookup(&env, 0x01FF_F000).unwrap();
+    assert_eq!((p.va, p.pa, p.size), (0x0100_0000, 0x4100_0000, 16 * MIB));
+    let sup = desc::supersection(0x4100_0000, rw()).unwrap() as u64;
+    for m in 0..16 {
+        assert_eq!(env.read(l1(&t, 0x0100_0000 + m * MIB)), sup);
+    }
+    let p = t.lookup(&env, 0x0200_F000).unwrap();
+    assert_eq!((p.va, p.pa, p.size), (0x0200_0000, 0x4200_0000, 0x10000));
+    let l2 = t.table_of(&env, 0x0200_0000, 2).unwrap();
+    for i in 0..16 {
+        assert_eq!(env.read(l2 + i * 4), large(0x4200_0000, rw()));
+    }
+    assert_eq!(env.read(l2 + 16 * 4), 0);
+}
+
+#[test]
+fn overlap_refused_and_nothing_changed() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x10_0000, 0x4000_0000, 0x1000, rw())
+        .unwrap();
+    t.map(&mut env, 0x300_0000, 0x5000_0000, MIB, rw()).unwrap();
+    t.map(&mut env, 0x400_0000, 0x6000_0000, 16 * MIB, rw())
+        .unwrap();
+    let before = env.mem.clone();
+    let live = env.live_tables;
+    env.clear_log();
+    // Range whose second page overlaps.
+    let e = t
+        .map(&mut env, 0x0FF000, 0x5000_0000, 0x2000, rw())
+        .unwrap_err();
+    assert_eq!(e, MapError::Overlap { va: 0x10_0000 });
+    // A section over a page table holding a page.
+    let e = t
+        .map(&mut env, 0x10_0000, 0x5000_0000, MIB, rw())
+        .unwrap_err();
+    assert_eq!(e, MapError::Overlap { va: 0x10_0000 });
+    // Pages over a section.
+    let e = t
+        .map(&mut env, 0x301_0000, 0x6000_0000, 0x1000, rw())
+        .unwrap_err();
+    assert_eq!(e, MapError::Overlap { va: 0x301_0000 });
+    // A large page over a section; a section inside a supersection.
+    let e = t.map(&mut env, 0x302_0000, 0x6000_0000, 0x10000, rw());
+    assert_eq!(e, Err(MapError::Overlap { va: 0x302_0000 }));
+    let e = t.map(&mut env, 0x480_0000, 0x7000_0000, MIB, rw());
+    assert_eq!(e, Err(MapError::Overlap { va: 0x480_0000 }));
+    // A supersection over a page table holding a page.
+    let e = t.map(&mut env, 0, 0x7000_0000, 16 * MIB, rw());
+    assert_eq!(e, Err(MapError::Overlap { va: 0x10_0000 }));
+    assert_eq!(env.mem, before);
+    assert_eq!(env.live_tables, live);
+    assert!(env.log().is_empty(), "{:?}", env.log());
+}
+
+#[test]
+fn out_of_l2_memory_changes_nothing() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    env.table_limit = 1;
+    // Needs two L2 tables (pages in two different MiBs).
+    let e = t
+        .map(&mut env, 0x0FF000, 0x4000_0000, 0x2000, rw())
+        .unwrap_err();
+    assert_eq!(e, MapError::NoMemory);
+    assert!(env.log().iter().all(|e| matches!(e, Ev::Free(_))));
+    assert!(env.mem.values().all(|&v| v == 0));
+    assert_eq!(env.live_tables, 0);
+    env.table_limit = 2;
+    t.map(&mut env, 0x0FF000, 0x4000_0000, 0x2000, rw())
+        .unwrap();
+}
+
+#[test]
+fn out_of_range_refused() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    assert_eq!(
+        t.map(&mut env, 0x7FFF_F000, 0x4000_0000, 0x2000, rw())
+            .unwrap_err(),
+        MapError::OutOfRange
+    );
+    assert_eq!(
+        t.map(&mut env, 0x1000, 0x1_0000_0000, 0x1000, rw()),
+        Err(MapError::Plan(PlanError::Overflow))
+    );
+}
+
+#[test]
+fn protect_uses_break_before_make() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x20_0000, 0x4020_0000, 0x3000, rw())
+        .unwrap();
+    let l2 = t.table_of(&env, 0x20_0000, 2).unwrap();
+    env.clear_log();
+    let ro = rw().with_access(Access::KernelRo);
+    t.protect(&mut env, 0x20_1000, 0x1000, ro).unwrap();
+    let entry = l2 + 4;
+    assert_eq!(env.read(entry), small(0x4020_1000, ro));
+    assert_eq!(env.read(l2), small(0x4020_0000, rw()));
+    assert_eq!(env.read(l2 + 8), small(0x4020_2000, rw()));
+    assert_eq!(
+        env.log(),
+        vec![
+            Ev::Write(entry, 0),
+            Ev::Publish,
+            Ev::Tlbi(0x20_1000, None),
+            Ev::Sync,
+            Ev::Write(entry, small(0x4020_1000, ro)),
+            Ev::Publish,
+            Ev::Sync
+        ]
+    );
+}
+
+#[test]
+fn protect_to_non_cacheable_cleans_first() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x20_0000, 0x4020_0000, 0x1000, rw())
+        .unwrap();
+    env.clear_log();
+    let nc = rw().with_mem(MemoryType::NormalNonCacheable);
+    t.protect(&mut env, 0x20_0000, 0x1000, nc).unwrap();
+    assert_eq!(env.log()[0], Ev::Clean(0x20_0000, 0x1000));
+}
+
+#[test]
+fn splitting_a_section_keeps_translation_and_uses_bbm() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    let a = user_rw();
+    t.map(&mut env, 0x300_0000, 0x5000_0000, MIB, a).unwrap();
+    env.clear_log();
+    let ro = a.with_access(Access::UserRo);
+    t.protect(&mut env, 0x304_0000, 0x1000, ro).unwrap();
+    let log = env.log();
+    assert_break_before_make(&log, l1(&t, 0x300_0000), 0x300_0000, t.asid);
+    // The new L1 page-table entry keeps the section's PXN.
+    let pt = env.read(l1(&t, 0x300_0000));
+    assert_eq!(pt & 0b111, 0b101);
+    for off in (0..MIB).step_by(4096) {
+        let p = t.lookup(&env, 0x300_0000 + off).unwrap();
+        assert_eq!((p.pa, p.size), (0x5000_0000 + off, 4096));
+        let want = if off == 0x4_0000 { ro } else { a };
+        assert_eq!(p.raw, small(0x5000_0000 + off, want));
+    }
+}
+
+#[test]
+fn unmap_middle_reports_and_frees_empty_tables() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x40_0000, 0x4040_0000, 0x3000, rw())
+        .unwrap();
+    let mut got = Vec::new();
+    t.unmap(&mut env, 0x40_1000, 0x1000, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    assert_eq!(got, vec![(0x40_1000, 0x4040_1000, 0x1000)]);
+    assert!(t.lookup(&env, 0x40_1000).is_none());
+    assert!(t.lookup(&env, 0x40_0000).is_some());
+    assert!(t.lookup(&env, 0x40_2000).is_some());
+    assert_eq!(env.live_tables, 1);
+    got.clear();
+    let l2 = t.table_of(&env, 0x40_0000, 2).unwrap();
+    env.clear_log();
+    t.unmap(&mut env, 0x30_0000, 3 * MIB, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(env.live_tables, 0, "empty L2 table freed");
+    assert_eq!(env.read(l1(&t, 0x40_0000)), 0);
+    let log = env.log();
+    let pos = |e: Ev| log.iter().position(|x| *x == e).unwrap();
+    let sync = log.iter().rposition(|e| *e == Ev::Sync).unwrap();
+    assert!(pos(Ev::Write(l1(&t, 0x40_0000), 0)) < sync);
+    assert!(pos(Ev::Free(l2)) > sync);
+    // Unmapping a hole is fine.
+    env.clear_log();
+    t.unmap(&mut env, 0x30_0000, MIB, &mut |_, _, _, _| {
+        panic!("nothing there")
+    })
+    .unwrap();
+    assert!(env.log().is_empty());
+}
+
+#[test]
+fn removal_reported_only_after_tlb_sync() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x40_0000, 0x4040_0000, 0x1000, user_rw())
+        .unwrap();
+    env.clear_log();
+    let mut seen = Vec::new();
+    t.unmap(&mut env, 0x40_0000, 0x1000, &mut |e, _, _, _| {
+        seen = e.log();
+    })
+    .unwrap();
+    // The leaf's break-before-make was complete when it was reported.
+    assert_eq!(seen.last(), Some(&Ev::Sync));
+    assert!(seen.contains(&Ev::Tlbi(0x40_0000, Some(7))));
+    assert!(seen.iter().any(|e| matches!(e, Ev::Write(_, 0))));
+    // The emptied table is unlinked and freed after the report.
+    assert!(env.log()[seen.len()..]
+        .iter()
+        .any(|e| matches!(e, Ev::Free(_))));
+}
+
+#[test]
+fn large_unmaps_use_one_full_invalidation() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(
+        &mut env,
+        0x40_0000,
+        0x4040_0000,
+        MIB,
+        user_rw().with_mem(MemoryType::NormalWriteThrough),
+    )
+    .unwrap();
+    // That was one section; split it and unmap 200 pages.
+    env.clear_log();
+    t.unmap(&mut env, 0x40_1000, 200 * 4096, &mut |_, _, _, _| {})
+        .unwrap();
+    let log = env.log();
+    let tlbis = log.iter().filter(|e| matches!(e, Ev::Tlbi(..))).count();
+    assert!(log.contains(&Ev::TlbiAll(Some(7))));
+    assert!(tlbis <= 1 + TLBI_BATCH_LIMIT);
+    for v in (0x40_1000..0x40_1000 + 200 * 4096).step_by(4096) {
+        assert!(t.lookup(&env, v).is_none());
+    }
+    assert!(t.lookup(&env, 0x40_0000).is_some());
+    assert!(t.lookup(&env, 0x40_1000 + 200 * 4096).is_some());
+}
+
+#[test]
+fn splitting_supersections_and_large_pages() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    let a = user_rw();
+    t.map(&mut env, 0x0100_0000, 0x4100_0000, 16 * MIB, a)
+        .unwrap();
+    t.map(&mut env, 0x0300_0000, 0x4300_0000, 0x10000, a)
+        .unwrap();
+    assert_eq!(t.lookup(&env, 0x0300_0000).unwrap().size, 0x10000);
+    let l2 = t.table_of(&env, 0x0300_0000, 2).unwrap();
+    env.clear_log();
+    let mut got = Vec::new();
+    t.unmap(&mut env, 0x0150_3000, 0x1000, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    let log = env.log();
+    // Every one of the 16 supersection entries was broken and flushed by
+    // its own VA with the table's ASID before becoming a section.
+    for m in 0..16 {
+        let va = 0x0100_0000 + m * MIB;
+        assert_break_before_make(&log, l1(&t, va), va, t.asid);
+    }
+    env.clear_log();
+    t.unmap(&mut env, 0x0300_5000, 0x1000, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    let log = env.log();
+    // Every one of the 16 large-page entries likewise, except the one
+    // unmapped (broken, and left invalid).
+    for i in 0..16 {
+        let va = 0x0300_0000 + i * 0x1000;
+        if va != 0x0300_5000 {
+            assert_break_before_make(&log, l2 + i * 4, va, t.asid);
+        }
+    }
+    assert_eq!(
+        got,
+        vec![
+            (0x0150_3000, 0x4150_3000, 0x1000),
+            (0x0300_5000, 0x4300_5000, 0x1000)
+        ]
+    );
+    for va in (0x0100_0000u64..0x0200_0000).step_by(0x1000) {
+        let p = t.lookup(&env, va);
+        if va == 0x0150_3000 {
+            assert!(p.is_none());
+        } else {
+            let p = p.unwrap();
+            assert_eq!(p.pa + (va - p.va), va + 0x4000_0000);
+            if (0x0150_0000..0x0160_0000).contains(&va) {
+                assert_eq!(p.raw, small(va + 0x4000_0000, a));
+            } else {
+                assert_eq!(p.raw, section(p.pa, a, 0));
+            }
+        }
+    }
+    for va in (0x0300_0000u64..0x0301_0000).step_by(0x1000) {
+        if va == 0x0300_5000 {
+            assert!(t.lookup(&env, va).is_none());
+        } else {
+            assert_eq!(t.lookup(&env, va).unwrap().raw, small(va + 0x4000_0000, a));
+        }
+    }
+}
+
+#[test]
+fn protect_keeps_supersections_and_sections_whole() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x0100_0000, 0x4100_0000, 17 * MIB, rw())
+        .unwrap();
+    let ro = rw().with_access(Access::KernelRo);
+    t.protect(&mut env, 0x0100_0000, 17 * MIB, ro).unwrap();
+    let sup = desc::supersection(0x4100_0000, ro).unwrap() as u64;
+    for m in 0..16 {
+        assert_eq!(env.read(l1(&t, 0x0100_0000 + m * MIB)), sup);
+    }
+    assert_eq!(env.read(l1(&t, 0x0200_0000)), section(0x4200_0000, ro, 0));
+    assert_eq!(env.live_tables, 0);
+}
+
+/// The lazy-fault path: a page mapped into a MiB whose L2 table already
+/// exists (and holds other pages) uses that table, allocates nothing and
+/// needs no TLB maintenance.
+#[test]
+fn map_into_an_existing_l2_table() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x10_0000, 0x4000_0000, 0x1000, user_rw())
+        .unwrap();
+    let l2 = t.table_of(&env, 0x10_0000, 2).unwrap();
+    assert_eq!(env.live_tables, 1);
+    env.clear_log();
+    t.map(&mut env, 0x10_5000, 0x4123_4000, 0x1000, user_rw())
+        .unwrap();
+    assert_eq!(env.live_tables, 1);
+    assert_eq!(
+        env.log(),
+        vec![
+            Ev::Write(l2 + 5 * 4, small(0x4123_4000, user_rw())),
+            Ev::Publish,
+            Ev::Sync
+        ]
+    );
+    assert_eq!(t.lookup(&env, 0x10_0000).unwrap().pa, 0x4000_0000);
+    // A user table's L1 page-table entry denies privileged execution.
+    assert_eq!(env.read(l1(&t, 0x10_0000)) & 0b111, 0b101);
+}
