@@ -13,8 +13,8 @@
 //! | 0xE000_0000..0xEFFF_FFFF  | self-test and alias window            |
 //! | 0xF000_0000..             | board device window, Device, XN       |
 
+use super::format::Table;
 use super::l2alloc::L2Alloc;
-use super::table::Table;
 use crate::mm::frame::FrameAllocator;
 
 pub const LINEAR_BASE: u32 = 0x8000_0000;
@@ -113,8 +113,9 @@ pub struct HwEnv<'a> {
 mod hw {
     use super::*;
     use crate::arch::armv7a::cp15;
-    use crate::arch::armv7a::table::TableEnv;
+    use crate::arch::armv7a::format::ShortDescriptor;
     use crate::errno::Errno;
+    use crate::mm::pagetable::TableEnv;
     use aarch32_cpu::asm::{dsb, isb};
 
     /// Whether table walks snoop the data cache (ID_MMFR3.CohWalk, [23:20]).
@@ -129,24 +130,25 @@ mod hw {
         4 << ((cp15::Ctr::read() >> 16) & 0xf)
     }
 
-    impl TableEnv for HwEnv<'_> {
-        fn read(&self, pa: u32) -> u32 {
+    impl TableEnv<ShortDescriptor> for HwEnv<'_> {
+        fn read(&self, pa: u64) -> u64 {
             // SAFETY: table memory is mapped (image window or linear map)
             // and 4-byte aligned; the table code only passes descriptor PAs.
-            unsafe { core::ptr::read_volatile(phys_to_virt(pa) as *const u32) }
+            unsafe { core::ptr::read_volatile(phys_to_virt(pa as u32) as *const u32) as u64 }
         }
 
-        fn write(&mut self, pa: u32, val: u32) {
-            let va = phys_to_virt(pa);
+        fn write(&mut self, pa: u64, val: u64) {
+            let va = phys_to_virt(pa as u32);
             // SAFETY: as in `read`; the MM lock serialises table writers.
-            unsafe { core::ptr::write_volatile(va as *mut u32, val) };
+            unsafe { core::ptr::write_volatile(va as *mut u32, val as u32) };
             if !coherent_walk() {
                 // SAFETY: cache maintenance by MVA on a mapped address.
                 unsafe { cp15::Dccmvau::write(va as u32 & !31) };
             }
         }
 
-        fn alloc_l2(&mut self) -> Result<u32, Errno> {
+        /// Only L2 tables are ever allocated: 1 KiB, from the pool.
+        fn alloc_table(&mut self, _level: u8) -> Result<u64, Errno> {
             let Mm { frames, l2 } = &mut *self.mm;
             let t = l2.alloc(|| frames.alloc().map(|f| f as u32))?;
             let va = phys_to_virt(t);
@@ -158,11 +160,11 @@ mod hw {
                     unsafe { cp15::Dccmvau::write((va + line) as u32) };
                 }
             }
-            Ok(t)
+            Ok(t as u64)
         }
 
-        fn free_l2(&mut self, pa: u32) {
-            if let Some(frame) = self.mm.l2.free(pa) {
+        fn free_table(&mut self, pa: u64, _level: u8) {
+            if let Some(frame) = self.mm.l2.free(pa as u32) {
                 let _ = self.mm.frames.free(frame as u64);
             }
         }
@@ -172,21 +174,23 @@ mod hw {
             dsb();
         }
 
-        fn tlb_invalidate(&mut self, va: u32, asid: Option<u8>) {
+        fn tlb_invalidate(&mut self, va: u64, asid: Option<u16>) {
+            let va = va as u32;
+            // ASIDs are 8 bits on ARMv7-A (CONTEXTIDR.ASID).
             // SAFETY: TLB invalidation has no memory-safety effect.
             unsafe {
                 match asid {
-                    Some(a) => cp15::Tlbimvais::write((va & !0xfff) | a as u32),
+                    Some(a) => cp15::Tlbimvais::write((va & !0xfff) | (a as u8) as u32),
                     None => cp15::Tlbimvaais::write(va & !0xfff),
                 }
             }
         }
 
-        fn tlb_invalidate_all(&mut self, asid: Option<u8>) {
+        fn tlb_invalidate_all(&mut self, asid: Option<u16>) {
             // SAFETY: as above.
             unsafe {
                 match asid {
-                    Some(a) => cp15::Tlbiasidis::write(a as u32),
+                    Some(a) => cp15::Tlbiasidis::write((a as u8) as u32),
                     None => cp15::Tlbiallis::write(0),
                 }
             }
@@ -202,13 +206,16 @@ mod hw {
             isb();
         }
 
-        fn l2_is_empty(&self, pa: u32) -> bool {
-            // SAFETY: a live 1 KiB L2 table, mapped and 4-byte aligned.
-            let t = unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u32, 256) };
+        fn table_is_empty(&self, pa: u64, _level: u8) -> bool {
+            // SAFETY: a live 1 KiB L2 table (only L2 tables are ever
+            // emptied and freed), mapped and 4-byte aligned.
+            let t =
+                unsafe { core::slice::from_raw_parts(phys_to_virt(pa as u32) as *const u32, 256) };
             t.iter().all(|&e| e & 0b11 == 0)
         }
 
-        fn clean_invalidate_dcache(&mut self, va: u32, size: u32) {
+        fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {
+            let (va, size) = (va as u32, size as u32);
             let line = dcache_line();
             let mut a = va & !(line - 1);
             while a < va.wrapping_add(size) && a >= (va & !(line - 1)) {

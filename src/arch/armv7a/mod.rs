@@ -16,7 +16,6 @@ pub mod power;
 pub mod selftest;
 #[cfg(target_arch = "arm")]
 pub mod start;
-pub mod table;
 pub mod table_dump;
 #[cfg(target_arch = "arm")]
 pub mod trap;

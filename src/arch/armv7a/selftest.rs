@@ -9,8 +9,8 @@
 use super::cp15;
 use super::decode::{self, MemoryClassOrReserved};
 use super::desc::TexCb;
+use super::format::{ShortDescriptor, Table};
 use super::mmu::{self, phys_to_virt, HwEnv, TEST_VA};
-use super::table::Table;
 use super::trap::probe;
 use crate::drivers::pl011::Pl011;
 use crate::kprintln;
@@ -87,7 +87,7 @@ fn par_reports_attributes() -> bool {
 static PAR_PROBE: u32 = 0;
 
 fn walk_live(va: u32) -> Result<decode::Translation, decode::WalkFault> {
-    let l1_pa = mmu::kernel_table().l1_pa;
+    let l1_pa = mmu::kernel_table().root_pa as u32;
     let rd = |pa: u32| -> u32 {
         // SAFETY: table memory is mapped; reads of descriptor words.
         unsafe { (phys_to_virt(pa) as *const u32).read_volatile() }
@@ -224,14 +224,14 @@ pub fn memory_types() -> Tally {
                 .into_iter()
                 .enumerate()
             {
-                let mapped = with_env(|tb, env| tb.map(env, va, pa, size, attrs));
+                let mapped = with_env(|tb, env| tb.map(env, va as u64, pa as u64, size, attrs));
                 if !t.check(mapped.is_ok()) {
                     results[k] = false;
                     let _ = write!(why, " map {:?}", mapped);
                     continue;
                 }
                 // Translate an address inside the block, not just its base.
-                let off = if size > 4096 { 0x5_4000 } else { 0x123 };
+                let off: u32 = if size > 4096 { 0x5_4000 } else { 0x123 };
                 if !check_mapping(&mut t, va + off, pa + off, attrs, par_attrs, &mut why) {
                     results[k] = false;
                     let _ = write!(
@@ -241,7 +241,7 @@ pub fn memory_types() -> Tally {
                         access.name()
                     );
                 }
-                let _ = with_env(|tb, env| tb.unmap(env, va, size, &mut |_, _, _, _| {}));
+                let _ = with_env(|tb, env| tb.unmap(env, va as u64, size, &mut |_, _, _, _| {}));
             }
         }
         let verdict = |b: bool| if b { "ok" } else { "FAIL" };
@@ -278,21 +278,21 @@ pub fn accesses() -> Tally {
 
     // 1. The UART through a 4 KiB alias at another VA.
     let dev = MapAttrs::kernel_device();
-    let ok = with_env(|tb, env| tb.map(env, ALIAS_VA, uart_pa, 4096, dev)).is_ok();
+    let ok = with_env(|tb, env| tb.map(env, ALIAS_VA as u64, uart_pa as u64, 4096, dev)).is_ok();
     if t.check(ok) {
         // SAFETY: ALIAS_VA maps the console UART as Device; the console
         // lock is not held while we write.
         let mut u = unsafe { Pl011::new(ALIAS_VA as usize) };
         crate::console::flush();
         let _ = writeln!(u, "uart alias: this line went through VA {ALIAS_VA:#010x} -> PA {uart_pa:#010x} (4 KiB page, Device)");
-        let p = mmu::kernel_table().lookup(&NoEnvRead, ALIAS_VA);
-        t.check(p.is_some_and(|p| p.size == 4096 && p.pa == uart_pa));
+        let p = mmu::kernel_table().lookup(&NoEnvRead, ALIAS_VA as u64);
+        t.check(p.is_some_and(|p| p.size == 4096 && p.pa == uart_pa as u64));
     }
 
     // 2. Write to a kernel read-only page: permission fault at L2.
     let frame = mmu::with_mm(|mm| mm.frames.alloc()).expect("frame") as u32;
     let ro = MapAttrs::kernel_data().with_access(Access::KernelRo);
-    let mapped = with_env(|tb, env| tb.map(env, RO_VA, frame, 4096, ro)).is_ok();
+    let mapped = with_env(|tb, env| tb.map(env, RO_VA as u64, frame as u64, 4096, ro)).is_ok();
     t.check(mapped);
     let target = RO_VA + 0x40;
     let fault = probe(|| {
@@ -332,7 +332,7 @@ pub fn accesses() -> Tally {
     // SAFETY: a fresh frame owned here, written via the linear map.
     unsafe { (phys_to_virt(xframe) as *mut u32).write_volatile(0xE12F_FF1E) };
     let xn = MapAttrs::kernel_data(); // XN + PXN
-    t.check(with_env(|tb, env| tb.map(env, XN_VA, xframe, 4096, xn)).is_ok());
+    t.check(with_env(|tb, env| tb.map(env, XN_VA as u64, xframe as u64, 4096, xn)).is_ok());
     let fault = probe(|| {
         // SAFETY: the call target is an XN page; the prefetch abort is
         // caught by the probe, which returns to the link address.
@@ -360,11 +360,11 @@ pub fn accesses() -> Tally {
     // entry (QEMU really keeps them) would show the old permission.
     let sect = l.ram_base as u32 + 0x0020_0000;
     let rw = MapAttrs::kernel_data();
-    t.check(with_env(|tb, env| tb.map(env, LIVE_VA, sect, 1 << 20, rw)).is_ok());
+    t.check(with_env(|tb, env| tb.map(env, LIVE_VA as u64, sect as u64, 1 << 20, rw)).is_ok());
     let before = ats(LIVE_VA + 0x3000, 1).0;
     t.check(!before);
-    t.check(with_env(|tb, env| tb.protect(env, LIVE_VA + 0x3000, 0x1000, ro)).is_ok());
-    let split = mmu::kernel_table().lookup(&NoEnvRead, LIVE_VA + 0x3000);
+    t.check(with_env(|tb, env| tb.protect(env, LIVE_VA as u64 + 0x3000, 0x1000, ro)).is_ok());
+    let split = mmu::kernel_table().lookup(&NoEnvRead, LIVE_VA as u64 + 0x3000);
     let after_page = ats(LIVE_VA + 0x3000, 1).0;
     let after_next = ats(LIVE_VA + 0x4000, 1).0;
     let ok = t.check(split.is_some_and(|p| p.size == 4096) && after_page && !after_next);
@@ -373,7 +373,7 @@ pub fn accesses() -> Tally {
         if ok { "ok" } else { "FAIL" }
     );
     let nc = rw.with_mem(MemoryType::NormalNonCacheable);
-    t.check(with_env(|tb, env| tb.protect(env, LIVE_VA, 1 << 20, nc)).is_ok());
+    t.check(with_env(|tb, env| tb.protect(env, LIVE_VA as u64, 1 << 20, nc)).is_ok());
     let d = walk_live(LIVE_VA + 0x8000);
     let ok = t.check(d.is_ok_and(|d| {
         d.attrs.class
@@ -394,7 +394,7 @@ pub fn accesses() -> Tally {
             (XN_VA, 4096),
             (LIVE_VA, 1 << 20),
         ] {
-            let _ = tb.unmap(env, va, size, &mut |_, _, _, _| {});
+            let _ = tb.unmap(env, va as u64, size, &mut |_, _, _, _| {});
         }
     });
     mmu::with_mm(|mm| {
@@ -412,19 +412,19 @@ pub fn accesses() -> Tally {
 /// Read-only table access for lookups (no allocation, no maintenance).
 struct NoEnvRead;
 
-impl super::table::TableEnv for NoEnvRead {
-    fn read(&self, pa: u32) -> u32 {
+impl crate::mm::pagetable::TableEnv<ShortDescriptor> for NoEnvRead {
+    fn read(&self, pa: u64) -> u64 {
         // SAFETY: descriptor memory is mapped.
-        unsafe { (phys_to_virt(pa) as *const u32).read_volatile() }
+        unsafe { (phys_to_virt(pa as u32) as *const u32).read_volatile() as u64 }
     }
-    fn write(&mut self, _: u32, _: u32) {}
-    fn alloc_l2(&mut self) -> Result<u32, crate::errno::Errno> {
+    fn write(&mut self, _: u64, _: u64) {}
+    fn alloc_table(&mut self, _: u8) -> Result<u64, crate::errno::Errno> {
         Err(crate::errno::Errno::ENOMEM)
     }
-    fn free_l2(&mut self, _: u32) {}
+    fn free_table(&mut self, _: u64, _: u8) {}
     fn publish(&mut self) {}
-    fn tlb_invalidate(&mut self, _: u32, _: Option<u8>) {}
-    fn tlb_invalidate_all(&mut self, _: Option<u8>) {}
+    fn tlb_invalidate(&mut self, _: u64, _: Option<u16>) {}
+    fn tlb_invalidate_all(&mut self, _: Option<u16>) {}
     fn tlb_sync(&mut self) {}
-    fn clean_invalidate_dcache(&mut self, _: u32, _: u32) {}
+    fn clean_invalidate_dcache(&mut self, _: u64, _: u64) {}
 }

@@ -4,11 +4,11 @@
 use super::boot::{BOOT_L2, BOOT_WINDOW_L2_TABLES};
 use super::cp15;
 use super::desc::L2_TABLE_SIZE;
+use super::format::{ShortDescriptor, Table};
 use super::l2alloc::L2Alloc;
 use super::mmu::{
     self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
 };
-use super::table::Table;
 use crate::bootinfo::BootInfo;
 use crate::drivers::pl011::Pl011;
 use crate::mm::layout::image_regions;
@@ -90,11 +90,11 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     });
 
     let table = Table {
-        l1_pa,
-        va_lo: KERNEL_SPLIT,
-        va_hi: u32::MAX,
+        root_pa: l1_pa as u64,
+        va_lo: KERNEL_SPLIT as u64,
+        va_hi: u32::MAX as u64,
         asid: None,
-        domain: 0,
+        format: ShortDescriptor { domain: 0 },
     };
     mmu::KERNEL_TABLE.call_once(|| table);
     build_kernel_map(&table, image_pa, [start, text_end, ro_end, end]);
@@ -120,28 +120,29 @@ fn build_kernel_map(table: &Table, image_pa: u32, [start, text_end, ro_end, end]
     mmu::with_mm(|mm| {
         let mut env = HwEnv { mm };
         let regions = image_regions(start as u64, text_end as u64, ro_end as u64, end as u64);
-        for (s, e, a) in regions.map(|(s, e, a)| (s as u32, e as u32, a)) {
+        let image_pa = image_pa as u64;
+        for (s, e, a) in regions {
             if e > s {
                 table
-                    .map(&mut env, s, image_pa + (s - IMAGE_VA), e - s, a)
+                    .map(&mut env, s, image_pa + (s - IMAGE_VA as u64), e - s, a)
                     .expect("map kernel image");
             }
         }
         table
             .map(
                 &mut env,
-                LINEAR_BASE,
-                l.ram_base as u32,
-                l.ram_size as u32,
+                LINEAR_BASE as u64,
+                l.ram_base,
+                l.ram_size,
                 MapAttrs::kernel_data(),
             )
             .expect("map linear RAM");
         table
             .map(
                 &mut env,
-                DEVICE_VA,
-                l.device_pa as u32,
-                l.device_size as u32,
+                DEVICE_VA as u64,
+                l.device_pa,
+                l.device_size,
                 MapAttrs::kernel_device(),
             )
             .expect("map device window");

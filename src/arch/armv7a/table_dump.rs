@@ -160,18 +160,19 @@ pub fn print_kernel_table() {
     use super::mmu::{kernel_table, phys_to_virt};
     use crate::kprintln;
     let t = kernel_table();
+    let l1_pa = t.root_pa as u32;
     let rd = |pa: u32| -> u32 {
         // SAFETY: descriptor memory is mapped in the kernel half.
         unsafe { (phys_to_virt(pa) as *const u32).read_volatile() }
     };
     kprintln!(
         "kernel translation table (TTBR1, L1 at PA {:#010x}; user half via TTBR0, TTBCR.N=1):",
-        t.l1_pa
+        l1_pa
     );
     runs(
-        t.va_lo,
-        t.va_hi,
-        &|i| rd(t.l1_pa + 4 * i as u32),
+        t.va_lo as u32,
+        t.va_hi as u32,
+        &|i| rd(l1_pa + 4 * i as u32),
         &|b, i| rd(b + 4 * i as u32),
         &mut |r| {
             let mut s = alloc::string::String::new();

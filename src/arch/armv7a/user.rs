@@ -5,8 +5,8 @@
 use super::cp15;
 use super::exceptions::{Frame, Vector};
 use super::fault::{decode_dfsr, decode_ifsr};
+use super::format::{ShortDescriptor, Table};
 use super::mmu::{self, phys_to_virt, HwEnv, KERNEL_SPLIT};
-use super::table::Table;
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
 use crate::mm::fault::FaultInfo;
@@ -103,11 +103,11 @@ impl UserMmu {
         mmu::zero_frame(l1 + 4096);
         Ok(UserMmu {
             table: Table {
-                l1_pa: l1,
+                root_pa: l1 as u64,
                 va_lo: 0,
-                va_hi: KERNEL_SPLIT - 1,
-                asid: Some(asid),
-                domain: 0,
+                va_hi: KERNEL_SPLIT as u64 - 1,
+                asid: Some(asid as u16),
+                format: ShortDescriptor { domain: 0 },
             },
         })
     }
@@ -122,33 +122,33 @@ impl Drop for UserMmu {
         // Nothing of this ASID may survive in the TLB once the table is
         // reused (ARM ARM B3.10.1).
         // SAFETY: TLB maintenance only.
-        unsafe { cp15::Tlbiasidis::write(self.table.asid.unwrap_or(0) as u32) };
+        unsafe { cp15::Tlbiasidis::write(self.table.asid.unwrap_or(0) as u8 as u32) };
         dsb();
         isb();
         mmu::with_mm(|mm| {
-            let _ = mm.frames.free_contiguous(self.table.l1_pa as u64, 2);
+            let _ = mm.frames.free_contiguous(self.table.root_pa, 2);
         });
     }
 }
 
 impl Mmu for UserMmu {
     fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        self.env(|t, e| t.map(e, va as u32, pa as u32, size as u32, attrs))
+        self.env(|t, e| t.map(e, va as u64, pa, size as u64, attrs))
             .map_err(Errno::from)
     }
 
     fn split(&mut self, va: usize) -> Result<(), Errno> {
-        self.env(|t, e| t.split_at(e, va as u32))
+        self.env(|t, e| t.split_at(e, va as u64))
             .map_err(Errno::from)
     }
 
     fn unmap(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno> {
         self.env(|t, e| {
-            t.unmap(e, va as u32, size as u32, &mut |e, _, p, s| {
+            t.unmap(e, va as u64, size as u64, &mut |e, _, p, s| {
                 // Reported after the TLB invalidation: the frames are
                 // unreachable, so they may be reused at once.
                 if free_frames {
-                    let _ = e.mm.frames.free_contiguous(p as u64, s as usize / 4096);
+                    let _ = e.mm.frames.free_contiguous(p, s as usize / 4096);
                 }
             })
         })
@@ -156,13 +156,13 @@ impl Mmu for UserMmu {
     }
 
     fn protect(&mut self, va: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        self.env(|t, e| t.protect(e, va as u32, size as u32, attrs))
+        self.env(|t, e| t.protect(e, va as u64, size as u64, attrs))
             .map_err(Errno::from)
     }
 
     fn lookup(&self, va: usize) -> Option<u64> {
-        let p = self.env(|t, e| t.lookup(e, va as u32))?;
-        Some(p.pa as u64 + (va as u32 - p.va) as u64)
+        let p = self.env(|t, e| t.lookup(e, va as u64))?;
+        Some(p.pa + (va as u64 - p.va))
     }
 
     fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
@@ -222,10 +222,11 @@ impl Mmu for UserMmu {
     }
 
     fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
-        use super::table::TableEnv;
+        use crate::mm::pagetable::TableEnv;
         self.env(|t, e| {
             // TTBCR.N = 1: 2048 first-level entries, one per MiB.
-            super::walk::user_mappings(&|pa| e.read(pa), t.l1_pa, TASK_SIZE as u32 >> 20, visit)
+            let read = |pa: u32| TableEnv::<ShortDescriptor>::read(e, pa as u64) as u32;
+            super::walk::user_mappings(&read, t.root_pa as u32, TASK_SIZE as u32 >> 20, visit)
         })
     }
 }
@@ -286,7 +287,7 @@ fn activate(t: &Table) {
             t.asid.unwrap_or(0) as u32,
         ));
         isb();
-        cp15::Ttbr0Raw::write(t.l1_pa | super::boot::templates::TTBR_WALK_WBWA_S);
+        cp15::Ttbr0Raw::write(t.root_pa as u32 | super::boot::templates::TTBR_WALK_WBWA_S);
         isb();
         cp15::Ttbcr::write(ttbcr & !(1 << 4));
         isb();

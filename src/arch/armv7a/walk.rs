@@ -66,38 +66,39 @@ pub fn user_mappings(
 
 #[cfg(test)]
 mod tests {
-    use super::super::table::{Table, TableEnv};
+    use super::super::format::{ShortDescriptor, Table};
     use super::*;
     use crate::errno::Errno;
     use crate::mm::memtype::{Access, CachePolicy, MapAttrs, MemoryClass, MemoryType};
+    use crate::mm::pagetable::TableEnv;
     use std::cell::RefCell;
     use std::collections::BTreeMap;
     use std::vec::Vec;
 
     /// Memory as a map; L2 tables from a bump allocator.
     struct Mem {
-        m: RefCell<BTreeMap<u32, u32>>,
-        next_l2: u32,
+        m: RefCell<BTreeMap<u64, u64>>,
+        next_l2: u64,
     }
 
-    impl TableEnv for Mem {
-        fn read(&self, pa: u32) -> u32 {
+    impl TableEnv<ShortDescriptor> for Mem {
+        fn read(&self, pa: u64) -> u64 {
             *self.m.borrow().get(&pa).unwrap_or(&0)
         }
-        fn write(&mut self, pa: u32, val: u32) {
+        fn write(&mut self, pa: u64, val: u64) {
             self.m.borrow_mut().insert(pa, val);
         }
-        fn alloc_l2(&mut self) -> Result<u32, Errno> {
+        fn alloc_table(&mut self, _: u8) -> Result<u64, Errno> {
             let t = self.next_l2;
             self.next_l2 += 1024;
             Ok(t)
         }
-        fn free_l2(&mut self, _: u32) {}
+        fn free_table(&mut self, _: u64, _: u8) {}
         fn publish(&mut self) {}
-        fn tlb_invalidate(&mut self, _: u32, _: Option<u8>) {}
-        fn tlb_invalidate_all(&mut self, _: Option<u8>) {}
+        fn tlb_invalidate(&mut self, _: u64, _: Option<u16>) {}
+        fn tlb_invalidate_all(&mut self, _: Option<u16>) {}
         fn tlb_sync(&mut self) {}
-        fn clean_invalidate_dcache(&mut self, _: u32, _: u32) {}
+        fn clean_invalidate_dcache(&mut self, _: u64, _: u64) {}
     }
 
     fn mem() -> Mem {
@@ -107,13 +108,13 @@ mod tests {
         }
     }
 
-    fn table(asid: Option<u8>) -> Table {
+    fn table(asid: Option<u16>) -> Table {
         Table {
-            l1_pa: 0x10_0000,
+            root_pa: 0x10_0000,
             va_lo: 0,
             va_hi: 0x7FFF_FFFF,
             asid,
-            domain: 0,
+            format: ShortDescriptor { domain: 0 },
         }
     }
 
@@ -131,7 +132,12 @@ mod tests {
 
     fn walk(e: &Mem, t: &Table) -> Vec<Mapping> {
         let mut out = Vec::new();
-        user_mappings(&|pa| e.read(pa), t.l1_pa, 2048, &mut |m| out.push(*m));
+        user_mappings(
+            &|pa| e.read(pa as u64) as u32,
+            t.root_pa as u32,
+            2048,
+            &mut |m| out.push(*m),
+        );
         out
     }
 
