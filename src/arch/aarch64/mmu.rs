@@ -9,7 +9,7 @@
 //! | 0xFFFF_FFD0_0000_0000..                   | self-test window             |
 //! | 0xFFFF_FFE0_0000_0000..                   | board device window          |
 
-use super::table::Table;
+use super::format::Table;
 use crate::mm::frame::FrameAllocator;
 
 pub const KERNEL_SPLIT: u64 = 0xFFFF_FF80_0000_0000;
@@ -98,11 +98,12 @@ pub struct HwEnv<'a> {
 #[cfg(target_arch = "aarch64")]
 mod hw {
     use super::*;
-    use crate::arch::aarch64::table::TableEnv;
+    use crate::arch::aarch64::format::Vmsa64;
     use crate::errno::Errno;
+    use crate::mm::pagetable::TableEnv;
     use aarch64_cpu::asm::barrier;
 
-    impl TableEnv for HwEnv<'_> {
+    impl TableEnv<Vmsa64> for HwEnv<'_> {
         fn read(&self, pa: u64) -> u64 {
             // SAFETY: table memory is mapped (image window or linear map).
             unsafe { core::ptr::read_volatile(phys_to_virt(pa) as *const u64) }
@@ -114,7 +115,7 @@ mod hw {
             unsafe { core::ptr::write_volatile(phys_to_virt(pa) as *mut u64, val) };
         }
 
-        fn alloc_table(&mut self) -> Result<u64, Errno> {
+        fn alloc_table(&mut self, _level: u8) -> Result<u64, Errno> {
             let pool_pa = virt_to_phys(core::ptr::addr_of!(POOL) as u64).unwrap_or(0);
             let pa = {
                 let mut used = POOL_USED.lock();
@@ -131,7 +132,7 @@ mod hw {
             Ok(pa)
         }
 
-        fn free_table(&mut self, pa: u64) {
+        fn free_table(&mut self, pa: u64, _level: u8) {
             let pool_pa = virt_to_phys(core::ptr::addr_of!(POOL) as u64).unwrap_or(0);
             if pa >= pool_pa && pa < pool_pa + (POOL_PAGES as u64) * 4096 {
                 *POOL_USED.lock() &= !(1 << ((pa - pool_pa) / 4096));
@@ -174,7 +175,7 @@ mod hw {
             barrier::isb(barrier::SY);
         }
 
-        fn table_is_empty(&self, pa: u64) -> bool {
+        fn table_is_empty(&self, pa: u64, _level: u8) -> bool {
             // SAFETY: a live table page, mapped and 8-byte aligned.
             let t = unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u64, 512) };
             t.iter().all(|&e| e & 1 == 0)

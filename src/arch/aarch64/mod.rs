@@ -15,7 +15,6 @@ pub mod power;
 pub mod selftest;
 #[cfg(target_arch = "aarch64")]
 pub mod start;
-pub mod table;
 pub mod table_dump;
 #[cfg(target_arch = "aarch64")]
 pub mod trap;

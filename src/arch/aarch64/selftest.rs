@@ -6,8 +6,8 @@
 
 use super::decode;
 use super::desc;
+use super::format::Table;
 use super::mmu::{self, phys_to_virt, HwEnv, TEST_VA};
-use super::table::Table;
 use super::trap::probe;
 use crate::drivers::pl011::Pl011;
 use crate::kprintln;

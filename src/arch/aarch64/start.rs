@@ -1,10 +1,10 @@
 //! First Rust code on AArch64: build the kernel tables (TTBR1) from the
 //! DTB's facts, switch to them, hand over to the neutral kernel.
 
+use super::format::{Table, Vmsa64};
 use super::mmu::{
     self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
 };
-use super::table::Table;
 use crate::bootinfo::BootInfo;
 use crate::drivers::pl011::Pl011;
 use crate::mm::memtype::MapAttrs;
@@ -63,6 +63,7 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
         va_lo: KERNEL_SPLIT,
         va_hi: u64::MAX,
         asid: None,
+        format: Vmsa64,
     };
     mmu::KERNEL_TABLE.call_once(|| table);
     let l = *mmu::layout();

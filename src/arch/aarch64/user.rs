@@ -4,8 +4,8 @@
 
 use super::exceptions::Frame;
 use super::fault;
+use super::format::{Table, Vmsa64};
 use super::mmu::{self, phys_to_virt, HwEnv, USER_TOP};
-use super::table::Table;
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
 use crate::mm::fault::{AccessKind, FaultInfo};
@@ -57,6 +57,7 @@ impl UserMmu {
                 va_lo: 0,
                 va_hi: USER_TOP - 1,
                 asid: Some(asid),
+                format: Vmsa64,
             },
         })
     }
@@ -163,11 +164,12 @@ impl Mmu for UserMmu {
     }
 
     fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
-        use super::table::TableEnv;
+        use crate::mm::pagetable::TableEnv;
         // The memory type is MAIR_EL1's byte for AttrIndx, as live now.
         let mair = MAIR_EL1.get();
         self.env(|t, e| {
-            super::walk::user_mappings(&|pa| e.read(pa), t.root_pa, USER_TOP, mair, visit)
+            let read = |pa| TableEnv::<Vmsa64>::read(e, pa);
+            super::walk::user_mappings(&read, t.root_pa, USER_TOP, mair, visit)
         })
     }
 }

@@ -75,10 +75,11 @@ fn walk_table(
 
 #[cfg(test)]
 mod tests {
-    use super::super::table::{Table, TableEnv};
+    use super::super::format::{Table, Vmsa64};
     use super::*;
     use crate::errno::Errno;
     use crate::mm::memtype::{Access, CachePolicy, MapAttrs, MemoryClass, MemoryType};
+    use crate::mm::pagetable::TableEnv;
     use std::collections::BTreeMap;
     use std::vec::Vec;
 
@@ -87,18 +88,18 @@ mod tests {
         next: u64,
     }
 
-    impl TableEnv for Mem {
+    impl TableEnv<Vmsa64> for Mem {
         fn read(&self, pa: u64) -> u64 {
             *self.m.get(&pa).unwrap_or(&0)
         }
         fn write(&mut self, pa: u64, val: u64) {
             self.m.insert(pa, val);
         }
-        fn alloc_table(&mut self) -> Result<u64, Errno> {
+        fn alloc_table(&mut self, _: u8) -> Result<u64, Errno> {
             self.next += 4096;
             Ok(self.next)
         }
-        fn free_table(&mut self, _: u64) {}
+        fn free_table(&mut self, _: u64, _: u8) {}
         fn publish(&mut self) {}
         fn tlb_invalidate(&mut self, _: u64, _: Option<u16>) {}
         fn tlb_invalidate_all(&mut self, _: Option<u16>) {}
@@ -122,6 +123,7 @@ mod tests {
             va_lo: 0,
             va_hi: (1 << 39) - 1,
             asid: Some(3),
+            format: Vmsa64,
         };
         let rw = MapAttrs {
             mem: MemoryType::NormalWriteBackWriteAlloc,
