@@ -337,3 +337,227 @@ fn fake_catches_a_missing_break() {
     env.tlb_sync();
     env.write(ROOT + 8, 0x8000_0001);
 }
+
+/// Position of the first event at or after `from` matching `f`.
+pub(super) fn pos_from(log: &[Ev], from: usize, f: impl Fn(&Ev) -> bool) -> Option<usize> {
+    log[from..].iter().position(f).map(|i| i + from)
+}
+
+pub(super) fn first(log: &[Ev], e: &Ev) -> usize {
+    log.iter()
+        .position(|x| x == e)
+        .unwrap_or_else(|| panic!("{e:?} not in the log"))
+}
+
+/// Between the break at `brk` and the event at `after`: DSB, a TLBI with
+/// `asid` somewhere in `[va, va + span)` (by VA, or the whole ASID), then
+/// DSB + ISB, in this order (ARM ARM B3.10.1, D8.14.1).
+pub(super) fn assert_flushed_within(
+    log: &[Ev],
+    (brk, after): (usize, usize),
+    (va, span): (u64, u64),
+    asid: Option<u16>,
+    what: &str,
+) {
+    let p = pos_from(log, brk, |e| *e == Ev::Publish)
+        .filter(|&i| i < after)
+        .unwrap_or_else(|| panic!("{what}: no DSB after the break"));
+    let t = pos_from(log, p, |e| match *e {
+        Ev::Tlbi(v, a) => a == asid && (va..=va + (span - 1)).contains(&v),
+        Ev::TlbiAll(a) => a == asid,
+        _ => false,
+    })
+    .filter(|&i| i < after)
+    .unwrap_or_else(|| panic!("{what}: no TLBI for {va:#x} after the DSB"));
+    pos_from(log, t, |e| *e == Ev::Sync)
+        .filter(|&i| i < after)
+        .unwrap_or_else(|| panic!("{what}: no DSB+ISB after the TLBI"));
+}
+
+pub(super) fn assert_flushed_between(
+    log: &[Ev],
+    brk: usize,
+    after: usize,
+    va: u64,
+    asid: Option<u16>,
+    what: &str,
+) {
+    assert_flushed_within(log, (brk, after), (va, 1), asid, what)
+}
+
+fn page<F: Format>() -> u64 {
+    F::entry_size(F::LEAF_LEVEL)
+}
+
+/// README "When memory runs out": unmap works in rounds of `ROUND` (128)
+/// blocks: break, TLB flush, then report. `n` pages mapped at `va` -> `pa`
+/// (never co-aligned for anything larger) and unmapped in one call: each
+/// reported once, after its own break and flush, before the next round's
+/// first break; every table emptied is unlinked and freed.
+pub(super) fn unmap_of_more_than_a_round<F: Format>(t: Table<F>, va: u64, pa: u64, n: u64) {
+    let pg = page::<F>();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, va, pa, n * pg, MapAttrs::kernel_data())
+        .unwrap();
+    let entries: Vec<u64> = (0..n)
+        .map(|i| entry_of(&env, &t, va + i * pg, F::LEAF_LEVEL))
+        .collect();
+    env.clear_log();
+    let mut got = Vec::new();
+    t.unmap(&mut env, va, n * pg, &mut |e, v, p, s| {
+        got.push((v, p, s, e.log.borrow().len()))
+    })
+    .unwrap();
+    let want: Vec<(u64, u64, u64)> = (0..n).map(|i| (va + i * pg, pa + i * pg, pg)).collect();
+    assert_eq!(
+        got.iter().map(|g| (g.0, g.1, g.2)).collect::<Vec<_>>(),
+        want,
+        "every page reported once, in order"
+    );
+    let log = env.log();
+    for (i, &(v, _, _, at)) in got.iter().enumerate() {
+        let brk = first(&log, &Ev::Write(entries[i], 0));
+        assert!(brk < at, "page {i} reported before its break");
+        assert_flushed_between(&log, brk, at, v, t.asid, &format!("page {i}"));
+        if let Some(&e) = entries.get((i / ROUND + 1) * ROUND) {
+            assert!(
+                at <= first(&log, &Ev::Write(e, 0)),
+                "page {i}: reported after the next round began"
+            );
+        }
+    }
+    // The first report comes after exactly one round of breaks.
+    let breaks_before_first = log[..got[0].3]
+        .iter()
+        .filter(|e| matches!(e, Ev::Write(p, 0) if entries.contains(p)))
+        .count();
+    assert_eq!(breaks_before_first, ROUND);
+    assert_eq!(env.live_tables, 0, "every emptied table freed");
+    assert!(env.mem.values().all(|&v| v == 0));
+}
+
+/// One page in each of `n` consecutive regions of a last-level table, from
+/// `va`: one unmap empties more than a round of tables. Every table (of
+/// every level) is unlinked with break-before-make and freed exactly once,
+/// after the flush that follows its unlink.
+pub(super) fn unmap_emptying_more_than_a_round_of_tables<F: Format>(t: Table<F>, va: u64, n: u64) {
+    let pg = page::<F>();
+    let stride = F::entry_size(F::LEAF_LEVEL - 1);
+    let mut env = Fake::for_table(&t);
+    for i in 0..n {
+        let a = MapAttrs::kernel_data();
+        t.map(&mut env, va + i * stride, 0x4000_0000 + i * pg, pg, a)
+            .unwrap();
+    }
+    // (table, its parent entry, the VA the parent entry covers)
+    let mut tables: Vec<(u64, u64, u64)> = Vec::new();
+    for i in 0..n {
+        let v = va + i * stride;
+        for level in F::ROOT_LEVEL + 1..=F::LEAF_LEVEL {
+            let tbl = t.table_of(&env, v, level).unwrap();
+            if !tables.iter().any(|x| x.0 == tbl) {
+                let parent = entry_of(&env, &t, v, level - 1);
+                tables.push((tbl, parent, align_down(v, F::entry_size(level - 1))));
+            }
+        }
+    }
+    assert_eq!(env.live_tables, tables.len());
+    assert!(tables.len() as u64 > ROUND as u64);
+    env.clear_log();
+    let mut got = Vec::new();
+    t.unmap(&mut env, va, n * stride, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    let want: Vec<(u64, u64, u64)> = (0..n)
+        .map(|i| (va + i * stride, 0x4000_0000 + i * pg, pg))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(env.live_tables, 0);
+    let log = env.log();
+    let frees = log.iter().filter(|e| matches!(e, Ev::Free(_))).count();
+    assert_eq!(frees, tables.len(), "each table freed once");
+    for &(tbl, parent, v) in &tables {
+        assert_eq!(env.read(parent), 0);
+        let brk = first(&log, &Ev::Write(parent, 0));
+        let fr = first(&log, &Ev::Free(tbl));
+        assert!(brk < fr);
+        assert_flushed_between(&log, brk, fr, v, t.asid, &format!("table {tbl:#x}"));
+    }
+}
+
+/// protect over more than `ROUND` pages: every entry rewritten once with
+/// the new attributes (`want(pa)` is the page descriptor written out by
+/// the encoder), each after its own break and flush, and a round's
+/// rewrites come before the next round's breaks.
+pub(super) fn protect_of_more_than_a_round<F: Format>(
+    t: Table<F>,
+    (va, pa, n): (u64, u64, u64),
+    ro: MapAttrs,
+    want: impl Fn(u64) -> u64,
+) {
+    let pg = page::<F>();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, va, pa, n * pg, MapAttrs::kernel_data())
+        .unwrap();
+    let entries: Vec<u64> = (0..n)
+        .map(|i| entry_of(&env, &t, va + i * pg, F::LEAF_LEVEL))
+        .collect();
+    let live = env.live_tables;
+    env.clear_log();
+    t.protect(&mut env, va, n * pg, ro).unwrap();
+    let log = env.log();
+    for (i, &e) in entries.iter().enumerate() {
+        let new = want(pa + i as u64 * pg);
+        assert_eq!(env.read(e), new, "page {i}");
+        let writes: Vec<usize> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| matches!(x, Ev::Write(p, _) if *p == e))
+            .map(|(j, _)| j)
+            .collect();
+        assert_eq!(writes.len(), 2, "page {i}: one break, one rewrite");
+        assert_eq!(log[writes[0]], Ev::Write(e, 0));
+        assert_eq!(log[writes[1]], Ev::Write(e, new));
+        let v = va + i as u64 * pg;
+        assert_flushed_between(&log, writes[0], writes[1], v, t.asid, "protect");
+        if let Some(&ne) = entries.get((i / ROUND + 1) * ROUND) {
+            assert!(
+                writes[1] < first(&log, &Ev::Write(ne, 0)),
+                "page {i}: rewritten after the next round began"
+            );
+        }
+    }
+    // Each round's rewrites are made visible (DSB, ISB) at its end.
+    assert_eq!(log[log.len() - 2..], [Ev::Publish, Ev::Sync]);
+    assert_eq!(env.live_tables, live, "no table added or freed");
+}
+
+/// protect of a range whose ends lie in two different blocks of the size
+/// one entry above the pages maps (ARMv7-A sections, AArch64 2 MiB): both
+/// are split, and only the range changes (`want(pa, attrs)`: the page
+/// descriptor written out by the encoder).
+pub(super) fn protect_across_two_blocks<F: Format>(
+    t: Table<F>,
+    (va, pa): (u64, u64),
+    want: impl Fn(u64, MapAttrs) -> u64,
+) {
+    let pg = page::<F>();
+    let block = F::entry_size(F::LEAF_LEVEL - 1);
+    let mut env = Fake::for_table(&t);
+    let rw = MapAttrs::kernel_data();
+    t.map(&mut env, va, pa, 2 * block, rw).unwrap();
+    assert_eq!(t.lookup(&env, va).unwrap().size, block);
+    let ro = rw.with_access(crate::mm::memtype::Access::KernelRo);
+    t.protect(&mut env, va + block - pg, 2 * pg, ro).unwrap();
+    for (v, attrs) in [
+        (va + block - 2 * pg, rw),
+        (va + block - pg, ro),
+        (va + block, ro),
+        (va + block + pg, rw),
+    ] {
+        let p = t.lookup(&env, v).unwrap();
+        assert_eq!(p.size, pg, "{v:#x}");
+        assert_eq!(p.raw, want(p.pa, attrs), "{v:#x}");
+    }
+}

@@ -540,3 +540,159 @@ fn map_into_an_existing_l3_table() {
     );
     assert_eq!(t.lookup(&env, 0x40_0000).unwrap().pa, 0x4000_0000);
 }
+
+#[test]
+fn unmap_of_more_than_a_round_reports_each_page_once_after_its_flush() {
+    unmap_of_more_than_a_round(user_table(), 0x4000_1000, 0x8000_1000, 300);
+}
+
+#[test]
+fn unmap_emptying_more_than_a_round_of_tables_frees_each_once_after_its_flush() {
+    // One page in each of 600 consecutive 2 MiB regions from GiB 1: 600 L3
+    // tables, two L2 tables (GiB 1 and GiB 2).
+    unmap_emptying_more_than_a_round_of_tables(user_table(), GIB, 600);
+}
+
+#[test]
+fn protect_of_more_than_a_round_rewrites_each_page_once_with_bbm() {
+    let ro = rw().with_access(Access::KernelRo);
+    let t = user_table();
+    let want = |pa| desc::page(pa, ro).unwrap();
+    protect_of_more_than_a_round(t, (0x4000_1000, 0x8000_1000, 300), ro, want);
+}
+
+#[test]
+fn protect_across_two_blocks_splits_both_ends() {
+    let want = |pa, a| desc::page(pa, a).unwrap();
+    protect_across_two_blocks(user_table(), (GIB, 0x8000_0000), want);
+}
+
+/// `map` over empty tables where blocks go (`stale`): a 1 GiB block over
+/// an L2 table holding several empty L3 tables, and a 2 MiB block over an
+/// empty L3 table, in one call. Every table of the replaced subtrees is
+/// freed exactly once, after the break of the entry that linked it has
+/// been flushed.
+#[test]
+fn map_over_empty_subtrees_frees_every_table_once_after_the_flush() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    // GiB 1: an L2 table with empty L3 tables at indices 0, 5 and 511.
+    let l2 = env.alloc_table(2).unwrap();
+    let l3s: Vec<u64> = [0u64, 5, 511]
+        .iter()
+        .map(|&i| {
+            let l3 = env.alloc_table(3).unwrap();
+            env.write(l2 + i * 8, desc::table(l3).unwrap());
+            l3
+        })
+        .collect();
+    env.write(ROOT + 8, desc::table(l2).unwrap());
+    // GiB 2: an L2 table whose first entry links an empty L3 table; a page
+    // at 2 GiB + 4 MiB keeps that L2 table alive.
+    let l2b = env.alloc_table(2).unwrap();
+    let l3b = env.alloc_table(3).unwrap();
+    env.write(l2b, desc::table(l3b).unwrap());
+    env.write(ROOT + 2 * 8, desc::table(l2b).unwrap());
+    t.map(&mut env, 2 * GIB + 2 * MIB2, 0x7000_0000, KIB4, rw())
+        .unwrap();
+    let live = env.live_tables;
+    assert_eq!(live, 7);
+    env.clear_log();
+    // [1 GiB, 2 GiB + 2 MiB): a 1 GiB block and a 2 MiB block.
+    t.map(&mut env, GIB, 0x4000_0000, GIB + MIB2, rw()).unwrap();
+    assert_eq!(t.lookup(&env, GIB).unwrap().size, GIB);
+    let p = t.lookup(&env, 2 * GIB).unwrap();
+    assert_eq!((p.size, p.pa), (MIB2, 0x8000_0000));
+    assert!(t.lookup(&env, 2 * GIB + 2 * MIB2).is_some(), "untouched");
+    assert_eq!(env.live_tables, live - 5, "l2, three L3s and l3b freed");
+    let log = env.log();
+    let mut frees: Vec<u64> = log
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Free(t) => Some(*t),
+            _ => None,
+        })
+        .collect();
+    let mut want = l3s.clone();
+    want.push(l2);
+    want.push(l3b);
+    frees.sort();
+    want.sort();
+    assert_eq!(frees, want, "each table of both subtrees, once");
+    let brk1 = first(&log, &Ev::Write(ROOT + 8, 0));
+    let brk2 = first(&log, &Ev::Write(l2b, 0));
+    for &tbl in &want {
+        let fr = first(&log, &Ev::Free(tbl));
+        assert_flushed_between(&log, brk1, fr, GIB, t.asid, "1 GiB block");
+        assert_flushed_between(&log, brk2, fr, 2 * GIB, t.asid, "2 MiB block");
+    }
+    assert_break_before_make(&log, ROOT + 8, GIB, t.asid);
+    assert_break_before_make(&log, l2b, 2 * GIB, t.asid);
+}
+
+/// The last page below 2^48 (the largest output address with the 4 KiB
+/// granule and 48-bit OA, ARM ARM D8.3) maps; one page higher does not.
+#[test]
+fn highest_output_address_maps() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    let pa = (1u64 << 48) - KIB4;
+    t.map(&mut env, 0x1000, pa, KIB4, rw()).unwrap();
+    assert_eq!(t.lookup(&env, 0x1000).unwrap().pa, pa);
+    assert_eq!(
+        t.map(&mut env, 0x2000, pa, 2 * KIB4, rw()),
+        Err(MapError::Plan(PlanError::Overflow))
+    );
+}
+
+/// unmap changes nothing outside `[va, va + size)`: empty tables that lie
+/// outside it (as boot code might leave) stay linked, whether they sit
+/// right at the range's end, further on in the same GiB, at the start of a
+/// GiB the range runs past, or in the GiB starting at the range's end.
+#[test]
+fn unmap_leaves_tables_outside_its_range_alone() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    let linked = |env: &Fake, entry: u64, table: u64| matches!(desc::kind(env.read(entry), 2), Kind::Table { next_pa } if next_pa == table);
+    // GiB 1: a page at GiB + 4 MiB (L2 index 2), empty L3 tables at L2
+    // indices 0 and 5. GiB 2: an empty L2 table.
+    t.map(&mut env, GIB + 2 * MIB2, 0x4000_0000, KIB4, rw())
+        .unwrap();
+    let l2a = t.table_of(&env, GIB, 2).unwrap();
+    let e0 = env.alloc_table(3).unwrap();
+    let e5 = env.alloc_table(3).unwrap();
+    env.write(l2a, desc::table(e0).unwrap());
+    env.write(l2a + 5 * 8, desc::table(e5).unwrap());
+    let l2b = env.alloc_table(2).unwrap();
+    env.write(ROOT + 2 * 8, desc::table(l2b).unwrap());
+    // [GiB + 4 MiB, GiB + 10 MiB): ends at L2 index 5.
+    t.unmap(&mut env, GIB + 2 * MIB2, 3 * MIB2, &mut |_, _, _, _| {})
+        .unwrap();
+    assert!(t.lookup(&env, GIB + 2 * MIB2).is_none());
+    assert_eq!(env.read(l2a + 2 * 8), 0, "its own emptied table: unlinked");
+    assert!(linked(&env, l2a, e0) && linked(&env, l2a + 5 * 8, e5));
+    assert!(linked(&env, ROOT + 8, l2a) && linked(&env, ROOT + 2 * 8, l2b));
+    // [GiB + 12 MiB, 2 GiB): ends where GiB 2 starts.
+    env.clear_log();
+    t.unmap(
+        &mut env,
+        GIB + 6 * MIB2,
+        GIB - 6 * MIB2,
+        &mut |_, _, _, _| {},
+    )
+    .unwrap();
+    assert!(!env.log().iter().any(|e| matches!(e, Ev::Free(_))));
+    assert!(linked(&env, ROOT + 2 * 8, l2b), "GiB 2 is outside");
+    // [GiB + 12 MiB, 2 GiB + 2 MiB): runs into GiB 2, whose empty L2 table
+    // it may free; GiB 1's index 0 lies before the range.
+    t.unmap(
+        &mut env,
+        GIB + 6 * MIB2,
+        GIB - 5 * MIB2,
+        &mut |_, _, _, _| {},
+    )
+    .unwrap();
+    assert!(linked(&env, l2a, e0), "before the range: kept");
+    assert!(linked(&env, l2a + 5 * 8, e5));
+    assert!(linked(&env, ROOT + 8, l2a));
+}

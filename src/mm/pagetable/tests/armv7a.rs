@@ -420,18 +420,22 @@ fn splitting_supersections_and_large_pages() {
     }
 }
 
+/// protect of whole sections and supersections rewrites them as sections
+/// and supersections (all 16 copies) with the new attributes.
 #[test]
-fn protect_keeps_supersections_and_sections_whole() {
+fn protect_whole_sections_and_supersections_keeps_their_size() {
     let t = kernel_table();
     let mut env = Fake::for_table(&t);
     t.map(&mut env, 0x0100_0000, 0x4100_0000, 17 * MIB, rw())
         .unwrap();
     let ro = rw().with_access(Access::KernelRo);
-    t.protect(&mut env, 0x0100_0000, 17 * MIB, ro).unwrap();
+    t.protect(&mut env, 0x0100_0000, 16 * MIB, ro).unwrap();
+    t.protect(&mut env, 0x0200_0000, MIB, ro).unwrap();
     let sup = desc::supersection(0x4100_0000, ro).unwrap() as u64;
     for m in 0..16 {
-        assert_eq!(env.read(l1(&t, 0x0100_0000 + m * MIB)), sup);
+        assert_eq!(env.read(l1(&t, 0x0100_0000 + m * MIB)), sup, "copy {m}");
     }
+    assert_eq!(t.lookup(&env, 0x01FF_F000).unwrap().size, 16 * MIB);
     assert_eq!(env.read(l1(&t, 0x0200_0000)), section(0x4200_0000, ro, 0));
     assert_eq!(env.live_tables, 0);
 }
@@ -462,4 +466,201 @@ fn map_into_an_existing_l2_table() {
     assert_eq!(t.lookup(&env, 0x10_0000).unwrap().pa, 0x4000_0000);
     // A user table's L1 page-table entry denies privileged execution.
     assert_eq!(env.read(l1(&t, 0x10_0000)) & 0b111, 0b101);
+}
+
+const LARGE: u64 = 64 << 10;
+const SUPER: u64 = 16 << 20;
+
+#[test]
+fn unmap_of_more_than_a_round_reports_each_page_once_after_its_flush() {
+    // va and pa never 64 KiB-aligned together: small pages only.
+    unmap_of_more_than_a_round(user_table(), 0x40_1000, 0x4040_2000, 300);
+}
+
+#[test]
+fn unmap_emptying_more_than_a_round_of_l2_tables_frees_each_once() {
+    unmap_emptying_more_than_a_round_of_tables(kernel_table(), 0x1000_0000, 300);
+}
+
+#[test]
+fn protect_of_more_than_a_round_rewrites_each_entry_once_with_bbm() {
+    let ro = rw().with_access(Access::KernelRo);
+    let t = user_table();
+    protect_of_more_than_a_round(t, (0x40_1000, 0x4040_2000, 300), ro, |pa| small(pa, ro));
+}
+
+#[test]
+fn protect_across_two_sections_splits_both_ends() {
+    protect_across_two_blocks(kernel_table(), (0x300_0000, 0x5000_0000), small);
+}
+
+/// protect over large pages: all 16 copies of each rewritten once with the
+/// new attributes, after their break and a flush inside the large page.
+#[test]
+fn protect_of_large_pages_rewrites_all_16_copies_with_bbm() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x0200_0000, 0x4201_0000, 2 * LARGE, rw())
+        .unwrap();
+    let l2 = t.table_of(&env, 0x0200_0000, 2).unwrap();
+    env.clear_log();
+    let ro = rw().with_access(Access::KernelRo);
+    t.protect(&mut env, 0x0200_0000, 2 * LARGE, ro).unwrap();
+    let log = env.log();
+    for k in 0..2u64 {
+        let new = large(0x4201_0000 + k * LARGE, ro);
+        for c in 0..16 {
+            let e = l2 + (k * 16 + c) * 4;
+            assert_eq!(env.read(e), new, "large page {k} copy {c}");
+            let brk = first(&log, &Ev::Write(e, 0));
+            let mk = first(&log, &Ev::Write(e, new));
+            assert!(brk < mk);
+            let block = (0x0200_0000 + k * LARGE, LARGE);
+            assert_flushed_within(&log, (brk, mk), block, None, "large");
+        }
+    }
+    assert_eq!(log[log.len() - 2..], [Ev::Publish, Ev::Sync]);
+}
+
+/// Large pages and supersections repeat their descriptor 16 times (ARM
+/// ARM B3.5.1, B3.5.2): breaking one must invalidate all 16 copies, and
+/// one unmap of more than ROUND of them reports each once.
+#[test]
+fn unmap_of_large_pages_and_supersections_clears_all_16_copies() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    // 130 large pages: 8 MiB + 128 KiB, 64 KiB-aligned va and pa, no
+    // whole 1 MiB co-aligned (pa is 64 KiB off a MiB).
+    let (lva, lpa, ln) = (0x0100_0000u64, 0x4001_0000u64, 130u64);
+    t.map(&mut env, lva, lpa, ln * LARGE, rw()).unwrap();
+    for i in 0..ln {
+        assert_eq!(t.lookup(&env, lva + i * LARGE).unwrap().size, LARGE);
+    }
+    // 130 supersections from 0x1000_0000 (2080 MiB).
+    let (sva, spa, sn) = (0x1000_0000u64, 0u64, 130u64);
+    t.map(&mut env, sva, spa, sn * SUPER, rw()).unwrap();
+    assert_eq!(t.lookup(&env, sva).unwrap().size, SUPER);
+    let mut got = Vec::new();
+    t.unmap(&mut env, lva, ln * LARGE, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    let want: Vec<(u64, u64, u64)> = (0..ln)
+        .map(|i| (lva + i * LARGE, lpa + i * LARGE, LARGE))
+        .collect();
+    assert_eq!(got, want);
+    got.clear();
+    t.unmap(&mut env, sva, sn * SUPER, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    let want: Vec<(u64, u64, u64)> = (0..sn)
+        .map(|i| (sva + i * SUPER, spa + i * SUPER, SUPER))
+        .collect();
+    assert_eq!(got, want);
+    for v in (lva..lva + ln * LARGE).step_by(4096) {
+        assert!(t.lookup(&env, v).is_none(), "{v:#x}");
+    }
+    for mb in (sva..sva + sn * SUPER).step_by(MIB as usize) {
+        assert_eq!(env.read(l1(&t, mb)), 0, "{mb:#x}");
+    }
+    assert_eq!(env.live_tables, 0);
+}
+
+/// One large page and one supersection broken alone (no overflow to a
+/// whole-TLB invalidation): the TLB is invalidated inside each, and the
+/// copies are all written invalid before the flush.
+#[test]
+fn unmap_of_one_large_page_and_one_supersection_invalidates_inside_each() {
+    let t = user_table();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, 0x0300_0000, 0x4300_0000, LARGE, rw())
+        .unwrap();
+    t.map(&mut env, 0x0400_0000, 0x4400_0000, SUPER, rw())
+        .unwrap();
+    env.clear_log();
+    t.unmap(&mut env, 0x0300_0000, LARGE, &mut |_, _, _, _| {})
+        .unwrap();
+    t.unmap(&mut env, 0x0400_0000, SUPER, &mut |_, _, _, _| {})
+        .unwrap();
+    let log = env.log();
+    assert!(!log.iter().any(|e| matches!(e, Ev::TlbiAll(_))));
+    assert!(
+        t.table_of(&env, 0x0300_0000, 2).is_none(),
+        "the emptied L2 table was unlinked"
+    );
+    for (base, size) in [(0x0300_0000u64, LARGE), (0x0400_0000, SUPER)] {
+        assert!(
+            log.iter().any(
+                |e| matches!(e, Ev::Tlbi(v, Some(7)) if (base..base + (size - 1)).contains(v))
+            ),
+            "no TLBI inside the block at {base:#x}"
+        );
+    }
+    for mb in 0..16 {
+        assert_eq!(env.read(l1(&t, 0x0400_0000 + mb * MIB)), 0);
+    }
+}
+
+/// unmap changes nothing outside `[va, va + size)`: an empty L2 table in
+/// the MiB before the range and one in the MiB right after its end (as
+/// boot code might leave) stay linked; the range's own emptied table goes.
+#[test]
+fn unmap_leaves_tables_outside_its_range_alone() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    let link = |l2: u64| desc::page_table(l2 as u32, 0, false).unwrap() as u64;
+    let before = TableEnv::<ShortDescriptor>::alloc_table(&mut env, 2).unwrap();
+    env.write(l1(&t, 0x20_0000), link(before));
+    let after = TableEnv::<ShortDescriptor>::alloc_table(&mut env, 2).unwrap();
+    env.write(l1(&t, 0x40_0000), link(after));
+    // MiB 3, not at its start; the range ends where MiB 4 starts.
+    t.map(&mut env, 0x30_1000, 0x4030_1000, 0x2000, rw())
+        .unwrap();
+    let own = t.table_of(&env, 0x30_0000, 2).unwrap();
+    env.clear_log();
+    t.unmap(
+        &mut env,
+        0x30_1000,
+        0x40_0000 - 0x30_1000,
+        &mut |_, _, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(t.table_of(&env, 0x20_0000, 2), Some(before), "kept");
+    assert_eq!(t.table_of(&env, 0x40_0000, 2), Some(after), "kept");
+    assert!(t.table_of(&env, 0x30_0000, 2).is_none());
+    let log = env.log();
+    assert!(log.contains(&Ev::Free(own)));
+    assert!(!log.contains(&Ev::Free(before)) && !log.contains(&Ev::Free(after)));
+}
+
+/// Walks that start inside an unmapped MiB (L1 fault entry) but not at its
+/// start skip to the next MiB: a hole is fine, and what lies beyond it is
+/// found.
+#[test]
+fn unmap_starting_inside_an_unmapped_mib() {
+    let t = kernel_table();
+    let mut env = Fake::for_table(&t);
+    t.unmap(&mut env, 0x30_1000, 0x2000, &mut |_, _, _, _| {
+        panic!("nothing there")
+    })
+    .unwrap();
+    t.map(&mut env, 0x40_0000, 0x4040_0000, 0x1000, rw())
+        .unwrap();
+    let mut got = Vec::new();
+    t.unmap(&mut env, 0x30_1000, 0x10_0000, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    assert_eq!(got, vec![(0x40_0000, 0x4040_0000, 0x1000)]);
+    // 240 unmapped MiBs, entered one page into the first, then a page: the
+    // walk skips an unmapped MiB in one step.
+    t.map(&mut env, 0x1000_0000, 0x4100_0000, 0x1000, rw())
+        .unwrap();
+    got.clear();
+    t.unmap(&mut env, 0x0101_1000, 0x0EFF_0000, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    assert_eq!(got, vec![(0x1000_0000, 0x4100_0000, 0x1000)]);
 }
