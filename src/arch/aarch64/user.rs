@@ -9,8 +9,9 @@ use super::mmu::{self, phys_to_virt, HwEnv, USER_TOP};
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
 use crate::mm::fault::{AccessKind, FaultInfo};
-use crate::mm::memtype::MapAttrs;
-use crate::mm::space::{Access2, Mmu};
+use crate::mm::pagetable::task::{TableHost, TaskTable};
+use crate::mm::pagetable::TableEnv;
+use crate::mm::space::Access2;
 use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
@@ -42,108 +43,38 @@ pub fn layout() -> UserLayout {
     }
 }
 
-pub struct UserMmu {
-    pub table: Table,
+/// A task's TTBR0_EL1 table tagged with its ASID.
+pub type UserMmu = TaskTable<Vmsa64, mmu::Mem>;
+
+/// A task table with a fresh, zeroed root table.
+pub fn new_user_mmu(asid: u16) -> Result<UserMmu, Errno> {
+    let root = mmu::with_mm(|mm| mm.frames.alloc())?;
+    // SAFETY: a fresh frame, mapped by the linear map.
+    unsafe { core::ptr::write_bytes(phys_to_virt(root) as *mut u8, 0, 4096) };
+    Ok(UserMmu::new(Table {
+        root_pa: root,
+        va_lo: 0,
+        va_hi: USER_TOP - 1,
+        asid: Some(asid),
+        format: Vmsa64,
+    }))
 }
 
-impl UserMmu {
-    pub fn new(asid: u16) -> Result<Self, Errno> {
-        let root = mmu::with_mm(|mm| mm.frames.alloc())?;
-        // SAFETY: a fresh frame, mapped by the linear map.
-        unsafe { core::ptr::write_bytes(phys_to_virt(root) as *mut u8, 0, 4096) };
-        Ok(UserMmu {
-            table: Table {
-                root_pa: root,
-                va_lo: 0,
-                va_hi: USER_TOP - 1,
-                asid: Some(asid),
-                format: Vmsa64,
-            },
-        })
+impl TableHost<Vmsa64> for mmu::Mem {
+    type Env<'a> = HwEnv<'a>;
+
+    fn with_env<R>(f: impl FnOnce(&mut HwEnv<'_>) -> R) -> R {
+        mmu::with_mm(|mm| f(&mut HwEnv { mm }))
     }
 
-    fn env<R>(&self, f: impl FnOnce(&Table, &mut HwEnv) -> R) -> R {
-        mmu::with_mm(|mm| f(&self.table, &mut HwEnv { mm }))
-    }
-}
-
-impl Drop for UserMmu {
-    fn drop(&mut self) {
-        // No entry of this ASID may outlive the table (ARM ARM D8.14).
-        // SAFETY: TLB maintenance only.
-        unsafe {
-            core::arch::asm!("tlbi aside1is, {x}", x = in(reg) (self.table.asid.unwrap_or(0) as u64) << 48)
-        };
-        barrier::dsb(barrier::ISH);
-        barrier::isb(barrier::SY);
-        mmu::with_mm(|mm| {
-            let _ = mm.frames.free(self.table.root_pa);
-        });
-    }
-}
-
-impl Mmu for UserMmu {
-    fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        self.env(|t, e| t.map(e, va as u64, pa, size as u64, attrs))
-            .map_err(Errno::from)
+    fn free_frames(env: &mut HwEnv<'_>, pa: u64, count: usize) {
+        let _ = env.mm.frames.free_contiguous(pa, count);
     }
 
-    fn split(&mut self, va: usize) -> Result<(), Errno> {
-        self.env(|t, e| t.split_at(e, va as u64))
-            .map_err(Errno::from)
-    }
-
-    fn unmap(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno> {
-        self.env(|t, e| {
-            t.unmap(e, va as u64, size as u64, &mut |e, _, p, s| {
-                // Reported after the TLB invalidation: the frames are
-                // unreachable, so they may be reused at once.
-                if free_frames {
-                    let _ = e.mm.frames.free_contiguous(p, s as usize / 4096);
-                }
-            })
-        })
-        .map_err(Errno::from)
-    }
-
-    fn protect(&mut self, va: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        self.env(|t, e| t.protect(e, va as u64, size as u64, attrs))
-            .map_err(Errno::from)
-    }
-
-    fn lookup(&self, va: usize) -> Option<u64> {
-        let p = self.env(|t, e| t.lookup(e, va as u64))?;
-        Some(p.pa + (va as u64 - p.va))
-    }
-
-    fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
-        let frames = size / 4096;
-        let pa = mmu::with_mm(|mm| {
-            if frames == 1 {
-                mm.frames.alloc()
-            } else {
-                mm.frames.alloc_contiguous(frames, frames)
-            }
-        })?;
-        // SAFETY: fresh frames owned by us, mapped by the linear map.
-        unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, size) };
-        Ok(pa)
-    }
-
-    fn free_frame(&mut self, pa: u64) {
-        mmu::with_mm(|mm| {
-            let _ = mm.frames.free(pa);
-        });
-    }
-
-    fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]) {
-        let n = data.len().min(4096usize.saturating_sub(offset));
-        let dst = phys_to_virt(pa) + offset as u64;
-        // SAFETY: a frame this address space owns, inside its 4 KiB.
-        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst as *mut u8, n) };
-        // May hold code: clean to PoU, invalidate the I-cache (D7.5.9).
-        let mut a = dst & !63;
-        while a < dst + n as u64 {
+    fn sync_icache(va: usize, len: usize) {
+        // Clean to PoU, invalidate the I-cache (ARM ARM D7.5.9).
+        let mut a = va & !63;
+        while a < va + len {
             // SAFETY: cache maintenance on mapped memory.
             unsafe { core::arch::asm!("dc cvau, {x}", x = in(reg) a) };
             a += 64;
@@ -155,22 +86,28 @@ impl Mmu for UserMmu {
         barrier::isb(barrier::SY);
     }
 
-    fn total_frames(&self) -> usize {
-        mmu::with_mm(|mm| mm.frames.total())
-    }
+    const SECTION_SIZE: usize = 2 << 20;
 
-    fn section_size(&self) -> usize {
-        2 << 20
-    }
-
-    fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
-        use crate::mm::pagetable::TableEnv;
+    fn walk(t: &Table, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
         // The memory type is MAIR_EL1's byte for AttrIndx, as live now.
         let mair = MAIR_EL1.get();
-        self.env(|t, e| {
+        Self::with_env(|e| {
             let read = |pa| TableEnv::<Vmsa64>::read(e, pa);
             super::walk::user_mappings(&read, t.root_pa, USER_TOP, mair, visit)
         })
+    }
+
+    fn release(t: &Table) {
+        // No entry of this ASID may outlive the table (ARM ARM D8.14).
+        // SAFETY: TLB maintenance only.
+        unsafe {
+            core::arch::asm!("tlbi aside1is, {x}", x = in(reg) (t.asid.unwrap_or(0) as u64) << 48)
+        };
+        barrier::dsb(barrier::ISH);
+        barrier::isb(barrier::SY);
+        mmu::with_mm(|mm| {
+            let _ = mm.frames.free(t.root_pa);
+        });
     }
 }
 
@@ -212,7 +149,7 @@ pub fn run(
     envp: &[&[u8]],
 ) -> Result<Ended, alloc::string::String> {
     super::trap::set_user_trap(user_trap);
-    let m = UserMmu::new(pid as u16).map_err(|e| alloc::string::String::from(e.name()))?;
+    let m = new_user_mmu(pid as u16).map_err(|e| alloc::string::String::from(e.name()))?;
     let table = m.table;
     let (task, entry, sp) = Task::exec(pid, path, argv, envp, layout(), Box::new(m))?;
     *CURRENT.lock() = Some(task);

@@ -6,11 +6,12 @@ use super::cp15;
 use super::exceptions::{Frame, Vector};
 use super::fault::{decode_dfsr, decode_ifsr};
 use super::format::{ShortDescriptor, Table};
-use super::mmu::{self, phys_to_virt, HwEnv, KERNEL_SPLIT};
+use super::mmu::{self, HwEnv, KERNEL_SPLIT};
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
 use crate::mm::fault::FaultInfo;
-use crate::mm::memtype::MapAttrs;
+use crate::mm::pagetable::task::{TableHost, TaskTable};
+use crate::mm::pagetable::TableEnv;
 use crate::mm::space::{Access2, Mmu};
 use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
 use aarch32_cpu::asm::{dsb, isb};
@@ -92,116 +93,38 @@ pub fn layout() -> UserLayout {
 }
 
 /// A task's TTBR0 table (8 KiB L1, N = 1) tagged with its ASID.
-pub struct UserMmu {
-    pub table: Table,
+pub type UserMmu = TaskTable<ShortDescriptor, mmu::Mem>;
+
+/// A task table with a fresh, zeroed 8 KiB L1 table.
+pub fn new_user_mmu(asid: u8) -> Result<UserMmu, Errno> {
+    let l1 = mmu::with_mm(|mm| mm.frames.alloc_contiguous(2, 2))? as u32;
+    mmu::zero_frame(l1);
+    mmu::zero_frame(l1 + 4096);
+    Ok(UserMmu::new(Table {
+        root_pa: l1 as u64,
+        va_lo: 0,
+        va_hi: KERNEL_SPLIT as u64 - 1,
+        asid: Some(asid as u16),
+        format: ShortDescriptor { domain: 0 },
+    }))
 }
 
-impl UserMmu {
-    pub fn new(asid: u8) -> Result<Self, Errno> {
-        let l1 = mmu::with_mm(|mm| mm.frames.alloc_contiguous(2, 2))? as u32;
-        mmu::zero_frame(l1);
-        mmu::zero_frame(l1 + 4096);
-        Ok(UserMmu {
-            table: Table {
-                root_pa: l1 as u64,
-                va_lo: 0,
-                va_hi: KERNEL_SPLIT as u64 - 1,
-                asid: Some(asid as u16),
-                format: ShortDescriptor { domain: 0 },
-            },
-        })
+impl TableHost<ShortDescriptor> for mmu::Mem {
+    type Env<'a> = HwEnv<'a>;
+
+    fn with_env<R>(f: impl FnOnce(&mut HwEnv<'_>) -> R) -> R {
+        mmu::with_mm(|mm| f(&mut HwEnv { mm }))
     }
 
-    fn env<R>(&self, f: impl FnOnce(&Table, &mut HwEnv) -> R) -> R {
-        mmu::with_mm(|mm| f(&self.table, &mut HwEnv { mm }))
-    }
-}
-
-impl Drop for UserMmu {
-    fn drop(&mut self) {
-        // Nothing of this ASID may survive in the TLB once the table is
-        // reused (ARM ARM B3.10.1).
-        // SAFETY: TLB maintenance only.
-        unsafe { cp15::Tlbiasidis::write(self.table.asid.unwrap_or(0) as u8 as u32) };
-        dsb();
-        isb();
-        mmu::with_mm(|mm| {
-            let _ = mm.frames.free_contiguous(self.table.root_pa, 2);
-        });
-    }
-}
-
-impl Mmu for UserMmu {
-    fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        self.env(|t, e| t.map(e, va as u64, pa, size as u64, attrs))
-            .map_err(Errno::from)
+    fn free_frames(env: &mut HwEnv<'_>, pa: u64, count: usize) {
+        let _ = env.mm.frames.free_contiguous(pa, count);
     }
 
-    fn split(&mut self, va: usize) -> Result<(), Errno> {
-        self.env(|t, e| t.split_at(e, va as u64))
-            .map_err(Errno::from)
-    }
-
-    fn unmap(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno> {
-        self.env(|t, e| {
-            t.unmap(e, va as u64, size as u64, &mut |e, _, p, s| {
-                // Reported after the TLB invalidation: the frames are
-                // unreachable, so they may be reused at once.
-                if free_frames {
-                    let _ = e.mm.frames.free_contiguous(p, s as usize / 4096);
-                }
-            })
-        })
-        .map_err(Errno::from)
-    }
-
-    fn protect(&mut self, va: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
-        self.env(|t, e| t.protect(e, va as u64, size as u64, attrs))
-            .map_err(Errno::from)
-    }
-
-    fn lookup(&self, va: usize) -> Option<u64> {
-        let p = self.env(|t, e| t.lookup(e, va as u64))?;
-        Some(p.pa + (va as u64 - p.va))
-    }
-
-    fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
-        let frames = size / 4096;
-        let pa = mmu::with_mm(|mm| {
-            if frames == 1 {
-                mm.frames.alloc()
-            } else {
-                mm.frames.alloc_contiguous(frames, frames)
-            }
-        })?;
-        // SAFETY: fresh frames owned by us, mapped by the linear map.
-        unsafe { core::ptr::write_bytes(phys_to_virt(pa as u32) as *mut u8, 0, size) };
-        Ok(pa)
-    }
-
-    fn free_frame(&mut self, pa: u64) {
-        mmu::with_mm(|mm| {
-            let _ = mm.frames.free(pa);
-        });
-    }
-
-    fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]) {
-        let n = data.len().min(4096usize.saturating_sub(offset));
-        // SAFETY: `pa` is a frame this address space owns; the linear map
-        // covers it; the copy stays inside the frame.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                data.as_ptr(),
-                (phys_to_virt(pa as u32) + offset) as *mut u8,
-                n,
-            )
-        };
-        // The frame may hold code: make it visible to instruction fetch
-        // (clean D to PoU, invalidate I; ARM ARM B2.2.7).
+    fn sync_icache(va: usize, len: usize) {
+        // Clean D to PoU, invalidate I (ARM ARM B2.2.7).
         let line = mmu::dcache_line() as usize;
-        let start = (phys_to_virt(pa as u32) + offset) & !(line - 1);
-        let mut a = start;
-        while a < phys_to_virt(pa as u32) + offset + n {
+        let mut a = va & !(line - 1);
+        while a < va + len {
             // SAFETY: cache maintenance by MVA on mapped memory.
             unsafe { cp15::Dccmvau::write(a as u32) };
             a += line;
@@ -213,21 +136,26 @@ impl Mmu for UserMmu {
         isb();
     }
 
-    fn total_frames(&self) -> usize {
-        mmu::with_mm(|mm| mm.frames.total())
-    }
+    const SECTION_SIZE: usize = 1 << 20;
 
-    fn section_size(&self) -> usize {
-        1 << 20
-    }
-
-    fn walk(&self, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
-        use crate::mm::pagetable::TableEnv;
-        self.env(|t, e| {
+    fn walk(t: &Table, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
+        Self::with_env(|e| {
             // TTBCR.N = 1: 2048 first-level entries, one per MiB.
             let read = |pa: u32| TableEnv::<ShortDescriptor>::read(e, pa as u64) as u32;
             super::walk::user_mappings(&read, t.root_pa as u32, TASK_SIZE as u32 >> 20, visit)
         })
+    }
+
+    fn release(t: &Table) {
+        // Nothing of this ASID may survive in the TLB once the table is
+        // reused (ARM ARM B3.10.1).
+        // SAFETY: TLB maintenance only.
+        unsafe { cp15::Tlbiasidis::write(t.asid.unwrap_or(0) as u8 as u32) };
+        dsb();
+        isb();
+        mmu::with_mm(|mm| {
+            let _ = mm.frames.free_contiguous(t.root_pa, 2);
+        });
     }
 }
 
@@ -311,7 +239,7 @@ pub fn run(
 ) -> Result<Ended, alloc::string::String> {
     super::trap::set_user_trap(user_trap);
     let mmu_box: Box<dyn Mmu + Send> =
-        Box::new(UserMmu::new(pid as u8).map_err(|e| alloc::string::String::from(e.name()))?);
+        Box::new(new_user_mmu(pid as u8).map_err(|e| alloc::string::String::from(e.name()))?);
     let (task, entry, sp) = Task::exec(pid, path, argv, envp, layout(), mmu_box)?;
     let table = {
         // The table of this task, for activation.

@@ -1,0 +1,145 @@
+//! A task's translation table as the neutral address-space code sees it
+//! ([`Mmu`]): the engine over a root table with the task's ASID, and user
+//! frames from the kernel's allocator. What is architectural (the
+//! hardware table environment, freeing the root and the ASID's TLB
+//! entries, instruction-cache maintenance, the independent decoder) comes
+//! from a [`TableHost`].
+
+use super::{Format, Table, TableEnv};
+use crate::errno::Errno;
+use crate::mm::audit::Mapping;
+use crate::mm::kmem::KernelMemory;
+use crate::mm::memtype::MapAttrs;
+use crate::mm::space::Mmu;
+use core::marker::PhantomData;
+
+/// What a task's table needs from its architecture besides the format.
+pub trait TableHost<F: Format>: KernelMemory {
+    /// The hardware table environment (real barriers and TLB maintenance).
+    type Env<'a>: TableEnv<F>;
+    /// Run `f` with the environment, under the memory manager's lock.
+    fn with_env<R>(f: impl FnOnce(&mut Self::Env<'_>) -> R) -> R;
+    /// Give `count` frames at `pa` back to the allocator, from inside
+    /// [`TableHost::with_env`] (the lock is held).
+    fn free_frames(env: &mut Self::Env<'_>, pa: u64, count: usize);
+    /// Make `len` bytes just written at kernel address `va` visible to
+    /// instruction fetch.
+    fn sync_icache(va: usize, len: usize);
+    /// The block a lazy fault may map in one entry (a section or 2 MiB).
+    const SECTION_SIZE: usize;
+    /// Visit every present block of the live `table`, decoded by the
+    /// architecture's independent decoder.
+    fn walk(table: &Table<F>, visit: &mut dyn FnMut(&Mapping));
+    /// The task is gone: drop its ASID's TLB entries and free the root.
+    fn release(table: &Table<F>);
+}
+
+/// A task's table: the engine's [`Table`] and its architecture.
+pub struct TaskTable<F: Format, H: TableHost<F>> {
+    pub table: Table<F>,
+    host: PhantomData<fn() -> H>,
+}
+
+impl<F: Format, H: TableHost<F>> TaskTable<F, H> {
+    /// Take ownership of a zeroed root table (freed through
+    /// [`TableHost::release`] on drop).
+    pub fn new(table: Table<F>) -> Self {
+        TaskTable {
+            table,
+            host: PhantomData,
+        }
+    }
+
+    fn env<R>(&self, f: impl FnOnce(&Table<F>, &mut H::Env<'_>) -> R) -> R {
+        H::with_env(|e| f(&self.table, e))
+    }
+}
+
+impl<F, H> Drop for TaskTable<F, H>
+where
+    F: Format,
+    H: TableHost<F>,
+{
+    fn drop(&mut self) {
+        H::release(&self.table);
+    }
+}
+
+const PAGE: usize = 4096;
+
+impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
+    fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
+        self.env(|t, e| t.map(e, va as u64, pa, size as u64, attrs))
+            .map_err(Errno::from)
+    }
+
+    fn split(&mut self, va: usize) -> Result<(), Errno> {
+        self.env(|t, e| t.split_at(e, va as u64))
+            .map_err(Errno::from)
+    }
+
+    fn unmap(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno> {
+        self.env(|t, e| {
+            t.unmap(e, va as u64, size as u64, &mut |e, _, p, s| {
+                // Reported after the TLB invalidation: the frames are
+                // unreachable, so they may be reused at once.
+                if free_frames {
+                    H::free_frames(e, p, s as usize / PAGE);
+                }
+            })
+        })
+        .map_err(Errno::from)
+    }
+
+    fn protect(&mut self, va: usize, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
+        self.env(|t, e| t.protect(e, va as u64, size as u64, attrs))
+            .map_err(Errno::from)
+    }
+
+    fn lookup(&self, va: usize) -> Option<u64> {
+        let p = self.env(|t, e| t.lookup(e, va as u64))?;
+        Some(p.pa + (va as u64 - p.va))
+    }
+
+    fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
+        let frames = size / PAGE;
+        let pa = H::with_frames(|f| {
+            if frames == 1 {
+                f.alloc()
+            } else {
+                f.alloc_contiguous(frames, frames)
+            }
+        })?;
+        // SAFETY: fresh frames owned by us, mapped by the linear map.
+        unsafe { core::ptr::write_bytes(H::phys_to_virt(pa) as *mut u8, 0, size) };
+        Ok(pa)
+    }
+
+    fn free_frame(&mut self, pa: u64) {
+        H::with_frames(|f| {
+            let _ = f.free(pa);
+        });
+    }
+
+    fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]) {
+        let n = data.len().min(PAGE.saturating_sub(offset));
+        let dst = H::phys_to_virt(pa) + offset;
+        // SAFETY: `pa` is a frame this address space owns; the linear map
+        // covers it; the copy stays inside the frame.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst as *mut u8, n) };
+        // The frame may hold code.
+        H::sync_icache(dst, n);
+    }
+
+    fn total_frames(&self) -> usize {
+        H::with_frames(|f| f.total())
+    }
+
+    fn section_size(&self) -> usize {
+        H::SECTION_SIZE
+    }
+
+    fn walk(&self, visit: &mut dyn FnMut(&Mapping)) {
+        H::walk(&self.table, visit)
+    }
+}
