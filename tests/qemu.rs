@@ -291,6 +291,21 @@ fn check_selftest(b: &Boot) {
     // QEMU's short-descriptor PAR carries no attribute bits (check_par
     // accepts none or the right ones); the log must say so.
     b.expect("  attributes: not reported by this CPU (PAR), verified by walking the live table");
+    // The regime (ARM ARM B4.1.130 SCTLR, B4.1.153 TTBCR, B4.1.43 DACR):
+    // MMU on (M, bit 0), TEX remap off (TRE, bit 28) so TEX/C/B are used as
+    // written, access flag off (AFE, bit 29) so AP[0] is a permission bit;
+    // short descriptors (TTBCR.EAE, bit 31 = 0) with N = 1 (TTBR0 below
+    // 0x8000_0000); every domain client (0b01), so AP is always checked.
+    let regs = b.line("  seen registers ");
+    let sctlr = hex(field(regs, "SCTLR"));
+    assert_eq!(
+        (bit(sctlr, 0), bit(sctlr, 28), bit(sctlr, 29)),
+        (1, 0, 0),
+        "{regs}"
+    );
+    let ttbcr = hex(field(regs, "TTBCR"));
+    assert_eq!((bit(ttbcr, 31), bits(ttbcr, 2, 0)), (0, 1), "{regs}");
+    assert_eq!(hex(field(regs, "DACR")), 0x5555_5555, "{regs}");
     check_observed_matrix(b);
     let summary = b
         .log

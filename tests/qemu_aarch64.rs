@@ -243,6 +243,28 @@ fn mmu_selftest_every_cpu_with_par_attributes() {
             // `seen` lines, not on the kernel's verdict.
             b.expect(&format!("  {name:<26} {idx:<5} {byte:#04x}  "));
         }
+        // The regime (ARM ARM D17.2): SCTLR_EL1.M (bit 0) on; TCR_EL1
+        // T0SZ [5:0] = T1SZ [21:16] = 25 (39-bit VAs), TG0 [15:14] = 0b00
+        // and TG1 [31:30] = 0b10 (4 KiB granules), A1 (bit 22) = 0 (the
+        // ASID comes from TTBR0); MAIR_EL1 slots 0..6 as README's table
+        // (slot 7 is the per-use custom pair).
+        let regs = b.line("  seen registers ");
+        assert_eq!(hex(field(regs, "SCTLR_EL1")) & 1, 1, "{regs}");
+        let tcr = hex(field(regs, "TCR_EL1"));
+        assert_eq!(
+            (
+                bits(tcr, 5, 0),
+                bits(tcr, 21, 16),
+                bits(tcr, 15, 14),
+                bits(tcr, 31, 30),
+                bits(tcr, 22, 22)
+            ),
+            (25, 25, 0b00, 0b10, 0),
+            "{regs}"
+        );
+        let mair = hex(field(regs, "MAIR_EL1"));
+        let slots: Vec<u8> = (0..7).map(|i| (mair >> (8 * i)) as u8).collect();
+        assert_eq!(slots, [0x00, 0x04, 0x44, 0xaa, 0xee, 0xff, 0x0c], "{regs}");
         check_observed_matrix(&b);
         let summary = b
             .log

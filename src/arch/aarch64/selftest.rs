@@ -226,6 +226,15 @@ pub fn memory_types() -> Tally {
         ACCESSES.len()
     );
     kprintln!("  PAR_EL1 reports attributes: checking ATTR and SH for every type");
+    if observe {
+        // The translation regime itself, raw, for the tests to decode.
+        kprintln!(
+            "  seen registers SCTLR_EL1={:#018x} TCR_EL1={:#018x} MAIR_EL1={:#018x}",
+            SCTLR_EL1.get(),
+            TCR_EL1.get(),
+            MAIR_EL1.get()
+        );
+    }
     kprintln!(
         "  {:<26} {:<5} {:<4}  {:<8} {:<8} {}",
         "memory type",

@@ -244,6 +244,15 @@ pub fn memory_types() -> Tally {
         MemoryType::all().count(),
         Access::ALL.len()
     );
+    if observe {
+        // The translation regime itself, raw, for the tests to decode.
+        kprintln!(
+            "  seen registers SCTLR={:#010x} TTBCR={:#010x} DACR={:#010x}",
+            aarch32_cpu::register::Sctlr::read().raw_value(),
+            cp15::Ttbcr::read(),
+            aarch32_cpu::register::Dacr::read().raw_value()
+        );
+    }
     if par_attrs {
         kprintln!("  PAR reports attributes: checking them too");
     } else {
