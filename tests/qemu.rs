@@ -406,7 +406,12 @@ const ARMV7: common::scenarios::Arch = common::scenarios::Arch {
             "SIGSEGV translation fault (L2, read) at 0x00000000",
             139,
         ),
-        ("fault_undef", "", "SIGILL undefined instruction", 132),
+        (
+            "fault_undef",
+            "",
+            "SIGILL undefined instruction fault (execute) at 0x",
+            132,
+        ),
     ],
 };
 

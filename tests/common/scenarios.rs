@@ -91,6 +91,14 @@ pub fn faulting_tasks_are_killed_and_the_kernel_survives(a: &Arch) {
     for &(prog, extra, report, status) in a.kills {
         let b = boot(a.cpu, None, &format!("rdinit=/bin/{prog} {extra}"), 30);
         b.expect(&format!("task 1 (/bin/{prog}) killed: {report}"));
+        // An instruction fetch fault or an undefined instruction is reported
+        // at the PC itself (IFAR / ELR = FAR): the address must equal pc.
+        let line = b.line(&format!("task 1 (/bin/{prog}) killed: "));
+        if line.contains("execute)") {
+            let at = line.split(" at ").nth(1).and_then(|r| r.split(' ').next());
+            let pc = line.split(" pc=").nth(1);
+            assert!(at.is_some() && at == pc, "fault address != pc: {line}");
+        }
         assert!(!b.has("UNEXPECTED"), "{}", b.log);
         b.expect(&format!("armmu: shutting down, status {status}"));
         expect_no_leak(&b);
