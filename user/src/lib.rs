@@ -182,6 +182,16 @@ pub const KERNEL_ADDR: usize = 0xC000_0000;
 #[cfg(target_arch = "aarch64")]
 pub const KERNEL_ADDR: usize = 0xFFFF_0000_0000_0000;
 
+/// The first address above user space on armmu (its TASK_SIZE): 0x8000_0000 on ARMv7-A
+/// (TTBCR.N = 1: TTBR0 covers the low 2 GiB), 2^39 on AArch64 (T0SZ = 25). Linux's is
+/// higher (ARM armmp: 0xBF00_0000; arm64 with 48-bit VAs: 2^48), so programs that probe it
+/// take `USER_TOP=0x...` to run against Linux.
+#[cfg(target_arch = "arm")]
+pub const USER_TOP: usize = 0x8000_0000;
+/// The first address above user space on armmu (see the ARM variant).
+#[cfg(target_arch = "aarch64")]
+pub const USER_TOP: usize = 0x0000_0080_0000_0000;
+
 // ---------------------------------------------------------------------------------------
 // Raw syscalls
 // ---------------------------------------------------------------------------------------
