@@ -561,3 +561,202 @@ pub(super) fn protect_across_two_blocks<F: Format>(
         assert_eq!(p.raw, want(p.pa, attrs), "{v:#x}");
     }
 }
+
+/// protect of one page among three: the exact break-before-make sequence
+/// for that entry and nothing else (`want(pa, attrs)`: the page descriptor
+/// written out by the encoder).
+pub(super) fn protect_uses_break_before_make<F: Format>(
+    t: Table<F>,
+    (va, pa): (u64, u64),
+    (rw, ro): (MapAttrs, MapAttrs),
+    want: impl Fn(u64, MapAttrs) -> u64,
+) {
+    let pg = page::<F>();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, va, pa, 3 * pg, rw).unwrap();
+    let entry = entry_of(&env, &t, va + pg, F::LEAF_LEVEL);
+    env.clear_log();
+    t.protect(&mut env, va + pg, pg, ro).unwrap();
+    let new = want(pa + pg, ro);
+    assert_eq!(env.read(entry), new);
+    assert_eq!(env.read(entry - F::ENTRY_BYTES), want(pa, rw));
+    assert_eq!(env.read(entry + F::ENTRY_BYTES), want(pa + 2 * pg, rw));
+    assert_eq!(
+        env.log(),
+        vec![
+            Ev::Write(entry, 0),
+            Ev::Publish,
+            Ev::Tlbi(va + pg, t.asid),
+            Ev::Sync,
+            Ev::Write(entry, new),
+            Ev::Publish,
+            Ev::Sync
+        ]
+    );
+}
+
+/// A change to a non-cacheable type cleans and invalidates every block
+/// first, while the old mapping is live; a cacheable one does not.
+pub(super) fn protect_to_non_cacheable_cleans_first<F: Format>(t: Table<F>, va: u64, pa: u64) {
+    let pg = page::<F>();
+    let rw = MapAttrs::kernel_data();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, va, pa, 2 * pg, rw).unwrap();
+    env.clear_log();
+    let nc = rw.with_mem(crate::mm::memtype::MemoryType::NormalNonCacheable);
+    t.protect(&mut env, va, 2 * pg, nc).unwrap();
+    let log = env.log();
+    assert_eq!(log[..2], [Ev::Clean(va, pg), Ev::Clean(va + pg, pg)]);
+    assert!(!log[2..].iter().any(|e| matches!(e, Ev::Clean(..))));
+    env.clear_log();
+    t.protect(&mut env, va, 2 * pg, rw).unwrap();
+    assert!(!env.log().iter().any(|e| matches!(e, Ev::Clean(..))));
+}
+
+/// Unmapping the middle of three pages reports it and keeps the others;
+/// unmapping everything around them frees the emptied tables (unlinked
+/// before the last sync, freed after it); a hole does nothing.
+pub(super) fn unmap_middle_reports_and_frees_empty_tables<F: Format>(t: Table<F>, va: u64) {
+    let pg = page::<F>();
+    let pa = 0x4040_0000;
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, va, pa, 3 * pg, MapAttrs::kernel_data())
+        .unwrap();
+    let live = env.live_tables;
+    let mut got = Vec::new();
+    t.unmap(&mut env, va + pg, pg, &mut |_, v, p, s| got.push((v, p, s)))
+        .unwrap();
+    assert_eq!(got, vec![(va + pg, pa + pg, pg)]);
+    assert!(t.lookup(&env, va + pg).is_none());
+    assert!(t.lookup(&env, va).is_some());
+    assert!(t.lookup(&env, va + 2 * pg).is_some());
+    assert_eq!(env.live_tables, live);
+    got.clear();
+    let links: Vec<(u64, u64)> = (F::ROOT_LEVEL + 1..=F::LEAF_LEVEL)
+        .map(|l| {
+            let tbl = t.table_of(&env, va, l).unwrap();
+            (entry_of(&env, &t, va, l - 1), tbl)
+        })
+        .collect();
+    env.clear_log();
+    let stride = F::entry_size(F::LEAF_LEVEL - 1);
+    t.unmap(&mut env, va - stride, 3 * stride, &mut |_, v, p, s| {
+        got.push((v, p, s))
+    })
+    .unwrap();
+    assert_eq!(got, vec![(va, pa, pg), (va + 2 * pg, pa + 2 * pg, pg)]);
+    assert_eq!(env.live_tables, 0, "empty tables freed");
+    let log = env.log();
+    let sync = log.iter().rposition(|e| *e == Ev::Sync).unwrap();
+    for (link, tbl) in links {
+        assert_eq!(env.read(link), 0);
+        assert!(first(&log, &Ev::Write(link, 0)) < sync);
+        assert!(first(&log, &Ev::Free(tbl)) > sync);
+    }
+    assert!(log.contains(&Ev::Tlbi(va, t.asid)));
+    // Unmapping a hole is fine and does nothing.
+    env.clear_log();
+    t.unmap(&mut env, va - stride, 3 * stride, &mut |_, _, _, _| {
+        panic!("nothing there")
+    })
+    .unwrap();
+    assert!(env.log().is_empty());
+}
+
+/// A removal is reported right after the sync that completes its
+/// break-before-make, and emptied tables are freed after the report.
+pub(super) fn removal_reported_only_after_tlb_sync<F: Format>(t: Table<F>, va: u64) {
+    let pg = page::<F>();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, va, 0x4040_0000, pg, MapAttrs::kernel_data())
+        .unwrap();
+    env.clear_log();
+    let mut seen = Vec::new();
+    t.unmap(&mut env, va, pg, &mut |e, _, _, _| seen = e.log())
+        .unwrap();
+    let last_sync = seen.iter().rposition(|e| *e == Ev::Sync).unwrap();
+    let last_write = seen
+        .iter()
+        .rposition(|e| matches!(e, Ev::Write(..)))
+        .unwrap();
+    assert!(last_write < last_sync);
+    assert!(seen.contains(&Ev::Tlbi(va, t.asid)));
+    assert_eq!(
+        seen.last(),
+        Some(&Ev::Sync),
+        "reported right after the sync"
+    );
+    assert!(env.log()[seen.len()..]
+        .iter()
+        .any(|e| matches!(e, Ev::Free(_))));
+}
+
+/// Unmapping 200 pages of a block (split first) ends in one whole-ASID
+/// invalidation instead of 200 by VA.
+pub(super) fn large_unmaps_use_one_full_invalidation<F: Format>(t: Table<F>, va: u64, pa: u64) {
+    let pg = page::<F>();
+    let block = F::entry_size(F::LEAF_LEVEL - 1);
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, va, pa, block, MapAttrs::kernel_data())
+        .unwrap();
+    assert_eq!(t.lookup(&env, va).unwrap().size, block);
+    env.clear_log();
+    t.unmap(&mut env, va + pg, 200 * pg, &mut |_, _, _, _| {})
+        .unwrap();
+    let log = env.log();
+    let tlbis = log.iter().filter(|e| matches!(e, Ev::Tlbi(..))).count();
+    assert!(log.contains(&Ev::TlbiAll(t.asid)));
+    // The split's own invalidation, then the batch that overflowed.
+    assert!(tlbis <= 1 + TLBI_BATCH_LIMIT);
+    for v in (va + pg..va + 201 * pg).step_by(pg as usize) {
+        assert!(t.lookup(&env, v).is_none());
+    }
+    assert!(t.lookup(&env, va).is_some());
+    assert!(t.lookup(&env, va + 201 * pg).is_some());
+}
+
+/// The lazy-fault path: a page mapped next to another in an existing
+/// last-level table uses that table, allocates nothing and needs no TLB
+/// maintenance (`want(pa)`: the page descriptor written out by the encoder).
+pub(super) fn map_into_an_existing_table<F: Format>(
+    t: Table<F>,
+    va: u64,
+    attrs: MapAttrs,
+    want: impl Fn(u64) -> u64,
+) {
+    let pg = page::<F>();
+    let mut env = Fake::for_table(&t);
+    t.map(&mut env, va, 0x4000_0000, pg, attrs).unwrap();
+    let leaf = t.table_of(&env, va, F::LEAF_LEVEL).unwrap();
+    let live = env.live_tables;
+    env.clear_log();
+    t.map(&mut env, va + 5 * pg, 0x4123_4000, pg, attrs)
+        .unwrap();
+    assert_eq!(env.live_tables, live);
+    assert_eq!(
+        env.log(),
+        vec![
+            Ev::Write(leaf + 5 * F::ENTRY_BYTES, want(0x4123_4000)),
+            Ev::Publish,
+            Ev::Sync
+        ]
+    );
+    assert_eq!(t.lookup(&env, va).unwrap().pa, 0x4000_0000);
+}
+
+/// A map that needs `need` tables gets `need - 1`: refused, nothing
+/// written, every table it took given back; with `need` it succeeds.
+pub(super) fn out_of_tables_changes_nothing<F: Format>(t: Table<F>, va: u64, need: usize) {
+    let pg = page::<F>();
+    let mut env = Fake::for_table(&t);
+    env.table_limit = need - 1;
+    let e = t.map(&mut env, va, 0x4000_0000, 2 * pg, MapAttrs::kernel_data());
+    assert_eq!(e, Err(MapError::NoMemory));
+    assert!(env.log().iter().all(|e| matches!(e, Ev::Free(_))));
+    assert!(env.mem.values().all(|&v| v == 0));
+    assert_eq!(env.live_tables, 0);
+    env.table_limit = need;
+    t.map(&mut env, va, 0x4000_0000, 2 * pg, MapAttrs::kernel_data())
+        .unwrap();
+    assert_eq!(env.live_tables, need);
+}

@@ -127,20 +127,8 @@ fn overlap_refused_and_nothing_changed() {
 
 #[test]
 fn out_of_tables_changes_nothing() {
-    let mut env = Fake::new();
-    env.table_limit = 2;
-    let t = user_table();
-    // Needs an L2 table and two L3 tables (pages either side of a
-    // 2 MiB boundary).
-    let e = t.map(&mut env, 0x1F_F000, 0x4000_0000, 0x2000, rw());
-    assert_eq!(e, Err(MapError::NoMemory));
-    assert!(env.log().iter().all(|e| matches!(e, Ev::Free(_))));
-    assert!(env.mem.values().all(|&v| v == 0));
-    assert_eq!(env.live_tables, 0);
-    env.table_limit = 3;
-    t.map(&mut env, 0x1F_F000, 0x4000_0000, 0x2000, rw())
-        .unwrap();
-    assert_eq!(env.live_tables, 3);
+    // Pages either side of a 2 MiB boundary: an L2 and two L3 tables.
+    super::out_of_tables_changes_nothing(user_table(), 0x1F_F000, 3);
 }
 
 #[test]
@@ -182,8 +170,6 @@ fn bad_requests_refused() {
 
 #[test]
 fn protect_uses_break_before_make() {
-    let t = user_table();
-    let mut env = Fake::for_table(&t);
     let user = MapAttrs {
         mem: MemoryType::NormalWriteBackWriteAlloc,
         access: Access::UserRw,
@@ -192,46 +178,15 @@ fn protect_uses_break_before_make() {
         not_global: true,
         shareable: true,
     };
-    t.map(&mut env, 0x20_0000, 0x4020_0000, 0x3000, user)
-        .unwrap();
-    let entry = entry_of(&env, &t, 0x20_1000, 3);
-    env.clear_log();
     let ro = user.with_access(Access::UserRo);
-    t.protect(&mut env, 0x20_1000, 0x1000, ro).unwrap();
-    let new = desc::page(0x4020_1000, ro).unwrap();
-    assert_eq!(env.read(entry), new);
-    assert_eq!(env.read(entry - 8), desc::page(0x4020_0000, user).unwrap());
-    assert_eq!(env.read(entry + 8), desc::page(0x4020_2000, user).unwrap());
-    assert_eq!(
-        env.log(),
-        vec![
-            Ev::Write(entry, 0),
-            Ev::Publish,
-            Ev::Tlbi(0x20_1000, Some(5)),
-            Ev::Sync,
-            Ev::Write(entry, new),
-            Ev::Publish,
-            Ev::Sync
-        ]
-    );
+    let want = |pa, a| desc::page(pa, a).unwrap();
+    super::protect_uses_break_before_make(user_table(), (0x20_0000, 0x4020_0000), (user, ro), want);
 }
 
 #[test]
 fn protect_to_non_cacheable_cleans_first() {
-    let t = kernel_table();
-    let mut env = Fake::for_table(&t);
     let va = TTBR1_BASE + 0x20_0000;
-    t.map(&mut env, va, 0x4020_0000, 0x2000, rw()).unwrap();
-    env.clear_log();
-    let nc = rw().with_mem(MemoryType::NormalNonCacheable);
-    t.protect(&mut env, va, 0x2000, nc).unwrap();
-    let log = env.log();
-    assert_eq!(log[0], Ev::Clean(va, 0x1000));
-    assert_eq!(log[1], Ev::Clean(va + 0x1000, 0x1000));
-    // Cacheable -> cacheable needs no clean.
-    env.clear_log();
-    t.protect(&mut env, va, 0x2000, rw()).unwrap();
-    assert!(!env.log().iter().any(|e| matches!(e, Ev::Clean(..))));
+    super::protect_to_non_cacheable_cleans_first(kernel_table(), va, 0x4020_0000);
 }
 
 #[test]
@@ -297,55 +252,7 @@ fn split_at_boundaries_and_holes_is_a_no_op() {
 
 #[test]
 fn unmap_middle_reports_and_frees_empty_tables() {
-    let t = user_table();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, 0x40_0000, 0x4040_0000, 0x3000, rw())
-        .unwrap();
-    assert_eq!(env.live_tables, 2);
-    let mut got = Vec::new();
-    t.unmap(&mut env, 0x40_1000, 0x1000, &mut |_, v, p, s| {
-        got.push((v, p, s))
-    })
-    .unwrap();
-    assert_eq!(got, vec![(0x40_1000, 0x4040_1000, 0x1000)]);
-    assert!(t.lookup(&env, 0x40_1000).is_none());
-    assert!(t.lookup(&env, 0x40_0000).is_some());
-    assert!(t.lookup(&env, 0x40_2000).is_some());
-    assert_eq!(env.live_tables, 2);
-    got.clear();
-    let l2e = entry_of(&env, &t, 0x40_0000, 2);
-    let l3 = t.table_of(&env, 0x40_0000, 3).unwrap();
-    let l2 = t.table_of(&env, 0x40_0000, 2).unwrap();
-    env.clear_log();
-    t.unmap(&mut env, 0x30_0000, 3 * MIB2, &mut |_, v, p, s| {
-        got.push((v, p, s))
-    })
-    .unwrap();
-    assert_eq!(
-        got,
-        vec![
-            (0x40_0000, 0x4040_0000, 0x1000),
-            (0x40_2000, 0x4040_2000, 0x1000)
-        ]
-    );
-    assert_eq!(env.live_tables, 0, "empty tables freed");
-    assert_eq!(env.read(ROOT), 0);
-    // Unlinks are broken like any valid entry, and freed after sync.
-    let log = env.log();
-    let pos = |e: Ev| log.iter().position(|x| *x == e).unwrap();
-    let sync = log.iter().rposition(|e| *e == Ev::Sync).unwrap();
-    assert!(pos(Ev::Write(l2e, 0)) < sync);
-    assert!(pos(Ev::Write(ROOT, 0)) < sync);
-    assert!(pos(Ev::Free(l3)) > sync);
-    assert!(pos(Ev::Free(l2)) > sync);
-    assert!(log.contains(&Ev::Tlbi(0x40_0000, Some(5))));
-    // Unmapping a hole is fine and does nothing.
-    env.clear_log();
-    t.unmap(&mut env, 0x30_0000, GIB, &mut |_, _, _, _| {
-        panic!("nothing there")
-    })
-    .unwrap();
-    assert!(env.log().is_empty());
+    super::unmap_middle_reports_and_frees_empty_tables(user_table(), 0x40_0000);
 }
 
 #[test]
@@ -468,77 +375,18 @@ fn ttbr1_half_indexes_va_bits_38_to_12() {
 
 #[test]
 fn removal_reported_only_after_tlb_sync() {
-    let t = user_table();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, 0x40_0000, 0x4040_0000, 0x1000, rw())
-        .unwrap();
-    env.clear_log();
-    let log = env.log.clone();
-    let mut seen_at_report = Vec::new();
-    t.unmap(&mut env, 0x40_0000, 0x1000, &mut |_, _, _, _| {
-        seen_at_report = log.borrow().clone();
-    })
-    .unwrap();
-    let last_sync = seen_at_report.iter().rposition(|e| *e == Ev::Sync).unwrap();
-    let last_write = seen_at_report
-        .iter()
-        .rposition(|e| matches!(e, Ev::Write(..)))
-        .unwrap();
-    assert!(last_write < last_sync);
-    assert!(seen_at_report.contains(&Ev::Tlbi(0x40_0000, Some(5))));
-    assert_eq!(
-        seen_at_report.last(),
-        Some(&Ev::Sync),
-        "reported right after the sync"
-    );
-    // The emptied tables are unlinked and freed after the report.
-    assert!(env.log()[seen_at_report.len()..]
-        .iter()
-        .any(|e| matches!(e, Ev::Free(_))));
+    super::removal_reported_only_after_tlb_sync(user_table(), 0x40_0000);
 }
 
 #[test]
 fn large_unmaps_use_one_full_invalidation() {
-    let t = user_table();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, 0x40_0000, 0x4040_0000, MIB2, rw()).unwrap();
-    env.clear_log();
-    t.unmap(&mut env, 0x40_1000, 200 * 4096, &mut |_, _, _, _| {})
-        .unwrap();
-    let log = env.log();
-    let tlbis = log.iter().filter(|e| matches!(e, Ev::Tlbi(..))).count();
-    assert!(log.contains(&Ev::TlbiAll(Some(5))));
-    // The split's own invalidation, then the batch that overflowed.
-    assert!(tlbis <= 1 + TLBI_BATCH_LIMIT);
-    for v in (0x40_1000..0x40_1000 + 200 * 4096).step_by(4096) {
-        assert!(t.lookup(&env, v).is_none());
-    }
-    assert!(t.lookup(&env, 0x40_0000).is_some());
-    assert!(t.lookup(&env, 0x40_1000 + 200 * 4096).is_some());
+    super::large_unmaps_use_one_full_invalidation(user_table(), 0x40_0000, 0x4040_0000);
 }
 
-/// The lazy-fault path: a page mapped into a 2 MiB region whose L3 table
-/// already exists (and holds other pages) uses that table, allocates
-/// nothing and needs no TLB maintenance.
 #[test]
 fn map_into_an_existing_l3_table() {
-    let t = user_table();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, 0x40_0000, 0x4000_0000, KIB4, rw()).unwrap();
-    let l3 = t.table_of(&env, 0x40_0000, 3).unwrap();
-    assert_eq!(env.live_tables, 2);
-    env.clear_log();
-    t.map(&mut env, 0x40_5000, 0x4123_4000, KIB4, rw()).unwrap();
-    assert_eq!(env.live_tables, 2);
-    assert_eq!(
-        env.log(),
-        vec![
-            Ev::Write(l3 + 5 * 8, desc::page(0x4123_4000, rw()).unwrap()),
-            Ev::Publish,
-            Ev::Sync
-        ]
-    );
-    assert_eq!(t.lookup(&env, 0x40_0000).unwrap().pa, 0x4000_0000);
+    let want = |pa| desc::page(pa, rw()).unwrap();
+    super::map_into_an_existing_table(user_table(), 0x40_0000, rw(), want);
 }
 
 #[test]

@@ -10,6 +10,8 @@ type Table = super::Table<ShortDescriptor>;
 type Fake = super::Fake<ShortDescriptor>;
 
 const MIB: u64 = 1 << 20;
+const LARGE: u64 = 64 << 10;
+const SUPER: u64 = 16 << 20;
 
 fn kernel_table() -> Table {
     Table {
@@ -170,20 +172,8 @@ fn overlap_refused_and_nothing_changed() {
 
 #[test]
 fn out_of_l2_memory_changes_nothing() {
-    let t = kernel_table();
-    let mut env = Fake::for_table(&t);
-    env.table_limit = 1;
-    // Needs two L2 tables (pages in two different MiBs).
-    let e = t
-        .map(&mut env, 0x0FF000, 0x4000_0000, 0x2000, rw())
-        .unwrap_err();
-    assert_eq!(e, MapError::NoMemory);
-    assert!(env.log().iter().all(|e| matches!(e, Ev::Free(_))));
-    assert!(env.mem.values().all(|&v| v == 0));
-    assert_eq!(env.live_tables, 0);
-    env.table_limit = 2;
-    t.map(&mut env, 0x0FF000, 0x4000_0000, 0x2000, rw())
-        .unwrap();
+    // Pages in two different MiBs: two L2 tables.
+    super::out_of_tables_changes_nothing(kernel_table(), 0x0FF000, 2);
 }
 
 #[test]
@@ -203,42 +193,14 @@ fn out_of_range_refused() {
 
 #[test]
 fn protect_uses_break_before_make() {
-    let t = kernel_table();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, 0x20_0000, 0x4020_0000, 0x3000, rw())
-        .unwrap();
-    let l2 = t.table_of(&env, 0x20_0000, 2).unwrap();
-    env.clear_log();
     let ro = rw().with_access(Access::KernelRo);
-    t.protect(&mut env, 0x20_1000, 0x1000, ro).unwrap();
-    let entry = l2 + 4;
-    assert_eq!(env.read(entry), small(0x4020_1000, ro));
-    assert_eq!(env.read(l2), small(0x4020_0000, rw()));
-    assert_eq!(env.read(l2 + 8), small(0x4020_2000, rw()));
-    assert_eq!(
-        env.log(),
-        vec![
-            Ev::Write(entry, 0),
-            Ev::Publish,
-            Ev::Tlbi(0x20_1000, None),
-            Ev::Sync,
-            Ev::Write(entry, small(0x4020_1000, ro)),
-            Ev::Publish,
-            Ev::Sync
-        ]
-    );
+    let t = kernel_table();
+    super::protect_uses_break_before_make(t, (0x20_0000, 0x4020_0000), (rw(), ro), small);
 }
 
 #[test]
 fn protect_to_non_cacheable_cleans_first() {
-    let t = kernel_table();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, 0x20_0000, 0x4020_0000, 0x1000, rw())
-        .unwrap();
-    env.clear_log();
-    let nc = rw().with_mem(MemoryType::NormalNonCacheable);
-    t.protect(&mut env, 0x20_0000, 0x1000, nc).unwrap();
-    assert_eq!(env.log()[0], Ev::Clean(0x20_0000, 0x1000));
+    super::protect_to_non_cacheable_cleans_first(kernel_table(), 0x20_0000, 0x4020_0000);
 }
 
 #[test]
@@ -265,91 +227,17 @@ fn splitting_a_section_keeps_translation_and_uses_bbm() {
 
 #[test]
 fn unmap_middle_reports_and_frees_empty_tables() {
-    let t = kernel_table();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, 0x40_0000, 0x4040_0000, 0x3000, rw())
-        .unwrap();
-    let mut got = Vec::new();
-    t.unmap(&mut env, 0x40_1000, 0x1000, &mut |_, v, p, s| {
-        got.push((v, p, s))
-    })
-    .unwrap();
-    assert_eq!(got, vec![(0x40_1000, 0x4040_1000, 0x1000)]);
-    assert!(t.lookup(&env, 0x40_1000).is_none());
-    assert!(t.lookup(&env, 0x40_0000).is_some());
-    assert!(t.lookup(&env, 0x40_2000).is_some());
-    assert_eq!(env.live_tables, 1);
-    got.clear();
-    let l2 = t.table_of(&env, 0x40_0000, 2).unwrap();
-    env.clear_log();
-    t.unmap(&mut env, 0x30_0000, 3 * MIB, &mut |_, v, p, s| {
-        got.push((v, p, s))
-    })
-    .unwrap();
-    assert_eq!(got.len(), 2);
-    assert_eq!(env.live_tables, 0, "empty L2 table freed");
-    assert_eq!(env.read(l1(&t, 0x40_0000)), 0);
-    let log = env.log();
-    let pos = |e: Ev| log.iter().position(|x| *x == e).unwrap();
-    let sync = log.iter().rposition(|e| *e == Ev::Sync).unwrap();
-    assert!(pos(Ev::Write(l1(&t, 0x40_0000), 0)) < sync);
-    assert!(pos(Ev::Free(l2)) > sync);
-    // Unmapping a hole is fine.
-    env.clear_log();
-    t.unmap(&mut env, 0x30_0000, MIB, &mut |_, _, _, _| {
-        panic!("nothing there")
-    })
-    .unwrap();
-    assert!(env.log().is_empty());
+    super::unmap_middle_reports_and_frees_empty_tables(kernel_table(), 0x40_0000);
 }
 
 #[test]
 fn removal_reported_only_after_tlb_sync() {
-    let t = user_table();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, 0x40_0000, 0x4040_0000, 0x1000, user_rw())
-        .unwrap();
-    env.clear_log();
-    let mut seen = Vec::new();
-    t.unmap(&mut env, 0x40_0000, 0x1000, &mut |e, _, _, _| {
-        seen = e.log();
-    })
-    .unwrap();
-    // The leaf's break-before-make was complete when it was reported.
-    assert_eq!(seen.last(), Some(&Ev::Sync));
-    assert!(seen.contains(&Ev::Tlbi(0x40_0000, Some(7))));
-    assert!(seen.iter().any(|e| matches!(e, Ev::Write(_, 0))));
-    // The emptied table is unlinked and freed after the report.
-    assert!(env.log()[seen.len()..]
-        .iter()
-        .any(|e| matches!(e, Ev::Free(_))));
+    super::removal_reported_only_after_tlb_sync(user_table(), 0x40_0000);
 }
 
 #[test]
 fn large_unmaps_use_one_full_invalidation() {
-    let t = user_table();
-    let mut env = Fake::for_table(&t);
-    t.map(
-        &mut env,
-        0x40_0000,
-        0x4040_0000,
-        MIB,
-        user_rw().with_mem(MemoryType::NormalWriteThrough),
-    )
-    .unwrap();
-    // That was one section; split it and unmap 200 pages.
-    env.clear_log();
-    t.unmap(&mut env, 0x40_1000, 200 * 4096, &mut |_, _, _, _| {})
-        .unwrap();
-    let log = env.log();
-    let tlbis = log.iter().filter(|e| matches!(e, Ev::Tlbi(..))).count();
-    assert!(log.contains(&Ev::TlbiAll(Some(7))));
-    assert!(tlbis <= 1 + TLBI_BATCH_LIMIT);
-    for v in (0x40_1000..0x40_1000 + 200 * 4096).step_by(4096) {
-        assert!(t.lookup(&env, v).is_none());
-    }
-    assert!(t.lookup(&env, 0x40_0000).is_some());
-    assert!(t.lookup(&env, 0x40_1000 + 200 * 4096).is_some());
+    super::large_unmaps_use_one_full_invalidation(user_table(), 0x40_0000, 0x4040_0000);
 }
 
 #[test]
@@ -440,36 +328,17 @@ fn protect_whole_sections_and_supersections_keeps_their_size() {
     assert_eq!(env.live_tables, 0);
 }
 
-/// The lazy-fault path: a page mapped into a MiB whose L2 table already
-/// exists (and holds other pages) uses that table, allocates nothing and
-/// needs no TLB maintenance.
+/// The lazy-fault path, into an existing L2 table; a user table's L1
+/// page-table entry denies privileged execution.
 #[test]
 fn map_into_an_existing_l2_table() {
     let t = user_table();
+    super::map_into_an_existing_table(t, 0x10_0000, user_rw(), |pa| small(pa, user_rw()));
     let mut env = Fake::for_table(&t);
     t.map(&mut env, 0x10_0000, 0x4000_0000, 0x1000, user_rw())
         .unwrap();
-    let l2 = t.table_of(&env, 0x10_0000, 2).unwrap();
-    assert_eq!(env.live_tables, 1);
-    env.clear_log();
-    t.map(&mut env, 0x10_5000, 0x4123_4000, 0x1000, user_rw())
-        .unwrap();
-    assert_eq!(env.live_tables, 1);
-    assert_eq!(
-        env.log(),
-        vec![
-            Ev::Write(l2 + 5 * 4, small(0x4123_4000, user_rw())),
-            Ev::Publish,
-            Ev::Sync
-        ]
-    );
-    assert_eq!(t.lookup(&env, 0x10_0000).unwrap().pa, 0x4000_0000);
-    // A user table's L1 page-table entry denies privileged execution.
     assert_eq!(env.read(l1(&t, 0x10_0000)) & 0b111, 0b101);
 }
-
-const LARGE: u64 = 64 << 10;
-const SUPER: u64 = 16 << 20;
 
 #[test]
 fn unmap_of_more_than_a_round_reports_each_page_once_after_its_flush() {
