@@ -18,6 +18,7 @@ use std::vec::Vec;
 
 mod aarch64;
 mod armv7a;
+mod both;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Ev {
@@ -759,4 +760,33 @@ pub(super) fn out_of_tables_changes_nothing<F: Format>(t: Table<F>, va: u64, nee
     t.map(&mut env, va, 0x4000_0000, 2 * pg, MapAttrs::kernel_data())
         .unwrap();
     assert_eq!(env.live_tables, need);
+}
+
+/// With `existing` mapped (va, pa, size), each map of `attempts` (va, pa,
+/// size, the overlapping va it must name) is refused, and nothing at all
+/// changes: memory, tables, no maintenance.
+pub(super) fn overlaps_refused<F: Format>(
+    t: Table<F>,
+    existing: &[(u64, u64, u64)],
+    attempts: &[(u64, u64, u64, u64)],
+) {
+    let rw = MapAttrs::kernel_data();
+    let mut env = Fake::for_table(&t);
+    for &(va, pa, size) in existing {
+        t.map(&mut env, va, pa, size, rw).unwrap();
+    }
+    let before = env.mem.clone();
+    let live = env.live_tables;
+    env.clear_log();
+    for &(va, pa, size, at) in attempts {
+        let e = t.map(&mut env, va, pa, size, rw);
+        assert_eq!(
+            e,
+            Err(MapError::Overlap { va: at }),
+            "map {va:#x}+{size:#x}"
+        );
+    }
+    assert_eq!(env.mem, before);
+    assert_eq!(env.live_tables, live);
+    assert!(env.log().is_empty(), "{:?}", env.log());
 }

@@ -8,12 +8,12 @@ use crate::mm::memtype::{Access, MemoryType};
 type Table = super::Table<Vmsa64>;
 type Fake = super::Fake<Vmsa64>;
 
-const KIB4: u64 = 1 << 12;
-const MIB2: u64 = 2 << 20;
-const GIB: u64 = 1 << 30;
-const TTBR1_BASE: u64 = 0xFFFF_FF80_0000_0000;
+pub(super) const KIB4: u64 = 1 << 12;
+pub(super) const MIB2: u64 = 2 << 20;
+pub(super) const GIB: u64 = 1 << 30;
+pub(super) const TTBR1_BASE: u64 = 0xFFFF_FF80_0000_0000;
 
-fn user_table() -> Table {
+pub(super) fn user_table() -> Table {
     Table {
         root_pa: ROOT,
         va_lo: 0,
@@ -23,7 +23,7 @@ fn user_table() -> Table {
     }
 }
 
-fn kernel_table() -> Table {
+pub(super) fn kernel_table() -> Table {
     Table {
         root_pa: ROOT,
         va_lo: TTBR1_BASE,
@@ -33,7 +33,7 @@ fn kernel_table() -> Table {
     }
 }
 
-fn rw() -> MapAttrs {
+pub(super) fn rw() -> MapAttrs {
     MapAttrs::kernel_data()
 }
 
@@ -90,48 +90,6 @@ fn pa_alignment_matters_as_much_as_va() {
 }
 
 #[test]
-fn overlap_refused_and_nothing_changed() {
-    let t = user_table();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, 0x20_0000, 0x4000_0000, 0x1000, rw())
-        .unwrap();
-    t.map(&mut env, 0x4000_0000, 0x8000_0000, GIB, rw())
-        .unwrap();
-    t.map(&mut env, 0x8060_0000, 0x4060_0000, MIB2, rw())
-        .unwrap();
-    let before = env.mem.clone();
-    let live = env.live_tables;
-    env.clear_log();
-    // Range whose second page overlaps.
-    let e = t.map(&mut env, 0x1F_F000, 0x5000_0000, 0x2000, rw());
-    assert_eq!(e, Err(MapError::Overlap { va: 0x20_0000 }));
-    // A 2 MiB block over an L3 table holding a page.
-    let e = t.map(&mut env, 0x20_0000, 0x5000_0000, MIB2, rw());
-    assert_eq!(e, Err(MapError::Overlap { va: 0x20_0000 }));
-    // A 1 GiB block over an L2 table with something in it.
-    let e = t.map(&mut env, 0, 0x1_0000_0000, GIB, rw());
-    assert_eq!(e, Err(MapError::Overlap { va: 0x20_0000 }));
-    // Pages inside a 1 GiB block, and a 2 MiB block inside it.
-    let e = t.map(&mut env, 0x4123_4000, 0x5000_0000, 0x1000, rw());
-    assert_eq!(e, Err(MapError::Overlap { va: 0x4123_4000 }));
-    let e = t.map(&mut env, 0x4020_0000, 0x5000_0000, MIB2, rw());
-    assert_eq!(e, Err(MapError::Overlap { va: 0x4020_0000 }));
-    // Pages inside a 2 MiB block, starting before it (new tables would
-    // be needed for the first page: still nothing allocated).
-    let e = t.map(&mut env, 0x805F_F000, 0x5000_0000, 0x2000, rw());
-    assert_eq!(e, Err(MapError::Overlap { va: 0x8060_0000 }));
-    assert_eq!(env.mem, before);
-    assert_eq!(env.live_tables, live);
-    assert!(env.log().is_empty(), "{:?}", env.log());
-}
-
-#[test]
-fn out_of_tables_changes_nothing() {
-    // Pages either side of a 2 MiB boundary: an L2 and two L3 tables.
-    super::out_of_tables_changes_nothing(user_table(), 0x1F_F000, 3);
-}
-
-#[test]
 fn bad_requests_refused() {
     let t = user_table();
     let mut env = Fake::for_table(&t);
@@ -166,27 +124,6 @@ fn bad_requests_refused() {
         t.split_at(&mut env, 0x1800),
         Err(MapError::Plan(PlanError::Misaligned))
     );
-}
-
-#[test]
-fn protect_uses_break_before_make() {
-    let user = MapAttrs {
-        mem: MemoryType::NormalWriteBackWriteAlloc,
-        access: Access::UserRw,
-        execute_never: true,
-        privileged_execute_never: true,
-        not_global: true,
-        shareable: true,
-    };
-    let ro = user.with_access(Access::UserRo);
-    let want = |pa, a| desc::page(pa, a).unwrap();
-    super::protect_uses_break_before_make(user_table(), (0x20_0000, 0x4020_0000), (user, ro), want);
-}
-
-#[test]
-fn protect_to_non_cacheable_cleans_first() {
-    let va = TTBR1_BASE + 0x20_0000;
-    super::protect_to_non_cacheable_cleans_first(kernel_table(), va, 0x4020_0000);
 }
 
 #[test]
@@ -248,11 +185,6 @@ fn split_at_boundaries_and_holes_is_a_no_op() {
     let p = t.lookup(&env, GIB + MIB2).unwrap();
     assert_eq!((p.va, p.level), (GIB + MIB2, 2));
     assert_eq!(env.live_tables, 1);
-}
-
-#[test]
-fn unmap_middle_reports_and_frees_empty_tables() {
-    super::unmap_middle_reports_and_frees_empty_tables(user_table(), 0x40_0000);
 }
 
 #[test]
@@ -371,48 +303,6 @@ fn ttbr1_half_indexes_va_bits_38_to_12() {
     assert!(env.log().contains(&Ev::Tlbi(top, None)));
     assert!(t.lookup(&env, TTBR1_BASE + 0x1234_5678).is_some());
     assert!(t.lookup(&env, 0x1234_5678).is_none());
-}
-
-#[test]
-fn removal_reported_only_after_tlb_sync() {
-    super::removal_reported_only_after_tlb_sync(user_table(), 0x40_0000);
-}
-
-#[test]
-fn large_unmaps_use_one_full_invalidation() {
-    super::large_unmaps_use_one_full_invalidation(user_table(), 0x40_0000, 0x4040_0000);
-}
-
-#[test]
-fn map_into_an_existing_l3_table() {
-    let want = |pa| desc::page(pa, rw()).unwrap();
-    super::map_into_an_existing_table(user_table(), 0x40_0000, rw(), want);
-}
-
-#[test]
-fn unmap_of_more_than_a_round_reports_each_page_once_after_its_flush() {
-    unmap_of_more_than_a_round(user_table(), 0x4000_1000, 0x8000_1000, 300);
-}
-
-#[test]
-fn unmap_emptying_more_than_a_round_of_tables_frees_each_once_after_its_flush() {
-    // One page in each of 600 consecutive 2 MiB regions from GiB 1: 600 L3
-    // tables, two L2 tables (GiB 1 and GiB 2).
-    unmap_emptying_more_than_a_round_of_tables(user_table(), GIB, 600);
-}
-
-#[test]
-fn protect_of_more_than_a_round_rewrites_each_page_once_with_bbm() {
-    let ro = rw().with_access(Access::KernelRo);
-    let t = user_table();
-    let want = |pa| desc::page(pa, ro).unwrap();
-    protect_of_more_than_a_round(t, (0x4000_1000, 0x8000_1000, 300), ro, want);
-}
-
-#[test]
-fn protect_across_two_blocks_splits_both_ends() {
-    let want = |pa, a| desc::page(pa, a).unwrap();
-    protect_across_two_blocks(user_table(), (GIB, 0x8000_0000), want);
 }
 
 /// `map` over empty tables where blocks go (`stale`): a 1 GiB block over

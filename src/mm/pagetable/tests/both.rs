@@ -1,0 +1,148 @@
+//! The scenarios both formats share, each run on ARMv7-A
+//! (`ShortDescriptor`) and AArch64 (`Vmsa64`) tables.
+
+use super::aarch64 as a64;
+use super::armv7a as v7;
+use crate::arch::aarch64::desc;
+use crate::mm::memtype::{Access, MapAttrs, MemoryType};
+
+fn a64_page(pa: u64, a: MapAttrs) -> u64 {
+    desc::page(pa, a).unwrap()
+}
+
+#[test]
+fn protect_uses_break_before_make() {
+    let ro = v7::rw().with_access(Access::KernelRo);
+    let at = (0x20_0000, 0x4020_0000);
+    super::protect_uses_break_before_make(v7::kernel_table(), at, (v7::rw(), ro), v7::small);
+    let user = MapAttrs {
+        mem: MemoryType::NormalWriteBackWriteAlloc,
+        access: Access::UserRw,
+        execute_never: true,
+        privileged_execute_never: true,
+        not_global: true,
+        shareable: true,
+    };
+    let ro = user.with_access(Access::UserRo);
+    super::protect_uses_break_before_make(a64::user_table(), at, (user, ro), a64_page);
+}
+
+#[test]
+fn protect_to_non_cacheable_cleans_first() {
+    super::protect_to_non_cacheable_cleans_first(v7::kernel_table(), 0x20_0000, 0x4020_0000);
+    let va = a64::TTBR1_BASE + 0x20_0000;
+    super::protect_to_non_cacheable_cleans_first(a64::kernel_table(), va, 0x4020_0000);
+}
+
+#[test]
+fn unmap_middle_reports_and_frees_empty_tables() {
+    super::unmap_middle_reports_and_frees_empty_tables(v7::kernel_table(), 0x40_0000);
+    super::unmap_middle_reports_and_frees_empty_tables(a64::user_table(), 0x40_0000);
+}
+
+#[test]
+fn removal_reported_only_after_tlb_sync() {
+    super::removal_reported_only_after_tlb_sync(v7::user_table(), 0x40_0000);
+    super::removal_reported_only_after_tlb_sync(a64::user_table(), 0x40_0000);
+}
+
+#[test]
+fn large_unmaps_use_one_full_invalidation() {
+    super::large_unmaps_use_one_full_invalidation(v7::user_table(), 0x40_0000, 0x4040_0000);
+    super::large_unmaps_use_one_full_invalidation(a64::user_table(), 0x40_0000, 0x4040_0000);
+}
+
+/// The lazy-fault path: into an existing ARMv7-A L2 table and AArch64 L3
+/// table.
+#[test]
+fn map_into_an_existing_table() {
+    let a = v7::user_rw();
+    super::map_into_an_existing_table(v7::user_table(), 0x10_0000, a, |pa| v7::small(pa, a));
+    let a = a64::rw();
+    super::map_into_an_existing_table(a64::user_table(), 0x40_0000, a, |pa| a64_page(pa, a));
+}
+
+#[test]
+fn out_of_tables_changes_nothing() {
+    // ARMv7-A: pages in two different MiBs, two L2 tables. AArch64: pages
+    // either side of a 2 MiB boundary, an L2 and two L3 tables.
+    super::out_of_tables_changes_nothing(v7::kernel_table(), 0x0FF000, 2);
+    super::out_of_tables_changes_nothing(a64::user_table(), 0x1F_F000, 3);
+}
+
+#[test]
+fn overlap_refused_and_nothing_changed() {
+    use v7::{LARGE, MIB, SUPER};
+    let existing = [
+        (0x10_0000, 0x4000_0000, 0x1000),
+        (0x300_0000, 0x5000_0000, MIB),
+        (0x400_0000, 0x6000_0000, SUPER),
+    ];
+    let attempts = [
+        // Range whose second page overlaps.
+        (0x0FF000, 0x5000_0000, 0x2000, 0x10_0000),
+        // A section over a page table holding a page.
+        (0x10_0000, 0x5000_0000, MIB, 0x10_0000),
+        // Pages over a section.
+        (0x301_0000, 0x6000_0000, 0x1000, 0x301_0000),
+        // A large page over a section; a section inside a supersection.
+        (0x302_0000, 0x6000_0000, LARGE, 0x302_0000),
+        (0x480_0000, 0x7000_0000, MIB, 0x480_0000),
+        // A supersection over a page table holding a page.
+        (0, 0x7000_0000, SUPER, 0x10_0000),
+    ];
+    super::overlaps_refused(v7::kernel_table(), &existing, &attempts);
+
+    use a64::{GIB, KIB4, MIB2};
+    let existing = [
+        (0x20_0000, 0x4000_0000, KIB4),
+        (0x4000_0000, 0x8000_0000, GIB),
+        (0x8060_0000, 0x4060_0000, MIB2),
+    ];
+    let attempts = [
+        // Range whose second page overlaps.
+        (0x1F_F000, 0x5000_0000, 2 * KIB4, 0x20_0000),
+        // A 2 MiB block over an L3 table holding a page.
+        (0x20_0000, 0x5000_0000, MIB2, 0x20_0000),
+        // A 1 GiB block over an L2 table with something in it.
+        (0, 0x1_0000_0000, GIB, 0x20_0000),
+        // Pages inside a 1 GiB block, and a 2 MiB block inside it.
+        (0x4123_4000, 0x5000_0000, KIB4, 0x4123_4000),
+        (0x4020_0000, 0x5000_0000, MIB2, 0x4020_0000),
+        // Pages inside a 2 MiB block, starting before it (new tables would
+        // be needed for the first page: still nothing allocated).
+        (0x805F_F000, 0x5000_0000, 2 * KIB4, 0x8060_0000),
+    ];
+    super::overlaps_refused(a64::user_table(), &existing, &attempts);
+}
+
+#[test]
+fn unmap_of_more_than_a_round_reports_each_page_once_after_its_flush() {
+    // va and pa never co-aligned for anything above a page.
+    super::unmap_of_more_than_a_round(v7::user_table(), 0x40_1000, 0x4040_2000, 300);
+    super::unmap_of_more_than_a_round(a64::user_table(), 0x4000_1000, 0x8000_1000, 300);
+}
+
+#[test]
+fn unmap_emptying_more_than_a_round_of_tables_frees_each_once_after_its_flush() {
+    // ARMv7-A: 300 L2 tables. AArch64: one page in each of 600 consecutive
+    // 2 MiB regions from GiB 1, 600 L3 tables and two L2 tables.
+    super::unmap_emptying_more_than_a_round_of_tables(v7::kernel_table(), 0x1000_0000, 300);
+    super::unmap_emptying_more_than_a_round_of_tables(a64::user_table(), a64::GIB, 600);
+}
+
+#[test]
+fn protect_of_more_than_a_round_rewrites_each_page_once_with_bbm() {
+    let ro = MapAttrs::kernel_data().with_access(Access::KernelRo);
+    let at = (0x40_1000, 0x4040_2000, 300);
+    super::protect_of_more_than_a_round(v7::user_table(), at, ro, |pa| v7::small(pa, ro));
+    let at = (0x4000_1000, 0x8000_1000, 300);
+    super::protect_of_more_than_a_round(a64::user_table(), at, ro, |pa| a64_page(pa, ro));
+}
+
+#[test]
+fn protect_across_two_blocks_splits_both_ends() {
+    // ARMv7-A sections, AArch64 2 MiB blocks.
+    super::protect_across_two_blocks(v7::kernel_table(), (0x300_0000, 0x5000_0000), v7::small);
+    super::protect_across_two_blocks(a64::user_table(), (a64::GIB, 0x8000_0000), a64_page);
+}
