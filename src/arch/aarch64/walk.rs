@@ -77,35 +77,13 @@ fn walk_table(
 mod tests {
     use super::super::format::{Table, Vmsa64};
     use super::*;
-    use crate::errno::Errno;
     use crate::mm::memtype::{Access, CachePolicy, MapAttrs, MemoryClass, MemoryType};
     use crate::mm::pagetable::TableEnv;
     use std::collections::BTreeMap;
     use std::vec::Vec;
 
-    struct Mem {
-        m: BTreeMap<u64, u64>,
-        next: u64,
-    }
-
-    impl TableEnv<Vmsa64> for Mem {
-        fn read(&self, pa: u64) -> u64 {
-            *self.m.get(&pa).unwrap_or(&0)
-        }
-        fn write(&mut self, pa: u64, val: u64) {
-            self.m.insert(pa, val);
-        }
-        fn alloc_table(&mut self, _: u8) -> Result<u64, Errno> {
-            self.next += 4096;
-            Ok(self.next)
-        }
-        fn free_table(&mut self, _: u64, _: u8) {}
-        fn publish(&mut self) {}
-        fn tlb_invalidate(&mut self, _: u64, _: Option<u16>) {}
-        fn tlb_invalidate_all(&mut self, _: Option<u16>) {}
-        fn tlb_sync(&mut self) {}
-        fn clean_invalidate_dcache(&mut self, _: u64, _: u64) {}
-    }
+    /// Memory as a map (the engine's recording fake).
+    type Mem = crate::mm::pagetable::tests::Fake<Vmsa64>;
 
     /// MAIR_EL1 as the README's table gives it (AttrIndx 0..6): 0x00
     /// Device-nGnRnE, 0x04 Device-nGnRE, 0x44 Normal NC, 0xAA WT, 0xEE WB,
@@ -114,10 +92,7 @@ mod tests {
 
     #[test]
     fn user_page_and_block_decoded() {
-        let mut e = Mem {
-            m: BTreeMap::new(),
-            next: 0x100_0000,
-        };
+        let mut e = Mem::new();
         let t = Table {
             root_pa: 0x10_0000,
             va_lo: 0,
@@ -125,14 +100,7 @@ mod tests {
             asid: Some(3),
             format: Vmsa64,
         };
-        let rw = MapAttrs {
-            mem: MemoryType::NormalWriteBackWriteAlloc,
-            access: Access::UserRw,
-            execute_never: true,
-            privileged_execute_never: true,
-            not_global: true,
-            shareable: true,
-        };
+        let rw = crate::mm::pagetable::tests::user_rw();
         t.map(&mut e, 0x40_0000, 0x4000_0000, 4096, rw).unwrap();
         let dev = MapAttrs {
             mem: MemoryType::StronglyOrdered,

@@ -68,44 +68,15 @@ pub fn user_mappings(
 mod tests {
     use super::super::format::{ShortDescriptor, Table};
     use super::*;
-    use crate::errno::Errno;
-    use crate::mm::memtype::{Access, CachePolicy, MapAttrs, MemoryClass, MemoryType};
+    use crate::mm::memtype::{Access, CachePolicy, MapAttrs, MemoryClass};
     use crate::mm::pagetable::TableEnv;
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
     use std::vec::Vec;
 
-    /// Memory as a map; L2 tables from a bump allocator.
-    struct Mem {
-        m: RefCell<BTreeMap<u64, u64>>,
-        next_l2: u64,
-    }
-
-    impl TableEnv<ShortDescriptor> for Mem {
-        fn read(&self, pa: u64) -> u64 {
-            *self.m.borrow().get(&pa).unwrap_or(&0)
-        }
-        fn write(&mut self, pa: u64, val: u64) {
-            self.m.borrow_mut().insert(pa, val);
-        }
-        fn alloc_table(&mut self, _: u8) -> Result<u64, Errno> {
-            let t = self.next_l2;
-            self.next_l2 += 1024;
-            Ok(t)
-        }
-        fn free_table(&mut self, _: u64, _: u8) {}
-        fn publish(&mut self) {}
-        fn tlb_invalidate(&mut self, _: u64, _: Option<u16>) {}
-        fn tlb_invalidate_all(&mut self, _: Option<u16>) {}
-        fn tlb_sync(&mut self) {}
-        fn clean_invalidate_dcache(&mut self, _: u64, _: u64) {}
-    }
+    /// Memory as a map (the engine's recording fake).
+    type Mem = crate::mm::pagetable::tests::Fake<ShortDescriptor>;
 
     fn mem() -> Mem {
-        Mem {
-            m: RefCell::new(BTreeMap::new()),
-            next_l2: 0x20_0000,
-        }
+        Mem::new()
     }
 
     fn table(asid: Option<u16>) -> Table {
@@ -118,17 +89,7 @@ mod tests {
         }
     }
 
-    /// What `mm::space::user_attrs` gives an RW anonymous page.
-    fn user_rw() -> MapAttrs {
-        MapAttrs {
-            mem: MemoryType::NormalWriteBackWriteAlloc,
-            access: Access::UserRw,
-            execute_never: true,
-            privileged_execute_never: true,
-            not_global: true,
-            shareable: true,
-        }
-    }
+    use crate::mm::pagetable::tests::user_rw;
 
     fn walk(e: &Mem, t: &Table) -> Vec<Mapping> {
         let mut out = Vec::new();

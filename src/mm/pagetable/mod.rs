@@ -35,7 +35,7 @@ use alloc::vec::Vec;
 
 pub mod task;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// A descriptor as the engine sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

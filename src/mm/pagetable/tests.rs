@@ -21,7 +21,7 @@ mod armv7a;
 mod both;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Ev {
+pub(crate) enum Ev {
     Write(u64, u64),
     Publish,
     Tlbi(u64, Option<u16>),
@@ -49,7 +49,7 @@ struct Pending {
     link: Option<u64>,
 }
 
-pub(super) struct Fake<F> {
+pub(crate) struct Fake<F> {
     pub mem: BTreeMap<u64, u64>,
     next_table: u64,
     free: Vec<u64>,
@@ -66,11 +66,23 @@ pub(super) struct Fake<F> {
 
 pub(super) const ROOT: u64 = 0x4000;
 
+/// What `mm::space::user_attrs` gives an RW anonymous page.
+pub(crate) fn user_rw() -> MapAttrs {
+    MapAttrs {
+        mem: crate::mm::memtype::MemoryType::NormalWriteBackWriteAlloc,
+        access: crate::mm::memtype::Access::UserRw,
+        execute_never: true,
+        privileged_execute_never: true,
+        not_global: true,
+        shareable: true,
+    }
+}
+
 impl<F: Format> Fake<F> {
     pub fn new() -> Self {
         Fake {
             mem: BTreeMap::new(),
-            next_table: 0x10_0000,
+            next_table: 0x80_0000,
             free: Vec::new(),
             table_limit: 1000,
             live_tables: 0,

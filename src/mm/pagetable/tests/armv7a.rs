@@ -4,7 +4,7 @@
 use super::*;
 use crate::arch::armv7a::desc;
 use crate::arch::armv7a::format::ShortDescriptor;
-use crate::mm::memtype::{Access, MemoryType};
+use crate::mm::memtype::Access;
 
 type Table = super::Table<ShortDescriptor>;
 type Fake = super::Fake<ShortDescriptor>;
@@ -35,16 +35,7 @@ pub(super) fn rw() -> MapAttrs {
     MapAttrs::kernel_data()
 }
 
-pub(super) fn user_rw() -> MapAttrs {
-    MapAttrs {
-        mem: MemoryType::NormalWriteBackWriteAlloc,
-        access: Access::UserRw,
-        execute_never: true,
-        privileged_execute_never: true,
-        not_global: true,
-        shareable: true,
-    }
-}
+pub(super) use super::user_rw;
 
 pub(super) fn small(pa: u64, a: MapAttrs) -> u64 {
     desc::small_page(pa as u32, a).unwrap() as u64

@@ -4,7 +4,7 @@
 use super::aarch64 as a64;
 use super::armv7a as v7;
 use crate::arch::aarch64::desc;
-use crate::mm::memtype::{Access, MapAttrs, MemoryType};
+use crate::mm::memtype::{Access, MapAttrs};
 
 fn a64_page(pa: u64, a: MapAttrs) -> u64 {
     desc::page(pa, a).unwrap()
@@ -15,14 +15,7 @@ fn protect_uses_break_before_make() {
     let ro = v7::rw().with_access(Access::KernelRo);
     let at = (0x20_0000, 0x4020_0000);
     super::protect_uses_break_before_make(v7::kernel_table(), at, (v7::rw(), ro), v7::small);
-    let user = MapAttrs {
-        mem: MemoryType::NormalWriteBackWriteAlloc,
-        access: Access::UserRw,
-        execute_never: true,
-        privileged_execute_never: true,
-        not_global: true,
-        shareable: true,
-    };
+    let user = super::user_rw();
     let ro = user.with_access(Access::UserRo);
     super::protect_uses_break_before_make(a64::user_table(), at, (user, ro), a64_page);
 }
