@@ -9,7 +9,7 @@ use super::mmu::{self, phys_to_virt, HwEnv, USER_TOP};
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
 use crate::mm::fault::{AccessKind, FaultInfo};
-use crate::mm::pagetable::task::{TableHost, TaskTable};
+use crate::mm::pagetable::task::{TableHost, TaskTable, WithFrames};
 use crate::mm::pagetable::TableEnv;
 use crate::mm::space::Access2;
 use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
@@ -60,15 +60,17 @@ pub fn new_user_mmu(asid: u16) -> Result<UserMmu, Errno> {
     }))
 }
 
+impl WithFrames for HwEnv<'_> {
+    fn frames(&mut self) -> &mut crate::mm::frame::FrameAllocator {
+        &mut self.mm.frames
+    }
+}
+
 impl TableHost<Vmsa64> for mmu::Mem {
     type Env<'a> = HwEnv<'a>;
 
     fn with_env<R>(f: impl FnOnce(&mut HwEnv<'_>) -> R) -> R {
         mmu::with_mm(|mm| f(&mut HwEnv { mm }))
-    }
-
-    fn free_frames(env: &mut HwEnv<'_>, pa: u64, count: usize) {
-        let _ = env.mm.frames.free_contiguous(pa, count);
     }
 
     fn sync_icache(va: usize, len: usize) {

@@ -10,7 +10,7 @@ use super::mmu::{self, HwEnv, KERNEL_SPLIT};
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
 use crate::mm::fault::FaultInfo;
-use crate::mm::pagetable::task::{TableHost, TaskTable};
+use crate::mm::pagetable::task::{TableHost, TaskTable, WithFrames};
 use crate::mm::pagetable::TableEnv;
 use crate::mm::space::{Access2, Mmu};
 use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
@@ -109,15 +109,17 @@ pub fn new_user_mmu(asid: u8) -> Result<UserMmu, Errno> {
     }))
 }
 
+impl WithFrames for HwEnv<'_> {
+    fn frames(&mut self) -> &mut crate::mm::frame::FrameAllocator {
+        &mut self.mm.frames
+    }
+}
+
 impl TableHost<ShortDescriptor> for mmu::Mem {
     type Env<'a> = HwEnv<'a>;
 
     fn with_env<R>(f: impl FnOnce(&mut HwEnv<'_>) -> R) -> R {
         mmu::with_mm(|mm| f(&mut HwEnv { mm }))
-    }
-
-    fn free_frames(env: &mut HwEnv<'_>, pa: u64, count: usize) {
-        let _ = env.mm.frames.free_contiguous(pa, count);
     }
 
     fn sync_icache(va: usize, len: usize) {

@@ -8,20 +8,24 @@
 use super::{Format, Table, TableEnv};
 use crate::errno::Errno;
 use crate::mm::audit::Mapping;
+use crate::mm::frame::FrameAllocator;
 use crate::mm::kmem::KernelMemory;
 use crate::mm::memtype::MapAttrs;
 use crate::mm::space::Mmu;
 use core::marker::PhantomData;
 
+/// A table environment that also holds the frame allocator (the memory
+/// manager's lock is held while it lives).
+pub trait WithFrames {
+    fn frames(&mut self) -> &mut FrameAllocator;
+}
+
 /// What a task's table needs from its architecture besides the format.
 pub trait TableHost<F: Format>: KernelMemory {
     /// The hardware table environment (real barriers and TLB maintenance).
-    type Env<'a>: TableEnv<F>;
+    type Env<'a>: TableEnv<F> + WithFrames;
     /// Run `f` with the environment, under the memory manager's lock.
     fn with_env<R>(f: impl FnOnce(&mut Self::Env<'_>) -> R) -> R;
-    /// Give `count` frames at `pa` back to the allocator, from inside
-    /// [`TableHost::with_env`] (the lock is held).
-    fn free_frames(env: &mut Self::Env<'_>, pa: u64, count: usize);
     /// Make `len` bytes just written at kernel address `va` visible to
     /// instruction fetch.
     fn sync_icache(va: usize, len: usize);
@@ -84,7 +88,7 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
                 // Reported after the TLB invalidation: the frames are
                 // unreachable, so they may be reused at once.
                 if free_frames {
-                    H::free_frames(e, p, s as usize / PAGE);
+                    let _ = e.frames().free_contiguous(p, s as usize / PAGE);
                 }
             })
         })
