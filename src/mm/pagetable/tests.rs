@@ -402,6 +402,18 @@ fn page<F: Format>() -> u64 {
     F::entry_size(F::LEAF_LEVEL)
 }
 
+/// A fake with `n` pages mapped at `va` -> `pa`, and their descriptors.
+fn pages_mapped<F: Format>(t: &Table<F>, va: u64, pa: u64, n: u64) -> (Fake<F>, Vec<u64>) {
+    let pg = page::<F>();
+    let mut env = Fake::for_table(t);
+    t.map(&mut env, va, pa, n * pg, MapAttrs::kernel_data())
+        .unwrap();
+    let entries = (0..n)
+        .map(|i| entry_of(&env, t, va + i * pg, F::LEAF_LEVEL))
+        .collect();
+    (env, entries)
+}
+
 /// README "When memory runs out": unmap works in rounds of `ROUND` (128)
 /// blocks: break, TLB flush, then report. `n` pages mapped at `va` -> `pa`
 /// (never co-aligned for anything larger) and unmapped in one call: each
@@ -409,12 +421,7 @@ fn page<F: Format>() -> u64 {
 /// first break; every table emptied is unlinked and freed.
 pub(super) fn unmap_of_more_than_a_round<F: Format>(t: Table<F>, va: u64, pa: u64, n: u64) {
     let pg = page::<F>();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, va, pa, n * pg, MapAttrs::kernel_data())
-        .unwrap();
-    let entries: Vec<u64> = (0..n)
-        .map(|i| entry_of(&env, &t, va + i * pg, F::LEAF_LEVEL))
-        .collect();
+    let (mut env, entries) = pages_mapped(&t, va, pa, n);
     env.clear_log();
     let mut got = Vec::new();
     t.unmap(&mut env, va, n * pg, &mut |e, v, p, s| {
@@ -510,12 +517,7 @@ pub(super) fn protect_of_more_than_a_round<F: Format>(
     want: impl Fn(u64) -> u64,
 ) {
     let pg = page::<F>();
-    let mut env = Fake::for_table(&t);
-    t.map(&mut env, va, pa, n * pg, MapAttrs::kernel_data())
-        .unwrap();
-    let entries: Vec<u64> = (0..n)
-        .map(|i| entry_of(&env, &t, va + i * pg, F::LEAF_LEVEL))
-        .collect();
+    let (mut env, entries) = pages_mapped(&t, va, pa, n);
     let live = env.live_tables;
     env.clear_log();
     t.protect(&mut env, va, n * pg, ro).unwrap();
