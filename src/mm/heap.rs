@@ -316,8 +316,8 @@ mod tests {
         assert_eq!(usage(), (0, 1 << 20));
         assert_eq!(grown(), 0);
         set_grower(host_grow, 8 << 20);
-        // One byte more than the boot region holds.
-        let l = Layout::from_size_align((1 << 20) + 1, 8).unwrap();
+        // Eight bytes (the allocator's unit) more than the boot region holds.
+        let l = Layout::from_size_align((1 << 20) + 8, 8).unwrap();
         // SAFETY: non-zero size; freed below with the same layout.
         let p = unsafe { HEAP.alloc(l) };
         assert!(!p.is_null());
