@@ -228,24 +228,17 @@ pub const DTB_MAGIC: u32 = 0xd00d_feed;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DtbError {
     /// Not 8-byte aligned (the devicetree specification requires it).
-    Unaligned {
-        addr: usize,
-    },
+    Unaligned { addr: usize },
     BadMagic(u32),
     /// `last_comp_version` above 17, or `version` below 17 (the header
     /// fields used here, such as `size_dt_struct`, appeared in 17).
-    Version {
-        version: u32,
-        last_comp: u32,
-    },
+    Version { version: u32, last_comp: u32 },
     /// `totalsize` smaller than the header.
     TooSmall(u32),
     /// `totalsize` larger than [`DTB_MAX`].
     TooLarge(u32),
     /// A block (`what`) does not lie inside `totalsize`, or is misaligned.
-    BadBlock {
-        what: &'static str,
-    },
+    BadBlock { what: &'static str },
     /// The header is fine but the structure block does not parse.
     Corrupt,
 }
@@ -266,10 +259,7 @@ impl core::fmt::Display for DtbError {
                 DTB_MAX >> 20
             ),
             DtbError::BadBlock { what } => {
-                write!(
-                    f,
-                    "the {what} block lies outside totalsize or is misaligned"
-                )
+                write!(f, "the {what} block lies outside totalsize or is misaligned")
             }
             DtbError::Corrupt => write!(f, "the structure block does not parse"),
         }
@@ -323,9 +313,7 @@ pub fn parse_dtb(dtb: &[u8]) -> Result<BootInfo, DtbError> {
         .and_then(|h| h.try_into().ok())
         .ok_or(DtbError::TooSmall(dtb.len() as u32))?;
     let total = check_dtb_header(h)?;
-    let blob = dtb
-        .get(..total)
-        .ok_or(DtbError::BadBlock { what: "whole" })?;
+    let blob = dtb.get(..total).ok_or(DtbError::BadBlock { what: "whole" })?;
     BootInfo::read_tree(blob)
 }
 

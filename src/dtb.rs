@@ -126,10 +126,7 @@ impl<'a> Node<'a> {
     /// (2 and 1 when absent, as the specification says).
     fn child_cells(&self) -> (u32, u32) {
         let get = |n| self.prop(n).and_then(cells_value).map(|v| v as u32);
-        (
-            get("#address-cells").unwrap_or(2),
-            get("#size-cells").unwrap_or(1),
-        )
+        (get("#address-cells").unwrap_or(2), get("#size-cells").unwrap_or(1))
     }
 }
 
@@ -213,7 +210,11 @@ impl<'a> Fdt<'a> {
                     if depth > MAX_DEPTH || props_at > s.len() {
                         return bad(pos);
                     }
-                    let parent_cells = if depth == 0 { (2, 1) } else { cells[depth - 1] };
+                    let parent_cells = if depth == 0 {
+                        (2, 1)
+                    } else {
+                        cells[depth - 1]
+                    };
                     let node = Node {
                         name,
                         depth,
@@ -315,10 +316,7 @@ mod tests {
         assert_eq!(root.prop_str("model"), Some("linux,dummy-virt"));
         assert_eq!(root.prop("#address-cells").and_then(cells_value), Some(2));
         let chosen = f.find_path("/chosen").unwrap();
-        assert!(chosen
-            .prop_str("bootargs")
-            .unwrap()
-            .contains("armmu.test=x"));
+        assert!(chosen.prop_str("bootargs").unwrap().contains("armmu.test=x"));
         let uart = f.find(|n| n.is_compatible("arm,pl011")).unwrap();
         assert_eq!(uart.reg0(), Some((0x0900_0000, Some(0x1000))));
         let stdout = chosen.prop_str("stdout-path").unwrap();

@@ -105,9 +105,7 @@ fn mutate(rng: &mut Rng, base: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
                 let i = rng.below(len / 4) * 4;
                 let mut w = INTERESTING_U32[rng.below(INTERESTING_U32.len())];
                 if rng.below(4) == 0 {
-                    w = (len as u32)
-                        .wrapping_add(rng.below(9) as u32)
-                        .wrapping_sub(4);
+                    w = (len as u32).wrapping_add(rng.below(9) as u32).wrapping_sub(4);
                 }
                 let bytes = if rng.below(2) == 0 {
                     w.to_le_bytes()
@@ -298,10 +296,7 @@ fn fuzz_elf() {
                 assert!(end <= user_limit, "segment above the user range: {s:?}");
                 assert!(s.filesz <= s.memsz, "{s:?}");
                 let fend = s.file_offset.checked_add(s.filesz).expect("file end");
-                assert!(
-                    fend <= input.len() as u64,
-                    "segment data past the file: {s:?}"
-                );
+                assert!(fend <= input.len() as u64, "segment data past the file: {s:?}");
                 assert!(!(s.perms.write && s.perms.exec), "W+X accepted: {s:?}");
             }
         }
@@ -318,21 +313,14 @@ fn exercise_archive(bytes: &[u8]) {
         .map(|e| String::from_utf8_lossy(e.expect("validated").name).into_owned())
         .take(32)
         .collect();
-    for n in names
-        .iter()
-        .map(String::as_str)
-        .chain(["/init", "/bin/sh", "/up", "/loop"])
-    {
+    for n in names.iter().map(String::as_str).chain(["/init", "/bin/sh", "/up", "/loop"]) {
         if let Ok(e) = ar.lookup(n) {
             assert!(!e.is_symlink(), "lookup returned a symlink for {n}");
         }
         let _ = ar.find_nofollow(n);
         if let Ok(data) = loader::find_file(&ar, n) {
             // Inside the archive buffer.
-            let (lo, hi) = (
-                bytes.as_ptr() as usize,
-                bytes.as_ptr() as usize + bytes.len(),
-            );
+            let (lo, hi) = (bytes.as_ptr() as usize, bytes.as_ptr() as usize + bytes.len());
             let p = data.as_ptr() as usize;
             assert!(p >= lo && p + data.len() <= hi);
         }

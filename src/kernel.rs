@@ -123,7 +123,10 @@ fn unpack_into_frames(info: &BootInfo, raw: &[u8]) -> Option<&'static [u8]> {
                 None
             };
             match b {
-                Some(b) => (b, "the largest contiguous free run, less than half of RAM"),
+                Some(b) => (
+                    b,
+                    "the largest contiguous free run, less than half of RAM",
+                ),
                 None => {
                     kprintln!("initramfs: no free frames to unpack into: refused");
                     return None;

@@ -148,9 +148,7 @@ impl Task {
         mut mmu: Box<dyn Mmu + Send>,
     ) -> Result<(Task, u64, u64), String> {
         use alloc::format;
-        let bytes = INITRAMFS
-            .get()
-            .ok_or_else(|| String::from("no initramfs"))?;
+        let bytes = INITRAMFS.get().ok_or_else(|| String::from("no initramfs"))?;
         let archive = cpio::Archive::new(bytes).map_err(|e| format!("initramfs: {e}"))?;
         let image = loader::find_file(&archive, path).map_err(|e| format!("{path}: {e}"))?;
         let plan = elf::plan(

@@ -252,9 +252,7 @@ fn inflate_into(input: &[u8], out: &mut [u8]) -> Result<(usize, usize), GzipErro
 /// deflate data + trailer). The trailer's CRC32 and ISIZE are checked.
 pub fn decompress_member_into(bytes: &[u8], out: &mut [u8]) -> Result<(usize, usize), GzipError> {
     let header = parse_header(bytes)?;
-    let body = bytes
-        .get(header.body_offset..)
-        .ok_or(GzipError::TruncatedHeader)?;
+    let body = bytes.get(header.body_offset..).ok_or(GzipError::TruncatedHeader)?;
     let (written, used) = inflate_into(body, out)?;
     let trailer_at = header
         .body_offset

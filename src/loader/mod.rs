@@ -188,11 +188,10 @@ pub fn unpack_initramfs_into(bytes: &[u8], out: &mut [u8]) -> Result<usize, Load
         }
         let free = out.get_mut(len..).ok_or(too_large)?;
         let (piece_len, written) = if is_gzip(rest) {
-            let (written, used) =
-                gzip::decompress_member_into(rest, free).map_err(|e| match e {
-                    GzipError::TooLarge { .. } => too_large,
-                    e => LoadError::Gzip(e),
-                })?;
+            let (written, used) = gzip::decompress_member_into(rest, free).map_err(|e| match e {
+                GzipError::TooLarge { .. } => too_large,
+                e => LoadError::Gzip(e),
+            })?;
             (used, written)
         } else if rest.starts_with(b"07070") {
             let n = cpio::archive_len(rest)?;

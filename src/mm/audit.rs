@@ -84,43 +84,17 @@ pub enum Right {
 /// One broken invariant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Violation {
-    OutsideVma {
-        va: usize,
-    },
-    MoreRights {
-        va: usize,
-        right: Right,
-    },
-    WriteExec {
-        va: usize,
-    },
-    Global {
-        va: usize,
-    },
-    KernelExecutable {
-        va: usize,
-    },
+    OutsideVma { va: usize },
+    MoreRights { va: usize, right: Right },
+    WriteExec { va: usize },
+    Global { va: usize },
+    KernelExecutable { va: usize },
     /// Wrong memory type or physical address for the VMA's kind.
-    Memory {
-        va: usize,
-        pa: u64,
-        why: &'static str,
-    },
-    Undecodable {
-        va: usize,
-    },
-    FrameFree {
-        pa: u64,
-    },
-    DoubleMapped {
-        pa: u64,
-    },
-    FrameCount {
-        free: usize,
-        used: usize,
-        total: usize,
-        mapped: usize,
-    },
+    Memory { va: usize, pa: u64, why: &'static str },
+    Undecodable { va: usize },
+    FrameFree { pa: u64 },
+    DoubleMapped { pa: u64 },
+    FrameCount { free: usize, used: usize, total: usize, mapped: usize },
 }
 
 impl fmt::Display for Violation {
@@ -576,10 +550,7 @@ mod tests {
             ..good(0x10_0000, pa)
         });
         let v = f.audit();
-        assert!(
-            v.contains(&Violation::OutsideVma { va: 0x10_4000 }),
-            "{v:?}"
-        );
+        assert!(v.contains(&Violation::OutsideVma { va: 0x10_4000 }), "{v:?}");
     }
 
     #[test]
@@ -697,13 +668,8 @@ mod tests {
 
     #[test]
     fn device_type_in_a_ram_vma() {
-        let v = Fake::new().with(0, |m| {
-            m.class = Some(MemoryClass::Device { shareable: true })
-        });
-        assert!(
-            matches!(v[..], [Violation::Memory { va: 0x10_0000, .. }]),
-            "{v:?}"
-        );
+        let v = Fake::new().with(0, |m| m.class = Some(MemoryClass::Device { shareable: true }));
+        assert!(matches!(v[..], [Violation::Memory { va: 0x10_0000, .. }]), "{v:?}");
     }
 
     #[test]
@@ -713,19 +679,13 @@ mod tests {
         f.frames.free(freed).unwrap();
         f.table[0].pa = 0x0900_0000;
         let v = f.audit();
-        assert!(
-            matches!(v[..], [Violation::Memory { va: 0x10_0000, .. }]),
-            "{v:?}"
-        );
+        assert!(matches!(v[..], [Violation::Memory { va: 0x10_0000, .. }]), "{v:?}");
     }
 
     #[test]
     fn normal_type_in_a_device_vma() {
         let v = Fake::new().with(3, |m| m.class = normal());
-        assert!(
-            matches!(v[..], [Violation::Memory { va: 0x30_0000, .. }]),
-            "{v:?}"
-        );
+        assert!(matches!(v[..], [Violation::Memory { va: 0x30_0000, .. }]), "{v:?}");
     }
 
     #[test]
@@ -786,14 +746,7 @@ mod tests {
         let v = f.audit();
         assert_eq!(v[0], Violation::FrameFree { pa });
         // 3 RAM frames mapped, 2 in use.
-        assert!(matches!(
-            v[1..],
-            [Violation::FrameCount {
-                used: 2,
-                mapped: 3,
-                ..
-            }]
-        ));
+        assert!(matches!(v[1..], [Violation::FrameCount { used: 2, mapped: 3, .. }]));
     }
 
     #[test]
@@ -807,14 +760,7 @@ mod tests {
         }
         let v = f.audit();
         assert!(
-            v.iter().any(|x| matches!(
-                x,
-                Violation::FrameCount {
-                    used: 0,
-                    mapped: 3,
-                    ..
-                }
-            )),
+            v.iter().any(|x| matches!(x, Violation::FrameCount { used: 0, mapped: 3, .. })),
             "{v:?}"
         );
     }
@@ -825,7 +771,10 @@ mod tests {
         let free = f.frames.free_count();
         f.frames.corrupt_free_count(free + 1);
         let v = f.audit();
-        assert!(matches!(v[..], [Violation::FrameCount { .. }]), "{v:?}");
+        assert!(
+            matches!(v[..], [Violation::FrameCount { .. }]),
+            "{v:?}"
+        );
     }
 
     #[test]

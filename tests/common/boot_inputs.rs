@@ -122,11 +122,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         c ^= u32::from(b);
         for _ in 0..8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0xedb8_8320
-            } else {
-                c >> 1
-            };
+            c = if c & 1 != 0 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
         }
     }
     !c
@@ -362,10 +358,7 @@ pub fn large_gzip_initramfs_boots(a: &scenarios::Arch) {
         "initramfs: {} bytes (bootloader initrd), {unpacked} unpacked",
         gz.len()
     ));
-    b.expect(&format!(
-        "running /bin/mmap_anon (pid 1) in {}",
-        a.user_mode
-    ));
+    b.expect(&format!("running /bin/mmap_anon (pid 1) in {}", a.user_mode));
     expect_all_passed(&b, 30);
     expect_no_leak(&b);
     b.expect_status(0);
@@ -446,10 +439,7 @@ pub fn large_device_tree_is_read(a: &scenarios::Arch) {
         0x4000_0000 + (ram_mib << 20)
     ));
     b.expect("(bootloader initrd)");
-    b.expect(&format!(
-        "running /bin/mmap_anon (pid 1) in {}",
-        a.user_mode
-    ));
+    b.expect(&format!("running /bin/mmap_anon (pid 1) in {}", a.user_mode));
     expect_all_passed(&b, 30);
     expect_no_leak(&b);
     b.expect_status(0);
@@ -479,16 +469,8 @@ pub fn broken_cpio_is_reported(a: &scenarios::Arch) {
     let mut cut = Newc::new().file("init", 0o755, &[1; 4096]).finish();
     cut.truncate(110 + 8 + 100);
     for (name, blob, want) in [
-        (
-            "badmagic.cpio",
-            bad.clone(),
-            "cpio: bad magic at offset 0x0",
-        ),
-        (
-            "badmagic.cpio.gz",
-            cpio::gzip(&bad),
-            "cpio: bad magic at offset 0x0",
-        ),
+        ("badmagic.cpio", bad.clone(), "cpio: bad magic at offset 0x0"),
+        ("badmagic.cpio.gz", cpio::gzip(&bad), "cpio: bad magic at offset 0x0"),
         (
             "truncated.cpio.gz",
             cpio::gzip(&cut),
@@ -532,8 +514,7 @@ pub fn init_symlink_and_permissions(a: &scenarios::Arch) {
     let b = boot(a.cpu, Some(&img), "", 60);
     let l = b.line("exec /init failed:");
     assert!(
-        l.to_lowercase()
-            .contains("too many levels of symbolic links"),
+        l.to_lowercase().contains("too many levels of symbolic links"),
         "{l}"
     );
     expect_clean_shutdown(&b);

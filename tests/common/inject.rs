@@ -53,19 +53,11 @@ pub fn frame_failures_on_every_syscall_path_are_clean(cpu: &str) {
     b.expect("inject: failing Frame allocation");
     // At least one frame per page (plus table frames on AArch64).
     expect_walked(&b, "ok - frame: mmap anonymous 64 KiB MAP_POPULATE: ", 16);
-    expect_walked(
-        &b,
-        "ok - frame: read /dev/zero into fresh anonymous memory (fault path): ",
-        3,
-    );
+    expect_walked(&b, "ok - frame: read /dev/zero into fresh anonymous memory (fault path): ", 3);
     expect_walked(&b, "ok - frame: mmap MAP_FIXED over touched pages: ", 4);
     // A section split needs a second-level table: one frame at least.
     expect_walked(&b, "ok - frame: munmap one page of each section/block: ", 1);
-    expect_walked(
-        &b,
-        "ok - frame: mprotect one page of each section/block: ",
-        1,
-    );
+    expect_walked(&b, "ok - frame: mprotect one page of each section/block: ", 1);
     expect_walked(&b, "ok - frame: madvise POPULATE_WRITE of fresh pages: ", 8);
     expect_audit_clean(&b);
     expect_no_leak(&b);
@@ -86,11 +78,7 @@ pub fn heap_failures_on_every_syscall_path_are_clean(cpu: &str) {
     assert!(!b.has("KERNEL PANIC"), "{}", b.log);
     expect_all_passed(&b, 19);
     b.expect("inject: failing Heap allocation");
-    expect_walked(
-        &b,
-        "ok - heap: mprotect one page of each section/block: ",
-        1,
-    );
+    expect_walked(&b, "ok - heap: mprotect one page of each section/block: ", 1);
     expect_audit_clean(&b);
     expect_no_leak(&b);
     b.expect_status(0);

@@ -3,9 +3,9 @@
 //! exit status (semihosting), with a timeout so a hang fails fast.
 #![allow(dead_code)]
 
+pub mod inject;
 pub mod boot_inputs;
 pub mod cpio;
-pub mod inject;
 pub mod scenarios;
 
 use std::io::Read;

@@ -54,7 +54,7 @@ pub fn alloc_frames_buffer(count: usize) -> Option<&'static mut [u8]> {
     // SAFETY: the frames were just taken from the allocator, so nothing
     // else uses them, and all managed frames lie under the linear map
     // (Normal memory, kernel RW); the buffer is handed out only once.
-    Some(unsafe { core::slice::from_raw_parts_mut(mmu::phys_to_virt(pa) as *mut u8, len) })
+    Some(unsafe { core::slice::from_raw_parts_mut(mmu::phys_to_virt(pa ) as *mut u8, len) })
 }
 
 /// Give back the frames of a buffer from [`alloc_frames_buffer`] past its
@@ -66,10 +66,7 @@ pub fn free_frames_buffer_tail(buf: &'static mut [u8], keep: usize) -> &'static 
     if !tail.is_empty() {
         if let Some(pa) = mmu::virt_to_phys(tail.as_ptr() as _) {
             if let Err(e) = mmu::with_mm(|mm| mm.frames.free_contiguous(pa, tail.len() / frame)) {
-                crate::kprintln!(
-                    "frames: could not give back {pa:#x} (+{}): {e:?}",
-                    tail.len()
-                );
+                crate::kprintln!("frames: could not give back {pa:#x} (+{}): {e:?}", tail.len());
             }
         }
     }

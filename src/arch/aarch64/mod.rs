@@ -16,8 +16,8 @@ pub mod selftest;
 pub mod start;
 pub mod table;
 pub mod table_dump;
+pub mod walk;
 #[cfg(target_arch = "aarch64")]
 pub mod trap;
 #[cfg(target_arch = "aarch64")]
 pub mod user;
-pub mod walk;

@@ -184,18 +184,11 @@ mod tests {
         m.insert(l1, l2 | 0b11 | (1 << 59) | (1 << 60) | (0b11 << 61));
         m.insert(l2, l3 | 0b11);
         // Page: AttrIndx 5, AP = 01 (EL0 RW), AF, nG, UXN = PXN = 0.
-        m.insert(
-            l3,
-            0x4000_0000 | 0b11 | (5 << 2) | (0b01 << 6) | (1 << 10) | (1 << 11),
-        );
+        m.insert(l3, 0x4000_0000 | 0b11 | (5 << 2) | (0b01 << 6) | (1 << 10) | (1 << 11));
         let mut out = Vec::new();
-        user_mappings(
-            &|pa| *m.get(&pa).unwrap_or(&0),
-            l1,
-            1 << 39,
-            MAIR,
-            &mut |x| out.push(*x),
-        );
+        user_mappings(&|pa| *m.get(&pa).unwrap_or(&0), l1, 1 << 39, MAIR, &mut |x| {
+            out.push(*x)
+        });
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].access, Some(Access::KernelRo));
         assert!(out[0].xn && out[0].pxn && out[0].ng);

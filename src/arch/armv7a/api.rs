@@ -71,10 +71,7 @@ pub fn free_frames_buffer_tail(buf: &'static mut [u8], keep: usize) -> &'static 
         if let Some(pa) = mmu::virt_to_phys(tail.as_ptr() as _) {
             let pa = pa as u64;
             if let Err(e) = mmu::with_mm(|mm| mm.frames.free_contiguous(pa, tail.len() / frame)) {
-                crate::kprintln!(
-                    "frames: could not give back {pa:#x} (+{}): {e:?}",
-                    tail.len()
-                );
+                crate::kprintln!("frames: could not give back {pa:#x} (+{}): {e:?}", tail.len());
             }
         }
     }

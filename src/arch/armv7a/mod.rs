@@ -17,8 +17,8 @@ pub mod selftest;
 pub mod start;
 pub mod table;
 pub mod table_dump;
+pub mod walk;
 #[cfg(target_arch = "arm")]
 pub mod trap;
 #[cfg(target_arch = "arm")]
 pub mod user;
-pub mod walk;

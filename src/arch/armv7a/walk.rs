@@ -145,16 +145,11 @@ mod tests {
         // The regression: the L1 page-table descriptor of a user table was
         // written with PXN clear, so the kernel could execute every user page.
         let (mut e, t) = (mem(), table(Some(5)));
-        t.map(&mut e, 0x1_0000, 0x4000_0000, 4096, user_rw())
-            .unwrap();
+        t.map(&mut e, 0x1_0000, 0x4000_0000, 4096, user_rw()).unwrap();
         // B3.5.1: L1 page-table descriptor, bits[1:0] = 01, PXN = bit 2.
         let l1 = e.read(0x10_0000);
         assert_eq!(l1 & 0b11, 0b01);
-        assert_ne!(
-            l1 & (1 << 2),
-            0,
-            "L1 page-table descriptor {l1:#x} lacks PXN"
-        );
+        assert_ne!(l1 & (1 << 2), 0, "L1 page-table descriptor {l1:#x} lacks PXN");
         assert_eq!(
             walk(&e, &t),
             [Mapping {
@@ -183,10 +178,8 @@ mod tests {
     #[test]
     fn sections_and_large_pages_are_reported_once() {
         let (mut e, t) = (mem(), table(Some(1)));
-        t.map(&mut e, 0x10_0000, 0x4010_0000, 1 << 20, user_rw())
-            .unwrap();
-        t.map(&mut e, 0x20_0000, 0x4020_0000, 64 << 10, user_rw())
-            .unwrap();
+        t.map(&mut e, 0x10_0000, 0x4010_0000, 1 << 20, user_rw()).unwrap();
+        t.map(&mut e, 0x20_0000, 0x4020_0000, 64 << 10, user_rw()).unwrap();
         let w = walk(&e, &t);
         let got: Vec<(usize, u64, usize, bool)> =
             w.iter().map(|m| (m.va, m.pa, m.size, m.pxn)).collect();
