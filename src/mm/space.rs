@@ -806,11 +806,7 @@ mod tests {
                 .filter(|(k, v)| va < **k + v.1)
                 .map(|(k, v)| v.0 + (va - k) as u64)
         }
-        fn is_unmapped(&self, va: usize, size: usize) -> bool {
-            (va..va + size)
-                .step_by(PAGE_SIZE)
-                .all(|v| self.lookup(v).is_none())
-        }
+        // is_unmapped: the trait's default (lookup of every page).
         fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
             if self.fail_alloc {
                 return Err(Errno::ENOMEM);
@@ -1379,5 +1375,384 @@ mod tests {
         assert_ne!(m.lookup(t), Some(pa), "refaults to a fresh zero page");
         s.teardown(&mut m);
         assert!(m.live.is_empty());
+    }
+
+    fn prot(read: bool, write: bool, exec: bool) -> Prot {
+        Prot { read, write, exec }
+    }
+
+    const ANON: VmaKind = VmaKind::Anonymous {
+        shared: false,
+        may_write: true,
+    };
+
+    /// Linux's ARM protection map (arch/arm/mm/mmu.c `protection_map`,
+    /// `__P001`..`__S111`): write implies read, exec implies read
+    /// (`PAGE_READONLY_EXEC`), PROT_NONE is no user access; XN unless
+    /// PROT_EXEC. Device memory keeps its type and is never executable.
+    #[test]
+    fn user_attrs_follow_linux_protection_map() {
+        let cases = [
+            (prot(false, false, false), Access::NoAccess, true),
+            (prot(true, false, false), Access::UserRo, true),
+            (prot(false, false, true), Access::UserRo, false),
+            (prot(true, false, true), Access::UserRo, false),
+            (prot(false, true, false), Access::UserRw, true),
+            (prot(true, true, false), Access::UserRw, true),
+        ];
+        for (p, access, xn) in cases {
+            let a = user_attrs(p, ANON);
+            assert_eq!(a.access, access, "{p:?}");
+            assert_eq!(a.execute_never, xn, "{p:?}");
+            assert_eq!(a.mem, MemoryType::NormalWriteBackWriteAlloc);
+            assert!(a.privileged_execute_never && a.not_global && a.shareable);
+        }
+        for mem in [MemoryType::StronglyOrdered, MemoryType::DeviceShareable] {
+            let dev = VmaKind::Device {
+                phys: 0x0900_0000,
+                mem,
+                may_write: true,
+            };
+            let a = user_attrs(prot(true, true, false), dev);
+            assert_eq!((a.mem, a.access), (mem, Access::UserRw));
+            assert!(a.execute_never);
+            assert!(user_attrs(prot(true, false, true), dev).execute_never);
+            assert!(!owns_frames(dev));
+        }
+        assert!(owns_frames(ANON) && owns_frames(VmaKind::Heap) && owns_frames(VmaKind::Stack));
+    }
+
+    /// include/uapi/asm-generic/mman-common.h numbers, accepted or not as
+    /// Linux 6.1's `madvise_behavior_valid` (KSM, THP configured).
+    #[test]
+    fn advice_numbers_as_linux() {
+        use Advice::*;
+        for n in 0..=3 {
+            assert_eq!(Advice::from_linux(n), Some(Hint), "{n}");
+        }
+        assert_eq!(Advice::from_linux(4), Some(DontNeed));
+        for n in 5..=7 {
+            assert_eq!(Advice::from_linux(n), None, "{n}: no such advice");
+        }
+        assert_eq!(Advice::from_linux(8), Some(Free));
+        assert_eq!(Advice::from_linux(9), Some(Remove));
+        for n in 10..=21 {
+            assert_eq!(Advice::from_linux(n), Some(Hint), "{n}");
+        }
+        assert_eq!(Advice::from_linux(22), Some(PopulateRead));
+        assert_eq!(Advice::from_linux(23), Some(PopulateWrite));
+        assert_eq!(Advice::from_linux(24), Some(DontNeed), "DONTNEED_LOCKED");
+        assert_eq!(Advice::from_linux(26), None);
+        assert_eq!(Advice::from_linux(usize::MAX), None);
+    }
+
+    #[test]
+    fn is_covered_sees_every_hole() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        // [a, a+2P) rw and [a+2P, a+3P) ro (two VMAs, adjacent), a hole,
+        // [a+4P, a+5P).
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        let mut r2 = anon(a + 2 * P, P, Placement::Fixed);
+        r2.prot = ro();
+        s.mmap(&mut m, &r2).unwrap();
+        s.mmap(&mut m, &anon(a + 4 * P, P, Placement::Fixed))
+            .unwrap();
+        assert_eq!(s.vmas.count(), 3);
+        assert!(s.is_covered(a, a + 3 * P));
+        assert!(s.is_covered(a + P, a + 2 * P));
+        assert!(s.is_covered(a + 4 * P, a + 5 * P));
+        assert!(!s.is_covered(a, a + 4 * P), "hole at the end");
+        assert!(!s.is_covered(a, a + 5 * P), "hole inside");
+        assert!(!s.is_covered(a - P, a + P), "hole at the start");
+        assert!(!s.is_covered(a + 3 * P, a + 4 * P), "all hole");
+        assert!(!s.is_covered(a + 4 * P, a + 6 * P));
+    }
+
+    /// A fault's access check (Linux `access_error` with ARM's protection
+    /// map): anything mapped at all is readable (write and exec imply
+    /// read), writes need PROT_WRITE, execution PROT_EXEC.
+    #[test]
+    fn fault_access_rules() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        for (i, p) in [
+            prot(false, true, false),
+            prot(false, false, true),
+            prot(false, false, false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut r = anon(a + 2 * i * P, P, Placement::Fixed);
+            r.prot = p;
+            s.mmap(&mut m, &r).unwrap();
+        }
+        assert_eq!(s.fault(&mut m, a, Access2::Read), Ok(()), "write-only");
+        assert_eq!(s.fault(&mut m, a, Access2::Write), Ok(()));
+        assert_eq!(s.fault(&mut m, a, Access2::Execute), Err(Errno::EACCES));
+        assert_eq!(
+            s.fault(&mut m, a + 2 * P, Access2::Read),
+            Ok(()),
+            "exec-only"
+        );
+        assert_eq!(s.fault(&mut m, a + 2 * P, Access2::Execute), Ok(()));
+        assert_eq!(
+            s.fault(&mut m, a + 2 * P, Access2::Write),
+            Err(Errno::EACCES)
+        );
+        for acc in [Access2::Read, Access2::Write, Access2::Execute] {
+            assert_eq!(
+                s.fault(&mut m, a + 4 * P, acc),
+                Err(Errno::EACCES),
+                "PROT_NONE"
+            );
+        }
+        assert_eq!(s.fault(&mut m, a + P, Access2::Read), Err(Errno::EFAULT));
+        assert_eq!(m.live.len(), 2, "one frame per resolved page");
+        // A present page: nothing more allocated.
+        s.fault(&mut m, a + 8, Access2::Write).unwrap();
+        assert_eq!(m.live.len(), 2);
+    }
+
+    #[test]
+    fn sections_only_for_whole_aligned_anonymous_or_heap_blocks() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let mib = 1 << 20;
+        // [3 MiB - P, 5 MiB + P) at 0x2030_0000 - P: the MiB at 0x2030_0000
+        // and 0x2040_0000 are whole, the edges are not.
+        let a = 0x2030_0000 - P;
+        s.mmap(&mut m, &anon(a, 2 * mib + 2 * P, Placement::Fixed))
+            .unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        assert_eq!(m.map[&a].1, P, "first page: its MiB is not whole");
+        s.fault(&mut m, 0x2030_0000 + 5 * P, Access2::Write)
+            .unwrap();
+        assert_eq!(m.map[&0x2030_0000].1, mib, "a whole MiB: a section");
+        s.fault(&mut m, 0x2050_0000, Access2::Write).unwrap();
+        assert_eq!(m.map[&0x2050_0000].1, P, "last page: not whole");
+        // A MiB that already has a page in it gets pages.
+        let b = 0x2100_0000;
+        s.mmap(&mut m, &anon(b, mib, Placement::Fixed)).unwrap();
+        s.fault(&mut m, b + 7 * P, Access2::Write).unwrap();
+        assert_eq!(m.map[&b].1, mib);
+        s.madvise(&mut m, r(b, b + P), Advice::DontNeed).unwrap();
+        s.fault(&mut m, b + 9 * P, Access2::Write).unwrap();
+        assert!(m.lookup(b).is_none(), "no section over present pages");
+        assert_eq!(m.map[&(b + 9 * P)].1, P);
+        // ELF segments and stacks are not anonymous: pages.
+        let d = 0x2300_0000;
+        s.vmas
+            .insert(Vma {
+                start: d,
+                end: d + mib,
+                prot: prot(true, true, false),
+                kind: VmaKind::Stack,
+            })
+            .unwrap();
+        s.fault(&mut m, d + P, Access2::Write).unwrap();
+        assert_eq!(m.map[&(d + P)].1, P);
+        s.teardown(&mut m);
+        assert!(m.live.is_empty() && m.map.is_empty());
+        assert_eq!(s.vmas.count(), 0, "teardown empties the VMA set");
+    }
+
+    #[test]
+    fn brk_limits_and_page_rounding() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        s.brk_start = 0x10_0800;
+        s.brk = 0x10_0800;
+        // Below the start or at/above the top of user space: unchanged.
+        assert_eq!(s.brk(&mut m, 0x10_0000), 0x10_0800);
+        assert_eq!(s.brk(&mut m, 0x8000_0000), 0x10_0800);
+        // Growth inside the break's own page needs no new VMA.
+        assert_eq!(s.brk(&mut m, 0x10_0900), 0x10_0900);
+        assert_eq!(s.vmas.count(), 0);
+        // Growth to 0x10_2001: pages [0x10_1000, 0x10_3000) become heap.
+        assert_eq!(s.brk(&mut m, 0x10_2001), 0x10_2001);
+        let v = *s.vmas.find(0x10_1000).unwrap();
+        assert_eq!(
+            (v.start, v.end, v.kind),
+            (0x10_1000, 0x10_3000, VmaKind::Heap)
+        );
+        assert_eq!(v.prot, prot(true, true, false));
+        s.fault(&mut m, 0x10_2fff, Access2::Write).unwrap();
+        assert_eq!(
+            s.fault(&mut m, 0x10_3000, Access2::Read),
+            Err(Errno::EFAULT)
+        );
+        // Shrinking within the last page keeps it; below it, frees it.
+        assert_eq!(s.brk(&mut m, 0x10_2800), 0x10_2800);
+        assert!(m.lookup(0x10_2000).is_some());
+        assert_eq!(s.brk(&mut m, 0x10_1800), 0x10_1800);
+        assert!(m.lookup(0x10_2000).is_none() && m.live.is_empty());
+        assert_eq!(s.vmas.find(0x10_1000).unwrap().end, 0x10_2000);
+        // Shrinking when the unmap cannot split: the break stays.
+        s.mmap(&mut m, &anon(0x20_0000, P, Placement::Fixed))
+            .unwrap();
+        assert_eq!(s.brk(&mut m, 0x1F_F000), 0x1F_F000);
+        s.fault(&mut m, 0x1F_E000, Access2::Write).unwrap();
+        m.fail_split = true;
+        assert_eq!(s.brk(&mut m, 0x10_1000), 0x1F_F000);
+    }
+
+    #[test]
+    fn mmap_placement_and_populate() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        // FIXED_NOREPLACE over free space: placed there.
+        assert_eq!(
+            s.mmap(&mut m, &anon(0x3000_0000, P, Placement::FixedNoReplace)),
+            Ok(0x3000_0000)
+        );
+        // FIXED_NOREPLACE overlapping only at its last page: EEXIST.
+        assert_eq!(
+            s.mmap(
+                &mut m,
+                &anon(0x3000_0000 - P, 2 * P, Placement::FixedNoReplace)
+            ),
+            Err(Errno::EEXIST)
+        );
+        // Beyond user space: ENOMEM.
+        assert_eq!(
+            s.mmap(&mut m, &anon(0x8000_0000 - P, 2 * P, Placement::Fixed)),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(
+            s.mmap(&mut m, &anon(0x8000_0000 - 2 * P, 2 * P, Placement::Fixed)),
+            Ok(0x8000_0000 - 2 * P),
+            "up to the very top"
+        );
+        // A hint below mmap_min_addr (0x10000 here) is not honoured; the
+        // kernel picks the highest free range (top-down).
+        let low = s.mmap(&mut m, &anon(0x1000, P, Placement::Hint)).unwrap();
+        assert_eq!(low, 0x7E00_0000 - P);
+        let at = s.mmap(&mut m, &anon(0x10000, P, Placement::Hint)).unwrap();
+        assert_eq!(at, 0x10000, "a hint at mmap_min_addr is honoured");
+        // MAP_POPULATE: every page present at once.
+        let mut pop = anon(0x4000_0000, 3 * P, Placement::Fixed);
+        pop.populate = true;
+        s.mmap(&mut m, &pop).unwrap();
+        for i in 0..3 {
+            assert!(m.lookup(0x4000_0000 + i * P).is_some(), "page {i}");
+        }
+        assert_eq!(m.live.len(), 3);
+        // Device memory is mapped at mmap time, with its type.
+        let mut d = anon(0x5000_0000, 2 * P, Placement::Fixed);
+        d.shared = true;
+        d.backing = Backing::DevMem {
+            phys: 0x0900_0000,
+            sync: false,
+            may_write: true,
+        };
+        s.mmap(&mut m, &d).unwrap();
+        assert_eq!(m.lookup(0x5000_1000), Some(0x0900_1000));
+        assert_eq!(m.map[&0x5000_0000].2.mem, MemoryType::DeviceShareable);
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
+
+    #[test]
+    fn madvise_free_remove_and_populate_rules() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        // MADV_FREE on private anonymous memory: Ok (pages may be kept).
+        assert_eq!(s.madvise(&mut m, r(a, a + 2 * P), Advice::Free), Ok(()));
+        // MADV_REMOVE on shared read-only memory: EACCES.
+        let mut sh = anon(a + 4 * P, 2 * P, Placement::Fixed);
+        sh.shared = true;
+        sh.prot = ro();
+        s.mmap(&mut m, &sh).unwrap();
+        assert_eq!(
+            s.madvise(&mut m, r(a + 4 * P, a + 6 * P), Advice::Remove),
+            Err(Errno::EACCES)
+        );
+        // POPULATE_WRITE needs PROT_WRITE, POPULATE_READ any access.
+        assert_eq!(
+            s.madvise(&mut m, r(a + 4 * P, a + 6 * P), Advice::PopulateWrite),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.madvise(&mut m, r(a + 4 * P, a + 6 * P), Advice::PopulateRead),
+            Ok(())
+        );
+        assert!(m.lookup(a + 4 * P).is_some() && m.lookup(a + 5 * P).is_some());
+        let mut wo = anon(a + 8 * P, 2 * P, Placement::Fixed);
+        wo.prot = prot(false, true, false);
+        s.mmap(&mut m, &wo).unwrap();
+        assert_eq!(
+            s.madvise(&mut m, r(a + 8 * P, a + 10 * P), Advice::PopulateRead),
+            Ok(()),
+            "write implies read"
+        );
+        let mut none = anon(a + 12 * P, P, Placement::Fixed);
+        none.prot = Prot::default();
+        s.mmap(&mut m, &none).unwrap();
+        assert_eq!(
+            s.madvise(&mut m, r(a + 12 * P, a + 13 * P), Advice::PopulateRead),
+            Err(Errno::EINVAL)
+        );
+        // POPULATE_WRITE over [a, a+2P) then a hole: done, then ENOMEM.
+        assert_eq!(
+            s.madvise(&mut m, r(a, a + 3 * P), Advice::PopulateWrite),
+            Err(Errno::ENOMEM)
+        );
+        assert!(m.lookup(a + P).is_some());
+        // Out of frames: ENOMEM.
+        let mut w = anon(a + 16 * P, P, Placement::Fixed);
+        w.prot = prot(true, true, false);
+        s.mmap(&mut m, &w).unwrap();
+        m.fail_alloc = true;
+        assert_eq!(
+            s.madvise(&mut m, r(a + 16 * P, a + 17 * P), Advice::PopulateWrite),
+            Err(Errno::ENOMEM)
+        );
+        m.fail_alloc = false;
+        // Devices cannot be populated.
+        let mut d = anon(0x3000_0000, P, Placement::Fixed);
+        d.shared = true;
+        d.backing = Backing::DevMem {
+            phys: 0x0900_0000,
+            sync: true,
+            may_write: true,
+        };
+        s.mmap(&mut m, &d).unwrap();
+        assert_eq!(
+            s.madvise(
+                &mut m,
+                r(0x3000_0000, 0x3000_0000 + P),
+                Advice::PopulateRead
+            ),
+            Err(Errno::EINVAL)
+        );
+        // A range that starts in a hole: the rest is done, then ENOMEM.
+        assert_eq!(
+            s.madvise(&mut m, r(a - P, a + P), Advice::DontNeed),
+            Err(Errno::ENOMEM)
+        );
+        assert!(m.lookup(a).is_none(), "the mapped part was done");
+        assert!(m.lookup(a + P).is_some(), "outside the range: kept");
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
+
+    #[test]
+    fn dontneed_inside_a_section_splits_it() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = s.mmap(&mut m, &anon(0, 2 << 20, Placement::Hint)).unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        assert_eq!(m.map[&a].1, 1 << 20);
+        s.madvise(&mut m, r(a + P, a + 2 * P), Advice::DontNeed)
+            .unwrap();
+        assert!(m.lookup(a + P).is_none());
+        assert!(m.lookup(a).is_some() && m.lookup(a + 2 * P).is_some());
+        assert_eq!(m.live.len(), 255);
+        m.fail_split = true;
+        assert_eq!(
+            s.madvise(&mut m, r(a + 4 * P, a + 5 * P), Advice::DontNeed),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(m.live.len(), 255, "nothing dropped");
     }
 }
