@@ -1755,4 +1755,207 @@ mod tests {
         );
         assert_eq!(m.live.len(), 255, "nothing dropped");
     }
+
+    #[test]
+    fn mremap_in_place_limits() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let top = 0x8000_0000;
+        // Growing in place would pass the top of user space: only a move.
+        let a = top - 2 * P;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 3 * P, 0, 0)),
+            Err(Errno::ENOMEM)
+        );
+        let b = s
+            .mremap(&mut m, remap(a, 2 * P, 3 * P, MAYMOVE, 0))
+            .unwrap();
+        assert!(b + 3 * P <= top && b != a);
+        // Shrinking a range that runs past the top of user space: munmap's
+        // EINVAL.
+        let c = top - P;
+        s.mmap(&mut m, &anon(c, P, Placement::Fixed)).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(c, 2 * P, P, 0, 0)),
+            Err(Errno::EINVAL)
+        );
+        // Same size: nothing to do.
+        assert_eq!(s.mremap(&mut m, remap(c, P, P, 0, 0)), Ok(c));
+        assert_eq!(s.vmas.find(c).unwrap().end, top);
+        // Growth of memory Linux does not account (private read-only) is
+        // not limited by RAM; the VMA just grows.
+        let d = 0x2000_0000;
+        let mut rdonly = anon(d, P, Placement::Fixed);
+        rdonly.prot = ro();
+        s.mmap(&mut m, &rdonly).unwrap();
+        assert_eq!(s.mremap(&mut m, remap(d, P, 600 << 20, 0, 0)), Ok(d));
+        assert_eq!(s.vmas.find(d).unwrap().end, d + (600 << 20));
+        // Accounted growth up to RAM in one step: fine (a request for
+        // exactly RAM passes the heuristic).
+        let e = 0x5000_0000;
+        s.mmap(&mut m, &anon(e, P, Placement::Fixed)).unwrap();
+        assert_eq!(s.mremap(&mut m, remap(e, P, P + (512 << 20), 0, 0)), Ok(e));
+    }
+
+    #[test]
+    fn mremap_old_size_zero_and_devices() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        // old_size 0 on a shared mapping duplicates it on Linux: refused
+        // here (EINVAL), and nothing changes.
+        let a = 0x2000_0000;
+        let mut sh = anon(a, 2 * P, Placement::Fixed);
+        sh.shared = true;
+        s.mmap(&mut m, &sh).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 0, P, MAYMOVE, 0)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(s.vmas.count(), 1);
+        // A device mapping moves at the same size (the registers follow);
+        // it cannot grow, and DONTUNMAP is EINVAL (VM_PFNMAP).
+        let mut d = anon(0x3000_0000, 2 * P, Placement::Fixed);
+        d.shared = true;
+        d.backing = Backing::DevMem {
+            phys: 0x0900_0000,
+            sync: true,
+            may_write: true,
+        };
+        s.mmap(&mut m, &d).unwrap();
+        assert_eq!(
+            s.mremap(
+                &mut m,
+                remap(0x3000_0000, 2 * P, 2 * P, MAYMOVE | DONTUNMAP, 0)
+            ),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.mremap(
+                &mut m,
+                remap(0x3000_0000, 2 * P, 3 * P, MAYMOVE | FIXED, 0x3800_0000)
+            ),
+            Err(Errno::EFAULT)
+        );
+        assert_eq!(
+            s.mremap(
+                &mut m,
+                remap(0x3000_0000, 2 * P, 2 * P, MAYMOVE | FIXED, 0x3800_0000)
+            ),
+            Ok(0x3800_0000)
+        );
+        assert_eq!(m.lookup(0x3800_1000), Some(0x0900_1000));
+        assert!(m.lookup(0x3000_0000).is_none());
+        match s.vmas.find(0x3800_0000).unwrap().kind {
+            VmaKind::Device { phys, .. } => assert_eq!(phys, 0x0900_0000),
+            k => panic!("{k:?}"),
+        }
+        s.teardown(&mut m);
+        assert!(m.map.is_empty());
+    }
+
+    #[test]
+    fn mremap_fixed_bounds_and_shrinking_move() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 4 * P, Placement::Fixed)).unwrap();
+        for i in 0..4 {
+            s.fault(&mut m, a + i * P, Access2::Write).unwrap();
+        }
+        let pa0 = m.lookup(a).unwrap();
+        // The new range must lie in user space.
+        assert_eq!(
+            s.mremap(
+                &mut m,
+                remap(a, 4 * P, 2 * P, MAYMOVE | FIXED, 0x8000_0000 - P)
+            ),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 4 * P, 0x8000_0000 + P, MAYMOVE | FIXED, 0)),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(m.live.len(), 4, "nothing changed");
+        // Just below: adjacent, not overlapping.
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 2 * P, MAYMOVE | FIXED, a - 2 * P)),
+            Ok(a - 2 * P)
+        );
+        assert_eq!(m.lookup(a - 2 * P), Some(pa0));
+        // Shrinking while moving: the tail is unmapped (frames freed), the
+        // head moves to the fixed place.
+        let t = 0x2800_0000;
+        let pa2 = m.lookup(a + 2 * P).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(a + 2 * P, 2 * P, P, MAYMOVE | FIXED, t)),
+            Ok(t)
+        );
+        assert_eq!(m.lookup(t), Some(pa2));
+        assert!(s.vmas.find(a + 3 * P).is_none() && m.lookup(a + 3 * P).is_none());
+        assert_eq!(m.live.len(), 3);
+        // Adjacent above the old range.
+        assert_eq!(
+            s.mremap(&mut m, remap(t, P, P, MAYMOVE | FIXED, t + P)),
+            Ok(t + P)
+        );
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
+
+    #[test]
+    fn moving_a_big_accounted_mapping_charges_only_the_growth() {
+        // move_vma charges new_len - old_len (nothing for a same-size
+        // move): moving 300 MiB on a 512 MiB machine is fine.
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        let len = 300 << 20;
+        s.mmap(&mut m, &anon(a, len, Placement::Fixed)).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(a, len, len, MAYMOVE | FIXED, 0x4000_0000)),
+            Ok(0x4000_0000)
+        );
+        assert!(s.vmas.find(a).is_none());
+        assert_eq!(s.vmas.find(0x4000_0000).unwrap().end, 0x4000_0000 + len);
+        // DONTUNMAP keeps the old range: the whole new one is charged.
+        // 300 MiB still fits.
+        let b = s
+            .mremap(&mut m, remap(0x4000_0000, len, len, MAYMOVE | DONTUNMAP, 0))
+            .unwrap();
+        assert!(s.vmas.find(0x4000_0000).is_some() && s.vmas.find(b).is_some());
+    }
+
+    #[test]
+    fn a_moved_elf_segment_keeps_its_file_bytes() {
+        static FILE: [u8; 6000] = [0x5A; 6000];
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let data = crate::mm::vma::ImageData {
+            bytes: &FILE,
+            va: 0x10100,
+        };
+        s.vmas
+            .insert(Vma {
+                start: 0x10000,
+                end: 0x13000,
+                prot: prot(true, true, false),
+                kind: VmaKind::Image(data),
+            })
+            .unwrap();
+        s.fault(&mut m, 0x10000, Access2::Write).unwrap();
+        let pa = m.lookup(0x10000).unwrap();
+        s.mmap(&mut m, &anon(0x13000, P, Placement::Fixed)).unwrap();
+        let b = s
+            .mremap(&mut m, remap(0x10000, 3 * P, 4 * P, MAYMOVE, 0))
+            .unwrap();
+        assert_eq!(m.lookup(b), Some(pa), "the touched page moved");
+        // The untouched second page still comes from the file: its bytes
+        // are file[0xF00..] at offset 0.
+        s.fault(&mut m, b + P, Access2::Read).unwrap();
+        let last = m.fills.last().unwrap();
+        assert_eq!(last.0, m.lookup(b + P).unwrap());
+        assert_eq!((last.1, last.2.len()), (0, 0x10100 + 6000 - 0x11000));
+        // The grown tail is zero (no fill).
+        let fills = m.fills.len();
+        s.fault(&mut m, b + 3 * P, Access2::Read).unwrap();
+        assert_eq!(m.fills.len(), fills);
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
 }
