@@ -1958,4 +1958,36 @@ mod tests {
         s.teardown(&mut m);
         assert!(m.live.is_empty());
     }
+
+    /// A range whose two ends lie in different sections: both sections
+    /// are split (the fake splits only the block holding the address, and
+    /// refuses an unmap or protect across a block edge, as the real tables
+    /// do), and only the range's pages go.
+    #[test]
+    fn ranges_across_two_sections_split_both_ends() {
+        let mib = 1 << 20;
+        for op in 0..3 {
+            let (mut s, mut m) = (space(), FakeMmu::default());
+            let a = s.mmap(&mut m, &anon(0, 2 * mib, Placement::Hint)).unwrap();
+            s.fault(&mut m, a, Access2::Write).unwrap();
+            s.fault(&mut m, a + mib, Access2::Write).unwrap();
+            assert_eq!((m.map[&a].1, m.map[&(a + mib)].1), (mib, mib));
+            let rr = r(a + mib - P, a + mib + P);
+            match op {
+                0 => s.munmap(&mut m, rr).unwrap(),
+                1 => s.madvise(&mut m, rr, Advice::DontNeed).unwrap(),
+                _ => s.mprotect(&mut m, rr, ro()).unwrap(),
+            }
+            if op < 2 {
+                assert!(m.lookup(a + mib - P).is_none() && m.lookup(a + mib).is_none());
+                assert_eq!(m.live.len(), 510);
+            } else {
+                assert_eq!(m.map[&(a + mib - P)].2.access, Access::UserRo);
+                assert_eq!(m.map[&(a + mib)].2.access, Access::UserRo);
+                assert_eq!(m.map[&(a + mib + P)].2.access, Access::UserRw);
+                assert_eq!(m.map[&(a + mib - 2 * P)].2.access, Access::UserRw);
+            }
+            assert!(m.lookup(a + mib - 2 * P).is_some() && m.lookup(a + mib + P).is_some());
+        }
+    }
 }
