@@ -1612,6 +1612,11 @@ mod tests {
             ),
             Err(Errno::EEXIST)
         );
+        // FIXED_NOREPLACE well below an existing mapping: placed.
+        assert_eq!(
+            s.mmap(&mut m, &anon(0x1000_0000, P, Placement::FixedNoReplace)),
+            Ok(0x1000_0000)
+        );
         // Beyond user space: ENOMEM.
         assert_eq!(
             s.mmap(&mut m, &anon(0x8000_0000 - P, 2 * P, Placement::Fixed)),
