@@ -1633,6 +1633,13 @@ mod tests {
         assert_eq!(low, 0x7E00_0000 - P);
         let at = s.mmap(&mut m, &anon(0x10000, P, Placement::Hint)).unwrap();
         assert_eq!(at, 0x10000, "a hint at mmap_min_addr is honoured");
+        // A MiB multiple goes to the highest free MiB-aligned place, below
+        // the page just placed at the top.
+        let big = s.mmap(&mut m, &anon(0, 1 << 20, Placement::Hint)).unwrap();
+        assert_eq!(big, 0x7DE0_0000);
+        // MAP_POPULATE right below another mapping: its own pages only.
+        s.mmap(&mut m, &anon(0x4000_3000, P, Placement::Fixed))
+            .unwrap();
         // MAP_POPULATE: every page present at once.
         let mut pop = anon(0x4000_0000, 3 * P, Placement::Fixed);
         pop.populate = true;
@@ -1641,6 +1648,10 @@ mod tests {
             assert!(m.lookup(0x4000_0000 + i * P).is_some(), "page {i}");
         }
         assert_eq!(m.live.len(), 3);
+        assert!(
+            m.lookup(0x4000_3000).is_none(),
+            "the next mapping: untouched"
+        );
         // Device memory is mapped at mmap time, with its type.
         let mut d = anon(0x5000_0000, 2 * P, Placement::Fixed);
         d.shared = true;
@@ -1994,5 +2005,27 @@ mod tests {
             }
             assert!(m.lookup(a + mib - 2 * P).is_some() && m.lookup(a + mib + P).is_some());
         }
+    }
+
+    /// mprotect checks VM_MAYWRITE before it splits anything: a page in
+    /// the middle of a section of a read-only shared /dev/zero mapping is
+    /// EACCES even when a split would find no memory.
+    #[test]
+    fn mprotect_refusal_comes_before_any_split() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        let mut z = anon(a, 2 << 20, Placement::Fixed);
+        z.prot = ro();
+        z.shared = true;
+        z.may_write = false;
+        s.mmap(&mut m, &z).unwrap();
+        s.fault(&mut m, a, Access2::Read).unwrap();
+        assert_eq!(m.map[&a].1, 1 << 20);
+        m.fail_split = true;
+        assert_eq!(
+            s.mprotect(&mut m, r(a + P, a + 2 * P), prot(true, true, false)),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(m.map[&a].1, 1 << 20, "not split");
     }
 }
