@@ -2028,4 +2028,130 @@ mod tests {
         );
         assert_eq!(m.map[&a].1, 1 << 20, "not split");
     }
+
+    #[test]
+    fn mremap_in_place_blocked_by_a_different_mapping() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        let mut blocker = anon(a + 2 * P, P, Placement::Fixed);
+        blocker.prot = ro();
+        s.mmap(&mut m, &blocker).unwrap();
+        assert_eq!(s.vmas.count(), 2, "different rights: not merged");
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 3 * P, 0, 0)),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(s.vmas.find(a + 2 * P).unwrap().prot, ro(), "blocker intact");
+        assert_eq!(s.vmas.find(a).unwrap().end, a + 2 * P);
+    }
+
+    /// Linux's map-count guards (mm/mremap.c): move_vma refuses when
+    /// `map_count >= max_map_count - 3`, mremap_to when
+    /// `map_count + 2 >= max_map_count - 3`.
+    #[test]
+    fn mremap_map_count_limits() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let base = 0x1000_0000;
+        // VMAs of one page with one-page gaps: none merge.
+        let mut fill = |s: &mut AddressSpace, from: usize, to: usize| {
+            for i in from..to {
+                s.vmas
+                    .insert(Vma {
+                        start: base + 2 * i * P,
+                        end: base + 2 * i * P + P,
+                        prot: prot(true, true, false),
+                        kind: ANON,
+                    })
+                    .unwrap();
+            }
+        };
+        fill(&mut s, 0, MAX_MAP_COUNT - 6);
+        assert_eq!(s.vmas.count(), MAX_MAP_COUNT - 6);
+        // mremap_to at count = max - 6 (+2 = max - 4 < max - 3): fine.
+        assert_eq!(
+            s.mremap(&mut m, remap(base, P, P, MAYMOVE | FIXED, 0x6000_0000)),
+            Ok(0x6000_0000)
+        );
+        fill(&mut s, 0, 1);
+        assert_eq!(s.vmas.count(), MAX_MAP_COUNT - 5);
+        assert_eq!(
+            s.mremap(&mut m, remap(base, P, P, MAYMOVE | FIXED, 0x6100_0000)),
+            Err(Errno::ENOMEM),
+            "count + 2 = max - 3"
+        );
+        // A growing move (blocked in place by the next VMA) at count =
+        // max - 4: fine; at max - 3: ENOMEM.
+        fill(&mut s, MAX_MAP_COUNT - 6, MAX_MAP_COUNT - 5);
+        assert_eq!(s.vmas.count(), MAX_MAP_COUNT - 4);
+        let moved = s.mremap(&mut m, remap(base + 2 * P, P, 3 * P, MAYMOVE, 0));
+        assert!(moved.is_ok(), "{moved:?}");
+        fill(&mut s, 1, 2);
+        assert_eq!(s.vmas.count(), MAX_MAP_COUNT - 3);
+        assert_eq!(
+            s.mremap(&mut m, remap(base + 4 * P, P, 3 * P, MAYMOVE, 0)),
+            Err(Errno::ENOMEM)
+        );
+    }
+
+    /// vma_to_resize: a /dev/mem mapping (VM_PFNMAP) asked to grow from
+    /// old_size 0 is EFAULT (it is shared, so the old_size-0 EINVAL for
+    /// private mappings does not apply).
+    #[test]
+    fn mremap_device_from_old_size_zero_is_efault() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let mut d = anon(0x3000_0000, P, Placement::Fixed);
+        d.shared = true;
+        d.backing = Backing::DevMem {
+            phys: 0x0900_0000,
+            sync: true,
+            may_write: true,
+        };
+        s.mmap(&mut m, &d).unwrap();
+        assert_eq!(
+            s.mremap(&mut m, remap(0x3000_0000, 0, P, MAYMOVE, 0)),
+            Err(Errno::EFAULT)
+        );
+    }
+
+    #[test]
+    fn mremap_fixed_may_end_at_the_top_of_user_space() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
+        let top = 0x8000_0000 - 2 * P;
+        assert_eq!(
+            s.mremap(&mut m, remap(a, 2 * P, 2 * P, MAYMOVE | FIXED, top)),
+            Ok(top)
+        );
+        assert_eq!(s.vmas.find(top).unwrap().end, 0x8000_0000);
+    }
+
+    /// Moving the first half MiB of a section: the section is split at
+    /// the end of the moved range, the moved pages keep their frames, the
+    /// rest of the section stays where it was.
+    #[test]
+    fn moving_part_of_a_section_splits_it_at_the_end_of_the_range() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let mib = 1 << 20;
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 2 * mib, Placement::Fixed)).unwrap();
+        s.fault(&mut m, a, Access2::Write).unwrap();
+        let pa = m.lookup(a).unwrap();
+        assert_eq!(m.map[&a].1, mib);
+        let t = 0x3000_0000;
+        let half = mib / 2;
+        assert_eq!(
+            s.mremap(&mut m, remap(a, half, half, MAYMOVE | FIXED, t)),
+            Ok(t)
+        );
+        for off in [0, P, half - P] {
+            assert_eq!(m.lookup(t + off), Some(pa + off as u64));
+            assert!(m.lookup(a + off).is_none());
+        }
+        assert_eq!(m.lookup(a + half), Some(pa + half as u64), "rest kept");
+        assert_eq!(m.live.len(), 256, "no frame lost or added");
+        s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
 }
