@@ -1591,6 +1591,12 @@ mod tests {
         s.mmap(&mut m, &anon(0x20_0000, P, Placement::Fixed))
             .unwrap();
         assert_eq!(s.brk(&mut m, 0x1F_F000), 0x1F_F000);
+        assert_eq!(
+            s.vmas.find(0x1F_E000).unwrap().end,
+            0x1F_F000,
+            "PAGE_ALIGN(brk)"
+        );
+        assert!(s.vmas.find(0x1F_F000).is_none());
         s.fault(&mut m, 0x1F_E000, Access2::Write).unwrap();
         m.fail_split = true;
         assert_eq!(s.brk(&mut m, 0x10_1000), 0x1F_F000);
@@ -2150,8 +2156,23 @@ mod tests {
             assert!(m.lookup(a + off).is_none());
         }
         assert_eq!(m.lookup(a + half), Some(pa + half as u64), "rest kept");
+        assert!(m.lookup(t + half).is_none(), "nothing past the moved range");
         assert_eq!(m.live.len(), 256, "no frame lost or added");
         s.teardown(&mut m);
+        assert!(m.live.is_empty());
+    }
+
+    /// brk(2) back to the start of the heap (Linux: `brk < mm->start_brk`
+    /// is refused, `brk == start_brk` is not): the heap is gone.
+    #[test]
+    fn brk_back_to_its_start() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        s.brk_start = 0x10_0000;
+        s.brk = 0x10_0000;
+        assert_eq!(s.brk(&mut m, 0x10_3000), 0x10_3000);
+        s.fault(&mut m, 0x10_0000, Access2::Write).unwrap();
+        assert_eq!(s.brk(&mut m, 0x10_0000), 0x10_0000);
+        assert_eq!(s.vmas.count(), 0);
         assert!(m.live.is_empty());
     }
 }
