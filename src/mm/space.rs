@@ -2175,4 +2175,20 @@ mod tests {
         assert_eq!(s.vmas.count(), 0);
         assert!(m.live.is_empty());
     }
+
+    /// brk growth is one request to the overcommit heuristic: up to RAM
+    /// (512 MiB here) at once is fine, one page more is refused, into free
+    /// space as much as into a collision.
+    #[test]
+    fn brk_growth_is_limited_by_ram_in_one_step() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        s.brk_start = 0x10_0000;
+        s.brk = 0x10_0000;
+        let ram = 512 << 20;
+        assert_eq!(s.brk(&mut m, 0x10_0000 + ram + P), 0x10_0000);
+        assert_eq!(s.vmas.count(), 0);
+        assert_eq!(s.brk(&mut m, 0x10_0000 + ram), 0x10_0000 + ram);
+        // And again from there: each step is its own request.
+        assert_eq!(s.brk(&mut m, 0x10_0000 + 2 * ram), 0x10_0000 + 2 * ram);
+    }
 }
