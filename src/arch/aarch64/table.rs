@@ -1550,4 +1550,19 @@ mod tests {
         assert_break_before_make(&log, ROOT + 8, GIB);
         assert_break_before_make(&log, l2b, 2 * GIB);
     }
+
+    /// The last page below 2^48 (the largest output address with the 4 KiB
+    /// granule and 48-bit OA, ARM ARM D8.3) maps; one page higher does not.
+    #[test]
+    fn highest_output_address_maps() {
+        let mut env = Fake::new();
+        let t = user_table();
+        let pa = (1u64 << 48) - KIB4;
+        t.map(&mut env, 0x1000, pa, KIB4, rw()).unwrap();
+        assert_eq!(t.lookup(&env, 0x1000).unwrap().pa, pa);
+        assert_eq!(
+            t.map(&mut env, 0x2000, pa, 2 * KIB4, rw()),
+            Err(MapError::Plan(PlanError::Overflow))
+        );
+    }
 }
