@@ -1565,4 +1565,57 @@ mod tests {
             Err(MapError::Plan(PlanError::Overflow))
         );
     }
+
+    /// unmap changes nothing outside `[va, va + size)`: empty tables that
+    /// lie outside it (as boot code might leave) stay linked, whether they
+    /// sit right at the range's end, further on in the same GiB, at the
+    /// start of a GiB the range runs past, or in the GiB starting at the
+    /// range's end.
+    #[test]
+    fn unmap_leaves_tables_outside_its_range_alone() {
+        let mut env = Fake::new();
+        let t = user_table();
+        let linked = |env: &Fake, entry: u64, table: u64| matches!(desc::kind(env.read(entry), 2), Kind::Table { next_pa } if next_pa == table);
+        // GiB 1: a page at GiB + 4 MiB (L2 index 2), empty L3 tables at
+        // L2 indices 0 and 5. GiB 2: an empty L2 table.
+        t.map(&mut env, GIB + 2 * MIB2, 0x4000_0000, KIB4, rw())
+            .unwrap();
+        let l2a = t.table_of(&env, GIB, 2).unwrap();
+        let e0 = env.alloc_table().unwrap();
+        let e5 = env.alloc_table().unwrap();
+        env.write(l2a, desc::table(e0).unwrap());
+        env.write(l2a + 5 * 8, desc::table(e5).unwrap());
+        let l2b = env.alloc_table().unwrap();
+        env.write(ROOT + 2 * 8, desc::table(l2b).unwrap());
+        // [GiB + 4 MiB, GiB + 10 MiB): ends at L2 index 5.
+        t.unmap(&mut env, GIB + 2 * MIB2, 3 * MIB2, &mut |_, _, _, _| {})
+            .unwrap();
+        assert!(t.lookup(&env, GIB + 2 * MIB2).is_none());
+        assert_eq!(env.read(l2a + 2 * 8), 0, "its own emptied table: unlinked");
+        assert!(linked(&env, l2a, e0) && linked(&env, l2a + 5 * 8, e5));
+        assert!(linked(&env, ROOT + 8, l2a) && linked(&env, ROOT + 2 * 8, l2b));
+        // [GiB + 12 MiB, 2 GiB): ends where GiB 2 starts.
+        env.clear_log();
+        t.unmap(
+            &mut env,
+            GIB + 6 * MIB2,
+            GIB - 6 * MIB2,
+            &mut |_, _, _, _| {},
+        )
+        .unwrap();
+        assert!(!env.log().iter().any(|e| matches!(e, Ev::Free(_))));
+        assert!(linked(&env, ROOT + 2 * 8, l2b), "GiB 2 is outside");
+        // [GiB + 12 MiB, 2 GiB + 2 MiB): runs into GiB 2, whose empty L2
+        // table it may free; GiB 1's index 0 lies before the range.
+        t.unmap(
+            &mut env,
+            GIB + 6 * MIB2,
+            GIB - 5 * MIB2,
+            &mut |_, _, _, _| {},
+        )
+        .unwrap();
+        assert!(linked(&env, l2a, e0), "before the range: kept");
+        assert!(linked(&env, l2a + 5 * 8, e5));
+        assert!(linked(&env, ROOT + 8, l2a));
+    }
 }
