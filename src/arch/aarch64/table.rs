@@ -1618,4 +1618,27 @@ mod tests {
         assert!(linked(&env, l2a + 5 * 8, e5));
         assert!(linked(&env, ROOT + 8, l2a));
     }
+
+    /// protect of a range whose ends lie in two different 2 MiB blocks:
+    /// both blocks are split, and only the range changes.
+    #[test]
+    fn protect_across_two_blocks_splits_both_ends() {
+        let mut env = Fake::new();
+        let t = user_table();
+        t.map(&mut env, GIB, 0x8000_0000, 2 * MIB2, rw()).unwrap();
+        assert_eq!(t.lookup(&env, GIB).unwrap().size, MIB2);
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, GIB + MIB2 - KIB4, 2 * KIB4, ro)
+            .unwrap();
+        for (v, want) in [
+            (GIB + MIB2 - 2 * KIB4, rw()),
+            (GIB + MIB2 - KIB4, ro),
+            (GIB + MIB2, ro),
+            (GIB + MIB2 + KIB4, rw()),
+        ] {
+            let p = t.lookup(&env, v).unwrap();
+            assert_eq!(p.size, KIB4, "{v:#x}");
+            assert_eq!(p.raw, desc::page(p.pa, want).unwrap(), "{v:#x}");
+        }
+    }
 }
