@@ -1305,4 +1305,52 @@ mod tests {
         }
         assert_eq!(log[log.len() - 2..], [Ev::Publish, Ev::Sync]);
     }
+
+    /// unmap changes nothing outside `[va, va + size)`: an empty L2 table
+    /// in the MiB before the range (as boot code might leave) stays
+    /// linked; the range's own emptied table goes.
+    #[test]
+    fn unmap_leaves_tables_outside_its_range_alone() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        let before = env.alloc_l2().unwrap();
+        env.write(
+            t.l1_pa_of(0x20_0000),
+            desc::page_table(before, 0, false).unwrap(),
+        );
+        // MiB 3 (VA bit 20 set), not at its start.
+        t.map(&mut env, 0x30_1000, 0x4030_1000, 0x2000, rw())
+            .unwrap();
+        let own = t.l2_of(&env, 0x30_0000).unwrap();
+        env.log.clear();
+        t.unmap(&mut env, 0x30_1000, 0x2000, &mut |_, _, _, _| {})
+            .unwrap();
+        assert_eq!(t.l2_of(&env, 0x20_0000), Some(before), "outside: kept");
+        assert!(t.l2_of(&env, 0x30_0000).is_none());
+        assert!(env.log.contains(&Ev::Free(own)));
+        assert!(!env.log.contains(&Ev::Free(before)));
+    }
+
+    /// protect of a range whose ends lie in two different sections: both
+    /// are split, only the range changes.
+    #[test]
+    fn protect_across_two_sections_splits_both_ends() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x300_0000, 0x5000_0000, 2 * MIB, rw())
+            .unwrap();
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, 0x310_0000 - 0x1000, 0x2000, ro)
+            .unwrap();
+        for (v, want) in [
+            (0x310_0000 - 0x2000, rw()),
+            (0x310_0000 - 0x1000, ro),
+            (0x310_0000, ro),
+            (0x310_1000, rw()),
+        ] {
+            let p = t.lookup(&env, v).unwrap();
+            assert_eq!(p.size, 4096, "{v:#x}");
+            assert_eq!(p.raw, desc::small_page(p.pa, want).unwrap(), "{v:#x}");
+        }
+    }
 }
