@@ -1318,14 +1318,27 @@ mod tests {
             t.l1_pa_of(0x20_0000),
             desc::page_table(before, 0, false).unwrap(),
         );
-        // MiB 3 (VA bit 20 set), not at its start.
+        let after = env.alloc_l2().unwrap();
+        env.write(
+            t.l1_pa_of(0x40_0000),
+            desc::page_table(after, 0, false).unwrap(),
+        );
+        // MiB 3 (VA bit 20 set), not at its start; the range ends where
+        // MiB 4 starts.
         t.map(&mut env, 0x30_1000, 0x4030_1000, 0x2000, rw())
             .unwrap();
         let own = t.l2_of(&env, 0x30_0000).unwrap();
         env.log.clear();
-        t.unmap(&mut env, 0x30_1000, 0x2000, &mut |_, _, _, _| {})
-            .unwrap();
+        t.unmap(
+            &mut env,
+            0x30_1000,
+            0x40_0000 - 0x30_1000,
+            &mut |_, _, _, _| {},
+        )
+        .unwrap();
         assert_eq!(t.l2_of(&env, 0x20_0000), Some(before), "outside: kept");
+        assert_eq!(t.l2_of(&env, 0x40_0000), Some(after), "outside: kept");
+        assert!(!env.log.contains(&Ev::Free(after)));
         assert!(t.l2_of(&env, 0x30_0000).is_none());
         assert!(env.log.contains(&Ev::Free(own)));
         assert!(!env.log.contains(&Ev::Free(before)));
@@ -1352,5 +1365,29 @@ mod tests {
             assert_eq!(p.size, 4096, "{v:#x}");
             assert_eq!(p.raw, desc::small_page(p.pa, want).unwrap(), "{v:#x}");
         }
+    }
+
+    /// protect of whole sections and supersections rewrites them as
+    /// sections and supersections (all 16 copies) with the new attributes.
+    #[test]
+    fn protect_whole_sections_and_supersections_keeps_their_size() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x0100_0000, 0x4100_0000, 16 * MIB, rw())
+            .unwrap();
+        t.map(&mut env, 0x0300_0000, 0x4300_0000, MIB, rw())
+            .unwrap();
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, 0x0100_0000, 16 * MIB, ro).unwrap();
+        t.protect(&mut env, 0x0300_0000, MIB, ro).unwrap();
+        let sup = desc::supersection(0x4100_0000, ro).unwrap();
+        for i in 0..16 {
+            assert_eq!(env.read(t.l1_pa_of(0x0100_0000 + i * MIB)), sup, "copy {i}");
+        }
+        assert_eq!(t.lookup(&env, 0x01FF_F000).unwrap().size, 16 * MIB);
+        assert_eq!(
+            env.read(t.l1_pa_of(0x0300_0000)),
+            desc::section(0x4300_0000, ro, 0).unwrap()
+        );
     }
 }
