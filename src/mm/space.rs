@@ -1537,9 +1537,13 @@ mod tests {
         s.fault(&mut m, b + 7 * P, Access2::Write).unwrap();
         assert_eq!(m.map[&b].1, mib);
         s.madvise(&mut m, r(b, b + P), Advice::DontNeed).unwrap();
-        s.fault(&mut m, b + 9 * P, Access2::Write).unwrap();
-        assert!(m.lookup(b).is_none(), "no section over present pages");
+        // The dropped page comes back alone: the rest of its MiB is
+        // still mapped page by page.
+        s.fault(&mut m, b, Access2::Write).unwrap();
+        assert_eq!(m.map[&b].1, P, "no section over present pages");
         assert_eq!(m.map[&(b + 9 * P)].1, P);
+        // a page, a section, a page; b: a section less one page, plus one.
+        assert_eq!(m.live.len(), 1 + 256 + 1 + 256);
         // ELF segments and stacks are not anonymous: pages.
         let d = 0x2300_0000;
         s.vmas

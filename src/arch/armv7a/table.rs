@@ -1390,4 +1390,25 @@ mod tests {
             desc::section(0x4300_0000, ro, 0).unwrap()
         );
     }
+
+    /// Walks that start inside an unmapped MiB (L1 fault entry) but not
+    /// at its start skip to the next MiB: a hole is fine, and what lies
+    /// beyond it is found.
+    #[test]
+    fn unmap_starting_inside_an_unmapped_mib() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.unmap(&mut env, 0x30_1000, 0x2000, &mut |_, _, _, _| {
+            panic!("nothing there")
+        })
+        .unwrap();
+        t.map(&mut env, 0x40_0000, 0x4040_0000, 0x1000, rw())
+            .unwrap();
+        let mut got = Vec::new();
+        t.unmap(&mut env, 0x30_1000, 0x10_0000, &mut |_, v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        assert_eq!(got, vec![(0x40_0000, 0x4040_0000, 0x1000)]);
+    }
 }
