@@ -1631,6 +1631,8 @@ mod tests {
             Some((0x1100, 1))
         );
         assert_eq!(ImageData::ZERO.in_page(0, P), None);
+        // A range that ends exactly where the bytes begin holds none.
+        assert_eq!(d.in_page(0xF000, 0x1100), None);
         assert_eq!(
             d.in_page(usize::MAX - P + 1, P),
             None,
