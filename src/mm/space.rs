@@ -1910,12 +1910,15 @@ mod tests {
         // head moves to the fixed place.
         let t = 0x2800_0000;
         let pa2 = m.lookup(a + 2 * P).unwrap();
+        // A mapping above both ranges, which must not be touched.
+        s.mmap(&mut m, &anon(0x3000_0000, P, Placement::Fixed)).unwrap();
         assert_eq!(
             s.mremap(&mut m, remap(a + 2 * P, 2 * P, P, MAYMOVE | FIXED, t)),
             Ok(t)
         );
         assert_eq!(m.lookup(t), Some(pa2));
         assert!(s.vmas.find(a + 3 * P).is_none() && m.lookup(a + 3 * P).is_none());
+        assert!(s.vmas.find(0x3000_0000).is_some(), "above: untouched");
         assert_eq!(m.live.len(), 3);
         // Adjacent above the old range.
         assert_eq!(
