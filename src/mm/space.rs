@@ -745,12 +745,18 @@ mod tests {
         live: BTreeMap<u64, ()>,
         fail_alloc: bool,
         fail_split: bool,
+        /// Maps of this size fail with ENOMEM (a table that cannot be
+        /// allocated); 0: never.
+        fail_map_size: usize,
         /// fill_frame calls: (frame, offset, bytes).
         fills: Vec<(u64, usize, Vec<u8>)>,
     }
 
     impl Mmu for FakeMmu {
         fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
+            if size == self.fail_map_size {
+                return Err(Errno::ENOMEM);
+            }
             assert!(self.is_unmapped(va, size), "map over a mapping");
             self.map.insert(va, (pa, size, attrs));
             Ok(())
@@ -1911,7 +1917,8 @@ mod tests {
         let t = 0x2800_0000;
         let pa2 = m.lookup(a + 2 * P).unwrap();
         // A mapping above both ranges, which must not be touched.
-        s.mmap(&mut m, &anon(0x3000_0000, P, Placement::Fixed)).unwrap();
+        s.mmap(&mut m, &anon(0x3000_0000, P, Placement::Fixed))
+            .unwrap();
         assert_eq!(
             s.mremap(&mut m, remap(a + 2 * P, 2 * P, P, MAYMOVE | FIXED, t)),
             Ok(t)
@@ -2197,5 +2204,25 @@ mod tests {
         assert_eq!(s.brk(&mut m, 0x10_0000 + ram), 0x10_0000 + ram);
         // And again from there: each step is its own request.
         assert_eq!(s.brk(&mut m, 0x10_0000 + 2 * ram), 0x10_0000 + 2 * ram);
+    }
+
+    /// A section whose map fails (no table for it) gives its frames back
+    /// and the fault falls back to a page; a page whose map fails gives
+    /// its frame back and the fault is ENOMEM.
+    #[test]
+    fn a_failed_map_in_a_fault_returns_its_frames() {
+        let (mut s, mut m) = (space(), FakeMmu::default());
+        let a = 0x2000_0000;
+        s.mmap(&mut m, &anon(a, 1 << 20, Placement::Fixed)).unwrap();
+        m.fail_map_size = 1 << 20;
+        s.fault(&mut m, a + 3 * P, Access2::Write).unwrap();
+        assert_eq!(m.map[&(a + 3 * P)].1, P, "fell back to a page");
+        assert_eq!(m.live.len(), 1, "the section's 256 frames went back");
+        m.fail_map_size = P;
+        assert_eq!(
+            s.fault(&mut m, a + 5 * P, Access2::Write),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(m.live.len(), 1);
     }
 }
