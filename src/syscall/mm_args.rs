@@ -607,6 +607,7 @@ mod tests {
     const FD_MEM_DSYNC: i32 = 11;
     const FD_ZERO_RO: i32 = 12;
     const FD_ZERO_WO: i32 = 13;
+    const FD_ZERO_RW_SYNC: i32 = 14;
 
     fn fds(fd: i32) -> Option<FdKind> {
         match fd {
@@ -622,6 +623,9 @@ mod tests {
             FD_ZERO => Some(FdKind::DevZero { flags: O_RDWR }),
             FD_ZERO_RO => Some(FdKind::DevZero { flags: O_RDONLY }),
             FD_ZERO_WO => Some(FdKind::DevZero { flags: O_WRONLY }),
+            FD_ZERO_RW_SYNC => Some(FdKind::DevZero {
+                flags: O_RDWR | O_SYNC,
+            }),
             FD_FILE => Some(FdKind::File { readable: true }),
             FD_FILE_WO => Some(FdKind::File { readable: false }),
             FD_CONSOLE => Some(FdKind::Console),
@@ -1485,5 +1489,26 @@ mod tests {
         );
         assert_eq!(decode_mremap(0x1000, 0, 4096, 0, 0).unwrap().old_len, 0);
         assert_eq!(decode_mremap(0x1000, 4097, 1, 0, 0).unwrap().new_len, 4096);
+    }
+
+    #[test]
+    fn access_mode_is_only_the_accmode_bits() {
+        // O_ACCMODE alone decides FMODE_READ/FMODE_WRITE: an O_RDWR|O_SYNC
+        // /dev/zero fd maps shared writable and keeps VM_MAYWRITE.
+        let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_ZERO_RW_SYNC, 0).unwrap();
+        assert!(r.may_write);
+        assert!(mmap(0, 4096, RW, MAP_SHARED, FD_ZERO_RW_SYNC, 0).is_ok());
+    }
+
+    #[test]
+    fn a_length_near_the_top_of_the_address_space_is_enomem() {
+        // do_mmap: PAGE_ALIGN(len) is not 0, pgoff + (len >> PAGE_SHIFT)
+        // does not wrap, then get_unmapped_area: len > TASK_SIZE: ENOMEM.
+        assert_eq!(
+            mmap(0, usize::MAX - 8191, RW, ANON, -1, 0),
+            Err(Errno::ENOMEM)
+        );
+        // PAGE_ALIGN wraps to 0: ENOMEM as well.
+        assert_eq!(mmap(0, usize::MAX, RW, ANON, -1, 0), Err(Errno::ENOMEM));
     }
 }
