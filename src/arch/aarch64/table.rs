@@ -1301,4 +1301,344 @@ mod tests {
         assert!(t.lookup(&env, 0x40_0000).is_some());
         assert!(t.lookup(&env, 0x40_1000 + 200 * 4096).is_some());
     }
+
+    /// Position of the first event at or after `from` matching `f`.
+    fn pos_from(log: &[Ev], from: usize, f: impl Fn(&Ev) -> bool) -> Option<usize> {
+        log[from..].iter().position(f).map(|i| i + from)
+    }
+
+    /// Between the break `Write(entry, 0)` at `brk` and the event at
+    /// `after`: DSB, a TLBI covering `va` (by VA, or the whole ASID), then
+    /// DSB + ISB, in this order (ARM ARM D8.14.1).
+    fn assert_flushed_between(log: &[Ev], brk: usize, after: usize, va: u64, what: &str) {
+        let p = pos_from(log, brk, |e| *e == Ev::Publish).filter(|&i| i < after);
+        let p = p.unwrap_or_else(|| panic!("{what}: no DSB after the break"));
+        let t = pos_from(log, p, |e| {
+            *e == Ev::Tlbi(va, Some(5)) || *e == Ev::TlbiAll(Some(5))
+        })
+        .filter(|&i| i < after)
+        .unwrap_or_else(|| panic!("{what}: no TLBI for {va:#x} after the DSB"));
+        pos_from(log, t, |e| *e == Ev::Sync)
+            .filter(|&i| i < after)
+            .unwrap_or_else(|| panic!("{what}: no DSB+ISB after the TLBI"));
+    }
+
+    /// README "When memory runs out": unmapping works in rounds of
+    /// `ROUND` (128) blocks: break, TLB flush, then report. 300 pages in
+    /// one call: each reported once, after its own break and flush, and
+    /// never later than the end of its round (the next round's first
+    /// break comes after the report).
+    #[test]
+    fn unmap_of_more_than_a_round_reports_each_page_once_after_its_flush() {
+        let mut env = Fake::new();
+        let t = user_table();
+        let (va, pa, n) = (0x4000_1000u64, 0x8000_1000u64, 300u64);
+        t.map(&mut env, va, pa, n * KIB4, rw()).unwrap();
+        let entries: Vec<u64> = (0..n)
+            .map(|i| entry_of(&env, &t, va + i * KIB4, 3))
+            .collect();
+        assert_eq!(env.live_tables, 2);
+        env.clear_log();
+        let log = env.log.clone();
+        let mut got = Vec::new();
+        t.unmap(&mut env, va, n * KIB4, &mut |_, v, p, s| {
+            got.push((v, p, s, log.borrow().len()))
+        })
+        .unwrap();
+        let want: Vec<(u64, u64, u64)> = (0..n)
+            .map(|i| (va + i * KIB4, pa + i * KIB4, KIB4))
+            .collect();
+        assert_eq!(
+            got.iter().map(|g| (g.0, g.1, g.2)).collect::<Vec<_>>(),
+            want,
+            "every page reported once, in order"
+        );
+        let log = env.log();
+        for (i, &(v, _, _, at)) in got.iter().enumerate() {
+            let brk = log
+                .iter()
+                .position(|e| *e == Ev::Write(entries[i], 0))
+                .unwrap_or_else(|| panic!("page {i} never broken"));
+            assert!(brk < at, "page {i} reported before its break");
+            assert_flushed_between(&log, brk, at, v, &format!("page {i}"));
+            // Rounds of ROUND: the page is reported before the first
+            // break of the next round.
+            let next_round = (i / ROUND + 1) * ROUND;
+            if let Some(&e) = entries.get(next_round) {
+                let nb = log.iter().position(|x| *x == Ev::Write(e, 0)).unwrap();
+                assert!(
+                    at <= nb,
+                    "page {i} reported after round {} began",
+                    next_round / ROUND
+                );
+            }
+        }
+        // The first report comes after exactly one round of breaks.
+        let breaks_before_first = log[..got[0].3]
+            .iter()
+            .filter(|e| matches!(e, Ev::Write(p, 0) if entries.contains(p)))
+            .count();
+        assert_eq!(breaks_before_first, ROUND);
+        assert_eq!(env.live_tables, 0, "the L3 and L2 tables freed");
+        assert!(env.mem.iter().all(|(_, &v)| v == 0));
+    }
+
+    /// More than ROUND tables left empty by one unmap: every one is
+    /// unlinked with break-before-make and freed once, after the flush
+    /// that follows its unlink.
+    #[test]
+    fn unmap_emptying_more_than_a_round_of_tables_frees_each_once_after_its_flush() {
+        let mut env = Fake::new();
+        let t = user_table();
+        // One page in each of 600 consecutive 2 MiB regions from GiB 1:
+        // 600 L3 tables, two L2 tables (GiB 1 and GiB 2).
+        let n = 600u64;
+        for i in 0..n {
+            t.map(&mut env, GIB + i * MIB2, 0x4000_0000 + i * KIB4, KIB4, rw())
+                .unwrap();
+        }
+        assert_eq!(env.live_tables as u64, n + 2);
+        // (table, its parent entry, the VA the parent entry covers)
+        let mut tables: Vec<(u64, u64, u64)> = (0..n)
+            .map(|i| {
+                let v = GIB + i * MIB2;
+                (t.table_of(&env, v, 3).unwrap(), entry_of(&env, &t, v, 2), v)
+            })
+            .collect();
+        for g in [GIB, 2 * GIB] {
+            tables.push((t.table_of(&env, g, 2).unwrap(), entry_pa(ROOT, g, 1), g));
+        }
+        env.clear_log();
+        let mut got = Vec::new();
+        t.unmap(&mut env, GIB, 2 * GIB, &mut |_, v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        let want: Vec<(u64, u64, u64)> = (0..n)
+            .map(|i| (GIB + i * MIB2, 0x4000_0000 + i * KIB4, KIB4))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(env.live_tables, 0);
+        let log = env.log();
+        let frees: Vec<u64> = log
+            .iter()
+            .filter_map(|e| match e {
+                Ev::Free(t) => Some(*t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(frees.len(), tables.len(), "each table freed once");
+        for &(tbl, parent, v) in &tables {
+            let brk = log
+                .iter()
+                .position(|e| *e == Ev::Write(parent, 0))
+                .unwrap_or_else(|| panic!("table {tbl:#x} never unlinked"));
+            let fr = log.iter().position(|e| *e == Ev::Free(tbl)).unwrap();
+            assert!(brk < fr);
+            assert_flushed_between(&log, brk, fr, v, &format!("table {tbl:#x}"));
+        }
+        assert_eq!(env.read(entry_pa(ROOT, GIB, 1)), 0);
+        assert_eq!(env.read(entry_pa(ROOT, 2 * GIB, 1)), 0);
+    }
+
+    /// protect over more than ROUND pages: every entry rewritten once with
+    /// the new attributes, each after its own break and flush, and the
+    /// first round's rewrites come before the second round's breaks.
+    #[test]
+    fn protect_of_more_than_a_round_rewrites_each_page_once_with_bbm() {
+        let mut env = Fake::new();
+        let t = user_table();
+        let (va, pa, n) = (0x4000_1000u64, 0x8000_1000u64, 300u64);
+        t.map(&mut env, va, pa, n * KIB4, rw()).unwrap();
+        let entries: Vec<u64> = (0..n)
+            .map(|i| entry_of(&env, &t, va + i * KIB4, 3))
+            .collect();
+        env.clear_log();
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, va, n * KIB4, ro).unwrap();
+        let log = env.log();
+        for (i, &e) in entries.iter().enumerate() {
+            let new = desc::page(pa + i as u64 * KIB4, ro).unwrap();
+            assert_eq!(env.read(e), new, "page {i}");
+            let writes: Vec<usize> = log
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| matches!(x, Ev::Write(p, _) if *p == e))
+                .map(|(j, _)| j)
+                .collect();
+            assert_eq!(writes.len(), 2, "page {i}: one break, one rewrite");
+            assert_eq!(log[writes[0]], Ev::Write(e, 0));
+            assert_eq!(log[writes[1]], Ev::Write(e, new));
+            assert_flushed_between(&log, writes[0], writes[1], va + i as u64 * KIB4, "protect");
+            let next_round = (i / ROUND + 1) * ROUND;
+            if let Some(&ne) = entries.get(next_round) {
+                let nb = log.iter().position(|x| *x == Ev::Write(ne, 0)).unwrap();
+                assert!(
+                    writes[1] < nb,
+                    "page {i} rewritten after the next round began"
+                );
+            }
+        }
+        // Each round's rewrites are made visible (DSB, ISB) at its end.
+        assert_eq!(log[log.len() - 2..], [Ev::Publish, Ev::Sync]);
+        assert_eq!(env.live_tables, 2, "no table added or freed");
+    }
+
+    /// `map` over empty tables where blocks go (`stale`): a 1 GiB block
+    /// over an L2 table holding several empty L3 tables, and a 2 MiB block
+    /// over an empty L3 table, in one call. Every table of the replaced
+    /// subtrees is freed exactly once, after the break of the entry that
+    /// linked it has been flushed.
+    #[test]
+    fn map_over_empty_subtrees_frees_every_table_once_after_the_flush() {
+        let mut env = Fake::new();
+        let t = user_table();
+        // GiB 1: an L2 table with empty L3 tables at indices 0, 5 and 511.
+        let l2 = env.alloc_table().unwrap();
+        let l3s: Vec<u64> = [0u64, 5, 511]
+            .iter()
+            .map(|&i| {
+                let l3 = env.alloc_table().unwrap();
+                env.write(l2 + i * 8, desc::table(l3).unwrap());
+                l3
+            })
+            .collect();
+        env.write(ROOT + 8, desc::table(l2).unwrap());
+        // GiB 2: an L2 table whose first entry links an empty L3 table; a
+        // page at 2 GiB + 4 MiB keeps that L2 table alive.
+        let l2b = env.alloc_table().unwrap();
+        let l3b = env.alloc_table().unwrap();
+        env.write(l2b, desc::table(l3b).unwrap());
+        env.write(ROOT + 2 * 8, desc::table(l2b).unwrap());
+        t.map(&mut env, 2 * GIB + 2 * MIB2, 0x7000_0000, KIB4, rw())
+            .unwrap();
+        let live = env.live_tables;
+        assert_eq!(live, 7);
+        env.clear_log();
+        // [1 GiB, 2 GiB + 2 MiB): a 1 GiB block and a 2 MiB block.
+        t.map(&mut env, GIB, 0x4000_0000, GIB + MIB2, rw()).unwrap();
+        assert_eq!(t.lookup(&env, GIB).unwrap().size, GIB);
+        let p = t.lookup(&env, 2 * GIB).unwrap();
+        assert_eq!((p.size, p.pa), (MIB2, 0x8000_0000));
+        assert!(t.lookup(&env, 2 * GIB + 2 * MIB2).is_some(), "untouched");
+        assert_eq!(env.live_tables, live - 5, "l2, three L3s and l3b freed");
+        let log = env.log();
+        let frees: Vec<u64> = log
+            .iter()
+            .filter_map(|e| match e {
+                Ev::Free(t) => Some(*t),
+                _ => None,
+            })
+            .collect();
+        let mut want = l3s.clone();
+        want.push(l2);
+        want.push(l3b);
+        let mut sorted = frees.clone();
+        sorted.sort();
+        want.sort();
+        assert_eq!(sorted, want, "each table of both subtrees, once");
+        let brk1 = log
+            .iter()
+            .position(|e| *e == Ev::Write(ROOT + 8, 0))
+            .unwrap();
+        let brk2 = log.iter().position(|e| *e == Ev::Write(l2b, 0)).unwrap();
+        for &tbl in &want {
+            let fr = log.iter().position(|e| *e == Ev::Free(tbl)).unwrap();
+            assert_flushed_between(&log, brk1, fr, GIB, "1 GiB block");
+            assert_flushed_between(&log, brk2, fr, 2 * GIB, "2 MiB block");
+        }
+        assert_break_before_make(&log, ROOT + 8, GIB);
+        assert_break_before_make(&log, l2b, 2 * GIB);
+    }
+
+    /// The last page below 2^48 (the largest output address with the 4 KiB
+    /// granule and 48-bit OA, ARM ARM D8.3) maps; one page higher does not.
+    #[test]
+    fn highest_output_address_maps() {
+        let mut env = Fake::new();
+        let t = user_table();
+        let pa = (1u64 << 48) - KIB4;
+        t.map(&mut env, 0x1000, pa, KIB4, rw()).unwrap();
+        assert_eq!(t.lookup(&env, 0x1000).unwrap().pa, pa);
+        assert_eq!(
+            t.map(&mut env, 0x2000, pa, 2 * KIB4, rw()),
+            Err(MapError::Plan(PlanError::Overflow))
+        );
+    }
+
+    /// unmap changes nothing outside `[va, va + size)`: empty tables that
+    /// lie outside it (as boot code might leave) stay linked, whether they
+    /// sit right at the range's end, further on in the same GiB, at the
+    /// start of a GiB the range runs past, or in the GiB starting at the
+    /// range's end.
+    #[test]
+    fn unmap_leaves_tables_outside_its_range_alone() {
+        let mut env = Fake::new();
+        let t = user_table();
+        let linked = |env: &Fake, entry: u64, table: u64| matches!(desc::kind(env.read(entry), 2), Kind::Table { next_pa } if next_pa == table);
+        // GiB 1: a page at GiB + 4 MiB (L2 index 2), empty L3 tables at
+        // L2 indices 0 and 5. GiB 2: an empty L2 table.
+        t.map(&mut env, GIB + 2 * MIB2, 0x4000_0000, KIB4, rw())
+            .unwrap();
+        let l2a = t.table_of(&env, GIB, 2).unwrap();
+        let e0 = env.alloc_table().unwrap();
+        let e5 = env.alloc_table().unwrap();
+        env.write(l2a, desc::table(e0).unwrap());
+        env.write(l2a + 5 * 8, desc::table(e5).unwrap());
+        let l2b = env.alloc_table().unwrap();
+        env.write(ROOT + 2 * 8, desc::table(l2b).unwrap());
+        // [GiB + 4 MiB, GiB + 10 MiB): ends at L2 index 5.
+        t.unmap(&mut env, GIB + 2 * MIB2, 3 * MIB2, &mut |_, _, _, _| {})
+            .unwrap();
+        assert!(t.lookup(&env, GIB + 2 * MIB2).is_none());
+        assert_eq!(env.read(l2a + 2 * 8), 0, "its own emptied table: unlinked");
+        assert!(linked(&env, l2a, e0) && linked(&env, l2a + 5 * 8, e5));
+        assert!(linked(&env, ROOT + 8, l2a) && linked(&env, ROOT + 2 * 8, l2b));
+        // [GiB + 12 MiB, 2 GiB): ends where GiB 2 starts.
+        env.clear_log();
+        t.unmap(
+            &mut env,
+            GIB + 6 * MIB2,
+            GIB - 6 * MIB2,
+            &mut |_, _, _, _| {},
+        )
+        .unwrap();
+        assert!(!env.log().iter().any(|e| matches!(e, Ev::Free(_))));
+        assert!(linked(&env, ROOT + 2 * 8, l2b), "GiB 2 is outside");
+        // [GiB + 12 MiB, 2 GiB + 2 MiB): runs into GiB 2, whose empty L2
+        // table it may free; GiB 1's index 0 lies before the range.
+        t.unmap(
+            &mut env,
+            GIB + 6 * MIB2,
+            GIB - 5 * MIB2,
+            &mut |_, _, _, _| {},
+        )
+        .unwrap();
+        assert!(linked(&env, l2a, e0), "before the range: kept");
+        assert!(linked(&env, l2a + 5 * 8, e5));
+        assert!(linked(&env, ROOT + 8, l2a));
+    }
+
+    /// protect of a range whose ends lie in two different 2 MiB blocks:
+    /// both blocks are split, and only the range changes.
+    #[test]
+    fn protect_across_two_blocks_splits_both_ends() {
+        let mut env = Fake::new();
+        let t = user_table();
+        t.map(&mut env, GIB, 0x8000_0000, 2 * MIB2, rw()).unwrap();
+        assert_eq!(t.lookup(&env, GIB).unwrap().size, MIB2);
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, GIB + MIB2 - KIB4, 2 * KIB4, ro)
+            .unwrap();
+        for (v, want) in [
+            (GIB + MIB2 - 2 * KIB4, rw()),
+            (GIB + MIB2 - KIB4, ro),
+            (GIB + MIB2, ro),
+            (GIB + MIB2 + KIB4, rw()),
+        ] {
+            let p = t.lookup(&env, v).unwrap();
+            assert_eq!(p.size, KIB4, "{v:#x}");
+            assert_eq!(p.raw, desc::page(p.pa, want).unwrap(), "{v:#x}");
+        }
+    }
 }

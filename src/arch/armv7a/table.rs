@@ -618,6 +618,7 @@ mod tests {
         TlbiAll,
         Sync,
         Clean(u32, u32),
+        Free(u32),
     }
 
     struct Fake {
@@ -666,8 +667,10 @@ mod tests {
             Ok(t)
         }
         fn free_l2(&mut self, pa: u32) {
+            assert!(!self.free.contains(&pa), "double free of {pa:#x}");
             self.live_l2 -= 1;
             self.free.push(pa);
+            self.log.push(Ev::Free(pa));
         }
         fn publish(&mut self) {
             self.log.push(Ev::Publish);
@@ -773,8 +776,10 @@ mod tests {
             .unwrap_err();
         assert_eq!(e, MapError::NoMemory);
         assert!(
-            env.log.iter().all(|e| matches!(e, Ev::Write(_, 0))),
-            "only table zeroing happened"
+            env.log
+                .iter()
+                .all(|e| matches!(e, Ev::Write(_, 0) | Ev::Free(_))),
+            "only table zeroing (and freeing) happened"
         );
         assert_eq!(env.live_l2, 0);
     }
@@ -1030,5 +1035,395 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn pos_from(log: &[Ev], from: usize, f: impl Fn(&Ev) -> bool) -> Option<usize> {
+        log[from..].iter().position(f).map(|i| i + from)
+    }
+
+    /// Between the break at `brk` and the event at `after`: DSB, a TLBI
+    /// covering `va` (by MVA, or all), then DSB + ISB, in this order
+    /// (ARM ARM B3.10.1).
+    fn assert_flushed_between(log: &[Ev], brk: usize, after: usize, va: u32, what: &str) {
+        assert_flushed_within(log, brk, after, va, 1, what)
+    }
+
+    /// The same, with the TLBI anywhere in `[va, va + span)` (one block).
+    fn assert_flushed_within(log: &[Ev], brk: usize, after: usize, va: u32, span: u32, what: &str) {
+        let p = pos_from(log, brk, |e| *e == Ev::Publish)
+            .filter(|&i| i < after)
+            .unwrap_or_else(|| panic!("{what}: no DSB after the break"));
+        let t = pos_from(log, p, |e| {
+            matches!(e, Ev::Tlbi(v) if (va..=va + (span - 1)).contains(v)) || *e == Ev::TlbiAll
+        })
+        .filter(|&i| i < after)
+        .unwrap_or_else(|| panic!("{what}: no TLBI for {va:#x} after the DSB"));
+        pos_from(log, t, |e| *e == Ev::Sync)
+            .filter(|&i| i < after)
+            .unwrap_or_else(|| panic!("{what}: no DSB+ISB after the TLBI"));
+    }
+
+    fn first(log: &[Ev], e: &Ev) -> usize {
+        log.iter()
+            .position(|x| x == e)
+            .unwrap_or_else(|| panic!("{e:?} not in the log"))
+    }
+
+    /// README "When memory runs out": unmap works in rounds of ROUND (128)
+    /// blocks. 300 small pages in one call: each reported once, after its
+    /// own break and flush, before the next round's first break; the two
+    /// L2 tables left empty are unlinked and freed once each.
+    #[test]
+    fn unmap_of_more_than_a_round_reports_each_page_once_after_its_flush() {
+        let mut env = Fake::new();
+        let t = Table {
+            asid: Some(3),
+            ..kernel_table()
+        };
+        // va and pa never 64 KiB-aligned together: small pages only.
+        let (va, pa, n) = (0x40_1000u32, 0x4040_2000u32, 300u32);
+        t.map(&mut env, va, pa, n * 4096, rw()).unwrap();
+        let entry = |env: &Fake, v: u32| t.l2_of(env, v).unwrap() + l2_index(v) * 4;
+        let entries: Vec<u32> = (0..n).map(|i| entry(&env, va + i * 4096)).collect();
+        let l2s = [
+            t.l2_of(&env, 0x40_0000).unwrap(),
+            t.l2_of(&env, 0x50_0000).unwrap(),
+        ];
+        assert_eq!(env.live_l2, 2);
+        env.log.clear();
+        let mut got = Vec::new();
+        let env_ptr: *const Fake = &env;
+        t.unmap(&mut env, va, n * 4096, &mut |_, v, p, s| {
+            // SAFETY: as in removal_reported_only_after_tlb_sync: a
+            // read-only peek at the log while the table code reports.
+            got.push((v, p, s, unsafe { (*env_ptr).log.len() }))
+        })
+        .unwrap();
+        let want: Vec<(u32, u32, u32)> = (0..n)
+            .map(|i| (va + i * 4096, pa + i * 4096, 4096))
+            .collect();
+        assert_eq!(
+            got.iter().map(|g| (g.0, g.1, g.2)).collect::<Vec<_>>(),
+            want
+        );
+        let log = env.log.clone();
+        for (i, &(v, _, _, at)) in got.iter().enumerate() {
+            let brk = first(&log, &Ev::Write(entries[i], 0));
+            assert!(brk < at);
+            assert_flushed_between(&log, brk, at, v, &format!("page {i}"));
+            if let Some(&e) = entries.get((i / ROUND + 1) * ROUND) {
+                assert!(
+                    at <= first(&log, &Ev::Write(e, 0)),
+                    "page {i}: round overrun"
+                );
+            }
+        }
+        let breaks_before_first = log[..got[0].3]
+            .iter()
+            .filter(|e| matches!(e, Ev::Write(p, 0) if entries.contains(p)))
+            .count();
+        assert_eq!(breaks_before_first, ROUND);
+        assert_eq!(env.live_l2, 0);
+        for (k, &l2) in l2s.iter().enumerate() {
+            let l1e = t.l1_pa_of(0x40_0000 + k as u32 * MIB);
+            assert_eq!(env.read(l1e), 0);
+            let brk = first(&log, &Ev::Write(l1e, 0));
+            let fr = first(&log, &Ev::Free(l2));
+            assert_flushed_between(&log, brk, fr, 0x40_0000 + k as u32 * MIB, "L2 table");
+        }
+    }
+
+    /// More than ROUND L2 tables emptied by one unmap: each unlinked with
+    /// break-before-make and freed once, after that flush.
+    #[test]
+    fn unmap_emptying_more_than_a_round_of_l2_tables_frees_each_once() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        let n = 300u32;
+        let base = 0x1000_0000u32;
+        for i in 0..n {
+            t.map(&mut env, base + i * MIB, 0x4000_0000 + i * 4096, 4096, rw())
+                .unwrap();
+        }
+        let l2s: Vec<u32> = (0..n)
+            .map(|i| t.l2_of(&env, base + i * MIB).unwrap())
+            .collect();
+        assert_eq!(env.live_l2, n as usize);
+        env.log.clear();
+        let mut got = Vec::new();
+        t.unmap(&mut env, base, n * MIB, &mut |_, v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        let want: Vec<(u32, u32, u32)> = (0..n)
+            .map(|i| (base + i * MIB, 0x4000_0000 + i * 4096, 4096))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(env.live_l2, 0);
+        let log = env.log.clone();
+        assert_eq!(
+            log.iter().filter(|e| matches!(e, Ev::Free(_))).count(),
+            n as usize
+        );
+        for (i, &l2) in l2s.iter().enumerate() {
+            let v = base + i as u32 * MIB;
+            let l1e = t.l1_pa_of(v);
+            assert_eq!(env.read(l1e), 0);
+            let brk = first(&log, &Ev::Write(l1e, 0));
+            let fr = first(&log, &Ev::Free(l2));
+            assert!(brk < fr);
+            assert_flushed_between(&log, brk, fr, v, &format!("L2 table {i}"));
+        }
+    }
+
+    /// Large pages and supersections repeat their descriptor 16 times
+    /// (ARM ARM B3.5.1, B3.5.2): breaking one must invalidate all 16
+    /// copies, and one unmap of more than ROUND of them reports each once.
+    #[test]
+    fn unmap_of_large_pages_and_supersections_clears_all_16_copies() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        // 130 large pages: 8 MiB + 128 KiB, 64 KiB-aligned va and pa, no
+        // whole 1 MiB co-aligned (pa is 64 KiB off a MiB).
+        let (lva, lpa, ln) = (0x0100_0000u32, 0x4001_0000u32, 130u32);
+        t.map(&mut env, lva, lpa, ln * LARGE, rw()).unwrap();
+        for i in 0..ln {
+            assert_eq!(t.lookup(&env, lva + i * LARGE).unwrap().size, LARGE);
+        }
+        // 130 supersections from 0x1000_0000 (2080 MiB).
+        let (sva, spa, sn) = (0x1000_0000u32, 0x0000_0000u32, 130u32);
+        t.map(&mut env, sva, spa, sn * SUPER, rw()).unwrap();
+        assert_eq!(t.lookup(&env, sva).unwrap().size, SUPER);
+        let mut got = Vec::new();
+        t.unmap(&mut env, lva, ln * LARGE, &mut |_, v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        let want: Vec<(u32, u32, u32)> = (0..ln)
+            .map(|i| (lva + i * LARGE, lpa + i * LARGE, LARGE))
+            .collect();
+        assert_eq!(got, want);
+        got.clear();
+        t.unmap(&mut env, sva, sn * SUPER, &mut |_, v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        let want: Vec<(u32, u32, u32)> = (0..sn)
+            .map(|i| (sva + i * SUPER, spa + i * SUPER, SUPER))
+            .collect();
+        assert_eq!(got, want);
+        for v in (lva..lva + ln * LARGE).step_by(4096) {
+            assert!(t.lookup(&env, v).is_none(), "{v:#x}");
+        }
+        for mb in (sva as u64..sva as u64 + (sn * SUPER) as u64).step_by(MIB as usize) {
+            assert_eq!(env.read(t.l1_pa_of(mb as u32)), 0, "{mb:#x}");
+        }
+        assert_eq!(env.live_l2, 0);
+    }
+
+    /// One large page and one supersection broken alone (no overflow to a
+    /// whole-TLB invalidation): the TLB is invalidated inside each, and
+    /// the copies are all written invalid before the flush.
+    #[test]
+    fn unmap_of_one_large_page_and_one_supersection_invalidates_inside_each() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x0300_0000, 0x4300_0000, LARGE, rw())
+            .unwrap();
+        t.map(&mut env, 0x0400_0000, 0x4400_0000, SUPER, rw())
+            .unwrap();
+        env.log.clear();
+        t.unmap(&mut env, 0x0300_0000, LARGE, &mut |_, _, _, _| {})
+            .unwrap();
+        t.unmap(&mut env, 0x0400_0000, SUPER, &mut |_, _, _, _| {})
+            .unwrap();
+        let log = env.log.clone();
+        assert!(!log.contains(&Ev::TlbiAll));
+        let l2 = t.l2_of(&env, 0x0300_0000);
+        assert!(l2.is_none(), "the emptied L2 table was unlinked");
+        for (base, size) in [(0x0300_0000u32, LARGE), (0x0400_0000, SUPER)] {
+            assert!(
+                log.iter()
+                    .any(|e| matches!(e, Ev::Tlbi(v) if (base..base + (size - 1)).contains(v))),
+                "no TLBI inside the block at {base:#x}"
+            );
+        }
+        for mb in 0..16 {
+            assert_eq!(env.read(t.l1_pa_of(0x0400_0000 + mb * MIB)), 0);
+        }
+    }
+
+    /// protect over more than ROUND pages, and over large pages: every
+    /// descriptor (all 16 copies of a large page) rewritten once with the
+    /// new attributes after its break and flush; rounds do not overrun.
+    #[test]
+    fn protect_of_more_than_a_round_rewrites_each_entry_once_with_bbm() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        let (va, pa, n) = (0x40_1000u32, 0x4040_2000u32, 300u32);
+        t.map(&mut env, va, pa, n * 4096, rw()).unwrap();
+        let entry = |env: &Fake, v: u32| t.l2_of(env, v).unwrap() + l2_index(v) * 4;
+        let entries: Vec<u32> = (0..n).map(|i| entry(&env, va + i * 4096)).collect();
+        // Two large pages at 0x0200_0000.
+        t.map(&mut env, 0x0200_0000, 0x4201_0000, 2 * LARGE, rw())
+            .unwrap();
+        let l2 = t.l2_of(&env, 0x0200_0000).unwrap();
+        env.log.clear();
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, va, n * 4096, ro).unwrap();
+        t.protect(&mut env, 0x0200_0000, 2 * LARGE, ro).unwrap();
+        let log = env.log.clone();
+        for (i, &e) in entries.iter().enumerate() {
+            let new = desc::small_page(pa + i as u32 * 4096, ro).unwrap();
+            assert_eq!(env.read(e), new, "page {i}");
+            let writes: Vec<usize> = log
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| matches!(x, Ev::Write(p, _) if *p == e))
+                .map(|(j, _)| j)
+                .collect();
+            assert_eq!(writes.len(), 2, "page {i}: one break, one rewrite");
+            assert_eq!(log[writes[0]], Ev::Write(e, 0));
+            assert_flushed_between(&log, writes[0], writes[1], va + i as u32 * 4096, "protect");
+            if let Some(&ne) = entries.get((i / ROUND + 1) * ROUND) {
+                assert!(
+                    writes[1] < first(&log, &Ev::Write(ne, 0)),
+                    "page {i}: round overrun"
+                );
+            }
+        }
+        for k in 0..2u32 {
+            let new = desc::large_page(0x4201_0000 + k * LARGE, ro).unwrap();
+            for c in 0..16 {
+                let e = l2 + (k * 16 + c) * 4;
+                assert_eq!(env.read(e), new, "large page {k} copy {c}");
+                let brk = first(&log, &Ev::Write(e, 0));
+                let mk = first(&log, &Ev::Write(e, new));
+                assert!(brk < mk);
+                assert_flushed_within(&log, brk, mk, 0x0200_0000 + k * LARGE, LARGE, "large");
+            }
+        }
+        assert_eq!(log[log.len() - 2..], [Ev::Publish, Ev::Sync]);
+    }
+
+    /// unmap changes nothing outside `[va, va + size)`: an empty L2 table
+    /// in the MiB before the range (as boot code might leave) stays
+    /// linked; the range's own emptied table goes.
+    #[test]
+    fn unmap_leaves_tables_outside_its_range_alone() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        let before = env.alloc_l2().unwrap();
+        env.write(
+            t.l1_pa_of(0x20_0000),
+            desc::page_table(before, 0, false).unwrap(),
+        );
+        let after = env.alloc_l2().unwrap();
+        env.write(
+            t.l1_pa_of(0x40_0000),
+            desc::page_table(after, 0, false).unwrap(),
+        );
+        // MiB 3 (VA bit 20 set), not at its start; the range ends where
+        // MiB 4 starts.
+        t.map(&mut env, 0x30_1000, 0x4030_1000, 0x2000, rw())
+            .unwrap();
+        let own = t.l2_of(&env, 0x30_0000).unwrap();
+        env.log.clear();
+        t.unmap(
+            &mut env,
+            0x30_1000,
+            0x40_0000 - 0x30_1000,
+            &mut |_, _, _, _| {},
+        )
+        .unwrap();
+        assert_eq!(t.l2_of(&env, 0x20_0000), Some(before), "outside: kept");
+        assert_eq!(t.l2_of(&env, 0x40_0000), Some(after), "outside: kept");
+        assert!(!env.log.contains(&Ev::Free(after)));
+        assert!(t.l2_of(&env, 0x30_0000).is_none());
+        assert!(env.log.contains(&Ev::Free(own)));
+        assert!(!env.log.contains(&Ev::Free(before)));
+    }
+
+    /// protect of a range whose ends lie in two different sections: both
+    /// are split, only the range changes.
+    #[test]
+    fn protect_across_two_sections_splits_both_ends() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x300_0000, 0x5000_0000, 2 * MIB, rw())
+            .unwrap();
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, 0x310_0000 - 0x1000, 0x2000, ro)
+            .unwrap();
+        for (v, want) in [
+            (0x310_0000 - 0x2000, rw()),
+            (0x310_0000 - 0x1000, ro),
+            (0x310_0000, ro),
+            (0x310_1000, rw()),
+        ] {
+            let p = t.lookup(&env, v).unwrap();
+            assert_eq!(p.size, 4096, "{v:#x}");
+            assert_eq!(p.raw, desc::small_page(p.pa, want).unwrap(), "{v:#x}");
+        }
+    }
+
+    /// protect of whole sections and supersections rewrites them as
+    /// sections and supersections (all 16 copies) with the new attributes.
+    #[test]
+    fn protect_whole_sections_and_supersections_keeps_their_size() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.map(&mut env, 0x0100_0000, 0x4100_0000, 16 * MIB, rw())
+            .unwrap();
+        t.map(&mut env, 0x0300_0000, 0x4300_0000, MIB, rw())
+            .unwrap();
+        let ro = rw().with_access(Access::KernelRo);
+        t.protect(&mut env, 0x0100_0000, 16 * MIB, ro).unwrap();
+        t.protect(&mut env, 0x0300_0000, MIB, ro).unwrap();
+        let sup = desc::supersection(0x4100_0000, ro).unwrap();
+        for i in 0..16 {
+            assert_eq!(env.read(t.l1_pa_of(0x0100_0000 + i * MIB)), sup, "copy {i}");
+        }
+        assert_eq!(t.lookup(&env, 0x01FF_F000).unwrap().size, 16 * MIB);
+        assert_eq!(
+            env.read(t.l1_pa_of(0x0300_0000)),
+            desc::section(0x4300_0000, ro, 0).unwrap()
+        );
+    }
+
+    /// Walks that start inside an unmapped MiB (L1 fault entry) but not
+    /// at its start skip to the next MiB: a hole is fine, and what lies
+    /// beyond it is found.
+    #[test]
+    fn unmap_starting_inside_an_unmapped_mib() {
+        let mut env = Fake::new();
+        let t = kernel_table();
+        t.unmap(&mut env, 0x30_1000, 0x2000, &mut |_, _, _, _| {
+            panic!("nothing there")
+        })
+        .unwrap();
+        t.map(&mut env, 0x40_0000, 0x4040_0000, 0x1000, rw())
+            .unwrap();
+        let mut got = Vec::new();
+        t.unmap(&mut env, 0x30_1000, 0x10_0000, &mut |_, v, p, s| {
+            got.push((v, p, s))
+        })
+        .unwrap();
+        assert_eq!(got, vec![(0x40_0000, 0x4040_0000, 0x1000)]);
+        // Nearly 4 GiB of unmapped MiBs, entered one page into the first,
+        // with one page inside: the walk skips an unmapped MiB in one step
+        // (a crawl through them byte by byte would not finish: unmapping
+        // gigabytes must stay cheap, README "When memory runs out").
+        t.map(&mut env, 0x1000_0000, 0x4100_0000, 0x1000, rw())
+            .unwrap();
+        got.clear();
+        t.unmap(
+            &mut env,
+            0x0000_1000,
+            0xF000_0000 - 0x1000,
+            &mut |_, v, p, s| got.push((v, p, s)),
+        )
+        .unwrap();
+        assert_eq!(got, vec![(0x1000_0000, 0x4100_0000, 0x1000)]);
     }
 }
