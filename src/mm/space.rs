@@ -2074,7 +2074,7 @@ mod tests {
         let (mut s, mut m) = (space(), FakeMmu::default());
         let base = 0x1000_0000;
         // VMAs of one page with one-page gaps: none merge.
-        let mut fill = |s: &mut AddressSpace, from: usize, to: usize| {
+        let fill = |s: &mut AddressSpace, from: usize, to: usize| {
             for i in from..to {
                 s.vmas
                     .insert(Vma {
