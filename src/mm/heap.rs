@@ -260,4 +260,71 @@ mod tests {
         assert_eq!(r.regions(), MAX_REGIONS);
         assert!(r.alloc(l, Some(host_grow)).is_null(), "no region left");
     }
+
+    #[test]
+    fn growth_is_counted_as_the_grower_gave_it_and_usage_sums_regions() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static GIVEN: AtomicUsize = AtomicUsize::new(0);
+        fn counting_grow(bytes: usize) -> Option<usize> {
+            GIVEN.fetch_add(bytes, Ordering::SeqCst);
+            host_grow(bytes)
+        }
+        let mut r = Regions::new();
+        // SAFETY: fresh host memory.
+        unsafe { r.add(boot_region(64 << 10), 64 << 10) };
+        assert_eq!(r.usage(), (0, 64 << 10), "an empty region is all free");
+        r.limit = 16 << 20;
+        let l = Layout::from_size_align(256 << 10, 8).unwrap();
+        let a = r.alloc(l, Some(counting_grow));
+        let b = r.alloc(l, Some(counting_grow));
+        assert!(!a.is_null() && !b.is_null());
+        let given = GIVEN.load(Ordering::SeqCst);
+        assert!(given >= GROW_MIN && given % 4096 == 0);
+        assert_eq!(r.grown, given, "grown = what the grower handed out");
+        let (used, free) = r.usage();
+        assert_eq!(used, 2 * l.size());
+        assert_eq!(used + free, (64 << 10) + given, "every region counted");
+    }
+
+    #[test]
+    fn a_grown_region_is_page_multiple_and_fits_the_request() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static ASKED: AtomicUsize = AtomicUsize::new(0);
+        fn recording_grow(bytes: usize) -> Option<usize> {
+            ASKED.store(bytes, Ordering::SeqCst);
+            host_grow(bytes)
+        }
+        let mut r = Regions::new();
+        r.limit = 64 << 20;
+        let l = Layout::from_size_align(2 << 20, 8).unwrap();
+        assert!(!r.alloc(l, Some(recording_grow)).is_null());
+        let asked = ASKED.load(Ordering::SeqCst);
+        assert_eq!(asked % 4096, 0);
+        assert!(asked >= l.size() + l.align());
+        // Room for the request, its alignment and one frame of
+        // bookkeeping, rounded to frames: never a quarter MiB more.
+        assert!(asked <= l.size() + 2 * 4096, "asked {asked:#x}");
+    }
+
+    /// The global heap (host tests keep std's allocator, so this static is
+    /// touched by this test only): a 1 MiB boot region (README: "a 1 MiB
+    /// boot region, then regions of contiguous frames"), growth through
+    /// the grower that `set_grower` installs, counted by `grown`.
+    #[test]
+    fn the_kernel_heap_starts_with_a_1mib_region_and_grows() {
+        init();
+        assert_eq!(usage(), (0, 1 << 20));
+        assert_eq!(grown(), 0);
+        set_grower(host_grow, 8 << 20);
+        // Eight bytes (the allocator's unit) more than the boot region holds.
+        let l = Layout::from_size_align((1 << 20) + 8, 8).unwrap();
+        // SAFETY: non-zero size; freed below with the same layout.
+        let p = unsafe { HEAP.alloc(l) };
+        assert!(!p.is_null());
+        assert!(grown() >= 1 << 20, "more than the boot region: it grew");
+        assert_eq!(usage().0, l.size());
+        // SAFETY: from HEAP.alloc with this layout.
+        unsafe { HEAP.dealloc(p, l) };
+        assert_eq!(usage().0, 0);
+    }
 }

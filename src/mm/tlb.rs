@@ -163,4 +163,20 @@ mod tests {
         assert_eq!(l.0, ["dsb", "tlbi-all", "dsb+isb"]);
         assert!(b.is_empty());
     }
+
+    #[test]
+    fn bounded_holds_exactly_n_then_refuses() {
+        let mut b: Bounded<u32, 3> = Bounded::new();
+        assert!(!b.is_full() && b.as_slice().is_empty());
+        assert!(b.push(1) && b.push(2));
+        assert!(!b.is_full(), "2 of 3");
+        assert!(b.push(3));
+        assert!(b.is_full());
+        assert!(!b.push(4), "full: refused");
+        assert_eq!(b.as_slice(), [1, 2, 3], "nothing stored past N");
+        b.clear();
+        assert!(!b.is_full() && b.as_slice().is_empty());
+        assert!(b.push(5));
+        assert_eq!(b.as_slice(), [5]);
+    }
 }

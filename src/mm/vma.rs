@@ -1453,4 +1453,268 @@ mod tests {
             "outcomes not all exercised: {seen:?}"
         );
     }
+
+    fn anon_k(start: usize, end: usize, bits: u32, shared: bool, may_write: bool) -> Vma {
+        Vma {
+            start,
+            end,
+            prot: prot(bits),
+            kind: VmaKind::Anonymous { shared, may_write },
+        }
+    }
+
+    /// mprotect(2) as `do_mprotect_pkey` walks it: VMAs in order, stop at
+    /// the first hole (ENOMEM) or the first VMA that may not take the
+    /// rights (EACCES), keeping what came before.
+    #[test]
+    fn protect_extent_stops_where_linux_stops() {
+        let ro_zero = anon_k(4 * P, 6 * P, R, true, false); // /dev/zero O_RDONLY
+        let s = set(
+            100,
+            &[
+                anon(0, 2 * P, RW),
+                anon(2 * P, 3 * P, R),
+                ro_zero,
+                anon(8 * P, 9 * P, R),
+            ],
+        );
+        assert_eq!(s.count(), 4);
+        let rw = prot(RW);
+        let r = prot(R);
+        // Fully covered, allowed.
+        assert_eq!(s.protect_extent(0, 3 * P, r), (3 * P, None));
+        assert_eq!(s.protect_extent(P, 2 * P, r), (2 * P, None));
+        assert_eq!(s.protect_extent(P, P, r), (P, None), "empty range");
+        // A hole after [0, 3P).
+        assert_eq!(s.protect_extent(0, 5 * P, r), (3 * P, Some(Errno::ENOMEM)));
+        // Starting in a hole: nothing.
+        assert_eq!(
+            s.protect_extent(3 * P, 5 * P, r),
+            (3 * P, Some(Errno::ENOMEM))
+        );
+        assert_eq!(
+            s.protect_extent(6 * P, 8 * P, r),
+            (6 * P, Some(Errno::ENOMEM))
+        );
+        // Past the last VMA.
+        assert_eq!(
+            s.protect_extent(8 * P, 10 * P, r),
+            (9 * P, Some(Errno::ENOMEM))
+        );
+        // A VMA that may not become writable: EACCES at its start.
+        assert_eq!(
+            s.protect_extent(4 * P, 6 * P, rw),
+            (4 * P, Some(Errno::EACCES))
+        );
+        assert_eq!(s.protect_extent(4 * P, 6 * P, r), (6 * P, None));
+        // W+X anywhere: EACCES at the first VMA.
+        assert_eq!(
+            s.protect_extent(0, 2 * P, prot(7)),
+            (0, Some(Errno::EACCES))
+        );
+        // A range ending inside a VMA: its end.
+        assert_eq!(s.protect_extent(4 * P, 5 * P, r), (5 * P, None));
+    }
+
+    /// Linux's VM_MAYWRITE: a shared mapping of a read-only /dev/zero fd
+    /// never becomes writable; a private one always may (copy-on-write).
+    /// Devices are never executable, and writable only with may_write.
+    #[test]
+    fn allows_follows_may_write() {
+        let w = prot(RW);
+        let rx = prot(RX);
+        assert!(anon_k(0, P, R, true, true).allows(w));
+        assert!(!anon_k(0, P, R, true, false).allows(w));
+        assert!(anon_k(0, P, R, true, false).allows(prot(R)));
+        assert!(anon_k(0, P, R, true, false).allows(rx));
+        assert!(!anon_k(0, P, R, false, true).allows(prot(7)), "W+X");
+        let mut d = dev(0, P, 0x0900_0000);
+        assert!(d.allows(w) && !d.allows(rx));
+        d.kind = VmaKind::Device {
+            phys: 0x0900_0000,
+            mem: MemoryType::DeviceShareable,
+            may_write: false,
+        };
+        assert!(!d.allows(w) && d.allows(prot(R)) && !d.allows(rx));
+        let img = Vma {
+            kind: VmaKind::Image(ImageData::ZERO),
+            ..anon(0, P, R)
+        };
+        assert!(img.allows(w) && img.allows(rx) && !img.allows(prot(7)));
+    }
+
+    /// Neighbours merge only when one VMA could describe both: anonymous
+    /// ones with the same sharing and VM_MAYWRITE, ELF pieces of the same
+    /// segment.
+    #[test]
+    fn anonymous_and_image_kinds_merge_only_when_identical() {
+        for (shared, mw) in [(false, true), (true, true), (true, false)] {
+            let a = anon_k(0, P, R, shared, mw);
+            for (s2, m2) in [(false, true), (true, true), (true, false)] {
+                let b = anon_k(P, 2 * P, R, s2, m2);
+                assert_eq!(a.can_merge(&b), (shared, mw) == (s2, m2), "{a:?} {b:?}");
+            }
+        }
+        let s = set(
+            100,
+            &[
+                anon_k(0, P, R, true, false),
+                anon_k(P, 2 * P, R, true, true),
+            ],
+        );
+        assert_eq!(s.count(), 2);
+        static SEG: [u8; 16] = [1; 16];
+        static OTHER: [u8; 16] = [1; 16];
+        let seg = ImageData {
+            bytes: &SEG,
+            va: 0x10000,
+        };
+        let img = |start, end, d| Vma {
+            start,
+            end,
+            prot: prot(R),
+            kind: VmaKind::Image(d),
+        };
+        assert!(img(0, P, seg).can_merge(&img(P, 2 * P, seg)));
+        let other = ImageData {
+            bytes: &OTHER,
+            va: 0x10000,
+        };
+        assert!(
+            !img(0, P, seg).can_merge(&img(P, 2 * P, other)),
+            "other bytes"
+        );
+        let moved = ImageData { va: 0x20000, ..seg };
+        assert!(
+            !img(0, P, seg).can_merge(&img(P, 2 * P, moved)),
+            "other place"
+        );
+        assert!(
+            !img(0, P, seg).can_merge(&img(2 * P, 3 * P, seg)),
+            "not touching"
+        );
+        assert!(!img(0, P, seg).can_merge(&anon(P, 2 * P, R)));
+        let s = set(
+            100,
+            &[img(0, P, seg), img(P, 2 * P, seg), img(2 * P, 3 * P, other)],
+        );
+        assert_eq!(ranges(&s), vec![(0, 2 * P), (2 * P, 3 * P)]);
+    }
+
+    #[test]
+    fn in_page_gives_the_file_bytes_of_a_page() {
+        static B: [u8; 0x1800] = {
+            let mut b = [0u8; 0x1800];
+            let mut i = 0;
+            while i < b.len() {
+                b[i] = i as u8;
+                i += 1;
+            }
+            b
+        };
+        // Bytes at [0x10100, 0x11900).
+        let d = ImageData {
+            bytes: &B,
+            va: 0x10100,
+        };
+        let (off, bytes) = d.in_page(0x10000, P).unwrap();
+        assert_eq!((off, bytes.len()), (0x100, P - 0x100));
+        assert_eq!(bytes[0], 0);
+        assert!(core::ptr::eq(bytes.as_ptr(), B.as_ptr()));
+        let (off, bytes) = d.in_page(0x11000, P).unwrap();
+        assert_eq!((off, bytes.len()), (0, 0x900));
+        assert!(core::ptr::eq(bytes.as_ptr(), B[0xF00..].as_ptr()));
+        assert_eq!(d.in_page(0x12000, P), None, "after the bytes");
+        assert_eq!(d.in_page(0xF000, P), None, "before them");
+        assert_eq!(
+            d.in_page(0xF000, 0x1101).map(|(o, b)| (o, b.len())),
+            Some((0x1100, 1))
+        );
+        assert_eq!(ImageData::ZERO.in_page(0, P), None);
+        // A range that ends exactly where the bytes begin holds none.
+        assert_eq!(d.in_page(0xF000, 0x1100), None);
+        assert_eq!(
+            d.in_page(usize::MAX - P + 1, P),
+            None,
+            "no overflow at the top"
+        );
+    }
+
+    #[test]
+    fn iter_from_starts_at_the_vma_holding_or_following_addr() {
+        let s = set(
+            100,
+            &[
+                anon(2 * P, 4 * P, RW),
+                anon(6 * P, 7 * P, RW),
+                anon(9 * P, 10 * P, R),
+            ],
+        );
+        let starts = |a: usize| s.iter_from(a).map(|v| v.start).collect::<Vec<_>>();
+        assert_eq!(starts(0), vec![2 * P, 6 * P, 9 * P]);
+        assert_eq!(starts(3 * P), vec![2 * P, 6 * P, 9 * P], "inside the first");
+        assert_eq!(starts(4 * P), vec![6 * P, 9 * P], "end is exclusive");
+        assert_eq!(starts(7 * P - 1), vec![6 * P, 9 * P]);
+        assert_eq!(starts(8 * P), vec![9 * P]);
+        assert!(starts(10 * P).is_empty());
+    }
+
+    /// cut = remove without the list: same result, same errors, and the
+    /// VMA limit counts the pieces left (a hole in the middle of one VMA
+    /// makes two).
+    #[test]
+    fn cut_matches_munmap_semantics() {
+        let base = [
+            anon(0, 4 * P, RW),
+            dev(6 * P, 10 * P, 0x0900_0000),
+            anon(12 * P, 14 * P, R),
+        ];
+        let mut s = set(3, &base);
+        assert_eq!(s.cut(P, 2 * P), Err(Errno::ENOMEM), "would make 4 VMAs");
+        assert_eq!(s.count(), 3);
+        assert_eq!(s.cut(P, 0), Err(Errno::EINVAL));
+        assert_eq!(s.cut(P + 1, 2 * P), Err(Errno::EINVAL));
+        assert_eq!(s.cut(P, 2 * P + 8), Err(Errno::EINVAL));
+        assert_eq!(s.cut(4 * P, 6 * P), Ok(()), "a hole");
+        assert_eq!(s.count(), 3);
+        // Cut the first VMA's tail and the device's head in one go.
+        s.cut(3 * P, 7 * P).unwrap();
+        assert_eq!(
+            ranges(&s),
+            vec![(0, 3 * P), (7 * P, 10 * P), (12 * P, 14 * P)]
+        );
+        match s.find(7 * P).unwrap().kind {
+            VmaKind::Device { phys, .. } => assert_eq!(phys, 0x0900_1000),
+            k => panic!("{k:?}"),
+        }
+        // A middle cut with room for it.
+        let mut s = set(4, &base);
+        s.cut(7 * P, 8 * P).unwrap();
+        assert_eq!(
+            ranges(&s),
+            vec![
+                (0, 4 * P),
+                (6 * P, 7 * P),
+                (8 * P, 10 * P),
+                (12 * P, 14 * P)
+            ]
+        );
+        match s.find(8 * P).unwrap().kind {
+            VmaKind::Device { phys, .. } => assert_eq!(phys, 0x0900_2000),
+            k => panic!("{k:?}"),
+        }
+        // Whole VMAs and everything between.
+        s.cut(0, 14 * P).unwrap();
+        assert_eq!(s.count(), 0);
+        // remove reports what cut removes, clipped.
+        let mut s = set(3, &base);
+        let got = s.remove(2 * P, 13 * P).unwrap();
+        assert_eq!(
+            got.iter().map(|v| (v.start, v.end)).collect::<Vec<_>>(),
+            vec![(2 * P, 4 * P), (6 * P, 10 * P), (12 * P, 13 * P)]
+        );
+        assert_eq!(ranges(&s), vec![(0, 2 * P), (13 * P, 14 * P)]);
+        assert_eq!(s.remove(P, 2 * P).unwrap(), vec![anon(P, 2 * P, RW)]);
+        assert!(s.reserve(4).is_ok());
+    }
 }

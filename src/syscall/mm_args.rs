@@ -607,6 +607,7 @@ mod tests {
     const FD_MEM_DSYNC: i32 = 11;
     const FD_ZERO_RO: i32 = 12;
     const FD_ZERO_WO: i32 = 13;
+    const FD_ZERO_RW_SYNC: i32 = 14;
 
     fn fds(fd: i32) -> Option<FdKind> {
         match fd {
@@ -622,6 +623,9 @@ mod tests {
             FD_ZERO => Some(FdKind::DevZero { flags: O_RDWR }),
             FD_ZERO_RO => Some(FdKind::DevZero { flags: O_RDONLY }),
             FD_ZERO_WO => Some(FdKind::DevZero { flags: O_WRONLY }),
+            FD_ZERO_RW_SYNC => Some(FdKind::DevZero {
+                flags: O_RDWR | O_SYNC,
+            }),
             FD_FILE => Some(FdKind::File { readable: true }),
             FD_FILE_WO => Some(FdKind::File { readable: false }),
             FD_CONSOLE => Some(FdKind::Console),
@@ -1402,5 +1406,109 @@ mod tests {
                 dont_unmap: false,
             }
         );
+    }
+
+    #[test]
+    fn dev_zero_modes_and_may_write_for_every_access_mode() {
+        // do_mmap: MAP_SHARED + PROT_WRITE needs FMODE_WRITE; any mapping
+        // needs FMODE_READ; a shared mapping of a file not open for
+        // writing loses VM_MAYWRITE.
+        assert_eq!(
+            mmap(0, 4096, RW, MAP_SHARED, FD_ZERO_WO, 0),
+            Err(Errno::EACCES),
+            "write-only fd: not readable"
+        );
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_ZERO_WO, 0),
+            Err(Errno::EACCES)
+        );
+        let r = mmap(0, 4096, RW, MAP_SHARED, FD_ZERO, 0).unwrap();
+        assert!(r.shared && r.may_write && r.prot.write);
+        assert_eq!(r.backing, Backing::Anonymous);
+        let r = mmap(0, 4096, PROT_READ, MAP_PRIVATE, FD_ZERO_RO, 0).unwrap();
+        assert!(!r.shared && r.may_write, "private: copy-on-write");
+        assert_eq!(
+            mmap(
+                0,
+                4096,
+                PROT_READ,
+                MAP_SHARED | MAP_GROWSDOWN,
+                FD_ZERO_RO,
+                0
+            ),
+            Err(Errno::EINVAL)
+        );
+        // Anonymous memory always keeps VM_MAYWRITE.
+        for f in [MAP_SHARED, MAP_PRIVATE] {
+            assert!(
+                mmap(0, 4096, PROT_READ, f | MAP_ANONYMOUS, -1, 0)
+                    .unwrap()
+                    .may_write
+            );
+        }
+        // /dev/mem: may_write only for a shared mapping of a writable fd.
+        let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RO, UART.0).unwrap();
+        assert!(!r.may_write);
+        let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, UART.0).unwrap();
+        assert!(r.may_write);
+        let r = mmap(0, 4096, PROT_READ, MAP_PRIVATE, FD_MEM_RW, UART.0).unwrap();
+        assert!(!r.may_write, "private device mapping: never writable");
+        assert!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED | MAP_NORESERVE, FD_ZERO, 0)
+                .unwrap()
+                .noreserve
+        );
+    }
+
+    #[test]
+    fn mremap_flags_decode() {
+        let r = decode_mremap(0x1000, 4096, 4096, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, 0).unwrap();
+        assert!(r.may_move && r.dont_unmap && r.fixed.is_none());
+        let r = decode_mremap(0x1000, 4096, 8192, 0, 0x5000).unwrap();
+        assert!(!r.may_move && !r.dont_unmap);
+        assert_eq!(r.fixed, None, "new_address ignored without MREMAP_FIXED");
+        let r = decode_mremap(0x1000, 4096, 4096, MREMAP_MAYMOVE, 0).unwrap();
+        assert!(r.may_move && !r.dont_unmap);
+        let r = decode_mremap(
+            0x1000,
+            4096,
+            4096,
+            MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+            0x9000,
+        )
+        .unwrap();
+        assert!(r.may_move && r.dont_unmap);
+        assert_eq!(r.fixed, Some(0x9000));
+        // old_size is PAGE_ALIGNed and may wrap to 0 (the duplicate case,
+        // refused later); 0 stays 0.
+        assert_eq!(
+            decode_mremap(0x1000, usize::MAX, 4096, 0, 0)
+                .unwrap()
+                .old_len,
+            0
+        );
+        assert_eq!(decode_mremap(0x1000, 0, 4096, 0, 0).unwrap().old_len, 0);
+        assert_eq!(decode_mremap(0x1000, 4097, 1, 0, 0).unwrap().new_len, 4096);
+    }
+
+    #[test]
+    fn access_mode_is_only_the_accmode_bits() {
+        // O_ACCMODE alone decides FMODE_READ/FMODE_WRITE: an O_RDWR|O_SYNC
+        // /dev/zero fd maps shared writable and keeps VM_MAYWRITE.
+        let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_ZERO_RW_SYNC, 0).unwrap();
+        assert!(r.may_write);
+        assert!(mmap(0, 4096, RW, MAP_SHARED, FD_ZERO_RW_SYNC, 0).is_ok());
+    }
+
+    #[test]
+    fn a_length_near_the_top_of_the_address_space_is_enomem() {
+        // do_mmap: PAGE_ALIGN(len) is not 0, pgoff + (len >> PAGE_SHIFT)
+        // does not wrap, then get_unmapped_area: len > TASK_SIZE: ENOMEM.
+        assert_eq!(
+            mmap(0, usize::MAX - 8191, RW, ANON, -1, 0),
+            Err(Errno::ENOMEM)
+        );
+        // PAGE_ALIGN wraps to 0: ENOMEM as well.
+        assert_eq!(mmap(0, usize::MAX, RW, ANON, -1, 0), Err(Errno::ENOMEM));
     }
 }
