@@ -191,4 +191,11 @@ mod hw {
             barrier::dsb(barrier::ISH);
         }
     }
+
+    /// Unmapped user frames go back while the MM lock is held.
+    impl crate::mm::pagetable::task::WithFrames for HwEnv<'_> {
+        fn frames(&mut self) -> &mut FrameAllocator {
+            &mut self.mm.frames
+        }
+    }
 }

@@ -9,7 +9,7 @@ use super::mmu::{self, phys_to_virt, HwEnv, USER_TOP};
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
 use crate::mm::fault::{AccessKind, FaultInfo};
-use crate::mm::pagetable::task::{TableHost, TaskTable, WithFrames};
+use crate::mm::pagetable::task::{TableHost, TaskTable};
 use crate::mm::pagetable::TableEnv;
 use crate::mm::space::Access2;
 use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
@@ -58,12 +58,6 @@ pub fn new_user_mmu(asid: u16) -> Result<UserMmu, Errno> {
         asid: Some(asid),
         format: Vmsa64,
     }))
-}
-
-impl WithFrames for HwEnv<'_> {
-    fn frames(&mut self) -> &mut crate::mm::frame::FrameAllocator {
-        &mut self.mm.frames
-    }
 }
 
 impl TableHost<Vmsa64> for mmu::Mem {

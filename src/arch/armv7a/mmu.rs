@@ -227,6 +227,13 @@ mod hw {
             dsb();
         }
     }
+
+    /// Unmapped user frames go back while the MM lock is held.
+    impl crate::mm::pagetable::task::WithFrames for HwEnv<'_> {
+        fn frames(&mut self) -> &mut FrameAllocator {
+            &mut self.mm.frames
+        }
+    }
 }
 
 #[cfg(target_arch = "arm")]

@@ -10,7 +10,7 @@ use super::mmu::{self, HwEnv, KERNEL_SPLIT};
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
 use crate::mm::fault::FaultInfo;
-use crate::mm::pagetable::task::{TableHost, TaskTable, WithFrames};
+use crate::mm::pagetable::task::{TableHost, TaskTable};
 use crate::mm::pagetable::TableEnv;
 use crate::mm::space::{Access2, Mmu};
 use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
@@ -107,12 +107,6 @@ pub fn new_user_mmu(asid: u8) -> Result<UserMmu, Errno> {
         asid: Some(asid as u16),
         format: ShortDescriptor { domain: 0 },
     }))
-}
-
-impl WithFrames for HwEnv<'_> {
-    fn frames(&mut self) -> &mut crate::mm::frame::FrameAllocator {
-        &mut self.mm.frames
-    }
 }
 
 impl TableHost<ShortDescriptor> for mmu::Mem {
