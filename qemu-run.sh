@@ -5,6 +5,7 @@
 #   ./qemu-run.sh test            host unit tests + every QEMU boot test (exit != 0 on failure)
 #   ./qemu-run.sh build           only build out/ (kernel image, user programs, initramfs)
 #   ./qemu-run.sh bench           run user/src/bin/bench.rs under -icount shift=0 (deterministic)
+#   ./qemu-run.sh mutants FILE    cargo mutants on FILE with the host tests (docs/mutants.md)
 #
 # Options for a boot:
 #   --cpu NAME        QEMU CPU (default from boards/<board>/qemu.sh)
@@ -31,12 +32,13 @@ CMD=run
 while [ $# -gt 0 ]; do
     case "$1" in
         run|test|build|bench) CMD=$1 ;;
+        mutants) CMD=mutants; MUTANTS_FILE=${2:-}; [ $# -gt 1 ] && shift ;;
         --cpu) CPU=$2; shift ;;
         --initrd) INITRD=$2; shift ;;
         --append) APPEND=$2; shift ;;
         --timeout) TIMEOUT=$2; shift ;;
         --board) BOARD=$2; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -141,6 +143,13 @@ case "$CMD" in
         # -icount shift=0: one instruction per ns of virtual time, so CNTVCT
         # (62.5 MHz) counts 16 instructions per tick, run to run identical.
         eval "timeout 300 $(qemu_cmd "$CPU" "" "rdinit=/bin/bench") -icount shift=0" | sed -n '/running/,$p'
+        ;;
+    mutants)
+        command -v cargo-mutants >/dev/null || { echo "install it: cargo install --locked cargo-mutants" >&2; exit 1; }
+        [ -n "${MUTANTS_FILE:-}" ] || { echo "usage: ./qemu-run.sh mutants src/mm/space.rs" >&2; exit 2; }
+        # Host library tests only (the boot-input fuzzing is skipped: it is
+        # slow and tests the loaders, not the mutated code).
+        cargo mutants --file "$MUTANTS_FILE" -j 2 --timeout 60 -- --lib -- --skip fuzz_boot_inputs
         ;;
     test)
         ensure_tools
