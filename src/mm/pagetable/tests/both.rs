@@ -139,3 +139,33 @@ fn protect_across_two_blocks_splits_both_ends() {
     super::protect_across_two_blocks(v7::kernel_table(), (0x300_0000, 0x5000_0000), v7::small);
     super::protect_across_two_blocks(a64::user_table(), (a64::GIB, 0x8000_0000), a64_page);
 }
+
+/// The table shapes, written out from the ARM ARM: ARMv7-A (B3.5) a
+/// 16 KiB L1 table of 4096 entries of 1 MiB and 1 KiB L2 tables of 256
+/// entries of 4 KiB; VMSAv8-64 with the 4 KiB granule and 39-bit VAs
+/// (D8.2) 4 KiB tables of 512 entries of 1 GiB, 2 MiB and 4 KiB. Blocks
+/// live at the level whose entries are no larger than them.
+#[test]
+fn table_shapes_from_the_arm_arm() {
+    use crate::arch::aarch64::format::Vmsa64;
+    use crate::arch::armv7a::format::ShortDescriptor as V7;
+    use crate::mm::pagetable::Format;
+    assert_eq!(
+        (V7::entries(1), V7::entry_size(1), V7::table_bytes(1)),
+        (4096, 1 << 20, 16 << 10)
+    );
+    assert_eq!(
+        (V7::entries(2), V7::entry_size(2), V7::table_bytes(2)),
+        (256, 4 << 10, 1 << 10)
+    );
+    let sizes = [(16 << 20, 1), (1 << 20, 1), (64 << 10, 2), (4 << 10, 2)];
+    for (size, level) in sizes {
+        assert_eq!(V7::level_of(size), level, "{size:#x}");
+    }
+    for (level, size) in [(1, 1 << 30), (2, 2 << 20), (3, 4 << 10)] {
+        assert_eq!(Vmsa64::entries(level), 512);
+        assert_eq!(Vmsa64::entry_size(level), size);
+        assert_eq!(Vmsa64::table_bytes(level), 4096);
+        assert_eq!(Vmsa64::level_of(size), level);
+    }
+}
