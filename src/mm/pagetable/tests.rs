@@ -61,6 +61,8 @@ pub(crate) struct Fake<F> {
     /// one unless set.
     asid: Option<Option<u16>>,
     pending: BTreeMap<u64, Pending>,
+    /// The level each live table was allocated for.
+    levels: BTreeMap<u64, u8>,
     _f: PhantomData<F>,
 }
 
@@ -90,6 +92,7 @@ impl<F: Format> Fake<F> {
             root: ROOT,
             asid: None,
             pending: BTreeMap::new(),
+            levels: BTreeMap::new(),
             _f: PhantomData,
         }
     }
@@ -198,11 +201,14 @@ impl<F: Format> TableEnv<F> for Fake<F> {
         }
         let bytes = F::table_bytes(level);
         self.live_tables += 1;
+        // Packed at their own size, as the ARMv7-A pool packs 1 KiB L2
+        // tables: a scan past a table's end meets its neighbour.
         let t = self.free.pop().unwrap_or_else(|| {
             let t = self.next_table;
-            self.next_table += 4096;
+            self.next_table += bytes;
             t
         });
+        self.levels.insert(t, level);
         for i in 0..bytes / F::ENTRY_BYTES {
             self.mem.insert(t + i * F::ENTRY_BYTES, 0);
         }
@@ -217,6 +223,11 @@ impl<F: Format> TableEnv<F> for Fake<F> {
         if let Some(p) = self.pending.values().find(|p| p.link == Some(pa)) {
             panic!("table {pa:#x} (level {level}) freed before its unlink was flushed: {p:?}");
         }
+        assert_eq!(
+            self.levels.remove(&pa),
+            Some(level),
+            "table {pa:#x} freed as level {level}"
+        );
         self.live_tables -= 1;
         self.free.push(pa);
         self.push(Ev::Free(pa));

@@ -231,7 +231,7 @@ fn empty_table_under_a_block_is_replaced() {
     // An L2 table linked at GiB 1 with an empty L3 table below it (as
     // boot code might leave).
     let l2 = env.alloc_table(2).unwrap();
-    let l3 = env.alloc_table(2).unwrap();
+    let l3 = env.alloc_table(3).unwrap();
     env.write(l2 + 5 * 8, desc::table(l3).unwrap());
     env.write(ROOT + 8, desc::table(l2).unwrap());
     env.clear_log();

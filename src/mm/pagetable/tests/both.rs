@@ -169,3 +169,70 @@ fn table_shapes_from_the_arm_arm() {
         assert_eq!(Vmsa64::level_of(size), level);
     }
 }
+
+/// A range that is not whole pages (or is empty) is refused before
+/// anything changes: the block around its start is not split first.
+#[test]
+fn ragged_ranges_refused_before_any_split() {
+    use crate::mm::pagetable::{MapError, TableEnv};
+    use crate::mm::planner::PlanError;
+    let bad = Err(MapError::Plan(PlanError::Misaligned));
+    let ro = MapAttrs::kernel_data().with_access(Access::KernelRo);
+    let t = v7::kernel_table();
+    let mut env = super::Fake::for_table(&t);
+    t.map(
+        &mut env,
+        0x300_0000,
+        0x5000_0000,
+        v7::MIB,
+        MapAttrs::kernel_data(),
+    )
+    .unwrap();
+    for (va, size) in [(0x300_1000, 0x1800), (0x300_1000, 0)] {
+        assert_eq!(t.protect(&mut env, va, size, ro), bad, "{size:#x}");
+        assert_eq!(t.unmap(&mut env, va, size, &mut |_, _, _, _| {}), bad);
+    }
+    assert_eq!(
+        t.lookup(&env, 0x300_1000).unwrap().size,
+        v7::MIB,
+        "not split"
+    );
+    let t = a64::user_table();
+    let mut env = super::Fake::for_table(&t);
+    t.map(
+        &mut env,
+        a64::GIB,
+        0x8000_0000,
+        a64::MIB2,
+        MapAttrs::kernel_data(),
+    )
+    .unwrap();
+    for (va, size) in [(a64::GIB + 0x1000, 0x1800), (a64::GIB + 0x1000, 0)] {
+        assert_eq!(t.protect(&mut env, va, size, ro), bad, "{size:#x}");
+        assert_eq!(t.unmap(&mut env, va, size, &mut |_, _, _, _| {}), bad);
+    }
+    assert_eq!(
+        t.lookup(&env, a64::GIB).unwrap().size,
+        a64::MIB2,
+        "not split"
+    );
+    assert!(TableEnv::read(&env, super::ROOT + 8) != 0);
+}
+
+/// ARMv7-A L2 tables are 1 KiB and packed (the pool): emptying one is seen
+/// by scanning its 256 entries only, not its neighbour's.
+#[test]
+fn emptied_l2_table_freed_beside_a_live_neighbour() {
+    let t = v7::kernel_table();
+    let mut env = super::Fake::for_table(&t);
+    let a = MapAttrs::kernel_data();
+    t.map(&mut env, 0x10_0000, 0x4000_0000, 0x1000, a).unwrap();
+    t.map(&mut env, 0x20_0000, 0x4010_0000, 0x1000, a).unwrap();
+    let first = t.table_of(&env, 0x10_0000, 2).unwrap();
+    let second = t.table_of(&env, 0x20_0000, 2).unwrap();
+    assert_eq!(second, first + 1024, "packed");
+    t.unmap(&mut env, 0x10_0000, 0x1000, &mut |_, _, _, _| {})
+        .unwrap();
+    assert!(t.table_of(&env, 0x10_0000, 2).is_none(), "freed");
+    assert_eq!(env.live_tables, 1);
+}
