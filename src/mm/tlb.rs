@@ -1,6 +1,8 @@
 //! TLB invalidations gathered during one table operation, flushed in the
 //! order break-before-make needs. Shared by both architectures' table code.
 
+use core::mem::MaybeUninit;
+
 /// Above this many invalidations in one operation, invalidating the whole
 /// ASID (or the whole TLB for global entries) is cheaper.
 pub const TLBI_BATCH_LIMIT: usize = 64;
@@ -27,14 +29,18 @@ pub trait TlbMaint<A> {
 /// in proportion to the range they change (a failed allocation there
 /// would leave the table half changed).
 pub struct Bounded<T: Copy + Default, const N: usize> {
-    items: [T; N],
+    /// The first `len` are initialised. Left uninitialised otherwise: a
+    /// round buffer is made on every unmap/protect, and filling kilobytes
+    /// of stack with defaults would cost more than the small operations it
+    /// serves.
+    items: [MaybeUninit<T>; N],
     len: usize,
 }
 
 impl<T: Copy + Default, const N: usize> Bounded<T, N> {
     pub fn new() -> Self {
         Bounded {
-            items: [T::default(); N],
+            items: [const { MaybeUninit::uninit() }; N],
             len: 0,
         }
     }
@@ -43,7 +49,7 @@ impl<T: Copy + Default, const N: usize> Bounded<T, N> {
     pub fn push(&mut self, v: T) -> bool {
         match self.items.get_mut(self.len) {
             Some(slot) => {
-                *slot = v;
+                slot.write(v);
                 self.len += 1;
                 true
             }
@@ -56,7 +62,10 @@ impl<T: Copy + Default, const N: usize> Bounded<T, N> {
     }
 
     pub fn as_slice(&self) -> &[T] {
-        &self.items[..self.len]
+        let init = &self.items[..self.len.min(N)];
+        // SAFETY: `push` initialised every item below `len` (and `len`
+        // never exceeds N); MaybeUninit<T> has T's layout.
+        unsafe { core::slice::from_raw_parts(init.as_ptr().cast::<T>(), init.len()) }
     }
 
     pub fn clear(&mut self) {

@@ -74,12 +74,13 @@ pub const AARCH64: &[(usize, Sys)] = &[
     (233, Sys::Madvise),
 ];
 
-/// The meaning of syscall `nr` in `table`; `Unknown(nr)` if it has none.
+/// The meaning of syscall `nr` in `table` (sorted by number: a binary
+/// search on every syscall); `Unknown(nr)` if it has none.
 pub fn lookup(table: &[(usize, Sys)], nr: usize) -> Sys {
-    table
-        .iter()
-        .find(|&&(n, _)| n == nr)
-        .map_or(Sys::Unknown(nr), |&(_, s)| s)
+    match table.binary_search_by_key(&nr, |&(n, _)| n) {
+        Ok(i) => table[i].1,
+        Err(_) => Sys::Unknown(nr),
+    }
 }
 
 #[cfg(test)]
@@ -144,6 +145,7 @@ mod tests {
         for t in [ARM_EABI, AARCH64] {
             let nrs: BTreeSet<usize> = t.iter().map(|e| e.0).collect();
             assert_eq!(nrs.len(), t.len(), "a number listed twice");
+            assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "sorted, for lookup");
         }
         // The calls only one ABI has.
         assert_eq!(lookup(AARCH64, 5), Sys::Unknown(5), "no open on AArch64");
