@@ -156,31 +156,7 @@ fn mutate(rng: &mut Rng, base: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
 
 // ---- valid inputs, from the format descriptions ------------------------
 
-fn newc(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut push = |name: &str, mode: u32, data: &[u8], ino: usize| {
-        let nsz = name.len() + 1;
-        let h = format!(
-            "070701{ino:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{nsz:08x}{:08x}",
-            0, 0, 1, 0, data.len(), 0, 0, 0, 0, 0
-        );
-        out.extend_from_slice(h.as_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-        out.extend_from_slice(data);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-    };
-    for (i, &(n, m, d)) in entries.iter().enumerate() {
-        push(n, m, d, i + 1);
-    }
-    push("TRAILER!!!", 0, b"", 0);
-    out
-}
+use crate::loader::cpio::testutil::newc;
 
 fn gz(data: &[u8], flags: u8) -> Vec<u8> {
     let mut g = vec![0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 3];

@@ -641,14 +641,15 @@ pub fn archive_len(bytes: &[u8]) -> Result<usize, CpioError> {
     }
 }
 
+/// Test helpers shared by the loader's tests and the boot-input fuzzing:
+/// an independent newc writer, straight from the format description.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testutil {
     use std::format;
     use std::vec::Vec;
 
     /// Independent newc writer, straight from the format description.
-    fn push_entry(
+    pub(crate) fn push_entry(
         out: &mut Vec<u8>,
         magic: &str,
         name: &str,
@@ -674,6 +675,25 @@ mod tests {
             out.push(0);
         }
     }
+
+    /// A newc archive of `(name, mode, data)` entries (inodes 1, 2, ...,
+    /// one link each) and its trailer.
+    pub(crate) fn newc(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, &(name, mode, data)) in entries.iter().enumerate() {
+            push_entry(&mut out, "070701", name, mode, i as u32 + 1, 1, data);
+        }
+        push_entry(&mut out, "070701", "TRAILER!!!", 0, 0, 1, b"");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::push_entry;
+    use super::*;
+    use std::format;
+    use std::vec::Vec;
 
     fn file(out: &mut Vec<u8>, name: &str, data: &[u8]) {
         push_entry(

@@ -234,30 +234,7 @@ mod tests {
     use std::format;
     use std::vec::Vec;
 
-    fn newc(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut push = |name: &str, mode: u32, data: &[u8]| {
-            let h = format!(
-                "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-                1, mode, 0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0
-            );
-            out.extend_from_slice(h.as_bytes());
-            out.extend_from_slice(name.as_bytes());
-            out.push(0);
-            while !out.len().is_multiple_of(4) {
-                out.push(0);
-            }
-            out.extend_from_slice(data);
-            while !out.len().is_multiple_of(4) {
-                out.push(0);
-            }
-        };
-        for &(n, m, d) in files {
-            push(n, m, d);
-        }
-        push("TRAILER!!!", 0, b"");
-        out
-    }
+    use crate::loader::cpio::testutil::newc;
 
     fn gz(data: &[u8]) -> Vec<u8> {
         let mut g = std::vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
