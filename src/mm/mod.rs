@@ -12,3 +12,23 @@ pub mod planner;
 pub mod space;
 pub mod tlb;
 pub mod vma;
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+static BUGS: AtomicUsize = AtomicUsize::new(0);
+
+/// For a result that cannot be an error while the kernel is right (a
+/// frame freed twice, a table change after every fallible step was done):
+/// never dropped silently. A failure is logged as a kernel bug and
+/// counted; the QEMU tests fail on any such line.
+pub fn must<T, E: core::fmt::Debug>(r: Result<T, E>, what: &str) {
+    if let Err(e) = r {
+        BUGS.fetch_add(1, Ordering::Relaxed);
+        crate::kprintln!("armmu BUG: {what}: {e:?}");
+    }
+}
+
+/// How many [`must`] failures there were.
+pub fn bugs() -> usize {
+    BUGS.load(Ordering::Relaxed)
+}

@@ -178,7 +178,10 @@ impl AddressSpace {
     /// The range's edges are block boundaries already: nothing can fail.
     fn release(mmu: &mut dyn Mmu, pieces: &[Vma]) {
         for p in pieces {
-            let _ = mmu.unmap(p.start, p.size(), owns_frames(p.kind));
+            crate::mm::must(
+                mmu.unmap(p.start, p.size(), owns_frames(p.kind)),
+                "unmap after split",
+            );
         }
     }
 
@@ -262,7 +265,7 @@ impl AddressSpace {
         if let Backing::DevMem { phys, .. } = req.backing {
             // Device registers are mapped now: there is nothing to allocate.
             if let Err(e) = mmu.map(addr, phys, req.len, user_attrs(req.prot, kind)) {
-                let _ = self.vmas.remove(addr, end);
+                crate::mm::must(self.vmas.remove(addr, end), "undo a device VMA");
                 return Err(e);
             }
         } else if req.populate {
@@ -301,7 +304,10 @@ impl AddressSpace {
             for p in changed {
                 // Edges are block boundaries and the attributes of a user
                 // mapping always encode: cannot fail.
-                let _ = mmu.protect(p.start, p.size(), user_attrs(p.prot, p.kind));
+                crate::mm::must(
+                    mmu.protect(p.start, p.size(), user_attrs(p.prot, p.kind)),
+                    "protect after split",
+                );
             }
         }
         err.map_or(Ok(()), Err)
@@ -384,7 +390,7 @@ impl AddressSpace {
                 if b < self.task_size {
                     mmu.split(b)?;
                 }
-                let _ = mmu.unmap(a, b - a, true);
+                crate::mm::must(mmu.unmap(a, b - a, true), "madvise unmap after split");
             }
             covered = v.end;
             at = v.end;
@@ -608,7 +614,10 @@ impl AddressSpace {
         while off < old_len {
             if let Some(pa) = mmu.lookup(addr + off) {
                 if let Err(e) = mmu.map(new_addr + off, pa, PAGE_SIZE, attrs) {
-                    let _ = mmu.unmap(new_addr, off.max(PAGE_SIZE), false);
+                    crate::mm::must(
+                        mmu.unmap(new_addr, off.max(PAGE_SIZE), false),
+                        "undo a partial move",
+                    );
                     return Err(e);
                 }
             }
@@ -616,10 +625,16 @@ impl AddressSpace {
         }
         // Cannot fail now: room is reserved and counts were checked.
         if !dont_unmap {
-            let _ = self.vmas.cut(addr, addr + old_len);
+            crate::mm::must(
+                self.vmas.cut(addr, addr + old_len),
+                "mremap: cut in reserved room",
+            );
         }
-        let _ = self.vmas.insert(moved);
-        let _ = mmu.unmap(addr, old_len, false);
+        crate::mm::must(self.vmas.insert(moved), "mremap: insert in reserved room");
+        crate::mm::must(
+            mmu.unmap(addr, old_len, false),
+            "mremap: unmap the old range",
+        );
         Ok(new_addr)
     }
 
@@ -722,9 +737,9 @@ impl AddressSpace {
     /// no block needs splitting and nothing can fail or be left behind.
     pub fn teardown(&mut self, mmu: &mut dyn Mmu) {
         for v in self.vmas.iter().filter(|v| !owns_frames(v.kind)) {
-            let _ = mmu.unmap(v.start, v.size(), false);
+            crate::mm::must(mmu.unmap(v.start, v.size(), false), "teardown: device");
         }
-        let _ = mmu.unmap(0, self.task_size, true);
+        crate::mm::must(mmu.unmap(0, self.task_size, true), "teardown");
         self.vmas = VmaSet::new(self.vmas.max_count());
     }
 }

@@ -155,6 +155,8 @@ pub fn run(mut cmd: Command, secs: u64) -> Boot {
 /// Every user-task boot must end with the frame count where it started.
 #[track_caller]
 pub fn expect_no_leak(b: &Boot) {
+    // A result the kernel could not drop silently failed (mm::must).
+    assert!(!b.has("armmu BUG"), "{}", b.log);
     let line = b.line("free after");
     assert!(line.ends_with("no leak)"), "{line}");
 }

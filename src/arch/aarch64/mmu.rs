@@ -137,7 +137,7 @@ mod hw {
             if pa >= pool_pa && pa < pool_pa + (POOL_PAGES as u64) * 4096 {
                 *POOL_USED.lock() &= !(1 << ((pa - pool_pa) / 4096));
             } else {
-                let _ = self.mm.frames.free(pa);
+                crate::mm::must(self.mm.frames.free(pa), "free a table");
             }
         }
 

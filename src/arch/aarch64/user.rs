@@ -102,7 +102,7 @@ impl TableHost<Vmsa64> for mmu::Mem {
         barrier::dsb(barrier::ISH);
         barrier::isb(barrier::SY);
         mmu::with_mm(|mm| {
-            let _ = mm.frames.free(t.root_pa);
+            crate::mm::must(mm.frames.free(t.root_pa), "free a root table");
         });
     }
 }

@@ -165,7 +165,7 @@ mod hw {
 
         fn free_table(&mut self, pa: u64, _level: u8) {
             if let Some(frame) = self.mm.l2.free(pa as u32) {
-                let _ = self.mm.frames.free(frame as u64);
+                crate::mm::must(self.mm.frames.free(frame as u64), "free an L2 pool frame");
             }
         }
 

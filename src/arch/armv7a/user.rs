@@ -150,7 +150,7 @@ impl TableHost<ShortDescriptor> for mmu::Mem {
         dsb();
         isb();
         mmu::with_mm(|mm| {
-            let _ = mm.frames.free_contiguous(t.root_pa, 2);
+            crate::mm::must(mm.frames.free_contiguous(t.root_pa, 2), "free a root table");
         });
     }
 }

@@ -88,7 +88,10 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
                 // Reported after the TLB invalidation: the frames are
                 // unreachable, so they may be reused at once.
                 if free_frames {
-                    let _ = e.frames().free_contiguous(p, s as usize / PAGE);
+                    crate::mm::must(
+                        e.frames().free_contiguous(p, s as usize / PAGE),
+                        "free unmapped frames",
+                    );
                 }
             })
         })
@@ -121,7 +124,7 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
 
     fn free_frame(&mut self, pa: u64) {
         H::with_frames(|f| {
-            let _ = f.free(pa);
+            crate::mm::must(f.free(pa), "free a frame");
         });
     }
 
