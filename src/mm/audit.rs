@@ -901,7 +901,7 @@ mod tests {
         fn free_frame(&mut self, pa: u64) {
             self.frames.free(pa).unwrap();
         }
-        fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
+        unsafe fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
         fn section_size(&self) -> usize {
             1 << 20
         }

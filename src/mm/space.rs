@@ -49,8 +49,13 @@ pub trait Mmu {
     /// A zeroed frame of `size` bytes (4 KiB, or a section), aligned to it.
     fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno>;
     fn free_frame(&mut self, pa: u64);
-    /// Copy `data` into frame `pa` at `offset` (through the kernel's map).
-    fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]);
+    /// Copy `data` into frame `pa` at `offset` (through the kernel's map),
+    /// cut at the end of the frame.
+    ///
+    /// # Safety
+    /// `pa` is a frame this address space allocated ([`Mmu::alloc_zeroed`])
+    /// and still owns: any other physical address would be overwritten.
+    unsafe fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]);
     /// The block size the table can map in one entry (1 MiB on ARMv7).
     fn section_size(&self) -> usize;
     /// Visit every present block or page of the table, decoded from the raw
@@ -722,7 +727,8 @@ impl AddressSpace {
         let pa = mmu.alloc_zeroed(PAGE_SIZE)?;
         if let VmaKind::Image(data) = vma.kind {
             if let Some((off, bytes)) = data.in_page(page, PAGE_SIZE) {
-                mmu.fill_frame(pa, off, bytes);
+                // SAFETY: `pa` was just allocated for this address space.
+                unsafe { mmu.fill_frame(pa, off, bytes) };
             }
         }
         if let Err(e) = mmu.map(page, pa, PAGE_SIZE, attrs) {
@@ -842,7 +848,7 @@ mod tests {
         fn free_frame(&mut self, pa: u64) {
             assert!(self.live.remove(&pa).is_some(), "double free of {pa:#x}");
         }
-        fn fill_frame(&mut self, pa: u64, off: usize, data: &[u8]) {
+        unsafe fn fill_frame(&mut self, pa: u64, off: usize, data: &[u8]) {
             self.fills.push((pa, off, data.to_vec()));
         }
         fn section_size(&self) -> usize {

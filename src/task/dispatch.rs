@@ -105,7 +105,7 @@ mod tests {
             Ok(self.next)
         }
         fn free_frame(&mut self, _: u64) {}
-        fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
+        unsafe fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
         fn section_size(&self) -> usize {
             1 << 20
         }

@@ -130,9 +130,15 @@ impl Task {
             if space.fault(mmu.as_mut(), va, Access2::Write).is_err() {
                 return Err(fail(&mut space, &mut mmu, format!("{path}: stack page")));
             }
-            let pa = mmu.lookup(page).unwrap_or(0);
+            // Present: the fault above just mapped it (a missing page here
+            // used to be written at physical address 0).
+            let Some(pa) = mmu.lookup(page) else {
+                return Err(fail(&mut space, &mut mmu, format!("{path}: stack page")));
+            };
             let n = (page + PAGE_SIZE - va).min(st.image.len() - off);
-            mmu.fill_frame(pa, va - page, &st.image[off..off + n]);
+            // SAFETY: `pa` is the stack frame this address space just
+            // allocated for `page` and owns.
+            unsafe { mmu.fill_frame(pa, va - page, &st.image[off..off + n]) };
             off += n;
         }
         let mut fds: Vec<Option<File>> = Vec::new();

@@ -97,10 +97,14 @@ pub fn kernel_table() -> Table {
 }
 
 /// Zero a 4 KiB frame through the linear map.
-pub fn zero_frame(pa: u32) {
+///
+/// # Safety
+/// `pa` is a RAM frame the caller owns (just allocated): anything else
+/// there would be overwritten.
+pub unsafe fn zero_frame(pa: u32) {
     let va = phys_to_virt(pa) as *mut u8;
-    // SAFETY: `pa` is a RAM frame owned by the caller; the linear map covers
-    // all RAM read-write.
+    // SAFETY: the caller's contract; the linear map covers all RAM
+    // read-write.
     unsafe { core::ptr::write_bytes(va, 0, 4096) };
 }
 

@@ -98,8 +98,11 @@ pub type UserMmu = TaskTable<ShortDescriptor, mmu::Mem>;
 /// A task table with a fresh, zeroed 8 KiB L1 table.
 pub fn new_user_mmu(asid: u8) -> Result<UserMmu, Errno> {
     let l1 = mmu::with_mm(|mm| mm.frames.alloc_contiguous(2, 2))? as u32;
-    mmu::zero_frame(l1);
-    mmu::zero_frame(l1 + 4096);
+    // SAFETY: the two frames were just allocated for this table.
+    unsafe {
+        mmu::zero_frame(l1);
+        mmu::zero_frame(l1 + 4096);
+    }
     Ok(UserMmu::new(Table {
         root_pa: l1 as u64,
         va_lo: 0,

@@ -128,11 +128,11 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
         });
     }
 
-    fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]) {
+    unsafe fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]) {
         let n = data.len().min(PAGE.saturating_sub(offset));
         let dst = H::phys_to_virt(pa) + offset;
-        // SAFETY: `pa` is a frame this address space owns; the linear map
-        // covers it; the copy stays inside the frame.
+        // SAFETY: the caller's contract: `pa` is a frame this address space
+        // owns; the linear map covers it; the copy stays inside the frame.
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst as *mut u8, n) };
         // The frame may hold code.
         H::sync_icache(dst, n);
