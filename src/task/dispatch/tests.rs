@@ -1,0 +1,227 @@
+use super::super::{File, UserLayout};
+use super::*;
+use crate::loader::elf;
+use crate::mm::audit::Mapping;
+use crate::mm::memtype::MapAttrs;
+use crate::mm::space::{AddressSpace, Mmu};
+use alloc::boxed::Box;
+use alloc::string::String;
+use std::collections::BTreeMap;
+
+/// A table as a map va -> pa of 4 KiB pages; frames from a counter.
+#[derive(Default)]
+struct PageMap {
+    pages: BTreeMap<usize, u64>,
+    next: u64,
+}
+
+impl Mmu for PageMap {
+    fn map(&mut self, va: usize, pa: u64, size: usize, _: MapAttrs) -> Result<(), Errno> {
+        for off in (0..size).step_by(4096) {
+            self.pages.insert(va + off, pa + off as u64);
+        }
+        Ok(())
+    }
+    fn split(&mut self, _: usize) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn unmap(&mut self, va: usize, size: usize, _: bool) -> Result<(), Errno> {
+        self.pages.retain(|&v, _| v < va || v >= va + size);
+        Ok(())
+    }
+    fn protect(&mut self, _: usize, _: usize, _: MapAttrs) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn lookup(&self, va: usize) -> Option<u64> {
+        self.pages.get(&(va & !4095)).copied()
+    }
+    fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno> {
+        self.next += size as u64;
+        Ok(self.next)
+    }
+    fn free_frame(&mut self, _: u64) {}
+    unsafe fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
+    fn section_size(&self) -> usize {
+        1 << 20
+    }
+    fn walk(&self, _: &mut dyn FnMut(&Mapping)) {}
+    fn total_frames(&self) -> usize {
+        (512 << 20) / 4096
+    }
+}
+
+const TASK_SIZE: usize = 0x8000_0000;
+
+fn task() -> Task {
+    let layout = UserLayout {
+        task_size: TASK_SIZE,
+        stack_top: 0x7F00_0000,
+        stack_size: 8 << 20,
+        mmap_lo: 0x1_0000,
+        mmap_hi: 0x7E00_0000,
+        machine: elf::Machine::Arm,
+        word: stack::WordSize::W32,
+        platform: b"v7l",
+        hwcap: 0,
+        hwcap2: None,
+        pie_bias: 0x10000,
+    };
+    Task {
+        pid: 7,
+        name: String::from("/t"),
+        space: AddressSpace::new(TASK_SIZE, 0x1_0000, 0x7E00_0000),
+        mmu: Box::new(PageMap::default()),
+        fds: alloc::vec![
+            Some(File::Console),
+            Some(File::Console),
+            Some(File::Console)
+        ],
+        layout,
+        reported: [0; 16],
+        reported_count: 0,
+    }
+}
+
+fn ret(o: Outcome) -> isize {
+    match o {
+        Outcome::Return(r) => r,
+        Outcome::Exit(c) => panic!("exited with {c}"),
+    }
+}
+
+fn errno(e: Errno) -> isize {
+    e.as_return()
+}
+
+#[test]
+fn identity_exit_and_unknown_calls() {
+    let mut t = task();
+    assert_eq!(ret(t.syscall(Sys::GetPid, [0; 6])), 7);
+    assert_eq!(
+        ret(t.syscall(Sys::SetTidAddress, [0x1000, 0, 0, 0, 0, 0])),
+        7
+    );
+    assert!(matches!(
+        t.syscall(Sys::ExitGroup, [3, 0, 0, 0, 0, 0]),
+        Outcome::Exit(3)
+    ));
+    assert_eq!(
+        ret(t.syscall(Sys::Unknown(999), [0; 6])),
+        errno(Errno::ENOSYS)
+    );
+    // A fuzzer's random numbers: ENOSYS every time, at most 16 remembered.
+    for n in 0..1000 {
+        assert_eq!(
+            ret(t.syscall(Sys::Unknown(5000 + n), [0; 6])),
+            errno(Errno::ENOSYS)
+        );
+    }
+    assert_eq!(t.reported_count, 16);
+}
+
+#[test]
+fn fd_calls() {
+    let mut t = task();
+    // ioctl(2): ENOTTY for an fd with no ioctls, EBADF for a closed one.
+    assert_eq!(
+        ret(t.syscall(Sys::Ioctl, [1, 0x5401, 0, 0, 0, 0])),
+        errno(Errno::ENOTTY)
+    );
+    assert_eq!(ret(t.syscall(Sys::Close, [1, 0, 0, 0, 0, 0])), 0);
+    assert_eq!(
+        ret(t.syscall(Sys::Close, [1, 0, 0, 0, 0, 0])),
+        errno(Errno::EBADF)
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Ioctl, [1, 0x5401, 0, 0, 0, 0])),
+        errno(Errno::EBADF)
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Write, [1, 0x1000, 1, 0, 0, 0])),
+        errno(Errno::EBADF)
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Close, [usize::MAX, 0, 0, 0, 0, 0])),
+        errno(Errno::EBADF)
+    );
+    // openat(2): EBADF for a dirfd that is neither AT_FDCWD nor open.
+    assert_eq!(
+        ret(t.syscall(Sys::OpenAt, [40, 0x1000, 0, 0, 0, 0])),
+        errno(Errno::EBADF)
+    );
+}
+
+#[test]
+fn write_and_read_check_the_range_before_anything() {
+    let mut t = task();
+    t.fds.push(Some(File::DevNull));
+    // /dev/null never reads the buffer (Linux's write_null): an
+    // unmapped one is fine, a range past user space is not.
+    assert_eq!(ret(t.syscall(Sys::Write, [3, 0x1000, 10, 0, 0, 0])), 10);
+    assert_eq!(
+        ret(t.syscall(Sys::Write, [3, TASK_SIZE - 8, 16, 0, 0, 0])),
+        errno(Errno::EFAULT)
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Write, [3, 0x1000, usize::MAX, 0, 0, 0])),
+        errno(Errno::EFAULT)
+    );
+    // read(/dev/null) is end of file once the range is valid.
+    assert_eq!(ret(t.syscall(Sys::Read, [3, 0x1000, 10, 0, 0, 0])), 0);
+    assert_eq!(
+        ret(t.syscall(Sys::Read, [3, TASK_SIZE, 1, 0, 0, 0])),
+        errno(Errno::EFAULT)
+    );
+}
+
+#[test]
+fn memory_calls_decode_then_perform() {
+    let mut t = task();
+    const RW: usize = 3;
+    const PRIVATE_ANON: usize = 0x22;
+    // mmap2's offset is in pages, mmap's in bytes: an unaligned byte
+    // offset is EINVAL, any page offset is aligned.
+    let a = ret(t.syscall(Sys::Mmap2, [0, 8192, RW, PRIVATE_ANON, usize::MAX, 1]));
+    assert!(a > 0 && a as usize % 4096 == 0, "{a}");
+    assert_eq!(
+        ret(t.syscall(Sys::Mmap, [0, 8192, RW, 0x01, 0, 100])),
+        errno(Errno::EINVAL)
+    );
+    assert_eq!(t.space.vmas.count(), 1);
+    // mprotect of length 0 is a no-op; munmap of length 0 is EINVAL.
+    assert_eq!(
+        ret(t.syscall(Sys::Mprotect, [a as usize, 0, 1, 0, 0, 0])),
+        0
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Munmap, [a as usize, 0, 0, 0, 0, 0])),
+        errno(Errno::EINVAL)
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Mprotect, [a as usize, 4096, 1, 0, 0, 0])),
+        0
+    );
+    assert!(!t.space.vmas.find(a as usize).unwrap().prot.write);
+    // mremap grows it (nothing after it), madvise over it and past it.
+    assert_eq!(
+        ret(t.syscall(Sys::Mremap, [a as usize + 4096, 4096, 8192, 0, 0, 0])),
+        a + 4096
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Madvise, [a as usize, 12288, 4, 0, 0, 0])),
+        0
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Madvise, [a as usize, 16384, 4, 0, 0, 0])),
+        errno(Errno::ENOMEM)
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Madvise, [a as usize, 4096, 77, 0, 0, 0])),
+        errno(Errno::EINVAL)
+    );
+    assert_eq!(
+        ret(t.syscall(Sys::Munmap, [a as usize, 12288, 0, 0, 0, 0])),
+        0
+    );
+    assert_eq!(t.space.vmas.count(), 0);
+}
