@@ -28,10 +28,15 @@ fn expect_no_panic(b: &Boot) {
 
 /// One fuzzer run: the summary line with 0 mismatches, status 0, no leak, no panic.
 pub fn fuzz_run(a: &Arch, seed: u64, count: u64) {
+    fuzz_run_with(a, seed, count, "");
+}
+
+/// [`fuzz_run`] with extra kernel command-line words; returns the boot.
+pub fn fuzz_run_with(a: &Arch, seed: u64, count: u64, extra: &str) -> Boot {
     let b = boot(
         a.cpu,
         None,
-        &format!("rdinit=/bin/fuzz seed={seed} count={count}"),
+        &format!("rdinit=/bin/fuzz seed={seed} count={count} {extra}"),
         240,
     );
     expect_no_panic(&b);
@@ -52,6 +57,7 @@ pub fn fuzz_run(a: &Arch, seed: u64, count: u64) {
     b.expect("task 1 (/bin/fuzz) exited with status 0");
     expect_no_leak(&b);
     b.expect_status(0);
+    b
 }
 
 pub fn fuzzer_fixed_seed(a: &Arch) {
@@ -66,6 +72,13 @@ pub fn fuzzer_clock_seed(a: &Arch) {
         .unwrap_or(1);
     println!("fuzzer_clock_seed: seed {seed} (replay: rdinit=/bin/fuzz seed={seed} count=50000)");
     fuzz_run(a, seed, 50_000);
+}
+
+/// The fuzzer's random mm sequences with the invariant auditor checking
+/// the VMAs against the page table after every syscall and fault.
+pub fn fuzzer_under_the_auditor(a: &Arch) {
+    let b = fuzz_run_with(a, FUZZ_SEED + 1, 3_000, "armmu.audit=1");
+    super::inject::expect_audit_clean(&b);
 }
 
 /// Issue 7, crash 1: 400 MiB, page-fragmented by read-only first pages, 100 000 pages
@@ -193,6 +206,10 @@ macro_rules! fuzz_scenarios {
         #[test]
         fn fuzzer_fixed_seed() {
             common::fuzz::fuzzer_fixed_seed(&$arch)
+        }
+        #[test]
+        fn fuzzer_under_the_auditor() {
+            common::fuzz::fuzzer_under_the_auditor(&$arch)
         }
         #[test]
         fn fuzzer_clock_seed() {
