@@ -406,18 +406,6 @@ impl AddressSpace {
         result
     }
 
-    /// Whether every page of `[start, end)` is mapped (madvise's hole rule).
-    pub fn is_covered(&self, start: usize, end: usize) -> bool {
-        let mut covered = start;
-        for v in self.vmas.iter_from(start).take_while(|v| v.start < end) {
-            if v.start > covered {
-                return false;
-            }
-            covered = v.end;
-        }
-        covered >= end
-    }
-
     /// Whether a VMA of this kind and protection is accounted by Linux's
     /// overcommit heuristic (`VM_ACCOUNT`): private writable memory and
     /// shared anonymous memory.

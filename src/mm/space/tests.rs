@@ -717,29 +717,6 @@ fn advice_numbers_as_linux() {
     assert_eq!(Advice::from_linux(usize::MAX), None);
 }
 
-#[test]
-fn is_covered_sees_every_hole() {
-    let (mut s, mut m) = (space(), FakeMmu::default());
-    let a = 0x2000_0000;
-    // [a, a+2P) rw and [a+2P, a+3P) ro (two VMAs, adjacent), a hole,
-    // [a+4P, a+5P).
-    s.mmap(&mut m, &anon(a, 2 * P, Placement::Fixed)).unwrap();
-    let mut r2 = anon(a + 2 * P, P, Placement::Fixed);
-    r2.prot = ro();
-    s.mmap(&mut m, &r2).unwrap();
-    s.mmap(&mut m, &anon(a + 4 * P, P, Placement::Fixed))
-        .unwrap();
-    assert_eq!(s.vmas.count(), 3);
-    assert!(s.is_covered(a, a + 3 * P));
-    assert!(s.is_covered(a + P, a + 2 * P));
-    assert!(s.is_covered(a + 4 * P, a + 5 * P));
-    assert!(!s.is_covered(a, a + 4 * P), "hole at the end");
-    assert!(!s.is_covered(a, a + 5 * P), "hole inside");
-    assert!(!s.is_covered(a - P, a + P), "hole at the start");
-    assert!(!s.is_covered(a + 3 * P, a + 4 * P), "all hole");
-    assert!(!s.is_covered(a + 4 * P, a + 6 * P));
-}
-
 /// A fault's access check (Linux `access_error` with ARM's protection
 /// map): anything mapped at all is readable (write and exec imply
 /// read), writes need PROT_WRITE, execution PROT_EXEC.
