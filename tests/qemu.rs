@@ -189,14 +189,7 @@ fn check_observed_matrix(b: &Boot) {
         let device = name.starts_with("Device") || name.starts_with("Strongly");
         for (access, ap) in ACCESS_AP {
             for kind in ["section", "page"] {
-                let head = format!("  seen {kind} {access} ");
-                let tail = format!(" | {name}");
-                let lines: Vec<&&str> = seen
-                    .iter()
-                    .filter(|l| l.starts_with(&head) && l.ends_with(&tail))
-                    .collect();
-                assert_eq!(lines.len(), 1, "{kind} {access} {name}: {lines:?}");
-                let line = lines[0];
+                let line = one_seen_line(&seen, kind, access, name);
                 let va = hex(field(line, "va"));
                 let pa = hex(field(line, "pa"));
                 let l1 = hex(field(line, "l1"));

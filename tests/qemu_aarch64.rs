@@ -158,14 +158,7 @@ fn check_observed_matrix(b: &Boot) {
         let normal_nc = *byte == 0x44;
         for (access, ap) in ACCESS_AP {
             for (kind, level) in [("block", 2u64), ("page", 3)] {
-                let head = format!("  seen {kind} {access} ");
-                let tail = format!(" | {name}");
-                let lines: Vec<&&str> = seen
-                    .iter()
-                    .filter(|l| l.starts_with(&head) && l.ends_with(&tail))
-                    .collect();
-                assert_eq!(lines.len(), 1, "{kind} {access} {name}: {lines:?}");
-                let line = lines[0];
+                let line = one_seen_line(&seen, kind, access, name);
                 let pa = hex(field(line, "pa"));
                 let va = hex(field(line, "va"));
                 assert_eq!(field(line, "level"), level.to_string(), "{line}");

@@ -152,6 +152,21 @@ pub fn run(mut cmd: Command, secs: u64) -> Boot {
     Boot { status, log }
 }
 
+/// The one self-test `seen` line for this block kind, permission and
+/// memory type (`  seen <kind> <access> ... | <name>`).
+#[track_caller]
+pub fn one_seen_line<'a>(seen: &[&'a str], kind: &str, access: &str, name: &str) -> &'a str {
+    let head = format!("  seen {kind} {access} ");
+    let tail = format!(" | {name}");
+    let lines: Vec<&str> = seen
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with(&head) && l.ends_with(&tail))
+        .collect();
+    assert_eq!(lines.len(), 1, "{kind} {access} {name}: {lines:?}");
+    lines[0]
+}
+
 /// Every user-task boot must end with the frame count where it started.
 #[track_caller]
 pub fn expect_no_leak(b: &Boot) {
