@@ -1105,3 +1105,101 @@ fn cut_matches_munmap_semantics() {
     assert_eq!(s.remove(P, 2 * P).unwrap(), vec![anon(P, 2 * P, RW)]);
     assert!(s.reserve(4).is_ok());
 }
+
+// ---- Small accessors, pinned by their documented meaning ----------------
+
+#[test]
+fn contains_is_the_half_open_range() {
+    // `[start, end)`: the first byte is inside, the byte at `end` is not.
+    let v = anon(10 * P, 12 * P, RW);
+    assert!(v.contains(10 * P));
+    assert!(v.contains(11 * P));
+    assert!(v.contains(12 * P - 1));
+    assert!(!v.contains(12 * P));
+    assert!(!v.contains(10 * P - 1));
+    assert!(!v.contains(0));
+    assert!(!v.contains(usize::MAX));
+}
+
+#[test]
+fn max_count_is_the_limit_given() {
+    assert_eq!(VmaSet::new(65530).max_count(), 65530);
+    assert_eq!(VmaSet::new(7).max_count(), 7);
+}
+
+#[test]
+fn image_data_debug_names_length_and_address() {
+    static BYTES: [u8; 3] = [1, 2, 3];
+    let d = ImageData {
+        bytes: &BYTES,
+        va: 0x1_0000,
+    };
+    assert_eq!(format!("{d:?}"), "3 file bytes at 0x10000");
+}
+
+#[test]
+fn find_free_refuses_an_inverted_or_too_small_window() {
+    let s = VmaSet::new(10);
+    // lo above hi: nothing fits, whatever the hint.
+    assert_eq!(s.find_free(P, 0, 10 * P, 5 * P, P), None);
+    assert_eq!(s.find_free(P, 6 * P, 10 * P, 5 * P, P), None);
+    // A window of 2 pages cannot hold 8, even with a hint at its bottom.
+    assert_eq!(s.find_free(8 * P, 4 * P, 4 * P, 6 * P, P), None);
+    assert_eq!(s.find_free(8 * P, 0, 4 * P, 6 * P, P), None);
+}
+
+#[test]
+fn replace_range_refuses_bad_indices_and_changes_nothing() {
+    let mut s = set(10, &[anon(P, 2 * P, R), anon(4 * P, 5 * P, R)]);
+    let before = ranges(&s);
+    // Inverted, and past the end (each alone, the other bound fine).
+    assert_eq!(s.replace_range(2, 1, &[]), Err(Errno::EINVAL));
+    assert_eq!(s.replace_range(0, 3, &[]), Err(Errno::EINVAL));
+    assert_eq!(ranges(&s), before);
+}
+
+#[test]
+fn a_merging_insert_fits_under_a_full_limit() {
+    // Linux's vma_merge adds no VMA, so a full map_count does not stop it.
+    // Merging with the next VMA:
+    let mut s = set(1, &[anon(2 * P, 3 * P, RW)]);
+    s.insert(anon(P, 2 * P, RW)).unwrap();
+    assert_eq!(ranges(&s), vec![(P, 3 * P)]);
+    // With the previous one:
+    s.insert(anon(3 * P, 4 * P, RW)).unwrap();
+    assert_eq!(ranges(&s), vec![(P, 4 * P)]);
+    // Filling the gap between two (three become one) under a limit of 2:
+    let mut s = set(2, &[anon(P, 2 * P, RW), anon(3 * P, 4 * P, RW)]);
+    s.insert(anon(2 * P, 3 * P, RW)).unwrap();
+    assert_eq!(ranges(&s), vec![(P, 4 * P)]);
+    // A new, unmergeable VMA does not fit.
+    assert_eq!(s.insert(anon(8 * P, 9 * P, R)), Ok(()));
+    assert_eq!(s.insert(anon(10 * P, 11 * P, R)), Err(Errno::ENOMEM));
+}
+
+#[test]
+fn protect_checks_its_range_first() {
+    // mprotect(2): EINVAL for an unaligned start; here also for an
+    // unaligned end or an inverted range, each on its own, before any
+    // hole (ENOMEM) is noticed. An empty range changes nothing.
+    let mut s = set(10, &[anon(4 * P, 8 * P, R)]);
+    let rw = prot(RW);
+    assert_eq!(s.protect(5 * P, 3 * P, rw), Err(Errno::EINVAL));
+    assert_eq!(s.protect(P + 1, 3 * P, rw), Err(Errno::EINVAL));
+    assert_eq!(s.protect(P, 3 * P + 1, rw), Err(Errno::EINVAL));
+    assert_eq!(s.protect(5 * P, 5 * P, rw), Ok(vec![]));
+    assert_eq!(ranges(&s), vec![(4 * P, 8 * P)]);
+    assert_eq!(s.find(4 * P).map(|v| v.prot), Some(prot(R)));
+}
+
+#[test]
+fn reserve_makes_room_for_that_many_more() {
+    // The promise behind `reserve`: the next `extra` additions need no
+    // allocation, i.e. the vector already has the capacity.
+    let mut s = set(100, &[anon(P, 2 * P, R)]);
+    s.reserve(7).unwrap();
+    assert!(s.vmas.capacity() >= s.count() + 7);
+    let mut e = VmaSet::new(100);
+    e.reserve(3).unwrap();
+    assert!(e.vmas.capacity() >= 3);
+}
