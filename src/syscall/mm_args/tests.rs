@@ -924,3 +924,51 @@ fn a_length_near_the_top_of_the_address_space_is_enomem() {
     // PAGE_ALIGN wraps to 0: ENOMEM as well.
     assert_eq!(mmap(0, usize::MAX, RW, ANON, -1, 0), Err(Errno::ENOMEM));
 }
+
+#[test]
+fn shared_validate_accepts_every_legacy_flag() {
+    // include/linux/mman.h LEGACY_MAP_MASK, values from the asm-generic
+    // uapi headers (ARM and arm64 use them): MAP_SHARED_VALIDATE takes
+    // each of these without EOPNOTSUPP. (MAP_32BIT is x86-only and the
+    // hugetlb size bits need MAP_HUGETLB, which is EINVAL here anyway.)
+    let legacy: [(u32, &str); 12] = [
+        (0x10, "MAP_FIXED"),
+        (0x20, "MAP_ANONYMOUS"),
+        (0x0100, "MAP_GROWSDOWN"),
+        (0x0800, "MAP_DENYWRITE"),
+        (0x1000, "MAP_EXECUTABLE"),
+        (0x2000, "MAP_LOCKED"),
+        (0x4000, "MAP_NORESERVE"),
+        (0x8000, "MAP_POPULATE"),
+        (0x1_0000, "MAP_NONBLOCK"),
+        (0x2_0000, "MAP_STACK"),
+        (0x4_0000, "MAP_HUGETLB"),
+        (0x400_0000, "MAP_UNINITIALIZED"),
+    ];
+    for (flag, name) in legacy {
+        // Once as a /dev/zero file mapping, once as an anonymous one.
+        for (fd, base) in [(FD_ZERO, 0), (-1, MAP_ANONYMOUS)] {
+            let r = mmap(
+                0x1000_0000,
+                4096,
+                RW,
+                MAP_SHARED_VALIDATE | base | flag,
+                fd,
+                0,
+            );
+            assert_ne!(r, Err(EOPNOTSUPP), "{name} with fd {fd}");
+        }
+    }
+    // The same call with a flag that is not legacy does fail.
+    assert_eq!(
+        mmap(
+            0,
+            4096,
+            RW,
+            MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_SYNC,
+            -1,
+            0
+        ),
+        Err(EOPNOTSUPP)
+    );
+}
