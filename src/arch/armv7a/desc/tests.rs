@@ -195,3 +195,83 @@ fn kind_of_raw_entries() {
     assert_eq!(l1_kind(0x4000_0003), L1Kind::Section); // PXN set
     assert_eq!(l1_kind(0x4004_0002), L1Kind::Supersection);
 }
+
+#[test]
+fn large_page_split_moves_tex_and_xn_to_small_page_positions() {
+    // ARM ARM B3-5: large page TEX [14:12], XN bit 15; small page TEX
+    // [8:6], XN bit 0, bit 1 set. B, C, AP[1:0], AP[2], S, nG stay put.
+    let large = 0x1234_0000u32
+        | (1 << 15)
+        | (0b101 << 12)
+        | (1 << 11)
+        | (1 << 10)
+        | (1 << 9)
+        | (0b11 << 4)
+        | (1 << 3)
+        | (1 << 2)
+        | 0b01;
+    let want = 0x1234_5000u32
+        | (1 << 11)
+        | (1 << 10)
+        | (1 << 9)
+        | (0b101 << 6)
+        | (0b11 << 4)
+        | (1 << 3)
+        | (1 << 2)
+        | 0b10
+        | 1;
+    assert_eq!(large_to_small(large, 0x5000), want);
+    // Nothing but the type and address: no attribute bit appears.
+    assert_eq!(large_to_small(0x8765_0001, 0xF000), 0x8765_F002);
+    assert_eq!(large_to_small(0x8765_0001, 0), 0x8765_0002);
+}
+
+#[test]
+fn supersection_split_gives_sections_in_the_domain() {
+    // ARM ARM B3-4: supersection bit 18 set, PA[39:36] in [8:5]; a section
+    // has bit 18 clear and its domain in [8:5]. Everything else in
+    // [4:0], [17:9] and NS (bit 19) keeps its place.
+    let attrs = 1 // PXN
+        | (1 << 2)
+        | (1 << 3)
+        | (1 << 4)
+        | (1 << 9)
+        | (0b10 << 10)
+        | (0b111 << 12)
+        | (1 << 15)
+        | (1 << 16)
+        | (1 << 17)
+        | (1 << 19);
+    let raw = 0x4500_0000u32 | (1 << 18) | (0b1111 << 5) | attrs | 0b10;
+    assert_eq!(
+        supersection_to_section(raw, 0x30_0000, 5),
+        0x4530_0000 | attrs | 0b10 | (5 << 5)
+    );
+    // Bare: type bits, the offset and the domain only.
+    let bare = 0xFF00_0000u32 | (1 << 18) | 0b10;
+    assert_eq!(supersection_to_section(bare, 0xF0_0000, 0), 0xFFF0_0002);
+    assert_eq!(
+        supersection_to_section(bare, 0, 15),
+        0xFF00_0002 | (15 << 5)
+    );
+}
+
+#[test]
+fn physical_bases_of_pages_and_sections() {
+    // Small page base PA[31:12], section base PA[31:20] (B3-4, B3-5).
+    assert_eq!(small_page_pa(0x1234_5FFF), 0x1234_5000);
+    assert_eq!(small_page_pa(0x0000_0FFF), 0);
+    assert_eq!(section_pa(0x123F_FFFF), 0x1230_0000);
+    assert_eq!(section_pa(0x000F_FFFF), 0);
+}
+
+#[test]
+fn supersection_addresses_stop_at_40_bits() {
+    // Supersections extend the PA to 40 bits (B3.5.1), no further.
+    let a = attrs(MemoryType::NormalWriteBackWriteAlloc, Access::KernelRw);
+    assert!(supersection(0xFF_FF00_0000, a).is_ok());
+    assert_eq!(
+        supersection(0x100_0000_0000, a),
+        Err(EncodeError::Misaligned)
+    );
+}
