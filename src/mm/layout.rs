@@ -92,4 +92,40 @@ mod tests {
         assert_eq!(L.virt_to_phys(0xA000_0000), None);
         assert!(L.is_ram(0x5FFF_FFFF) && !L.is_ram(0x6000_0000) && !L.is_ram(0x3FFF_FFFF));
     }
+
+    #[test]
+    fn image_window_ends_exactly_at_the_image_end() {
+        // One byte past the image: the linear map, in both directions.
+        assert_eq!(L.phys_to_virt(0x4031_0000), 0x8031_0000);
+        assert_eq!(L.phys_to_virt(0x4000_FFFF), 0x8000_FFFF);
+        assert_eq!(L.virt_to_phys(0xC02F_FFFF), Some(0x4030_FFFF));
+        assert_eq!(L.virt_to_phys(0xC030_0000), None);
+        assert_eq!(L.virt_to_phys(0xBFFF_FFFF), None);
+        assert_eq!(L.virt_to_phys(0x8000_0000), Some(0x4000_0000));
+        assert_eq!(L.virt_to_phys(0x7FFF_FFFF), None);
+        assert!(L.is_ram(0x4000_0000));
+    }
+
+    #[test]
+    fn image_regions_text_rodata_data() {
+        // .text: kernel read-only, executable; .rodata: read-only, never
+        // executable; .data/.bss: read-write, never executable. All of it
+        // Normal write-back RAM, global, shareable.
+        let [t, r, d] = image_regions(0x1000, 0x5000, 0x8000, 0xA000);
+        assert_eq!(
+            (t.0, t.1, r.0, r.1, d.0, d.1),
+            (0x1000, 0x5000, 0x5000, 0x8000, 0x8000, 0xA000)
+        );
+        let want = |access, xn| MapAttrs {
+            mem: crate::mm::memtype::MemoryType::NormalWriteBackWriteAlloc,
+            access,
+            execute_never: xn,
+            privileged_execute_never: xn,
+            not_global: false,
+            shareable: true,
+        };
+        assert_eq!(t.2, want(Access::KernelRo, false));
+        assert_eq!(r.2, want(Access::KernelRo, true));
+        assert_eq!(d.2, want(Access::KernelRw, true));
+    }
 }

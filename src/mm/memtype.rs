@@ -328,4 +328,185 @@ mod tests {
         };
         assert!(inner_only.is_cacheable());
     }
+
+    #[test]
+    fn access_rights_follow_the_ap_table() {
+        // ARM ARM B3.7.1 table B3-8 (AFE = 0), as (PL1 read, PL1 write,
+        // PL0 read, PL0 write): AP 000 none; 001 PL1 RW; 010 PL1 RW, PL0
+        // RO; 011 full; 101 PL1 RO; 111 PL1 and PL0 RO.
+        let table = [
+            (Access::NoAccess, (false, false, false, false), "none"),
+            (Access::KernelRw, (true, true, false, false), "K:RW U:--"),
+            (
+                Access::KernelRwUserRo,
+                (true, true, true, false),
+                "K:RW U:R-",
+            ),
+            (Access::UserRw, (true, true, true, true), "K:RW U:RW"),
+            (Access::KernelRo, (true, false, false, false), "K:R- U:--"),
+            (Access::UserRo, (true, false, true, false), "K:R- U:R-"),
+        ];
+        assert_eq!(table.len(), Access::ALL.len());
+        for (i, (a, (kr, kw, ur, uw), name)) in table.into_iter().enumerate() {
+            assert_eq!(Access::ALL[i], a);
+            let got = a.allows();
+            assert_eq!(
+                (
+                    got.kernel_read,
+                    got.kernel_write,
+                    got.user_read,
+                    got.user_write
+                ),
+                (kr, kw, ur, uw),
+                "{a:?}"
+            );
+            // The name spells the same rights out.
+            assert_eq!(a.name(), name);
+        }
+    }
+
+    #[test]
+    fn classes_of_the_fixed_types() {
+        use CachePolicy::*;
+        // The Linux L_PTE_MT_* meanings listed on `MemoryType`.
+        let normal = |p| MemoryClass::Normal { inner: p, outer: p };
+        let table = [
+            (MemoryType::StronglyOrdered, MemoryClass::StronglyOrdered),
+            (
+                MemoryType::DeviceShareable,
+                MemoryClass::Device { shareable: true },
+            ),
+            (
+                MemoryType::NormalWriteThrough,
+                normal(WriteThroughNoWriteAlloc),
+            ),
+            (
+                MemoryType::NormalWriteBackNoWriteAlloc,
+                normal(WriteBackNoWriteAlloc),
+            ),
+            (MemoryType::NormalNonCacheable, normal(NonCacheable)),
+            (
+                MemoryType::NormalWriteBackWriteAlloc,
+                normal(WriteBackWriteAlloc),
+            ),
+            (
+                MemoryType::DeviceNonShareable,
+                MemoryClass::Device { shareable: false },
+            ),
+        ];
+        for (i, (t, class)) in table.into_iter().enumerate() {
+            assert_eq!(MemoryType::FIXED[i], t);
+            assert_eq!(t.class(), class, "{t:?}");
+        }
+        let io = MemoryType::NormalInnerOuter {
+            inner: WriteThroughNoWriteAlloc,
+            outer: WriteBackNoWriteAlloc,
+        };
+        assert_eq!(
+            io.class(),
+            MemoryClass::Normal {
+                inner: WriteThroughNoWriteAlloc,
+                outer: WriteBackNoWriteAlloc
+            }
+        );
+    }
+
+    #[test]
+    fn cacheable_if_either_level_caches() {
+        use CachePolicy::*;
+        for inner in CachePolicy::ALL {
+            for outer in CachePolicy::ALL {
+                let t = MemoryType::NormalInnerOuter { inner, outer };
+                assert_eq!(
+                    t.is_cacheable(),
+                    inner != NonCacheable || outer != NonCacheable,
+                    "{t:?}"
+                );
+                assert!(!t.is_device());
+            }
+        }
+        let outer_only = MemoryType::NormalInnerOuter {
+            inner: NonCacheable,
+            outer: WriteThroughNoWriteAlloc,
+        };
+        assert!(outer_only.is_cacheable());
+        for t in [
+            MemoryType::StronglyOrdered,
+            MemoryType::DeviceShareable,
+            MemoryType::DeviceNonShareable,
+        ] {
+            assert!(!t.is_cacheable(), "{t:?}");
+        }
+        assert!(MemoryType::NormalWriteBackWriteAlloc.is_cacheable());
+        assert!(MemoryType::NormalWriteBackNoWriteAlloc.is_cacheable());
+    }
+
+    #[test]
+    fn names_for_logs() {
+        use CachePolicy::*;
+        let name = |t: MemoryType| {
+            let mut s = std::string::String::new();
+            t.describe(&mut s).unwrap();
+            s
+        };
+        assert_eq!(name(MemoryType::StronglyOrdered), "Strongly-ordered");
+        assert_eq!(name(MemoryType::DeviceShareable), "Device (shareable)");
+        assert_eq!(
+            name(MemoryType::DeviceNonShareable),
+            "Device (non-shareable)"
+        );
+        assert_eq!(name(MemoryType::NormalNonCacheable), "Normal non-cacheable");
+        assert_eq!(name(MemoryType::NormalWriteThrough), "Normal WT no-WA");
+        assert_eq!(
+            name(MemoryType::NormalWriteBackNoWriteAlloc),
+            "Normal WB no-WA"
+        );
+        assert_eq!(name(MemoryType::NormalWriteBackWriteAlloc), "Normal WB WA");
+        let pairs = [
+            (NonCacheable, "NC"),
+            (WriteBackWriteAlloc, "WBWA"),
+            (WriteThroughNoWriteAlloc, "WT"),
+            (WriteBackNoWriteAlloc, "WB"),
+        ];
+        for (p, short) in pairs {
+            assert_eq!(p.short_name(), short);
+        }
+        assert_eq!(
+            name(MemoryType::NormalInnerOuter {
+                inner: WriteThroughNoWriteAlloc,
+                outer: NonCacheable
+            }),
+            "Normal in=WT out=NC"
+        );
+    }
+
+    #[test]
+    fn attribute_presets() {
+        // Kernel RAM and device registers: RW for the kernel only, never
+        // executable, shareable, global.
+        let d = MapAttrs::kernel_data();
+        assert_eq!(d.mem, MemoryType::NormalWriteBackWriteAlloc);
+        let r = MapAttrs::kernel_device();
+        assert_eq!(r.mem, MemoryType::DeviceShareable);
+        for a in [d, r] {
+            assert_eq!(a.access, Access::KernelRw);
+            assert!(a.execute_never && a.privileged_execute_never);
+            assert!(a.shareable && !a.not_global);
+        }
+        let x = r
+            .with_mem(MemoryType::NormalNonCacheable)
+            .with_access(Access::KernelRo)
+            .executable();
+        assert_eq!(
+            x,
+            MapAttrs {
+                mem: MemoryType::NormalNonCacheable,
+                access: Access::KernelRo,
+                execute_never: false,
+                privileged_execute_never: false,
+                not_global: false,
+                shareable: true,
+            }
+        );
+    }
 }
