@@ -130,3 +130,6 @@ pub fn private_syscall<M: KernelMemory>(nr: usize, a: [usize; 6]) -> Option<isiz
         }
     })
 }
+
+#[cfg(test)]
+mod tests;
