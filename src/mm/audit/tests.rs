@@ -585,3 +585,95 @@ fn a_failing_table_operation_leaves_vmas_and_table_in_agreement() {
     assert_eq!(s.mprotect(&mut m, one, ro), Err(Errno::ENOMEM));
     assert_eq!(audit_space(&s, &m), vec![], "after a failed mprotect");
 }
+
+#[test]
+fn violations_beyond_64_are_counted_not_kept() {
+    let vmas = VmaSet::new(1);
+    let ram = is_ram;
+    let mut a = Auditor::new(&vmas, &ram);
+    for va in 0..70 {
+        a.check(false, Violation::OutsideVma { va });
+    }
+    a.check(true, Violation::OutsideVma { va: 99 });
+    assert_eq!(a.checks, 71);
+    assert_eq!(a.violations.len(), 64);
+    assert_eq!(a.violations[63], Violation::OutsideVma { va: 63 });
+    assert_eq!(a.dropped, 6);
+    assert_eq!(a.violation_count(), 70);
+}
+
+#[test]
+fn record_adds_to_the_totals() {
+    // The only host test that records: the totals move by exactly this
+    // audit's numbers.
+    let vmas = VmaSet::new(1);
+    let ram = is_ram;
+    let mut a = Auditor::new(&vmas, &ram);
+    for va in 0..66 {
+        a.check(va % 2 == 0, Violation::Global { va });
+    }
+    let (c0, v0) = totals();
+    record(&a, &"test");
+    assert_eq!(totals(), (c0 + 66, v0 + 33));
+}
+
+#[test]
+fn violation_messages() {
+    let cases: [(Violation, &str); 10] = [
+        (
+            Violation::OutsideVma { va: 0x1000 },
+            "entry at 0x1000 outside any VMA",
+        ),
+        (
+            Violation::MoreRights {
+                va: 0x2000,
+                right: Right::Write,
+            },
+            "entry at 0x2000 grants Write its VMA does not",
+        ),
+        (
+            Violation::WriteExec { va: 0x3000 },
+            "entry at 0x3000 is writable and executable",
+        ),
+        (
+            Violation::Global { va: 0x4000 },
+            "user entry at 0x4000 is global (nG clear)",
+        ),
+        (
+            Violation::KernelExecutable { va: 0x5000 },
+            "user entry at 0x5000 is executable by the kernel (PXN clear)",
+        ),
+        (
+            Violation::Memory {
+                va: 0x6000,
+                pa: 0x4000_0000,
+                why: "why",
+            },
+            "entry at 0x6000 -> 0x40000000: why",
+        ),
+        (
+            Violation::Undecodable { va: 0x7000 },
+            "entry at 0x7000 has a reserved type or AP encoding",
+        ),
+        (
+            Violation::FrameFree { pa: 0x4000_1000 },
+            "mapped frame 0x40001000 is free in the allocator",
+        ),
+        (
+            Violation::DoubleMapped { pa: 0x4000_2000 },
+            "frame 0x40002000 mapped twice",
+        ),
+        (
+            Violation::FrameCount {
+                free: 1,
+                used: 2,
+                total: 4,
+                mapped: 3,
+            },
+            "frame counts: free 1 + used 2 != total 4, or mapped 3 > used",
+        ),
+    ];
+    for (v, want) in cases {
+        assert_eq!(std::format!("{v}"), want);
+    }
+}
