@@ -325,4 +325,74 @@ mod tests {
         }
         assert_eq!(private_syscall(5, [0; 6], &MemStat::default), None);
     }
+
+    #[test]
+    fn clamp_saturates_at_u32_max() {
+        assert_eq!(clamp(7), 7);
+        assert_eq!(clamp(u32::MAX as usize), u32::MAX);
+        assert_eq!(clamp(usize::MAX), u32::MAX);
+    }
+
+    /// The one host test of the global switch. It arms only heap failures,
+    /// which nothing else in the host tests asks for (the kernel's global
+    /// allocator lives in the binary), and frame failures only so far ahead
+    /// (2^32 - 1 allocations) that none can fire in a concurrent test.
+    #[test]
+    fn the_private_syscalls_end_to_end() {
+        let enosys = Errno::ENOSYS.as_return();
+        let einval = Errno::EINVAL.as_return();
+        let stat = || MemStat {
+            free_frames: 10,
+            heap_used: 11,
+            total_frames: 12,
+            audit_violations: 13,
+            audit_checks: 14,
+        };
+        // Off: everything is ENOSYS (the auditor is off on the host too)
+        // and the hooks never fail.
+        if !enabled() {
+            for op in 0..4 {
+                assert_eq!(
+                    private_syscall(SYS_INJECT, [op, 0, 0, 0, 0, 0], &stat),
+                    Some(enosys)
+                );
+            }
+            assert_eq!(private_syscall(SYS_MEMSTAT, [0; 6], &stat), Some(enosys));
+            assert!(!fail(Kind::Heap, 64));
+        }
+        enable();
+        assert!(enabled());
+        // memstat: each value by its index, then EINVAL.
+        for (which, want) in [(0, 10), (1, 11), (2, 12), (3, 13), (4, 14), (5, einval)] {
+            assert_eq!(
+                private_syscall(SYS_MEMSTAT, [which, 0, 0, 0, 0, 0], &stat),
+                Some(want),
+                "memstat({which})"
+            );
+        }
+        let inject = |op: usize, n: usize| private_syscall(SYS_INJECT, [op, n, 0, 0, 0, 0], &stat);
+        assert_eq!(inject(3, 0), Some(einval));
+        // Frames: armed far ahead, not fired when disarmed.
+        assert_eq!(inject(OP_ARM_FRAME, usize::MAX), Some(0));
+        assert!(!fail(Kind::Frame, 4096));
+        assert_eq!(inject(OP_DISARM, 0), Some(0));
+        // Heap: the second allocation from now fails, once; a suspended
+        // one neither counts nor fails.
+        assert_eq!(inject(OP_ARM_HEAP, 1), Some(0));
+        {
+            let _s = Suspend::new();
+            assert!(!fail(Kind::Heap, 64));
+            assert!(!fail(Kind::Heap, 64));
+        }
+        assert!(!fail(Kind::Heap, 64));
+        assert!(fail(Kind::Heap, 64));
+        assert!(!fail(Kind::Heap, 64));
+        assert_eq!(inject(OP_DISARM, 0), Some(1));
+        assert_eq!(inject(OP_DISARM, 0), Some(0));
+        // reset disarms: an armed failure does not survive the task.
+        assert_eq!(inject(OP_ARM_HEAP, 0), Some(0));
+        reset();
+        assert!(!fail(Kind::Heap, 64));
+        assert_eq!(inject(OP_DISARM, 0), Some(0));
+    }
 }
