@@ -371,3 +371,21 @@ fn splitting_keeps_every_attribute() {
         page(0x20_1000, MapAttrs::kernel_data()).unwrap() | (0b1010 << 55)
     );
 }
+
+#[test]
+fn with_attrs_rewrites_an_l3_page_as_a_page() {
+    // D8.3.2: an L3 page keeps bits [1:0] = 0b11 and its OA[47:12]; the
+    // attributes are the new ones: AttrIndx 5 (WB RA WA, MAIR plan),
+    // AP[2:1] = 11 (EL1+EL0 RO), SH = 11, AF, nG, PXN; UXN clear (EL0 may
+    // execute).
+    let old = page(0x8_1234_5000, MapAttrs::kernel_data()).unwrap();
+    let new = MapAttrs {
+        access: Access::UserRo,
+        execute_never: false,
+        privileged_execute_never: true,
+        not_global: true,
+        ..MapAttrs::kernel_data()
+    };
+    let want = 0x8_1234_5000 | 0b11 | (5 << 2) | (0b11 << 6) | (0b11 << 8) | AF | (1 << 11) | PXN;
+    assert_eq!(with_attrs(old, 3, new), Ok(want));
+}
