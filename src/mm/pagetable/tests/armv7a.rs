@@ -432,3 +432,25 @@ fn user_l1_page_table_entries_deny_privileged_execution() {
         .unwrap();
     assert_eq!(env.read(l1(&t, 0x10_0000)) & 0b111, 0b101);
 }
+
+#[test]
+fn block_pxn_is_bit_0_of_sections_only() {
+    // ARM ARM B3-4/B3-5: bit 0 is PXN in a section or supersection, but
+    // XN in a small page and part of the type (0b01) in a large page.
+    let ex = rw().executable();
+    let pxn = MapAttrs {
+        privileged_execute_never: true,
+        ..ex
+    };
+    let xn = MapAttrs {
+        execute_never: true,
+        ..ex
+    };
+    assert!(ShortDescriptor::block_pxn(section(MIB, pxn, 0), 1));
+    assert!(!ShortDescriptor::block_pxn(section(MIB, ex, 0), 1));
+    let s = desc::supersection(SUPER, pxn).unwrap() as u64;
+    assert!(ShortDescriptor::block_pxn(s, 1));
+    assert!(!ShortDescriptor::block_pxn(small(0x1000, xn), 2));
+    assert!(!ShortDescriptor::block_pxn(large(LARGE, ex), 2));
+    assert!(!ShortDescriptor::block_pxn(large(LARGE, xn), 2));
+}
