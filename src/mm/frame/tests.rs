@@ -263,3 +263,26 @@ fn randomized_against_a_model() {
         }
     }
 }
+
+#[test]
+fn frames_at_the_top_of_the_address_space() {
+    // Rounding the base up to a frame would pass 2^64: no whole frame
+    // lies in [base, base + size), so nothing is managed.
+    for base in [u64::MAX - 10, u64::MAX - 0xFFE] {
+        let a = FrameAllocator::new(base, 100);
+        assert_eq!(a.total(), 0, "{base:#x}");
+        assert_eq!(a.free_count(), 0);
+    }
+    // One whole frame just below the last one. Reserving up to the very
+    // top of the address space rounds outwards, past 2^64, and so covers
+    // it.
+    let mut a = FrameAllocator::new(u64::MAX - 0x1FFF, 0x1FFF);
+    assert_eq!(a.total(), 1);
+    assert_eq!(a.base(), u64::MAX - 0x1FFF);
+    a.reserve(u64::MAX - 0x1FFF, u64::MAX);
+    assert_eq!(a.free_count(), 0);
+    assert!(a.is_allocated(u64::MAX - 0x1FFF));
+    let mut a = FrameAllocator::new(u64::MAX - 0x1FFF, 0x1FFF);
+    a.reserve(0, u64::MAX - 5);
+    assert_eq!(a.free_count(), 0);
+}
