@@ -181,4 +181,22 @@ mod tests {
         let last: Vec<_> = plan(u64::MAX - 4095, 0, 4096, g).unwrap().collect();
         assert_eq!(last.len(), 1);
     }
+
+    #[test]
+    fn physical_range_may_end_exactly_at_the_top() {
+        // The same rule for pa: [pa, pa + size) may end at 2^64, not past.
+        let g = &ARMV7_SECTIONS_AND_PAGES;
+        let top = u64::MAX - 4095;
+        let last: Vec<_> = plan(0x1000, top, 4096, g).unwrap().collect();
+        assert_eq!(
+            last,
+            [Chunk {
+                va: 0x1000,
+                pa: top,
+                size: 4096
+            }]
+        );
+        assert_eq!(plan(0x1000, top, 8192, g).unwrap_err(), PlanError::Overflow);
+        assert_eq!(plan(0x1000, top - 4096, 8192, g).map(|p| p.count()), Ok(2));
+    }
 }
