@@ -32,3 +32,20 @@ pub fn must<T, E: core::fmt::Debug>(r: Result<T, E>, what: &str) {
 pub fn bugs() -> usize {
     BUGS.load(Ordering::Relaxed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn must_counts_every_failure() {
+        // The counter only grows (other tests may add to it concurrently),
+        // so each failure shows as at least one more.
+        let before = bugs();
+        must::<(), _>(Err("test"), "a failure on purpose");
+        let once = bugs();
+        assert!(once > before, "{before} -> {once}");
+        must::<(), _>(Err("test"), "a second one");
+        assert!(bugs() > once);
+    }
+}
