@@ -677,3 +677,45 @@ fn violation_messages() {
         assert_eq!(std::format!("{v}"), want);
     }
 }
+
+#[test]
+fn entries_the_user_cannot_touch_fit_a_prot_none_vma() {
+    // A PROT_NONE VMA may hold pages (mprotect(PROT_NONE) keeps them) as
+    // long as the user can neither read, write nor execute them.
+    let mut f = Fake::new();
+    f.vmas
+        .insert(Vma {
+            start: 0x40_0000,
+            end: 0x40_3000,
+            prot: Prot::NONE,
+            kind: VmaKind::Anonymous {
+                shared: false,
+                may_write: true,
+            },
+        })
+        .unwrap();
+    for (i, access) in [Access::NoAccess, Access::KernelRw, Access::KernelRo]
+        .into_iter()
+        .enumerate()
+    {
+        let pa = f.frames.alloc().unwrap();
+        f.table.push(Mapping {
+            access: Some(access),
+            ..good(0x40_0000 + i * PAGE, pa)
+        });
+    }
+    assert_eq!(f.audit(), vec![]);
+    // A user-readable one does not.
+    let last = f.table.pop().unwrap();
+    f.table.push(Mapping {
+        access: Some(Access::UserRo),
+        ..last
+    });
+    assert_eq!(
+        f.audit(),
+        vec![Violation::MoreRights {
+            va: 0x40_2000,
+            right: Right::Read
+        }]
+    );
+}
