@@ -719,3 +719,47 @@ fn entries_the_user_cannot_touch_fit_a_prot_none_vma() {
         }]
     );
 }
+
+#[test]
+fn write_only_and_exec_only_vmas_may_be_readable() {
+    // ARM cannot map a page writable or executable without making it
+    // readable, so Linux's PROT_WRITE and PROT_EXEC imply reading: a
+    // user-readable entry is no extra right in such a VMA.
+    for (prot, access, xn) in [
+        (
+            Prot {
+                read: false,
+                write: true,
+                exec: false,
+            },
+            Access::UserRw,
+            true,
+        ),
+        (
+            Prot {
+                read: false,
+                write: false,
+                exec: true,
+            },
+            Access::UserRo,
+            false,
+        ),
+    ] {
+        let mut f = Fake::new();
+        f.vmas
+            .insert(Vma {
+                start: 0x40_0000,
+                end: 0x40_1000,
+                prot,
+                kind: VmaKind::Heap,
+            })
+            .unwrap();
+        let pa = f.frames.alloc().unwrap();
+        f.table.push(Mapping {
+            access: Some(access),
+            xn,
+            ..good(0x40_0000, pa)
+        });
+        assert_eq!(f.audit(), vec![], "{prot:?}");
+    }
+}
