@@ -763,3 +763,83 @@ fn write_only_and_exec_only_vmas_may_be_readable() {
         assert_eq!(f.audit(), vec![], "{prot:?}");
     }
 }
+
+#[test]
+fn user_write_needs_a_writable_vma_even_if_it_may_become_one() {
+    // VM_MAYWRITE only allows a later mprotect(PROT_WRITE); until then a
+    // user-writable entry in the read-only VMA is an extra right.
+    let mut f = Fake::new();
+    f.vmas
+        .insert(Vma {
+            start: 0x40_0000,
+            end: 0x40_1000,
+            prot: Prot {
+                read: true,
+                write: false,
+                exec: false,
+            },
+            kind: VmaKind::Anonymous {
+                shared: false,
+                may_write: true,
+            },
+        })
+        .unwrap();
+    let pa = f.frames.alloc().unwrap();
+    f.table.push(good(0x40_0000, pa));
+    assert_eq!(
+        f.audit(),
+        vec![Violation::MoreRights {
+            va: 0x40_0000,
+            right: Right::Write
+        }]
+    );
+}
+
+#[test]
+fn a_block_over_two_vmas_is_checked_piece_by_piece() {
+    // One 8 KiB entry over a RW and a read-only anonymous VMA: its second
+    // page is the frame right after its first, allocated, mapped once.
+    let mut f = Fake::new();
+    let ro = Prot {
+        read: true,
+        write: false,
+        exec: false,
+    };
+    for (start, prot) in [(0x40_0000, rw()), (0x40_1000, ro)] {
+        f.vmas
+            .insert(Vma {
+                start,
+                end: start + PAGE,
+                prot,
+                kind: VmaKind::Anonymous {
+                    shared: false,
+                    may_write: true,
+                },
+            })
+            .unwrap();
+    }
+    let pa = f.frames.alloc_contiguous(2, 1).unwrap();
+    f.table.push(Mapping {
+        size: 2 * PAGE,
+        access: Some(Access::UserRo),
+        ..good(0x40_0000, pa)
+    });
+    assert_eq!(f.audit(), vec![]);
+    // The second frame free: reported at its own address, and now one
+    // more frame is mapped (5: a, b, text and these two) than in use.
+    f.frames.free(pa + PAGE as u64).unwrap();
+    assert_eq!(
+        f.audit(),
+        vec![
+            Violation::FrameFree {
+                pa: pa + PAGE as u64
+            },
+            Violation::FrameCount {
+                free: 4092,
+                used: 4,
+                total: 4096,
+                mapped: 5
+            }
+        ]
+    );
+}
