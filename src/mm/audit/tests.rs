@@ -843,3 +843,101 @@ fn a_block_over_two_vmas_is_checked_piece_by_piece() {
         ]
     );
 }
+
+fn device_vma(start: usize, pages: usize, phys: u64) -> Vma {
+    Vma {
+        start,
+        end: start + pages * PAGE,
+        prot: rw(),
+        kind: VmaKind::Device {
+            phys,
+            mem: crate::mm::memtype::MemoryType::StronglyOrdered,
+            may_write: true,
+        },
+    }
+}
+
+fn device(va: usize, pa: u64, size: usize) -> Mapping {
+    Mapping {
+        class: Some(MemoryClass::StronglyOrdered),
+        size,
+        ..good(va, pa)
+    }
+}
+
+#[test]
+fn device_pages_at_an_offset_map_the_vma_s_physical_address_plus_it() {
+    let mut f = Fake::new();
+    f.vmas
+        .insert(device_vma(0x50_0000, 2, 0x0A00_0000))
+        .unwrap();
+    f.table.push(device(0x50_1000, 0x0A00_1000, PAGE));
+    assert_eq!(f.audit(), vec![]);
+    f.table.pop();
+    f.table.push(device(0x50_1000, 0x0A00_0000, PAGE));
+    assert_eq!(
+        f.audit(),
+        vec![Violation::Memory {
+            va: 0x50_1000,
+            pa: 0x0A00_0000,
+            why: "not the VMA's physical address"
+        }]
+    );
+}
+
+#[test]
+fn device_ranges_touching_ram_count_as_ram_only_if_they_overlap_it() {
+    // Ending exactly where RAM starts: no RAM in it.
+    let mut f = Fake::new();
+    f.vmas
+        .insert(device_vma(0x50_0000, 2, RAM - 0x2000))
+        .unwrap();
+    f.table.push(device(0x50_0000, RAM - 0x2000, 2 * PAGE));
+    assert_eq!(f.audit(), vec![]);
+    // Running one page into RAM: RAM in a Device VMA.
+    let mut f = Fake::new();
+    f.vmas
+        .insert(device_vma(0x50_0000, 2, RAM - 0x1000))
+        .unwrap();
+    f.table.push(device(0x50_0000, RAM - 0x1000, 2 * PAGE));
+    assert_eq!(
+        f.audit(),
+        vec![Violation::Memory {
+            va: 0x50_0000,
+            pa: RAM - 0x1000,
+            why: "RAM in a Device VMA"
+        }]
+    );
+}
+
+#[test]
+fn ram_vma_pages_must_lie_wholly_in_ram() {
+    let end = RAM + RAM_SIZE;
+    // The last RAM frame, allocated: fine.
+    let mut f = Fake::new();
+    f.frames.reserve(end - 0x1000, end);
+    f.vmas
+        .insert(Vma {
+            start: 0x40_0000,
+            end: 0x40_2000,
+            prot: rw(),
+            kind: VmaKind::Heap,
+        })
+        .unwrap();
+    f.table.push(good(0x40_0000, end - 0x1000));
+    assert_eq!(f.audit(), vec![]);
+    // Two pages from there: the second one is past RAM.
+    f.table.pop();
+    f.table.push(Mapping {
+        size: 2 * PAGE,
+        ..good(0x40_0000, end - 0x1000)
+    });
+    assert_eq!(
+        f.audit(),
+        vec![Violation::Memory {
+            va: 0x40_0000,
+            pa: end - 0x1000,
+            why: "non-RAM physical address in a RAM VMA"
+        }]
+    );
+}
