@@ -941,3 +941,31 @@ fn ram_vma_pages_must_lie_wholly_in_ram() {
         }]
     );
 }
+
+#[test]
+fn every_frame_of_a_block_counts_once() {
+    // An 8 KiB entry in a RAM VMA maps two distinct frames, both
+    // allocated: nothing is double-mapped or free.
+    let mut f = Fake::new();
+    let pa = f.frames.alloc_contiguous(2, 1).unwrap();
+    f.table.push(Mapping {
+        size: 2 * PAGE,
+        ..good(0x10_2000, pa)
+    });
+    assert_eq!(f.audit(), vec![]);
+    f.frames.free(pa + PAGE as u64).unwrap();
+    assert_eq!(
+        f.audit(),
+        vec![
+            Violation::FrameFree {
+                pa: pa + PAGE as u64
+            },
+            Violation::FrameCount {
+                free: 4092,
+                used: 4,
+                total: 4096,
+                mapped: 5
+            }
+        ]
+    );
+}
