@@ -969,3 +969,29 @@ fn every_frame_of_a_block_counts_once() {
         ]
     );
 }
+
+#[test]
+fn frame_shared_with_a_private_mapping_is_double_mapped() {
+    // Only shared mappings may share a frame: a frame in a shared VMA and
+    // also in a private one is one mapping too many, in either order.
+    for shared_first in [true, false] {
+        let mut f = Fake::new();
+        f.vmas.remove(0x10_0000, 0x10_4000).unwrap();
+        for (start, shared) in [(0x10_0000, shared_first), (0x10_1000, !shared_first)] {
+            f.vmas
+                .insert(Vma {
+                    start,
+                    end: start + PAGE,
+                    prot: rw(),
+                    kind: VmaKind::Anonymous {
+                        shared,
+                        may_write: true,
+                    },
+                })
+                .unwrap();
+        }
+        let pa = f.table[0].pa;
+        f.table[1].pa = pa;
+        assert_eq!(f.audit(), vec![Violation::DoubleMapped { pa }]);
+    }
+}
