@@ -327,6 +327,20 @@ mod tests {
     }
 
     #[test]
+    fn seen_counts_each_kind_while_enabled() {
+        let mut i = Injector::new();
+        i.enable();
+        for _ in 0..3 {
+            i.should_fail(Kind::Frame);
+        }
+        for _ in 0..2 {
+            i.should_fail(Kind::Heap);
+        }
+        assert_eq!(i.seen, [3, 2]);
+        assert_eq!(i.injected, [0, 0]);
+    }
+
+    #[test]
     fn clamp_saturates_at_u32_max() {
         assert_eq!(clamp(7), 7);
         assert_eq!(clamp(u32::MAX as usize), u32::MAX);
@@ -348,18 +362,17 @@ mod tests {
             audit_violations: 13,
             audit_checks: 14,
         };
-        // Off: everything is ENOSYS (the auditor is off on the host too)
-        // and the hooks never fail.
-        if !enabled() {
-            for op in 0..4 {
-                assert_eq!(
-                    private_syscall(SYS_INJECT, [op, 0, 0, 0, 0, 0], &stat),
-                    Some(enosys)
-                );
-            }
-            assert_eq!(private_syscall(SYS_MEMSTAT, [0; 6], &stat), Some(enosys));
-            assert!(!fail(Kind::Heap, 64));
+        // Off (no other host test turns it on): everything is ENOSYS (the
+        // auditor is off on the host too) and the hooks never fail.
+        assert!(!enabled());
+        for op in 0..4 {
+            assert_eq!(
+                private_syscall(SYS_INJECT, [op, 0, 0, 0, 0, 0], &stat),
+                Some(enosys)
+            );
         }
+        assert_eq!(private_syscall(SYS_MEMSTAT, [0; 6], &stat), Some(enosys));
+        assert!(!fail(Kind::Heap, 64));
         enable();
         assert!(enabled());
         // memstat: each value by its index, then EINVAL.
