@@ -39,6 +39,7 @@ pub enum Errno {
     ELOOP = 40,
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
+    ETIMEDOUT = 110,
 }
 
 impl Errno {
@@ -82,6 +83,7 @@ impl Errno {
             Errno::ELOOP => "ELOOP",
             Errno::EOVERFLOW => "EOVERFLOW",
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
+            Errno::ETIMEDOUT => "ETIMEDOUT",
         }
     }
 }

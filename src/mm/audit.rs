@@ -407,12 +407,12 @@ pub fn audit_current(
         return;
     }
     let _exempt = crate::mm::inject::Suspend::new();
-    let g = crate::task::CURRENT.lock();
-    let Some(t) = g.as_ref() else { return };
-    let mut a = Auditor::new(&t.space.vmas, is_ram);
-    t.mmu.walk(&mut |m| a.entry(m));
-    with_frames(&mut |f| a.finish(f));
-    record(&a, when);
+    crate::task::with_current(|t| {
+        let mut a = Auditor::new(&t.space.vmas, is_ram);
+        t.mmu.walk(&mut |m| a.entry(m));
+        with_frames(&mut |f| a.finish(f));
+        record(&a, when);
+    });
 }
 
 /// Print the totals (task end).

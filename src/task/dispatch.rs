@@ -40,6 +40,37 @@ impl Task {
             Sys::Madvise => self.madvise(a[0], a[1], a[2]),
             Sys::Mremap => self.mremap(a),
             Sys::SetTls => Ok(0),
+            // The process calls switch stacks: `sched` handles them before
+            // a task's own syscalls are reached.
+            Sys::Fork
+            | Sys::Vfork
+            | Sys::Clone
+            | Sys::Execve
+            | Sys::Wait4
+            | Sys::GetPpid
+            | Sys::Kill
+            | Sys::Tgkill
+            | Sys::SchedYield
+            | Sys::Nanosleep
+            | Sys::ClockGettime
+            | Sys::ClockGettime64
+            | Sys::GetId
+            | Sys::Gettid
+            | Sys::Uname
+            | Sys::RtSigaction
+            | Sys::RtSigprocmask
+            | Sys::RtSigreturn
+            | Sys::RtSigsuspend
+            | Sys::Pause
+            | Sys::Setpgid
+            | Sys::Getpgid
+            | Sys::Getpgrp
+            | Sys::Setsid
+            | Sys::Alarm
+            | Sys::Getitimer
+            | Sys::Setitimer
+            | Sys::Futex
+            | Sys::FutexTime64 => Err(Errno::ENOSYS),
             Sys::Unknown(n) => {
                 let seen = &self.reported[..self.reported_count];
                 if !seen.contains(&n) && self.reported_count < self.reported.len() {

@@ -2,6 +2,7 @@
 //! VMAs, the stack VMA with Linux's initial stack written in.
 
 use super::{random_bytes, File, Task, UserLayout, INITRAMFS};
+use crate::errno::Errno;
 use crate::loader::{self, cpio, elf, stack};
 use crate::mm::space::{Access2, AddressSpace, Mmu};
 use crate::mm::vma::{ImageData, Vma, VmaKind};
@@ -9,6 +10,19 @@ use crate::syscall::mm_args::{Prot, PAGE_SIZE};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+
+/// Why `exec` failed: the errno `execve` returns and a message for the log.
+#[derive(Debug)]
+pub struct ExecError {
+    pub errno: Errno,
+    pub msg: String,
+}
+
+impl ExecError {
+    fn new(errno: Errno, msg: String) -> ExecError {
+        ExecError { errno, msg }
+    }
+}
 
 impl Task {
     /// Load `path` from the initramfs as a new task, Linux-style initial
@@ -20,13 +34,15 @@ impl Task {
         envp: &[&[u8]],
         layout: UserLayout,
         mut mmu: Box<dyn Mmu + Send>,
-    ) -> Result<(Task, u64, u64), String> {
+    ) -> Result<(Task, u64, u64), ExecError> {
         use alloc::format;
         let bytes = INITRAMFS
             .get()
-            .ok_or_else(|| String::from("no initramfs"))?;
-        let archive = cpio::Archive::new(bytes).map_err(|e| format!("initramfs: {e}"))?;
-        let image = loader::find_file(&archive, path).map_err(|e| format!("{path}: {e}"))?;
+            .ok_or_else(|| ExecError::new(Errno::ENOENT, String::from("no initramfs")))?;
+        let archive = cpio::Archive::new(bytes)
+            .map_err(|e| ExecError::new(Errno::EIO, format!("initramfs: {e}")))?;
+        let image = loader::find_file(&archive, path)
+            .map_err(|e| ExecError::new(Errno::from(e), format!("{path}: {e}")))?;
         let plan = elf::plan(
             image,
             layout.machine,
@@ -34,11 +50,15 @@ impl Task {
             PAGE_SIZE as u64,
             layout.pie_bias,
         )
-        .map_err(|e| format!("{path}: {e}"))?;
+        .map_err(|e| {
+            // Linux: a file that is not a loadable ELF for this machine is
+            // ENOEXEC; one that cannot fit is ENOMEM.
+            ExecError::new(Errno::ENOEXEC, format!("{path}: {e}"))
+        })?;
         let mut space = AddressSpace::new(layout.task_size, layout.mmap_lo, layout.mmap_hi);
         let fail = |space: &mut AddressSpace, mmu: &mut Box<dyn Mmu + Send>, msg: String| {
             space.teardown(mmu.as_mut());
-            msg
+            ExecError::new(Errno::ENOMEM, msg)
         };
         for seg in &plan.segments {
             let start = (seg.vaddr as usize) & !(PAGE_SIZE - 1);
@@ -72,11 +92,13 @@ impl Task {
                 prot,
                 kind,
             }) {
-                return Err(fail(
+                let mut err = fail(
                     &mut space,
                     &mut mmu,
                     format!("{path}: segment at {start:#x}: {}", e.name()),
-                ));
+                );
+                err.errno = e;
+                return Err(err);
             }
         }
         let brk = (plan.highest as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
@@ -120,7 +142,12 @@ impl Task {
         };
         let st = match stack::build(&spec) {
             Ok(s) => s,
-            Err(e) => return Err(fail(&mut space, &mut mmu, format!("{path}: stack: {e:?}"))),
+            Err(e) => {
+                let mut err = fail(&mut space, &mut mmu, format!("{path}: stack: {e:?}"));
+                // Arguments that do not fit the stack limit: E2BIG.
+                err.errno = Errno::E2BIG;
+                return Err(err);
+            }
         };
         let mut off = 0usize;
         let base = st.sp as usize;
@@ -145,16 +172,7 @@ impl Task {
         for _ in 0..3 {
             fds.push(Some(File::Console));
         }
-        let task = Task {
-            pid,
-            name: String::from(path),
-            space,
-            mmu,
-            fds,
-            layout,
-            reported: [0; 16],
-            reported_count: 0,
-        };
+        let task = Task::new(pid, String::from(path), space, mmu, fds, layout);
         Ok((task, plan.entry, st.sp))
     }
 }

@@ -18,6 +18,7 @@ const O_DIRECT: u32 = 0o200000;
 const MAX_RW_COUNT: usize = 0x7FFF_F000;
 
 /// An open file.
+#[derive(Clone)]
 pub enum File {
     Console,
     DevMem {

@@ -1,16 +1,23 @@
 //! User tasks, independent of the architecture: the task and the running
-//! one (`CURRENT`), and, by concern, [`exec`] (loading from the
+//! processes ([`process`], [`KERNEL`]), and, by concern, [`exec`] (loading from the
 //! initramfs), [`uaccess`] (copies to and from user memory), [`files`]
 //! (file descriptors and their I/O), [`memory`] (the mm syscalls' glue)
 //! and [`dispatch`] (one syscall, by meaning). The architecture maps its
 //! syscall numbers onto [`Sys`] through `syscall::abi`, moves registers in
 //! and out, and provides the [`Mmu`] of each address space.
 
+mod delivery;
 mod dispatch;
 mod exec;
 mod files;
 mod memory;
+pub mod process;
+#[cfg(target_os = "none")]
+pub mod sched;
 mod uaccess;
+
+pub use exec::ExecError;
+pub use process::{FutexKey, KStack, State, Wait, Wake};
 
 pub use crate::syscall::abi::Sys;
 pub use files::File;
@@ -51,6 +58,23 @@ pub enum Outcome {
     Exit(i32),
 }
 
+/// The user FP/SIMD registers of a process while it is switched out
+/// (ARMv7-A: d0-d31 and FPSCR; AArch64 keeps them in the exception frame
+/// on the process's kernel stack instead).
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+pub struct FpState {
+    pub d: [u64; 32],
+    pub fpscr: u32,
+}
+
+impl FpState {
+    pub const ZERO: FpState = FpState {
+        d: [0; 32],
+        fpscr: 0,
+    };
+}
+
 pub struct Task {
     pub pid: u32,
     pub name: String,
@@ -62,6 +86,27 @@ pub struct Task {
     /// a fuzzer's random numbers must not grow kernel memory).
     reported: [usize; 16],
     reported_count: usize,
+    /// Parent (0 for init) and process group.
+    pub ppid: u32,
+    pub pgid: u32,
+    pub state: State,
+    /// What woke the process from its last sleep.
+    pub wake: Wake,
+    /// When a sleep ends by itself (counter ticks), if it does.
+    pub deadline: Option<u64>,
+    /// `ITIMER_REAL`: (next expiry, interval), counter ticks.
+    pub alarm: Option<(u64, u64)>,
+    /// Signals sent and not yet acted on (bit n-1 = signal n).
+    pub sig_pending: u64,
+    pub sig_blocked: u64,
+    /// Handler address per signal (0 = SIG_DFL, 1 = SIG_IGN).
+    pub sig_handlers: [usize; 64],
+    /// The kernel stack and the kernel sp saved while switched out.
+    pub kstack: Option<KStack>,
+    pub ksp: usize,
+    pub fp: FpState,
+    /// The ASID generation and value of this address space.
+    pub asid: (u64, u16),
 }
 
 /// The initramfs everyone opens files from (unpacked once at boot).
@@ -76,6 +121,40 @@ pub(crate) fn initramfs() -> Option<cpio::Archive<'static>> {
 }
 
 impl Task {
+    /// A process that is not yet schedulable (no kernel stack yet).
+    pub fn new(
+        pid: u32,
+        name: String,
+        space: AddressSpace,
+        mmu: Box<dyn Mmu + Send>,
+        fds: Vec<Option<File>>,
+        layout: UserLayout,
+    ) -> Task {
+        Task {
+            pid,
+            name,
+            space,
+            mmu,
+            fds,
+            layout,
+            reported: [0; 16],
+            reported_count: 0,
+            ppid: 0,
+            pgid: pid,
+            state: State::Embryo,
+            wake: Wake::None,
+            deadline: None,
+            alarm: None,
+            sig_pending: 0,
+            sig_blocked: 0,
+            sig_handlers: [0; 64],
+            kstack: None,
+            ksp: 0,
+            fp: FpState::ZERO,
+            asid: (0, 0),
+        }
+    }
+
     /// Release every frame of the address space.
     pub fn teardown(&mut self) {
         self.space.teardown(self.mmu.as_mut());
@@ -104,14 +183,19 @@ pub(crate) fn random_bytes(seed: u32) -> [u8; 16] {
     out
 }
 
-/// The running task (one at a time).
-pub static CURRENT: spin::Mutex<Option<Task>> = spin::Mutex::new(None);
+/// Every process; `current` is the one running (one CPU).
+pub static KERNEL: spin::Mutex<process::Procs> = spin::Mutex::new(process::Procs::new());
+
+/// Run `f` on the current process, if there is one.
+pub fn with_current<R>(f: impl FnOnce(&mut Task) -> R) -> Option<R> {
+    let mut g = KERNEL.lock();
+    g.current_mut().map(f)
+}
 
 /// Run a syscall for the current task. The lock is released on return, so
 /// the caller may then leave the task for good.
 pub fn current_syscall(sys: Sys, a: [usize; 6]) -> Outcome {
-    let mut g = CURRENT.lock();
-    g.as_mut().expect("current task").syscall(sys, a)
+    with_current(|t| t.syscall(sys, a)).unwrap_or(Outcome::Exit(0))
 }
 
 /// What became of a user abort.
@@ -127,34 +211,38 @@ pub enum Resolution {
 }
 
 /// A user abort: a translation fault inside a mapping that allows the
-/// access is resolved (lazy allocation); anything else is a signal.
+/// access is resolved (lazy allocation), and so is a write to a
+/// copy-on-write page; anything else is a signal.
 pub fn current_resolve_fault(info: &crate::mm::fault::FaultInfo, access: Access2) -> Resolution {
-    if info.kind != crate::mm::fault::FaultKind::Translation {
-        return Resolution::Signal;
-    }
-    let mut g = CURRENT.lock();
-    let Some(task) = g.as_mut() else {
-        return Resolution::Signal;
+    use crate::mm::fault::FaultKind;
+    let resolvable = match info.kind {
+        FaultKind::Translation => true,
+        FaultKind::Permission => access == Access2::Write,
+        _ => false,
     };
-    if info.addr as usize >= task.layout.task_size {
+    if !resolvable {
         return Resolution::Signal;
     }
-    let Task { space, mmu, .. } = task;
-    match space.fault(mmu.as_mut(), info.addr as usize, access) {
-        Ok(()) => Resolution::Resolved,
-        Err(Errno::ENOMEM) => Resolution::OutOfMemory,
-        Err(_) => Resolution::Signal,
-    }
+    with_current(|task| {
+        if info.addr as usize >= task.layout.task_size {
+            return Resolution::Signal;
+        }
+        let Task { space, mmu, .. } = task;
+        match space.fault(mmu.as_mut(), info.addr as usize, access) {
+            Ok(()) => Resolution::Resolved,
+            Err(Errno::ENOMEM) => Resolution::OutOfMemory,
+            Err(_) => Resolution::Signal,
+        }
+    })
+    .unwrap_or(Resolution::Signal)
 }
 
 /// Linux's signal number for SIGKILL.
 pub const SIGKILL: i32 = 9;
 
-/// Report an out-of-memory kill of the current task; returns the value
-/// that makes `run` report `Ended::Killed(SIGKILL)`.
-pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
-    let g = CURRENT.lock();
-    if let Some(t) = g.as_ref() {
+/// Report an out-of-memory kill of the current task.
+pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) {
+    with_current(|t| {
         kprintln!(
             "task {} ({}) killed: out of memory (SIGKILL): no free frame for a {} at 0x{:08x} pc=0x{:08x}; {} MiB mapped",
             t.pid,
@@ -164,24 +252,10 @@ pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
             info.pc,
             t.space.vmas.mapped_bytes() >> 20
         );
-    }
-    -SIGKILL
+    });
 }
 
-/// Report the kill of the current task; returns the value that makes
-/// `run` report `Ended::Killed(signal)`.
-pub fn current_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
-    let g = CURRENT.lock();
-    if let Some(t) = g.as_ref() {
-        kprintln!("task {} ({}) killed: {info}", t.pid, t.name);
-    }
-    -info.signal().number()
-}
-
-/// Take the finished task out and release its memory.
-pub fn finish_current() {
-    let task = CURRENT.lock().take();
-    if let Some(mut t) = task {
-        t.teardown();
-    }
+/// Report the kill of the current task by a fault.
+pub fn current_killed(info: &crate::mm::fault::FaultInfo) {
+    with_current(|t| kprintln!("task {} ({}) killed: {info}", t.pid, t.name));
 }

@@ -138,4 +138,43 @@ impl Task {
         }
         Err(Errno::ENAMETOOLONG)
     }
+
+    /// An execve argv/envp array: NUL-terminated strings up to a NULL
+    /// pointer (a NULL array is empty, as Linux allows), each string and
+    /// the running `total` bounded by `limit` (`E2BIG`).
+    pub(super) fn read_string_array(
+        &mut self,
+        va: usize,
+        total: &mut usize,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, Errno> {
+        let word = match self.layout.word {
+            crate::loader::stack::WordSize::W32 => 4,
+            crate::loader::stack::WordSize::W64 => 8,
+        };
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        if va == 0 {
+            return Ok(out);
+        }
+        for i in 0.. {
+            let p = va.checked_add(i * word).ok_or(Errno::EFAULT)?;
+            let b = self.read_user(p, word)?;
+            let ptr = if word == 4 {
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+            } else {
+                u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?) as usize
+            };
+            if ptr == 0 {
+                break;
+            }
+            let s = self.read_cstr(ptr)?.into_bytes();
+            *total = total.saturating_add(s.len() + 1 + word);
+            if *total > limit {
+                return Err(Errno::E2BIG);
+            }
+            out.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            out.push(s);
+        }
+        Ok(out)
+    }
 }

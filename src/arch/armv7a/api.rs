@@ -65,7 +65,8 @@ pub fn run_task(
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<Ended, alloc::string::String> {
-    user::run(pid, path, argv, envp)
+    let _ = pid;
+    user::run(path, argv, envp)
 }
 
 pub fn exit(code: u32, psci: Option<PsciConduit>) -> ! {

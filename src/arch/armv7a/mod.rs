@@ -13,6 +13,8 @@ pub mod mmu;
 #[cfg(target_arch = "arm")]
 pub mod power;
 #[cfg(target_arch = "arm")]
+pub mod proc;
+#[cfg(target_arch = "arm")]
 pub mod selftest;
 #[cfg(target_arch = "arm")]
 pub mod start;

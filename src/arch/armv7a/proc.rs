@@ -1,0 +1,187 @@
+//! Processes on ARMv7-A: the user frame's meaning, kernel stacks and the
+//! context switch, address-space and VFP switching, and the timer and
+//! interrupt hooks the neutral scheduler (`task::sched`) calls.
+
+pub use super::exceptions::Frame;
+use super::cp15;
+use super::format::Table;
+use super::user::{self, UserMmu};
+use crate::errno::Errno;
+use crate::mm::space::Mmu;
+use crate::task::{FpState, Task, UserLayout};
+use aarch32_cpu::asm::{dsb, isb};
+use alloc::boxed::Box;
+
+/// ARM's native `timespec`/`timeval` fields are 32-bit (the `*64`
+/// syscalls take 64-bit ones).
+pub const NATIVE_TIME64: bool = false;
+/// `uname -m` on a Linux ARMv7 kernel.
+pub const UNAME_MACHINE: &[u8] = b"armv7l";
+/// The virtual timer's interrupt (PPI 11 = INTID 27).
+pub const TIMER_IRQ: u32 = 27;
+
+core::arch::global_asm!(
+    r#"
+    .section .text
+    .arm
+    @ r0 = where to save this context's sp, r1 = the sp to resume.
+    .global armmu_switch
+armmu_switch:
+    push {{r4-r11, lr}}
+    str sp, [r0]
+    mov sp, r1
+    pop {{r4-r11, pc}}
+
+    @ A new process's first run: sp points at its user Frame.
+    .global armmu_ret_to_user
+armmu_ret_to_user:
+    ldmia sp, {{sp, lr}}^
+    add sp, sp, #8
+    pop {{r0-r12, lr}}
+    rfeia sp!
+
+    .fpu neon
+    @ r0 = &FpState: d0-d31 then FPSCR.
+    .global armmu_vfp_save
+armmu_vfp_save:
+    vstmia r0!, {{d0-d15}}
+    vstmia r0!, {{d16-d31}}
+    vmrs r1, fpscr
+    str r1, [r0]
+    bx lr
+
+    .global armmu_vfp_restore
+armmu_vfp_restore:
+    vldmia r0!, {{d0-d15}}
+    vldmia r0!, {{d16-d31}}
+    ldr r1, [r0]
+    vmsr fpscr, r1
+    bx lr
+"#
+);
+
+extern "C" {
+    fn armmu_switch(save_sp: *mut usize, resume_sp: usize);
+    fn armmu_ret_to_user();
+    fn armmu_vfp_save(to: *mut FpState);
+    fn armmu_vfp_restore(from: *const FpState);
+}
+
+impl Frame {
+    /// The first user frame of a program: USR mode, IRQs unmasked, ARM or
+    /// Thumb state from bit 0 of the entry point.
+    pub fn for_entry(entry: u64, sp: u64) -> Frame {
+        let thumb = entry & 1 != 0;
+        Frame {
+            usr_sp: sp as u32,
+            pc: (entry & !1) as u32,
+            cpsr: 0x10 | if thumb { 1 << 5 } else { 0 },
+            ..Frame::default()
+        }
+    }
+
+    pub fn set_result(&mut self, v: isize) {
+        self.r[0] = v as u32;
+    }
+
+    /// Run the `svc` again (Linux's restart: pc back over the 4-byte ARM
+    /// or 2-byte Thumb instruction, r0 = the first argument again).
+    pub fn restart_syscall(&mut self, arg0: usize) {
+        let thumb = self.cpsr & (1 << 5) != 0;
+        self.pc -= if thumb { 2 } else { 4 };
+        self.r[0] = arg0 as u32;
+    }
+}
+
+/// Build a new process's kernel stack: its user frame at the top, under it
+/// the callee-saved registers `armmu_switch` pops, returning into
+/// `armmu_ret_to_user`. Returns the sp to switch to.
+pub fn new_task_stack(top: usize, frame: &Frame) -> usize {
+    let frame_at = top - core::mem::size_of::<Frame>();
+    let ctx_at = frame_at - 9 * 4;
+    // SAFETY: [ctx_at, top) lies in the fresh kernel stack the caller
+    // owns and that nothing runs on yet; both addresses are 4-aligned.
+    unsafe {
+        (frame_at as *mut Frame).write(*frame);
+        let ctx = ctx_at as *mut u32;
+        for i in 0..8 {
+            ctx.add(i).write(0);
+        }
+        ctx.add(8).write(armmu_ret_to_user as *const () as usize as u32);
+    }
+    ctx_at
+}
+
+/// Save this context's sp into `*save_sp` and resume the one at
+/// `resume_sp`.
+///
+/// # Safety
+/// `resume_sp` must be an sp saved by `switch` or built by
+/// `new_task_stack`, on a stack that is still alive; `save_sp` must stay
+/// valid until this context is resumed.
+pub unsafe fn switch(save_sp: *mut usize, resume_sp: usize) {
+    // SAFETY: as the caller promised.
+    unsafe { armmu_switch(save_sp, resume_sp) }
+}
+
+pub fn counter_frequency() -> u64 {
+    cp15::cntfrq() as u64
+}
+
+pub fn layout() -> UserLayout {
+    user::layout()
+}
+
+/// A fresh, empty user address space.
+pub fn new_mmu() -> Result<Box<dyn Mmu + Send>, Errno> {
+    let m = user::new_user_mmu(1)?;
+    let b: Box<dyn Mmu + Send> = Box::new(m);
+    Ok(b)
+}
+
+fn table_of(t: &Task) -> Table {
+    // SAFETY: every ARMv7-A task's Mmu is a UserMmu (`new_mmu`).
+    let m: &UserMmu = unsafe { &*(&*t.mmu as *const (dyn Mmu + Send) as *const UserMmu) };
+    m.table
+}
+
+/// Make `t`'s address space the one TTBR0 walks.
+pub fn activate(t: &Task) {
+    user::activate(&table_of(t));
+    // Until ASIDs are recycled by generation, every process uses the same
+    // ASID: no entry of the previous process may survive the switch
+    // (ARM ARM B3.10.2: TLBIALL, then DSB and ISB to complete it).
+    // SAFETY: TLB maintenance only.
+    unsafe { cp15::Tlbiallis::write(0) };
+    dsb();
+    isb();
+}
+
+pub fn deactivate() {
+    user::deactivate();
+}
+
+/// Save the user VFP registers (eagerly, at every switch: the kernel is
+/// soft-float, so they are the process's own until another runs).
+pub fn save_fp(to: &mut FpState) {
+    if user::has_vfp() {
+        // SAFETY: the FP unit is enabled (FPEXC.EN) whenever VFP exists.
+        unsafe { armmu_vfp_save(to) };
+    }
+}
+
+pub fn restore_fp(from: &FpState) {
+    if user::has_vfp() {
+        // SAFETY: as save_fp.
+        unsafe { armmu_vfp_restore(from) };
+    }
+}
+
+pub fn start_timer() {}
+pub fn stop_timer() {}
+pub fn set_timer_deadline(_at: u64) {}
+pub fn idle_wait() {}
+pub fn acknowledge_irq() -> Option<u32> {
+    None
+}
+pub fn end_of_irq(_irq: u32) {}
