@@ -55,8 +55,8 @@ pub use target::*;
 
 #[cfg(target_os = "none")]
 mod target {
-    use super::super::sched::{exit_current, Restart, ERESTARTNOHAND, ERESTARTSYS};
     use super::super::process::signal_status;
+    use super::super::sched::{exit_current, Restart, ERESTARTNOHAND, ERESTARTSYS};
     use super::super::{Sys, KERNEL};
     use super::DEFAULT_IGNORED;
     use crate::arch::current::proc::Frame;

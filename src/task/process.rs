@@ -155,7 +155,10 @@ impl Procs {
     }
 
     pub fn get_mut(&mut self, pid: u32) -> Option<&mut Task> {
-        self.list.iter_mut().find(|t| t.pid == pid).map(|b| &mut **b)
+        self.list
+            .iter_mut()
+            .find(|t| t.pid == pid)
+            .map(|b| &mut **b)
     }
 
     pub fn current(&self) -> Option<&Task> {

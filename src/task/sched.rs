@@ -11,7 +11,9 @@
 //! loop waits with `wfi` (interrupts masked: a pending one still wakes
 //! the core) and polls the interrupt controller.
 
-use super::process::{self, exit_status, signal_status, FutexKey, KStack, State, Target, Wait, Wake};
+use super::process::{
+    self, exit_status, signal_status, FutexKey, KStack, State, Target, Wait, Wake,
+};
 use super::{ExecError, Sys, Task, KERNEL};
 use crate::arch::current::proc as arch;
 use crate::arch::current::proc::Frame;
@@ -294,13 +296,12 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         Sys::Futex => futex(a, arch::NATIVE_TIME64),
         Sys::FutexTime64 => futex(a, true),
         Sys::Pause => pause(),
-        Sys::RtSigaction
-        | Sys::RtSigprocmask
-        | Sys::RtSigreturn
-        | Sys::RtSigsuspend => match super::delivery::syscall(frame, sys, a) {
-            Some(r) => r,
-            None => return None,
-        },
+        Sys::RtSigaction | Sys::RtSigprocmask | Sys::RtSigreturn | Sys::RtSigsuspend => {
+            match super::delivery::syscall(frame, sys, a) {
+                Some(r) => r,
+                None => return None,
+            }
+        }
         _ => match super::with_current(|t| t.syscall(sys, a)) {
             Some(super::Outcome::Return(r)) => r,
             Some(super::Outcome::Exit(code)) => exit_current(exit_status(code)),

@@ -142,6 +142,7 @@ impl Task {
     /// An execve argv/envp array: NUL-terminated strings up to a NULL
     /// pointer (a NULL array is empty, as Linux allows), each string and
     /// the running `total` bounded by `limit` (`E2BIG`).
+    #[cfg_attr(not(target_os = "none"), allow(dead_code))]
     pub(super) fn read_string_array(
         &mut self,
         va: usize,

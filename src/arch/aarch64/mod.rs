@@ -12,6 +12,8 @@ pub mod mmu;
 #[cfg(target_arch = "aarch64")]
 pub mod power;
 #[cfg(target_arch = "aarch64")]
+pub mod proc;
+#[cfg(target_arch = "aarch64")]
 pub mod selftest;
 #[cfg(target_arch = "aarch64")]
 pub mod start;

@@ -2,8 +2,8 @@
 //! context switch, address-space and VFP switching, and the timer and
 //! interrupt hooks the neutral scheduler (`task::sched`) calls.
 
-pub use super::exceptions::Frame;
 use super::cp15;
+pub use super::exceptions::Frame;
 use super::format::Table;
 use super::user::{self, UserMmu};
 use crate::errno::Errno;
@@ -107,7 +107,8 @@ pub fn new_task_stack(top: usize, frame: &Frame) -> usize {
         for i in 0..8 {
             ctx.add(i).write(0);
         }
-        ctx.add(8).write(armmu_ret_to_user as *const () as usize as u32);
+        ctx.add(8)
+            .write(armmu_ret_to_user as *const () as usize as u32);
     }
     ctx_at
 }

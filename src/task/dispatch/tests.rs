@@ -66,20 +66,18 @@ fn task() -> Task {
         hwcap2: None,
         pie_bias: 0x10000,
     };
-    Task {
-        pid: 7,
-        name: String::from("/t"),
-        space: AddressSpace::new(TASK_SIZE, 0x1_0000, 0x7E00_0000),
-        mmu: Box::new(PageMap::default()),
-        fds: alloc::vec![
+    Task::new(
+        7,
+        String::from("/t"),
+        AddressSpace::new(TASK_SIZE, 0x1_0000, 0x7E00_0000),
+        Box::new(PageMap::default()),
+        alloc::vec![
             Some(File::Console),
             Some(File::Console),
             Some(File::Console)
         ],
         layout,
-        reported: [0; 16],
-        reported_count: 0,
-    }
+    )
 }
 
 fn ret(o: Outcome) -> isize {

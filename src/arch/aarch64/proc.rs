@@ -1,0 +1,163 @@
+//! Processes on AArch64: the user frame's meaning, kernel stacks and the
+//! context switch, address-space switching, and the timer and interrupt
+//! hooks the neutral scheduler (`task::sched`) calls. The user FP/SIMD
+//! registers live in the exception frame on each process's kernel stack
+//! (saved at every entry), so they need no switching of their own.
+
+pub use super::exceptions::Frame;
+use super::format::Table;
+use super::user::{self, UserMmu};
+use crate::errno::Errno;
+use crate::mm::space::Mmu;
+use crate::task::{FpState, Task, UserLayout};
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::*;
+use alloc::boxed::Box;
+
+/// AArch64's `timespec`/`timeval` fields are 64-bit.
+pub const NATIVE_TIME64: bool = true;
+/// `uname -m` on a Linux arm64 kernel.
+pub const UNAME_MACHINE: &[u8] = b"aarch64";
+/// The virtual timer's interrupt (PPI 11 = INTID 27).
+pub const TIMER_IRQ: u32 = 27;
+
+core::arch::global_asm!(
+    r#"
+    .section .text
+    // x0 = where to save this context's sp, x1 = the sp to resume.
+    .global armmu_a64_switch
+armmu_a64_switch:
+    stp x19, x20, [sp, #-96]!
+    stp x21, x22, [sp, #16]
+    stp x23, x24, [sp, #32]
+    stp x25, x26, [sp, #48]
+    stp x27, x28, [sp, #64]
+    stp x29, x30, [sp, #80]
+    mov x2, sp
+    str x2, [x0]
+    mov sp, x1
+    ldp x21, x22, [sp, #16]
+    ldp x23, x24, [sp, #32]
+    ldp x25, x26, [sp, #48]
+    ldp x27, x28, [sp, #64]
+    ldp x29, x30, [sp, #80]
+    ldp x19, x20, [sp], #96
+    ret
+
+    // A new process's first run: sp points at its user Frame.
+    .global armmu_a64_ret_to_user
+armmu_a64_ret_to_user:
+    b armmu_a64_restore
+"#
+);
+
+extern "C" {
+    fn armmu_a64_switch(save_sp: *mut usize, resume_sp: usize);
+    fn armmu_a64_ret_to_user();
+}
+
+impl Frame {
+    /// The first user frame of a program: EL0t, interrupts unmasked.
+    pub fn for_entry(entry: u64, sp: u64) -> Frame {
+        Frame {
+            elr: entry,
+            sp_el0: sp,
+            spsr: 0,
+            ..Frame::default()
+        }
+    }
+
+    pub fn set_result(&mut self, v: isize) {
+        self.x[0] = v as u64;
+    }
+
+    /// Run the `svc` again (Linux's restart: pc back 4, x0 = the first
+    /// argument again).
+    pub fn restart_syscall(&mut self, arg0: usize) {
+        self.elr -= 4;
+        self.x[0] = arg0 as u64;
+    }
+}
+
+/// Build a new process's kernel stack: its user frame at the top, under it
+/// the callee-saved registers `armmu_a64_switch` restores, returning into
+/// `armmu_a64_ret_to_user`. Returns the sp to switch to.
+pub fn new_task_stack(top: usize, frame: &Frame) -> usize {
+    let frame_at = top - core::mem::size_of::<Frame>();
+    let ctx_at = frame_at - 96;
+    // SAFETY: [ctx_at, top) lies in the fresh kernel stack the caller owns
+    // and nothing runs on yet; both addresses are 16-aligned (the frame
+    // is 816 bytes, a multiple of 16).
+    unsafe {
+        (frame_at as *mut Frame).write(*frame);
+        let ctx = ctx_at as *mut u64;
+        for i in 0..11 {
+            ctx.add(i).write(0);
+        }
+        ctx.add(11)
+            .write(armmu_a64_ret_to_user as *const () as usize as u64);
+    }
+    ctx_at
+}
+
+/// Save this context's sp into `*save_sp` and resume the one at
+/// `resume_sp`.
+///
+/// # Safety
+/// `resume_sp` must be an sp saved by `switch` or built by
+/// `new_task_stack`, on a stack that is still alive; `save_sp` must stay
+/// valid until this context is resumed.
+pub unsafe fn switch(save_sp: *mut usize, resume_sp: usize) {
+    // SAFETY: as the caller promised.
+    unsafe { armmu_a64_switch(save_sp, resume_sp) }
+}
+
+pub fn counter_frequency() -> u64 {
+    CNTFRQ_EL0.get()
+}
+
+pub fn layout() -> UserLayout {
+    user::layout()
+}
+
+/// A fresh, empty user address space.
+pub fn new_mmu() -> Result<Box<dyn Mmu + Send>, Errno> {
+    let m = user::new_user_mmu(1)?;
+    let b: Box<dyn Mmu + Send> = Box::new(m);
+    Ok(b)
+}
+
+fn table_of(t: &Task) -> Table {
+    // SAFETY: every AArch64 task's Mmu is a UserMmu (`new_mmu`).
+    let m: &UserMmu = unsafe { &*(&*t.mmu as *const (dyn Mmu + Send) as *const UserMmu) };
+    m.table
+}
+
+/// Make `t`'s address space the one TTBR0_EL1 walks.
+pub fn activate(t: &Task) {
+    user::activate(&table_of(t));
+    // Until ASIDs are recycled by generation, every process uses the same
+    // ASID: nothing of the previous process may survive the switch (ARM
+    // ARM D8.13: TLBI VMALLE1IS, DSB ISH, then ISB).
+    // SAFETY: TLB maintenance only.
+    unsafe { core::arch::asm!("tlbi vmalle1is") };
+    barrier::dsb(barrier::ISH);
+    barrier::isb(barrier::SY);
+}
+
+pub fn deactivate() {
+    user::deactivate();
+}
+
+/// Nothing to do: the frame on the kernel stack holds the user FP state.
+pub fn save_fp(_to: &mut FpState) {}
+pub fn restore_fp(_from: &FpState) {}
+
+pub fn start_timer() {}
+pub fn stop_timer() {}
+pub fn set_timer_deadline(_at: u64) {}
+pub fn idle_wait() {}
+pub fn acknowledge_irq() -> Option<u32> {
+    None
+}
+pub fn end_of_irq(_irq: u32) {}
