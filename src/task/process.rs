@@ -125,6 +125,9 @@ impl Target {
 /// The process table. One lock (`sched::KERNEL`) guards it; the current
 /// process is `current`.
 pub struct Procs {
+    /// Boxed on purpose: a switched-out process's saved kernel sp lives
+    /// in its `Task`, which must not move while the table grows.
+    #[allow(clippy::vec_box)]
     list: Vec<Box<Task>>,
     pub current: u32,
     next_pid: u32,
