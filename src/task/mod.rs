@@ -10,6 +10,7 @@ mod dispatch;
 mod exec;
 mod files;
 mod memory;
+pub mod signal;
 mod uaccess;
 
 pub use crate::syscall::abi::Sys;
