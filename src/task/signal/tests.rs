@@ -1288,7 +1288,7 @@ fn aarch64_restore_refuses_bad_frames() {
     assert!(aarch64::restore_rt_frame(&mut t, &m).is_err());
     t.sp = 0x10;
     assert_eq!(aarch64::restore_rt_frame(&mut t, &m), Err(Errno::EFAULT));
-    t.sp = u64::MAX & !15;
+    t.sp = !15;
     assert!(aarch64::restore_rt_frame(&mut t, &m).is_err());
 }
 
