@@ -14,6 +14,7 @@ mod memory;
 pub mod process;
 #[cfg(target_os = "none")]
 pub mod sched;
+pub mod signal;
 mod uaccess;
 
 pub use exec::ExecError;
