@@ -1,52 +1,32 @@
-//! Acting on signals: what is pending and deliverable, default actions,
-//! and (target only) the return-to-user step that terminates, ignores, or
-//! runs a handler.
+//! Acting on signals (target only): the rt_sig* syscalls, the step before
+//! every return to user mode that ignores, terminates or runs a handler
+//! (Linux's `do_signal`), and fault signals. The rules are in
+//! [`super::signal`]; the frames in its `arm`/`aarch64` modules; this is
+//! the glue to the process table and user memory.
 
+use super::signal::{self, Disposition, SigAction, SigInfo, SigSet, UserMem};
 use super::Task;
-
-/// Signals whose default action is to ignore them (signal(7)): SIGCHLD,
-/// SIGCONT, SIGURG, SIGWINCH.
-const DEFAULT_IGNORED: u64 = (1 << (17 - 1)) | (1 << (18 - 1)) | (1 << (23 - 1)) | (1 << (28 - 1));
-const SIGKILL_BIT: u64 = 1 << (9 - 1);
-const SIGSTOP_BIT: u64 = 1 << (19 - 1);
+use crate::errno::Errno;
+use core::cell::RefCell;
 
 impl Task {
-    /// The signal the process will act on at its next return to user
-    /// mode: the lowest pending unblocked one, SIGKILL first.
+    /// Whether a pending signal would interrupt a sleep now.
     pub fn deliverable_signal(&self) -> Option<u32> {
-        let ready = self.sig_pending & !(self.sig_blocked & !(SIGKILL_BIT | SIGSTOP_BIT));
-        if ready & SIGKILL_BIT != 0 {
-            return Some(9);
-        }
-        (ready != 0).then(|| ready.trailing_zeros() + 1)
+        self.signals.has_deliverable().then_some(0)
     }
+}
 
-    /// Whether sending `sig` now would be dropped (its action is to
-    /// ignore it, explicitly or by default).
-    pub fn signal_ignored(&self, sig: u32) -> bool {
-        let bit = 1u64 << (sig - 1);
-        match self.sig_handlers.get(sig as usize - 1).copied() {
-            Some(0) | None => DEFAULT_IGNORED & bit != 0,
-            Some(1) => true,
-            Some(_) => false,
-        }
+/// User memory of the current task, for the signal-frame code.
+pub struct TaskMem<'a>(pub RefCell<&'a mut Task>);
+
+impl UserMem for TaskMem<'_> {
+    fn write(&mut self, addr: usize, bytes: &[u8]) -> Result<(), Errno> {
+        self.0.get_mut().write_user(addr, bytes)
     }
-
-    /// fork: the child keeps the actions and the mask; nothing pending.
-    pub fn copy_signal_state_from(&mut self, parent: &Task) {
-        self.sig_handlers = parent.sig_handlers;
-        self.sig_blocked = parent.sig_blocked;
-        self.sig_pending = 0;
-    }
-
-    /// execve: handled signals go back to their default; ignored ones
-    /// stay ignored; the mask and pending signals are kept.
-    pub fn reset_signals_for_exec(&mut self) {
-        for h in self.sig_handlers.iter_mut() {
-            if *h > 1 {
-                *h = 0;
-            }
-        }
+    fn read(&self, addr: usize, out: &mut [u8]) -> Result<(), Errno> {
+        let v = self.0.borrow_mut().read_user(addr, out.len())?;
+        out.copy_from_slice(&v);
+        Ok(())
     }
 }
 
@@ -55,47 +35,174 @@ pub use target::*;
 
 #[cfg(target_os = "none")]
 mod target {
-    use super::super::process::signal_status;
-    use super::super::sched::{exit_current, Restart, ERESTARTNOHAND, ERESTARTSYS};
+    use super::super::sched::{exit_current, Restart as Interrupted};
     use super::super::{Sys, KERNEL};
-    use super::DEFAULT_IGNORED;
-    use crate::arch::current::proc::Frame;
-    use crate::errno::Errno;
+    use super::*;
+    use crate::arch::current::proc::{self as arch, Frame};
+
+    fn me<R>(f: impl FnOnce(&mut Task) -> Result<R, Errno>) -> Result<R, Errno> {
+        super::super::with_current(f).unwrap_or(Err(Errno::ESRCH))
+    }
+
+    fn ret(r: Result<usize, Errno>) -> isize {
+        match r {
+            Ok(v) => v as isize,
+            Err(e) => e.as_return(),
+        }
+    }
 
     /// The rt_sig* syscalls: `Some(result)`, or `None` when the frame was
     /// replaced (rt_sigreturn).
-    pub fn syscall(_frame: &mut Frame, _sys: Sys, _a: [usize; 6]) -> Option<isize> {
-        Some(Errno::ENOSYS.as_return())
+    pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<isize> {
+        match sys {
+            Sys::RtSigaction => Some(ret(rt_sigaction(a))),
+            Sys::RtSigprocmask => Some(ret(rt_sigprocmask(a))),
+            Sys::RtSigsuspend => Some(rt_sigsuspend(a)),
+            Sys::RtSigreturn | Sys::Sigreturn => {
+                let rt = sys == Sys::RtSigreturn;
+                let r = me(|t| {
+                    let abi = t.signals.abi();
+                    let mut mem = TaskMem(RefCell::new(t));
+                    let mask = arch::restore_signal_frame(frame, abi, rt, &mut mem)?;
+                    drop(mem);
+                    Ok(mask)
+                });
+                match r {
+                    Ok(mask) => {
+                        super::super::with_current(|t| t.signals.set_blocked(mask));
+                    }
+                    Err(_) => {
+                        super::super::with_current(|t| {
+                            t.signals
+                                .force(signal::SIGSEGV, SigInfo::kernel(signal::SIGSEGV))
+                        });
+                    }
+                }
+                None
+            }
+            _ => Some(Errno::ENOSYS.as_return()),
+        }
     }
 
-    /// Act on pending signals before returning to user mode; a syscall
-    /// interrupted without a handler to run is restarted.
-    pub fn deliver(frame: &mut Frame, restart: Option<Restart>) {
-        loop {
-            let sig = {
-                let mut k = KERNEL.lock();
-                let Some(t) = k.current_mut() else { return };
-                let Some(sig) = t.deliverable_signal() else {
-                    break;
-                };
-                t.sig_pending &= !(1 << (sig - 1));
-                sig
+    fn rt_sigaction(a: [usize; 6]) -> Result<usize, Errno> {
+        let (sig, act, oldact, size) = (a[0] as u32, a[1], a[2], a[3]);
+        signal::check_sigsetsize(size)?;
+        me(|t| {
+            let abi = t.signals.abi();
+            let n = abi.sigaction_size();
+            let new = if act != 0 {
+                let b = t.read_user(act, n)?;
+                Some(SigAction::from_bytes(abi, &b).ok_or(Errno::EFAULT)?)
+            } else {
+                None
             };
-            if DEFAULT_IGNORED & (1 << (sig - 1)) != 0 {
-                continue;
+            let old = t.signals.sigaction(sig, new)?;
+            if oldact != 0 {
+                t.write_user(oldact, &old.to_bytes(abi)[..n])?;
             }
-            exit_current(signal_status(sig as i32));
+            Ok(0)
+        })
+    }
+
+    fn read_set(t: &mut Task, va: usize) -> Result<SigSet, Errno> {
+        let b = t.read_user(va, 8)?;
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b);
+        Ok(SigSet(u64::from_le_bytes(w)))
+    }
+
+    fn rt_sigprocmask(a: [usize; 6]) -> Result<usize, Errno> {
+        let (how, set, oldset, size) = (a[0] as u32, a[1], a[2], a[3]);
+        signal::check_sigsetsize(size)?;
+        me(|t| {
+            let new = if set != 0 {
+                Some(read_set(t, set)?)
+            } else {
+                None
+            };
+            let old = t.signals.sigprocmask(how, new)?;
+            if oldset != 0 {
+                t.write_user(oldset, &old.0.to_le_bytes())?;
+            }
+            Ok(0)
+        })
+    }
+
+    /// rt_sigsuspend: wait with a temporary mask until a handler runs;
+    /// always `EINTR` (`-ERESTARTNOHAND`: restarted if nothing runs).
+    fn rt_sigsuspend(a: [usize; 6]) -> isize {
+        let r = me(|t| {
+            signal::check_sigsetsize(a[1])?;
+            let set = read_set(t, a[0])?;
+            t.signals.suspend(set);
+            Ok(())
+        });
+        if let Err(e) = r {
+            return e.as_return();
+        }
+        super::super::sched::pause_for_signal()
+    }
+
+    /// Act on pending signals before returning to user mode (Linux's
+    /// `do_signal`): ignored ones are dropped, a terminating one ends the
+    /// process, a handler gets a frame. An interrupted syscall is
+    /// restarted or fails with `EINTR` as the handler's `SA_RESTART` says.
+    pub fn deliver(frame: &mut Frame, interrupted: Option<Interrupted>) {
+        let mut restart = interrupted;
+        loop {
+            let next = super::super::with_current(|t| t.signals.dequeue()).flatten();
+            let Some((sig, info, disp)) = next else {
+                break;
+            };
+            match disp {
+                Disposition::Ignore | Disposition::Stop(_) => continue,
+                Disposition::Terminate(s) => exit_current(signal::wait_status_killed(s)),
+                Disposition::Handler(action) => {
+                    if let Some(r) = restart.take() {
+                        let d = signal::restart_decision(r.code, Some(&action));
+                        arch::apply_restart(frame, d, r.arg0);
+                    }
+                    let ok = super::super::with_current(|t| {
+                        let old_mask = t.signals.mask_to_save();
+                        let abi = t.signals.abi();
+                        let tramp = t.layout.stack_top;
+                        let mut mem = TaskMem(RefCell::new(t));
+                        let r = arch::setup_signal_frame(
+                            frame, sig, &info, &action, old_mask, tramp, abi, &mut mem,
+                        );
+                        drop(mem);
+                        match r {
+                            Ok(()) => {
+                                t.signals.delivered(sig, &action);
+                                true
+                            }
+                            Err(_) => {
+                                t.signals.force_sigsegv(sig);
+                                false
+                            }
+                        }
+                    });
+                    if ok == Some(true) {
+                        return;
+                    }
+                }
+            }
         }
         if let Some(r) = restart {
-            if r.code == ERESTARTSYS || r.code == ERESTARTNOHAND {
-                frame.restart_syscall(r.arg0);
-            }
+            arch::apply_restart(frame, signal::restart_decision(r.code, None), r.arg0);
         }
+        super::super::with_current(|t| t.signals.restore_saved_mask());
     }
 
-    /// A fault signal: `true` if a handler will run, `false` if the
-    /// process is to be killed.
-    pub fn force_fault(_frame: &mut Frame, _sig: u32, _info: &crate::mm::fault::FaultInfo) -> bool {
-        false
+    /// A fault signal (forced, as Linux's `force_sig_fault`): `true` if a
+    /// handler will run, `false` if the process is to be killed.
+    pub fn force_fault(_frame: &mut Frame, sig: u32, info: &crate::mm::fault::FaultInfo) -> bool {
+        let handled = super::super::with_current(|t| {
+            let si = SigInfo::fault(sig, info.si_code(), info.addr);
+            t.signals.force(sig, si);
+            t.signals.action(sig).is_handler()
+        });
+        let _ = &KERNEL;
+        handled == Some(true)
     }
 }

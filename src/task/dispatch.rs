@@ -60,6 +60,7 @@ impl Task {
             | Sys::RtSigaction
             | Sys::RtSigprocmask
             | Sys::RtSigreturn
+            | Sys::Sigreturn
             | Sys::RtSigsuspend
             | Sys::Pause
             | Sys::Setpgid

@@ -11,6 +11,9 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+static ARM_TRAMPOLINE: [u8; 24] = super::signal::arm::TRAMPOLINE;
+static A64_TRAMPOLINE: [u8; 8] = super::signal::aarch64::TRAMPOLINE;
+
 /// Why `exec` failed: the errno `execve` returns and a message for the log.
 #[derive(Debug)]
 pub struct ExecError {
@@ -126,6 +129,36 @@ impl Task {
                 &mut space,
                 &mut mmu,
                 format!("{path}: stack overlaps the image"),
+            ));
+        }
+        // The signal trampoline page (Linux's ARM [sigpage], the AArch64
+        // vDSO's sigreturn): returns from handlers installed without
+        // SA_RESTORER. Read-only and executable, right above the stack.
+        let tramp: &'static [u8] = match layout.machine {
+            elf::Machine::Arm => &ARM_TRAMPOLINE,
+            _ => &A64_TRAMPOLINE,
+        };
+        if space
+            .vmas
+            .insert(Vma {
+                start: top,
+                end: top + PAGE_SIZE,
+                prot: Prot {
+                    read: true,
+                    write: false,
+                    exec: true,
+                },
+                kind: VmaKind::Image(ImageData {
+                    bytes: tramp,
+                    va: top,
+                }),
+            })
+            .is_err()
+        {
+            return Err(fail(
+                &mut space,
+                &mut mmu,
+                format!("{path}: no room for the signal trampoline"),
             ));
         }
         let auxv = stack::linux_auxv(&plan, PAGE_SIZE as u64, layout.hwcap, layout.hwcap2);

@@ -97,11 +97,8 @@ pub struct Task {
     pub deadline: Option<u64>,
     /// `ITIMER_REAL`: (next expiry, interval), counter ticks.
     pub alarm: Option<(u64, u64)>,
-    /// Signals sent and not yet acted on (bit n-1 = signal n).
-    pub sig_pending: u64,
-    pub sig_blocked: u64,
-    /// Handler address per signal (0 = SIG_DFL, 1 = SIG_IGN).
-    pub sig_handlers: [usize; 64],
+    /// Actions, mask and pending signals (Linux's rules: `signal`).
+    pub signals: signal::Signals,
     /// The kernel stack and the kernel sp saved while switched out.
     pub kstack: Option<KStack>,
     pub ksp: usize,
@@ -132,6 +129,7 @@ impl Task {
         layout: UserLayout,
     ) -> Task {
         Task {
+            signals: signal::Signals::new(signal_abi(&layout)),
             pid,
             name,
             space,
@@ -146,9 +144,6 @@ impl Task {
             wake: Wake::None,
             deadline: None,
             alarm: None,
-            sig_pending: 0,
-            sig_blocked: 0,
-            sig_handlers: [0; 64],
             kstack: None,
             ksp: 0,
             fp: FpState::ZERO,
@@ -182,6 +177,14 @@ pub(crate) fn random_bytes(seed: u32) -> [u8; 16] {
         chunk.copy_from_slice(&x.to_le_bytes());
     }
     out
+}
+
+/// The signal-frame ABI of a task with this layout.
+pub fn signal_abi(layout: &UserLayout) -> signal::Abi {
+    match layout.word {
+        crate::loader::stack::WordSize::W32 => signal::Abi::Arm,
+        crate::loader::stack::WordSize::W64 => signal::Abi::Aarch64,
+    }
 }
 
 /// Every process; `current` is the one running (one CPU).

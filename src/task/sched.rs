@@ -14,6 +14,7 @@
 use super::process::{
     self, exit_status, signal_status, FutexKey, KStack, State, Target, Wait, Wake,
 };
+use super::signal::SigInfo;
 use super::{ExecError, Sys, Task, KERNEL};
 use crate::arch::current::proc as arch;
 use crate::arch::current::proc::Frame;
@@ -101,6 +102,9 @@ fn schedule() -> i32 {
         let Some(pid) = next else {
             arch::idle_wait();
             handle_interrupts();
+            // Also without an interrupt (none routed, or it raced the
+            // wait): deadlines are checked against the counter here.
+            expire_timers(&mut KERNEL.lock(), now());
             continue;
         };
         let ksp = {
@@ -177,6 +181,15 @@ pub fn handle_interrupts() {
 fn tick() {
     let t = now();
     let mut k = KERNEL.lock();
+    expire_timers(&mut k, t);
+    k.need_resched = true;
+    let slice_end = t + ticks_per_sec() / SLICE_HZ;
+    let next = k.next_event().map_or(slice_end, |e| e.min(slice_end));
+    arch::set_timer_deadline(next);
+}
+
+/// Wake sleepers whose deadline passed and send due SIGALRMs.
+fn expire_timers(k: &mut process::Procs, t: u64) {
     k.expire(t);
     let mut alarms: Vec<u32> = Vec::new();
     for p in k.iter_mut() {
@@ -194,27 +207,24 @@ fn tick() {
         }
     }
     for pid in alarms {
-        send_signal(&mut k, pid, SIGALRM);
+        send_signal(k, pid, SIGALRM);
     }
-    k.need_resched = true;
-    let slice_end = t + ticks_per_sec() / SLICE_HZ;
-    let next = k.next_event().map_or(slice_end, |e| e.min(slice_end));
-    arch::set_timer_deadline(next);
+}
+
+/// Send `sig` from the kernel (SIGALRM, SIGCHLD...) to `pid`.
+pub fn send_signal(k: &mut process::Procs, pid: u32, sig: u32) {
+    send_signal_info(k, pid, sig, SigInfo::kernel(sig));
 }
 
 /// Mark `sig` pending for `pid` and wake it if it sleeps (every sleep
-/// here is interruptible). A signal whose action is to ignore it is
-/// dropped at once, as Linux's `sig_ignored` does.
-pub fn send_signal(k: &mut process::Procs, pid: u32, sig: u32) {
+/// here is interruptible). Ignored signals are dropped by the rules
+/// (`Signals::send`).
+pub fn send_signal_info(k: &mut process::Procs, pid: u32, sig: u32, info: SigInfo) {
     let Some(t) = k.get_mut(pid) else { return };
-    if matches!(t.state, State::Zombie(_)) || !(1..=64).contains(&sig) {
+    if matches!(t.state, State::Zombie(_) | State::Embryo) {
         return;
     }
-    if t.signal_ignored(sig) {
-        return;
-    }
-    t.sig_pending |= 1 << (sig - 1);
-    if t.deliverable_signal().is_some() {
+    if t.signals.send(sig, info).is_ok() && t.signals.has_deliverable() {
         k.interrupt(pid);
     }
 }
@@ -231,7 +241,14 @@ pub fn exit_current(status: i32) -> ! {
             t.alarm = None;
         }
         if let Some(ppid) = k.make_zombie(me, status) {
-            send_signal(&mut k, ppid, SIGCHLD);
+            // si_code: CLD_EXITED (1) or CLD_KILLED (2).
+            let (code, st) = if status & 0x7f == 0 {
+                (1, (status >> 8) & 0xff)
+            } else {
+                (2, status & 0x7f)
+            };
+            let info = SigInfo::child(code, me, 0, st, 0, 0);
+            send_signal_info(&mut k, ppid, SIGCHLD, info);
         }
     }
     arch::deactivate();
@@ -369,7 +386,7 @@ fn fork(frame: &Frame) -> Result<usize, Errno> {
     child.ppid = parent.pid;
     child.pgid = parent.pgid;
     child.fp = parent.fp;
-    child.copy_signal_state_from(parent);
+    child.signals = parent.signals.fork();
     let mut cf = frame.clone();
     cf.set_result(0);
     child.ksp = arch::new_task_stack(kstack.top(), &cf);
@@ -438,7 +455,8 @@ fn execve(frame: &mut Frame, a: [usize; 6]) -> Result<(), Errno> {
     let mut old_space = core::mem::replace(&mut t.space, space);
     let mut old_mmu = core::mem::replace(&mut t.mmu, mmu);
     t.name = name;
-    t.reset_signals_for_exec();
+    let abi = t.signals.abi();
+    t.signals.exec(abi);
     t.fp = super::FpState::ZERO;
     arch::activate(t);
     old_space.teardown(old_mmu.as_mut());
@@ -497,7 +515,7 @@ fn kill(pid: i32, sig: u32) -> Result<usize, Errno> {
     let targets = k.kill_targets(me, pid)?;
     if sig != 0 {
         for p in targets {
-            send_signal(&mut k, p, sig);
+            send_signal_info(&mut k, p, sig, SigInfo::user(sig, me, 0));
         }
     }
     Ok(0)
@@ -737,6 +755,12 @@ fn getitimer(which: i32, cur: usize) -> Result<usize, Errno> {
 }
 
 fn pause() -> isize {
+    pause_for_signal()
+}
+
+/// Sleep until a signal is deliverable (pause, rt_sigsuspend): always
+/// `-ERESTARTNOHAND` (EINTR once a handler runs).
+pub fn pause_for_signal() -> isize {
     loop {
         if sleep(Wait::Pause, None) == Wake::Interrupted {
             return ERESTARTNOHAND;

@@ -70,13 +70,6 @@ impl Frame {
     pub fn set_result(&mut self, v: isize) {
         self.x[0] = v as u64;
     }
-
-    /// Run the `svc` again (Linux's restart: pc back 4, x0 = the first
-    /// argument again).
-    pub fn restart_syscall(&mut self, arg0: usize) {
-        self.elr -= 4;
-        self.x[0] = arg0 as u64;
-    }
 }
 
 /// Build a new process's kernel stack: its user frame at the top, under it
@@ -161,3 +154,69 @@ pub fn acknowledge_irq() -> Option<u32> {
     None
 }
 pub fn end_of_irq(_irq: u32) {}
+
+use crate::task::signal::{self, aarch64 as siga64, Abi, SigAction, SigInfo, SigSet, UserMem};
+
+fn signal_regs(f: &Frame) -> siga64::A64Regs {
+    siga64::A64Regs {
+        x: f.x,
+        sp: f.sp_el0,
+        pc: f.elr,
+        pstate: f.spsr,
+        q: f.q,
+        fpsr: f.fpsr as u32,
+        fpcr: f.fpcr as u32,
+        fault_address: 0,
+        esr: 0,
+    }
+}
+
+fn set_signal_regs(f: &mut Frame, r: &siga64::A64Regs) {
+    f.x = r.x;
+    f.sp_el0 = r.sp;
+    f.elr = r.pc;
+    f.spsr = r.pstate;
+    f.q = r.q;
+    f.fpsr = r.fpsr as u64;
+    f.fpcr = r.fpcr as u64;
+}
+
+/// Build a handler's frame on the user stack (Linux's `setup_rt_frame`)
+/// and point the registers at the handler.
+#[allow(clippy::too_many_arguments)]
+pub fn setup_signal_frame(
+    frame: &mut Frame,
+    sig: u32,
+    info: &SigInfo,
+    action: &SigAction,
+    old_mask: SigSet,
+    trampoline: usize,
+    _abi: Abi,
+    mem: &mut dyn UserMem,
+) -> Result<(), Errno> {
+    let mut r = signal_regs(frame);
+    siga64::setup_frame(&mut r, sig, info, action, old_mask, trampoline as u64, mem)?;
+    set_signal_regs(frame, &r);
+    Ok(())
+}
+
+/// rt_sigreturn: the registers and mask saved in the frame at sp.
+pub fn restore_signal_frame(
+    frame: &mut Frame,
+    _abi: Abi,
+    rt: bool,
+    mem: &mut dyn UserMem,
+) -> Result<SigSet, Errno> {
+    let mut r = signal_regs(frame);
+    // AArch64 has only rt_sigreturn.
+    let _ = rt;
+    let mask = siga64::restore_rt_frame(&mut r, mem)?;
+    set_signal_regs(frame, &r);
+    Ok(mask)
+}
+
+pub fn apply_restart(frame: &mut Frame, d: signal::Restart, arg0: usize) {
+    let mut r = signal_regs(frame);
+    siga64::apply_restart(&mut r, d, arg0 as u64);
+    set_signal_regs(frame, &r);
+}

@@ -83,14 +83,6 @@ impl Frame {
     pub fn set_result(&mut self, v: isize) {
         self.r[0] = v as u32;
     }
-
-    /// Run the `svc` again (Linux's restart: pc back over the 4-byte ARM
-    /// or 2-byte Thumb instruction, r0 = the first argument again).
-    pub fn restart_syscall(&mut self, arg0: usize) {
-        let thumb = self.cpsr & (1 << 5) != 0;
-        self.pc -= if thumb { 2 } else { 4 };
-        self.r[0] = arg0 as u32;
-    }
 }
 
 /// Build a new process's kernel stack: its user frame at the top, under it
@@ -186,3 +178,85 @@ pub fn acknowledge_irq() -> Option<u32> {
     None
 }
 pub fn end_of_irq(_irq: u32) {}
+
+use crate::task::signal::{self, arm as sigarm, Abi, SigAction, SigInfo, SigSet, UserMem};
+
+/// The user registers as the signal-frame code sees them; the VFP
+/// registers are read from the unit (they are live: the kernel is
+/// soft-float).
+fn signal_regs(f: &Frame) -> sigarm::ArmRegs {
+    let vfp = user::has_vfp().then(|| {
+        let mut s = FpState::ZERO;
+        save_fp(&mut s);
+        sigarm::ArmVfp {
+            d: s.d,
+            fpscr: s.fpscr,
+        }
+    });
+    sigarm::ArmRegs {
+        r: f.r,
+        sp: f.usr_sp,
+        lr: f.usr_lr,
+        pc: f.pc,
+        cpsr: f.cpsr,
+        vfp,
+        fault: sigarm::ArmFault::default(),
+    }
+}
+
+fn set_signal_regs(f: &mut Frame, r: &sigarm::ArmRegs) {
+    f.r = r.r;
+    f.usr_sp = r.sp;
+    f.usr_lr = r.lr;
+    f.pc = r.pc;
+    f.cpsr = r.cpsr;
+    if let Some(v) = &r.vfp {
+        restore_fp(&FpState {
+            d: v.d,
+            fpscr: v.fpscr,
+        });
+    }
+}
+
+/// Build a handler's frame on the user stack (Linux's `setup_rt_frame`)
+/// and point the registers at the handler.
+#[allow(clippy::too_many_arguments)]
+pub fn setup_signal_frame(
+    frame: &mut Frame,
+    sig: u32,
+    info: &SigInfo,
+    action: &SigAction,
+    old_mask: SigSet,
+    trampoline: usize,
+    _abi: Abi,
+    mem: &mut dyn UserMem,
+) -> Result<(), Errno> {
+    let mut r = signal_regs(frame);
+    sigarm::setup_frame(&mut r, sig, info, action, old_mask, trampoline, mem)?;
+    set_signal_regs(frame, &r);
+    Ok(())
+}
+
+/// rt_sigreturn: the registers and mask saved in the frame at sp.
+pub fn restore_signal_frame(
+    frame: &mut Frame,
+    _abi: Abi,
+    rt: bool,
+    mem: &mut dyn UserMem,
+) -> Result<SigSet, Errno> {
+    let mut r = signal_regs(frame);
+    let mask = if rt {
+        sigarm::restore_rt_frame(&mut r, mem)?
+    } else {
+        sigarm::restore_sigframe(&mut r, mem)?
+    };
+    set_signal_regs(frame, &r);
+    Ok(mask)
+}
+
+pub fn apply_restart(frame: &mut Frame, d: signal::Restart, arg0: usize) {
+    let mut r = signal_regs(frame);
+    r.vfp = None;
+    sigarm::apply_restart(&mut r, d, arg0 as u32);
+    set_signal_regs(frame, &r);
+}
