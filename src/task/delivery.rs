@@ -4,29 +4,12 @@
 //! [`super::signal`]; the frames in its `arm`/`aarch64` modules; this is
 //! the glue to the process table and user memory.
 
-use super::signal::{self, Disposition, SigAction, SigInfo, SigSet, UserMem};
 use super::Task;
-use crate::errno::Errno;
-use core::cell::RefCell;
 
 impl Task {
     /// Whether a pending signal would interrupt a sleep now.
     pub fn deliverable_signal(&self) -> Option<u32> {
         self.signals.has_deliverable().then_some(0)
-    }
-}
-
-/// User memory of the current task, for the signal-frame code.
-pub struct TaskMem<'a>(pub RefCell<&'a mut Task>);
-
-impl UserMem for TaskMem<'_> {
-    fn write(&mut self, addr: usize, bytes: &[u8]) -> Result<(), Errno> {
-        self.0.get_mut().write_user(addr, bytes)
-    }
-    fn read(&self, addr: usize, out: &mut [u8]) -> Result<(), Errno> {
-        let v = self.0.borrow_mut().read_user(addr, out.len())?;
-        out.copy_from_slice(&v);
-        Ok(())
     }
 }
 
@@ -39,6 +22,23 @@ mod target {
     use super::super::{Sys, KERNEL};
     use super::*;
     use crate::arch::current::proc::{self as arch, Frame};
+    use crate::errno::Errno;
+    use crate::task::signal::{self, Disposition, SigAction, SigInfo, SigSet, UserMem};
+    use core::cell::RefCell;
+
+    /// User memory of the current task, for the signal-frame code.
+    pub struct TaskMem<'a>(pub RefCell<&'a mut Task>);
+
+    impl UserMem for TaskMem<'_> {
+        fn write(&mut self, addr: usize, bytes: &[u8]) -> Result<(), Errno> {
+            self.0.get_mut().write_user(addr, bytes)
+        }
+        fn read(&self, addr: usize, out: &mut [u8]) -> Result<(), Errno> {
+            let v = self.0.borrow_mut().read_user(addr, out.len())?;
+            out.copy_from_slice(&v);
+            Ok(())
+        }
+    }
 
     fn me<R>(f: impl FnOnce(&mut Task) -> Result<R, Errno>) -> Result<R, Errno> {
         super::super::with_current(f).unwrap_or(Err(Errno::ESRCH))
