@@ -103,7 +103,7 @@ impl AsidAllocator {
         if !(2..=16).contains(&bits) {
             return Err(AsidError::BadBits(bits));
         }
-        let words = ((1usize << bits) + 63) / 64;
+        let words = (1usize << bits).div_ceil(64);
         let mut used = alloc::vec![0u64; words];
         used[0] = 1; // ASID 0: the kernel's
         Ok(AsidAllocator {
