@@ -19,7 +19,7 @@
 //! generation for the address space that holds it. On one core too:
 //! until the switch, the old TTBR0 and ASID are live, and the table walker
 //! may fill TLB entries from them at any time, speculatively (ARM ARM
-//! DDI 0487 D8.16 "Translation Lookaside Buffers"; ARMv7 DDI 0406C
+//! DDI 0487 chapter D8, TLB maintenance; ARMv7 DDI 0406C
 //! B3.10.1 "General TLB maintenance requirements": any translation
 //! reachable from the current TTBRs may be cached). Entries filled after
 //! the flush are tagged with that ASID; if it were handed to another

@@ -1,6 +1,6 @@
 //! ASID width on AArch64: ID_AA64MMFR0_EL1.ASIDBits says whether the CPU
-//! has 16-bit ASIDs (0b0010) or only 8 (0b0000) (DDI 0487 D19.2.64), and
-//! TCR_EL1.AS selects 16 bits (D19.2.139; RES0 on an 8-bit CPU). The boot
+//! has 16-bit ASIDs (0b0010) or only 8 (0b0000) (DDI 0487, ID_AA64MMFR0_EL1), and
+//! TCR_EL1.AS selects 16 bits (RES0 on an 8-bit CPU). The boot
 //! code (`start.rs`) sets AS where the CPU has 16-bit ASIDs, while no
 //! non-global TLB entry exists yet; [`asid_bits`] reports what is in use.
 

@@ -1,5 +1,5 @@
 //! The GICv3 CPU interface through its EL1 system registers (ARM IHI 0069,
-//! 12.2 "AArch64 GIC System register descriptions"). aarch64-cpu 11.2 has
+//! its AArch64 System register descriptions). aarch64-cpu 11.2 has
 //! only ICC_CTLR_EL1 and ICC_SRE_EL2 of these, so they are read and
 //! written by name with `mrs`/`msr`.
 //!
@@ -21,7 +21,7 @@ pub fn enable_sre() -> bool {
     // SAFETY: ICC_SRE_EL1 is accessible at EL1 whenever a GICv3 CPU
     // interface exists (the caller found one in the device tree); setting
     // SRE only selects the interface. The ISB makes the new value take
-    // effect for the following ICC_* accesses (IHI 0069 12.2.17: a change
+    // effect for the following ICC_* accesses (IHI 0069, ICC_SRE_EL1: a change
     // of SRE needs a context synchronization event).
     unsafe {
         core::arch::asm!(
@@ -43,8 +43,8 @@ pub fn init(pmr: u8) {
     // SAFETY: EL1 accesses to the CPU interface, SRE already 1
     // ([`enable_sre`]). ICC_CTLR_EL1.EOImode (bit 1) cleared; the other
     // fields are left as reset. The ISB makes the writes take effect
-    // before any later ICC_* access or WFI (IHI 0069 12.1.6: writes to
-    // ICC_* registers are self-synchronising only after a context
+    // before any later ICC_* access or WFI (IHI 0069: a write to an ICC_*
+    // register is guaranteed visible only after a context
     // synchronization event).
     unsafe {
         core::arch::asm!(
@@ -70,7 +70,7 @@ pub fn read_iar1() -> u32 {
     // SAFETY: reading IAR1 acknowledges an interrupt, which is the point;
     // it has no other effect. The DSB after it, as Linux's
     // gic_read_iar(), orders the acknowledgement before any later device
-    // access the handler makes (IHI 0069 12.1.6).
+    // access the handler makes (IHI 0069, observability of System register accesses).
     unsafe {
         core::arch::asm!(
             "mrs {x}, icc_iar1_el1",

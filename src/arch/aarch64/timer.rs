@@ -18,18 +18,18 @@ pub fn frequency() -> u64 {
 }
 
 /// CNTVCT_EL0. The ISB before it keeps the read from being performed
-/// early, out of order with the instructions before it (DDI 0487 D12.2.1:
+/// early, out of order with the instructions before it (DDI 0487, "The Generic Timer in AArch64 state":
 /// reads of the counter can occur speculatively and out of order).
 pub fn now() -> u64 {
     barrier::isb(barrier::SY);
     CNTVCT_EL0.get()
 }
 
-/// Fire when CNTVCT >= `cval` (the timer condition, D12.2.4):
+/// Fire when CNTVCT >= `cval` (the timer condition):
 /// CNTV_CVAL_EL0, then CNTV_CTL_EL0 ENABLE = 1, IMASK = 0. The ISB makes
 /// both writes take effect before what follows (a WFI, say): direct
 /// writes to System registers need a context synchronization event
-/// (DDI 0487 D19.2 "Synchronization requirements for AArch64 System
+/// (DDI 0487, "Synchronization requirements for AArch64 System
 /// registers").
 pub fn set_deadline(cval: u64) {
     CNTV_CVAL_EL0.set(cval);

@@ -125,7 +125,7 @@ pub fn timer_irq(fdt: &Fdt) -> Option<u32> {
 /// The INTID in an IAR value, `None` for the special INTIDs 1020..1023
 /// (1023: spurious, nothing pending). GICv2 GICC_IAR: InterruptID [9:0],
 /// CPUID [12:10] (IHI 0048B 4.4.4); GICv3 ICC_IAR1_EL1: INTID [23:0]
-/// (IHI 0069 12.2.11).
+/// (IHI 0069, ICC_IAR1_EL1).
 pub const fn decode_iar(iar: u32, version: Version) -> Option<u32> {
     let id = match version {
         Version::V2 => iar & 0x3ff,

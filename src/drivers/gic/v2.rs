@@ -39,7 +39,7 @@ register_bitfields! [u32,
 
 register_structs! {
     /// The distributor's registers this driver uses (IHI 0048B table 4-1).
-    /// GICv3 keeps this layout up to 0xD00 (IHI 0069 12.9), which its
+    /// GICv3 keeps this layout up to 0xD00 (IHI 0069, the GICD register map), which its
     /// driver shares.
     pub Distributor {
         (0x000 => pub ctlr: ReadWrite<u32, GICD_CTLR::Register>),

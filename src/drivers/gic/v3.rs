@@ -13,7 +13,7 @@ use tock_registers::registers::{ReadOnly, ReadWrite};
 use tock_registers::{register_bitfields, register_structs};
 
 register_bitfields! [u32,
-    /// GICD_CTLR (IHI 0069 12.9.4), Non-secure view / GICD_CTLR.DS = 1
+    /// GICD_CTLR (IHI 0069), Non-secure view / GICD_CTLR.DS = 1
     /// view: bit 0 EnableGrp1 (NS) or EnableGrp0, bit 1 EnableGrp1A or
     /// EnableGrp1, bit 4 ARE_NS or ARE. Linux writes all three
     /// (`GICD_CTLR_ARE_NS | GICD_CTLR_ENABLE_G1A | GICD_CTLR_ENABLE_G1`),
@@ -26,11 +26,11 @@ register_bitfields! [u32,
         /// Register Write Pending.
         RWP OFFSET(31) NUMBITS(1) []
     ],
-    /// GICR_CTLR (12.11.2).
+    /// GICR_CTLR.
     pub GICR_CTLR [
         RWP OFFSET(3) NUMBITS(1) []
     ],
-    /// GICR_TYPER, low word (12.11.35).
+    /// GICR_TYPER, low word.
     pub GICR_TYPER_LO [
         PLPIS OFFSET(0) NUMBITS(1) [],
         /// Virtual LPIs: the redistributor has two more 64 KiB frames.
@@ -39,7 +39,7 @@ register_bitfields! [u32,
         LAST OFFSET(4) NUMBITS(1) [],
         PROCESSOR_NUMBER OFFSET(8) NUMBITS(16) []
     ],
-    /// GICR_WAKER (12.11.39).
+    /// GICR_WAKER.
     pub GICR_WAKER [
         PROCESSOR_SLEEP OFFSET(1) NUMBITS(1) [],
         CHILDREN_ASLEEP OFFSET(2) NUMBITS(1) []
@@ -60,7 +60,7 @@ register_structs! {
 
 register_structs! {
     /// RD_base: the redistributor's control frame. GICR_TYPER is read
-    /// as two 32-bit halves (allowed, 12.1.3), so the same code runs on
+    /// as two 32-bit halves (32-bit accesses to it are allowed), so the same code runs on
     /// a 32-bit CPU.
     pub RdFrame {
         (0x0000 => pub ctlr: ReadWrite<u32, GICR_CTLR::Register>),
@@ -247,7 +247,7 @@ impl Gicv3 {
         d.ctlr.set(0x13); // ARE_NS | ENABLE_G1A | ENABLE_G1, see GICD_CTLR
         self.wait_dist()?;
 
-        // Wake the redistributor (12.11.39): clear ProcessorSleep, wait
+        // Wake the redistributor (IHI 0069, GICR_WAKER): clear ProcessorSleep, wait
         // until ChildrenAsleep reads 0.
         self.rd.waker.modify(GICR_WAKER::PROCESSOR_SLEEP::CLEAR);
         let mut awake = false;
