@@ -1,4 +1,5 @@
 //! Architecture-neutral memory management.
+pub mod asid;
 pub mod audit;
 pub mod fault;
 pub mod frame;
