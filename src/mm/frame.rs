@@ -107,8 +107,7 @@ impl FrameAllocator {
         bitmap.try_reserve_exact(words).map_err(|_| Errno::ENOMEM)?;
         bitmap.resize(words, 0u64);
         let mut refs = Vec::new();
-        refs.try_reserve_exact(frames)
-            .map_err(|_| Errno::ENOMEM)?;
+        refs.try_reserve_exact(frames).map_err(|_| Errno::ENOMEM)?;
         refs.resize(frames, 0u16);
         let tail = frames % 64;
         if tail != 0 {
@@ -306,9 +305,7 @@ impl FrameAllocator {
         if !self.test(i) {
             return Err(FrameError::NotAllocated);
         }
-        self.refs[i] = self.refs[i]
-            .checked_add(1)
-            .ok_or(FrameError::TooManyRefs)?;
+        self.refs[i] = self.refs[i].checked_add(1).ok_or(FrameError::TooManyRefs)?;
         Ok(())
     }
 

@@ -97,6 +97,7 @@ impl Mmu for FakeMmu {
     unsafe fn fill_frame(&mut self, pa: u64, off: usize, data: &[u8]) {
         self.fills.push((pa, off, data.to_vec()));
     }
+    unsafe fn copy_frame(&mut self, _: u64, _: u64) {}
     fn section_size(&self) -> usize {
         1 << 20
     }
@@ -403,6 +404,7 @@ fn image_pages_come_from_the_file_on_first_touch_and_after_dontneed() {
     let data = crate::mm::vma::ImageData {
         bytes: &FILE,
         va: 0x10100,
+        file_offset: 0,
     };
     s.vmas
         .insert(Vma {
@@ -1207,6 +1209,7 @@ fn a_moved_elf_segment_keeps_its_file_bytes() {
     let data = crate::mm::vma::ImageData {
         bytes: &FILE,
         va: 0x10100,
+        file_offset: 0,
     };
     s.vmas
         .insert(Vma {
