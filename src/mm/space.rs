@@ -1211,7 +1211,16 @@ impl AddressSpace {
         out: &mut dyn core::fmt::Write,
         exe: &MapsFile,
     ) -> core::fmt::Result {
-        let width = 25 + 6 * core::mem::size_of::<usize>() - 1;
+        self.write_maps_width(out, exe, 25 + 6 * core::mem::size_of::<usize>() - 1)
+    }
+
+    /// [`AddressSpace::write_maps_of`] with the name column given.
+    fn write_maps_width(
+        &self,
+        out: &mut dyn core::fmt::Write,
+        exe: &MapsFile,
+        width: usize,
+    ) -> core::fmt::Result {
         for v in self.vmas.iter() {
             let (off, dev, ino, name): (u64, (u32, u32), u64, Option<&str>) = match v.kind {
                 VmaKind::Image(d) => {
@@ -1280,5 +1289,7 @@ impl core::fmt::Write for Counted<'_> {
     }
 }
 
+#[cfg(test)]
+mod fork_tests;
 #[cfg(test)]
 mod tests;
