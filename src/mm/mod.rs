@@ -10,6 +10,7 @@ pub mod layout;
 pub mod memtype;
 pub mod pagetable;
 pub mod planner;
+pub mod shm;
 pub mod space;
 pub mod tlb;
 pub mod vma;
