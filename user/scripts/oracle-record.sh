@@ -14,7 +14,10 @@ shift $(( $# >= 2 ? 2 : 1 ))
 ARCHES=${*:-arm aarch64}
 mkdir -p oracle
 for arch in $ARCHES; do
-    log=$(scripts/linux-oracle.sh "$arch" "$PROG" "$WORDS" 2>&1 | tr -d '\r')
+    case "$arch" in arm) tgt=armv7a-none-eabi ;; *) tgt=aarch64-unknown-none ;; esac
+    cargo build --quiet --release --target "$tgt" >&2
+    # QEMU's output only (stdout); the build's messages stay on stderr.
+    log=$(scripts/linux-oracle.sh "$arch" "$PROG" "$WORDS" 2>/dev/null | tr -d '\r')
     out=oracle/$PROG.$arch.txt
     {
         echo "# Linux 6.1 ($arch), user/scripts/linux-oracle.sh $arch $PROG \"$WORDS\""

@@ -7,7 +7,8 @@
 //! * ids: [`getppid`], [`getuid`] .. [`getegid`] (the 32-bit-uid calls on ARM),
 //!   [`setpgid`], [`getpgid`], [`gettid`], [`uname`]
 //! * signals: [`sigaction`] (always with `SA_RESTORER` and our own restorer calling
-//!   `rt_sigreturn`, as glibc does), [`rt_sigprocmask`], [`rt_sigpending`], [`kill`],
+//!   `rt_sigreturn`, as glibc does; on ARM a handler without `SA_SIGINFO` gets Linux's
+//!   old `struct sigframe` and a restorer calling `sigreturn` (119)), [`rt_sigprocmask`], [`rt_sigpending`], [`kill`],
 //!   [`SigInfo`]; handlers are `extern "C" fn(i32)` or, with `SA_SIGINFO`,
 //!   `extern "C" fn(i32, *mut SigInfo, *mut c_void)`
 //! * time: [`nanosleep_ns`], [`sched_yield`], [`setitimer`], [`alarm`] (through
@@ -511,17 +512,32 @@ pub type InfoHandler = extern "C" fn(i32, *mut SigInfo, *mut c_void);
 
 extern "C" {
     /// The restorer the kernel returns to after a handler: `rt_sigreturn`.
+    fn __armmu_user_rt_sigreturn();
+    /// ARM only: the restorer of the non-RT frame (`sigreturn`, 119).
+    #[cfg(target_arch = "arm")]
     fn __armmu_user_sigreturn();
 }
 
+// ARM (like glibc's __default_sa_restorer / __default_rt_sa_restorer): Linux builds an RT
+// frame (ucontext + siginfo) only for SA_SIGINFO handlers, to be left with `rt_sigreturn`
+// (173); a handler without SA_SIGINFO gets the old `struct sigframe`, left with
+// `sigreturn` (119). Returning from the old frame through rt_sigreturn reads garbage
+// (Linux 6.1 armmp kills the process with SIGSEGV).
 #[cfg(target_arch = "arm")]
 global_asm!(
     ".section .text.__armmu_user_sigreturn, \"ax\", %progbits",
+    ".global __armmu_user_rt_sigreturn",
+    ".type __armmu_user_rt_sigreturn, %function",
     ".global __armmu_user_sigreturn",
     ".type __armmu_user_sigreturn, %function",
     ".arm",
-    "__armmu_user_sigreturn:",
+    "__armmu_user_rt_sigreturn:",
     "    mov r7, #173", // rt_sigreturn
+    "    svc #0",
+    "    udf #0",
+    ".size __armmu_user_rt_sigreturn, . - __armmu_user_rt_sigreturn",
+    "__armmu_user_sigreturn:",
+    "    mov r7, #119", // sigreturn
     "    svc #0",
     "    udf #0",
     ".size __armmu_user_sigreturn, . - __armmu_user_sigreturn",
@@ -530,18 +546,24 @@ global_asm!(
 #[cfg(target_arch = "aarch64")]
 global_asm!(
     ".section .text.__armmu_user_sigreturn, \"ax\", %progbits",
-    ".global __armmu_user_sigreturn",
-    ".type __armmu_user_sigreturn, %function",
-    "__armmu_user_sigreturn:",
+    ".global __armmu_user_rt_sigreturn",
+    ".type __armmu_user_rt_sigreturn, %function",
+    "__armmu_user_rt_sigreturn:",
     "    mov x8, #139", // rt_sigreturn
     "    svc #0",
     "    udf #0",
-    ".size __armmu_user_sigreturn, . - __armmu_user_sigreturn",
+    ".size __armmu_user_rt_sigreturn, . - __armmu_user_rt_sigreturn",
 );
 
-/// The address of the library's restorer (`rt_sigreturn`).
-pub fn restorer() -> usize {
-    __armmu_user_sigreturn as *const () as usize
+/// The address of the library's restorer for a handler with these `sa_flags`: the one
+/// calling `rt_sigreturn`; on ARM without `SA_SIGINFO` the one calling `sigreturn`.
+pub fn restorer(flags: usize) -> usize {
+    #[cfg(target_arch = "arm")]
+    if flags & SA_SIGINFO == 0 {
+        return __armmu_user_sigreturn as *const () as usize;
+    }
+    let _ = flags;
+    __armmu_user_rt_sigreturn as *const () as usize
 }
 
 /// Raw `rt_sigaction(sig, act, oldact, 8)`.
@@ -568,7 +590,7 @@ pub fn sigaction(sig: i32, handler: usize, flags: usize, mask: u64) -> Result<us
     };
     if handler != SIG_DFL && handler != SIG_IGN {
         act.flags |= SA_RESTORER;
-        act.restorer = restorer();
+        act.restorer = restorer(flags);
     }
     rt_sigaction(sig, Some(&act), None)
 }
@@ -581,6 +603,11 @@ pub fn signal(sig: i32, h: Handler, flags: usize) -> Result<usize, i32> {
 /// Install an `SA_SIGINFO` handler.
 pub fn signal_info(sig: i32, h: InfoHandler, flags: usize) -> Result<usize, i32> {
     sigaction(sig, h as usize, flags | SA_SIGINFO, 0)
+}
+
+/// The address of an `SA_SIGINFO` handler, for [`sigaction`] and comparisons.
+pub fn info_handler_addr(h: InfoHandler) -> usize {
+    h as usize
 }
 
 /// The bit of `sig` in a signal set.
