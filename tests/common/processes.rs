@@ -165,7 +165,11 @@ pub fn busybox_shell(a: &Arch, arch: &str) {
     let b = boot(a.cpu, Some(&cpio), "rdinit=/init", 120);
     let want: Vec<&str> = text
         .lines()
-        .filter(|l| l.starts_with("bb: ") && !l.contains("/proc not mounted") && !l.contains("mounted /proc"))
+        .filter(|l| {
+            l.starts_with("bb: ")
+                && !l.contains("/proc not mounted")
+                && !l.contains("mounted /proc")
+        })
         .collect();
     expect_in_order(&b, &want);
     expect_no_leak(&b);

@@ -54,9 +54,11 @@ fn main(_args: Args) -> i32 {
     let c1 = counter.load(Relaxed);
     let t0 = now_ns();
     let mut spins = 0u64;
-    while now_ns() - t0 < 100 * MS {
+    // Bounded by a count too, so a failing clock_gettime cannot hang the program.
+    while now_ns().saturating_sub(t0) < 100 * MS && spins < 10_000_000 {
         spins += 1;
     }
+    let spun_ns = now_ns().saturating_sub(t0);
     let c2 = counter.load(Relaxed);
     let k = kill(pid as isize, SIGKILL);
     let mut st = -1;
@@ -70,7 +72,11 @@ fn main(_args: Args) -> i32 {
         c2 != c1,
         format_args!("counter {c1} -> {c2}"),
     );
-    check("the parent's clock_gettime loop ran", spins > 0);
+    check_detail(
+        "the parent's clock_gettime loop ran for >= 100 ms",
+        spins > 0 && spun_ns >= 100 * MS,
+        format_args!("{spins} calls, {spun_ns} ns"),
+    );
     check("kill(child, SIGKILL) -> 0", k == Ok(0));
     check_detail(
         "wait4: the spinning child was killed by SIGKILL",
