@@ -76,7 +76,8 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     kprintln!("frames: {free} free of {total} (4 KiB)");
     a::api::print_kernel_table();
 
-    let failed = a::api::selftests();
+    // The GIC and the timer interrupt, proved with IRQs masked.
+    let failed = a::api::selftests() + crate::drivers::gic::boot(info);
     let (used, hfree) = crate::mm::heap::usage();
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };

@@ -360,3 +360,10 @@ fn finds_its_own_load_address_without_a_dtb() {
     assert!(summary.ends_with(" checks passed, 0 failed"), "{summary}");
     b.expect_status(0);
 }
+
+/// The GIC and the virtual timer's interrupt, with IRQs masked
+/// (tests/common/irq.rs).
+#[test]
+fn interrupts_gic_and_timer() {
+    common::irq::aarch64(&cpus());
+}

@@ -236,9 +236,9 @@ impl<'a> Auditor<'a> {
             },
         );
         let may_write = match v.kind {
-            VmaKind::Device { may_write, .. } | VmaKind::Anonymous { may_write, .. } => {
-                v.prot.write && may_write
-            }
+            VmaKind::Device { may_write, .. }
+            | VmaKind::Anonymous { may_write, .. }
+            | VmaKind::Shm { may_write, .. } => v.prot.write && may_write,
             _ => v.prot.write,
         };
         self.check(
@@ -290,8 +290,12 @@ impl<'a> Auditor<'a> {
                     },
                 );
             }
-            VmaKind::Anonymous { .. } | VmaKind::Image(_) | VmaKind::Stack | VmaKind::Heap => {
-                let shared = matches!(v.kind, VmaKind::Anonymous { shared: true, .. });
+            VmaKind::Anonymous { .. }
+            | VmaKind::Shm { .. }
+            | VmaKind::Image(_)
+            | VmaKind::Stack
+            | VmaKind::Heap => {
+                let shared = v.kind.is_shared();
                 self.check(
                     matches!(m.class, Some(MemoryClass::Normal { .. })),
                     Violation::Memory {

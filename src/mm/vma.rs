@@ -55,6 +55,29 @@ pub enum VmaKind {
     Stack,
     /// The `brk` heap.
     Heap,
+    /// Shared anonymous memory (`MAP_SHARED|MAP_ANONYMOUS`, a shared
+    /// mapping of `/dev/zero`): a window on a shared memory object
+    /// ([`crate::mm::shm`]) that outlives `fork`. Page `i` of the VMA is
+    /// page `pgoff + i` of the object.
+    Shm {
+        id: crate::mm::shm::ShmId,
+        /// The object page that `vma.start` shows.
+        pgoff: usize,
+        /// As for [`VmaKind::Anonymous`] (`VM_MAYWRITE`).
+        may_write: bool,
+    },
+}
+
+impl VmaKind {
+    /// Memory whose pages are the same for every mapping of it (shared
+    /// anonymous memory, devices), as opposed to private memory, which a
+    /// `fork` makes copy-on-write.
+    pub fn is_shared(&self) -> bool {
+        matches!(
+            self,
+            VmaKind::Anonymous { shared: true, .. } | VmaKind::Shm { .. } | VmaKind::Device { .. }
+        )
+    }
 }
 
 /// The file bytes behind an ELF segment: `bytes` appear at user address
@@ -63,11 +86,18 @@ pub enum VmaKind {
 pub struct ImageData {
     pub bytes: &'static [u8],
     pub va: usize,
+    /// Where `bytes` start in the file (`p_offset`), for
+    /// `/proc/<pid>/maps`.
+    pub file_offset: u64,
 }
 
 impl ImageData {
     /// No file bytes: all zero (tests, and segments with `p_filesz` 0).
-    pub const ZERO: ImageData = ImageData { bytes: &[], va: 0 };
+    pub const ZERO: ImageData = ImageData {
+        bytes: &[],
+        va: 0,
+        file_offset: 0,
+    };
 
     /// The part of the file bytes that lands in `[page, page + len)`, as
     /// (offset in the page, bytes).
@@ -84,6 +114,7 @@ impl ImageData {
 impl PartialEq for ImageData {
     fn eq(&self, o: &Self) -> bool {
         self.va == o.va
+            && self.file_offset == o.file_offset
             && self.bytes.len() == o.bytes.len()
             && core::ptr::eq(self.bytes.as_ptr(), o.bytes.as_ptr())
     }
@@ -129,6 +160,15 @@ impl Vma {
                 // physical range is representable.
                 phys: phys.saturating_add(start.saturating_sub(self.start) as u64),
                 mem,
+                may_write,
+            },
+            VmaKind::Shm {
+                id,
+                pgoff,
+                may_write,
+            } => VmaKind::Shm {
+                id,
+                pgoff: pgoff.saturating_add(start.saturating_sub(self.start) / PAGE_SIZE),
                 may_write,
             },
             other => other,
@@ -177,6 +217,18 @@ impl Vma {
                 },
             ) => ma == mb && wa == wb && pa.checked_add(self.size() as u64) == Some(pb),
             (VmaKind::Image(a), VmaKind::Image(b)) => a == b,
+            (
+                VmaKind::Shm {
+                    id: ia,
+                    pgoff: oa,
+                    may_write: wa,
+                },
+                VmaKind::Shm {
+                    id: ib,
+                    pgoff: ob,
+                    may_write: wb,
+                },
+            ) => ia == ib && wa == wb && oa.checked_add(self.size() / PAGE_SIZE) == Some(ob),
             (VmaKind::Stack, VmaKind::Stack) | (VmaKind::Heap, VmaKind::Heap) => true,
             _ => false,
         }
@@ -190,7 +242,9 @@ impl Vma {
         }
         match self.kind {
             VmaKind::Device { may_write, .. } => !prot.exec && (may_write || !prot.write),
-            VmaKind::Anonymous { may_write, .. } => may_write || !prot.write,
+            VmaKind::Anonymous { may_write, .. } | VmaKind::Shm { may_write, .. } => {
+                may_write || !prot.write
+            }
             _ => true,
         }
     }
@@ -223,6 +277,18 @@ pub struct VmaSet {
 }
 
 impl VmaSet {
+    /// A copy (for `fork`), or `ENOMEM`.
+    pub fn try_clone(&self) -> Result<VmaSet, Errno> {
+        let mut vmas = Vec::new();
+        vmas.try_reserve_exact(self.vmas.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        vmas.extend_from_slice(&self.vmas);
+        Ok(VmaSet {
+            vmas,
+            max_count: self.max_count,
+        })
+    }
+
     /// An empty address space allowing at most `max_count` VMAs.
     pub fn new(max_count: usize) -> Self {
         VmaSet {

@@ -88,6 +88,7 @@ impl Task {
             let kind = VmaKind::Image(ImageData {
                 bytes,
                 va: seg.vaddr as usize,
+                file_offset: seg.file_offset,
             });
             if let Err(e) = space.vmas.insert(Vma {
                 start,
