@@ -58,7 +58,6 @@ pub enum Sys {
     Getpgid,
     Getpgrp,
     Setsid,
-    Alarm,
     Getitimer,
     Setitimer,
     /// futex with the ABI's native `timespec`.
@@ -79,7 +78,6 @@ pub const ARM_EABI: &[(usize, Sys)] = &[
     (11, Sys::Execve),
     (20, Sys::GetPid),
     (24, Sys::GetId),
-    (27, Sys::Alarm),
     (29, Sys::Pause),
     (37, Sys::Kill),
     (45, Sys::Brk),
@@ -213,7 +211,6 @@ mod tests {
             ("fork", 2, Sys::Fork),
             ("execve", 11, Sys::Execve),
             ("getuid", 24, Sys::GetId),
-            ("alarm", 27, Sys::Alarm),
             ("pause", 29, Sys::Pause),
             ("kill", 37, Sys::Kill),
             ("getgid", 47, Sys::GetId),

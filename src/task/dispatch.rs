@@ -67,7 +67,6 @@ impl Task {
             | Sys::Getpgid
             | Sys::Getpgrp
             | Sys::Setsid
-            | Sys::Alarm
             | Sys::Getitimer
             | Sys::Setitimer
             | Sys::Futex

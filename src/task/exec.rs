@@ -152,6 +152,7 @@ impl Task {
                 kind: VmaKind::Image(ImageData {
                     bytes: tramp,
                     va: top,
+                    file_offset: 0,
                 }),
             })
             .is_err()

@@ -105,6 +105,9 @@ pub struct Task {
     pub fp: FpState,
     /// The ASID generation and value of this address space.
     pub asid: (u64, u16),
+    /// Set once the space took part in a fork: a present page may be
+    /// read-only copy-on-write, so kernel writes fault it first.
+    pub cow: bool,
 }
 
 /// The initramfs everyone opens files from (unpacked once at boot).
@@ -148,6 +151,7 @@ impl Task {
             ksp: 0,
             fp: FpState::ZERO,
             asid: (0, 0),
+            cow: false,
         }
     }
 

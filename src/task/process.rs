@@ -17,7 +17,7 @@ pub const PID_MAX: u32 = 32768;
 
 /// Bytes of each process's kernel stack (syscalls, faults, interrupts
 /// from user mode all run on it).
-pub const KSTACK_SIZE: usize = 16 * 1024;
+pub const KSTACK_SIZE: usize = 32 * 1024;
 
 /// A kernel stack: 16-byte aligned (AAPCS64 and AAPCS both accept it),
 /// allocated fallibly.

@@ -19,8 +19,6 @@ use super::{ExecError, Sys, Task, KERNEL};
 use crate::arch::current::proc as arch;
 use crate::arch::current::proc::Frame;
 use crate::errno::Errno;
-use crate::mm::space::Access2;
-use crate::mm::vma::VmaKind;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -307,7 +305,6 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         Sys::Getpgid => ret(getpgid(a[0] as i32)),
         Sys::Getpgrp => ret(getpgid(0)),
         Sys::Setsid => ret(setsid()),
-        Sys::Alarm => ret(alarm(a[0] as u32)),
         Sys::Setitimer => ret(setitimer(a[0] as i32, a[1], a[2])),
         Sys::Getitimer => ret(getitimer(a[0] as i32, a[1])),
         Sys::Futex => futex(a, arch::NATIVE_TIME64),
@@ -383,6 +380,7 @@ fn fork(frame: &Frame) -> Result<usize, Errno> {
     // child's starting state.
     arch::save_fp(&mut parent.fp);
     let mut child = Task::new(pid, name, space, child_mmu, fds, parent.layout);
+    child.cow = true;
     child.ppid = parent.pid;
     child.pgid = parent.pgid;
     child.fp = parent.fp;
@@ -403,8 +401,12 @@ fn fork_space(
     parent: &mut Task,
     child: &mut dyn crate::mm::space::Mmu,
 ) -> Result<crate::mm::space::AddressSpace, Errno> {
-    let _ = (parent, child);
-    Err(Errno::ENOMEM)
+    let r = parent.space.fork(parent.mmu.as_mut(), child);
+    if r.is_ok() {
+        // Pages of both may now be copy-on-write.
+        parent.cow = true;
+    }
+    r
 }
 
 /// `clone` with fork semantics only: flags must be a plain exit signal
@@ -650,20 +652,6 @@ fn setsid() -> Result<usize, Errno> {
     Ok(me as usize)
 }
 
-fn alarm(secs: u32) -> Result<usize, Errno> {
-    let f = ticks_per_sec();
-    let t = now();
-    let mut k = KERNEL.lock();
-    let me = k.current_mut().ok_or(Errno::ESRCH)?;
-    // The old alarm's seconds left, rounded up (alarm(2)).
-    let left = me
-        .alarm
-        .map_or(0, |(at, _)| at.saturating_sub(t).div_ceil(f));
-    me.alarm = (secs > 0).then(|| (t + secs as u64 * f, 0));
-    arm_next_event(&k);
-    Ok(left as usize)
-}
-
 fn arm_next_event(k: &process::Procs) {
     let slice_end = now() + ticks_per_sec() / SLICE_HZ;
     arch::set_timer_deadline(k.next_event().map_or(slice_end, |e| e.min(slice_end)));
@@ -776,26 +764,14 @@ const FUTEX_PRIVATE_FLAG: usize = 128;
 const FUTEX_CLOCK_REALTIME: usize = 256;
 
 /// The key of the futex word at `va`: the physical word for a shared
-/// mapping (two processes meet there), (pid, va) otherwise. The page is
-/// faulted in as a read would.
+/// mapping (two processes meet there), (pid, va) otherwise
+/// (`FUTEX_PRIVATE_FLAG` asks for the private key even on shared memory).
 fn futex_key(t: &mut Task, va: usize, private: bool) -> Result<FutexKey, Errno> {
-    if va % 4 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    t.prefault(va, 4, Access2::Read)?;
-    let shared = match t.space.vmas.find(va).map(|v| v.kind) {
-        Some(VmaKind::Anonymous { shared, .. }) => shared,
-        Some(VmaKind::Device { .. }) => true,
-        Some(_) => false,
-        None => return Err(Errno::EFAULT),
-    };
-    if shared && !private {
-        let pa = t.mmu.lookup(va & !0xfff).ok_or(Errno::EFAULT)?;
-        Ok(FutexKey::Shared {
-            pa: pa + (va & 0xfff) as u64,
-        })
-    } else {
-        Ok(FutexKey::Private { pid: t.pid, va })
+    use crate::mm::space::FutexKey as MmKey;
+    let Task { space, mmu, .. } = t;
+    match space.translate_for_futex(mmu.as_mut(), va, false)? {
+        MmKey::Shared { pa } if !private => Ok(FutexKey::Shared { pa }),
+        _ => Ok(FutexKey::Private { pid: t.pid, va }),
     }
 }
 

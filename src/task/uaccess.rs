@@ -39,7 +39,12 @@ impl Task {
             if !ok {
                 return Err(Errno::EFAULT);
             }
-            if self.mmu.lookup(p).is_none() {
+            // A present page after a fork may be copy-on-write: a kernel
+            // write must break it first, as the CPU's fault would.
+            let cow_write = access == Access2::Write
+                && self.cow
+                && !matches!(v.kind, crate::mm::vma::VmaKind::Device { .. });
+            if cow_write || self.mmu.lookup(p).is_none() {
                 self.space
                     .fault(self.mmu.as_mut(), p, access)
                     .map_err(|_| Errno::EFAULT)?;
