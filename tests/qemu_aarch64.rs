@@ -342,6 +342,7 @@ user_scenarios!(AARCH64);
 inject_tests!("cortex-a53");
 boot_input_scenarios!(AARCH64);
 fuzz_scenarios!(AARCH64);
+process_scenarios!(AARCH64, "aarch64");
 
 #[test]
 fn finds_its_own_load_address_without_a_dtb() {

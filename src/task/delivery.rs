@@ -58,6 +58,12 @@ mod target {
             Sys::RtSigaction => Some(ret(rt_sigaction(a))),
             Sys::RtSigprocmask => Some(ret(rt_sigprocmask(a))),
             Sys::RtSigsuspend => Some(rt_sigsuspend(a)),
+            Sys::RtSigpending => Some(ret(me(|t| {
+                signal::check_sigsetsize(a[1])?;
+                let set = t.signals.sigpending();
+                t.write_user(a[0], &set.0.to_le_bytes())?;
+                Ok(0)
+            }))),
             Sys::RtSigreturn | Sys::Sigreturn => {
                 let rt = sys == Sys::RtSigreturn;
                 let r = me(|t| {
@@ -71,7 +77,8 @@ mod target {
                     Ok(mask) => {
                         super::super::with_current(|t| t.signals.set_blocked(mask));
                     }
-                    Err(_) => {
+                    Err(e) => {
+                        crate::kprintln!("sigreturn: bad frame ({}): SIGSEGV", e.name());
                         super::super::with_current(|t| {
                             t.signals
                                 .force(signal::SIGSEGV, SigInfo::kernel(signal::SIGSEGV))
@@ -198,7 +205,23 @@ mod target {
     /// handler will run, `false` if the process is to be killed.
     pub fn force_fault(_frame: &mut Frame, sig: u32, info: &crate::mm::fault::FaultInfo) -> bool {
         let handled = super::super::with_current(|t| {
-            let si = SigInfo::fault(sig, info.si_code(), info.addr);
+            // Linux decides SEGV_MAPERR/SEGV_ACCERR by the VMA, not by the
+            // hardware fault: an address inside a mapping that refused the
+            // access is ACCERR (bad_area_access_error), else MAPERR.
+            let code = if sig == signal::SIGSEGV {
+                let mapped = usize::try_from(info.addr)
+                    .ok()
+                    .and_then(|a| t.space.vmas.find(a))
+                    .is_some();
+                if mapped {
+                    signal::SEGV_ACCERR
+                } else {
+                    signal::SEGV_MAPERR
+                }
+            } else {
+                info.si_code()
+            };
+            let si = SigInfo::fault(sig, code, info.addr);
             t.signals.force(sig, si);
             t.signals.action(sig).is_handler()
         });

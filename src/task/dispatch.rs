@@ -62,6 +62,7 @@ impl Task {
             | Sys::RtSigreturn
             | Sys::Sigreturn
             | Sys::RtSigsuspend
+            | Sys::RtSigpending
             | Sys::Pause
             | Sys::Setpgid
             | Sys::Getpgid

@@ -5,6 +5,7 @@ use super::{initramfs, Task};
 use crate::errno::Errno;
 use crate::loader;
 use crate::syscall::mm_args::{self, FdKind};
+use alloc::vec::Vec;
 
 pub(super) const MAX_FDS: usize = 64;
 pub(super) const AT_FDCWD: i32 = -100;
@@ -33,6 +34,12 @@ pub enum File {
         data: &'static [u8],
         pos: usize,
     },
+    /// `/proc/<pid>/maps`: generated at each read from that process's
+    /// address space (as Linux's seq_file does), read from `pos`.
+    ProcMaps {
+        pid: u32,
+        pos: usize,
+    },
 }
 
 impl File {
@@ -42,7 +49,7 @@ impl File {
             File::DevMem { flags } => FdKind::DevMem { flags: *flags },
             File::DevZero { flags } => FdKind::DevZero { flags: *flags },
             File::DevNull => FdKind::Console,
-            File::Ram { .. } => FdKind::File { readable: true },
+            File::Ram { .. } | File::ProcMaps { .. } => FdKind::File { readable: true },
         }
     }
 }
@@ -56,6 +63,13 @@ impl Task {
             "/dev/zero" => File::DevZero { flags },
             "/dev/null" => File::DevNull,
             "/dev/console" | "/dev/tty" | "/dev/ttyAMA0" => File::Console,
+            p if p.starts_with("/proc/") => {
+                let pid = proc_maps_pid(p, self.pid).ok_or(Errno::ENOENT)?;
+                if acc != mm_args::O_RDONLY {
+                    return Err(Errno::EACCES);
+                }
+                File::ProcMaps { pid, pos: 0 }
+            }
             p => {
                 let a = initramfs().ok_or(Errno::ENOENT)?;
                 // Linux's path walk errors: ENOENT, ELOOP, ENOTDIR,
@@ -107,7 +121,7 @@ impl Task {
             File::Console => true,
             File::DevNull | File::DevZero { .. } => false,
             File::DevMem { .. } => return Err(Errno::EINVAL),
-            File::Ram { .. } => return Err(Errno::EBADF),
+            File::Ram { .. } | File::ProcMaps { .. } => return Err(Errno::EBADF),
         };
         self.access_ok(buf, len)?;
         let len = len.min(MAX_RW_COUNT);
@@ -133,6 +147,41 @@ impl Task {
         Ok(done)
     }
 
+    /// `read` of generated text (`/proc`): from the fd's position on.
+    pub fn read_generated(
+        &mut self,
+        fd: i32,
+        text: &[u8],
+        buf: usize,
+        len: usize,
+    ) -> Result<usize, Errno> {
+        let pos = match self.fd(fd)? {
+            File::ProcMaps { pos, .. } => *pos,
+            _ => return Err(Errno::EBADF),
+        };
+        self.access_ok(buf, len)?;
+        let data = text.get(pos..).unwrap_or(&[]);
+        let n = len.min(MAX_RW_COUNT).min(data.len());
+        let done = self.copy_out(buf, &data[..n]);
+        if let Some(Some(File::ProcMaps { pos, .. })) =
+            usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i))
+        {
+            *pos += done;
+        }
+        if done == 0 && n > 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(done)
+    }
+
+    /// The pid of a `/proc/<pid>/maps` fd of another process.
+    pub fn other_proc_maps(&self, fd: i32) -> Option<u32> {
+        match self.fd(fd) {
+            Ok(File::ProcMaps { pid, .. }) if *pid != self.pid => Some(*pid),
+            _ => None,
+        }
+    }
+
     /// `read`, with `write`'s range rules.
     pub(super) fn read(&mut self, fd: i32, buf: usize, len: usize) -> Result<usize, Errno> {
         enum Src {
@@ -148,6 +197,15 @@ impl Task {
             File::Console => Src::Console,
             File::DevZero { .. } => Src::Zeros,
             File::Ram { data, pos } => Src::Bytes(data.get(*pos..).unwrap_or(&[])),
+            File::ProcMaps { pid, .. } => {
+                let pid = *pid;
+                if pid != self.pid {
+                    // Another process's map: the process layer reads it.
+                    return Err(Errno::ESRCH);
+                }
+                let text = maps_text(self)?;
+                return self.read_generated(fd, &text, buf, len);
+            }
         };
         self.access_ok(buf, len)?;
         let len = len.min(MAX_RW_COUNT);
@@ -264,4 +322,50 @@ impl Task {
             _ => Err(Errno::EBADF),
         }
     }
+}
+
+/// The pid a `/proc/self/maps` or `/proc/<pid>/maps` path names.
+fn proc_maps_pid(path: &str, own: u32) -> Option<u32> {
+    let rest = path.strip_prefix("/proc/")?.strip_suffix("/maps")?;
+    if rest == "self" {
+        return Some(own);
+    }
+    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    rest.parse().ok()
+}
+
+/// A `fmt::Write` into a buffer reserved up front: it refuses to grow
+/// (no allocation sized by the number of mappings may abort the kernel).
+struct Bounded(Vec<u8>);
+
+impl core::fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        if self.0.len() + s.len() > self.0.capacity() {
+            return Err(core::fmt::Error);
+        }
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// `/proc/<pid>/maps` of `t`, in Linux's format (`AddressSpace::write_maps`).
+pub fn maps_text(t: &Task) -> Result<Vec<u8>, Errno> {
+    // A line is at most ~73 columns of fields plus the path.
+    let per_line = 96 + t.name.len();
+    let cap = t
+        .space
+        .vmas
+        .iter()
+        .count()
+        .saturating_add(1)
+        .saturating_mul(per_line);
+    let mut v = Vec::new();
+    v.try_reserve_exact(cap).map_err(|_| Errno::ENOMEM)?;
+    let mut out = Bounded(v);
+    t.space
+        .write_maps(&mut out, &t.name)
+        .map_err(|_| Errno::ENOMEM)?;
+    Ok(out.0)
 }

@@ -84,6 +84,9 @@ pub enum State {
     Sleeping(Wait),
     /// Exited or killed; holds the `wait4` status word until reaped.
     Zombie(i32),
+    /// Exited with nobody to wait for it (its parent ignores SIGCHLD or
+    /// set SA_NOCLDWAIT): the scheduler frees it once off its stack.
+    Reaped,
 }
 
 /// `wait4`'s status word: exit code in bits 15..8, or the signal in 6..0
@@ -234,7 +237,10 @@ impl Procs {
             return Err(Errno::EINVAL);
         }
         let mut any = false;
-        for t in self.iter().filter(|t| Self::selects(t, parent, target)) {
+        for t in self
+            .iter()
+            .filter(|t| Self::selects(t, parent, target) && t.state != State::Reaped)
+        {
             any = true;
             if let State::Zombie(status) = t.state {
                 return Ok(Some((t.pid, status)));
@@ -358,6 +364,9 @@ impl Procs {
     pub fn kill_targets(&self, sender: u32, pid: i32) -> Result<Vec<u32>, Errno> {
         let own_pgid = self.get(sender).map_or(0, |t| t.pgid);
         let pick = |t: &&Task| -> bool {
+            if t.state == State::Reaped {
+                return false;
+            }
             if matches!(t.state, State::Zombie(_) | State::Embryo) && pid <= 0 {
                 return false;
             }

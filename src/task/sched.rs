@@ -119,7 +119,16 @@ fn schedule() -> i32 {
         // process comes back here through `switch_out`.
         unsafe { arch::switch(core::ptr::addr_of_mut!(SCHED_SP), ksp) };
         last = pid;
-        KERNEL.lock().current = 0;
+        let gone = {
+            let mut k = KERNEL.lock();
+            k.current = 0;
+            // Off its kernel stack now: an auto-reaped process can go.
+            match k.get(pid).map(|t| t.state) {
+                Some(State::Reaped) => k.remove(pid),
+                _ => None,
+            }
+        };
+        drop(gone);
     }
 }
 
@@ -238,7 +247,19 @@ pub fn exit_current(status: i32) -> ! {
             t.fds.clear();
             t.alarm = None;
         }
-        if let Some(ppid) = k.make_zombie(me, status) {
+        let ppid = k.make_zombie(me, status);
+        // A parent that ignores SIGCHLD (or set SA_NOCLDWAIT) leaves no
+        // zombie: wait4 then sees no such child (ECHILD), as on Linux.
+        let autoreap = ppid.and_then(|p| k.get(p)).is_some_and(|p| {
+            let a = p.signals.action(SIGCHLD);
+            a.handler == super::signal::SIG_IGN || a.flags & super::signal::SA_NOCLDWAIT != 0
+        });
+        if autoreap {
+            if let Some(t) = k.get_mut(me) {
+                t.state = State::Reaped;
+            }
+        }
+        if let Some(ppid) = ppid {
             // si_code: CLD_EXITED (1) or CLD_KILLED (2).
             let (code, st) = if status & 0x7f == 0 {
                 (1, (status >> 8) & 0xff)
@@ -310,12 +331,16 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         Sys::Futex => futex(a, arch::NATIVE_TIME64),
         Sys::FutexTime64 => futex(a, true),
         Sys::Pause => pause(),
-        Sys::RtSigaction | Sys::RtSigprocmask | Sys::RtSigreturn | Sys::RtSigsuspend => {
-            match super::delivery::syscall(frame, sys, a) {
-                Some(r) => r,
-                None => return None,
-            }
-        }
+        Sys::RtSigaction
+        | Sys::RtSigprocmask
+        | Sys::RtSigreturn
+        | Sys::Sigreturn
+        | Sys::RtSigpending
+        | Sys::RtSigsuspend => match super::delivery::syscall(frame, sys, a) {
+            Some(r) => r,
+            None => return None,
+        },
+        Sys::Read if other_maps(a[0] as i32).is_some() => ret(read_other_maps(a)),
         _ => match super::with_current(|t| t.syscall(sys, a)) {
             Some(super::Outcome::Return(r)) => r,
             Some(super::Outcome::Exit(code)) => exit_current(exit_status(code)),
@@ -327,6 +352,27 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         code: r,
         arg0: a[0],
     })
+}
+
+fn other_maps(fd: i32) -> Option<u32> {
+    super::with_current(|t| t.other_proc_maps(fd)).flatten()
+}
+
+/// read(2) of another process's `/proc/<pid>/maps`.
+fn read_other_maps(a: [usize; 6]) -> Result<usize, Errno> {
+    let pid = other_maps(a[0] as i32).ok_or(Errno::EBADF)?;
+    let text = {
+        let k = KERNEL.lock();
+        match k.get(pid) {
+            Some(t) if !matches!(t.state, State::Zombie(_) | State::Reaped) => {
+                super::files::maps_text(t)?
+            }
+            // A zombie's map is empty, as Linux shows it.
+            Some(_) => Vec::new(),
+            None => return Err(Errno::ESRCH),
+        }
+    };
+    with_me(|t| t.read_generated(a[0] as i32, &text, a[1], a[2]))
 }
 
 fn with_me<R>(f: impl FnOnce(&mut Task) -> Result<R, Errno>) -> Result<R, Errno> {
@@ -441,6 +487,22 @@ fn execve(frame: &mut Frame, a: [usize; 6]) -> Result<(), Errno> {
         let envp = t.read_string_array(a[2], &mut total, MAX_ARG_BYTES)?;
         (path, argv, envp, t.layout)
     };
+    // The kernel's own files are devices or directories, never programs
+    // (Linux: EACCES for anything but a regular file).
+    let special = matches!(
+        path.as_str(),
+        "/" | "/dev"
+            | "/proc"
+            | "/dev/mem"
+            | "/dev/zero"
+            | "/dev/null"
+            | "/dev/console"
+            | "/dev/tty"
+            | "/dev/ttyAMA0"
+    ) || path.starts_with("/proc/");
+    if special {
+        return Err(Errno::EACCES);
+    }
     let argv_refs: Vec<&[u8]> = argv.iter().map(|v| v.as_slice()).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(|v| v.as_slice()).collect();
     let mmu = arch::new_mmu()?;

@@ -8,6 +8,7 @@ pub mod cpio;
 pub mod fuzz;
 pub mod inject;
 pub mod irq;
+pub mod processes;
 pub mod scenarios;
 
 use std::io::Read;

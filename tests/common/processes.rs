@@ -31,9 +31,7 @@
 //! wait status, 0x100 * code); no leak. On armmu the programs run as `/bin/<program>`
 //! (argv[0] differs from Linux's `/init`: no expected line depends on it).
 //!
-//! Not yet hooked into tests/qemu.rs / tests/qemu_aarch64.rs: add `pub mod processes;`
-//! to tests/common/mod.rs and `process_scenarios!(ARMV7, "arm");` /
-//! `process_scenarios!(AARCH64, "aarch64");` (or whatever the Arch constant is called).
+//! Hooked into tests/qemu.rs and tests/qemu_aarch64.rs (`process_scenarios!`).
 
 use super::scenarios::Arch;
 use super::*;
