@@ -456,13 +456,18 @@ fn fork_space(
 }
 
 /// `clone` with fork semantics only: flags must be a plain exit signal
-/// (SIGCHLD as glibc's fork uses, or 0); thread flags are `EINVAL`.
+/// (SIGCHLD as glibc's fork uses, or 0), optionally with vfork's
+/// CLONE_VM|CLONE_VFORK; thread flags are `EINVAL`.
 fn clone(frame: &Frame, a: [usize; 6]) -> Result<usize, Errno> {
+    /// CLONE_VM | CLONE_VFORK: vfork as glibc's arm64 vfork() calls it.
+    /// Done as a fork (the child gets a copy, the parent is not held until
+    /// the child execs or exits): a correct vfork child cannot tell.
+    const VFORK: u64 = 0x100 | 0x4000;
     let flags = a[0] as u64 & 0xffff_ffff;
     let exit_signal = flags & 0xff;
-    // CLONE_CHILD_SETTID/CLEARTID and PARENT_SETTID are harmless for a
-    // fork-like clone only with their pointers honoured: not supported.
-    if flags & !0xff != 0 || a[1] != 0 {
+    // CLONE_CHILD_SETTID/CLEARTID, PARENT_SETTID, threads: not supported.
+    let rest = flags & !0xff;
+    if (rest != 0 && rest != VFORK) || a[1] != 0 {
         return Err(Errno::EINVAL);
     }
     if exit_signal != 0 && exit_signal != SIGCHLD as u64 {
