@@ -222,6 +222,13 @@ fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
         crate::mm::inject::enable();
         kprintln!("fault injection: enabled (kernel-private syscalls 0xa20000..0xa20002)");
     }
+    if let Some(bits) = info
+        .arg("armmu.asid_bits")
+        .and_then(|b| b.parse::<u32>().ok())
+    {
+        crate::task::sched::ASID_BITS_CAP.store(bits, core::sync::atomic::Ordering::Relaxed);
+        kprintln!("asid: at most {bits} bits (armmu.asid_bits)");
+    }
     if info.arg("armmu.audit") == Some("1") {
         crate::mm::audit::enable();
         kprintln!("audit: enabled (after every syscall and resolved fault)");

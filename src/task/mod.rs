@@ -103,8 +103,8 @@ pub struct Task {
     pub kstack: Option<KStack>,
     pub ksp: usize,
     pub fp: FpState,
-    /// The ASID generation and value of this address space.
-    pub asid: (u64, u16),
+    /// The ASID of this address space and its generation (`mm::asid`).
+    pub asid: crate::mm::asid::AsidSlot,
     /// Set once the space took part in a fork: a present page may be
     /// read-only copy-on-write, so kernel writes fault it first.
     pub cow: bool,
@@ -150,7 +150,7 @@ impl Task {
             kstack: None,
             ksp: 0,
             fp: FpState::ZERO,
-            asid: (0, 0),
+            asid: crate::mm::asid::AsidSlot::NONE,
             cow: false,
         }
     }

@@ -19,12 +19,46 @@ use super::{ExecError, Sys, Task, KERNEL};
 use crate::arch::current::proc as arch;
 use crate::arch::current::proc::Frame;
 use crate::errno::Errno;
+use crate::kprintln;
+use crate::mm::asid::AsidAllocator;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 /// The scheduler loop's saved kernel sp while a process runs.
 static mut SCHED_SP: usize = 0;
+
+/// ASIDs by generation (`mm::asid`): a process keeps its ASID across
+/// switches, so an ordinary switch needs no TLB maintenance.
+static ASIDS: spin::Mutex<Option<AsidAllocator>> = spin::Mutex::new(None);
+
+/// `armmu.asid_bits=N` on the command line: use fewer ASIDs than the
+/// hardware has (tests of the rollover on CPUs with 65536).
+pub static ASID_BITS_CAP: AtomicU32 = AtomicU32::new(16);
+
+/// Install `t`'s address space with its ASID (a fresh one if its
+/// generation is stale; the whole TLB is flushed at a rollover).
+fn activate(t: &mut Task) {
+    let mut g = ASIDS.lock();
+    let alloc = g.get_or_insert_with(|| {
+        let bits = arch::asid_bits().min(ASID_BITS_CAP.load(Ordering::Relaxed));
+        AsidAllocator::new(bits.clamp(2, 16)).unwrap_or_else(|_| {
+            // 8 bits is valid on both architectures.
+            AsidAllocator::new(8).expect("8-bit ASIDs")
+        })
+    });
+    let (asid, flush_all) = alloc.activate(&mut t.asid);
+    let rollovers = alloc.rollovers();
+    drop(g);
+    if flush_all {
+        kprintln!(
+            "asid: rollover {rollovers} (generation {}): TLB flushed",
+            rollovers + 1
+        );
+    }
+    arch::activate(t, asid, flush_all);
+}
 
 /// Time slice: 10 ms (Linux's CONFIG_HZ=100 tick).
 const SLICE_HZ: u64 = 100;
@@ -110,7 +144,7 @@ fn schedule() -> i32 {
             k.current = pid;
             k.need_resched = false;
             let Some(t) = k.get_mut(pid) else { continue };
-            arch::activate(t);
+            activate(t);
             arch::restore_fp(&t.fp);
             t.ksp
         };
@@ -246,6 +280,11 @@ pub fn exit_current(status: i32) -> ! {
             t.teardown();
             t.fds.clear();
             t.alarm = None;
+            // Still installed: the allocator keeps it until the next
+            // rollover; otherwise its entries go now.
+            if let Some(asid) = ASIDS.lock().as_mut().and_then(|a| a.release(&mut t.asid)) {
+                arch::flush_asid(asid);
+            }
         }
         let ppid = k.make_zombie(me, status);
         // A parent that ignores SIGCHLD (or set SA_NOCLDWAIT) leaves no
@@ -527,7 +566,11 @@ fn execve(frame: &mut Frame, a: [usize; 6]) -> Result<(), Errno> {
     let abi = t.signals.abi();
     t.signals.exec(abi);
     t.fp = super::FpState::ZERO;
-    arch::activate(t);
+    // Same ASID, new table: nothing of the old image may stay in the TLB.
+    if let Some(asid) = t.asid.asid() {
+        arch::flush_asid(asid);
+    }
+    activate(t);
     old_space.teardown(old_mmu.as_mut());
     drop(old_mmu);
     drop(k);

@@ -128,6 +128,26 @@ pub fn futex_ipc(a: &Arch, arch: &str) {
 pub fn fork_many(a: &Arch, arch: &str) {
     program_matches_linux(a, arch, "fork_many", 180);
 }
+/// More address spaces over time than ASIDs: fork_many's 1000 children
+/// and init with 8-bit ASIDs (the ARMv7-A width; AArch64's 16 are capped
+/// by `armmu.asid_bits=8`). 2^8 - 1 = 255 usable (ASID 0 is reserved),
+/// so 1001 address spaces need at least 1001 / 255 = 3 rollovers; the
+/// program's checks (every child's exit status, COW isolation) must hold
+/// across them and nothing may leak.
+pub fn asid_rollover(a: &Arch, arch: &str) {
+    let text = oracle_text("fork_many", arch);
+    let b = boot(a.cpu, None, "rdinit=/bin/fork_many armmu.asid_bits=8", 180);
+    assert!(!b.has("not ok - "), "{}", b.log);
+    expect_in_order(&b, &expected_lines(text));
+    let rollovers = b
+        .log
+        .lines()
+        .filter(|l| l.starts_with("asid: rollover "))
+        .count();
+    assert!(rollovers >= 3, "{rollovers} ASID rollovers\n{}", b.log);
+    expect_no_leak(&b);
+    b.expect_status(expected_status(text));
+}
 pub fn child_fault(a: &Arch, arch: &str) {
     program_matches_linux(a, arch, "child_fault", 60);
 }
@@ -193,6 +213,10 @@ macro_rules! process_scenarios {
         #[test]
         fn process_fork_many() {
             common::processes::fork_many(&$arch, $name)
+        }
+        #[test]
+        fn process_asid_rollover() {
+            common::processes::asid_rollover(&$arch, $name)
         }
         #[test]
         fn process_child_fault() {

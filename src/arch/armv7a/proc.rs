@@ -4,7 +4,6 @@
 
 use super::cp15;
 pub use super::exceptions::Frame;
-use super::format::Table;
 use super::user::{self, UserMmu};
 use crate::errno::Errno;
 use crate::mm::space::Mmu;
@@ -132,22 +131,40 @@ pub fn new_mmu() -> Result<Box<dyn Mmu + Send>, Errno> {
     Ok(b)
 }
 
-fn table_of(t: &Task) -> Table {
-    // SAFETY: every ARMv7-A task's Mmu is a UserMmu (`new_mmu`).
-    let m: &UserMmu = unsafe { &*(&*t.mmu as *const (dyn Mmu + Send) as *const UserMmu) };
-    m.table
+fn user_mmu(t: &mut Task) -> &mut UserMmu {
+    // SAFETY: every task's Mmu on this architecture is a UserMmu
+    // (`new_mmu` is the only constructor used for tasks).
+    unsafe { &mut *(&mut *t.mmu as *mut (dyn Mmu + Send) as *mut UserMmu) }
 }
 
-/// Make `t`'s address space the one TTBR0 walks.
-pub fn activate(t: &Task) {
-    user::activate(&table_of(t));
-    // Until ASIDs are recycled by generation, every process uses the same
-    // ASID: no entry of the previous process may survive the switch
-    // (ARM ARM B3.10.2: TLBIALL, then DSB and ISB to complete it).
+/// Make `t`'s address space the one TTBR0 walks, tagged `asid`. With
+/// `flush_all` (an ASID rollover) every non-global TLB entry goes first
+/// (ARM ARM: TLB invalidate all, then DSB and ISB before the new ASID is
+/// installed, so no old entry can match it).
+pub fn activate(t: &mut Task, asid: u16, flush_all: bool) {
+    if flush_all {
+        // SAFETY: TLB maintenance only.
+        unsafe { cp15::Tlbiallis::write(0) };
+        dsb();
+        isb();
+    }
+    let m = user_mmu(t);
+    m.table.asid = Some(asid);
+    user::activate(&m.table);
+}
+
+/// Invalidate every TLB entry of `asid` (a dead or replaced address
+/// space's; ARM ARM: invalidate by ASID, DSB, ISB).
+pub fn flush_asid(asid: u16) {
     // SAFETY: TLB maintenance only.
-    unsafe { cp15::Tlbiallis::write(0) };
+    unsafe { cp15::Tlbiasidis::write(asid as u8 as u32) };
     dsb();
     isb();
+}
+
+/// ASID bits the hardware gives (as configured at boot).
+pub fn asid_bits() -> u32 {
+    super::asid_hw::asid_bits()
 }
 
 pub fn deactivate() {
