@@ -44,8 +44,55 @@ impl Task {
             .ok_or_else(|| ExecError::new(Errno::ENOENT, String::from("no initramfs")))?;
         let archive = cpio::Archive::new(bytes)
             .map_err(|e| ExecError::new(Errno::EIO, format!("initramfs: {e}")))?;
-        let image = loader::find_file(&archive, path)
-            .map_err(|e| ExecError::new(Errno::from(e), format!("{path}: {e}")))?;
+        // Relative to the process's working directory; `#!` scripts hand
+        // over to their interpreter (binfmt_script), up to 5 levels.
+        let mut shown: &[u8] = path.as_bytes();
+        let mut load = super::fsctx::resolve(pid, path)
+            .map_err(|e| ExecError::new(e, format!("{path}: {}", e.name())))?;
+        let mut args: Vec<&[u8]> = Vec::new();
+        args.try_reserve_exact(argv.len())
+            .map_err(|_| ExecError::new(Errno::ENOMEM, format!("{path}: argv")))?;
+        args.extend_from_slice(argv);
+        let mut depth = 0;
+        let image = loop {
+            let image = loader::find_file(&archive, &load)
+                .map_err(|e| ExecError::new(Errno::from(e), format!("{load}: {e}")))?;
+            let sb = match super::shebang::parse(image) {
+                None => break image,
+                Some(Ok(sb)) => sb,
+                Some(Err(e)) => {
+                    return Err(ExecError::new(e, format!("{load}: bad #! line")));
+                }
+            };
+            depth += 1;
+            if depth > super::shebang::MAX_INTERP_DEPTH {
+                return Err(ExecError::new(
+                    Errno::ELOOP,
+                    format!("{path}: more than 5 levels of #! interpreters"),
+                ));
+            }
+            // argv: interpreter, its argument, the script's name as given,
+            // then the old argv without argv[0].
+            let rest = args.get(1..).unwrap_or(&[]);
+            let mut next: Vec<&[u8]> = Vec::new();
+            next.try_reserve_exact(rest.len() + 3)
+                .map_err(|_| ExecError::new(Errno::ENOMEM, format!("{path}: argv")))?;
+            next.push(sb.interp);
+            if let Some(a) = sb.arg {
+                next.push(a);
+            }
+            next.push(shown);
+            next.extend_from_slice(rest);
+            args = next;
+            shown = sb.interp;
+            let interp = core::str::from_utf8(sb.interp)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| ExecError::new(Errno::ENOENT, format!("{load}: no interpreter")))?;
+            load = super::fsctx::resolve(pid, interp)
+                .map_err(|e| ExecError::new(e, format!("{interp}: {}", e.name())))?;
+        };
+        let argv: &[&[u8]] = &args;
         let plan = elf::plan(
             image,
             layout.machine,
@@ -205,9 +252,10 @@ impl Task {
         }
         let mut fds: Vec<Option<File>> = Vec::new();
         for _ in 0..3 {
-            fds.push(Some(File::Console));
+            fds.push(Some(File::console()));
         }
-        let task = Task::new(pid, String::from(path), space, mmu, fds, layout);
+        let name = String::from(core::str::from_utf8(shown).unwrap_or(path));
+        let task = Task::new(pid, name, space, mmu, fds, layout);
         Ok((task, plan.entry, st.sp))
     }
 }

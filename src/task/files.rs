@@ -1,12 +1,18 @@
-//! File descriptors: what an fd refers to, `open`, and the I/O calls.
+//! File descriptors: what an fd refers to, `open`, the I/O calls, and
+//! the fd table's own calls (dup, dup2, dup3, fcntl, pipe2, lseek).
 
+use super::pipe::{self, End, ReadStep, WriteStep};
 use super::uaccess::CHUNK;
 use super::{initramfs, Task};
 use crate::errno::Errno;
-use crate::loader;
+use crate::loader::{self, cpio};
 use crate::syscall::mm_args::{self, FdKind};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+/// Size of the fd table (Linux's default `RLIMIT_NOFILE` soft limit is
+/// 1024; this kernel's table is smaller and reports its size as the
+/// limit, so user space sees one consistent bound).
 pub(super) const MAX_FDS: usize = 64;
 pub(super) const AT_FDCWD: i32 = -100;
 /// ARM and AArch64 value (`asm-generic` and arch/arm): 0o200000 is
@@ -14,24 +20,33 @@ pub(super) const AT_FDCWD: i32 = -100;
 const O_DIRECTORY: u32 = 0o40000;
 /// ARM and AArch64 value of `O_DIRECT`.
 const O_DIRECT: u32 = 0o200000;
+pub(super) const O_CREAT: u32 = 0o100;
+pub(super) const O_EXCL: u32 = 0o200;
+const O_NOCTTY: u32 = 0o400;
+const O_TRUNC: u32 = 0o1000;
+const O_APPEND: u32 = 0o2000;
+pub(super) const O_NONBLOCK: u32 = 0o4000;
+const FASYNC: u32 = 0o20000;
+/// ARM and AArch64 value (arch/arm64/include/uapi/asm/fcntl.h).
+const O_LARGEFILE: u32 = 0o400000;
+const O_NOATIME: u32 = 0o1000000;
+pub(super) const O_CLOEXEC: u32 = 0o2000000;
+/// The flags F_SETFL may change (Linux's `SETFL_MASK`).
+const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | FASYNC;
 /// Linux's `MAX_RW_COUNT` (`INT_MAX & PAGE_MASK`): longer reads and
 /// writes are cut to this.
 const MAX_RW_COUNT: usize = 0x7FFF_F000;
 
-/// An open file.
+/// An open file (Linux's open file description, by kind).
 #[derive(Clone)]
-pub enum File {
+pub enum Open {
     Console,
-    DevMem {
-        flags: u32,
-    },
-    DevZero {
-        flags: u32,
-    },
+    DevMem,
+    DevZero,
     DevNull,
     /// A regular file of the initramfs (read-only).
     Ram {
-        data: &'static [u8],
+        entry: cpio::Entry<'static>,
         pos: usize,
     },
     /// `/proc/<pid>/maps`: generated at each read from that process's
@@ -40,49 +55,182 @@ pub enum File {
         pid: u32,
         pos: usize,
     },
+    /// One end of a pipe.
+    Pipe(Arc<End>),
+}
+
+/// An fd: the open file, its status flags (`F_GETFL`) and the fd's own
+/// close-on-exec flag. The status flags and the file position are the
+/// fd's own copy here (Linux shares them between dup'ed fds).
+#[derive(Clone)]
+pub struct File {
+    pub open: Open,
+    /// `open`'s flags without the creation ones (`F_GETFL`).
+    pub flags: u32,
+    pub cloexec: bool,
 }
 
 impl File {
+    pub fn new(open: Open, flags: u32) -> File {
+        File {
+            open,
+            flags: flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
+            cloexec: flags & O_CLOEXEC != 0,
+        }
+    }
+
+    /// The console as init gets it on fds 0-2 (opened read-write).
+    pub fn console() -> File {
+        File::new(Open::Console, mm_args::O_RDWR)
+    }
+
     pub(super) fn kind(&self) -> FdKind {
-        match self {
-            File::Console => FdKind::Console,
-            File::DevMem { flags } => FdKind::DevMem { flags: *flags },
-            File::DevZero { flags } => FdKind::DevZero { flags: *flags },
-            File::DevNull => FdKind::Console,
-            File::Ram { .. } | File::ProcMaps { .. } => FdKind::File { readable: true },
+        match &self.open {
+            Open::Console => FdKind::Console,
+            Open::DevMem => FdKind::DevMem { flags: self.flags },
+            Open::DevZero => FdKind::DevZero { flags: self.flags },
+            Open::DevNull => FdKind::Console,
+            Open::Ram { .. } | Open::ProcMaps { .. } => FdKind::File { readable: true },
+            Open::Pipe(end) => FdKind::File {
+                readable: !end.write,
+            },
+        }
+    }
+
+    /// The pipe this fd is an end of, if it is.
+    pub fn pipe_end(&self) -> Option<&Arc<End>> {
+        match &self.open {
+            Open::Pipe(e) => Some(e),
+            _ => None,
         }
     }
 }
 
+/// One step of a read or write on a pipe (the scheduler sleeps between
+/// steps: `sched::pipe_rw`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PipeStep {
+    /// Done: the syscall returns this.
+    Done(usize),
+    /// This many bytes moved; more to write.
+    Moved(usize),
+    /// Nothing can move now: sleep on this key (`Wait::Pipe`).
+    Block(usize),
+    /// Write with no reader: `EPIPE` and `SIGPIPE`.
+    Broken,
+}
+
+/// The lowest free slot from `min` in `fds` (grown fallibly up to
+/// `MAX_FDS`); `EMFILE` if none.
+pub(super) fn free_slot(fds: &mut Vec<Option<File>>, min: usize) -> Result<usize, Errno> {
+    if let Some(i) = fds.iter().skip(min).position(|f| f.is_none()) {
+        return Ok(min + i);
+    }
+    let want = fds.len().max(min) + 1;
+    if want > MAX_FDS {
+        return Err(Errno::EMFILE);
+    }
+    fds.try_reserve(want - fds.len())
+        .map_err(|_| Errno::ENOMEM)?;
+    fds.resize(want, None);
+    Ok(want - 1)
+}
+
+/// Put `f` at slot `i` (growing the table), returning what was there.
+pub(super) fn install(
+    fds: &mut Vec<Option<File>>,
+    i: usize,
+    f: File,
+) -> Result<Option<File>, Errno> {
+    if i >= MAX_FDS {
+        return Err(Errno::EBADF);
+    }
+    if i >= fds.len() {
+        fds.try_reserve(i + 1 - fds.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        fds.resize(i + 1, None);
+    }
+    Ok(fds[i].replace(f))
+}
+
+// fcntl commands (asm-generic/fcntl.h, linux/fcntl.h).
+const F_DUPFD: usize = 0;
+const F_GETFD: usize = 1;
+const F_SETFD: usize = 2;
+const F_GETFL: usize = 3;
+const F_SETFL: usize = 4;
+const F_DUPFD_CLOEXEC: usize = 1030;
+const FD_CLOEXEC: usize = 1;
+
+/// The fd-table rules of dup2/dup3 (old valid; new in range; dup3 refuses
+/// old == new and flags other than O_CLOEXEC), pure for host tests.
+pub(super) fn dup3_check(
+    fds: &[Option<File>],
+    old: i32,
+    new: i32,
+    flags: Option<u32>,
+) -> Result<(), Errno> {
+    if let Some(f) = flags {
+        if f & !O_CLOEXEC != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if old == new {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if new < 0 || new as usize >= MAX_FDS {
+        return Err(Errno::EBADF);
+    }
+    match usize::try_from(old).ok().and_then(|i| fds.get(i)) {
+        Some(Some(_)) => Ok(()),
+        _ => Err(Errno::EBADF),
+    }
+}
+
 impl Task {
-    pub(super) fn open(&mut self, path_va: usize, flags: u32) -> Result<usize, Errno> {
+    /// `open`/`openat`: `path_va` relative to `dirfd` (`AT_FDCWD`: the
+    /// working directory; no other directory can be an fd here, so a
+    /// relative path with an open fd is `ENOTDIR`).
+    pub(super) fn open(&mut self, dirfd: i32, path_va: usize, flags: u32) -> Result<usize, Errno> {
         let path = self.read_cstr(path_va)?;
+        let path = self.at_path(dirfd, &path)?;
         let acc = flags & mm_args::O_ACCMODE;
-        let file = match path.as_str() {
-            "/dev/mem" => File::DevMem { flags },
-            "/dev/zero" => File::DevZero { flags },
-            "/dev/null" => File::DevNull,
-            "/dev/console" | "/dev/tty" | "/dev/ttyAMA0" => File::Console,
+        let open = match path.as_str() {
+            "/dev/mem" => Open::DevMem,
+            "/dev/zero" => Open::DevZero,
+            "/dev/null" => Open::DevNull,
+            "/dev/console" | "/dev/tty" | "/dev/ttyAMA0" => Open::Console,
             p if p.starts_with("/proc/") => {
                 let pid = proc_maps_pid(p, self.pid).ok_or(Errno::ENOENT)?;
                 if acc != mm_args::O_RDONLY {
                     return Err(Errno::EACCES);
                 }
-                File::ProcMaps { pid, pos: 0 }
+                Open::ProcMaps { pid, pos: 0 }
             }
             p => {
                 let a = initramfs().ok_or(Errno::ENOENT)?;
                 // Linux's path walk errors: ENOENT, ELOOP, ENOTDIR,
                 // ENAMETOOLONG, ENOMEM (and EIO for a broken archive).
-                let e = a
-                    .lookup(p)
-                    .map_err(|e| Errno::from(loader::LoadError::from(e)))?;
-                if e.is_dir() {
-                    if acc != mm_args::O_RDONLY {
-                        return Err(Errno::EISDIR);
+                let w = match a.walk(p, true) {
+                    Ok(w) => w,
+                    // O_CREAT of a new file: the archive is read-only.
+                    Err(cpio::LookupError::NotFound) if flags & O_CREAT != 0 => {
+                        return Err(Errno::EROFS)
                     }
-                    return Err(Errno::EACCES);
+                    Err(e) => return Err(Errno::from(loader::LoadError::from(e))),
+                };
+                if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
+                    return Err(Errno::EEXIST);
                 }
+                let e = match w.entry {
+                    Some(e) if !e.is_dir() => e,
+                    _ => {
+                        if acc != mm_args::O_RDONLY || flags & O_CREAT != 0 {
+                            return Err(Errno::EISDIR);
+                        }
+                        return Err(Errno::EACCES);
+                    }
+                };
                 if flags & O_DIRECTORY != 0 {
                     return Err(Errno::ENOTDIR);
                 }
@@ -94,34 +242,57 @@ impl Task {
                 if flags & O_DIRECT != 0 {
                     return Err(Errno::EINVAL);
                 }
-                File::Ram {
-                    data: e.data,
-                    pos: 0,
-                }
+                Open::Ram { entry: e, pos: 0 }
             }
         };
-        let slot = match self.fds.iter().position(|f| f.is_none()) {
-            Some(i) => i,
-            None if self.fds.len() < MAX_FDS => {
-                self.fds.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-                self.fds.push(None);
-                self.fds.len() - 1
-            }
-            None => return Err(Errno::EMFILE),
+        // AArch64's open always sets O_LARGEFILE (force_o_largefile).
+        let flags = match self.layout.word {
+            crate::loader::stack::WordSize::W64 => flags | O_LARGEFILE,
+            crate::loader::stack::WordSize::W32 => flags,
         };
-        self.fds[slot] = Some(file);
+        let slot = free_slot(&mut self.fds, 0)?;
+        self.fds[slot] = Some(File::new(open, flags));
         Ok(slot)
+    }
+
+    /// The absolute path `path` names from `dirfd` (`AT_FDCWD` or an fd,
+    /// which can only matter for a relative path: no fd is a directory).
+    pub(super) fn at_path(&self, dirfd: i32, path: &str) -> Result<alloc::string::String, Errno> {
+        if !path.starts_with('/') && dirfd != AT_FDCWD {
+            self.fd(dirfd)?;
+            if path.is_empty() {
+                return Err(Errno::ENOENT);
+            }
+            return Err(Errno::ENOTDIR);
+        }
+        super::fsctx::resolve(self.pid, path)
     }
 
     /// `write`: as Linux's `vfs_write`, the buffer range is checked whole
     /// (`access_ok`, `EFAULT`) and the length cut to `MAX_RW_COUNT`; a
     /// device that stops at an unreadable page returns what it wrote.
     pub(super) fn write(&mut self, fd: i32, buf: usize, len: usize) -> Result<usize, Errno> {
-        let is_console = match self.fd(fd)? {
-            File::Console => true,
-            File::DevNull | File::DevZero { .. } => false,
-            File::DevMem { .. } => return Err(Errno::EINVAL),
-            File::Ram { .. } | File::ProcMaps { .. } => return Err(Errno::EBADF),
+        let f = self.fd(fd)?;
+        if f.flags & mm_args::O_ACCMODE == mm_args::O_RDONLY && !matches!(f.open, Open::Console) {
+            return Err(Errno::EBADF);
+        }
+        let is_console = match &f.open {
+            Open::Console => true,
+            Open::DevNull | Open::DevZero => false,
+            Open::DevMem => return Err(Errno::EINVAL),
+            Open::Ram { .. } | Open::ProcMaps { .. } => return Err(Errno::EBADF),
+            Open::Pipe(_) => {
+                // Without the scheduler (writev): one step, never a sleep.
+                return match self.pipe_step(true, fd, buf, len, len)? {
+                    PipeStep::Done(n) | PipeStep::Moved(n) => Ok(n),
+                    PipeStep::Block(_) => Err(Errno::EAGAIN),
+                    PipeStep::Broken => {
+                        let sig = pipe::SIGPIPE;
+                        let _ = self.signals.send(sig, super::signal::SigInfo::kernel(sig));
+                        Err(Errno::EPIPE)
+                    }
+                };
+            }
         };
         self.access_ok(buf, len)?;
         let len = len.min(MAX_RW_COUNT);
@@ -147,6 +318,92 @@ impl Task {
         Ok(done)
     }
 
+    /// One step of `read`/`write` on the pipe end `fd`: move what can
+    /// move now, `left` bytes at `buf` of a write of `total`. Reads end
+    /// after any data; `O_NONBLOCK` turns a block into `EAGAIN`.
+    pub fn pipe_step(
+        &mut self,
+        write: bool,
+        fd: i32,
+        buf: usize,
+        left: usize,
+        total: usize,
+    ) -> Result<PipeStep, Errno> {
+        let f = self.fd(fd)?;
+        let end = f.pipe_end().ok_or(Errno::EBADF)?.clone();
+        let nonblock = f.flags & O_NONBLOCK != 0;
+        if end.write != write {
+            return Err(Errno::EBADF);
+        }
+        self.access_ok(buf, left)?;
+        let left = left.min(MAX_RW_COUNT);
+        let key = end.key();
+        let would_block = |moved: usize| {
+            if moved == 0 && nonblock {
+                Err(Errno::EAGAIN)
+            } else {
+                Ok(PipeStep::Block(key))
+            }
+        };
+        let mut p = end.pipe.lock();
+        if !write {
+            return match p.read_step(left) {
+                ReadStep::Eof => Ok(PipeStep::Done(0)),
+                ReadStep::Empty => would_block(0),
+                ReadStep::Data(n) => {
+                    let mut done = 0;
+                    let mut tmp = [0u8; CHUNK];
+                    while done < n {
+                        let k = p.peek(&mut tmp[..CHUNK.min(n - done)]);
+                        let got = self.copy_out(buf + done, &tmp[..k]);
+                        p.consume(got);
+                        done += got;
+                        if got < k {
+                            break;
+                        }
+                    }
+                    if done == 0 {
+                        return Err(Errno::EFAULT);
+                    }
+                    Ok(PipeStep::Done(done))
+                }
+            };
+        }
+        match p.write_step(left, total) {
+            WriteStep::Broken => Ok(PipeStep::Broken),
+            WriteStep::Full => would_block(total - left),
+            WriteStep::Room(n) => {
+                let mut done = 0;
+                let mut tmp = [0u8; CHUNK];
+                while done < n {
+                    let want = CHUNK.min(n - done);
+                    let got = self.copy_in(buf + done, &mut tmp[..want]);
+                    if !p.push(&tmp[..got]) {
+                        // Linux: -ENOMEM when no page could be had.
+                        return if done > 0 {
+                            Ok(PipeStep::Moved(done))
+                        } else {
+                            Err(Errno::ENOMEM)
+                        };
+                    }
+                    done += got;
+                    if got < want {
+                        return if done > 0 {
+                            Ok(PipeStep::Done(total - left + done))
+                        } else {
+                            Err(Errno::EFAULT)
+                        };
+                    }
+                }
+                if done == left {
+                    Ok(PipeStep::Done(total))
+                } else {
+                    Ok(PipeStep::Moved(done))
+                }
+            }
+        }
+    }
+
     /// `read` of generated text (`/proc`): from the fd's position on.
     pub fn read_generated(
         &mut self,
@@ -155,17 +412,15 @@ impl Task {
         buf: usize,
         len: usize,
     ) -> Result<usize, Errno> {
-        let pos = match self.fd(fd)? {
-            File::ProcMaps { pos, .. } => *pos,
+        let pos = match &self.fd(fd)?.open {
+            Open::ProcMaps { pos, .. } => *pos,
             _ => return Err(Errno::EBADF),
         };
         self.access_ok(buf, len)?;
         let data = text.get(pos..).unwrap_or(&[]);
         let n = len.min(MAX_RW_COUNT).min(data.len());
         let done = self.copy_out(buf, &data[..n]);
-        if let Some(Some(File::ProcMaps { pos, .. })) =
-            usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i))
-        {
+        if let Some(Open::ProcMaps { pos, .. }) = self.open_mut(fd) {
             *pos += done;
         }
         if done == 0 && n > 0 {
@@ -174,10 +429,18 @@ impl Task {
         Ok(done)
     }
 
+    fn open_mut(&mut self, fd: i32) -> Option<&mut Open> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get_mut(i))
+            .and_then(|f| f.as_mut())
+            .map(|f| &mut f.open)
+    }
+
     /// The pid of a `/proc/<pid>/maps` fd of another process.
     pub fn other_proc_maps(&self, fd: i32) -> Option<u32> {
-        match self.fd(fd) {
-            Ok(File::ProcMaps { pid, .. }) if *pid != self.pid => Some(*pid),
+        match self.fd(fd).map(|f| &f.open) {
+            Ok(Open::ProcMaps { pid, .. }) if *pid != self.pid => Some(*pid),
             _ => None,
         }
     }
@@ -191,13 +454,17 @@ impl Task {
             Bytes(&'static [u8]),
         }
         // The fd and its kind first (EBADF, EINVAL), then the range.
-        let src = match self.fd(fd)? {
-            File::DevMem { .. } => return Err(Errno::EINVAL),
-            File::DevNull => Src::Nothing,
-            File::Console => Src::Console,
-            File::DevZero { .. } => Src::Zeros,
-            File::Ram { data, pos } => Src::Bytes(data.get(*pos..).unwrap_or(&[])),
-            File::ProcMaps { pid, .. } => {
+        let f = self.fd(fd)?;
+        if f.flags & mm_args::O_ACCMODE == mm_args::O_WRONLY && !matches!(f.open, Open::Console) {
+            return Err(Errno::EBADF);
+        }
+        let src = match &f.open {
+            Open::DevMem => return Err(Errno::EINVAL),
+            Open::DevNull => Src::Nothing,
+            Open::Console => Src::Console,
+            Open::DevZero => Src::Zeros,
+            Open::Ram { entry, pos } => Src::Bytes(entry.data.get(*pos..).unwrap_or(&[])),
+            Open::ProcMaps { pid, .. } => {
                 let pid = *pid;
                 if pid != self.pid {
                     // Another process's map: the process layer reads it.
@@ -205,6 +472,12 @@ impl Task {
                 }
                 let text = maps_text(self)?;
                 return self.read_generated(fd, &text, buf, len);
+            }
+            Open::Pipe(_) => {
+                return match self.pipe_step(false, fd, buf, len, len)? {
+                    PipeStep::Done(n) | PipeStep::Moved(n) => Ok(n),
+                    _ => Err(Errno::EAGAIN),
+                };
             }
         };
         self.access_ok(buf, len)?;
@@ -246,9 +519,7 @@ impl Task {
                 (n, self.copy_out(buf, &tmp[..n]))
             }
         };
-        if let Some(Some(File::Ram { pos, .. })) =
-            usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i))
-        {
+        if let Some(Open::Ram { pos, .. }) = self.open_mut(fd) {
             *pos += done;
         }
         if done == 0 && want > 0 {
@@ -321,6 +592,148 @@ impl Task {
             }
             _ => Err(Errno::EBADF),
         }
+    }
+
+    /// `dup`: the lowest free fd, close-on-exec clear.
+    pub(super) fn dup(&mut self, fd: i32) -> Result<usize, Errno> {
+        let mut f = self.fd(fd)?.clone();
+        f.cloexec = false;
+        let slot = free_slot(&mut self.fds, 0)?;
+        self.fds[slot] = Some(f);
+        Ok(slot)
+    }
+
+    /// `dup2` (`flags` None) and `dup3`: `new` closed silently first;
+    /// dup2 of an fd onto itself only checks it.
+    pub(super) fn dup3(&mut self, old: i32, new: i32, flags: Option<u32>) -> Result<usize, Errno> {
+        dup3_check(&self.fds, old, new, flags)?;
+        if old == new {
+            return Ok(new as usize);
+        }
+        let mut f = self.fd(old)?.clone();
+        f.cloexec = flags.unwrap_or(0) & O_CLOEXEC != 0;
+        let gone = install(&mut self.fds, new as usize, f)?;
+        drop(gone);
+        Ok(new as usize)
+    }
+
+    /// `fcntl`/`fcntl64`: F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/
+    /// F_SETFL; other commands (locks, leases, owners...) are `EINVAL`.
+    pub(super) fn fcntl(&mut self, fd: i32, cmd: usize, arg: usize) -> Result<usize, Errno> {
+        let f = self.fd(fd)?;
+        match cmd {
+            F_DUPFD | F_DUPFD_CLOEXEC => {
+                // Linux: arg >= RLIMIT_NOFILE is EINVAL (an int argument).
+                let min = arg as u32 as usize;
+                if min >= MAX_FDS {
+                    return Err(Errno::EINVAL);
+                }
+                let mut f = f.clone();
+                f.cloexec = cmd == F_DUPFD_CLOEXEC;
+                let slot = free_slot(&mut self.fds, min)?;
+                self.fds[slot] = Some(f);
+                Ok(slot)
+            }
+            F_GETFD => Ok(if f.cloexec { FD_CLOEXEC } else { 0 }),
+            F_SETFD => {
+                let c = arg & FD_CLOEXEC != 0;
+                if let Some(Some(f)) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) {
+                    f.cloexec = c;
+                }
+                Ok(0)
+            }
+            F_GETFL => Ok(f.flags as usize),
+            F_SETFL => {
+                let arg = arg as u32;
+                // O_DIRECT needs direct I/O, which no file here has.
+                if arg & O_DIRECT != 0 && matches!(f.open, Open::Ram { .. }) {
+                    return Err(Errno::EINVAL);
+                }
+                if let Some(Some(f)) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) {
+                    f.flags = (f.flags & !SETFL_MASK) | (arg & SETFL_MASK);
+                }
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// `pipe2(fds, flags)` (`pipe` is flags 0): two fds, written as two
+    /// ints; nothing is installed if they cannot be written (`EFAULT`).
+    pub(super) fn pipe2(&mut self, va: usize, flags: u32) -> Result<usize, Errno> {
+        if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.access_ok(va, 8)?;
+        let r = free_slot(&mut self.fds, 0)?;
+        // Reserve r while looking for the second.
+        let (re, we) = pipe::new_pipe();
+        let keep = flags & (O_CLOEXEC | O_NONBLOCK | O_DIRECT);
+        self.fds[r] = Some(File::new(Open::Pipe(re), mm_args::O_RDONLY | keep));
+        let w = match free_slot(&mut self.fds, 0) {
+            Ok(w) => w,
+            Err(e) => {
+                self.fds[r] = None;
+                return Err(e);
+            }
+        };
+        self.fds[w] = Some(File::new(Open::Pipe(we), mm_args::O_WRONLY | keep));
+        let mut b = [0u8; 8];
+        b[..4].copy_from_slice(&(r as i32).to_le_bytes());
+        b[4..].copy_from_slice(&(w as i32).to_le_bytes());
+        if let Err(e) = self.write_user(va, &b) {
+            self.fds[r] = None;
+            self.fds[w] = None;
+            return Err(e);
+        }
+        Ok(0)
+    }
+
+    /// `lseek`: regular files and /proc text move; pipes and the console
+    /// (a tty) cannot seek (`ESPIPE`); /dev/null and /dev/zero stay at 0.
+    pub(super) fn lseek(&mut self, fd: i32, off: i64, whence: u32) -> Result<u64, Errno> {
+        const SEEK_SET: u32 = 0;
+        const SEEK_CUR: u32 = 1;
+        const SEEK_END: u32 = 2;
+        let (pos, size) = match &self.fd(fd)?.open {
+            Open::Pipe(_) | Open::Console => return Err(Errno::ESPIPE),
+            Open::DevNull | Open::DevZero | Open::DevMem => {
+                if whence > SEEK_END {
+                    return Err(Errno::EINVAL);
+                }
+                return Ok(0);
+            }
+            Open::Ram { entry, pos } => (*pos as i64, Some(entry.data.len() as i64)),
+            // seq_file: SEEK_SET and SEEK_CUR only.
+            Open::ProcMaps { pos, .. } => (*pos as i64, None),
+        };
+        let new = match (whence, size) {
+            (SEEK_SET, _) => Some(off),
+            (SEEK_CUR, _) => pos.checked_add(off),
+            (SEEK_END, Some(s)) => s.checked_add(off),
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = new.filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+        // The position is a usize here: past it, EOVERFLOW.
+        let p = usize::try_from(new).map_err(|_| Errno::EOVERFLOW)?;
+        match self.open_mut(fd) {
+            Some(Open::Ram { pos, .. }) | Some(Open::ProcMaps { pos, .. }) => *pos = p,
+            _ => {}
+        }
+        Ok(new as u64)
+    }
+
+    /// execve: the fds marked close-on-exec go. Returns whether a pipe
+    /// end was among them (its sleepers must be woken).
+    pub fn close_on_exec(&mut self) -> bool {
+        let mut pipe = false;
+        for slot in self.fds.iter_mut() {
+            if slot.as_ref().is_some_and(|f| f.cloexec) {
+                pipe |= slot.as_ref().is_some_and(|f| f.pipe_end().is_some());
+                *slot = None;
+            }
+        }
+        pipe
     }
 }
 

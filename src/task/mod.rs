@@ -10,18 +10,23 @@ mod delivery;
 mod dispatch;
 mod exec;
 mod files;
+mod fsctx;
 mod memory;
+mod paths;
+pub mod pipe;
 pub mod process;
 #[cfg(target_os = "none")]
 pub mod sched;
+mod shebang;
 pub mod signal;
+mod stat;
 mod uaccess;
 
 pub use exec::ExecError;
 pub use process::{FutexKey, KStack, State, Wait, Wake};
 
 pub use crate::syscall::abi::Sys;
-pub use files::File;
+pub use files::{File, Open, PipeStep};
 
 use crate::errno::Errno;
 use crate::kprintln;

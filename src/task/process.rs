@@ -51,6 +51,8 @@ pub enum Wait {
     Futex(FutexKey),
     /// In `pause`/`rt_sigsuspend`: only a signal wakes it.
     Pause,
+    /// In `read`/`write` of a pipe (its key: `pipe::End::key`).
+    Pipe(usize),
 }
 
 /// Where two futex waiters meet: the physical word for shared mappings,
@@ -294,6 +296,22 @@ impl Procs {
                 t.wake = Wake::Interrupted;
             }
         }
+    }
+
+    /// Wake every process sleeping on a pipe (`key`, or any pipe for
+    /// `None`: an fd table lost pipe ends): they try again. How many.
+    pub fn wake_pipe(&mut self, key: Option<usize>) -> usize {
+        let mut n = 0;
+        for t in self.iter_mut() {
+            if let State::Sleeping(Wait::Pipe(k)) = t.state {
+                if key.is_none_or(|key| key == k) {
+                    t.state = State::Runnable;
+                    t.wake = Wake::Retry;
+                    n += 1;
+                }
+            }
+        }
+        n
     }
 
     /// Wake at most `n` futex waiters on `key`, oldest pid first: how many.

@@ -286,6 +286,8 @@ pub fn exit_current(status: i32) -> ! {
                 arch::flush_asid(asid);
             }
         }
+        // Its pipe ends are gone: their sleepers try again.
+        k.wake_pipe(None);
         let ppid = k.make_zombie(me, status);
         // A parent that ignores SIGCHLD (or set SA_NOCLDWAIT) leaves no
         // zombie: wait4 then sees no such child (ECHILD), as on Linux.
@@ -341,8 +343,8 @@ pub struct Restart {
 pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
     let r: isize = match sys {
         Sys::Exit | Sys::ExitGroup => exit_current(exit_status(a[0] as i32)),
-        Sys::Fork | Sys::Vfork => ret(fork(frame)),
-        Sys::Clone => ret(clone(frame, a)),
+        Sys::Fork | Sys::Vfork => ret(fork(frame).and_then(fs_forked)),
+        Sys::Clone => ret(clone(frame, a).and_then(fs_forked)),
         Sys::Execve => match execve(frame, a) {
             Ok(()) => return None,
             Err(e) => e.as_return(),
@@ -380,6 +382,13 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
             None => return None,
         },
         Sys::Read if other_maps(a[0] as i32).is_some() => ret(read_other_maps(a)),
+        Sys::Read | Sys::Write if is_pipe(a[0] as i32) => pipe_rw(sys == Sys::Write, a),
+        // Closing an fd may close a pipe end: its sleepers try again.
+        Sys::Close | Sys::Dup2 | Sys::Dup3 => {
+            let r = with_current_ret(sys, a);
+            KERNEL.lock().wake_pipe(None);
+            r
+        }
         _ => match super::with_current(|t| t.syscall(sys, a)) {
             Some(super::Outcome::Return(r)) => r,
             Some(super::Outcome::Exit(code)) => exit_current(exit_status(code)),
@@ -391,6 +400,77 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         code: r,
         arg0: a[0],
     })
+}
+
+/// A syscall of the task itself (`Task::syscall`), for an arm that adds
+/// a step around it.
+fn with_current_ret(sys: Sys, a: [usize; 6]) -> isize {
+    match super::with_current(|t| t.syscall(sys, a)) {
+        Some(super::Outcome::Return(r)) => r,
+        Some(super::Outcome::Exit(code)) => exit_current(exit_status(code)),
+        None => Errno::ESRCH.as_return(),
+    }
+}
+
+/// The fs context (cwd, umask) of a forked child is its parent's.
+fn fs_forked(child: usize) -> Result<usize, Errno> {
+    let k = KERNEL.lock();
+    super::fsctx::forked(k.current, child as u32, |p| k.get(p).is_some())?;
+    Ok(child)
+}
+
+fn is_pipe(fd: i32) -> bool {
+    super::with_current(|t| t.fd(fd).is_ok_and(|f| f.pipe_end().is_some())).unwrap_or(false)
+}
+
+/// read(2)/write(2) of a pipe end: step, and sleep while nothing can
+/// move (`Wait::Pipe`); every step that moved bytes wakes the other
+/// side. A signal ends the sleep: `ERESTARTSYS`, or the bytes written
+/// so far; a write with no reader is `EPIPE` and `SIGPIPE`.
+fn pipe_rw(write: bool, a: [usize; 6]) -> isize {
+    use super::PipeStep;
+    let (fd, buf, len) = (a[0] as i32, a[1], a[2]);
+    let mut done = 0usize;
+    loop {
+        let step = with_me(|t| t.pipe_step(write, fd, buf + done, len - done, len));
+        match step {
+            Err(e) if done == 0 => return e.as_return(),
+            Err(_) => return done as isize,
+            Ok(PipeStep::Done(n)) => {
+                let mut k = KERNEL.lock();
+                let key = pipe_key(&k, fd);
+                k.wake_pipe(key);
+                return n as isize;
+            }
+            Ok(PipeStep::Moved(n)) => {
+                done += n;
+                let mut k = KERNEL.lock();
+                let key = pipe_key(&k, fd);
+                k.wake_pipe(key);
+            }
+            Ok(PipeStep::Block(key)) => {
+                if sleep(Wait::Pipe(key), None) == Wake::Interrupted {
+                    return if done > 0 { done as isize } else { ERESTARTSYS };
+                }
+            }
+            Ok(PipeStep::Broken) => {
+                let mut k = KERNEL.lock();
+                let me = k.current;
+                let sig = super::pipe::SIGPIPE;
+                send_signal_info(&mut k, me, sig, SigInfo::kernel(sig));
+                return if done > 0 {
+                    done as isize
+                } else {
+                    Errno::EPIPE.as_return()
+                };
+            }
+        }
+    }
+}
+
+fn pipe_key(k: &process::Procs, fd: i32) -> Option<usize> {
+    let f = k.current()?.fd(fd).ok()?;
+    Some(f.pipe_end()?.key())
 }
 
 fn other_maps(fd: i32) -> Option<u32> {
@@ -504,15 +584,28 @@ fn clone(frame: &Frame, a: [usize; 6]) -> Result<usize, Errno> {
     const VFORK: u64 = 0x100 | 0x4000;
     let flags = a[0] as u64 & 0xffff_ffff;
     let exit_signal = flags & 0xff;
-    // CLONE_CHILD_SETTID/CLEARTID, PARENT_SETTID, threads: not supported.
-    let rest = flags & !0xff;
+    /// CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID: glibc's fork(). The
+    /// child's tid is written at `ctid` (a[4], CLONE_BACKWARDS order on
+    /// both ABIs); CLEARTID only matters to other threads of the child
+    /// (none here), so it is accepted and has nothing to do.
+    const CHILD_SETTID: u64 = 0x0100_0000;
+    const CHILD_CLEARTID: u64 = 0x0020_0000;
+    // PARENT_SETTID, threads: not supported.
+    let rest = flags & !0xff & !(CHILD_SETTID | CHILD_CLEARTID);
     if (rest != 0 && rest != VFORK) || a[1] != 0 {
         return Err(Errno::EINVAL);
     }
     if exit_signal != 0 && exit_signal != SIGCHLD as u64 {
         return Err(Errno::EINVAL);
     }
-    fork(frame)
+    let child = fork(frame)?;
+    if flags & CHILD_SETTID != 0 {
+        // Linux ignores a fault here (schedule_tail's put_user).
+        if let Some(c) = KERNEL.lock().get_mut(child as u32) {
+            let _ = c.poke_u32(a[4], child as u32);
+        }
+    }
+    Ok(child)
 }
 
 /// `execve(path, argv, envp)`: the arguments are copied in, the new image
@@ -563,6 +656,8 @@ fn execve(frame: &mut Frame, a: [usize; 6]) -> Result<(), Errno> {
     let mut old_space = core::mem::replace(&mut t.space, space);
     let mut old_mmu = core::mem::replace(&mut t.mmu, mmu);
     t.name = name;
+    // Close-on-exec fds go (a pipe end among them wakes its sleepers).
+    let closed_pipe = t.close_on_exec();
     let abi = t.signals.abi();
     t.signals.exec(abi);
     t.fp = super::FpState::ZERO;
@@ -571,6 +666,9 @@ fn execve(frame: &mut Frame, a: [usize; 6]) -> Result<(), Errno> {
         arch::flush_asid(asid);
     }
     activate(t);
+    if closed_pipe {
+        k.wake_pipe(None);
+    }
     old_space.teardown(old_mmu.as_mut());
     drop(old_mmu);
     drop(k);

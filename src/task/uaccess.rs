@@ -183,4 +183,29 @@ impl Task {
         }
         Ok(out)
     }
+
+    /// put_user of a u32 into this task's memory while another address
+    /// space is live (`CLONE_CHILD_SETTID` for a forked child that has
+    /// not run yet): the page is faulted in for writing in this task's
+    /// own tables (a copy-on-write page is copied) and the word written
+    /// through the frame. `EFAULT` where the task could not write.
+    #[cfg_attr(not(target_os = "none"), allow(dead_code))]
+    pub fn poke_u32(&mut self, va: usize, val: u32) -> Result<(), Errno> {
+        let off = va % PAGE_SIZE;
+        if off > PAGE_SIZE - 4 || va.checked_add(4).is_none_or(|e| e > self.layout.task_size) {
+            return Err(Errno::EFAULT);
+        }
+        let v = self.space.vmas.find(va).copied().ok_or(Errno::EFAULT)?;
+        if !v.prot.write || matches!(v.kind, crate::mm::vma::VmaKind::Device { .. }) {
+            return Err(Errno::EFAULT);
+        }
+        self.space
+            .fault(self.mmu.as_mut(), va, Access2::Write)
+            .map_err(|_| Errno::EFAULT)?;
+        let pa = self.mmu.lookup(va - off).ok_or(Errno::EFAULT)?;
+        // SAFETY: `pa` is the frame this task's own table maps, writable
+        // and (just faulted) not shared copy-on-write.
+        unsafe { self.mmu.fill_frame(pa, off, &val.to_le_bytes()) };
+        Ok(())
+    }
 }

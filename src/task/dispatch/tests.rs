@@ -73,9 +73,9 @@ fn task() -> Task {
         AddressSpace::new(TASK_SIZE, 0x1_0000, 0x7E00_0000),
         Box::new(PageMap::default()),
         alloc::vec![
-            Some(File::Console),
-            Some(File::Console),
-            Some(File::Console)
+            Some(File::console()),
+            Some(File::console()),
+            Some(File::console())
         ],
         layout,
     )
@@ -153,7 +153,7 @@ fn fd_calls() {
 #[test]
 fn write_and_read_check_the_range_before_anything() {
     let mut t = task();
-    t.fds.push(Some(File::DevNull));
+    t.fds.push(Some(File::new(super::super::Open::DevNull, 2)));
     // /dev/null never reads the buffer (Linux's write_null): an
     // unmapped one is fine, a range past user space is not.
     assert_eq!(ret(t.syscall(Sys::Write, [3, 0x1000, 10, 0, 0, 0])), 10);
