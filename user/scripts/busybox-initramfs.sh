@@ -17,6 +17,11 @@
 # ...` is a child process: fork (or vfork) + execve + wait4. It ends with `exit 7`: on
 # Linux init's exit panics the kernel with "Attempted to kill init! exitcode=0x00000700".
 set -euo pipefail
+# OUT is taken relative to where the script was called from.
+case "${2:-}" in
+    ""|/*) ;;
+    *) set -- "$1" "$(pwd)/$2" ;;
+esac
 cd "$(dirname "$0")/.."
 RUN_LINUX=0
 if [ "${1:-}" = --linux ]; then RUN_LINUX=1; shift; fi
@@ -33,15 +38,26 @@ bb="$DIR/$DEBARCH/bin/busybox"
 if [ ! -x "$bb" ]; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
-    if ! dpkg --print-foreign-architectures | grep -qx "$DEBARCH"; then
-        $sudo dpkg --add-architecture "$DEBARCH"
-        $sudo apt-get update -qq
+    fail() {
+        echo "busybox-initramfs.sh: cannot get Debian's busybox-static:$DEBARCH: $1" >&2
+        echo "  (it needs apt: network access to a Debian mirror, root or sudo)" >&2
+        exit 1
+    }
+    command -v apt-get >/dev/null && command -v dpkg >/dev/null || fail "no apt-get/dpkg on this machine"
+    if ! dpkg --print-foreign-architectures | grep -qx "$DEBARCH" \
+        && [ "$(dpkg --print-architecture)" != "$DEBARCH" ]; then
+        $sudo dpkg --add-architecture "$DEBARCH" || fail "dpkg --add-architecture $DEBARCH failed"
+        $sudo apt-get update -qq || fail "apt-get update failed"
     fi
     if ! apt-cache show "busybox-static:$DEBARCH" >/dev/null 2>&1; then
-        $sudo apt-get update -qq
+        $sudo apt-get update -qq || fail "apt-get update failed"
     fi
-    (cd "$DIR" && rm -f busybox-static_*_"$DEBARCH".deb && apt-get download -q "busybox-static:$DEBARCH")
-    dpkg-deb -x "$(ls "$DIR"/busybox-static_*_"$DEBARCH".deb | head -n1)" "$DIR/$DEBARCH"
+    (cd "$DIR" && rm -f busybox-static_*_"$DEBARCH".deb && apt-get download -q "busybox-static:$DEBARCH") \
+        || fail "apt-get download busybox-static:$DEBARCH failed"
+    deb=$(ls "$DIR"/busybox-static_*_"$DEBARCH".deb 2>/dev/null | head -n1)
+    [ -n "$deb" ] || fail "no .deb after apt-get download"
+    dpkg-deb -x "$deb" "$DIR/$DEBARCH" || fail "dpkg-deb -x $deb failed"
+    [ -x "$bb" ] || fail "$deb has no bin/busybox"
 fi
 
 root=$(mktemp -d)
