@@ -73,17 +73,8 @@ impl Task {
             }
             // argv: interpreter, its argument, the script's name as given,
             // then the old argv without argv[0].
-            let rest = args.get(1..).unwrap_or(&[]);
-            let mut next: Vec<&[u8]> = Vec::new();
-            next.try_reserve_exact(rest.len() + 3)
-                .map_err(|_| ExecError::new(Errno::ENOMEM, format!("{path}: argv")))?;
-            next.push(sb.interp);
-            if let Some(a) = sb.arg {
-                next.push(a);
-            }
-            next.push(shown);
-            next.extend_from_slice(rest);
-            args = next;
+            args = super::shebang::script_argv(&sb, shown, &args)
+                .map_err(|e| ExecError::new(e, format!("{path}: argv")))?;
             shown = sb.interp;
             let interp = core::str::from_utf8(sb.interp)
                 .ok()

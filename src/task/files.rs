@@ -350,6 +350,7 @@ impl Task {
             return match p.read_step(left) {
                 ReadStep::Eof => Ok(PipeStep::Done(0)),
                 ReadStep::Empty => would_block(0),
+                ReadStep::Data(0) => Ok(PipeStep::Done(0)),
                 ReadStep::Data(n) => {
                     let mut done = 0;
                     let mut tmp = [0u8; CHUNK];

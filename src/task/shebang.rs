@@ -83,6 +83,27 @@ fn parse_line(file: &[u8]) -> Result<Shebang<'_>, Errno> {
     Ok(Shebang { interp, arg })
 }
 
+/// The interpreter's argv (binfmt_script): `interp`, the `#!` argument
+/// if any, the script's name as execve was given it, then the old argv
+/// without argv[0] (an empty argv loses nothing).
+pub fn script_argv<'a>(
+    sb: &Shebang<'a>,
+    script: &'a [u8],
+    argv: &[&'a [u8]],
+) -> Result<alloc::vec::Vec<&'a [u8]>, Errno> {
+    let rest = argv.get(1..).unwrap_or(&[]);
+    let mut next = alloc::vec::Vec::new();
+    next.try_reserve_exact(rest.len() + 3)
+        .map_err(|_| Errno::ENOMEM)?;
+    next.push(sb.interp);
+    if let Some(a) = sb.arg {
+        next.push(a);
+    }
+    next.push(script);
+    next.extend_from_slice(rest);
+    Ok(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +111,22 @@ mod tests {
     fn ok(f: &[u8]) -> (&[u8], Option<&[u8]>) {
         let s = parse(f).expect("a script").expect("accepted");
         (s.interp, s.arg)
+    }
+
+    #[test]
+    fn argv_of_the_interpreter() {
+        // execve("./s", ["s", "a", "b"]) of "#!/bin/sh -e": Linux runs
+        // /bin/sh with ["/bin/sh", "-e", "./s", "a", "b"].
+        let sb = parse(b"#!/bin/sh -e\n").unwrap().unwrap();
+        let v = script_argv(&sb, b"./s", &[b"s", b"a", b"b"]).unwrap();
+        assert_eq!(v, [&b"/bin/sh"[..], b"-e", b"./s", b"a", b"b"]);
+        // No argument; argv[0] is replaced by the path, not kept.
+        let sb = parse(b"#!/bin/sh\n").unwrap().unwrap();
+        let v = script_argv(&sb, b"/init", &[b"init"]).unwrap();
+        assert_eq!(v, [&b"/bin/sh"[..], b"/init"]);
+        // An empty argv (Linux 6.1 then uses "" as argv[0]).
+        let v = script_argv(&sb, b"/init", &[]).unwrap();
+        assert_eq!(v, [&b"/bin/sh"[..], b"/init"]);
     }
 
     #[test]

@@ -224,3 +224,109 @@ fn memory_calls_decode_then_perform() {
     );
     assert_eq!(t.space.vmas.count(), 0);
 }
+
+fn sys(t: &mut Task, s: Sys, a: &[usize]) -> isize {
+    let mut args = [0usize; 6];
+    args[..a.len()].copy_from_slice(a);
+    ret(t.syscall(s, args))
+}
+
+#[test]
+fn dup_family_and_fcntl_follow_the_fd_rules() {
+    use super::super::files::O_CLOEXEC;
+    let mut t = task();
+    // dup: the lowest free fd, close-on-exec clear (dup(2)).
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[0, 2, 1]), 0, "F_SETFD FD_CLOEXEC");
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[0, 1]), 1, "F_GETFD");
+    assert_eq!(sys(&mut t, Sys::Dup, &[0]), 3);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[3, 1]), 0, "dup clears FD_CLOEXEC");
+    assert_eq!(sys(&mut t, Sys::Dup, &[40]), errno(Errno::EBADF));
+    // dup2: onto itself only checks; onto an open fd closes it silently;
+    // out of the table's range: EBADF.
+    assert_eq!(sys(&mut t, Sys::Dup2, &[1, 1]), 1);
+    assert_eq!(sys(&mut t, Sys::Dup2, &[9, 9]), errno(Errno::EBADF));
+    assert_eq!(sys(&mut t, Sys::Dup2, &[0, 2]), 2);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[2, 1]), 0);
+    assert_eq!(sys(&mut t, Sys::Dup2, &[0, 10]), 10, "the table grows");
+    assert_eq!(t.fds.len(), 11);
+    assert_eq!(sys(&mut t, Sys::Dup2, &[0, 64]), errno(Errno::EBADF));
+    assert_eq!(
+        sys(&mut t, Sys::Dup2, &[0, usize::MAX]),
+        errno(Errno::EBADF)
+    );
+    // dup3: old == new and unknown flags are EINVAL; O_CLOEXEC sets it.
+    assert_eq!(sys(&mut t, Sys::Dup3, &[1, 1, 0]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Dup3, &[1, 5, 1]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Dup3, &[1, 5, O_CLOEXEC as usize]), 5);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[5, 1]), 1);
+    // F_DUPFD(_CLOEXEC): the lowest free fd >= arg; arg past the table
+    // is EINVAL.
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 0, 10]), 11);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 1030, 4]), 4);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[4, 1]), 1);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 0, 64]), errno(Errno::EINVAL));
+    // F_GETFL / F_SETFL: the access mode stays, only SETFL_MASK changes.
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 3]), 2, "O_RDWR");
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 4, 0o4000 | 1]), 0);
+    assert_eq!(
+        sys(&mut t, Sys::Fcntl, &[1, 3]),
+        0o4002,
+        "O_NONBLOCK, still O_RDWR"
+    );
+    // Unknown commands, closed fds.
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 999]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[40, 1]), errno(Errno::EBADF));
+    // execve closes exactly the close-on-exec fds (0, 4, 5 here).
+    t.close_on_exec();
+    let open: Vec<usize> = (0..t.fds.len()).filter(|&i| t.fds[i].is_some()).collect();
+    assert_eq!(open, [1, 2, 3, 10, 11]);
+    // dup then fills the lowest hole.
+    assert_eq!(sys(&mut t, Sys::Dup, &[1]), 0);
+}
+
+#[test]
+fn pipe_ends_at_the_fd_level() {
+    use super::super::files::O_NONBLOCK;
+    use super::super::{Open, PipeStep};
+    let mut t = task();
+    let (r, w) = super::super::pipe::new_pipe();
+    t.fds.push(Some(File::new(Open::Pipe(r), 0)));
+    t.fds.push(Some(File::new(Open::Pipe(w), 1)));
+    // The wrong direction is EBADF (each end is opened one way).
+    assert_eq!(sys(&mut t, Sys::Read, &[4, 0x1000, 1]), errno(Errno::EBADF));
+    assert_eq!(
+        sys(&mut t, Sys::Write, &[3, 0x1000, 1]),
+        errno(Errno::EBADF)
+    );
+    // Empty with a writer: a blocking read sleeps, a nonblocking one is
+    // EAGAIN; zero bytes is 0 at once.
+    let key = match t.pipe_step(false, 3, 0x1000, 10, 10) {
+        Ok(PipeStep::Block(k)) => k,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(t.pipe_step(false, 3, 0x1000, 0, 0), Ok(PipeStep::Done(0)));
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[3, 4, O_NONBLOCK as usize]), 0);
+    assert_eq!(
+        sys(&mut t, Sys::Read, &[3, 0x1000, 10]),
+        errno(Errno::EAGAIN)
+    );
+    // A dup of the write end keeps the pipe open; closing both is EOF.
+    assert_eq!(sys(&mut t, Sys::Dup, &[4]), 5);
+    assert_eq!(sys(&mut t, Sys::Close, &[4]), 0);
+    assert_eq!(t.pipe_step(true, 5, 0x1000, 0, 0), Ok(PipeStep::Done(0)));
+    assert_eq!(sys(&mut t, Sys::Close, &[5]), 0);
+    assert_eq!(sys(&mut t, Sys::Read, &[3, 0x1000, 10]), 0, "EOF");
+    // The other way: no reader left is EPIPE, with SIGPIPE pending.
+    let (r, w) = super::super::pipe::new_pipe();
+    assert_ne!(r.key(), key);
+    drop(r);
+    t.fds[4] = Some(File::new(Open::Pipe(w), 1));
+    assert_eq!(t.pipe_step(true, 4, 0x1000, 1, 1), Ok(PipeStep::Broken));
+    assert_eq!(
+        sys(&mut t, Sys::Write, &[4, 0x1000, 1]),
+        errno(Errno::EPIPE)
+    );
+    assert!(t.signals.has_deliverable(), "SIGPIPE");
+    // lseek on a pipe: ESPIPE.
+    assert_eq!(sys(&mut t, Sys::Lseek, &[4, 0, 0]), errno(Errno::ESPIPE));
+}
