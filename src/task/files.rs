@@ -47,34 +47,43 @@ pub enum Open {
     /// A regular file of the initramfs (read-only).
     Ram {
         entry: cpio::Entry<'static>,
-        pos: usize,
     },
     /// `/proc/<pid>/maps`: generated at each read from that process's
-    /// address space (as Linux's seq_file does), read from `pos`.
+    /// address space (as Linux's seq_file does), read from the position.
     ProcMaps {
         pid: u32,
-        pos: usize,
     },
     /// One end of a pipe.
     Pipe(Arc<End>),
 }
 
-/// An fd: the open file, its status flags (`F_GETFL`) and the fd's own
-/// close-on-exec flag. The status flags and the file position are the
-/// fd's own copy here (Linux shares them between dup'ed fds).
+/// An open file description (Linux's `struct file`): what is open, its
+/// position and status flags, shared by every fd dup'ed or inherited
+/// from the same open (dup(2): "they refer to the same open file
+/// description and thus share file offset and file status flags").
+pub struct Desc {
+    pub open: Open,
+    /// (position, `open`'s flags without the creation ones).
+    state: spin::Mutex<(usize, u32)>,
+}
+
+/// An fd: the open file description and the fd's own close-on-exec flag.
 #[derive(Clone)]
 pub struct File {
-    pub open: Open,
-    /// `open`'s flags without the creation ones (`F_GETFL`).
-    pub flags: u32,
+    desc: Arc<Desc>,
     pub cloexec: bool,
 }
 
 impl File {
     pub fn new(open: Open, flags: u32) -> File {
         File {
-            open,
-            flags: flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
+            desc: Arc::new(Desc {
+                open,
+                state: spin::Mutex::new((
+                    0,
+                    flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
+                )),
+            }),
             cloexec: flags & O_CLOEXEC != 0,
         }
     }
@@ -84,11 +93,41 @@ impl File {
         File::new(Open::Console, mm_args::O_RDWR)
     }
 
+    pub fn open(&self) -> &Open {
+        &self.desc.open
+    }
+
+    /// The status flags (`F_GETFL`).
+    pub fn flags(&self) -> u32 {
+        self.desc.state.lock().1
+    }
+
+    fn set_flags(&self, flags: u32) {
+        self.desc.state.lock().1 = flags;
+    }
+
+    pub fn pos(&self) -> usize {
+        self.desc.state.lock().0
+    }
+
+    fn set_pos(&self, pos: usize) {
+        self.desc.state.lock().0 = pos;
+    }
+
+    /// Whether two fds share one open file description.
+    pub fn same_desc(&self, other: &File) -> bool {
+        Arc::ptr_eq(&self.desc, &other.desc)
+    }
+
     pub(super) fn kind(&self) -> FdKind {
-        match &self.open {
+        match self.open() {
             Open::Console => FdKind::Console,
-            Open::DevMem => FdKind::DevMem { flags: self.flags },
-            Open::DevZero => FdKind::DevZero { flags: self.flags },
+            Open::DevMem => FdKind::DevMem {
+                flags: self.flags(),
+            },
+            Open::DevZero => FdKind::DevZero {
+                flags: self.flags(),
+            },
             Open::DevNull => FdKind::Console,
             Open::Ram { .. } | Open::ProcMaps { .. } => FdKind::File { readable: true },
             Open::Pipe(end) => FdKind::File {
@@ -99,7 +138,7 @@ impl File {
 
     /// The pipe this fd is an end of, if it is.
     pub fn pipe_end(&self) -> Option<&Arc<End>> {
-        match &self.open {
+        match self.open() {
             Open::Pipe(e) => Some(e),
             _ => None,
         }
@@ -205,7 +244,7 @@ impl Task {
                 if acc != mm_args::O_RDONLY {
                     return Err(Errno::EACCES);
                 }
-                Open::ProcMaps { pid, pos: 0 }
+                Open::ProcMaps { pid }
             }
             p => {
                 let a = initramfs().ok_or(Errno::ENOENT)?;
@@ -242,7 +281,7 @@ impl Task {
                 if flags & O_DIRECT != 0 {
                     return Err(Errno::EINVAL);
                 }
-                Open::Ram { entry: e, pos: 0 }
+                Open::Ram { entry: e }
             }
         };
         // AArch64's open always sets O_LARGEFILE (force_o_largefile).
@@ -273,10 +312,11 @@ impl Task {
     /// device that stops at an unreadable page returns what it wrote.
     pub(super) fn write(&mut self, fd: i32, buf: usize, len: usize) -> Result<usize, Errno> {
         let f = self.fd(fd)?;
-        if f.flags & mm_args::O_ACCMODE == mm_args::O_RDONLY && !matches!(f.open, Open::Console) {
+        if f.flags() & mm_args::O_ACCMODE == mm_args::O_RDONLY && !matches!(f.open(), Open::Console)
+        {
             return Err(Errno::EBADF);
         }
-        let is_console = match &f.open {
+        let is_console = match f.open() {
             Open::Console => true,
             Open::DevNull | Open::DevZero => false,
             Open::DevMem => return Err(Errno::EINVAL),
@@ -331,7 +371,7 @@ impl Task {
     ) -> Result<PipeStep, Errno> {
         let f = self.fd(fd)?;
         let end = f.pipe_end().ok_or(Errno::EBADF)?.clone();
-        let nonblock = f.flags & O_NONBLOCK != 0;
+        let nonblock = f.flags() & O_NONBLOCK != 0;
         if end.write != write {
             return Err(Errno::EBADF);
         }
@@ -413,34 +453,25 @@ impl Task {
         buf: usize,
         len: usize,
     ) -> Result<usize, Errno> {
-        let pos = match &self.fd(fd)?.open {
-            Open::ProcMaps { pos, .. } => *pos,
-            _ => return Err(Errno::EBADF),
-        };
+        let f = self.fd(fd)?.clone();
+        if !matches!(f.open(), Open::ProcMaps { .. }) {
+            return Err(Errno::EBADF);
+        }
+        let pos = f.pos();
         self.access_ok(buf, len)?;
         let data = text.get(pos..).unwrap_or(&[]);
         let n = len.min(MAX_RW_COUNT).min(data.len());
         let done = self.copy_out(buf, &data[..n]);
-        if let Some(Open::ProcMaps { pos, .. }) = self.open_mut(fd) {
-            *pos += done;
-        }
+        f.set_pos(pos + done);
         if done == 0 && n > 0 {
             return Err(Errno::EFAULT);
         }
         Ok(done)
     }
 
-    fn open_mut(&mut self, fd: i32) -> Option<&mut Open> {
-        usize::try_from(fd)
-            .ok()
-            .and_then(|i| self.fds.get_mut(i))
-            .and_then(|f| f.as_mut())
-            .map(|f| &mut f.open)
-    }
-
     /// The pid of a `/proc/<pid>/maps` fd of another process.
     pub fn other_proc_maps(&self, fd: i32) -> Option<u32> {
-        match self.fd(fd).map(|f| &f.open) {
+        match self.fd(fd).map(|f| f.open()) {
             Ok(Open::ProcMaps { pid, .. }) if *pid != self.pid => Some(*pid),
             _ => None,
         }
@@ -455,16 +486,17 @@ impl Task {
             Bytes(&'static [u8]),
         }
         // The fd and its kind first (EBADF, EINVAL), then the range.
-        let f = self.fd(fd)?;
-        if f.flags & mm_args::O_ACCMODE == mm_args::O_WRONLY && !matches!(f.open, Open::Console) {
+        let f = self.fd(fd)?.clone();
+        if f.flags() & mm_args::O_ACCMODE == mm_args::O_WRONLY && !matches!(f.open(), Open::Console)
+        {
             return Err(Errno::EBADF);
         }
-        let src = match &f.open {
+        let src = match f.open() {
             Open::DevMem => return Err(Errno::EINVAL),
             Open::DevNull => Src::Nothing,
             Open::Console => Src::Console,
             Open::DevZero => Src::Zeros,
-            Open::Ram { entry, pos } => Src::Bytes(entry.data.get(*pos..).unwrap_or(&[])),
+            Open::Ram { entry } => Src::Bytes(entry.data.get(f.pos()..).unwrap_or(&[])),
             Open::ProcMaps { pid, .. } => {
                 let pid = *pid;
                 if pid != self.pid {
@@ -520,8 +552,8 @@ impl Task {
                 (n, self.copy_out(buf, &tmp[..n]))
             }
         };
-        if let Some(Open::Ram { pos, .. }) = self.open_mut(fd) {
-            *pos += done;
+        if let Open::Ram { .. } = f.open() {
+            f.set_pos(f.pos() + done);
         }
         if done == 0 && want > 0 {
             return Err(Errno::EFAULT);
@@ -643,16 +675,14 @@ impl Task {
                 }
                 Ok(0)
             }
-            F_GETFL => Ok(f.flags as usize),
+            F_GETFL => Ok(f.flags() as usize),
             F_SETFL => {
                 let arg = arg as u32;
                 // O_DIRECT needs direct I/O, which no file here has.
-                if arg & O_DIRECT != 0 && matches!(f.open, Open::Ram { .. }) {
+                if arg & O_DIRECT != 0 && matches!(f.open(), Open::Ram { .. }) {
                     return Err(Errno::EINVAL);
                 }
-                if let Some(Some(f)) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) {
-                    f.flags = (f.flags & !SETFL_MASK) | (arg & SETFL_MASK);
-                }
+                f.set_flags((f.flags() & !SETFL_MASK) | (arg & SETFL_MASK));
                 Ok(0)
             }
             _ => Err(Errno::EINVAL),
@@ -696,7 +726,9 @@ impl Task {
         const SEEK_SET: u32 = 0;
         const SEEK_CUR: u32 = 1;
         const SEEK_END: u32 = 2;
-        let (pos, size) = match &self.fd(fd)?.open {
+        let f = self.fd(fd)?;
+        let pos = f.pos() as i64;
+        let size = match f.open() {
             Open::Pipe(_) | Open::Console => return Err(Errno::ESPIPE),
             Open::DevNull | Open::DevZero | Open::DevMem => {
                 if whence > SEEK_END {
@@ -704,9 +736,9 @@ impl Task {
                 }
                 return Ok(0);
             }
-            Open::Ram { entry, pos } => (*pos as i64, Some(entry.data.len() as i64)),
+            Open::Ram { entry } => Some(entry.data.len() as i64),
             // seq_file: SEEK_SET and SEEK_CUR only.
-            Open::ProcMaps { pos, .. } => (*pos as i64, None),
+            Open::ProcMaps { .. } => None,
         };
         let new = match (whence, size) {
             (SEEK_SET, _) => Some(off),
@@ -717,10 +749,7 @@ impl Task {
         let new = new.filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
         // The position is a usize here: past it, EOVERFLOW.
         let p = usize::try_from(new).map_err(|_| Errno::EOVERFLOW)?;
-        match self.open_mut(fd) {
-            Some(Open::Ram { pos, .. }) | Some(Open::ProcMaps { pos, .. }) => *pos = p,
-            _ => {}
-        }
+        f.set_pos(p);
         Ok(new as u64)
     }
 

@@ -169,7 +169,7 @@ impl Task {
 
     /// What fstat says about `fd`.
     fn fd_meta(&self, fd: i32) -> Result<Meta, Errno> {
-        Ok(match &self.fd(fd)?.open {
+        Ok(match self.fd(fd)?.open() {
             Open::Console => device_meta("/dev/console"),
             Open::DevNull => device_meta("/dev/null"),
             Open::DevZero => device_meta("/dev/zero"),

@@ -330,3 +330,51 @@ fn pipe_ends_at_the_fd_level() {
     // lseek on a pipe: ESPIPE.
     assert_eq!(sys(&mut t, Sys::Lseek, &[4, 0, 0]), errno(Errno::ESPIPE));
 }
+
+#[test]
+fn dup_shares_the_open_file_description() {
+    use super::super::Open;
+    let mut t = task();
+    let a: &'static [u8] = Box::leak(
+        crate::loader::cpio::testutil::newc(&[("f", 0o100644, b"0123456789")]).into_boxed_slice(),
+    );
+    let entry = crate::loader::cpio::Archive::new(a)
+        .unwrap()
+        .lookup("/f")
+        .unwrap();
+    t.fds.push(Some(File::new(Open::Ram { entry }, 0)));
+    assert_eq!(sys(&mut t, Sys::Dup, &[3]), 4);
+    // One position: a seek through one fd moves the other (dup(2)).
+    assert_eq!(sys(&mut t, Sys::Lseek, &[3, 4, 0]), 4);
+    assert_eq!(
+        sys(&mut t, Sys::Lseek, &[4, 0, 1]),
+        4,
+        "SEEK_CUR on the dup"
+    );
+    assert_eq!(sys(&mut t, Sys::Lseek, &[4, (-2i32) as u32 as usize, 2]), 8);
+    assert_eq!(sys(&mut t, Sys::Lseek, &[3, 0, 1]), 8);
+    assert_eq!(
+        sys(&mut t, Sys::Lseek, &[3, (-9i32) as u32 as usize, 1]),
+        errno(Errno::EINVAL),
+        "before the start"
+    );
+    assert_eq!(sys(&mut t, Sys::Lseek, &[3, 0, 3]), errno(Errno::EINVAL));
+    // One set of status flags; close-on-exec stays per fd.
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[4, 4, 0o4000]), 0);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[3, 3]), 0o4000);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[4, 2, 1]), 0);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[3, 1]), 0);
+    // A fork's copy of the table shares the descriptions too.
+    let copy: Vec<Option<File>> = t.fds.clone();
+    assert!(copy[3]
+        .as_ref()
+        .unwrap()
+        .same_desc(t.fds[4].as_ref().unwrap()));
+    // Writing a read-only file: EBADF (not opened for writing).
+    assert_eq!(
+        sys(&mut t, Sys::Write, &[3, 0x1000, 1]),
+        errno(Errno::EBADF)
+    );
+    // The console is not seekable (a tty).
+    assert_eq!(sys(&mut t, Sys::Lseek, &[0, 0, 0]), errno(Errno::ESPIPE));
+}
