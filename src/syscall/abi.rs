@@ -98,6 +98,16 @@ pub enum Sys {
     Lseek,
     /// ARM's `_llseek` (64-bit offset in two registers, result in memory).
     Llseek,
+    Getdents64,
+    /// readlink (ARM only).
+    Readlink,
+    Readlinkat,
+    /// poll (ARM only; milliseconds).
+    Poll,
+    /// ppoll with the ABI's native `timespec`.
+    Ppoll,
+    /// ARM's `ppoll_time64`.
+    PpollTime64,
     Unknown(usize),
 }
 
@@ -132,6 +142,7 @@ pub const ARM_EABI: &[(usize, Sys)] = &[
     (65, Sys::Getpgrp),
     (66, Sys::Setsid),
     (75, Sys::Setrlimit),
+    (85, Sys::Readlink),
     (91, Sys::Munmap),
     (104, Sys::Setitimer),
     (105, Sys::Getitimer),
@@ -147,6 +158,7 @@ pub const ARM_EABI: &[(usize, Sys)] = &[
     (158, Sys::SchedYield),
     (162, Sys::Nanosleep),
     (163, Sys::Mremap),
+    (168, Sys::Poll),
     (173, Sys::RtSigreturn),
     (174, Sys::RtSigaction),
     (175, Sys::RtSigprocmask),
@@ -163,6 +175,7 @@ pub const ARM_EABI: &[(usize, Sys)] = &[
     (200, Sys::GetId),
     (201, Sys::GetId),
     (202, Sys::GetId),
+    (217, Sys::Getdents64),
     (220, Sys::Madvise),
     (221, Sys::Fcntl),
     (224, Sys::Gettid),
@@ -173,12 +186,15 @@ pub const ARM_EABI: &[(usize, Sys)] = &[
     (268, Sys::Tgkill),
     (322, Sys::OpenAt),
     (327, Sys::FstatAt),
+    (332, Sys::Readlinkat),
     (334, Sys::FaccessAt),
+    (336, Sys::Ppoll),
     (358, Sys::Dup3),
     (359, Sys::Pipe2),
     (369, Sys::Prlimit64),
     (397, Sys::Statx),
     (403, Sys::ClockGettime64),
+    (414, Sys::PpollTime64),
     (422, Sys::FutexTime64),
     (439, Sys::FaccessAt2),
     // ARM-private (__ARM_NR_set_tls = __ARM_NR_BASE 0x0f0000 + 5).
@@ -198,10 +214,13 @@ pub const AARCH64: &[(usize, Sys)] = &[
     (56, Sys::OpenAt),
     (57, Sys::Close),
     (59, Sys::Pipe2),
+    (61, Sys::Getdents64),
     (62, Sys::Lseek),
     (63, Sys::Read),
     (64, Sys::Write),
     (66, Sys::Writev),
+    (73, Sys::Ppoll),
+    (78, Sys::Readlinkat),
     (79, Sys::FstatAt),
     (80, Sys::Fstat),
     (93, Sys::Exit),
@@ -346,6 +365,12 @@ mod tests {
             ("prlimit64", 369, Sys::Prlimit64),
             ("statx", 397, Sys::Statx),
             ("faccessat2", 439, Sys::FaccessAt2),
+            ("poll", 168, Sys::Poll),
+            ("getdents64", 217, Sys::Getdents64),
+            ("readlink", 85, Sys::Readlink),
+            ("readlinkat", 332, Sys::Readlinkat),
+            ("ppoll", 336, Sys::Ppoll),
+            ("ppoll_time64", 414, Sys::PpollTime64),
         ];
         for (name, nr, sys) in arm {
             assert_eq!(lookup(ARM_EABI, nr), sys, "ARM {name}");
@@ -410,6 +435,9 @@ mod tests {
             ("prlimit64", 261, Sys::Prlimit64),
             ("statx", 291, Sys::Statx),
             ("faccessat2", 439, Sys::FaccessAt2),
+            ("ppoll", 73, Sys::Ppoll),
+            ("getdents64", 61, Sys::Getdents64),
+            ("readlinkat", 78, Sys::Readlinkat),
         ];
         for (name, nr, sys) in a64 {
             assert_eq!(lookup(AARCH64, nr), sys, "AArch64 {name}");

@@ -71,6 +71,9 @@ impl Task {
             Sys::Fstat => self.fstat(a[0] as i32, a[1]),
             Sys::FstatAt => self.fstatat(a[0] as i32, a[1], a[2], a[3] as u32),
             Sys::Statx => self.statx(a),
+            Sys::Getdents64 => self.getdents64(a[0] as i32, a[1], a[2]),
+            Sys::Readlink => self.readlinkat(AT_FDCWD, a[0], a[1], a[2]),
+            Sys::Readlinkat => self.readlinkat(a[0] as i32, a[1], a[2], a[3]),
             Sys::Close => self.close(a[0] as i32),
             Sys::GetPid => Ok(self.pid as usize),
             Sys::SetTidAddress => Ok(self.pid as usize),
@@ -116,7 +119,10 @@ impl Task {
             | Sys::Getitimer
             | Sys::Setitimer
             | Sys::Futex
-            | Sys::FutexTime64 => Err(Errno::ENOSYS),
+            | Sys::FutexTime64
+            | Sys::Poll
+            | Sys::Ppoll
+            | Sys::PpollTime64 => Err(Errno::ENOSYS),
             Sys::Unknown(n) => {
                 let seen = &self.reported[..self.reported_count];
                 if !seen.contains(&n) && self.reported_count < self.reported.len() {

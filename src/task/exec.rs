@@ -241,9 +241,24 @@ impl Task {
             unsafe { mmu.fill_frame(pa, va - page, &st.image[off..off + n]) };
             off += n;
         }
+        // fds 0-2: the console, one open file description (Linux's init
+        // opens /dev/console once and dups it).
         let mut fds: Vec<Option<File>> = Vec::new();
+        let console = File::console().and_then(|c| {
+            // Room for fd 3 too (a first open then needs no reallocation).
+            fds.try_reserve(4).map_err(|_| Errno::ENOMEM)?;
+            Ok(c)
+        });
+        let console = match console {
+            Ok(c) => c,
+            Err(e) => {
+                let mut err = fail(&mut space, &mut mmu, format!("{path}: fds"));
+                err.errno = e;
+                return Err(err);
+            }
+        };
         for _ in 0..3 {
-            fds.push(Some(File::console()));
+            fds.push(Some(console.clone()));
         }
         let name = String::from(core::str::from_utf8(shown).unwrap_or(path));
         let task = Task::new(pid, name, space, mmu, fds, layout);

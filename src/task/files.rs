@@ -2,12 +2,12 @@
 //! the fd table's own calls (dup, dup2, dup3, fcntl, pipe2, lseek).
 
 use super::pipe::{self, End, ReadStep, WriteStep};
+use super::shared::Shared;
 use super::uaccess::CHUNK;
 use super::{initramfs, Task};
 use crate::errno::Errno;
 use crate::loader::{self, cpio};
 use crate::syscall::mm_args::{self, FdKind};
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 /// Size of the fd table (Linux's default `RLIMIT_NOFILE` soft limit is
@@ -38,7 +38,6 @@ const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | FASYNC;
 const MAX_RW_COUNT: usize = 0x7FFF_F000;
 
 /// An open file (Linux's open file description, by kind).
-#[derive(Clone)]
 pub enum Open {
     Console,
     DevMem,
@@ -54,7 +53,12 @@ pub enum Open {
         pid: u32,
     },
     /// One end of a pipe.
-    Pipe(Arc<End>),
+    Pipe(End),
+    /// A directory of the initramfs (`getdents64`, `fchdir`, `*at`):
+    /// its resolved path, normalized ("" for the root).
+    Dir {
+        path: alloc::string::String,
+    },
 }
 
 /// An open file description (Linux's `struct file`): what is open, its
@@ -70,26 +74,27 @@ pub struct Desc {
 /// An fd: the open file description and the fd's own close-on-exec flag.
 #[derive(Clone)]
 pub struct File {
-    desc: Arc<Desc>,
+    desc: Shared<Desc>,
     pub cloexec: bool,
 }
 
 impl File {
-    pub fn new(open: Open, flags: u32) -> File {
-        File {
-            desc: Arc::new(Desc {
+    /// A new open file description (`ENOMEM` if it cannot be had).
+    pub fn new(open: Open, flags: u32) -> Result<File, Errno> {
+        Ok(File {
+            desc: Shared::try_new(Desc {
                 open,
                 state: spin::Mutex::new((
                     0,
                     flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
                 )),
-            }),
+            })?,
             cloexec: flags & O_CLOEXEC != 0,
-        }
+        })
     }
 
     /// The console as init gets it on fds 0-2 (opened read-write).
-    pub fn console() -> File {
+    pub fn console() -> Result<File, Errno> {
         File::new(Open::Console, mm_args::O_RDWR)
     }
 
@@ -110,13 +115,13 @@ impl File {
         self.desc.state.lock().0
     }
 
-    fn set_pos(&self, pos: usize) {
+    pub(super) fn set_pos(&self, pos: usize) {
         self.desc.state.lock().0 = pos;
     }
 
     /// Whether two fds share one open file description.
     pub fn same_desc(&self, other: &File) -> bool {
-        Arc::ptr_eq(&self.desc, &other.desc)
+        Shared::ptr_eq(&self.desc, &other.desc)
     }
 
     pub(super) fn kind(&self) -> FdKind {
@@ -129,7 +134,9 @@ impl File {
                 flags: self.flags(),
             },
             Open::DevNull => FdKind::Console,
-            Open::Ram { .. } | Open::ProcMaps { .. } => FdKind::File { readable: true },
+            Open::Ram { .. } | Open::ProcMaps { .. } | Open::Dir { .. } => {
+                FdKind::File { readable: true }
+            }
             Open::Pipe(end) => FdKind::File {
                 readable: !end.write,
             },
@@ -137,7 +144,7 @@ impl File {
     }
 
     /// The pipe this fd is an end of, if it is.
-    pub fn pipe_end(&self) -> Option<&Arc<End>> {
+    pub fn pipe_end(&self) -> Option<&End> {
         match self.open() {
             Open::Pipe(e) => Some(e),
             _ => None,
@@ -157,6 +164,77 @@ pub enum PipeStep {
     Block(usize),
     /// Write with no reader: `EPIPE` and `SIGPIPE`.
     Broken,
+}
+
+// poll(2) events (asm-generic/poll.h).
+pub const POLLIN: u16 = 0x1;
+pub const POLLOUT: u16 = 0x4;
+pub const POLLERR: u16 = 0x8;
+pub const POLLHUP: u16 = 0x10;
+pub const POLLNVAL: u16 = 0x20;
+pub const POLLRDNORM: u16 = 0x40;
+pub const POLLWRNORM: u16 = 0x100;
+
+/// A console byte `poll` took from the UART to see that input is there;
+/// the next console read returns it first.
+static CONSOLE_PUSHBACK: spin::Mutex<Option<u8>> = spin::Mutex::new(None);
+
+fn console_byte() -> Option<u8> {
+    CONSOLE_PUSHBACK
+        .lock()
+        .take()
+        .or_else(crate::console::read_byte)
+}
+
+/// Whether console input is waiting (kept for the next read).
+fn console_input_ready() -> bool {
+    let mut p = CONSOLE_PUSHBACK.lock();
+    if p.is_none() {
+        *p = crate::console::read_byte();
+    }
+    p.is_some()
+}
+
+/// What `poll` sees on an open file (Linux's `f_op->poll` masks): plain
+/// files and the memory devices are always ready (`DEFAULT_POLLMASK`); a
+/// pipe's read end is readable with data, hung up with no writer left;
+/// its write end writable with room, in error with no reader left.
+pub fn poll_mask(open: &Open, console_in: bool) -> u16 {
+    const DEFAULT: u16 = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+    match open {
+        Open::Console => {
+            let rd = if console_in { POLLIN | POLLRDNORM } else { 0 };
+            rd | POLLOUT | POLLWRNORM
+        }
+        Open::DevMem
+        | Open::DevZero
+        | Open::DevNull
+        | Open::Ram { .. }
+        | Open::ProcMaps { .. }
+        | Open::Dir { .. } => DEFAULT,
+        Open::Pipe(end) => {
+            let p = end.pipe.lock();
+            if end.write {
+                let mut m = 0;
+                if p.len() < pipe::CAPACITY {
+                    m |= POLLOUT | POLLWRNORM;
+                }
+                if p.readers == 0 {
+                    m |= POLLERR;
+                }
+                m
+            } else {
+                let mut m = 0;
+                if !p.is_empty() {
+                    m |= POLLIN | POLLRDNORM;
+                }
+                if p.writers == 0 {
+                    m |= POLLHUP;
+                }
+                m
+            }
+        }
+    }
 }
 
 /// The lowest free slot from `min` in `fds` (grown fallibly up to
@@ -246,7 +324,7 @@ impl Task {
                 }
                 Open::ProcMaps { pid }
             }
-            p => {
+            p => 'found: {
                 let a = initramfs().ok_or(Errno::ENOENT)?;
                 // Linux's path walk errors: ENOENT, ELOOP, ENOTDIR,
                 // ENAMETOOLONG, ENOMEM (and EIO for a broken archive).
@@ -267,7 +345,11 @@ impl Task {
                         if acc != mm_args::O_RDONLY || flags & O_CREAT != 0 {
                             return Err(Errno::EISDIR);
                         }
-                        return Err(Errno::EACCES);
+                        let mut path = alloc::string::String::new();
+                        path.try_reserve_exact(w.path.len())
+                            .map_err(|_| Errno::ENOMEM)?;
+                        path.push_str(core::str::from_utf8(&w.path).map_err(|_| Errno::ENOENT)?);
+                        break 'found Open::Dir { path };
                     }
                 };
                 if flags & O_DIRECTORY != 0 {
@@ -290,7 +372,7 @@ impl Task {
             crate::loader::stack::WordSize::W32 => flags,
         };
         let slot = free_slot(&mut self.fds, 0)?;
-        self.fds[slot] = Some(File::new(open, flags));
+        self.fds[slot] = Some(File::new(open, flags)?);
         Ok(slot)
     }
 
@@ -298,11 +380,19 @@ impl Task {
     /// which can only matter for a relative path: no fd is a directory).
     pub(super) fn at_path(&self, dirfd: i32, path: &str) -> Result<alloc::string::String, Errno> {
         if !path.starts_with('/') && dirfd != AT_FDCWD {
-            self.fd(dirfd)?;
+            let f = self.fd(dirfd)?;
             if path.is_empty() {
                 return Err(Errno::ENOENT);
             }
-            return Err(Errno::ENOTDIR);
+            let Open::Dir { path: dir } = f.open() else {
+                return Err(Errno::ENOTDIR);
+            };
+            let mut base = alloc::string::String::new();
+            base.try_reserve_exact(dir.len() + 1)
+                .map_err(|_| Errno::ENOMEM)?;
+            base.push('/');
+            base.push_str(dir);
+            return super::fsctx::absolute(&base, path);
         }
         super::fsctx::resolve(self.pid, path)
     }
@@ -320,7 +410,9 @@ impl Task {
             Open::Console => true,
             Open::DevNull | Open::DevZero => false,
             Open::DevMem => return Err(Errno::EINVAL),
-            Open::Ram { .. } | Open::ProcMaps { .. } => return Err(Errno::EBADF),
+            Open::Ram { .. } | Open::ProcMaps { .. } | Open::Dir { .. } => {
+                return Err(Errno::EBADF)
+            }
             Open::Pipe(_) => {
                 // Without the scheduler (writev): one step, never a sleep.
                 return match self.pipe_step(true, fd, buf, len, len)? {
@@ -369,8 +461,9 @@ impl Task {
         left: usize,
         total: usize,
     ) -> Result<PipeStep, Errno> {
-        let f = self.fd(fd)?;
-        let end = f.pipe_end().ok_or(Errno::EBADF)?.clone();
+        // A handle of our own: the fd table is borrowed again below.
+        let f = self.fd(fd)?.clone();
+        let end = f.pipe_end().ok_or(Errno::EBADF)?;
         let nonblock = f.flags() & O_NONBLOCK != 0;
         if end.write != write {
             return Err(Errno::EBADF);
@@ -493,6 +586,7 @@ impl Task {
         }
         let src = match f.open() {
             Open::DevMem => return Err(Errno::EINVAL),
+            Open::Dir { .. } => return Err(Errno::EISDIR),
             Open::DevNull => Src::Nothing,
             Open::Console => Src::Console,
             Open::DevZero => Src::Zeros,
@@ -540,7 +634,7 @@ impl Task {
                 let want = CHUNK.min(len);
                 let mut n = 0;
                 while n == 0 && want > 0 {
-                    while let Some(b) = crate::console::read_byte() {
+                    while let Some(b) = console_byte() {
                         tmp[n] = if b == b'\r' { b'\n' } else { b };
                         n += 1;
                         if n == want || b == b'\r' || b == b'\n' {
@@ -698,9 +792,11 @@ impl Task {
         self.access_ok(va, 8)?;
         let r = free_slot(&mut self.fds, 0)?;
         // Reserve r while looking for the second.
-        let (re, we) = pipe::new_pipe();
+        let (re, we) = pipe::new_pipe()?;
         let keep = flags & (O_CLOEXEC | O_NONBLOCK | O_DIRECT);
-        self.fds[r] = Some(File::new(Open::Pipe(re), mm_args::O_RDONLY | keep));
+        let rf = File::new(Open::Pipe(re), mm_args::O_RDONLY | keep)?;
+        let wf = File::new(Open::Pipe(we), mm_args::O_WRONLY | keep)?;
+        self.fds[r] = Some(rf);
         let w = match free_slot(&mut self.fds, 0) {
             Ok(w) => w,
             Err(e) => {
@@ -708,7 +804,7 @@ impl Task {
                 return Err(e);
             }
         };
-        self.fds[w] = Some(File::new(Open::Pipe(we), mm_args::O_WRONLY | keep));
+        self.fds[w] = Some(wf);
         let mut b = [0u8; 8];
         b[..4].copy_from_slice(&(r as i32).to_le_bytes());
         b[4..].copy_from_slice(&(w as i32).to_le_bytes());
@@ -737,8 +833,8 @@ impl Task {
                 return Ok(0);
             }
             Open::Ram { entry } => Some(entry.data.len() as i64),
-            // seq_file: SEEK_SET and SEEK_CUR only.
-            Open::ProcMaps { .. } => None,
+            // seq_file and directories: SEEK_SET and SEEK_CUR only.
+            Open::ProcMaps { .. } | Open::Dir { .. } => None,
         };
         let new = match (whence, size) {
             (SEEK_SET, _) => Some(off),
@@ -751,6 +847,51 @@ impl Task {
         let p = usize::try_from(new).map_err(|_| Errno::EOVERFLOW)?;
         f.set_pos(p);
         Ok(new as u64)
+    }
+
+    /// One pass of poll(2) over `nfds` `struct pollfd` (8 bytes: fd,
+    /// events, revents) at `va`: every `revents` written back. Returns how
+    /// many are ready and whether one waits for console input (which
+    /// nothing wakes: the caller polls it again at each tick).
+    pub fn poll_scan(&mut self, va: usize, nfds: usize) -> Result<(usize, bool), Errno> {
+        // Linux: nfds past RLIMIT_NOFILE is EINVAL.
+        if nfds > MAX_FDS {
+            return Err(Errno::EINVAL);
+        }
+        let mut raw = [0u8; MAX_FDS * 8];
+        let raw = &mut raw[..nfds * 8];
+        if nfds > 0 {
+            let got = self.read_user(va, nfds * 8)?;
+            raw.copy_from_slice(&got);
+        }
+        let mut ready = 0;
+        let mut console_wait = false;
+        for pfd in raw.chunks_mut(8) {
+            let fd = i32::from_le_bytes([pfd[0], pfd[1], pfd[2], pfd[3]]);
+            let events = u16::from_le_bytes([pfd[4], pfd[5]]);
+            let revents = if fd < 0 {
+                0
+            } else {
+                match self.fd(fd) {
+                    Err(_) => POLLNVAL,
+                    Ok(f) => {
+                        let wants_in = events & (POLLIN | POLLRDNORM) != 0;
+                        let console = matches!(f.open(), Open::Console);
+                        let ready_in = console && wants_in && console_input_ready();
+                        console_wait |= console && wants_in && !ready_in;
+                        poll_mask(f.open(), ready_in) & (events | POLLERR | POLLHUP)
+                    }
+                }
+            };
+            pfd[6..8].copy_from_slice(&revents.to_le_bytes());
+            if revents != 0 {
+                ready += 1;
+            }
+        }
+        if nfds > 0 {
+            self.write_user(va, raw)?;
+        }
+        Ok((ready, console_wait))
     }
 
     /// execve: the fds marked close-on-exec go. Returns whether a pipe

@@ -17,6 +17,7 @@ pub mod pipe;
 pub mod process;
 #[cfg(target_os = "none")]
 pub mod sched;
+mod shared;
 mod shebang;
 pub mod signal;
 mod stat;

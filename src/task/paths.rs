@@ -78,6 +78,121 @@ fn proc_meta(path: &str, own: u32, follow: bool) -> Option<Meta> {
     }
 }
 
+/// A directory's metadata by its resolved path (normalized).
+fn dir_meta(path: &[u8]) -> Meta {
+    let e = initramfs().and_then(|a| {
+        core::str::from_utf8(path)
+            .ok()
+            .and_then(|p| a.find_nofollow(p))
+    });
+    match e {
+        Some(e) if e.is_dir() => Meta::of_entry(&e),
+        _ => Meta::implicit_dir(path),
+    }
+}
+
+/// One directory entry for getdents64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirEnt<'a> {
+    pub name: &'a [u8],
+    pub ino: u64,
+    /// `DT_*` (dirent.h): the file type bits of the mode, >> 12.
+    pub dtype: u8,
+}
+
+/// The entries of the directory `dir` (normalized, "" for the root) of
+/// the archive, in archive order after "." and ".."; a name listed twice
+/// counts once (the last wins, as unpacking does), a subdirectory known
+/// only from deeper members is a directory.
+pub fn dir_entries<'a>(
+    a: &cpio::Archive<'a>,
+    dir: &'a [u8],
+) -> Result<alloc::vec::Vec<DirEnt<'a>>, Errno> {
+    let mut v: alloc::vec::Vec<DirEnt<'a>> = alloc::vec::Vec::new();
+    let parent = match dir.iter().rposition(|&c| c == b'/') {
+        Some(i) => &dir[..i],
+        None => b"",
+    };
+    let me = dir_meta(dir).ino;
+    let up = if dir.is_empty() {
+        me
+    } else {
+        dir_meta(parent).ino
+    };
+    v.try_reserve(2).map_err(|_| Errno::ENOMEM)?;
+    v.push(DirEnt {
+        name: b".",
+        ino: me,
+        dtype: 4,
+    });
+    v.push(DirEnt {
+        name: b"..",
+        ino: up,
+        dtype: 4,
+    });
+    for e in a.entries() {
+        let e = e.map_err(|_| Errno::EIO)?;
+        let rest = if dir.is_empty() {
+            e.name
+        } else {
+            match e.name.strip_prefix(dir).and_then(|r| r.strip_prefix(b"/")) {
+                Some(r) => r,
+                None => continue,
+            }
+        };
+        if rest.is_empty() {
+            continue;
+        }
+        let (name, deeper) = match rest.iter().position(|&c| c == b'/') {
+            Some(i) => (&rest[..i], true),
+            None => (rest, false),
+        };
+        let ent = if deeper {
+            let full = &e.name[..e.name.len() - rest.len() + name.len()];
+            DirEnt {
+                name,
+                ino: Meta::implicit_dir(full).ino,
+                dtype: 4,
+            }
+        } else {
+            DirEnt {
+                name,
+                ino: e.ino as u64,
+                dtype: ((e.mode & S_IFMT) >> 12) as u8,
+            }
+        };
+        match v.iter_mut().skip(2).find(|x| x.name == name) {
+            // An explicit entry wins over one implied by members.
+            Some(x) if !deeper => *x = ent,
+            Some(_) => {}
+            None => {
+                v.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                v.push(ent);
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// `struct linux_dirent64`'s length: 19 bytes of header, the name and
+/// its NUL, rounded up to 8.
+pub fn dirent_len(name_len: usize) -> usize {
+    (19 + name_len + 1).div_ceil(8) * 8
+}
+
+/// Append one `struct linux_dirent64` (d_ino, d_off, d_reclen, d_type,
+/// d_name).
+pub fn put_dirent(out: &mut alloc::vec::Vec<u8>, e: &DirEnt<'_>, next: u64) {
+    let len = dirent_len(e.name.len());
+    let start = out.len();
+    out.extend_from_slice(&e.ino.to_le_bytes());
+    out.extend_from_slice(&next.to_le_bytes());
+    out.extend_from_slice(&(len as u16).to_le_bytes());
+    out.push(e.dtype);
+    out.extend_from_slice(e.name);
+    out.resize(start + len, 0);
+}
+
 /// `struct rlimit` values (soft, hard); `u64::MAX` is `RLIM_INFINITY`.
 pub fn rlimit(resource: u32, stack_size: usize) -> Option<(u64, u64)> {
     const INF: u64 = u64::MAX;
@@ -182,6 +297,7 @@ impl Task {
                 let ino = end.pipe.lock().ino;
                 Meta::simple(stat::PIPEFS_DEV, ino, S_IFIFO | 0o600, (0, 0), 1)
             }
+            Open::Dir { path } => dir_meta(path.as_bytes()),
         })
     }
 
@@ -340,10 +456,101 @@ impl Task {
         Ok(0)
     }
 
-    /// fchdir(fd): no fd here is a directory.
+    /// readlink / readlinkat: a symlink's target, cut to `size`, no NUL
+    /// (`EINVAL` for anything else or `size` <= 0). `/proc/self/exe`
+    /// (and `/proc/<own pid>/exe`) names the running program's file.
+    pub(super) fn readlinkat(
+        &mut self,
+        dirfd: i32,
+        path_va: usize,
+        buf: usize,
+        size: usize,
+    ) -> Result<usize, Errno> {
+        let size = size as u32 as i32;
+        if size <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        let path = self.read_cstr(path_va)?;
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let abs = self.at_path(dirfd, &path)?;
+        let a = initramfs().ok_or(Errno::ENOENT)?;
+        let norm = core::str::from_utf8(cpio::normalize(abs.as_bytes())).unwrap_or("");
+        let own = alloc::format!("proc/{}/exe", self.pid);
+        let mut exe = String::new();
+        let target: &[u8] = if norm == "proc/self/exe" || norm == own {
+            let w = a
+                .walk(&self.name, true)
+                .map_err(|e| Errno::from(loader::LoadError::from(e)))?;
+            exe.try_reserve_exact(w.path.len() + 1)
+                .map_err(|_| Errno::ENOMEM)?;
+            exe.push('/');
+            exe.push_str(core::str::from_utf8(&w.path).map_err(|_| Errno::ENOENT)?);
+            exe.as_bytes()
+        } else {
+            let (m, _) = self.path_meta(&abs, false)?;
+            if m.mode & S_IFMT != S_IFLNK {
+                return Err(Errno::EINVAL);
+            }
+            match a.walk(&abs, false) {
+                Ok(cpio::Walked { entry: Some(e), .. }) => e.data,
+                // /proc/self: the pid.
+                _ => {
+                    exe = alloc::format!("{}", self.pid);
+                    exe.as_bytes()
+                }
+            }
+        };
+        let n = target.len().min(size as usize);
+        self.write_user(buf, &target[..n])?;
+        Ok(n)
+    }
+
+    /// fchdir(fd): the directory `fd` is open on.
     pub(super) fn fchdir(&mut self, fd: i32) -> Result<usize, Errno> {
-        self.fd(fd)?;
-        Err(Errno::ENOTDIR)
+        let Open::Dir { path } = self.fd(fd)?.open() else {
+            return Err(Errno::ENOTDIR);
+        };
+        let mut cwd = String::new();
+        cwd.try_reserve_exact(path.len() + 1)
+            .map_err(|_| Errno::ENOMEM)?;
+        cwd.push('/');
+        cwd.push_str(path);
+        fsctx::set_cwd(self.pid, cwd)?;
+        Ok(0)
+    }
+
+    /// getdents64(fd, buf, count): `struct linux_dirent64` records from
+    /// the directory's position on ("." and ".." first); `EINVAL` if not
+    /// even one fits, 0 at the end.
+    pub(super) fn getdents64(&mut self, fd: i32, buf: usize, count: usize) -> Result<usize, Errno> {
+        let f = self.fd(fd)?.clone();
+        let Open::Dir { path } = f.open() else {
+            return Err(Errno::ENOTDIR);
+        };
+        self.access_ok(buf, count)?;
+        let a = initramfs().ok_or(Errno::ENOENT)?;
+        let ents = dir_entries(&a, path.as_bytes())?;
+        let mut out: alloc::vec::Vec<u8> = alloc::vec::Vec::new();
+        let mut pos = f.pos();
+        // Bounded by `count` and by what the directory holds.
+        let cap = count.min(ents.len().saturating_sub(pos).saturating_mul(280));
+        out.try_reserve_exact(cap).map_err(|_| Errno::ENOMEM)?;
+        while let Some(e) = ents.get(pos) {
+            let reclen = dirent_len(e.name.len());
+            if out.len() + reclen > count {
+                break;
+            }
+            put_dirent(&mut out, e, pos as u64 + 1);
+            pos += 1;
+        }
+        if out.is_empty() && pos < ents.len() {
+            return Err(Errno::EINVAL);
+        }
+        self.write_user(buf, &out)?;
+        f.set_pos(pos);
+        Ok(out.len())
     }
 
     pub(super) fn umask(&mut self, mask: usize) -> Result<usize, Errno> {
@@ -414,6 +621,61 @@ impl Task {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directory_listing_and_dirent_layout() {
+        let raw = cpio::testutil::newc(&[
+            ("bin", 0o40755, b""),
+            ("bin/busybox", 0o100755, b"x"),
+            ("bin/sh", 0o120777, b"busybox"),
+            ("dev/null", 0o20666, b""),
+            ("init", 0o100755, b"#!/bin/sh\n"),
+        ]);
+        let a = cpio::Archive::new(&raw).unwrap();
+        let names = |d: &'static [u8]| -> Vec<(Vec<u8>, u8)> {
+            dir_entries(&a, d)
+                .unwrap()
+                .iter()
+                .map(|e| (e.name.to_vec(), e.dtype))
+                .collect()
+        };
+        // DT_DIR 4, DT_REG 8, DT_LNK 10, DT_CHR 2 (dirent.h).
+        let root = names(b"");
+        assert_eq!(
+            root,
+            [
+                (b".".to_vec(), 4),
+                (b"..".to_vec(), 4),
+                (b"bin".to_vec(), 4),
+                (b"dev".to_vec(), 4),
+                (b"init".to_vec(), 8)
+            ]
+        );
+        let bin = names(b"bin");
+        assert_eq!(&bin[2..], [(b"busybox".to_vec(), 8), (b"sh".to_vec(), 10)]);
+        assert_eq!(&names(b"dev")[2..], [(b"null".to_vec(), 2)]);
+        // linux_dirent64: d_ino 0, d_off 8, d_reclen 16, d_type 18,
+        // d_name 19; the record padded to 8 bytes.
+        assert_eq!(dirent_len(1), 24);
+        assert_eq!(dirent_len(4), 24);
+        assert_eq!(dirent_len(5), 32);
+        let mut out = Vec::new();
+        put_dirent(
+            &mut out,
+            &DirEnt {
+                name: b"sh",
+                ino: 9,
+                dtype: 10,
+            },
+            3,
+        );
+        assert_eq!(out.len(), 24);
+        assert_eq!(u64::from_le_bytes(out[0..8].try_into().unwrap()), 9);
+        assert_eq!(u64::from_le_bytes(out[8..16].try_into().unwrap()), 3);
+        assert_eq!(u16::from_le_bytes([out[16], out[17]]), 24);
+        assert_eq!(out[18], 10);
+        assert_eq!(&out[19..22], b"sh\0");
+    }
 
     #[test]
     fn limits_as_linux_reports_them() {

@@ -10,8 +10,9 @@
 //! room for all of it), a longer one is done piece by piece; writing with
 //! no reader left is `EPIPE` with `SIGPIPE`.
 
+use super::shared::Shared;
+use crate::errno::Errno;
 use alloc::collections::VecDeque;
-use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Linux's pipe capacity (`PIPE_DEF_BUFFERS` pages).
@@ -140,17 +141,17 @@ impl Default for PipeBuf {
     }
 }
 
-/// One end of a pipe. Every fd referring to it holds the same `Arc<End>`;
-/// when the last goes, the end is closed.
+/// One end of a pipe. Every fd referring to it shares it (through its
+/// open file description); when the last goes, the end is closed.
 pub struct End {
-    pub pipe: Arc<spin::Mutex<PipeBuf>>,
+    pub pipe: Shared<spin::Mutex<PipeBuf>>,
     pub write: bool,
 }
 
 impl End {
     /// The key sleepers on this pipe wait for (`Wait::Pipe`).
     pub fn key(&self) -> usize {
-        Arc::as_ptr(&self.pipe) as usize
+        Shared::as_ptr(&self.pipe) as usize
     }
 }
 
@@ -165,15 +166,15 @@ impl Drop for End {
     }
 }
 
-/// A new pipe: (read end, write end).
-pub fn new_pipe() -> (Arc<End>, Arc<End>) {
-    let pipe = Arc::new(spin::Mutex::new(PipeBuf::new()));
-    let r = Arc::new(End {
+/// A new pipe: (read end, write end); `ENOMEM` if it cannot be had.
+pub fn new_pipe() -> Result<(End, End), Errno> {
+    let pipe = Shared::try_new(spin::Mutex::new(PipeBuf::new()))?;
+    let r = End {
         pipe: pipe.clone(),
         write: false,
-    });
-    let w = Arc::new(End { pipe, write: true });
-    (r, w)
+    };
+    let w = End { pipe, write: true };
+    Ok((r, w))
 }
 
 #[cfg(test)]
@@ -182,7 +183,7 @@ mod tests {
 
     #[test]
     fn read_takes_what_is_there_then_eof_without_writers() {
-        let (r, w) = new_pipe();
+        let (r, w) = new_pipe().unwrap();
         let mut p = r.pipe.lock();
         assert_eq!(
             p.read_step(10),
@@ -210,7 +211,7 @@ mod tests {
 
     #[test]
     fn capacity_atomic_writes_and_broken_pipes() {
-        let (r, w) = new_pipe();
+        let (r, w) = new_pipe().unwrap();
         let mut p = w.pipe.lock();
         assert_eq!(p.write_step(100, 100), WriteStep::Room(100));
         assert!(p.push(&[1u8; CAPACITY - 100]));
@@ -232,18 +233,19 @@ mod tests {
 
     #[test]
     fn shared_ends_close_once() {
-        let (r, w) = new_pipe();
+        let (r, w) = new_pipe().unwrap();
+        let w = Shared::try_new(w).unwrap();
         let w2 = w.clone(); // dup or fork: the same end
         drop(w);
         assert_eq!(r.pipe.lock().writers, 1);
         drop(w2);
         assert_eq!(r.pipe.lock().writers, 0);
-        assert_eq!(r.key(), Arc::as_ptr(&r.pipe) as usize);
+        assert_eq!(r.key(), Shared::as_ptr(&r.pipe) as usize);
     }
 
     #[test]
     fn ring_wraps_in_order() {
-        let (r, _w) = new_pipe();
+        let (r, _w) = new_pipe().unwrap();
         let mut p = r.pipe.lock();
         for round in 0..50u8 {
             let chunk = [round; 1000];

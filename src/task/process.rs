@@ -51,7 +51,8 @@ pub enum Wait {
     Futex(FutexKey),
     /// In `pause`/`rt_sigsuspend`: only a signal wakes it.
     Pause,
-    /// In `read`/`write` of a pipe (its key: `pipe::End::key`).
+    /// In `read`/`write` of a pipe (its key: `pipe::End::key`), or in
+    /// `poll` (key 0: any pipe's activity wakes it).
     Pipe(usize),
 }
 
@@ -299,12 +300,13 @@ impl Procs {
     }
 
     /// Wake every process sleeping on a pipe (`key`, or any pipe for
-    /// `None`: an fd table lost pipe ends): they try again. How many.
+    /// `None`: an fd table lost pipe ends) and every poller (key 0):
+    /// they try again. How many.
     pub fn wake_pipe(&mut self, key: Option<usize>) -> usize {
         let mut n = 0;
         for t in self.iter_mut() {
             if let State::Sleeping(Wait::Pipe(k)) = t.state {
-                if key.is_none_or(|key| key == k) {
+                if k == 0 || key.is_none_or(|key| key == k) {
                     t.state = State::Runnable;
                     t.wake = Wake::Retry;
                     n += 1;

@@ -383,6 +383,9 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         },
         Sys::Read if other_maps(a[0] as i32).is_some() => ret(read_other_maps(a)),
         Sys::Read | Sys::Write if is_pipe(a[0] as i32) => pipe_rw(sys == Sys::Write, a),
+        Sys::Poll => poll(a, PollTimeout::Millis),
+        Sys::Ppoll => poll(a, PollTimeout::Timespec(arch::NATIVE_TIME64)),
+        Sys::PpollTime64 => poll(a, PollTimeout::Timespec(true)),
         // Closing an fd may close a pipe end: its sleepers try again.
         Sys::Close | Sys::Dup2 | Sys::Dup3 => {
             let r = with_current_ret(sys, a);
@@ -464,6 +467,71 @@ fn pipe_rw(write: bool, a: [usize; 6]) -> isize {
                     Errno::EPIPE.as_return()
                 };
             }
+        }
+    }
+}
+
+/// How a poll call gives its timeout: poll's int milliseconds (< 0:
+/// none), or ppoll's `timespec` pointer (32- or 64-bit; NULL: none).
+#[derive(Clone, Copy)]
+enum PollTimeout {
+    Millis,
+    Timespec(bool),
+}
+
+/// poll / ppoll: scan, and sleep until a pipe changes (`Wait::Pipe(0)`),
+/// the deadline passes, or a signal comes (`-ERESTARTNOHAND`: EINTR
+/// once a handler ran; ppoll's mask then stays for the handler, as
+/// Linux's `restore_saved_sigmask_unless`). Console input wakes nothing,
+/// so a poll that waits for it looks again at each tick.
+fn poll(a: [usize; 6], how: PollTimeout) -> isize {
+    let start = now();
+    let setup = with_me(|t| {
+        let deadline = match how {
+            PollTimeout::Millis => {
+                let ms = a[2] as i32;
+                (ms >= 0).then(|| start.saturating_add(ns_to_ticks(0, ms as u64 * 1_000_000)))
+            }
+            PollTimeout::Timespec(t64) if a[2] != 0 => {
+                Some(start.saturating_add(read_timespec(t, a[2], t64)?))
+            }
+            PollTimeout::Timespec(_) => None,
+        };
+        if matches!(how, PollTimeout::Timespec(_)) && a[3] != 0 {
+            super::signal::check_sigsetsize(a[4])?;
+            let b = t.read_user(a[3], 8)?;
+            let set = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+            t.signals.suspend(super::signal::SigSet(set));
+        }
+        Ok(deadline)
+    });
+    let deadline = match setup {
+        Ok(d) => d,
+        Err(e) => return e.as_return(),
+    };
+    let done = |r: isize| {
+        let _ = with_me(|t| {
+            t.signals.restore_saved_mask();
+            Ok(())
+        });
+        r
+    };
+    loop {
+        let (ready, console) = match with_me(|t| t.poll_scan(a[0], a[1])) {
+            Ok(x) => x,
+            Err(e) => return done(e.as_return()),
+        };
+        if ready > 0 || deadline.is_some_and(|d| now() >= d) {
+            return done(ready as isize);
+        }
+        let tick = now().saturating_add(ticks_per_sec() / SLICE_HZ);
+        let wake_at = match (deadline, console) {
+            (Some(d), true) => Some(d.min(tick)),
+            (None, true) => Some(tick),
+            (d, false) => d,
+        };
+        if sleep(Wait::Pipe(0), wake_at) == Wake::Interrupted {
+            return ERESTARTNOHAND;
         }
     }
 }

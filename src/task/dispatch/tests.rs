@@ -73,9 +73,9 @@ fn task() -> Task {
         AddressSpace::new(TASK_SIZE, 0x1_0000, 0x7E00_0000),
         Box::new(PageMap::default()),
         alloc::vec![
-            Some(File::console()),
-            Some(File::console()),
-            Some(File::console())
+            Some(File::console().unwrap()),
+            Some(File::console().unwrap()),
+            Some(File::console().unwrap())
         ],
         layout,
     )
@@ -153,7 +153,8 @@ fn fd_calls() {
 #[test]
 fn write_and_read_check_the_range_before_anything() {
     let mut t = task();
-    t.fds.push(Some(File::new(super::super::Open::DevNull, 2)));
+    t.fds
+        .push(Some(File::new(super::super::Open::DevNull, 2).unwrap()));
     // /dev/null never reads the buffer (Linux's write_null): an
     // unmapped one is fine, a range past user space is not.
     assert_eq!(ret(t.syscall(Sys::Write, [3, 0x1000, 10, 0, 0, 0])), 10);
@@ -289,9 +290,9 @@ fn pipe_ends_at_the_fd_level() {
     use super::super::files::O_NONBLOCK;
     use super::super::{Open, PipeStep};
     let mut t = task();
-    let (r, w) = super::super::pipe::new_pipe();
-    t.fds.push(Some(File::new(Open::Pipe(r), 0)));
-    t.fds.push(Some(File::new(Open::Pipe(w), 1)));
+    let (r, w) = super::super::pipe::new_pipe().unwrap();
+    t.fds.push(Some(File::new(Open::Pipe(r), 0).unwrap()));
+    t.fds.push(Some(File::new(Open::Pipe(w), 1).unwrap()));
     // The wrong direction is EBADF (each end is opened one way).
     assert_eq!(sys(&mut t, Sys::Read, &[4, 0x1000, 1]), errno(Errno::EBADF));
     assert_eq!(
@@ -317,10 +318,10 @@ fn pipe_ends_at_the_fd_level() {
     assert_eq!(sys(&mut t, Sys::Close, &[5]), 0);
     assert_eq!(sys(&mut t, Sys::Read, &[3, 0x1000, 10]), 0, "EOF");
     // The other way: no reader left is EPIPE, with SIGPIPE pending.
-    let (r, w) = super::super::pipe::new_pipe();
+    let (r, w) = super::super::pipe::new_pipe().unwrap();
     assert_ne!(r.key(), key);
     drop(r);
-    t.fds[4] = Some(File::new(Open::Pipe(w), 1));
+    t.fds[4] = Some(File::new(Open::Pipe(w), 1).unwrap());
     assert_eq!(t.pipe_step(true, 4, 0x1000, 1, 1), Ok(PipeStep::Broken));
     assert_eq!(
         sys(&mut t, Sys::Write, &[4, 0x1000, 1]),
@@ -342,7 +343,7 @@ fn dup_shares_the_open_file_description() {
         .unwrap()
         .lookup("/f")
         .unwrap();
-    t.fds.push(Some(File::new(Open::Ram { entry }, 0)));
+    t.fds.push(Some(File::new(Open::Ram { entry }, 0).unwrap()));
     assert_eq!(sys(&mut t, Sys::Dup, &[3]), 4);
     // One position: a seek through one fd moves the other (dup(2)).
     assert_eq!(sys(&mut t, Sys::Lseek, &[3, 4, 0]), 4);
