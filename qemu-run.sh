@@ -183,7 +183,9 @@ case "$CMD" in
                 armv7a-*) bb_arch=arm ;;
                 *) bb_arch=aarch64 ;;
             esac
-            if [ ! -s "$OUT/busybox.cpio" ]; then
+            # Rebuilt when the script (which holds /init) is newer.
+            if [ ! -s "$OUT/busybox.cpio" ] \
+                || [ "$ROOT/user/scripts/busybox-initramfs.sh" -nt "$OUT/busybox.cpio" ]; then
                 echo "==> busybox initramfs ($bb_arch): out/$b/busybox.cpio" >&2
                 "$ROOT/user/scripts/busybox-initramfs.sh" "$bb_arch" "$OUT/busybox.cpio.tmp" \
                     && mv "$OUT/busybox.cpio.tmp" "$OUT/busybox.cpio" || {

@@ -471,12 +471,12 @@ impl Task {
         self.access_ok(buf, left)?;
         let left = left.min(MAX_RW_COUNT);
         let key = end.key();
-        let would_block = |moved: usize| {
-            if moved == 0 && nonblock {
-                Err(Errno::EAGAIN)
-            } else {
-                Ok(PipeStep::Block(key))
-            }
+        // Nothing (more) can move: sleep, or with O_NONBLOCK return what
+        // moved (EAGAIN if nothing did).
+        let would_block = |moved: usize| match (nonblock, moved) {
+            (false, _) => Ok(PipeStep::Block(key)),
+            (true, 0) => Err(Errno::EAGAIN),
+            (true, n) => Ok(PipeStep::Done(n)),
         };
         let mut p = end.pipe.lock();
         if !write {

@@ -78,6 +78,19 @@ fn proc_meta(path: &str, own: u32, follow: bool) -> Option<Meta> {
     }
 }
 
+/// `n` in decimal, in `buf`.
+fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
 /// A directory's metadata by its resolved path (normalized).
 fn dir_meta(path: &[u8]) -> Meta {
     let e = initramfs().and_then(|a| {
@@ -477,9 +490,14 @@ impl Task {
         let abs = self.at_path(dirfd, &path)?;
         let a = initramfs().ok_or(Errno::ENOENT)?;
         let norm = core::str::from_utf8(cpio::normalize(abs.as_bytes())).unwrap_or("");
-        let own = alloc::format!("proc/{}/exe", self.pid);
+        let mut digits = [0u8; 10];
+        let pid = decimal(self.pid, &mut digits);
+        let own_exe = norm
+            .strip_prefix("proc/")
+            .and_then(|r| r.strip_suffix("/exe"))
+            .is_some_and(|p| p == "self" || p.as_bytes() == pid);
         let mut exe = String::new();
-        let target: &[u8] = if norm == "proc/self/exe" || norm == own {
+        let target: &[u8] = if own_exe {
             let w = a
                 .walk(&self.name, true)
                 .map_err(|e| Errno::from(loader::LoadError::from(e)))?;
@@ -496,10 +514,7 @@ impl Task {
             match a.walk(&abs, false) {
                 Ok(cpio::Walked { entry: Some(e), .. }) => e.data,
                 // /proc/self: the pid.
-                _ => {
-                    exe = alloc::format!("{}", self.pid);
-                    exe.as_bytes()
-                }
+                _ => pid,
             }
         };
         let n = target.len().min(size as usize);
@@ -675,6 +690,14 @@ mod tests {
         assert_eq!(u16::from_le_bytes([out[16], out[17]]), 24);
         assert_eq!(out[18], 10);
         assert_eq!(&out[19..22], b"sh\0");
+    }
+
+    #[test]
+    fn decimal_pids() {
+        let mut b = [0u8; 10];
+        assert_eq!(decimal(0, &mut b), b"0");
+        assert_eq!(decimal(32767, &mut b), b"32767");
+        assert_eq!(decimal(u32::MAX, &mut b), b"4294967295");
     }
 
     #[test]

@@ -17,14 +17,14 @@
 # ...` is a child process: fork (or vfork) + execve + wait4. It ends with `exit 7`: on
 # Linux init's exit panics the kernel with "Attempted to kill init! exitcode=0x00000700".
 set -euo pipefail
-# OUT is taken relative to where the script was called from.
-case "${2:-}" in
-    ""|/*) ;;
-    *) set -- "$1" "$(pwd)/$2" ;;
-esac
 cd "$(dirname "$0")/.."
 RUN_LINUX=0
 if [ "${1:-}" = --linux ]; then RUN_LINUX=1; shift; fi
+# OUT is taken relative to where the script was called from.
+case "${2:-}" in
+    ""|/*) ;;
+    *) set -- "$1" "$OLDPWD/$2" ;;
+esac
 ARCH=${1:?arm or aarch64}
 OUT=${2:-}
 case "$ARCH" in
