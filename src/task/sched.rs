@@ -375,10 +375,7 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         | Sys::RtSigreturn
         | Sys::Sigreturn
         | Sys::RtSigpending
-        | Sys::RtSigsuspend => match super::delivery::syscall(frame, sys, a) {
-            Some(r) => r,
-            None => return None,
-        },
+        | Sys::RtSigsuspend => super::delivery::syscall(frame, sys, a)?,
         Sys::Read if other_maps(a[0] as i32).is_some() => ret(read_other_maps(a)),
         _ => match super::with_current(|t| t.syscall(sys, a)) {
             Some(super::Outcome::Return(r)) => r,
@@ -470,7 +467,7 @@ fn fork(frame: &Frame) -> Result<usize, Errno> {
     child.pgid = parent.pgid;
     child.fp = parent.fp;
     child.signals = parent.signals.fork();
-    let mut cf = frame.clone();
+    let mut cf = *frame;
     cf.set_result(0);
     child.ksp = arch::new_task_stack(kstack.top(), &cf);
     child.kstack = Some(kstack);
