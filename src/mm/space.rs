@@ -260,6 +260,10 @@ pub struct AddressSpace {
     pub task_size: usize,
     pub brk_start: usize,
     pub brk: usize,
+    /// Some private frame may also be mapped by another address space
+    /// (this one took part in a fork): making memory writable must then
+    /// keep such pages read-only (copy-on-write). False saves the walk.
+    pub shares_frames: bool,
 }
 
 impl AddressSpace {
@@ -271,6 +275,7 @@ impl AddressSpace {
             task_size,
             brk_start: 0,
             brk: 0,
+            shares_frames: false,
         }
     }
 
@@ -484,7 +489,7 @@ impl AddressSpace {
                     mmu.protect(p.start, p.size(), user_attrs(p.prot, p.kind)),
                     "protect after split",
                 );
-                if p.prot.write && is_private_ram(p.kind) {
+                if self.shares_frames && p.prot.write && is_private_ram(p.kind) {
                     Self::keep_cow(mmu, &p);
                 }
             }
@@ -1078,7 +1083,9 @@ impl AddressSpace {
             task_size: self.task_size,
             brk_start: self.brk_start,
             brk: self.brk,
+            shares_frames: true,
         };
+        self.shares_frames = true;
         // One more user of each object. Undone by hand on failure: the
         // child's teardown would remove a user of every object it maps.
         let mut users = Ok(());

@@ -136,6 +136,8 @@ pub struct Procs {
     next_pid: u32,
     /// Set by the timer tick: switch at the next return to user mode.
     pub need_resched: bool,
+    /// Where `current` was last found in `list` (a hint: checked before use).
+    cur_idx: usize,
 }
 
 impl Procs {
@@ -145,6 +147,7 @@ impl Procs {
             current: 0,
             next_pid: 1,
             need_resched: false,
+            cur_idx: 0,
         }
     }
 
@@ -167,13 +170,22 @@ impl Procs {
             .map(|b| &mut **b)
     }
 
+    /// The running process: every syscall asks, so the index where it
+    /// was last found is tried first.
     pub fn current(&self) -> Option<&Task> {
-        self.get(self.current)
+        match self.list.get(self.cur_idx) {
+            Some(t) if t.pid == self.current => Some(t),
+            _ => self.get(self.current),
+        }
     }
 
     pub fn current_mut(&mut self) -> Option<&mut Task> {
         let c = self.current;
-        self.get_mut(c)
+        let hit = self.list.get(self.cur_idx).is_some_and(|t| t.pid == c);
+        if !hit {
+            self.cur_idx = self.list.iter().position(|t| t.pid == c)?;
+        }
+        self.list.get_mut(self.cur_idx).map(|b| &mut **b)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Task> {

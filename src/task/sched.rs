@@ -338,13 +338,38 @@ pub struct Restart {
 /// One syscall from the current process, its result written into
 /// `frame` (or the frame replaced, for `execve`/`rt_sigreturn`). Returns
 /// the restart information if it was interrupted.
-pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
+pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
+    // The calls that only touch the caller (most of them): one lock for
+    // the call and for what the return to user mode must know.
+    if is_own(sys) {
+        let mut k = KERNEL.lock();
+        let resched = k.need_resched;
+        let Some(t) = k.current_mut() else {
+            return After::CHECK;
+        };
+        if sys == Sys::Read && t.other_proc_maps(a[0] as i32).is_some() {
+            drop(k);
+            frame.set_result(ret(read_other_maps(a)));
+            return After::CHECK;
+        }
+        let out = t.syscall(sys, a);
+        let check = resched || t.signals.needs_attention();
+        drop(k);
+        match out {
+            super::Outcome::Return(r) => frame.set_result(r),
+            super::Outcome::Exit(code) => exit_current(exit_status(code)),
+        }
+        return After {
+            restart: None,
+            check,
+        };
+    }
     let r: isize = match sys {
         Sys::Exit | Sys::ExitGroup => exit_current(exit_status(a[0] as i32)),
         Sys::Fork | Sys::Vfork => ret(fork(frame)),
         Sys::Clone => ret(clone(frame, a)),
         Sys::Execve => match execve(frame, a) {
-            Ok(()) => return None,
+            Ok(()) => return After::CHECK,
             Err(e) => e.as_return(),
         },
         Sys::Wait4 => wait4(a),
@@ -375,8 +400,10 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         | Sys::RtSigreturn
         | Sys::Sigreturn
         | Sys::RtSigpending
-        | Sys::RtSigsuspend => super::delivery::syscall(frame, sys, a)?,
-        Sys::Read if other_maps(a[0] as i32).is_some() => ret(read_other_maps(a)),
+        | Sys::RtSigsuspend => match super::delivery::syscall(frame, sys, a) {
+            Some(r) => r,
+            None => return After::CHECK,
+        },
         _ => match super::with_current(|t| t.syscall(sys, a)) {
             Some(super::Outcome::Return(r)) => r,
             Some(super::Outcome::Exit(code)) => exit_current(exit_status(code)),
@@ -384,10 +411,53 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         },
     };
     frame.set_result(r);
-    (r == ERESTARTSYS || r == ERESTARTNOHAND).then_some(Restart {
-        code: r,
-        arg0: a[0],
-    })
+    After {
+        restart: (r == ERESTARTSYS || r == ERESTARTNOHAND).then_some(Restart {
+            code: r,
+            arg0: a[0],
+        }),
+        check: true,
+    }
+}
+
+/// What the return to user mode after a syscall must do.
+#[derive(Clone, Copy, Debug)]
+pub struct After {
+    /// The syscall was interrupted: restart it or fail with EINTR.
+    pub restart: Option<Restart>,
+    /// A switch or a signal may be due (false only when known not).
+    pub check: bool,
+}
+
+impl After {
+    pub const CHECK: After = After {
+        restart: None,
+        check: true,
+    };
+}
+
+/// Syscalls the task performs on itself alone (`Task::syscall`): no
+/// other process, no sleeping, no signal sent.
+fn is_own(sys: Sys) -> bool {
+    matches!(
+        sys,
+        Sys::Read
+            | Sys::Write
+            | Sys::Writev
+            | Sys::Open
+            | Sys::OpenAt
+            | Sys::Close
+            | Sys::GetPid
+            | Sys::Ioctl
+            | Sys::Brk
+            | Sys::Munmap
+            | Sys::Mprotect
+            | Sys::Mmap2
+            | Sys::Mmap
+            | Sys::Madvise
+            | Sys::Mremap
+            | Sys::SetTidAddress
+    )
 }
 
 fn other_maps(fd: i32) -> Option<u32> {
@@ -417,12 +487,25 @@ fn with_me<R>(f: impl FnOnce(&mut Task) -> Result<R, Errno>) -> Result<R, Errno>
 
 /// Back to user mode: give up the CPU if the time slice is over, then act
 /// on pending signals (default action or a handler frame).
-pub fn return_to_user(frame: &mut Frame, restart: Option<Restart>) {
-    let resched = core::mem::replace(&mut KERNEL.lock().need_resched, false);
+pub fn return_to_user(frame: &mut Frame, after: After) {
+    if !after.check {
+        return;
+    }
+    let restart = after.restart;
+    // The common case, one lock: no switch due, nothing pending.
+    let (resched, signals) = {
+        let mut k = KERNEL.lock();
+        let resched = core::mem::replace(&mut k.need_resched, false);
+        let signals = k.current().is_some_and(|t| t.signals.needs_attention());
+        (resched, signals)
+    };
     if resched {
         switch_out();
     }
-    super::delivery::deliver(frame, restart);
+    // After a switch, signals may have arrived meanwhile.
+    if resched || signals || restart.is_some() {
+        super::delivery::deliver(frame, restart);
+    }
 }
 
 /// A fault the page tables could not resolve: the process gets `sig`

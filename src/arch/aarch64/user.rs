@@ -143,11 +143,11 @@ fn sys_of(nr: u64) -> Sys {
 }
 
 fn user_trap(frame: &mut Frame, kind: u64) {
-    let mut restart = None;
+    let mut after = sched::After::CHECK;
     if kind & 3 != 0 {
         // IRQ (FIQ and SError are not routed here).
         sched::handle_interrupts();
-        sched::return_to_user(frame, None);
+        sched::return_to_user(frame, sched::After::CHECK);
         return;
     }
     match fault::class(frame.esr) {
@@ -158,7 +158,7 @@ fn user_trap(frame: &mut Frame, kind: u64) {
                 return;
             }
             let nr = frame.x[8];
-            restart = sched::syscall(frame, sys_of(nr), a);
+            after = sched::syscall(frame, sys_of(nr), a);
             audit(format_args!("syscall {} = {}", nr, frame.x[0] as i64));
         }
         fault::Class::DataAbort { .. } | fault::Class::InstructionAbort { .. } => {
@@ -187,7 +187,7 @@ fn user_trap(frame: &mut Frame, kind: u64) {
             sched::fault_signal(frame, info.signal().number() as u32, &info)
         }
     }
-    sched::return_to_user(frame, restart);
+    sched::return_to_user(frame, after);
 }
 
 /// The invariant auditor over the current task (`armmu.audit=1`).

@@ -211,7 +211,7 @@ fn sys_of(nr: u32) -> Sys {
 }
 
 fn user_trap(frame: &mut Frame, v: Vector) {
-    let mut restart = None;
+    let mut after = sched::After::CHECK;
     match v {
         Vector::Svc => {
             let sys = sys_of(frame.r[7]);
@@ -227,7 +227,7 @@ fn user_trap(frame: &mut Frame, v: Vector) {
                 return;
             }
             let nr = frame.r[7];
-            restart = sched::syscall(frame, sys, a);
+            after = sched::syscall(frame, sys, a);
             audit(format_args!("syscall {} = {}", nr, frame.r[0] as i32));
         }
         Vector::DataAbort => {
@@ -249,7 +249,7 @@ fn user_trap(frame: &mut Frame, v: Vector) {
         }
         Vector::Irq | Vector::Fiq => sched::handle_interrupts(),
     }
-    sched::return_to_user(frame, restart);
+    sched::return_to_user(frame, after);
 }
 
 fn user_fault(frame: &mut Frame, info: FaultInfo, access: Access2) {
