@@ -1277,7 +1277,22 @@ impl AddressSpace {
         for v in self.vmas.iter().filter(|v| !owns_frames(v.kind)) {
             crate::mm::must(mmu.unmap(v.start, v.size(), false), "teardown: device");
         }
-        crate::mm::must(mmu.unmap(0, self.task_size, true), "teardown");
+        // Only where VMAs are (a walk of the whole user range costs a
+        // visit of every top-level entry): runs of adjacent VMAs at once.
+        let mut run: Option<(usize, usize)> = None;
+        for v in self.vmas.iter() {
+            run = match run {
+                Some((s, e)) if e == v.start => Some((s, v.end)),
+                Some((s, e)) => {
+                    crate::mm::must(mmu.unmap(s, e - s, true), "teardown");
+                    Some((v.start, v.end))
+                }
+                None => Some((v.start, v.end)),
+            };
+        }
+        if let Some((s, e)) = run {
+            crate::mm::must(mmu.unmap(s, e - s, true), "teardown");
+        }
         self.each_object(&mut |id| crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa)));
         self.vmas = VmaSet::new(self.vmas.max_count());
     }

@@ -22,7 +22,8 @@ pub const KSTACK_SIZE: usize = 32 * 1024;
 /// A kernel stack: 16-byte aligned (AAPCS64 and AAPCS both accept it),
 /// allocated fallibly.
 pub struct KStack {
-    mem: Vec<u128>,
+    /// Not zeroed: a stack is written before it is read.
+    mem: Vec<core::mem::MaybeUninit<u128>>,
 }
 
 impl KStack {
@@ -30,7 +31,7 @@ impl KStack {
         let mut mem = Vec::new();
         mem.try_reserve_exact(KSTACK_SIZE / 16)
             .map_err(|_| Errno::ENOMEM)?;
-        mem.resize(KSTACK_SIZE / 16, 0);
+        mem.resize(KSTACK_SIZE / 16, core::mem::MaybeUninit::uninit());
         Ok(KStack { mem })
     }
 
