@@ -41,6 +41,26 @@ impl KStack {
     }
 }
 
+/// `Box::new` that gives the value back instead of aborting when the
+/// kernel heap is out of memory (`Box::try_new` is not stable yet).
+pub fn try_box<T>(v: T) -> Result<Box<T>, T> {
+    let layout = core::alloc::Layout::new::<T>();
+    if layout.size() == 0 {
+        return Ok(Box::new(v));
+    }
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc::alloc::alloc(layout) } as *mut T;
+    if p.is_null() {
+        return Err(v);
+    }
+    // SAFETY: `p` is a fresh allocation with `T`'s layout, written once
+    // and handed to a Box that frees it with the same layout.
+    unsafe {
+        p.write(v);
+        Ok(Box::from_raw(p))
+    }
+}
+
 /// Why a process sleeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wait {

@@ -99,7 +99,14 @@ pub fn run_init(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<i32, Strin
     {
         let mut k = KERNEL.lock();
         let _ = k.alloc_pid();
-        if let Err((e, mut t)) = k.insert(Box::new(task)) {
+        let task = match process::try_box(task) {
+            Ok(b) => b,
+            Err(mut t) => {
+                t.teardown();
+                return Err(String::from(Errno::ENOMEM.name()));
+            }
+        };
+        if let Err((e, mut t)) = k.insert(task) {
             t.teardown();
             return Err(String::from(e.name()));
         }
@@ -555,7 +562,14 @@ fn fork(frame: &Frame) -> Result<usize, Errno> {
     child.ksp = arch::new_task_stack(kstack.top(), &cf);
     child.kstack = Some(kstack);
     child.state = State::Runnable;
-    if let Err((e, mut c)) = k.insert(Box::new(child)) {
+    let child = match process::try_box(child) {
+        Ok(b) => b,
+        Err(mut c) => {
+            c.teardown();
+            return Err(Errno::ENOMEM);
+        }
+    };
+    if let Err((e, mut c)) = k.insert(child) {
         c.teardown();
         return Err(e);
     }
