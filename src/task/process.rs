@@ -19,6 +19,8 @@ pub const PID_MAX: u32 = 32768;
 /// from user mode all run on it).
 pub const KSTACK_SIZE: usize = 32 * 1024;
 
+const STACK_CANARY: u128 = 0x5354_4143_4b5f_454e_445f_6172_6d6d_7521;
+
 /// A kernel stack: 16-byte aligned (AAPCS64 and AAPCS both accept it),
 /// allocated fallibly.
 pub struct KStack {
@@ -32,7 +34,17 @@ impl KStack {
         mem.try_reserve_exact(KSTACK_SIZE / 16)
             .map_err(|_| Errno::ENOMEM)?;
         mem.resize(KSTACK_SIZE / 16, core::mem::MaybeUninit::uninit());
+        mem[0] = core::mem::MaybeUninit::new(STACK_CANARY);
         Ok(KStack { mem })
+    }
+
+    /// Whether the lowest 16 bytes still hold the canary: a kernel stack
+    /// that ran over its bottom would corrupt the heap below it.
+    pub fn intact(&self) -> bool {
+        // SAFETY: element 0 was initialised with the canary in `new`.
+        self.mem
+            .first()
+            .is_some_and(|w| unsafe { w.assume_init_read() } == STACK_CANARY)
     }
 
     /// One past the highest byte (the initial stack pointer).

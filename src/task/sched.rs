@@ -179,6 +179,9 @@ fn switch_out() {
     let slot: *mut usize = {
         let mut k = KERNEL.lock();
         let Some(t) = k.current_mut() else { return };
+        if !t.kstack.as_ref().is_none_or(KStack::intact) {
+            panic!("kernel stack overflow in process {} ({})", t.pid, t.name);
+        }
         arch::save_fp(&mut t.fp);
         &mut t.ksp
     };
