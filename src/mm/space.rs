@@ -143,6 +143,9 @@ pub struct MapsFile<'a> {
     pub path: &'a str,
     pub dev: (u32, u32),
     pub ino: u64,
+    /// Start of the kernel's signal-return trampoline page, shown as
+    /// `[sigpage]` (Linux ARM's name for it) rather than as the file.
+    pub sigpage: Option<usize>,
 }
 
 /// The device numbers `/proc/<pid>/maps` shows for a `/dev/mem` mapping.
@@ -1198,6 +1201,7 @@ impl AddressSpace {
                 path: exe_path,
                 dev: (0, 0),
                 ino: 0,
+                sigpage: None,
             },
         )
     }
@@ -1230,6 +1234,9 @@ impl AddressSpace {
     ) -> core::fmt::Result {
         for v in self.vmas.iter() {
             let (off, dev, ino, name): (u64, (u32, u32), u64, Option<&str>) = match v.kind {
+                VmaKind::Image(_) if exe.sigpage == Some(v.start) => {
+                    (0, (0, 0), 0, Some("[sigpage]"))
+                }
                 VmaKind::Image(d) => {
                     let off = (d.file_offset as i128 + v.start as i128 - d.va as i128).max(0);
                     (off as u64, exe.dev, exe.ino, Some(exe.path))
