@@ -139,7 +139,8 @@ pub fn run(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended, alloc::s
 
 /// This ABI's syscall numbers ([`crate::syscall::abi::AARCH64`]).
 fn sys_of(nr: u64) -> Sys {
-    crate::syscall::abi::lookup(crate::syscall::abi::AARCH64, nr as usize)
+    use crate::syscall::abi;
+    abi::lookup_indexed(&abi::AARCH64_INDEX, abi::AARCH64, nr as usize)
 }
 
 fn user_trap(frame: &mut Frame, kind: u64) {
@@ -168,7 +169,9 @@ fn user_trap(frame: &mut Frame, kind: u64) {
                 AccessKind::Execute => Access2::Execute,
                 AccessKind::Read => Access2::Read,
             };
-            match task::current_resolve_fault(&info, access) {
+            let (r, check) = task::current_resolve_fault(&info, access);
+            after.check = check;
+            match r {
                 task::Resolution::Resolved => {}
                 task::Resolution::Signal => {
                     sched::fault_signal(frame, info.signal().number() as u32, &info)
