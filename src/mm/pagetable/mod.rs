@@ -867,8 +867,10 @@ impl<F: Format> Table<F> {
     fn skip_empty<E: TableEnv<F>>(&self, env: &E, s: Slot, v: u64, end: u128) -> u128 {
         let size = F::entry_size(s.level);
         let mut cur = align_down(v, size) as u128 + size as u128;
+        // Entry sizes and counts are powers of two: masks, not a 128-bit
+        // division (a library call on 32-bit ARM).
         let span = size as u128 * F::entries(s.level) as u128;
-        let table_end = (align_down(v, size) as u128 / span + 1) * span;
+        let table_end = (align_down(v, size) as u128 & !(span - 1)) + span;
         while cur < end.min(table_end) {
             if F::is_valid(env.read(entry_pa::<F>(s.table, cur as u64, s.level))) {
                 break;
