@@ -321,8 +321,7 @@ impl VmaSet {
     /// The VMAs that end after `addr`, in address order (the one holding
     /// `addr`, if any, first).
     pub fn iter_from(&self, addr: usize) -> impl Iterator<Item = &Vma> {
-        self.tree
-            .iter_from_node(self.tree.first_ending_after(addr))
+        self.tree.iter_from_node(self.tree.first_ending_after(addr))
     }
 
     /// The VMA containing `addr`, if any.
@@ -611,8 +610,7 @@ impl VmaSet {
         let right = self.tree.iter_from_node(first).nth(k).copied();
         let window_len = k + usize::from(left.is_some()) + usize::from(right.is_some());
         let mut out = Vec::new();
-        out.try_reserve(window_len + 2)
-            .map_err(|_| Errno::ENOMEM)?;
+        out.try_reserve(window_len + 2).map_err(|_| Errno::ENOMEM)?;
         let mut changed = Vec::new();
         changed.try_reserve(k).map_err(|_| Errno::ENOMEM)?;
         if let Some(v) = left {

@@ -127,10 +127,7 @@ impl Tree {
             .try_reserve_exact(self.nodes.len())
             .map_err(|_| Errno::ENOMEM)?;
         nodes.extend_from_slice(&self.nodes);
-        Ok(Tree {
-            nodes,
-            ..*self
-        })
+        Ok(Tree { nodes, ..*self })
     }
 
     pub fn len(&self) -> usize {
@@ -198,7 +195,13 @@ impl Tree {
 
     /// Makes sure `need` more nodes can be added without allocating.
     pub fn ensure_room(&mut self, need: usize) -> Result<(), Errno> {
-        let spare = self.nodes.capacity() - self.nodes.len();
+        #[allow(unused_mut)]
+        let mut cap = self.nodes.capacity();
+        #[cfg(test)]
+        {
+            cap = cap.min(self.slot_limit.max(self.nodes.len()));
+        }
+        let spare = cap - self.nodes.len();
         let Some(more) = need.checked_sub(self.nfree).filter(|&m| m > spare) else {
             return Ok(());
         };
@@ -554,6 +557,31 @@ impl Tree {
         self.search(l, start.min(end), q)
     }
 
+    /// Tests: slots in the arena (used or free).
+    #[cfg(test)]
+    pub fn slots(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Tests: slots the arena holds without growing.
+    #[cfg(test)]
+    pub fn capacity(&self) -> usize {
+        self.nodes.capacity()
+    }
+
+    /// Tests: how many nodes can be added without growing the arena past
+    /// `slot_limit`.
+    #[cfg(test)]
+    pub fn room(&self) -> usize {
+        self.nfree + self.slot_limit.saturating_sub(self.nodes.len())
+    }
+
+    /// Tests: the tree's height.
+    #[cfg(test)]
+    pub fn tree_height(&self) -> u32 {
+        self.height(self.root)
+    }
+
     /// Tests: checks every structural invariant, panicking on a violation.
     #[cfg(test)]
     pub fn check(&self) {
@@ -610,6 +638,10 @@ impl Tree {
             f = self.n(f).next;
         }
         assert_eq!(nfree, self.nfree, "free list");
-        assert_eq!(self.nfree + self.len, self.nodes.len(), "every slot used or free");
+        assert_eq!(
+            self.nfree + self.len,
+            self.nodes.len(),
+            "every slot used or free"
+        );
     }
 }
