@@ -271,6 +271,15 @@ fn push_merged(out: &mut Vec<Vma>, v: Vma) {
     out.push(v);
 }
 
+/// A run of VMAs in the tree: the node before it (`NIL` if none), its
+/// first and last nodes (`NIL` if empty) and its length.
+struct Hits {
+    before: u32,
+    first: u32,
+    last: u32,
+    k: usize,
+}
+
 /// A user address space's regions: sorted, non-overlapping, page-aligned,
 /// maximally merged.
 #[derive(Clone)]
@@ -354,21 +363,21 @@ impl VmaSet {
             .fold(0usize, |acc, v| acc.saturating_add(v.size()))
     }
 
-    /// The VMAs meeting `[start, end)`: the node before the first of them
-    /// (`NIL` if none), the first (`NIL` if none at all) and how many.
-    fn hits(&self, start: usize, end: usize) -> (u32, u32, usize) {
+    /// The VMAs meeting `[start, end)`.
+    fn hits(&self, start: usize, end: usize) -> Hits {
         let first = self.tree.first_ending_after(start);
-        let k = self
-            .tree
-            .iter_from_node(first)
-            .take_while(|v| v.start < end)
-            .count();
-        let before = if first == NIL {
-            self.tree.before(NIL)
-        } else {
-            self.tree.before(first)
-        };
-        (before, first, k)
+        let (mut t, mut last, mut k) = (first, NIL, 0);
+        while t != NIL && self.tree.vma(t).start < end {
+            last = t;
+            k += 1;
+            t = self.tree.after(t);
+        }
+        Hits {
+            before: self.tree.before(first),
+            first,
+            last,
+            k,
+        }
     }
 
     /// Finds room for `len` bytes.
@@ -485,16 +494,18 @@ impl VmaSet {
         if start > end || !is_page_aligned(start) || !is_page_aligned(end) {
             return Err(Errno::EINVAL);
         }
-        let (_, first, k) = self.hits(start, end);
+        let hits = self.hits(start, end);
         let mut removed = Vec::new();
-        removed.try_reserve_exact(k).map_err(|_| Errno::ENOMEM)?;
+        removed
+            .try_reserve_exact(hits.k)
+            .map_err(|_| Errno::ENOMEM)?;
         removed.extend(
             self.tree
-                .iter_from_node(first)
-                .take(k)
+                .iter_from_node(hits.first)
+                .take(hits.k)
                 .map(|v| v.clip(v.start.max(start), v.end.min(end))),
         );
-        self.cut(start, end)?;
+        self.cut_hits(start, end, &hits)?;
         Ok(removed)
     }
 
@@ -504,28 +515,31 @@ impl VmaSet {
         if start > end || !is_page_aligned(start) || !is_page_aligned(end) {
             return Err(Errno::EINVAL);
         }
-        let (before, first, k) = self.hits(start, end);
+        let hits = self.hits(start, end);
+        self.cut_hits(start, end, &hits)
+    }
+
+    /// Cuts `[start, end)` out of the VMAs that meet it, `hits`.
+    fn cut_hits(&mut self, start: usize, end: usize, hits: &Hits) -> Result<(), Errno> {
+        let k = hits.k;
         if k == 0 {
             return Ok(());
         }
-        let first_vma = *self.tree.vma(first);
-        let last_vma = match self.tree.iter_from_node(first).nth(k - 1) {
-            Some(v) => *v,
-            None => first_vma,
-        };
-
+        let first = self.tree.vma(hits.first);
+        let last = self.tree.vma(hits.last);
         let mut keep: [Option<Vma>; 2] = [None, None];
-        if first_vma.start < start {
-            keep[0] = Some(first_vma.clip(first_vma.start, start));
+        if first.start < start {
+            keep[0] = Some(first.clip(first.start, start));
         }
-        if last_vma.end > end {
-            keep[1] = Some(last_vma.clip(end, last_vma.end));
+        if last.end > end {
+            keep[1] = Some(last.clip(end, last.end));
         }
         let kept = keep.iter().flatten().count();
         let new_count = self.count() - k + kept;
         if new_count > self.max_count {
             return Err(Errno::ENOMEM);
         }
+        let before = hits.before;
         match keep {
             [Some(left), Some(right)] => self.tree.replace_run(before, k, &[left, right]),
             [Some(one), None] | [None, Some(one)] => self.tree.replace_run(before, k, &[one]),
@@ -587,7 +601,9 @@ impl VmaSet {
         if start == end {
             return Ok(Vec::new());
         }
-        let (before, first, k) = self.hits(start, end);
+        let Hits {
+            before, first, k, ..
+        } = self.hits(start, end);
         let hit = || self.tree.iter_from_node(first).take(k);
 
         // Validate: contiguous coverage and permitted rights, in order.

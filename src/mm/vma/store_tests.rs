@@ -675,3 +675,50 @@ fn find_free_is_logarithmic_below_many_vmas() {
     assert_eq!(set.count(), n + 1);
     set.tree.check();
 }
+
+/// For profiling (`cargo test --release --lib bench_like -- --ignored`
+/// under `valgrind --tool=callgrind`): the kernel's VmaSet calls for the
+/// bench's mmap+munmap of 4 KiB with `BENCH_VMAS` VMAs present.
+#[test]
+#[ignore]
+fn bench_like_mmap_munmap() {
+    let n: usize = std::env::var("BENCH_VMAS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30_000);
+    let mut set = VmaSet::new(65_530);
+    let top = 0x8000_0000usize;
+    let base = top - 2 * n * P;
+    let ro = Prot::from_bits(1).unwrap();
+    let anon = |a: usize, b: usize, prot: Prot| Vma {
+        start: a,
+        end: b,
+        prot,
+        kind: VmaKind::Anonymous {
+            shared: false,
+            may_write: true,
+        },
+    };
+    set.insert(anon(0x1_0000, 0x2_0000, ro)).unwrap();
+    set.insert(anon(top + P, top + 2 * P, ro)).unwrap();
+    if n > 1 {
+        set.insert(anon(base, top, ro)).unwrap();
+        for i in 0..n / 2 {
+            set.protect(base + (4 * i + 1) * P, base + (4 * i + 2) * P, Prot::NONE)
+                .unwrap();
+        }
+    }
+    let rw = Prot::from_bits(3).unwrap();
+    let iters: usize = std::env::var("BENCH_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let mut sum = 0;
+    for _ in 0..iters {
+        let a = set.find_free(P, 0, 0x1000_0000, top, P).unwrap();
+        set.insert(anon(a, a + P, rw)).unwrap();
+        assert!(!set.is_free(a, a + P));
+        sum += set.remove(a, a + P).unwrap().len();
+    }
+    assert_eq!(sum, iters);
+}

@@ -445,6 +445,25 @@ impl Tree {
     /// it adds in net, as a `Vec` would, and costs O((changes) log n);
     /// deleting a large part of the set rebuilds the tree instead, O(n).
     pub fn replace_run(&mut self, before: u32, k: usize, new: &[Vma]) -> Result<(), Errno> {
+        // The common cases of mmap and munmap, without the matching.
+        match (k, new) {
+            (0, [v]) => {
+                self.ensure_room(1)?;
+                self.add_after(before, *v);
+                return Ok(());
+            }
+            (1, []) => {
+                let o = self.after(before);
+                if o != NIL {
+                    self.root = self.delete_at(self.root, o, self.n(o).vma.start);
+                    self.unlink(o);
+                    self.release(o);
+                    self.len -= 1;
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
         let (mut j, mut o, mut matches, mut run) = (0, self.after(before), 0, 0);
         while run < k && o != NIL {
             matches += usize::from(starts_at(new, &mut j, self.n(o).vma.start));
@@ -491,14 +510,19 @@ impl Tree {
                 o = self.n(o).next;
                 kept -= 1;
             } else {
-                let x = self.alloc(*v);
-                self.link_after(cur, x);
-                self.root = self.insert_at(self.root, x, v.start);
-                self.len += 1;
-                cur = x;
+                cur = self.add_after(cur, *v);
             }
         }
         Ok(())
+    }
+
+    /// Adds `v` (which belongs right after node `p`) with room ensured.
+    fn add_after(&mut self, p: u32, v: Vma) -> u32 {
+        let x = self.alloc(v);
+        self.link_after(p, x);
+        self.root = self.insert_at(self.root, x, v.start);
+        self.len += 1;
+        x
     }
 
     /// The highest start for `len` bytes, a multiple of `align` (a power
@@ -527,34 +551,40 @@ impl Tree {
 
     /// Searches, highest first, the holes after each VMA of subtree `t`;
     /// the one after its last VMA ends at `end` (at most the window's top).
-    fn search(&self, t: u32, end: usize, q: &Query) -> Option<usize> {
-        if t == NIL || end <= q.lo {
-            return None;
-        }
-        let n = self.n(t);
-        if n.lo >= end {
-            return None; // every hole here starts above the window
-        }
-        if n.hi <= q.lo {
-            // Only the hole after the last VMA reaches into the window.
-            return q.fit(q.lo, end);
-        }
-        if n.gap < q.len && end.saturating_sub(n.hi) < q.len {
-            return None; // no hole here is long enough
-        }
-        let (l, r, start, vend) = (n.left, n.right, n.vma.start, n.vma.end);
-        let next_start = if r == NIL {
-            end
-        } else {
-            if let Some(a) = self.search(r, end, q) {
+    /// Recurses into right subtrees that may hold a fit, loops down the
+    /// left ones.
+    fn search(&self, mut t: u32, mut end: usize, q: &Query) -> Option<usize> {
+        while t != NIL && end > q.lo {
+            let n = self.n(t);
+            if n.lo >= end {
+                return None; // every hole here starts above the window
+            }
+            if n.hi <= q.lo {
+                // Only the hole after the last VMA reaches into the window.
+                return q.fit(q.lo, end);
+            }
+            if n.gap < q.len && end.saturating_sub(n.hi) < q.len {
+                return None; // no hole here is long enough
+            }
+            let next_start = if n.right == NIL {
+                end
+            } else {
+                let r = self.n(n.right);
+                // What the call would check first, to spare the call.
+                if r.lo < end && (r.hi <= q.lo || r.gap >= q.len || end - r.hi.min(end) >= q.len) {
+                    if let Some(a) = self.search(n.right, end, q) {
+                        return Some(a);
+                    }
+                }
+                r.lo.min(end)
+            };
+            if let Some(a) = q.fit(n.vma.end.max(q.lo), next_start) {
                 return Some(a);
             }
-            self.n(r).lo.min(end)
-        };
-        if let Some(a) = q.fit(vend.max(q.lo), next_start) {
-            return Some(a);
+            end = n.vma.start.min(end);
+            t = n.left;
         }
-        self.search(l, start.min(end), q)
+        None
     }
 
     /// Tests: slots in the arena (used or free).
