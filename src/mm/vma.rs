@@ -454,31 +454,33 @@ impl VmaSet {
     pub fn insert(&mut self, vma: Vma) -> Result<(), Errno> {
         Self::validate(&vma)?;
         let next = self.tree.first_ending_after(vma.start);
-        let next_vma = (next != NIL).then(|| *self.tree.vma(next));
+        let next_vma = (next != NIL).then(|| self.tree.vma(next));
         if next_vma.is_some_and(|n| n.start < vma.end) {
             return Err(Errno::EEXIST);
         }
         let prev = self.tree.before(next);
-        let prev_vma = (prev != NIL).then(|| *self.tree.vma(prev));
-        let merge_prev = prev_vma.is_some_and(|p| p.can_merge(&vma));
-        let merge_next = next_vma.is_some_and(|n| vma.can_merge(&n));
+        let prev_vma = (prev != NIL).then(|| self.tree.vma(prev));
+        let merge_prev = prev_vma.filter(|p| p.can_merge(&vma));
+        let merge_next = next_vma.filter(|n| vma.can_merge(n));
 
-        let new_count = (self.count() + 1) - usize::from(merge_prev) - usize::from(merge_next);
-        if new_count > self.max_count {
+        let run = usize::from(merge_prev.is_some()) + usize::from(merge_next.is_some());
+        if self.count() + 1 - run > self.max_count {
             return Err(Errno::ENOMEM);
         }
 
         let mut merged = vma;
-        let mut before = prev;
-        if let Some(p) = prev_vma.filter(|_| merge_prev) {
+        if let Some(p) = merge_prev {
             merged.start = p.start;
             merged.kind = p.kind;
-            before = self.tree.before(prev);
         }
-        if let Some(n) = next_vma.filter(|_| merge_next) {
+        if let Some(n) = merge_next {
             merged.end = n.end;
         }
-        let run = usize::from(merge_prev) + usize::from(merge_next);
+        let before = if merge_prev.is_some() {
+            self.tree.before(prev)
+        } else {
+            prev
+        };
         self.tree.replace_run(before, run, &[merged])
     }
 
@@ -602,7 +604,10 @@ impl VmaSet {
             return Ok(Vec::new());
         }
         let Hits {
-            before, first, k, ..
+            before,
+            first,
+            last,
+            k,
         } = self.hits(start, end);
         let hit = || self.tree.iter_from_node(first).take(k);
 
@@ -623,7 +628,12 @@ impl VmaSet {
 
         // Rebuild hit plus one neighbour on each side, merging as we go.
         let left = (before != NIL).then(|| *self.tree.vma(before));
-        let right = self.tree.iter_from_node(first).nth(k).copied();
+        let after = if last == NIL {
+            NIL
+        } else {
+            self.tree.after(last)
+        };
+        let right = (after != NIL).then(|| *self.tree.vma(after));
         let window_len = k + usize::from(left.is_some()) + usize::from(right.is_some());
         let mut out = Vec::new();
         out.try_reserve(window_len + 2).map_err(|_| Errno::ENOMEM)?;

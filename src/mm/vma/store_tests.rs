@@ -713,6 +713,33 @@ fn bench_like_mmap_munmap() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
+    if std::env::var("BENCH_MODE").is_ok_and(|m| m == "mprotect_ref") {
+        let mut model = RefSet::new(65_530);
+        for v in set.iter() {
+            model.vmas.push(*v);
+        }
+        let a = model.find_free(P, 0, 0x1000_0000, top, P).unwrap() - P;
+        model.insert(anon(a, a + P, rw)).unwrap();
+        for _ in 0..iters {
+            let _ = model.protect_extent(a, a + P, ro);
+            assert_eq!(model.protect(a, a + P, ro).unwrap().len(), 1);
+            let _ = model.protect_extent(a, a + P, rw);
+            assert_eq!(model.protect(a, a + P, rw).unwrap().len(), 1);
+        }
+        return;
+    }
+    if std::env::var("BENCH_MODE").is_ok_and(|m| m == "mprotect") {
+        // Not touching the others: no merging.
+        let a = set.find_free(P, 0, 0x1000_0000, top, P).unwrap() - P;
+        set.insert(anon(a, a + P, rw)).unwrap();
+        for _ in 0..iters {
+            let _ = set.protect_extent(a, a + P, ro);
+            assert_eq!(set.protect(a, a + P, ro).unwrap().len(), 1);
+            let _ = set.protect_extent(a, a + P, rw);
+            assert_eq!(set.protect(a, a + P, rw).unwrap().len(), 1);
+        }
+        return;
+    }
     let mut sum = 0;
     for _ in 0..iters {
         let a = set.find_free(P, 0, 0x1000_0000, top, P).unwrap();

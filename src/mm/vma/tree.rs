@@ -260,26 +260,52 @@ impl Tree {
 
     /// Restores the AVL balance at `t` (its subtrees are balanced and
     /// differ in height by at most 2) and its summary; returns the new
-    /// subtree root.
+    /// subtree root. The balanced case (nearly always) reads each child
+    /// once.
     fn balance(&mut self, t: u32) -> u32 {
+        let n = self.n(t);
+        let (l, r, start, end) = (n.left, n.right, n.vma.start, n.vma.end);
+        let (mut lo, mut hi, mut gap, mut hl, mut hr) = (start, end, 0, 0, 0);
+        if l != NIL {
+            let c = self.n(l);
+            lo = c.lo;
+            gap = c.gap.max(start.saturating_sub(c.hi));
+            hl = c.height;
+        }
+        if r != NIL {
+            let c = self.n(r);
+            hi = c.hi;
+            gap = gap.max(c.gap).max(c.lo.saturating_sub(end));
+            hr = c.height;
+        }
+        if hl.abs_diff(hr) > 1 {
+            return self.rotate_at(t);
+        }
+        let n = self.m(t);
+        n.lo = lo;
+        n.hi = hi;
+        n.gap = gap;
+        n.height = hl.max(hr) + 1;
+        t
+    }
+
+    /// The rotations of [`Tree::balance`], out of its hot path.
+    #[inline(never)]
+    fn rotate_at(&mut self, t: u32) -> u32 {
         let (l, r) = (self.n(t).left, self.n(t).right);
-        let (hl, hr) = (self.height(l), self.height(r));
-        if hl > hr + 1 {
+        if self.height(l) > self.height(r) {
             if self.height(self.n(l).left) < self.height(self.n(l).right) {
                 let nl = self.rotate_left(l);
                 self.m(t).left = nl;
             }
-            return self.rotate_right(t);
-        }
-        if hr > hl + 1 {
+            self.rotate_right(t)
+        } else {
             if self.height(self.n(r).right) < self.height(self.n(r).left) {
                 let nr = self.rotate_right(r);
                 self.m(t).right = nr;
             }
-            return self.rotate_left(t);
+            self.rotate_left(t)
         }
-        self.pull(t);
-        t
     }
 
     /// Inserts the leaf `x` (starting at `key`) into the subtree `t`.
@@ -461,6 +487,31 @@ impl Tree {
                     self.len -= 1;
                 }
                 return Ok(());
+            }
+            (k, new) if k == new.len() => {
+                // Same number: in place if every start stays (mprotect of
+                // whole VMAs).
+                let mut o = self.after(before);
+                let mut same = true;
+                for v in new {
+                    if o == NIL || self.n(o).vma.start != v.start {
+                        same = false;
+                        break;
+                    }
+                    o = self.n(o).next;
+                }
+                if same {
+                    let mut o = self.after(before);
+                    for v in new {
+                        let old_end = self.n(o).vma.end;
+                        self.m(o).vma = *v;
+                        if old_end != v.end {
+                            self.repull(self.root, v.start);
+                        }
+                        o = self.n(o).next;
+                    }
+                    return Ok(());
+                }
             }
             _ => {}
         }
