@@ -627,20 +627,20 @@ impl VmaSet {
         }
 
         // Rebuild hit plus one neighbour on each side, merging as we go.
-        let left = (before != NIL).then(|| *self.tree.vma(before));
+        let left = (before != NIL).then(|| self.tree.vma(before));
         let after = if last == NIL {
             NIL
         } else {
             self.tree.after(last)
         };
-        let right = (after != NIL).then(|| *self.tree.vma(after));
+        let right = (after != NIL).then(|| self.tree.vma(after));
         let window_len = k + usize::from(left.is_some()) + usize::from(right.is_some());
         let mut out = Vec::new();
         out.try_reserve(window_len + 2).map_err(|_| Errno::ENOMEM)?;
         let mut changed = Vec::new();
         changed.try_reserve(k).map_err(|_| Errno::ENOMEM)?;
         if let Some(v) = left {
-            push_merged(&mut out, v);
+            push_merged(&mut out, *v);
         }
         for v in hit() {
             if v.start < start {
@@ -657,7 +657,7 @@ impl VmaSet {
             }
         }
         if let Some(v) = right {
-            push_merged(&mut out, v);
+            push_merged(&mut out, *v);
         }
 
         let new_count = self.count() - window_len + out.len();

@@ -489,27 +489,25 @@ impl Tree {
                 return Ok(());
             }
             (k, new) if k == new.len() => {
-                // Same number: in place if every start stays (mprotect of
-                // whole VMAs).
+                // Nothing is added, so nothing can fail: rewrite in place
+                // while the starts stay (mprotect of whole VMAs); what is
+                // left goes through the general path below, where the
+                // rewritten VMAs match their pieces again.
                 let mut o = self.after(before);
-                let mut same = true;
+                let mut done = 0;
                 for v in new {
                     if o == NIL || self.n(o).vma.start != v.start {
-                        same = false;
                         break;
                     }
-                    o = self.n(o).next;
-                }
-                if same {
-                    let mut o = self.after(before);
-                    for v in new {
-                        let old_end = self.n(o).vma.end;
-                        self.m(o).vma = *v;
-                        if old_end != v.end {
-                            self.repull(self.root, v.start);
-                        }
-                        o = self.n(o).next;
+                    let old_end = self.n(o).vma.end;
+                    self.m(o).vma = *v;
+                    if old_end != v.end {
+                        self.repull(self.root, v.start);
                     }
+                    o = self.n(o).next;
+                    done += 1;
+                }
+                if done == k {
                     return Ok(());
                 }
             }
