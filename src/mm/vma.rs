@@ -453,6 +453,13 @@ impl VmaSet {
     /// first); `ENOMEM` if the set would exceed `max_count`.
     pub fn insert(&mut self, vma: Vma) -> Result<(), Errno> {
         Self::validate(&vma)?;
+        // Fast path: a lone VMA, added in one descent (or nothing done).
+        if self.count() < self.max_count
+            && self.tree.ensure_room(1).is_ok()
+            && self.tree.insert_lone(&vma)
+        {
+            return Ok(());
+        }
         let next = self.tree.first_ending_after(vma.start);
         let next_vma = (next != NIL).then(|| self.tree.vma(next));
         if next_vma.is_some_and(|n| n.start < vma.end) {
@@ -496,8 +503,16 @@ impl VmaSet {
         if start > end || !is_page_aligned(start) || !is_page_aligned(end) {
             return Err(Errno::EINVAL);
         }
-        let hits = self.hits(start, end);
         let mut removed = Vec::new();
+        // Fast path: exactly one whole VMA, removed in one descent (or
+        // nothing done).
+        if start < end && self.count() <= self.max_count && removed.try_reserve_exact(1).is_ok() {
+            if let Some(v) = self.tree.remove_exact(start, end) {
+                removed.push(v);
+                return Ok(removed);
+            }
+        }
+        let hits = self.hits(start, end);
         removed
             .try_reserve_exact(hits.k)
             .map_err(|_| Errno::ENOMEM)?;

@@ -323,6 +323,101 @@ impl Tree {
         self.balance(t)
     }
 
+    /// Adds `v` in one descent if it overlaps no VMA and merges with
+    /// neither neighbour (mmap's common case); `false`, with nothing
+    /// changed, otherwise. Room for one node must be ensured.
+    pub fn insert_lone(&mut self, v: &Vma) -> bool {
+        match self.insert_lone_at(self.root, v, NIL, NIL) {
+            Some(root) => {
+                self.root = root;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// [`Tree::insert_lone`] in subtree `t`, between the nodes `pred`
+    /// and `succ` (`NIL`: none): the new subtree root, or `None` with
+    /// nothing changed.
+    fn insert_lone_at(&mut self, t: u32, v: &Vma, pred: u32, succ: u32) -> Option<u32> {
+        if t == NIL {
+            if pred != NIL {
+                let p = &self.n(pred).vma;
+                if p.end > v.start || p.can_merge(v) {
+                    return None;
+                }
+            }
+            if succ != NIL {
+                let s = &self.n(succ).vma;
+                if s.start < v.end || v.can_merge(s) {
+                    return None;
+                }
+            }
+            let x = self.alloc(*v);
+            self.link_after(pred, x);
+            self.len += 1;
+            return Some(x);
+        }
+        let n = self.n(t);
+        if v.start < n.vma.start {
+            let c = self.insert_lone_at(n.left, v, pred, t)?;
+            self.m(t).left = c;
+        } else {
+            let c = self.insert_lone_at(n.right, v, t, succ)?;
+            self.m(t).right = c;
+        }
+        Some(self.balance(t))
+    }
+
+    /// Deletes, in one descent, the VMA that is exactly `[start, end)`
+    /// (munmap's common case) and returns it; `None`, with nothing
+    /// changed, if there is no such VMA.
+    pub fn remove_exact(&mut self, start: usize, end: usize) -> Option<Vma> {
+        let (root, x) = self.remove_exact_at(self.root, start, end)?;
+        self.root = root;
+        let v = self.n(x).vma;
+        self.unlink(x);
+        self.release(x);
+        self.len -= 1;
+        Some(v)
+    }
+
+    /// [`Tree::remove_exact`] in subtree `t`: (new subtree root, detached
+    /// node).
+    fn remove_exact_at(&mut self, t: u32, start: usize, end: usize) -> Option<(u32, u32)> {
+        if t == NIL {
+            return None;
+        }
+        let n = self.n(t);
+        let (l, r) = (n.left, n.right);
+        if start == n.vma.start {
+            if n.vma.end != end {
+                return None;
+            }
+            let root = if l == NIL {
+                r
+            } else if r == NIL {
+                l
+            } else {
+                let (c, succ) = self.take_min(r);
+                self.m(succ).left = l;
+                self.m(succ).right = c;
+                self.balance(succ)
+            };
+            return Some((root, t));
+        }
+        let x = if start < n.vma.start {
+            let (c, x) = self.remove_exact_at(l, start, end)?;
+            self.m(t).left = c;
+            x
+        } else {
+            let (c, x) = self.remove_exact_at(r, start, end)?;
+            self.m(t).right = c;
+            x
+        };
+        Some((self.balance(t), x))
+    }
+
     /// Detaches the leftmost node of `t`: (new subtree root, that node).
     fn take_min(&mut self, t: u32) -> (u32, u32) {
         let l = self.n(t).left;
