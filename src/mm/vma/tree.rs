@@ -217,6 +217,12 @@ impl Tree {
     }
 
     /// Recomputes `t`'s height and summary from its children.
+    ///
+    /// The holes are `wrapping_sub`: exact whenever the VMAs are in order,
+    /// which they are once an operation is done (every node whose subtree
+    /// changed is recomputed after the change); a transient overlap inside
+    /// an operation can only make a summary too large, which costs the
+    /// search some pruning, never a wrong answer.
     fn pull(&mut self, t: u32) {
         let n = self.n(t);
         let (l, r, start, end) = (n.left, n.right, n.vma.start, n.vma.end);
@@ -224,13 +230,13 @@ impl Tree {
         if l != NIL {
             let c = self.n(l);
             lo = c.lo;
-            gap = c.gap.max(start.saturating_sub(c.hi));
+            gap = c.gap.max(start.wrapping_sub(c.hi));
             h = c.height;
         }
         if r != NIL {
             let c = self.n(r);
             hi = c.hi;
-            gap = gap.max(c.gap).max(c.lo.saturating_sub(end));
+            gap = gap.max(c.gap).max(c.lo.wrapping_sub(end));
             h = h.max(c.height);
         }
         let n = self.m(t);
@@ -269,13 +275,13 @@ impl Tree {
         if l != NIL {
             let c = self.n(l);
             lo = c.lo;
-            gap = c.gap.max(start.saturating_sub(c.hi));
+            gap = c.gap.max(start.wrapping_sub(c.hi));
             hl = c.height;
         }
         if r != NIL {
             let c = self.n(r);
             hi = c.hi;
-            gap = gap.max(c.gap).max(c.lo.saturating_sub(end));
+            gap = gap.max(c.gap).max(c.lo.wrapping_sub(end));
             hr = c.height;
         }
         if hl.abs_diff(hr) > 1 {
