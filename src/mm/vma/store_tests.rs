@@ -534,7 +534,7 @@ fn random_large_sets_match_the_vec_store() {
     // Thousands of VMAs: the insert-heavy phase of each run builds them up,
     // the removals and protects then cut them in bulk and one by one.
     let mut injected = 0;
-    for seed in 1000..1008 {
+    for seed in 1000..1005 {
         let shape = Shape {
             pages: 20_000,
             max_len: 3,
@@ -627,11 +627,10 @@ fn bulk_cut_and_rebuild() {
 }
 
 #[test]
-fn find_free_is_logarithmic_below_many_vmas() {
-    // The bench's layout: 30 000 touching VMAs under the top, the new
-    // mapping lands below all of them. Count the nodes the search visits
-    // indirectly: it must not depend on the number of VMAs, so compare
-    // the answers and make sure the tree height stays AVL-bounded.
+fn bench_layout_with_30000_vmas() {
+    // The bench's layout: 30 000 touching VMAs under the top; a new page
+    // lands right below all of them and goes again. The tree stays
+    // AVL-balanced (about log2 n high) and every summary exact.
     let mut set = VmaSet::new(65_530);
     let top = 0x8000_0000usize;
     let n = 30_000;
