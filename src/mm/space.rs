@@ -143,6 +143,9 @@ pub struct MapsFile<'a> {
     pub path: &'a str,
     pub dev: (u32, u32),
     pub ino: u64,
+    /// Start of the kernel's signal-return trampoline page, shown as
+    /// `[sigpage]` (Linux ARM's name for it) rather than as the file.
+    pub sigpage: Option<usize>,
 }
 
 /// The device numbers `/proc/<pid>/maps` shows for a `/dev/mem` mapping.
@@ -260,6 +263,10 @@ pub struct AddressSpace {
     pub task_size: usize,
     pub brk_start: usize,
     pub brk: usize,
+    /// Some private frame may also be mapped by another address space
+    /// (this one took part in a fork): making memory writable must then
+    /// keep such pages read-only (copy-on-write). False saves the walk.
+    pub shares_frames: bool,
 }
 
 impl AddressSpace {
@@ -271,6 +278,7 @@ impl AddressSpace {
             task_size,
             brk_start: 0,
             brk: 0,
+            shares_frames: false,
         }
     }
 
@@ -484,7 +492,7 @@ impl AddressSpace {
                     mmu.protect(p.start, p.size(), user_attrs(p.prot, p.kind)),
                     "protect after split",
                 );
-                if p.prot.write && is_private_ram(p.kind) {
+                if self.shares_frames && p.prot.write && is_private_ram(p.kind) {
                     Self::keep_cow(mmu, &p);
                 }
             }
@@ -1078,7 +1086,9 @@ impl AddressSpace {
             task_size: self.task_size,
             brk_start: self.brk_start,
             brk: self.brk,
+            shares_frames: true,
         };
+        self.shares_frames = true;
         // One more user of each object. Undone by hand on failure: the
         // child's teardown would remove a user of every object it maps.
         let mut users = Ok(());
@@ -1191,6 +1201,7 @@ impl AddressSpace {
                 path: exe_path,
                 dev: (0, 0),
                 ino: 0,
+                sigpage: None,
             },
         )
     }
@@ -1223,6 +1234,9 @@ impl AddressSpace {
     ) -> core::fmt::Result {
         for v in self.vmas.iter() {
             let (off, dev, ino, name): (u64, (u32, u32), u64, Option<&str>) = match v.kind {
+                VmaKind::Image(_) if exe.sigpage == Some(v.start) => {
+                    (0, (0, 0), 0, Some("[sigpage]"))
+                }
                 VmaKind::Image(d) => {
                     let off = (d.file_offset as i128 + v.start as i128 - d.va as i128).max(0);
                     (off as u64, exe.dev, exe.ino, Some(exe.path))
@@ -1270,7 +1284,22 @@ impl AddressSpace {
         for v in self.vmas.iter().filter(|v| !owns_frames(v.kind)) {
             crate::mm::must(mmu.unmap(v.start, v.size(), false), "teardown: device");
         }
-        crate::mm::must(mmu.unmap(0, self.task_size, true), "teardown");
+        // Only where VMAs are (a walk of the whole user range costs a
+        // visit of every top-level entry): runs of adjacent VMAs at once.
+        let mut run: Option<(usize, usize)> = None;
+        for v in self.vmas.iter() {
+            run = match run {
+                Some((s, e)) if e == v.start => Some((s, v.end)),
+                Some((s, e)) => {
+                    crate::mm::must(mmu.unmap(s, e - s, true), "teardown");
+                    Some((v.start, v.end))
+                }
+                None => Some((v.start, v.end)),
+            };
+        }
+        if let Some((s, e)) = run {
+            crate::mm::must(mmu.unmap(s, e - s, true), "teardown");
+        }
         self.each_object(&mut |id| crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa)));
         self.vmas = VmaSet::new(self.vmas.max_count());
     }

@@ -267,8 +267,44 @@ pub const AARCH64: &[(usize, Sys)] = &[
     (439, Sys::FaccessAt2),
 ];
 
+/// Syscall numbers below this are looked up in a direct index (both ABIs'
+/// Linux numbers are below 450; ARM's private ones, 0xf0000 + n, are not).
+pub const DIRECT: usize = 512;
+
+/// `table` as an array indexed by number, built at compile time: one load
+/// per syscall instead of a binary search.
+pub const fn index(table: &[(usize, Sys)]) -> [Sys; DIRECT] {
+    let mut out = [Sys::Unknown(0); DIRECT];
+    let mut i = 0;
+    while i < DIRECT {
+        out[i] = Sys::Unknown(i);
+        i += 1;
+    }
+    let mut j = 0;
+    while j < table.len() {
+        let (n, sys) = table[j];
+        if n < DIRECT {
+            out[n] = sys;
+        }
+        j += 1;
+    }
+    out
+}
+
+pub static ARM_EABI_INDEX: [Sys; DIRECT] = index(ARM_EABI);
+pub static AARCH64_INDEX: [Sys; DIRECT] = index(AARCH64);
+
+/// [`lookup`] through the direct index where the number is in it.
+#[inline]
+pub fn lookup_indexed(index: &[Sys; DIRECT], table: &[(usize, Sys)], nr: usize) -> Sys {
+    match index.get(nr) {
+        Some(&s) => s,
+        None => lookup(table, nr),
+    }
+}
+
 /// The meaning of syscall `nr` in `table` (sorted by number: a binary
-/// search on every syscall); `Unknown(nr)` if it has none.
+/// search); `Unknown(nr)` if it has none.
 pub fn lookup(table: &[(usize, Sys)], nr: usize) -> Sys {
     match table.binary_search_by_key(&nr, |&(n, _)| n) {
         Ok(i) => table[i].1,
@@ -444,6 +480,17 @@ mod tests {
         }
         assert_eq!(ARM_EABI.len(), arm.len(), "no number beyond those");
         assert_eq!(AARCH64.len(), a64.len(), "no number beyond those");
+    }
+
+    #[test]
+    fn the_direct_index_says_what_the_tables_say() {
+        for (idx, t) in [(&ARM_EABI_INDEX, ARM_EABI), (&AARCH64_INDEX, AARCH64)] {
+            for nr in (0..2 * DIRECT).chain([0xf_0005, usize::MAX]) {
+                assert_eq!(lookup_indexed(idx, t, nr), lookup(t, nr), "nr {nr}");
+            }
+        }
+        assert_eq!(lookup_indexed(&ARM_EABI_INDEX, ARM_EABI, 20), Sys::GetPid);
+        assert_eq!(lookup_indexed(&AARCH64_INDEX, AARCH64, 172), Sys::GetPid);
     }
 
     #[test]

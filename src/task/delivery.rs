@@ -69,9 +69,7 @@ mod target {
                 let r = me(|t| {
                     let abi = t.signals.abi();
                     let mut mem = TaskMem(RefCell::new(t));
-                    let mask = arch::restore_signal_frame(frame, abi, rt, &mut mem)?;
-                    drop(mem);
-                    Ok(mask)
+                    arch::restore_signal_frame(frame, abi, rt, &mut mem)
                 });
                 match r {
                     Ok(mask) => {
@@ -173,11 +171,12 @@ mod target {
                         let old_mask = t.signals.mask_to_save();
                         let abi = t.signals.abi();
                         let tramp = t.layout.stack_top;
-                        let mut mem = TaskMem(RefCell::new(t));
-                        let r = arch::setup_signal_frame(
-                            frame, sig, &info, &action, old_mask, tramp, abi, &mut mem,
-                        );
-                        drop(mem);
+                        let r = {
+                            let mut mem = TaskMem(RefCell::new(&mut *t));
+                            arch::setup_signal_frame(
+                                frame, sig, &info, &action, old_mask, tramp, abi, &mut mem,
+                            )
+                        };
                         match r {
                             Ok(()) => {
                                 t.signals.delivered(sig, &action);

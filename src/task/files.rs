@@ -948,8 +948,14 @@ pub fn maps_text(t: &Task) -> Result<Vec<u8>, Errno> {
     let mut v = Vec::new();
     v.try_reserve_exact(cap).map_err(|_| Errno::ENOMEM)?;
     let mut out = Bounded(v);
+    let exe = crate::mm::space::MapsFile {
+        path: &t.name,
+        dev: (0, 0),
+        ino: 0,
+        sigpage: Some(t.layout.stack_top),
+    };
     t.space
-        .write_maps(&mut out, &t.name)
+        .write_maps_of(&mut out, &exe)
         .map_err(|_| Errno::ENOMEM)?;
     Ok(out.0)
 }

@@ -226,8 +226,12 @@ pub enum Resolution {
 
 /// A user abort: a translation fault inside a mapping that allows the
 /// access is resolved (lazy allocation), and so is a write to a
-/// copy-on-write page; anything else is a signal.
-pub fn current_resolve_fault(info: &crate::mm::fault::FaultInfo, access: Access2) -> Resolution {
+/// copy-on-write page; anything else is a signal. The flag says whether
+/// the return to user mode has anything to check (a switch, a signal).
+pub fn current_resolve_fault(
+    info: &crate::mm::fault::FaultInfo,
+    access: Access2,
+) -> (Resolution, bool) {
     use crate::mm::fault::FaultKind;
     let resolvable = match info.kind {
         FaultKind::Translation => true,
@@ -235,20 +239,25 @@ pub fn current_resolve_fault(info: &crate::mm::fault::FaultInfo, access: Access2
         _ => false,
     };
     if !resolvable {
-        return Resolution::Signal;
+        return (Resolution::Signal, true);
     }
-    with_current(|task| {
-        if info.addr as usize >= task.layout.task_size {
-            return Resolution::Signal;
-        }
-        let Task { space, mmu, .. } = task;
-        match space.fault(mmu.as_mut(), info.addr as usize, access) {
-            Ok(()) => Resolution::Resolved,
-            Err(Errno::ENOMEM) => Resolution::OutOfMemory,
-            Err(_) => Resolution::Signal,
-        }
-    })
-    .unwrap_or(Resolution::Signal)
+    let mut k = KERNEL.lock();
+    let resched = k.need_resched;
+    let Some(task) = k.current_mut() else {
+        return (Resolution::Signal, true);
+    };
+    if info.addr as usize >= task.layout.task_size {
+        return (Resolution::Signal, true);
+    }
+    let Task { space, mmu, .. } = task;
+    let r = match space.fault(mmu.as_mut(), info.addr as usize, access) {
+        Ok(()) => Resolution::Resolved,
+        Err(Errno::ENOMEM) => Resolution::OutOfMemory,
+        Err(_) => Resolution::Signal,
+    };
+    // What the return to user mode must look at (one lock for both).
+    let check = r != Resolution::Resolved || resched || task.signals.needs_attention();
+    (r, check)
 }
 
 /// Linux's signal number for SIGKILL.

@@ -19,10 +19,13 @@ pub const PID_MAX: u32 = 32768;
 /// from user mode all run on it).
 pub const KSTACK_SIZE: usize = 32 * 1024;
 
+const STACK_CANARY: u128 = 0x5354_4143_4b5f_454e_445f_6172_6d6d_7521;
+
 /// A kernel stack: 16-byte aligned (AAPCS64 and AAPCS both accept it),
 /// allocated fallibly.
 pub struct KStack {
-    mem: Vec<u128>,
+    /// Not zeroed: a stack is written before it is read.
+    mem: Vec<core::mem::MaybeUninit<u128>>,
 }
 
 impl KStack {
@@ -30,13 +33,43 @@ impl KStack {
         let mut mem = Vec::new();
         mem.try_reserve_exact(KSTACK_SIZE / 16)
             .map_err(|_| Errno::ENOMEM)?;
-        mem.resize(KSTACK_SIZE / 16, 0);
+        mem.resize(KSTACK_SIZE / 16, core::mem::MaybeUninit::uninit());
+        mem[0] = core::mem::MaybeUninit::new(STACK_CANARY);
         Ok(KStack { mem })
+    }
+
+    /// Whether the lowest 16 bytes still hold the canary: a kernel stack
+    /// that ran over its bottom would corrupt the heap below it.
+    pub fn intact(&self) -> bool {
+        // SAFETY: element 0 was initialised with the canary in `new`.
+        self.mem
+            .first()
+            .is_some_and(|w| unsafe { w.assume_init_read() } == STACK_CANARY)
     }
 
     /// One past the highest byte (the initial stack pointer).
     pub fn top(&self) -> usize {
         self.mem.as_ptr() as usize + self.mem.len() * 16
+    }
+}
+
+/// `Box::new` that gives the value back instead of aborting when the
+/// kernel heap is out of memory (`Box::try_new` is not stable yet).
+pub fn try_box<T>(v: T) -> Result<Box<T>, T> {
+    let layout = core::alloc::Layout::new::<T>();
+    if layout.size() == 0 {
+        return Ok(Box::new(v));
+    }
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc::alloc::alloc(layout) } as *mut T;
+    if p.is_null() {
+        return Err(v);
+    }
+    // SAFETY: `p` is a fresh allocation with `T`'s layout, written once
+    // and handed to a Box that frees it with the same layout.
+    unsafe {
+        p.write(v);
+        Ok(Box::from_raw(p))
     }
 }
 
@@ -139,6 +172,8 @@ pub struct Procs {
     next_pid: u32,
     /// Set by the timer tick: switch at the next return to user mode.
     pub need_resched: bool,
+    /// Where `current` was last found in `list` (a hint: checked before use).
+    cur_idx: usize,
 }
 
 impl Procs {
@@ -148,6 +183,7 @@ impl Procs {
             current: 0,
             next_pid: 1,
             need_resched: false,
+            cur_idx: 0,
         }
     }
 
@@ -170,13 +206,22 @@ impl Procs {
             .map(|b| &mut **b)
     }
 
+    /// The running process: every syscall asks, so the index where it
+    /// was last found is tried first.
     pub fn current(&self) -> Option<&Task> {
-        self.get(self.current)
+        match self.list.get(self.cur_idx) {
+            Some(t) if t.pid == self.current => Some(t),
+            _ => self.get(self.current),
+        }
     }
 
     pub fn current_mut(&mut self) -> Option<&mut Task> {
         let c = self.current;
-        self.get_mut(c)
+        let hit = self.list.get(self.cur_idx).is_some_and(|t| t.pid == c);
+        if !hit {
+            self.cur_idx = self.list.iter().position(|t| t.pid == c)?;
+        }
+        self.list.get_mut(self.cur_idx).map(|b| &mut **b)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Task> {

@@ -99,7 +99,14 @@ pub fn run_init(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<i32, Strin
     {
         let mut k = KERNEL.lock();
         let _ = k.alloc_pid();
-        if let Err((e, mut t)) = k.insert(Box::new(task)) {
+        let task = match process::try_box(task) {
+            Ok(b) => b,
+            Err(mut t) => {
+                t.teardown();
+                return Err(String::from(Errno::ENOMEM.name()));
+            }
+        };
+        if let Err((e, mut t)) = k.insert(task) {
             t.teardown();
             return Err(String::from(e.name()));
         }
@@ -172,6 +179,9 @@ fn switch_out() {
     let slot: *mut usize = {
         let mut k = KERNEL.lock();
         let Some(t) = k.current_mut() else { return };
+        if !t.kstack.as_ref().is_none_or(KStack::intact) {
+            panic!("kernel stack overflow in process {} ({})", t.pid, t.name);
+        }
         arch::save_fp(&mut t.fp);
         &mut t.ksp
     };
@@ -340,13 +350,49 @@ pub struct Restart {
 /// One syscall from the current process, its result written into
 /// `frame` (or the frame replaced, for `execve`/`rt_sigreturn`). Returns
 /// the restart information if it was interrupted.
-pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
+pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
+    // The calls that only touch the caller (most of them): one lock for
+    // the call and for what the return to user mode must know.
+    if is_own(sys) {
+        let mut k = KERNEL.lock();
+        let resched = k.need_resched;
+        let Some(t) = k.current_mut() else {
+            return After::CHECK;
+        };
+        if sys == Sys::Read && t.other_proc_maps(a[0] as i32).is_some() {
+            drop(k);
+            frame.set_result(ret(read_other_maps(a)));
+            return After::CHECK;
+        }
+        // Pipe reads and writes may sleep: the scheduler's loop.
+        if matches!(sys, Sys::Read | Sys::Write)
+            && t.fd(a[0] as i32).is_ok_and(|f| f.pipe_end().is_some())
+        {
+            drop(k);
+            return pipe_syscall(frame, sys, a);
+        }
+        let out = t.syscall(sys, a);
+        let check = resched || t.signals.needs_attention();
+        // Closing an fd may close a pipe end: its sleepers try again.
+        if sys == Sys::Close {
+            k.wake_pipe(None);
+        }
+        drop(k);
+        match out {
+            super::Outcome::Return(r) => frame.set_result(r),
+            super::Outcome::Exit(code) => exit_current(exit_status(code)),
+        }
+        return After {
+            restart: None,
+            check,
+        };
+    }
     let r: isize = match sys {
         Sys::Exit | Sys::ExitGroup => exit_current(exit_status(a[0] as i32)),
         Sys::Fork | Sys::Vfork => ret(fork(frame).and_then(fs_forked)),
         Sys::Clone => ret(clone(frame, a).and_then(fs_forked)),
         Sys::Execve => match execve(frame, a) {
-            Ok(()) => return None,
+            Ok(()) => return After::CHECK,
             Err(e) => e.as_return(),
         },
         Sys::Wait4 => wait4(a),
@@ -379,15 +425,13 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         | Sys::RtSigpending
         | Sys::RtSigsuspend => match super::delivery::syscall(frame, sys, a) {
             Some(r) => r,
-            None => return None,
+            None => return After::CHECK,
         },
-        Sys::Read if other_maps(a[0] as i32).is_some() => ret(read_other_maps(a)),
-        Sys::Read | Sys::Write if is_pipe(a[0] as i32) => pipe_rw(sys == Sys::Write, a),
         Sys::Poll => poll(a, PollTimeout::Millis),
         Sys::Ppoll => poll(a, PollTimeout::Timespec(arch::NATIVE_TIME64)),
         Sys::PpollTime64 => poll(a, PollTimeout::Timespec(true)),
-        // Closing an fd may close a pipe end: its sleepers try again.
-        Sys::Close | Sys::Dup2 | Sys::Dup3 => {
+        // Replacing an fd may close a pipe end: its sleepers try again.
+        Sys::Dup2 | Sys::Dup3 => {
             let r = with_current_ret(sys, a);
             KERNEL.lock().wake_pipe(None);
             r
@@ -399,10 +443,53 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> Option<Restart> {
         },
     };
     frame.set_result(r);
-    (r == ERESTARTSYS || r == ERESTARTNOHAND).then_some(Restart {
-        code: r,
-        arg0: a[0],
-    })
+    After {
+        restart: (r == ERESTARTSYS || r == ERESTARTNOHAND).then_some(Restart {
+            code: r,
+            arg0: a[0],
+        }),
+        check: true,
+    }
+}
+
+/// What the return to user mode after a syscall must do.
+#[derive(Clone, Copy, Debug)]
+pub struct After {
+    /// The syscall was interrupted: restart it or fail with EINTR.
+    pub restart: Option<Restart>,
+    /// A switch or a signal may be due (false only when known not).
+    pub check: bool,
+}
+
+impl After {
+    pub const CHECK: After = After {
+        restart: None,
+        check: true,
+    };
+}
+
+/// Syscalls the task performs on itself alone (`Task::syscall`): no
+/// other process, no sleeping, no signal sent.
+fn is_own(sys: Sys) -> bool {
+    matches!(
+        sys,
+        Sys::Read
+            | Sys::Write
+            | Sys::Writev
+            | Sys::Open
+            | Sys::OpenAt
+            | Sys::Close
+            | Sys::GetPid
+            | Sys::Ioctl
+            | Sys::Brk
+            | Sys::Munmap
+            | Sys::Mprotect
+            | Sys::Mmap2
+            | Sys::Mmap
+            | Sys::Madvise
+            | Sys::Mremap
+            | Sys::SetTidAddress
+    )
 }
 
 /// A syscall of the task itself (`Task::syscall`), for an arm that adds
@@ -422,8 +509,17 @@ fn fs_forked(child: usize) -> Result<usize, Errno> {
     Ok(child)
 }
 
-fn is_pipe(fd: i32) -> bool {
-    super::with_current(|t| t.fd(fd).is_ok_and(|f| f.pipe_end().is_some())).unwrap_or(false)
+/// read/write of a pipe end (`pipe_rw`), its result and restart.
+fn pipe_syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
+    let r = pipe_rw(sys == Sys::Write, a);
+    frame.set_result(r);
+    After {
+        restart: (r == ERESTARTSYS).then_some(Restart {
+            code: r,
+            arg0: a[0],
+        }),
+        check: true,
+    }
 }
 
 /// read(2)/write(2) of a pipe end: step, and sleep while nothing can
@@ -568,12 +664,25 @@ fn with_me<R>(f: impl FnOnce(&mut Task) -> Result<R, Errno>) -> Result<R, Errno>
 
 /// Back to user mode: give up the CPU if the time slice is over, then act
 /// on pending signals (default action or a handler frame).
-pub fn return_to_user(frame: &mut Frame, restart: Option<Restart>) {
-    let resched = core::mem::replace(&mut KERNEL.lock().need_resched, false);
+pub fn return_to_user(frame: &mut Frame, after: After) {
+    if !after.check {
+        return;
+    }
+    let restart = after.restart;
+    // The common case, one lock: no switch due, nothing pending.
+    let (resched, signals) = {
+        let mut k = KERNEL.lock();
+        let resched = core::mem::replace(&mut k.need_resched, false);
+        let signals = k.current().is_some_and(|t| t.signals.needs_attention());
+        (resched, signals)
+    };
     if resched {
         switch_out();
     }
-    super::delivery::deliver(frame, restart);
+    // After a switch, signals may have arrived meanwhile.
+    if resched || signals || restart.is_some() {
+        super::delivery::deliver(frame, restart);
+    }
 }
 
 /// A fault the page tables could not resolve: the process gets `sig`
@@ -618,12 +727,19 @@ fn fork(frame: &Frame) -> Result<usize, Errno> {
     child.pgid = parent.pgid;
     child.fp = parent.fp;
     child.signals = parent.signals.fork();
-    let mut cf = frame.clone();
+    let mut cf = *frame;
     cf.set_result(0);
     child.ksp = arch::new_task_stack(kstack.top(), &cf);
     child.kstack = Some(kstack);
     child.state = State::Runnable;
-    if let Err((e, mut c)) = k.insert(Box::new(child)) {
+    let child = match process::try_box(child) {
+        Ok(b) => b,
+        Err(mut c) => {
+            c.teardown();
+            return Err(Errno::ENOMEM);
+        }
+    };
+    if let Err((e, mut c)) = k.insert(child) {
         c.teardown();
         return Err(e);
     }

@@ -115,7 +115,7 @@ pub fn layout() -> UserLayout {
 /// A fresh, empty user address space.
 pub fn new_mmu() -> Result<Box<dyn Mmu + Send>, Errno> {
     let m = user::new_user_mmu(1)?;
-    let b: Box<dyn Mmu + Send> = Box::new(m);
+    let b: Box<dyn Mmu + Send> = crate::task::process::try_box(m).map_err(|_| Errno::ENOMEM)?;
     Ok(b)
 }
 

@@ -139,15 +139,16 @@ pub fn run(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended, alloc::s
 
 /// This ABI's syscall numbers ([`crate::syscall::abi::AARCH64`]).
 fn sys_of(nr: u64) -> Sys {
-    crate::syscall::abi::lookup(crate::syscall::abi::AARCH64, nr as usize)
+    use crate::syscall::abi;
+    abi::lookup_indexed(&abi::AARCH64_INDEX, abi::AARCH64, nr as usize)
 }
 
 fn user_trap(frame: &mut Frame, kind: u64) {
-    let mut restart = None;
+    let mut after = sched::After::CHECK;
     if kind & 3 != 0 {
         // IRQ (FIQ and SError are not routed here).
         sched::handle_interrupts();
-        sched::return_to_user(frame, None);
+        sched::return_to_user(frame, sched::After::CHECK);
         return;
     }
     match fault::class(frame.esr) {
@@ -158,7 +159,7 @@ fn user_trap(frame: &mut Frame, kind: u64) {
                 return;
             }
             let nr = frame.x[8];
-            restart = sched::syscall(frame, sys_of(nr), a);
+            after = sched::syscall(frame, sys_of(nr), a);
             audit(format_args!("syscall {} = {}", nr, frame.x[0] as i64));
         }
         fault::Class::DataAbort { .. } | fault::Class::InstructionAbort { .. } => {
@@ -168,7 +169,9 @@ fn user_trap(frame: &mut Frame, kind: u64) {
                 AccessKind::Execute => Access2::Execute,
                 AccessKind::Read => Access2::Read,
             };
-            match task::current_resolve_fault(&info, access) {
+            let (r, check) = task::current_resolve_fault(&info, access);
+            after.check = check;
+            match r {
                 task::Resolution::Resolved => {}
                 task::Resolution::Signal => {
                     sched::fault_signal(frame, info.signal().number() as u32, &info)
@@ -187,7 +190,7 @@ fn user_trap(frame: &mut Frame, kind: u64) {
             sched::fault_signal(frame, info.signal().number() as u32, &info)
         }
     }
-    sched::return_to_user(frame, restart);
+    sched::return_to_user(frame, after);
 }
 
 /// The invariant auditor over the current task (`armmu.audit=1`).

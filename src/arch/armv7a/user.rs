@@ -207,11 +207,12 @@ pub(super) fn has_vfp() -> bool {
 
 /// This ABI's syscall numbers ([`crate::syscall::abi::ARM_EABI`]).
 fn sys_of(nr: u32) -> Sys {
-    crate::syscall::abi::lookup(crate::syscall::abi::ARM_EABI, nr as usize)
+    use crate::syscall::abi;
+    abi::lookup_indexed(&abi::ARM_EABI_INDEX, abi::ARM_EABI, nr as usize)
 }
 
 fn user_trap(frame: &mut Frame, v: Vector) {
-    let mut restart = None;
+    let mut after = sched::After::CHECK;
     match v {
         Vector::Svc => {
             let sys = sys_of(frame.r[7]);
@@ -227,7 +228,7 @@ fn user_trap(frame: &mut Frame, v: Vector) {
                 return;
             }
             let nr = frame.r[7];
-            restart = sched::syscall(frame, sys, a);
+            after = sched::syscall(frame, sys, a);
             audit(format_args!("syscall {} = {}", nr, frame.r[0] as i32));
         }
         Vector::DataAbort => {
@@ -237,11 +238,11 @@ fn user_trap(frame: &mut Frame, v: Vector) {
             } else {
                 Access2::Read
             };
-            user_fault(frame, info, access)
+            after.check = user_fault(frame, info, access);
         }
         Vector::PrefetchAbort => {
             let info = decode_ifsr(Ifsr::read().raw_value(), Ifar::read().0, frame.pc);
-            user_fault(frame, info, Access2::Execute)
+            after.check = user_fault(frame, info, Access2::Execute);
         }
         Vector::Undefined => {
             let info = FaultInfo::undefined_instruction(frame.pc as u64);
@@ -249,11 +250,14 @@ fn user_trap(frame: &mut Frame, v: Vector) {
         }
         Vector::Irq | Vector::Fiq => sched::handle_interrupts(),
     }
-    sched::return_to_user(frame, restart);
+    sched::return_to_user(frame, after);
 }
 
-fn user_fault(frame: &mut Frame, info: FaultInfo, access: Access2) {
-    match task::current_resolve_fault(&info, access) {
+/// A user abort; returns whether the return to user mode must check for
+/// a switch or signals.
+fn user_fault(frame: &mut Frame, info: FaultInfo, access: Access2) -> bool {
+    let (r, check) = task::current_resolve_fault(&info, access);
+    match r {
         task::Resolution::Resolved => {}
         task::Resolution::Signal => {
             sched::fault_signal(frame, info.signal().number() as u32, &info)
@@ -261,6 +265,7 @@ fn user_fault(frame: &mut Frame, info: FaultInfo, access: Access2) {
         task::Resolution::OutOfMemory => sched::oom_kill(&info),
     }
     audit(format_args!("fault at {:#x}", info.addr));
+    check
 }
 
 /// The invariant auditor over the current task (`armmu.audit=1`).

@@ -529,10 +529,9 @@ impl<F: Format> Table<F> {
                         level: s.level,
                     })
                 }
-                _ => {
-                    let size = F::entry_size(s.level);
-                    cur = align_down(v, size) as u128 + size as u128;
-                }
+                // Empty entries are skipped in their table (a sparse 8 MiB
+                // stack is 2048 of them), not walked from the root each.
+                _ => cur = self.skip_empty(env, s, v, end),
             }
         }
         None
@@ -854,11 +853,30 @@ impl<F: Format> Table<F> {
                     cur = base as u128 + size as u128;
                 }
                 _ => {
-                    let size = F::entry_size(s.level);
-                    cur = align_down(v, size) as u128 + size as u128;
+                    cur = self.skip_empty(env, s, v, end);
                 }
             }
         }
         cur.min(end)
+    }
+
+    /// After the invalid entry `s` (reached for `v`): the first address at
+    /// or below `end` whose entry in the same table is valid, or the end
+    /// of that table's region. Reads the table directly instead of walking
+    /// from the root for each empty entry.
+    fn skip_empty<E: TableEnv<F>>(&self, env: &E, s: Slot, v: u64, end: u128) -> u128 {
+        let size = F::entry_size(s.level);
+        let mut cur = align_down(v, size) as u128 + size as u128;
+        // Entry sizes and counts are powers of two: masks, not a 128-bit
+        // division (a library call on 32-bit ARM).
+        let span = size as u128 * F::entries(s.level) as u128;
+        let table_end = (align_down(v, size) as u128 & !(span - 1)) + span;
+        while cur < end.min(table_end) {
+            if F::is_valid(env.read(entry_pa::<F>(s.table, cur as u64, s.level))) {
+                break;
+            }
+            cur += size as u128;
+        }
+        cur
     }
 }

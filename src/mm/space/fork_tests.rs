@@ -956,6 +956,7 @@ fn proc_maps_lines_as_linux_prints_them() {
         path: "/home/pi/a.out",
         dev: (0xb3, 2),
         ino: 262_340,
+        sigpage: None,
     };
     // 32-bit ARM Linux (sizeof(void *) = 4: names at column 49).
     let want = [
@@ -1003,6 +1004,7 @@ fn proc_maps_on_64_bit_pads_to_column_73() {
         path: "/bin/cat",
         dev: (8, 1),
         ino: 1_234_567,
+        sigpage: None,
     };
     let got = maps(&s, &exe, 72);
     // x86-64/AArch64 Linux: "%08lx" gives 8 digits here; the name column

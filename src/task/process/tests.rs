@@ -250,3 +250,15 @@ fn pids_wrap_at_pid_max_skipping_live_ones() {
     // Wraps to 2; 2, 3, 4 are alive.
     assert_eq!(p.alloc_pid(), Ok(5));
 }
+
+#[test]
+fn a_kernel_stack_reports_an_overrun_of_its_bottom() {
+    let k = KStack::new().unwrap();
+    assert!(k.intact());
+    assert_eq!(k.top() % 16, 0, "AAPCS64 wants a 16-byte aligned sp");
+    // What an overflow would do: write below the lowest frame.
+    let bottom = k.top() - KSTACK_SIZE;
+    // SAFETY: the lowest byte of the stack this test owns.
+    unsafe { (bottom as *mut u8).write(0) };
+    assert!(!k.intact());
+}

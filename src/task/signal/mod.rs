@@ -658,6 +658,12 @@ impl Signals {
         }
     }
 
+    /// Anything for the return to user mode to do: a deliverable signal,
+    /// or `rt_sigsuspend`'s mask to put back.
+    pub fn needs_attention(&self) -> bool {
+        self.saved_mask.is_some() || self.has_deliverable()
+    }
+
     /// Would a signal interrupt a sleeping syscall now?
     pub fn has_deliverable(&self) -> bool {
         !self.pending.without(self.blocked).is_empty()
