@@ -719,11 +719,13 @@ fn main(args: armmu_user::Args) -> i32 {
             println!("# skipped: {}", p.id);
             continue;
         }
-        // Known problem: with the timer preempting the parent around the
-        // fork, the heap walk of this path sometimes never ends (an
-        // allocation repeats after the fork's own; not yet understood), so
-        // it runs in frame mode only. Each of fork's heap allocations was
-        // seen to fail cleanly (ENOMEM, nothing leaked) when it does end.
+        // Known problem: in some runs (timing-dependent) fork's mapping of
+        // the child makes well over 150 small heap allocations (64 and 24
+        // bytes alternately, from `fork_pages` -> the child's `map`) where
+        // other runs make 6, so this walk cannot finish in MAX_N; every one
+        // of them still failed cleanly (ENOMEM, nothing leaked). Not yet
+        // understood: the heap walk of fork stays out of the test until it
+        // is. Frame failures over the whole fork are walked.
         if op == OP_ARM_HEAP && p.id == "fork" {
             println!("# skipped in heap mode: fork");
             continue;
