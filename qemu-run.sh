@@ -174,6 +174,28 @@ case "$CMD" in
         for b in $TEST_BOARDS; do
             load_board "$b"
             build
+            # Debian's busybox-static running the shell script of
+            # user/scripts/busybox-initramfs.sh (tests/common/processes.rs:
+            # busybox_shell). Built once per architecture; without it (no
+            # network for apt-get download) the test run fails: the busybox
+            # test is required, not optional.
+            case "$RUST_TARGET" in
+                armv7a-*) bb_arch=arm ;;
+                *) bb_arch=aarch64 ;;
+            esac
+            # Rebuilt when the script (which holds /init) is newer.
+            if [ ! -s "$OUT/busybox.cpio" ] \
+                || [ "$ROOT/user/scripts/busybox-initramfs.sh" -nt "$OUT/busybox.cpio" ]; then
+                echo "==> busybox initramfs ($bb_arch): out/$b/busybox.cpio" >&2
+                "$ROOT/user/scripts/busybox-initramfs.sh" "$bb_arch" "$OUT/busybox.cpio.tmp" \
+                    && mv "$OUT/busybox.cpio.tmp" "$OUT/busybox.cpio" || {
+                    rm -f "$OUT/busybox.cpio.tmp"
+                    echo "FAILED: could not build out/$b/busybox.cpio (Debian's busybox-static, see above); the busybox shell test needs it" >&2
+                    exit 1
+                }
+            fi
+            bb_var=ARMMU_BUSYBOX_CPIO_$(echo "$bb_arch" | tr a-z A-Z)
+            export "$bb_var=$OUT/busybox.cpio"
             echo "==> clippy ($RUST_TARGET)" >&2
             ARMMU_INITRAMFS="$OUT/initramfs.cpio.gz" cargo clippy --quiet --release --bin armmu \
                 --target "$RUST_TARGET" --no-default-features --features "board-$b" -- -D warnings

@@ -28,6 +28,8 @@ pub struct BootInfo {
     pub reserved: [(u64, u64); 8],
     pub reserved_count: usize,
     pub dtb_size: usize,
+    /// Physical address of the DTB it came from (kept reserved in RAM).
+    pub dtb_pa: Option<u64>,
     /// Whether the values came from a DTB (false: board defaults).
     pub from_dtb: bool,
 }
@@ -47,6 +49,7 @@ impl BootInfo {
             reserved: [(0, 0); 8],
             reserved_count: 0,
             dtb_size: 0,
+            dtb_pa: None,
             from_dtb: false,
         };
         let n = board::NAME.len().min(64);
@@ -364,6 +367,7 @@ pub unsafe fn read_dtb(dtb: usize) -> BootInfo {
     match parse_dtb(blob) {
         Ok(mut info) => {
             info.dtb_size = total;
+            info.dtb_pa = Some(dtb as u64);
             info
         }
         Err(e) => refuse(e),

@@ -109,17 +109,30 @@ impl<'a> Node<'a> {
     /// The first (address, size) of `reg`, read with the parent's cells
     /// (size `None` when `#size-cells` is 0). Only 1- or 2-cell values.
     pub fn reg0(&self) -> Option<(u64, Option<u64>)> {
+        self.reg(0)
+    }
+
+    /// The `i`th (address, size) of `reg` (0-based), read like
+    /// [`reg0`](Self::reg0); `None` past the end.
+    pub fn reg(&self, i: usize) -> Option<(u64, Option<u64>)> {
         let reg = self.prop("reg")?;
         let (ac, sc) = (self.parent_cells.0 as usize, self.parent_cells.1 as usize);
         let a_len = ac.checked_mul(4)?;
         let s_len = sc.checked_mul(4)?;
-        let addr = cells_value(reg.get(..a_len)?)?;
+        let at = i.checked_mul(a_len.checked_add(s_len)?)?;
+        let addr = cells_value(reg.get(at..at.checked_add(a_len)?)?)?;
+        let s_at = at.checked_add(a_len)?;
         let size = if sc == 0 {
             None
         } else {
-            Some(cells_value(reg.get(a_len..a_len.checked_add(s_len)?)?)?)
+            Some(cells_value(reg.get(s_at..s_at.checked_add(s_len)?)?)?)
         };
         Some((addr, size))
+    }
+
+    /// The `i`th 32-bit cell (0-based) of a property.
+    pub fn cell(&self, name: &str, i: usize) -> Option<u32> {
+        be32(self.prop(name)?, i.checked_mul(4)?)
     }
 
     /// `#address-cells` and `#size-cells` this node gives its children
@@ -325,6 +338,25 @@ mod tests {
         assert_eq!(f.find_path(stdout).unwrap().name, uart.name);
         assert!(f.find_path("/nope").is_none());
         assert!(f.find_path("chosen").is_none());
+    }
+
+    #[test]
+    fn reg_entries_and_cells() {
+        let f = Fdt::new(VIRT_DTB).unwrap();
+        // QEMU virt (hw/arm/virt.c memmap): GICv2 distributor at
+        // 0x0800_0000 and CPU interface at 0x0801_0000, 64 KiB each.
+        let gic = f.find(|n| n.is_compatible("arm,cortex-a15-gic")).unwrap();
+        assert_eq!(gic.reg(0), Some((0x0800_0000, Some(0x1_0000))));
+        assert_eq!(gic.reg(1), Some((0x0801_0000, Some(0x1_0000))));
+        assert_eq!(gic.reg(2), None);
+        assert_eq!(gic.reg(usize::MAX), None);
+        assert_eq!(gic.cell("#interrupt-cells", 0), Some(3));
+        assert_eq!(gic.cell("#interrupt-cells", 1), None);
+        assert_eq!(gic.cell("#interrupt-cells", usize::MAX), None);
+        assert_eq!(gic.cell("nope", 0), None);
+        // A reg with 0 size cells: addresses only.
+        let cpu = f.find(|n| n.name.starts_with(b"cpu@")).unwrap();
+        assert_eq!(cpu.reg(0), Some((0, None)));
     }
 
     #[test]

@@ -33,12 +33,14 @@ pub enum Errno {
     ENOSPC = 28,
     ESPIPE = 29,
     EROFS = 30,
+    EPIPE = 32,
     ERANGE = 34,
     ENAMETOOLONG = 36,
     ENOSYS = 38,
     ELOOP = 40,
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
+    ETIMEDOUT = 110,
 }
 
 impl Errno {
@@ -76,12 +78,14 @@ impl Errno {
             Errno::ENOSPC => "ENOSPC",
             Errno::ESPIPE => "ESPIPE",
             Errno::EROFS => "EROFS",
+            Errno::EPIPE => "EPIPE",
             Errno::ERANGE => "ERANGE",
             Errno::ENAMETOOLONG => "ENAMETOOLONG",
             Errno::ENOSYS => "ENOSYS",
             Errno::ELOOP => "ELOOP",
             Errno::EOVERFLOW => "EOVERFLOW",
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
+            Errno::ETIMEDOUT => "ETIMEDOUT",
         }
     }
 }

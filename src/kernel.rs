@@ -76,7 +76,8 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     kprintln!("frames: {free} free of {total} (4 KiB)");
     a::api::print_kernel_table();
 
-    let failed = a::api::selftests();
+    // The GIC and the timer interrupt, proved with IRQs masked.
+    let failed = a::api::selftests() + crate::drivers::gic::boot(info);
     let (used, hfree) = crate::mm::heap::usage();
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };
@@ -220,6 +221,13 @@ fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     if info.arg("armmu.faultinject") == Some("1") {
         crate::mm::inject::enable();
         kprintln!("fault injection: enabled (kernel-private syscalls 0xa20000..0xa20002)");
+    }
+    if let Some(bits) = info
+        .arg("armmu.asid_bits")
+        .and_then(|b| b.parse::<u32>().ok())
+    {
+        crate::task::sched::ASID_BITS_CAP.store(bits, core::sync::atomic::Ordering::Relaxed);
+        kprintln!("asid: at most {bits} bits (armmu.asid_bits)");
     }
     if info.arg("armmu.audit") == Some("1") {
         crate::mm::audit::enable();

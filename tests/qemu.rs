@@ -412,3 +412,11 @@ user_scenarios!(ARMV7);
 inject_tests!("cortex-a15", pxn);
 boot_input_scenarios!(ARMV7);
 fuzz_scenarios!(ARMV7);
+process_scenarios!(ARMV7, "arm");
+
+/// The GIC and the virtual timer's interrupt, with IRQs masked
+/// (tests/common/irq.rs).
+#[test]
+fn interrupts_gic_and_timer() {
+    common::irq::armv7a(&cpus());
+}

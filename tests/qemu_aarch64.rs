@@ -342,6 +342,7 @@ user_scenarios!(AARCH64);
 inject_tests!("cortex-a53");
 boot_input_scenarios!(AARCH64);
 fuzz_scenarios!(AARCH64);
+process_scenarios!(AARCH64, "aarch64");
 
 #[test]
 fn finds_its_own_load_address_without_a_dtb() {
@@ -359,4 +360,11 @@ fn finds_its_own_load_address_without_a_dtb() {
         .unwrap_or("");
     assert!(summary.ends_with(" checks passed, 0 failed"), "{summary}");
     b.expect_status(0);
+}
+
+/// The GIC and the virtual timer's interrupt, with IRQs masked
+/// (tests/common/irq.rs).
+#[test]
+fn interrupts_gic_and_timer() {
+    common::irq::aarch64(&cpus());
 }

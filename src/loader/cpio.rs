@@ -257,6 +257,17 @@ impl<'a> Archive<'a> {
     /// `ELOOP`, past that). A directory that has no entry of its own in the
     /// archive (`bin/a` without `bin`) is taken as an existing directory.
     pub fn lookup(&self, path: &str) -> Result<Entry<'a>, LookupError> {
+        self.walk(path, true)?.entry.ok_or(LookupError::NotFound)
+    }
+
+    /// The path walk behind [`Self::lookup`], for `stat`, `chdir` and
+    /// `lstat`: the last component's symlink is followed only if
+    /// `follow_last` (or the path ends in "/", as Linux does), and a
+    /// directory that has no entry of its own (the root of an archive
+    /// without ".", or `bin` of an archive with only `bin/a`) is found
+    /// too, as [`Walked::entry`] `None`. [`Walked::path`] is the resolved
+    /// path (normalized, no leading "/"; symlinks in it replaced).
+    pub fn walk(&self, path: &str, follow_last: bool) -> Result<Walked<'a>, LookupError> {
         let bytes = path.as_bytes();
         if bytes.len() >= PATH_MAX {
             return Err(LookupError::NameTooLong);
@@ -264,6 +275,7 @@ impl<'a> Archive<'a> {
         // What is left to walk: a stack of path pieces, the innermost
         // symlink target on top.
         let trailing_slash = bytes.ends_with(b"/");
+        let follow_last = follow_last || trailing_slash;
         let mut pending: [&[u8]; MAX_SYMLINKS + 1] = [b""; MAX_SYMLINKS + 1];
         pending[0] = bytes;
         let mut depth = 1;
@@ -283,14 +295,14 @@ impl<'a> Archive<'a> {
             };
             if comp.is_empty() {
                 // Nothing left: the path named the root (or only "."s).
-                return self.directory(&resolved);
+                return self.directory(resolved);
             }
             let is_last = pending[..depth].iter().all(|p| only_dots(p));
             if comp == b".." {
                 let cut = resolved.iter().rposition(|&c| c == b'/').unwrap_or(0);
                 resolved.truncate(cut);
                 if is_last {
-                    return self.directory(&resolved);
+                    return self.directory(resolved);
                 }
                 continue;
             }
@@ -305,10 +317,17 @@ impl<'a> Archive<'a> {
             resolved.extend_from_slice(comp);
             let entry = self.find_name(&resolved).map_err(LookupError::Corrupt)?;
             match entry {
+                // A directory known only from its members.
+                None if is_last && self.has_members(&resolved) => {
+                    return Ok(Walked {
+                        entry: None,
+                        path: resolved,
+                    })
+                }
                 None if is_last => return Err(LookupError::NotFound),
                 // An implicit directory.
                 None => {}
-                Some(e) if e.is_symlink() => {
+                Some(e) if e.is_symlink() && (!is_last || follow_last) => {
                     links += 1;
                     if links > MAX_SYMLINKS {
                         return Err(LookupError::Loop);
@@ -336,19 +355,39 @@ impl<'a> Archive<'a> {
                 Some(e) if is_last && trailing_slash && !e.is_dir() => {
                     return Err(LookupError::NotDir)
                 }
-                Some(e) if is_last => return Ok(e),
+                Some(e) if is_last => {
+                    return Ok(Walked {
+                        entry: Some(e),
+                        path: resolved,
+                    })
+                }
                 Some(e) if !e.is_dir() => return Err(LookupError::NotDir),
                 Some(_) => {}
             }
         }
     }
 
-    /// The entry of a directory reached by the walk (the root, or where
-    /// `..` led): only a directory entry counts (a "." stored as a file or
-    /// a symlink cannot replace Linux's root directory).
-    fn directory(&self, name: &[u8]) -> Result<Entry<'a>, LookupError> {
-        match self.find_name(name).map_err(LookupError::Corrupt)? {
-            Some(e) if e.is_dir() => Ok(e),
+    /// Whether some entry lies below the directory `dir` (normalized).
+    fn has_members(&self, dir: &[u8]) -> bool {
+        self.entries().flatten().any(|e| {
+            e.name.len() > dir.len() && e.name.starts_with(dir) && e.name[dir.len()] == b'/'
+        })
+    }
+
+    /// The directory reached by the walk (the root, or where `..` led):
+    /// only a directory entry counts (a "." stored as a file or a symlink
+    /// cannot replace Linux's root directory); the root exists without
+    /// an entry, another directory if it has members.
+    fn directory(&self, name: Vec<u8>) -> Result<Walked<'a>, LookupError> {
+        match self.find_name(&name).map_err(LookupError::Corrupt)? {
+            Some(e) if e.is_dir() => Ok(Walked {
+                entry: Some(e),
+                path: name,
+            }),
+            _ if name.is_empty() || self.has_members(&name) => Ok(Walked {
+                entry: None,
+                path: name,
+            }),
             _ => Err(LookupError::NotFound),
         }
     }
@@ -357,6 +396,21 @@ impl<'a> Archive<'a> {
     /// followed (what `open` and `execve` see).
     pub fn find(&self, path: &str) -> Option<Entry<'a>> {
         self.lookup(path).ok()
+    }
+}
+
+/// What [`Archive::walk`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Walked<'a> {
+    /// The entry; `None` for a directory without an entry of its own.
+    pub entry: Option<Entry<'a>>,
+    /// The resolved path, normalized (no leading "/").
+    pub path: Vec<u8>,
+}
+
+impl Walked<'_> {
+    pub fn is_dir(&self) -> bool {
+        self.entry.is_none_or(|e| e.is_dir())
     }
 }
 

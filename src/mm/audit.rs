@@ -236,9 +236,9 @@ impl<'a> Auditor<'a> {
             },
         );
         let may_write = match v.kind {
-            VmaKind::Device { may_write, .. } | VmaKind::Anonymous { may_write, .. } => {
-                v.prot.write && may_write
-            }
+            VmaKind::Device { may_write, .. }
+            | VmaKind::Anonymous { may_write, .. }
+            | VmaKind::Shm { may_write, .. } => v.prot.write && may_write,
             _ => v.prot.write,
         };
         self.check(
@@ -290,8 +290,12 @@ impl<'a> Auditor<'a> {
                     },
                 );
             }
-            VmaKind::Anonymous { .. } | VmaKind::Image(_) | VmaKind::Stack | VmaKind::Heap => {
-                let shared = matches!(v.kind, VmaKind::Anonymous { shared: true, .. });
+            VmaKind::Anonymous { .. }
+            | VmaKind::Shm { .. }
+            | VmaKind::Image(_)
+            | VmaKind::Stack
+            | VmaKind::Heap => {
+                let shared = v.kind.is_shared();
                 self.check(
                     matches!(m.class, Some(MemoryClass::Normal { .. })),
                     Violation::Memory {
@@ -407,12 +411,12 @@ pub fn audit_current(
         return;
     }
     let _exempt = crate::mm::inject::Suspend::new();
-    let g = crate::task::CURRENT.lock();
-    let Some(t) = g.as_ref() else { return };
-    let mut a = Auditor::new(&t.space.vmas, is_ram);
-    t.mmu.walk(&mut |m| a.entry(m));
-    with_frames(&mut |f| a.finish(f));
-    record(&a, when);
+    crate::task::with_current(|t| {
+        let mut a = Auditor::new(&t.space.vmas, is_ram);
+        t.mmu.walk(&mut |m| a.entry(m));
+        with_frames(&mut |f| a.finish(f));
+        record(&a, when);
+    });
 }
 
 /// Print the totals (task end).

@@ -1,13 +1,19 @@
 //! Physical frame allocator: one bit per 4 KiB frame of one contiguous RAM
-//! range.
+//! range, and one reference count per frame.
 //!
-//! A set bit means "in use" (allocated or reserved). Single frames come from
+//! A set bit means "in use" (allocated or reserved). A frame in use has a
+//! reference count of at least 1: the allocation (or reservation) is the
+//! first reference, [`FrameAllocator::share`] adds one (a frame mapped by
+//! two address spaces after `fork`, or held by a shared memory object and
+//! mapped), and [`FrameAllocator::free`] drops one: the frame is free
+//! again when the last goes. So every path that "frees" a frame it maps
+//! (an unmap with `free_frames`, a teardown, `MADV_DONTNEED`) is right
+//! whether or not the frame is shared. Single frames come from
 //! a next-fit scan that starts at the word where the previous allocation
 //! succeeded, so a run of allocations is O(1) amortised; contiguous runs
 //! (16 KiB-aligned L1 tables, 1 MiB sections) use a first-fit scan.
 //! Nothing here panics on bad input: misuse is reported as an error.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::errno::Errno;
@@ -24,6 +30,9 @@ pub enum FrameError {
     OutOfRange,
     /// The frame is already free: a double free.
     NotAllocated,
+    /// [`FrameAllocator::share`]: the frame already has the most
+    /// references a count holds.
+    TooManyRefs,
 }
 
 impl FrameError {
@@ -31,6 +40,7 @@ impl FrameError {
         match self {
             FrameError::Unaligned | FrameError::NotAllocated => Errno::EINVAL,
             FrameError::OutOfRange => Errno::EFAULT,
+            FrameError::TooManyRefs => Errno::ENOMEM,
         }
     }
 }
@@ -49,6 +59,8 @@ pub struct FrameAllocator {
     /// One bit per frame, 1 = used. Bits past `frames` in the last word are
     /// kept set so the scans never return them.
     bitmap: Vec<u64>,
+    /// References per frame: 0 exactly when the frame's bit is clear.
+    refs: Vec<u16>,
     free: usize,
     /// Word index where the next single-frame search starts.
     hint: usize,
@@ -65,27 +77,50 @@ impl FrameAllocator {
     /// Manage RAM `[base, base + size)`, all of it free. A base that is not
     /// frame aligned is rounded up and the end rounded down: only whole
     /// frames are managed.
+    ///
+    /// The bitmap and the reference counts (2 bytes per frame) come from
+    /// the heap, fallibly: if they cannot be had for all of the RAM, the
+    /// allocator manages the largest leading part (halving) whose
+    /// bookkeeping fits, rather than failing the boot; [`Self::total`]
+    /// tells how much that is.
     pub fn new(base: u64, size: u64) -> Self {
         let start = align_up(base, FRAME_SIZE);
         let end = base.saturating_add(size) & !(FRAME_SIZE - 1);
-        let frames = if end > start {
-            ((end - start) >> FRAME_SHIFT) as usize
+        let mut frames = if end > start {
+            usize::try_from((end - start) >> FRAME_SHIFT).unwrap_or(usize::MAX)
         } else {
             0
         };
+        loop {
+            if let Ok(a) = Self::try_new(start, frames) {
+                return a;
+            }
+            frames /= 2;
+        }
+    }
+
+    /// `frames` frames from the aligned `start`; `ENOMEM` if the
+    /// bookkeeping cannot be allocated.
+    fn try_new(start: u64, frames: usize) -> Result<Self, Errno> {
         let words = frames.div_ceil(64);
-        let mut bitmap = vec![0u64; words];
+        let mut bitmap = Vec::new();
+        bitmap.try_reserve_exact(words).map_err(|_| Errno::ENOMEM)?;
+        bitmap.resize(words, 0u64);
+        let mut refs = Vec::new();
+        refs.try_reserve_exact(frames).map_err(|_| Errno::ENOMEM)?;
+        refs.resize(frames, 0u16);
         let tail = frames % 64;
         if tail != 0 {
             bitmap[words - 1] = !0u64 << tail;
         }
-        FrameAllocator {
+        Ok(FrameAllocator {
             base: start,
             frames,
             bitmap,
+            refs,
             free: frames,
             hint: 0,
-        }
+        })
     }
 
     /// First managed physical address.
@@ -124,12 +159,15 @@ impl FrameAllocator {
         self.bitmap[i / 64] & (1 << (i % 64)) != 0
     }
 
+    /// Mark frame `i` used with one reference.
     fn set(&mut self, i: usize) {
         self.bitmap[i / 64] |= 1 << (i % 64);
+        self.refs[i] = 1;
     }
 
     fn clear(&mut self, i: usize) {
         self.bitmap[i / 64] &= !(1 << (i % 64));
+        self.refs[i] = 0;
     }
 
     /// Mark `[start, end)` as used (kernel image, DTB, initrd, boot page
@@ -222,14 +260,32 @@ impl FrameAllocator {
         Err(Errno::ENOMEM)
     }
 
-    /// Give back one frame.
+    /// Drop one reference to a frame; it is free when the last goes.
     pub fn free(&mut self, pa: u64) -> Result<(), FrameError> {
         self.free_contiguous(pa, 1)
     }
 
-    /// Give back `count` frames starting at `pa`. Everything is checked
-    /// before anything is freed: on error nothing changes.
+    /// Drop one reference to each of the `count` frames starting at `pa`
+    /// (a table, a section); each is free when its last goes. Everything
+    /// is checked before anything changes: on error nothing changes.
     pub fn free_contiguous(&mut self, pa: u64, count: usize) -> Result<(), FrameError> {
+        let (first, last) = self.run(pa, count)?;
+        if (first..last).any(|i| !self.test(i)) {
+            return Err(FrameError::NotAllocated);
+        }
+        for i in first..last {
+            if self.refs[i] <= 1 {
+                self.clear(i);
+                self.free += 1;
+            } else {
+                self.refs[i] -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The frame indexes `[first, last)` of `count` frames at `pa`.
+    fn run(&self, pa: u64, count: usize) -> Result<(usize, usize), FrameError> {
         if !pa.is_multiple_of(FRAME_SIZE) {
             return Err(FrameError::Unaligned);
         }
@@ -238,14 +294,25 @@ impl FrameAllocator {
         if last > self.frames {
             return Err(FrameError::OutOfRange);
         }
-        if (first..last).any(|i| !self.test(i)) {
+        Ok((first, last))
+    }
+
+    /// One more reference to the frame at `pa` (in use). Errors, with
+    /// nothing changed: unaligned or outside the RAM, `NotAllocated` for a
+    /// free frame, `TooManyRefs` when its count is full.
+    pub fn share(&mut self, pa: u64) -> Result<(), FrameError> {
+        let (i, _) = self.run(pa, 1)?;
+        if !self.test(i) {
             return Err(FrameError::NotAllocated);
         }
-        for i in first..last {
-            self.clear(i);
-        }
-        self.free += count;
+        self.refs[i] = self.refs[i].checked_add(1).ok_or(FrameError::TooManyRefs)?;
         Ok(())
+    }
+
+    /// References to the frame containing `pa`: 0 if it is free or
+    /// outside the managed RAM.
+    pub fn refcount(&self, pa: u64) -> usize {
+        self.index(pa).map_or(0, |i| usize::from(self.refs[i]))
     }
 
     /// Whether the frame containing `pa` is in use (allocated or reserved).
@@ -272,7 +339,17 @@ impl FrameAllocator {
     pub fn corrupt_free_count(&mut self, free: usize) {
         self.free = free;
     }
+
+    /// Test hook: set a frame's count without the bitmap's knowledge.
+    #[cfg(test)]
+    pub fn set_refcount(&mut self, pa: u64, refs: u16) {
+        if let Some(i) = self.index(pa) {
+            self.refs[i] = refs;
+        }
+    }
 }
 
+#[cfg(test)]
+mod refcount_tests;
 #[cfg(test)]
 mod tests;

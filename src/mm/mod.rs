@@ -1,4 +1,5 @@
 //! Architecture-neutral memory management.
+pub mod asid;
 pub mod audit;
 pub mod fault;
 pub mod frame;
@@ -9,6 +10,7 @@ pub mod layout;
 pub mod memtype;
 pub mod pagetable;
 pub mod planner;
+pub mod shm;
 pub mod space;
 pub mod tlb;
 pub mod vma;

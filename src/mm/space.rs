@@ -25,6 +25,7 @@ use crate::mm::vma::{Vma, VmaKind, VmaSet};
 use crate::syscall::mm_args::{
     Backing, MmapRequest, MremapRequest, Placement, Prot, RangeRequest, PAGE_SIZE,
 };
+use core::fmt::Write as _;
 
 /// What the address space needs from the architecture and the frame pool.
 pub trait Mmu {
@@ -65,6 +66,123 @@ pub trait Mmu {
     /// Frames of RAM the kernel manages (Linux's `totalram_pages`): the
     /// overcommit heuristic's limit for one request.
     fn total_frames(&self) -> usize;
+
+    /// The first present block or page meeting `[va, end)` (it may start
+    /// before `va`). The default steps page by page with
+    /// [`Mmu::lookup`] (fakes that map pages only).
+    fn next_leaf(&self, va: usize, end: usize) -> Option<Leaf> {
+        let mut v = va & !(PAGE_SIZE - 1);
+        while v < end {
+            if let Some(pa) = self.lookup(v) {
+                return Some(Leaf {
+                    va: v,
+                    pa: pa & !(PAGE_SIZE as u64 - 1),
+                    size: PAGE_SIZE,
+                });
+            }
+            v = v.checked_add(PAGE_SIZE)?;
+        }
+        None
+    }
+    /// Point the present 4 KiB page at `va` to frame `pa` with `attrs`,
+    /// break-before-make (a copy-on-write break): when this returns, no
+    /// TLB holds the old translation, so the old frame may be released.
+    /// Needs no memory; `EFAULT` (nothing changed) if no 4 KiB page is
+    /// there. The default unmaps and maps (fakes).
+    fn replace(&mut self, va: usize, pa: u64, attrs: MapAttrs) -> Result<(), Errno> {
+        if self.lookup(va).is_none() {
+            return Err(Errno::EFAULT);
+        }
+        self.unmap(va, PAGE_SIZE, false)?;
+        self.map(va, pa, PAGE_SIZE, attrs)
+    }
+    /// One more reference to the RAM frame `pa` (it gets one more
+    /// mapping). The default refuses: an Mmu without reference counts
+    /// cannot fork.
+    fn share_frame(&mut self, _pa: u64) -> Result<(), Errno> {
+        Err(Errno::ENOMEM)
+    }
+    /// References to the RAM frame `pa` (0 for a free frame or one that
+    /// is not RAM). The default: every frame is exclusive.
+    fn frame_refs(&self, _pa: u64) -> usize {
+        1
+    }
+    /// Copy the 4 KiB frame `src` into the frame `dst` (through the
+    /// kernel's map), and make the copy visible to instruction fetch.
+    ///
+    /// # Safety
+    /// `dst` is a frame this address space just allocated
+    /// ([`Mmu::alloc_zeroed`]) and nothing else uses; `src` is a RAM frame
+    /// it maps (readable through the linear map). Any other `dst` would be
+    /// overwritten.
+    unsafe fn copy_frame(&mut self, dst: u64, src: u64);
+}
+
+/// A present block or page: first VA, PA, size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Leaf {
+    pub va: usize,
+    pub pa: u64,
+    pub size: usize,
+}
+
+/// What a futex word is keyed by (Linux's `get_futex_key`): the physical
+/// address of the word in shared memory (the same for every process
+/// mapping it), the virtual address in private memory (the caller adds
+/// the process).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FutexKey {
+    Shared { pa: u64 },
+    Private { va: usize },
+}
+
+/// The executable as `/proc/<pid>/maps` names it: its path, the device
+/// (major, minor) of its file system and its inode.
+#[derive(Clone, Copy, Debug)]
+pub struct MapsFile<'a> {
+    pub path: &'a str,
+    pub dev: (u32, u32),
+    pub ino: u64,
+    /// Start of the kernel's signal-return trampoline page, shown as
+    /// `[sigpage]` (Linux ARM's name for it) rather than as the file.
+    pub sigpage: Option<usize>,
+}
+
+/// The device numbers `/proc/<pid>/maps` shows for a `/dev/mem` mapping.
+/// Linux prints the *file system's* device (`inode->i_sb->s_dev` in
+/// `show_map_vma`), not the device node's own number (1:1 is its
+/// `i_rdev`): `/dev` is a devtmpfs, an anonymous-device file system, which
+/// is `0:5` on a Debian kernel booted the usual way (`stat -c %d /dev`
+/// gives 5).
+pub const DEV_MEM_DEV: (u32, u32) = (0, 5);
+/// The inode shown for `/dev/mem`: devtmpfs numbers inodes as they are
+/// created (`get_next_ino`), and `/dev/mem` is among the first nodes
+/// (`chr_dev_init` creates the mem class at fs_initcall); the exact
+/// value differs between kernels and boots. This kernel shows 6.
+pub const DEV_MEM_INO: u64 = 6;
+/// The device of shared anonymous memory's file: the internal tmpfs
+/// mount (`shm_mnt`), anonymous device `0:1`. Its inode is the object's
+/// id here (Linux: the shmem inode's number).
+pub const SHMEM_DEV: (u32, u32) = (0, 1);
+
+/// The attributes of a copy-on-write page: the VMA's, without write
+/// (with read, so a write-only mapping still reads: ARM has no
+/// write-only pages).
+pub fn cow_attrs(prot: Prot, kind: VmaKind) -> MapAttrs {
+    user_attrs(
+        Prot {
+            read: prot.read || prot.write,
+            write: false,
+            exec: prot.exec,
+        },
+        kind,
+    )
+}
+
+/// Private memory with frames of its own: `fork` makes it copy-on-write
+/// where it is writable.
+fn is_private_ram(kind: VmaKind) -> bool {
+    owns_frames(kind) && !kind.is_shared()
 }
 
 /// Memory attributes of a user mapping with this protection and kind.
@@ -145,6 +263,10 @@ pub struct AddressSpace {
     pub task_size: usize,
     pub brk_start: usize,
     pub brk: usize,
+    /// Some private frame may also be mapped by another address space
+    /// (this one took part in a fork): making memory writable must then
+    /// keep such pages read-only (copy-on-write). False saves the walk.
+    pub shares_frames: bool,
 }
 
 impl AddressSpace {
@@ -156,6 +278,7 @@ impl AddressSpace {
             task_size,
             brk_start: 0,
             brk: 0,
+            shares_frames: false,
         }
     }
 
@@ -179,14 +302,57 @@ impl AddressSpace {
         Ok(())
     }
 
-    /// Unmap removed pieces from the table, freeing the frames they owned.
-    /// The range's edges are block boundaries already: nothing can fail.
-    fn release(mmu: &mut dyn Mmu, pieces: &[Vma]) {
+    /// Unmap removed pieces from the table, freeing the frames they owned,
+    /// and leave the shared memory objects this address space no longer
+    /// maps. The range's edges are block boundaries already: nothing can
+    /// fail.
+    fn release(&self, mmu: &mut dyn Mmu, pieces: &[Vma]) {
         for p in pieces {
             crate::mm::must(
                 mmu.unmap(p.start, p.size(), owns_frames(p.kind)),
                 "unmap after split",
             );
+        }
+        for (i, p) in pieces.iter().enumerate() {
+            if let VmaKind::Shm { id, .. } = p.kind {
+                let seen = pieces[..i]
+                    .iter()
+                    .any(|q| matches!(q.kind, VmaKind::Shm { id: j, .. } if j == id));
+                if !seen && !self.maps_object(id) {
+                    crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa));
+                }
+            }
+        }
+    }
+
+    /// Whether a VMA of this address space shows the object `id`.
+    fn maps_object(&self, id: crate::mm::shm::ShmId) -> bool {
+        self.vmas
+            .iter()
+            .any(|v| matches!(v.kind, VmaKind::Shm { id: j, .. } if j == id))
+    }
+
+    /// Call `f` once for each shared memory object this address space
+    /// maps.
+    fn each_object(&self, f: &mut dyn FnMut(crate::mm::shm::ShmId)) {
+        let id_of = |v: &Vma| match v.kind {
+            VmaKind::Shm { id, .. } => Some(id),
+            _ => None,
+        };
+        let n = self.vmas.iter().filter_map(id_of).count();
+        let mut sorted = alloc::vec::Vec::new();
+        if sorted.try_reserve_exact(n).is_ok() {
+            sorted.extend(self.vmas.iter().filter_map(id_of));
+            sorted.sort_unstable();
+            sorted.dedup();
+            sorted.into_iter().for_each(f);
+        } else {
+            // No memory for the list: quadratic, but it cannot fail.
+            for (i, id) in self.vmas.iter().filter_map(id_of).enumerate() {
+                if !self.vmas.iter().filter_map(id_of).take(i).any(|j| j == id) {
+                    f(id);
+                }
+            }
         }
     }
 
@@ -222,9 +388,20 @@ impl AddressSpace {
             .checked_add(req.len)
             .filter(|&e| e <= self.task_size)
             .ok_or(Errno::ENOMEM)?;
+        // Accounted as Linux accounts: private writable memory, and shared
+        // anonymous memory (shmem) whatever its protection.
+        let accounted = matches!(req.backing, Backing::Anonymous) && (req.shared || req.prot.write);
+        if accounted && !req.noreserve {
+            Self::enough_memory(mmu, req.len)?;
+        }
         let kind = match req.backing {
+            Backing::Anonymous if req.shared => VmaKind::Shm {
+                id: crate::mm::shm::create()?,
+                pgoff: 0,
+                may_write: req.may_write,
+            },
             Backing::Anonymous => VmaKind::Anonymous {
-                shared: req.shared,
+                shared: false,
                 may_write: req.may_write,
             },
             Backing::DevMem {
@@ -244,29 +421,19 @@ impl AddressSpace {
                 may_write,
             },
         };
-        // Accounted as Linux accounts: private writable memory, and shared
-        // anonymous memory (shmem) whatever its protection.
-        let accounted = match kind {
-            VmaKind::Anonymous { shared, .. } => shared || req.prot.write,
-            _ => false,
-        };
-        if accounted && !req.noreserve {
-            Self::enough_memory(mmu, req.len)?;
-        }
         let vma = Vma {
             start: addr,
             end,
             prot: req.prot,
             kind,
         };
-        if req.placement == Placement::Fixed {
-            // Linux unmaps first too: if the insert below then fails, the
-            // old mapping is gone (do_mmap -> mmap_region).
-            self.split_edges(mmu, addr, end)?;
-            let old = self.vmas.remove(addr, end)?;
-            Self::release(mmu, &old);
+        if let Err(e) = self.place(mmu, vma, req.placement == Placement::Fixed) {
+            // A new object nobody maps: gone again (it holds no page).
+            if let VmaKind::Shm { id, .. } = kind {
+                crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa));
+            }
+            return Err(e);
         }
-        self.vmas.insert(vma)?;
         if let Backing::DevMem { phys, .. } = req.backing {
             // Device registers are mapped now: there is nothing to allocate.
             if let Err(e) = mmu.map(addr, phys, req.len, user_attrs(req.prot, kind)) {
@@ -284,13 +451,25 @@ impl AddressSpace {
         Ok(addr)
     }
 
+    /// Insert the VMA of an mmap, replacing what is there if `fixed`.
+    fn place(&mut self, mmu: &mut dyn Mmu, vma: Vma, fixed: bool) -> Result<(), Errno> {
+        if fixed {
+            // Linux unmaps first too: if the insert below then fails, the
+            // old mapping is gone (do_mmap -> mmap_region).
+            self.split_edges(mmu, vma.start, vma.end)?;
+            let old = self.vmas.remove(vma.start, vma.end)?;
+            self.release(mmu, &old);
+        }
+        self.vmas.insert(vma)
+    }
+
     pub fn munmap(&mut self, mmu: &mut dyn Mmu, r: RangeRequest) -> Result<(), Errno> {
         if self.vmas.is_free(r.start, r.end) {
             return Ok(());
         }
         self.split_edges(mmu, r.start, r.end)?;
         let pieces = self.vmas.remove(r.start, r.end)?;
-        Self::release(mmu, &pieces);
+        self.release(mmu, &pieces);
         Ok(())
     }
 
@@ -313,9 +492,32 @@ impl AddressSpace {
                     mmu.protect(p.start, p.size(), user_attrs(p.prot, p.kind)),
                     "protect after split",
                 );
+                if self.shares_frames && p.prot.write && is_private_ram(p.kind) {
+                    Self::keep_cow(mmu, &p);
+                }
             }
         }
         err.map_or(Ok(()), Err)
+    }
+
+    /// Copy-on-write pages of the private VMA `v` (frames with more than
+    /// one reference) back to read-only after `v` was made writable: a
+    /// write must fault and copy. A block with any such frame stays
+    /// read-only whole (the fault splits it). Needs no memory.
+    fn keep_cow(mmu: &mut dyn Mmu, v: &Vma) {
+        let mut va = v.start;
+        while let Some(l) = mmu.next_leaf(va, v.end) {
+            let shared = (0..l.size)
+                .step_by(PAGE_SIZE)
+                .any(|o| mmu.frame_refs(l.pa + o as u64) > 1);
+            if shared {
+                crate::mm::must(
+                    mmu.protect(l.va, l.size, cow_attrs(v.prot, v.kind)),
+                    "write-protect a shared frame",
+                );
+            }
+            va = l.va + l.size;
+        }
     }
 
     /// `madvise`, walking the VMAs of the range as Linux's
@@ -358,7 +560,10 @@ impl AddressSpace {
                 v.kind,
                 VmaKind::Anonymous { shared: false, .. } | VmaKind::Heap | VmaKind::Stack
             );
-            let shared_anon = matches!(v.kind, VmaKind::Anonymous { shared: true, .. });
+            let shared_anon = matches!(
+                v.kind,
+                VmaKind::Anonymous { shared: true, .. } | VmaKind::Shm { .. }
+            );
             let drop_pages = match advice {
                 Advice::Hint => false,
                 Advice::DontNeed => match v.kind {
@@ -396,6 +601,17 @@ impl AddressSpace {
                     mmu.split(b)?;
                 }
                 crate::mm::must(mmu.unmap(a, b - a, true), "madvise unmap after split");
+                if let VmaKind::Shm { id, pgoff, .. } = v.kind {
+                    // MADV_REMOVE punches the pages out of the object too.
+                    // (Other processes mapping them keep their mapping,
+                    // and with it the frame, until they unmap it.)
+                    let first = pgoff + (a - v.start) / PAGE_SIZE;
+                    for i in first..first + (b - a) / PAGE_SIZE {
+                        if let Some(pa) = crate::mm::shm::take_page(id, i) {
+                            mmu.free_frame(pa);
+                        }
+                    }
+                }
             }
             covered = v.end;
             at = v.end;
@@ -412,6 +628,7 @@ impl AddressSpace {
     fn accounted(v: &Vma) -> bool {
         match v.kind {
             VmaKind::Anonymous { shared, .. } => shared || v.prot.write,
+            VmaKind::Shm { .. } => true,
             VmaKind::Device { .. } => false,
             _ => v.prot.write,
         }
@@ -479,11 +696,7 @@ impl AddressSpace {
 
     /// Linux's `vma_to_resize` checks for a growing (or same-size) remap.
     fn check_resize(v: &Vma, addr: usize, old_len: usize, new_len: usize) -> Result<(), Errno> {
-        let shared = matches!(
-            v.kind,
-            VmaKind::Anonymous { shared: true, .. } | VmaKind::Device { .. }
-        );
-        if old_len == 0 && !shared {
+        if old_len == 0 && !v.kind.is_shared() {
             return Err(Errno::EINVAL);
         }
         if old_len > v.end - addr {
@@ -603,9 +816,17 @@ impl AddressSpace {
         // Move the present pages (map at the new place, same frames and
         // attributes); undo on failure.
         let attrs = user_attrs(moved.prot, moved.kind);
+        let ro = cow_attrs(moved.prot, moved.kind);
+        let cow = moved.prot.write && is_private_ram(moved.kind);
         let mut off = 0;
         while off < old_len {
             if let Some(pa) = mmu.lookup(addr + off) {
+                // A shared frame of private memory stays copy-on-write.
+                let attrs = if cow && mmu.frame_refs(pa) > 1 {
+                    ro
+                } else {
+                    attrs
+                };
                 if let Err(e) = mmu.map(new_addr + off, pa, PAGE_SIZE, attrs) {
                     crate::mm::must(
                         mmu.unmap(new_addr, off.max(PAGE_SIZE), false),
@@ -675,9 +896,17 @@ impl AddressSpace {
     }
 
     /// Resolve a fault at `va`: Ok if it is now mapped with the access
-    /// allowed. Errors: `EFAULT` outside any mapping (SIGSEGV, maperr),
-    /// `EACCES` for an access the mapping does not allow (SIGSEGV,
-    /// accerr), `ENOMEM` when no frame is left (an out-of-memory kill).
+    /// allowed. Called for translation faults and for permission faults.
+    /// Errors: `EFAULT` outside any mapping (SIGSEGV, maperr), `EACCES`
+    /// for an access the mapping does not allow (SIGSEGV, accerr),
+    /// `ENOMEM` when no frame or table is left (an out-of-memory kill).
+    ///
+    /// A write to a present page of writable private memory is a
+    /// copy-on-write break ([`AddressSpace::break_cow`]); a write to a
+    /// present page of writable shared memory re-applies the VMA's
+    /// attributes. Either way the page is writable afterwards, so a
+    /// permission fault the VMA allows cannot repeat forever; one it does
+    /// not allow is `EACCES`.
     pub fn fault(&mut self, mmu: &mut dyn Mmu, va: usize, access: Access2) -> Result<(), Errno> {
         let vma = *self.vmas.find(va).ok_or(Errno::EFAULT)?;
         let allowed = match access {
@@ -689,13 +918,30 @@ impl AddressSpace {
             return Err(Errno::EACCES);
         }
         let page = va & !(PAGE_SIZE - 1);
-        if mmu.lookup(page).is_some() {
-            return Ok(()); // already there (e.g. a populate loop)
+        let attrs = user_attrs(vma.prot, vma.kind);
+        if let Some(leaf) = mmu.next_leaf(page, page + PAGE_SIZE) {
+            // Present. Reads and executes the VMA allows are allowed by
+            // its attributes (a copy-on-write page is readable).
+            if access != Access2::Write {
+                return Ok(());
+            }
+            if is_private_ram(vma.kind) {
+                return self.break_cow(mmu, &vma, page, leaf);
+            }
+            return mmu.protect(leaf.va, leaf.size, attrs);
         }
         if !owns_frames(vma.kind) {
             return Err(Errno::EFAULT);
         }
-        let attrs = user_attrs(vma.prot, vma.kind);
+        if let VmaKind::Shm { id, pgoff, .. } = vma.kind {
+            return Self::fault_shared(
+                mmu,
+                id,
+                pgoff + (page - vma.start) / PAGE_SIZE,
+                page,
+                attrs,
+            );
+        }
         let section = mmu.section_size();
         let block = va & !(section - 1);
         if matches!(vma.kind, VmaKind::Anonymous { .. } | VmaKind::Heap)
@@ -726,17 +972,353 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Map page `index` of the shared memory object `id` at `page`: the
+    /// object's frame, or a new zeroed one put into the object (so every
+    /// address space mapping the object sees it). The mapping holds a
+    /// reference of its own.
+    fn fault_shared(
+        mmu: &mut dyn Mmu,
+        id: crate::mm::shm::ShmId,
+        index: usize,
+        page: usize,
+        attrs: MapAttrs,
+    ) -> Result<(), Errno> {
+        let (pa, _) =
+            crate::mm::shm::page_or_insert(id, index, &mut || mmu.alloc_zeroed(PAGE_SIZE))?;
+        mmu.share_frame(pa)?;
+        if let Err(e) = mmu.map(page, pa, PAGE_SIZE, attrs) {
+            mmu.free_frame(pa);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// A write to the present `leaf` holding `page` of the writable private
+    /// VMA `vma`: copy-on-write. A frame no one else holds (one
+    /// reference) is simply made writable again. A shared frame is copied
+    /// into a new one, mapped writable in its place (break-before-make),
+    /// and this address space's reference to the old one dropped.
+    ///
+    /// A section or block (1 MiB on ARMv7-A, 2 MiB on AArch64) whose
+    /// frames are all exclusive is made writable whole; if any is shared,
+    /// the block is *split* and only the written 4 KiB page is copied,
+    /// as Linux does for a shared transparent huge page (it splits the
+    /// PMD in `do_huge_pmd_wp_page`): copying the whole block would cost
+    /// 256 or 512 frames and a copy of 1 or 2 MiB for one write, and
+    /// need an aligned contiguous run that a fragmented pool may not have;
+    /// the split needs only one table.
+    pub fn break_cow(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        vma: &Vma,
+        page: usize,
+        leaf: Leaf,
+    ) -> Result<(), Errno> {
+        let rw = user_attrs(vma.prot, vma.kind);
+        let mut leaf = leaf;
+        if leaf.size > PAGE_SIZE {
+            let exclusive = (0..leaf.size)
+                .step_by(PAGE_SIZE)
+                .all(|o| mmu.frame_refs(leaf.pa + o as u64) <= 1);
+            if exclusive {
+                return mmu.protect(leaf.va, leaf.size, rw);
+            }
+            mmu.split(page)?;
+            if page + PAGE_SIZE < self.task_size {
+                mmu.split(page + PAGE_SIZE)?;
+            }
+            leaf = mmu
+                .next_leaf(page, page + PAGE_SIZE)
+                .filter(|l| l.va == page && l.size == PAGE_SIZE)
+                .ok_or(Errno::EFAULT)?;
+        }
+        let old = leaf.pa;
+        if mmu.frame_refs(old) <= 1 {
+            return mmu.protect(page, PAGE_SIZE, rw);
+        }
+        let new = mmu.alloc_zeroed(PAGE_SIZE)?;
+        // SAFETY: `new` was just allocated for this address space; `old`
+        // is a RAM frame it maps (private memory owns RAM frames only).
+        unsafe { mmu.copy_frame(new, old) };
+        if let Err(e) = mmu.replace(page, new, rw) {
+            mmu.free_frame(new);
+            return Err(e);
+        }
+        // The old translation is gone from every TLB: drop our reference.
+        mmu.free_frame(old);
+        Ok(())
+    }
+
+    /// `fork`: a copy of this address space for a child, whose table is
+    /// `child` (empty). The VMAs are copied; pages are shared, lazily:
+    ///
+    /// - private writable memory (anonymous, heap, stack, ELF data) becomes
+    ///   copy-on-write: read-only in both, each frame one reference more
+    ///   (a write faults and copies, [`AddressSpace::break_cow`]); the
+    ///   parent's entries are write-protected through [`Mmu::protect`],
+    ///   break-before-make with TLB invalidation;
+    /// - other private memory (read-only, executable) is shared with the
+    ///   same rights, one reference more per frame;
+    /// - shared anonymous memory keeps its object: the child maps the same
+    ///   frames (one reference more each) and becomes one more user, so a
+    ///   page first touched after the fork, by either side, is seen by both;
+    /// - `/dev/mem` mappings map the same physical pages with the same
+    ///   memory type (no references: not RAM frames);
+    /// - sections and blocks stay whole in both.
+    ///
+    /// Like Linux's `dup_mmap`, each private writable VMA is charged to the
+    /// overcommit heuristic ([`AddressSpace::enough_memory`]) first. On a
+    /// failure (`ENOMEM`: a VMA list, a table or a count that cannot be
+    /// had) the child is torn down completely, every reference it took is
+    /// dropped, and the parent stays as it was, except that pages already
+    /// write-protected stay so (their next write finds one reference and
+    /// just makes them writable).
+    pub fn fork(&mut self, mmu: &mut dyn Mmu, child: &mut dyn Mmu) -> Result<AddressSpace, Errno> {
+        for v in self.vmas.iter() {
+            if Self::accounted(v) && !v.kind.is_shared() {
+                Self::enough_memory(child, v.size())?;
+            }
+        }
+        let mut c = AddressSpace {
+            vmas: self.vmas.try_clone()?,
+            mmap_lo: self.mmap_lo,
+            mmap_hi: self.mmap_hi,
+            task_size: self.task_size,
+            brk_start: self.brk_start,
+            brk: self.brk,
+            shares_frames: true,
+        };
+        self.shares_frames = true;
+        // One more user of each object. Undone by hand on failure: the
+        // child's teardown would remove a user of every object it maps.
+        let mut users = Ok(());
+        let mut added = 0usize;
+        self.each_object(&mut |id| {
+            if users.is_ok() {
+                users = crate::mm::shm::add_user(id);
+                added += usize::from(users.is_ok());
+            }
+        });
+        if let Err(e) = users {
+            let mut n = 0;
+            self.each_object(&mut |id| {
+                if n < added {
+                    crate::mm::shm::remove_user(id, &mut |_| {});
+                    n += 1;
+                }
+            });
+            return Err(e);
+        }
+        if let Err(e) = self.fork_pages(mmu, child) {
+            c.teardown(child);
+            return Err(e);
+        }
+        Ok(c)
+    }
+
+    /// The page-table half of [`AddressSpace::fork`]: every present block
+    /// of the parent into `child`.
+    fn fork_pages(&self, mmu: &mut dyn Mmu, child: &mut dyn Mmu) -> Result<(), Errno> {
+        for v in self.vmas.iter() {
+            let mut va = v.start;
+            while let Some(l) = mmu.next_leaf(va, v.end) {
+                if l.va < v.start || l.va + l.size > v.end {
+                    // Blocks never straddle a VMA's edge (every change to
+                    // a range splits its edges first).
+                    return Err(Errno::EINVAL);
+                }
+                va = l.va + l.size;
+                if !owns_frames(v.kind) {
+                    child.map(l.va, l.pa, l.size, user_attrs(v.prot, v.kind))?;
+                    continue;
+                }
+                let cow = v.prot.write && !v.kind.is_shared();
+                let attrs = if cow {
+                    cow_attrs(v.prot, v.kind)
+                } else {
+                    user_attrs(v.prot, v.kind)
+                };
+                // Validate, then act: the references first (undone if one
+                // fails), then the child's mapping (undone if it fails),
+                // then the parent's write protection, which cannot fail.
+                let frames = l.size / PAGE_SIZE;
+                for i in 0..frames {
+                    if let Err(e) = mmu.share_frame(l.pa + (i * PAGE_SIZE) as u64) {
+                        for j in 0..i {
+                            mmu.free_frame(l.pa + (j * PAGE_SIZE) as u64);
+                        }
+                        return Err(e);
+                    }
+                }
+                if let Err(e) = child.map(l.va, l.pa, l.size, attrs) {
+                    for j in 0..frames {
+                        mmu.free_frame(l.pa + (j * PAGE_SIZE) as u64);
+                    }
+                    return Err(e);
+                }
+                if cow {
+                    crate::mm::must(mmu.protect(l.va, l.size, attrs), "fork: write-protect");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The futex key of the 4-byte word at `va` (Linux's
+    /// `get_futex_key`): `EINVAL` if unaligned, `EFAULT` if nothing
+    /// readable is mapped there. The page is faulted in (for reading) if
+    /// needed. Shared memory (shared anonymous, `/dev/mem`) gives the
+    /// word's physical address, the same in every process; private memory
+    /// its virtual address.
+    pub fn translate_for_futex(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        va: usize,
+        _write: bool,
+    ) -> Result<FutexKey, Errno> {
+        if va % 4 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let v = *self.vmas.find(va).ok_or(Errno::EFAULT)?;
+        if !v.kind.is_shared() {
+            return Ok(FutexKey::Private { va });
+        }
+        match self.fault(mmu, va, Access2::Read) {
+            Ok(()) => {}
+            Err(Errno::ENOMEM) => return Err(Errno::ENOMEM),
+            Err(_) => return Err(Errno::EFAULT),
+        }
+        let pa = mmu.lookup(va).ok_or(Errno::EFAULT)?;
+        Ok(FutexKey::Shared { pa })
+    }
+
+    /// `/proc/<pid>/maps` as Linux writes it ([`AddressSpace::write_maps_of`])
+    /// with the executable's file on an unknown device (`00:00`, inode 0).
+    pub fn write_maps(&self, out: &mut dyn core::fmt::Write, exe_path: &str) -> core::fmt::Result {
+        self.write_maps_of(
+            out,
+            &MapsFile {
+                path: exe_path,
+                dev: (0, 0),
+                ino: 0,
+                sigpage: None,
+            },
+        )
+    }
+
+    /// `/proc/<pid>/maps` in Linux's format (`show_map_vma`,
+    /// fs/proc/task_mmu.c): one line per VMA,
+    /// `%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu ` (start, end, r/w/x,
+    /// s or p, offset, device, inode), then, for a named mapping, spaces
+    /// up to column `25 + 6 * sizeof(void *) - 1` (`seq_setwidth` and
+    /// `seq_pad`: 48 on 32-bit, 72 on 64-bit), one more space and the
+    /// name. Names: the executable for ELF segments (offset: the file
+    /// offset the VMA's start shows), `[heap]`, `[stack]`, `/dev/mem` (the
+    /// physical address as offset), `/dev/zero (deleted)` for shared
+    /// anonymous memory (the object page offset); none for private
+    /// anonymous memory.
+    pub fn write_maps_of(
+        &self,
+        out: &mut dyn core::fmt::Write,
+        exe: &MapsFile,
+    ) -> core::fmt::Result {
+        self.write_maps_width(out, exe, 25 + 6 * core::mem::size_of::<usize>() - 1)
+    }
+
+    /// [`AddressSpace::write_maps_of`] with the name column given.
+    fn write_maps_width(
+        &self,
+        out: &mut dyn core::fmt::Write,
+        exe: &MapsFile,
+        width: usize,
+    ) -> core::fmt::Result {
+        for v in self.vmas.iter() {
+            let (off, dev, ino, name): (u64, (u32, u32), u64, Option<&str>) = match v.kind {
+                VmaKind::Image(_) if exe.sigpage == Some(v.start) => {
+                    (0, (0, 0), 0, Some("[sigpage]"))
+                }
+                VmaKind::Image(d) => {
+                    let off = (d.file_offset as i128 + v.start as i128 - d.va as i128).max(0);
+                    (off as u64, exe.dev, exe.ino, Some(exe.path))
+                }
+                VmaKind::Device { phys, .. } => (phys, DEV_MEM_DEV, DEV_MEM_INO, Some("/dev/mem")),
+                VmaKind::Shm { id, pgoff, .. } => (
+                    (pgoff as u64) << 12,
+                    SHMEM_DEV,
+                    u64::from(id),
+                    Some("/dev/zero (deleted)"),
+                ),
+                VmaKind::Heap => (0, (0, 0), 0, Some("[heap]")),
+                VmaKind::Stack => (0, (0, 0), 0, Some("[stack]")),
+                VmaKind::Anonymous { .. } => (0, (0, 0), 0, None),
+            };
+            let mut line = Counted { out, n: 0 };
+            write!(
+                line,
+                "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
+                v.start,
+                v.end,
+                if v.prot.read { 'r' } else { '-' },
+                if v.prot.write { 'w' } else { '-' },
+                if v.prot.exec { 'x' } else { '-' },
+                if v.kind.is_shared() { 's' } else { 'p' },
+                off,
+                dev.0,
+                dev.1,
+                ino
+            )?;
+            if let Some(name) = name {
+                let pad = width.saturating_sub(line.n);
+                write!(line, "{:pad$} {}", "", name, pad = pad)?;
+            }
+            line.write_char('\n')?;
+        }
+        Ok(())
+    }
+
     /// Remove everything (task exit). Device mappings are unmapped first
     /// without freeing anything; then the whole user range in one walk, so
-    /// no block needs splitting and nothing can fail or be left behind.
+    /// no block needs splitting and nothing can fail or be left behind;
+    /// then this address space leaves the shared memory objects it mapped.
     pub fn teardown(&mut self, mmu: &mut dyn Mmu) {
         for v in self.vmas.iter().filter(|v| !owns_frames(v.kind)) {
             crate::mm::must(mmu.unmap(v.start, v.size(), false), "teardown: device");
         }
-        crate::mm::must(mmu.unmap(0, self.task_size, true), "teardown");
+        // Only where VMAs are (a walk of the whole user range costs a
+        // visit of every top-level entry): runs of adjacent VMAs at once.
+        let mut run: Option<(usize, usize)> = None;
+        for v in self.vmas.iter() {
+            run = match run {
+                Some((s, e)) if e == v.start => Some((s, v.end)),
+                Some((s, e)) => {
+                    crate::mm::must(mmu.unmap(s, e - s, true), "teardown");
+                    Some((v.start, v.end))
+                }
+                None => Some((v.start, v.end)),
+            };
+        }
+        if let Some((s, e)) = run {
+            crate::mm::must(mmu.unmap(s, e - s, true), "teardown");
+        }
+        self.each_object(&mut |id| crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa)));
         self.vmas = VmaSet::new(self.vmas.max_count());
     }
 }
 
+/// A `fmt::Write` that counts what it passes on (for `seq_pad`).
+struct Counted<'a> {
+    out: &'a mut dyn core::fmt::Write,
+    n: usize,
+}
+
+impl core::fmt::Write for Counted<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.n += s.chars().count();
+        self.out.write_str(s)
+    }
+}
+
+#[cfg(test)]
+mod fork_tests;
 #[cfg(test)]
 mod tests;

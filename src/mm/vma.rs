@@ -16,15 +16,20 @@
 //! * a `Device` VMA is never executable, is writable only if `may_write`,
 //!   and its physical range neither wraps nor is unaligned.
 //!
-//! Storage is a sorted `Vec`: address spaces have few VMAs, lookups are
-//! binary searches and updates move at most a few elements plus one
-//! `memmove` of the tail.
+//! Storage is an AVL tree with per-subtree gap summaries ([`tree`]): a
+//! lookup, an insertion, a removal and the top-down free-area search are
+//! O(log n) whatever the number of VMAs (up to `vm.max_map_count`, 65 530,
+//! as on Linux), and every allocation is fallible and made before anything
+//! changes.
 
 use alloc::vec::Vec;
 
 use crate::errno::Errno;
 use crate::mm::memtype::MemoryType;
 use crate::syscall::mm_args::{Prot, PAGE_SIZE};
+
+mod tree;
+use tree::{Tree, NIL};
 
 /// What backs a VMA.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +60,29 @@ pub enum VmaKind {
     Stack,
     /// The `brk` heap.
     Heap,
+    /// Shared anonymous memory (`MAP_SHARED|MAP_ANONYMOUS`, a shared
+    /// mapping of `/dev/zero`): a window on a shared memory object
+    /// ([`crate::mm::shm`]) that outlives `fork`. Page `i` of the VMA is
+    /// page `pgoff + i` of the object.
+    Shm {
+        id: crate::mm::shm::ShmId,
+        /// The object page that `vma.start` shows.
+        pgoff: usize,
+        /// As for [`VmaKind::Anonymous`] (`VM_MAYWRITE`).
+        may_write: bool,
+    },
+}
+
+impl VmaKind {
+    /// Memory whose pages are the same for every mapping of it (shared
+    /// anonymous memory, devices), as opposed to private memory, which a
+    /// `fork` makes copy-on-write.
+    pub fn is_shared(&self) -> bool {
+        matches!(
+            self,
+            VmaKind::Anonymous { shared: true, .. } | VmaKind::Shm { .. } | VmaKind::Device { .. }
+        )
+    }
 }
 
 /// The file bytes behind an ELF segment: `bytes` appear at user address
@@ -63,11 +91,18 @@ pub enum VmaKind {
 pub struct ImageData {
     pub bytes: &'static [u8],
     pub va: usize,
+    /// Where `bytes` start in the file (`p_offset`), for
+    /// `/proc/<pid>/maps`.
+    pub file_offset: u64,
 }
 
 impl ImageData {
     /// No file bytes: all zero (tests, and segments with `p_filesz` 0).
-    pub const ZERO: ImageData = ImageData { bytes: &[], va: 0 };
+    pub const ZERO: ImageData = ImageData {
+        bytes: &[],
+        va: 0,
+        file_offset: 0,
+    };
 
     /// The part of the file bytes that lands in `[page, page + len)`, as
     /// (offset in the page, bytes).
@@ -84,6 +119,7 @@ impl ImageData {
 impl PartialEq for ImageData {
     fn eq(&self, o: &Self) -> bool {
         self.va == o.va
+            && self.file_offset == o.file_offset
             && self.bytes.len() == o.bytes.len()
             && core::ptr::eq(self.bytes.as_ptr(), o.bytes.as_ptr())
     }
@@ -129,6 +165,15 @@ impl Vma {
                 // physical range is representable.
                 phys: phys.saturating_add(start.saturating_sub(self.start) as u64),
                 mem,
+                may_write,
+            },
+            VmaKind::Shm {
+                id,
+                pgoff,
+                may_write,
+            } => VmaKind::Shm {
+                id,
+                pgoff: pgoff.saturating_add(start.saturating_sub(self.start) / PAGE_SIZE),
                 may_write,
             },
             other => other,
@@ -177,6 +222,18 @@ impl Vma {
                 },
             ) => ma == mb && wa == wb && pa.checked_add(self.size() as u64) == Some(pb),
             (VmaKind::Image(a), VmaKind::Image(b)) => a == b,
+            (
+                VmaKind::Shm {
+                    id: ia,
+                    pgoff: oa,
+                    may_write: wa,
+                },
+                VmaKind::Shm {
+                    id: ib,
+                    pgoff: ob,
+                    may_write: wb,
+                },
+            ) => ia == ib && wa == wb && oa.checked_add(self.size() / PAGE_SIZE) == Some(ob),
             (VmaKind::Stack, VmaKind::Stack) | (VmaKind::Heap, VmaKind::Heap) => true,
             _ => false,
         }
@@ -190,7 +247,9 @@ impl Vma {
         }
         match self.kind {
             VmaKind::Device { may_write, .. } => !prot.exec && (may_write || !prot.write),
-            VmaKind::Anonymous { may_write, .. } => may_write || !prot.write,
+            VmaKind::Anonymous { may_write, .. } | VmaKind::Shm { may_write, .. } => {
+                may_write || !prot.write
+            }
             _ => true,
         }
     }
@@ -212,40 +271,71 @@ fn push_merged(out: &mut Vec<Vma>, v: Vma) {
     out.push(v);
 }
 
+/// A run of VMAs in the tree: the node before it (`NIL` if none), its
+/// first and last nodes (`NIL` if empty) and its length.
+struct Hits {
+    before: u32,
+    first: u32,
+    last: u32,
+    k: usize,
+}
+
 /// A user address space's regions: sorted, non-overlapping, page-aligned,
 /// maximally merged.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct VmaSet {
-    vmas: Vec<Vma>,
+    tree: Tree,
     /// Like Linux's `vm.max_map_count`: operations that would leave more
     /// VMAs than this fail with `ENOMEM`.
     max_count: usize,
 }
 
+impl core::fmt::Debug for VmaSet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        struct List<'a>(&'a VmaSet);
+        impl core::fmt::Debug for List<'_> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_list().entries(self.0.iter()).finish()
+            }
+        }
+        f.debug_struct("VmaSet")
+            .field("vmas", &List(self))
+            .field("max_count", &self.max_count)
+            .finish()
+    }
+}
+
 impl VmaSet {
+    /// A copy (for `fork`), or `ENOMEM`.
+    pub fn try_clone(&self) -> Result<VmaSet, Errno> {
+        Ok(VmaSet {
+            tree: self.tree.try_clone()?,
+            max_count: self.max_count,
+        })
+    }
+
     /// An empty address space allowing at most `max_count` VMAs.
     pub fn new(max_count: usize) -> Self {
         VmaSet {
-            vmas: Vec::new(),
+            tree: Tree::new(),
             max_count,
         }
     }
 
     /// All VMAs in address order.
     pub fn iter(&self) -> impl Iterator<Item = &Vma> {
-        self.vmas.iter()
+        self.tree.iter_from_node(self.tree.after(NIL))
     }
 
     /// The VMAs that end after `addr`, in address order (the one holding
     /// `addr`, if any, first).
     pub fn iter_from(&self, addr: usize) -> impl Iterator<Item = &Vma> {
-        self.vmas.iter().skip(self.first_ending_after(addr))
+        self.tree.iter_from_node(self.tree.first_ending_after(addr))
     }
 
     /// The VMA containing `addr`, if any.
     pub fn find(&self, addr: usize) -> Option<&Vma> {
-        let i = self.first_ending_after(addr);
-        self.vmas.get(i).filter(|v| v.start <= addr)
+        self.iter_from(addr).next().filter(|v| v.start <= addr)
     }
 
     /// Whether nothing is mapped in `[start, end)`. An empty range is free;
@@ -254,13 +344,12 @@ impl VmaSet {
         if start >= end {
             return start == end;
         }
-        let i = self.first_ending_after(start);
-        self.vmas.get(i).is_none_or(|v| v.start >= end)
+        self.iter_from(start).next().is_none_or(|v| v.start >= end)
     }
 
     /// Number of VMAs.
     pub fn count(&self) -> usize {
-        self.vmas.len()
+        self.tree.len()
     }
 
     /// The VMA limit this set was created with.
@@ -270,20 +359,25 @@ impl VmaSet {
 
     /// Total bytes mapped.
     pub fn mapped_bytes(&self) -> usize {
-        self.vmas
-            .iter()
+        self.iter()
             .fold(0usize, |acc, v| acc.saturating_add(v.size()))
     }
 
-    /// Index of the first VMA with `end > addr` (the first that could
-    /// contain or follow `addr`).
-    fn first_ending_after(&self, addr: usize) -> usize {
-        self.vmas.partition_point(|v| v.end <= addr)
-    }
-
-    /// Index one past the last VMA with `start < addr`.
-    fn first_starting_at_or_after(&self, addr: usize) -> usize {
-        self.vmas.partition_point(|v| v.start < addr)
+    /// The VMAs meeting `[start, end)`.
+    fn hits(&self, start: usize, end: usize) -> Hits {
+        let first = self.tree.first_ending_after(start);
+        let (mut t, mut last, mut k) = (first, NIL, 0);
+        while t != NIL && self.tree.vma(t).start < end {
+            last = t;
+            k += 1;
+            t = self.tree.after(t);
+        }
+        Hits {
+            before: self.tree.before(first),
+            first,
+            last,
+            k,
+        }
     }
 
     /// Finds room for `len` bytes.
@@ -297,6 +391,9 @@ impl VmaSet {
     /// that gets `None` with a large `align` can retry with `PAGE_SIZE`.
     /// `None` if `len` is 0 or unaligned, `align` is not a power of two, or
     /// nothing fits.
+    ///
+    /// O(log n) with page alignment: the search skips every subtree whose
+    /// largest hole is shorter than `len`.
     pub fn find_free(
         &self,
         len: usize,
@@ -327,30 +424,7 @@ impl VmaSet {
                 return Some(hint);
             }
         }
-
-        // The highest `align`ed start in [gap_start, gap_end) that fits.
-        let fit = |gap_start: usize, gap_end: usize| -> Option<usize> {
-            let cand = gap_end.checked_sub(len)? & !(align - 1);
-            (cand >= gap_start).then_some(cand)
-        };
-        let mut gap_end = hi;
-        for v in self.vmas.iter().rev() {
-            if v.start >= gap_end {
-                continue; // wholly above the search window
-            }
-            if v.end > lo {
-                if let Some(a) = fit(v.end.max(lo), gap_end) {
-                    return Some(a);
-                }
-            } else {
-                break; // this and every lower VMA is below the window
-            }
-            gap_end = v.start;
-            if gap_end <= lo {
-                return None;
-            }
-        }
-        fit(lo, gap_end)
+        self.tree.find_free_top_down(len, lo, hi, align)
     }
 
     /// Checks the parts of a VMA that do not depend on the rest of the set.
@@ -370,33 +444,6 @@ impl VmaSet {
         Ok(())
     }
 
-    /// Replaces `vmas[lo..hi]` with `new`. Fails (with nothing changed)
-    /// only if growing the vector cannot allocate.
-    fn replace_range(&mut self, lo: usize, hi: usize, new: &[Vma]) -> Result<(), Errno> {
-        if lo > hi || hi > self.vmas.len() {
-            return Err(Errno::EINVAL);
-        }
-        let old = hi - lo;
-        if new.len() > old {
-            self.vmas
-                .try_reserve(new.len() - old)
-                .map_err(|_| Errno::ENOMEM)?;
-        }
-        // From here on nothing can fail or allocate.
-        let common = old.min(new.len());
-        for (slot, v) in self.vmas.iter_mut().skip(lo).take(common).zip(new) {
-            *slot = *v;
-        }
-        if old > new.len() {
-            self.vmas.drain(lo + common..hi);
-        } else {
-            for (i, v) in new.iter().enumerate().skip(common) {
-                self.vmas.insert(lo + i, *v);
-            }
-        }
-        Ok(())
-    }
-
     /// Adds `vma`, merging it with compatible neighbours.
     ///
     /// Errors, with the set unchanged: `EINVAL` for an empty or unaligned
@@ -406,36 +453,42 @@ impl VmaSet {
     /// first); `ENOMEM` if the set would exceed `max_count`.
     pub fn insert(&mut self, vma: Vma) -> Result<(), Errno> {
         Self::validate(&vma)?;
-        let i = self.first_ending_after(vma.start);
-        if self.vmas.get(i).is_some_and(|next| next.start < vma.end) {
+        // Fast path: a lone VMA, added in one descent (or nothing done).
+        if self.count() < self.max_count
+            && self.tree.ensure_room(1).is_ok()
+            && self.tree.insert_lone(&vma)
+        {
+            return Ok(());
+        }
+        let next = self.tree.first_ending_after(vma.start);
+        let next_vma = (next != NIL).then(|| self.tree.vma(next));
+        if next_vma.is_some_and(|n| n.start < vma.end) {
             return Err(Errno::EEXIST);
         }
-        let prev = i.checked_sub(1).and_then(|p| self.vmas.get(p));
-        let merge_prev = prev.is_some_and(|p| p.can_merge(&vma));
-        let merge_next = self.vmas.get(i).is_some_and(|n| vma.can_merge(n));
+        let prev = self.tree.before(next);
+        let prev_vma = (prev != NIL).then(|| self.tree.vma(prev));
+        let merge_prev = prev_vma.filter(|p| p.can_merge(&vma));
+        let merge_next = next_vma.filter(|n| vma.can_merge(n));
 
-        let new_count = (self.count() + 1) - usize::from(merge_prev) - usize::from(merge_next);
-        if new_count > self.max_count {
+        let run = usize::from(merge_prev.is_some()) + usize::from(merge_next.is_some());
+        if self.count() + 1 - run > self.max_count {
             return Err(Errno::ENOMEM);
         }
 
         let mut merged = vma;
-        let mut lo = i;
-        let mut hi = i;
-        if merge_prev {
-            if let Some(p) = prev {
-                merged.start = p.start;
-                merged.kind = p.kind;
-                lo = i - 1;
-            }
+        if let Some(p) = merge_prev {
+            merged.start = p.start;
+            merged.kind = p.kind;
         }
-        if merge_next {
-            if let Some(n) = self.vmas.get(i) {
-                merged.end = n.end;
-                hi = i + 1;
-            }
+        if let Some(n) = merge_next {
+            merged.end = n.end;
         }
-        self.replace_range(lo, hi, &[merged])
+        let before = if merge_prev.is_some() {
+            self.tree.before(prev)
+        } else {
+            prev
+        };
+        self.tree.replace_run(before, run, &[merged])
     }
 
     /// Unmaps `[start, end)`: VMAs inside are dropped, VMAs partly inside
@@ -450,18 +503,26 @@ impl VmaSet {
         if start > end || !is_page_aligned(start) || !is_page_aligned(end) {
             return Err(Errno::EINVAL);
         }
-        let lo = self.first_ending_after(start);
-        let hi = self.first_starting_at_or_after(end).max(lo);
-        let hit = self.vmas.get(lo..hi).unwrap_or(&[]);
         let mut removed = Vec::new();
+        // Fast path: exactly one whole VMA, removed in one descent (or
+        // nothing done).
+        if start < end && self.count() <= self.max_count && removed.try_reserve_exact(1).is_ok() {
+            if let Some(v) = self.tree.remove_exact(start, end) {
+                removed.push(v);
+                return Ok(removed);
+            }
+        }
+        let hits = self.hits(start, end);
         removed
-            .try_reserve_exact(hit.len())
+            .try_reserve_exact(hits.k)
             .map_err(|_| Errno::ENOMEM)?;
         removed.extend(
-            hit.iter()
+            self.tree
+                .iter_from_node(hits.first)
+                .take(hits.k)
                 .map(|v| v.clip(v.start.max(start), v.end.min(end))),
         );
-        self.cut(start, end)?;
+        self.cut_hits(start, end, &hits)?;
         Ok(removed)
     }
 
@@ -471,35 +532,42 @@ impl VmaSet {
         if start > end || !is_page_aligned(start) || !is_page_aligned(end) {
             return Err(Errno::EINVAL);
         }
-        let lo = self.first_ending_after(start);
-        let hi = self.first_starting_at_or_after(end).max(lo);
-        let Some(hit) = self.vmas.get(lo..hi).filter(|s| !s.is_empty()) else {
-            return Ok(());
-        };
+        let hits = self.hits(start, end);
+        self.cut_hits(start, end, &hits)
+    }
 
+    /// Cuts `[start, end)` out of the VMAs that meet it, `hits`.
+    fn cut_hits(&mut self, start: usize, end: usize, hits: &Hits) -> Result<(), Errno> {
+        let k = hits.k;
+        if k == 0 {
+            return Ok(());
+        }
+        let first = self.tree.vma(hits.first);
+        let last = self.tree.vma(hits.last);
         let mut keep: [Option<Vma>; 2] = [None, None];
-        if let Some(first) = hit.first().filter(|v| v.start < start) {
+        if first.start < start {
             keep[0] = Some(first.clip(first.start, start));
         }
-        if let Some(last) = hit.last().filter(|v| v.end > end) {
+        if last.end > end {
             keep[1] = Some(last.clip(end, last.end));
         }
         let kept = keep.iter().flatten().count();
-        let new_count = self.count() - hit.len() + kept;
+        let new_count = self.count() - k + kept;
         if new_count > self.max_count {
             return Err(Errno::ENOMEM);
         }
+        let before = hits.before;
         match keep {
-            [Some(left), Some(right)] => self.replace_range(lo, hi, &[left, right]),
-            [Some(one), None] | [None, Some(one)] => self.replace_range(lo, hi, &[one]),
-            [None, None] => self.replace_range(lo, hi, &[]),
+            [Some(left), Some(right)] => self.tree.replace_run(before, k, &[left, right]),
+            [Some(one), None] | [None, Some(one)] => self.tree.replace_run(before, k, &[one]),
+            [None, None] => self.tree.replace_run(before, k, &[]),
         }
     }
 
     /// Room for `extra` more VMAs, so the next operations that add at
     /// most that many cannot fail for lack of memory.
     pub fn reserve(&mut self, extra: usize) -> Result<(), Errno> {
-        self.vmas.try_reserve(extra).map_err(|_| Errno::ENOMEM)
+        self.tree.ensure_room(extra)
     }
 
     /// How far Linux's `mprotect(start, end, prot)` gets: it changes VMAs
@@ -510,7 +578,7 @@ impl VmaSet {
     /// it. The range must be page-aligned and not inverted.
     pub fn protect_extent(&self, start: usize, end: usize, prot: Prot) -> (usize, Option<Errno>) {
         let mut covered = start;
-        for v in self.vmas.iter().skip(self.first_ending_after(start)) {
+        for v in self.iter_from(start) {
             if covered >= end || v.start >= end {
                 break;
             }
@@ -550,13 +618,17 @@ impl VmaSet {
         if start == end {
             return Ok(Vec::new());
         }
-        let lo = self.first_ending_after(start);
-        let hi = self.first_starting_at_or_after(end).max(lo);
-        let hit = self.vmas.get(lo..hi).unwrap_or(&[]);
+        let Hits {
+            before,
+            first,
+            last,
+            k,
+        } = self.hits(start, end);
+        let hit = || self.tree.iter_from_node(first).take(k);
 
         // Validate: contiguous coverage and permitted rights, in order.
         let mut covered = start;
-        for v in hit {
+        for v in hit() {
             if v.start > covered {
                 return Err(Errno::ENOMEM);
             }
@@ -570,20 +642,22 @@ impl VmaSet {
         }
 
         // Rebuild hit plus one neighbour on each side, merging as we go.
-        let a = lo.saturating_sub(1);
-        let b = hi.saturating_add(1).min(self.vmas.len());
-        let window = self.vmas.get(a..b).unwrap_or(&[]);
+        let left = (before != NIL).then(|| self.tree.vma(before));
+        let after = if last == NIL {
+            NIL
+        } else {
+            self.tree.after(last)
+        };
+        let right = (after != NIL).then(|| self.tree.vma(after));
+        let window_len = k + usize::from(left.is_some()) + usize::from(right.is_some());
         let mut out = Vec::new();
-        out.try_reserve(window.len() + 2)
-            .map_err(|_| Errno::ENOMEM)?;
+        out.try_reserve(window_len + 2).map_err(|_| Errno::ENOMEM)?;
         let mut changed = Vec::new();
-        changed.try_reserve(hit.len()).map_err(|_| Errno::ENOMEM)?;
-        for (idx, v) in window.iter().enumerate() {
-            let i = a + idx;
-            if i < lo || i >= hi {
-                push_merged(&mut out, *v);
-                continue;
-            }
+        changed.try_reserve(k).map_err(|_| Errno::ENOMEM)?;
+        if let Some(v) = left {
+            push_merged(&mut out, *v);
+        }
+        for v in hit() {
             if v.start < start {
                 push_merged(&mut out, v.clip(v.start, start));
             }
@@ -597,15 +671,26 @@ impl VmaSet {
                 push_merged(&mut out, v.clip(end, v.end));
             }
         }
+        if let Some(v) = right {
+            push_merged(&mut out, *v);
+        }
 
-        let new_count = self.count() - window.len() + out.len();
+        let new_count = self.count() - window_len + out.len();
         if new_count > self.max_count {
             return Err(Errno::ENOMEM);
         }
-        self.replace_range(a, b, &out)?;
+        let window_before = if left.is_some() {
+            self.tree.before(before)
+        } else {
+            before
+        };
+        self.tree.replace_run(window_before, window_len, &out)?;
         Ok(changed)
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod store_tests;

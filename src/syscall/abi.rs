@@ -28,54 +28,283 @@ pub enum Sys {
     SetTidAddress,
     /// Handled by the architecture (thread pointer register).
     SetTls,
+    Fork,
+    Vfork,
+    Clone,
+    Execve,
+    Wait4,
+    GetPpid,
+    Kill,
+    Tgkill,
+    SchedYield,
+    /// nanosleep with the 32-bit `timespec` on ARM, 64-bit on AArch64.
+    Nanosleep,
+    /// clock_gettime with the ABI's native `timespec` (32-bit on ARM).
+    ClockGettime,
+    /// ARM's `clock_gettime64` (64-bit `timespec`).
+    ClockGettime64,
+    /// getuid, getgid, geteuid, getegid (every id is root's: 0).
+    GetId,
+    Gettid,
+    Uname,
+    RtSigaction,
+    RtSigprocmask,
+    RtSigreturn,
+    /// ARM's non-rt `sigreturn` (frames of handlers without SA_SIGINFO).
+    Sigreturn,
+    RtSigsuspend,
+    RtSigpending,
+    Pause,
+    Setpgid,
+    Getpgid,
+    Getpgrp,
+    Setsid,
+    Getitimer,
+    Setitimer,
+    /// futex with the ABI's native `timespec`.
+    Futex,
+    /// ARM's `futex_time64`.
+    FutexTime64,
+    Dup,
+    /// dup2 (ARM only; AArch64 has dup3).
+    Dup2,
+    Dup3,
+    /// fcntl and ARM's fcntl64 (the same for the commands implemented).
+    Fcntl,
+    /// pipe (ARM only): pipe2 with flags 0.
+    Pipe,
+    Pipe2,
+    Getcwd,
+    Chdir,
+    Fchdir,
+    Umask,
+    /// getrlimit (AArch64) / ugetrlimit (ARM): the ABI's `struct rlimit`.
+    Getrlimit,
+    Setrlimit,
+    Prlimit64,
+    /// access (ARM only).
+    Access,
+    FaccessAt,
+    FaccessAt2,
+    /// stat64 (ARM): `struct stat64`, symlinks followed.
+    Stat64,
+    /// lstat64 (ARM).
+    Lstat64,
+    /// fstat64 (ARM, `struct stat64`) / fstat (AArch64, `struct stat`).
+    Fstat,
+    /// fstatat64 (ARM) / newfstatat (AArch64).
+    FstatAt,
+    Statx,
+    Lseek,
+    /// ARM's `_llseek` (64-bit offset in two registers, result in memory).
+    Llseek,
+    Getdents64,
+    /// readlink (ARM only).
+    Readlink,
+    Readlinkat,
+    /// poll (ARM only; milliseconds).
+    Poll,
+    /// ppoll with the ABI's native `timespec`.
+    Ppoll,
+    /// ARM's `ppoll_time64`.
+    PpollTime64,
     Unknown(usize),
 }
 
 /// Linux ARM EABI numbers (`svc #0`, number in r7).
 pub const ARM_EABI: &[(usize, Sys)] = &[
     (1, Sys::Exit),
+    (2, Sys::Fork),
     (3, Sys::Read),
     (4, Sys::Write),
     (5, Sys::Open),
     (6, Sys::Close),
+    (11, Sys::Execve),
+    (12, Sys::Chdir),
+    (19, Sys::Lseek),
     (20, Sys::GetPid),
+    (24, Sys::GetId),
+    (29, Sys::Pause),
+    (33, Sys::Access),
+    (37, Sys::Kill),
+    (41, Sys::Dup),
+    (42, Sys::Pipe),
     (45, Sys::Brk),
+    (47, Sys::GetId),
+    (49, Sys::GetId),
+    (50, Sys::GetId),
     (54, Sys::Ioctl),
+    (55, Sys::Fcntl),
+    (57, Sys::Setpgid),
+    (60, Sys::Umask),
+    (63, Sys::Dup2),
+    (64, Sys::GetPpid),
+    (65, Sys::Getpgrp),
+    (66, Sys::Setsid),
+    (75, Sys::Setrlimit),
+    (85, Sys::Readlink),
     (91, Sys::Munmap),
+    (104, Sys::Setitimer),
+    (105, Sys::Getitimer),
+    (114, Sys::Wait4),
+    (119, Sys::Sigreturn),
+    (120, Sys::Clone),
+    (122, Sys::Uname),
     (125, Sys::Mprotect),
+    (132, Sys::Getpgid),
+    (133, Sys::Fchdir),
+    (140, Sys::Llseek),
     (146, Sys::Writev),
+    (158, Sys::SchedYield),
+    (162, Sys::Nanosleep),
     (163, Sys::Mremap),
+    (168, Sys::Poll),
+    (173, Sys::RtSigreturn),
+    (174, Sys::RtSigaction),
+    (175, Sys::RtSigprocmask),
+    (176, Sys::RtSigpending),
+    (179, Sys::RtSigsuspend),
+    (183, Sys::Getcwd),
+    (190, Sys::Vfork),
+    (191, Sys::Getrlimit),
     (192, Sys::Mmap2),
+    (195, Sys::Stat64),
+    (196, Sys::Lstat64),
+    (197, Sys::Fstat),
+    (199, Sys::GetId),
+    (200, Sys::GetId),
+    (201, Sys::GetId),
+    (202, Sys::GetId),
+    (217, Sys::Getdents64),
     (220, Sys::Madvise),
+    (221, Sys::Fcntl),
+    (224, Sys::Gettid),
+    (240, Sys::Futex),
     (248, Sys::ExitGroup),
     (256, Sys::SetTidAddress),
+    (263, Sys::ClockGettime),
+    (268, Sys::Tgkill),
     (322, Sys::OpenAt),
+    (327, Sys::FstatAt),
+    (332, Sys::Readlinkat),
+    (334, Sys::FaccessAt),
+    (336, Sys::Ppoll),
+    (358, Sys::Dup3),
+    (359, Sys::Pipe2),
+    (369, Sys::Prlimit64),
+    (397, Sys::Statx),
+    (403, Sys::ClockGettime64),
+    (414, Sys::PpollTime64),
+    (422, Sys::FutexTime64),
+    (439, Sys::FaccessAt2),
     // ARM-private (__ARM_NR_set_tls = __ARM_NR_BASE 0x0f0000 + 5).
     (0x0f_0005, Sys::SetTls),
 ];
 
 /// Linux AArch64 numbers (`svc #0`, number in x8; asm-generic).
 pub const AARCH64: &[(usize, Sys)] = &[
+    (17, Sys::Getcwd),
+    (23, Sys::Dup),
+    (24, Sys::Dup3),
+    (25, Sys::Fcntl),
     (29, Sys::Ioctl),
+    (48, Sys::FaccessAt),
+    (49, Sys::Chdir),
+    (50, Sys::Fchdir),
     (56, Sys::OpenAt),
     (57, Sys::Close),
+    (59, Sys::Pipe2),
+    (61, Sys::Getdents64),
+    (62, Sys::Lseek),
     (63, Sys::Read),
     (64, Sys::Write),
     (66, Sys::Writev),
+    (73, Sys::Ppoll),
+    (78, Sys::Readlinkat),
+    (79, Sys::FstatAt),
+    (80, Sys::Fstat),
     (93, Sys::Exit),
     (94, Sys::ExitGroup),
     (96, Sys::SetTidAddress),
+    (98, Sys::Futex),
+    (101, Sys::Nanosleep),
+    (102, Sys::Getitimer),
+    (103, Sys::Setitimer),
+    (113, Sys::ClockGettime),
+    (124, Sys::SchedYield),
+    (129, Sys::Kill),
+    (131, Sys::Tgkill),
+    (133, Sys::RtSigsuspend),
+    (134, Sys::RtSigaction),
+    (135, Sys::RtSigprocmask),
+    (136, Sys::RtSigpending),
+    (139, Sys::RtSigreturn),
+    (154, Sys::Setpgid),
+    (155, Sys::Getpgid),
+    (157, Sys::Setsid),
+    (160, Sys::Uname),
+    (163, Sys::Getrlimit),
+    (164, Sys::Setrlimit),
+    (166, Sys::Umask),
     (172, Sys::GetPid),
+    (173, Sys::GetPpid),
+    (174, Sys::GetId),
+    (175, Sys::GetId),
+    (176, Sys::GetId),
+    (177, Sys::GetId),
+    (178, Sys::Gettid),
     (214, Sys::Brk),
     (215, Sys::Munmap),
     (216, Sys::Mremap),
+    (220, Sys::Clone),
+    (221, Sys::Execve),
     (222, Sys::Mmap),
     (226, Sys::Mprotect),
     (233, Sys::Madvise),
+    (260, Sys::Wait4),
+    (261, Sys::Prlimit64),
+    (291, Sys::Statx),
+    (439, Sys::FaccessAt2),
 ];
 
+/// Syscall numbers below this are looked up in a direct index (both ABIs'
+/// Linux numbers are below 450; ARM's private ones, 0xf0000 + n, are not).
+pub const DIRECT: usize = 512;
+
+/// `table` as an array indexed by number, built at compile time: one load
+/// per syscall instead of a binary search.
+pub const fn index(table: &[(usize, Sys)]) -> [Sys; DIRECT] {
+    let mut out = [Sys::Unknown(0); DIRECT];
+    let mut i = 0;
+    while i < DIRECT {
+        out[i] = Sys::Unknown(i);
+        i += 1;
+    }
+    let mut j = 0;
+    while j < table.len() {
+        let (n, sys) = table[j];
+        if n < DIRECT {
+            out[n] = sys;
+        }
+        j += 1;
+    }
+    out
+}
+
+pub static ARM_EABI_INDEX: [Sys; DIRECT] = index(ARM_EABI);
+pub static AARCH64_INDEX: [Sys; DIRECT] = index(AARCH64);
+
+/// [`lookup`] through the direct index where the number is in it.
+#[inline]
+pub fn lookup_indexed(index: &[Sys; DIRECT], table: &[(usize, Sys)], nr: usize) -> Sys {
+    match index.get(nr) {
+        Some(&s) => s,
+        None => lookup(table, nr),
+    }
+}
+
 /// The meaning of syscall `nr` in `table` (sorted by number: a binary
-/// search on every syscall); `Unknown(nr)` if it has none.
+/// search); `Unknown(nr)` if it has none.
 pub fn lookup(table: &[(usize, Sys)], nr: usize) -> Sys {
     match table.binary_search_by_key(&nr, |&(n, _)| n) {
         Ok(i) => table[i].1,
@@ -111,6 +340,73 @@ mod tests {
             ("set_tid_address", 256, Sys::SetTidAddress),
             ("openat", 322, Sys::OpenAt),
             ("set_tls", 0xf0005, Sys::SetTls),
+            ("fork", 2, Sys::Fork),
+            ("execve", 11, Sys::Execve),
+            ("getuid", 24, Sys::GetId),
+            ("pause", 29, Sys::Pause),
+            ("kill", 37, Sys::Kill),
+            ("getgid", 47, Sys::GetId),
+            ("geteuid", 49, Sys::GetId),
+            ("getegid", 50, Sys::GetId),
+            ("setpgid", 57, Sys::Setpgid),
+            ("getppid", 64, Sys::GetPpid),
+            ("getpgrp", 65, Sys::Getpgrp),
+            ("setsid", 66, Sys::Setsid),
+            ("setitimer", 104, Sys::Setitimer),
+            ("getitimer", 105, Sys::Getitimer),
+            ("wait4", 114, Sys::Wait4),
+            ("sigreturn", 119, Sys::Sigreturn),
+            ("clone", 120, Sys::Clone),
+            ("uname", 122, Sys::Uname),
+            ("getpgid", 132, Sys::Getpgid),
+            ("sched_yield", 158, Sys::SchedYield),
+            ("nanosleep", 162, Sys::Nanosleep),
+            ("rt_sigreturn", 173, Sys::RtSigreturn),
+            ("rt_sigaction", 174, Sys::RtSigaction),
+            ("rt_sigprocmask", 175, Sys::RtSigprocmask),
+            ("rt_sigpending", 176, Sys::RtSigpending),
+            ("rt_sigsuspend", 179, Sys::RtSigsuspend),
+            ("vfork", 190, Sys::Vfork),
+            ("getuid32", 199, Sys::GetId),
+            ("getgid32", 200, Sys::GetId),
+            ("geteuid32", 201, Sys::GetId),
+            ("getegid32", 202, Sys::GetId),
+            ("gettid", 224, Sys::Gettid),
+            ("futex", 240, Sys::Futex),
+            ("clock_gettime", 263, Sys::ClockGettime),
+            ("tgkill", 268, Sys::Tgkill),
+            ("clock_gettime64", 403, Sys::ClockGettime64),
+            ("futex_time64", 422, Sys::FutexTime64),
+            ("chdir", 12, Sys::Chdir),
+            ("lseek", 19, Sys::Lseek),
+            ("access", 33, Sys::Access),
+            ("dup", 41, Sys::Dup),
+            ("pipe", 42, Sys::Pipe),
+            ("fcntl", 55, Sys::Fcntl),
+            ("umask", 60, Sys::Umask),
+            ("dup2", 63, Sys::Dup2),
+            ("setrlimit", 75, Sys::Setrlimit),
+            ("fchdir", 133, Sys::Fchdir),
+            ("_llseek", 140, Sys::Llseek),
+            ("getcwd", 183, Sys::Getcwd),
+            ("ugetrlimit", 191, Sys::Getrlimit),
+            ("stat64", 195, Sys::Stat64),
+            ("lstat64", 196, Sys::Lstat64),
+            ("fstat64", 197, Sys::Fstat),
+            ("fcntl64", 221, Sys::Fcntl),
+            ("fstatat64", 327, Sys::FstatAt),
+            ("faccessat", 334, Sys::FaccessAt),
+            ("dup3", 358, Sys::Dup3),
+            ("pipe2", 359, Sys::Pipe2),
+            ("prlimit64", 369, Sys::Prlimit64),
+            ("statx", 397, Sys::Statx),
+            ("faccessat2", 439, Sys::FaccessAt2),
+            ("poll", 168, Sys::Poll),
+            ("getdents64", 217, Sys::Getdents64),
+            ("readlink", 85, Sys::Readlink),
+            ("readlinkat", 332, Sys::Readlinkat),
+            ("ppoll", 336, Sys::Ppoll),
+            ("ppoll_time64", 414, Sys::PpollTime64),
         ];
         for (name, nr, sys) in arm {
             assert_eq!(lookup(ARM_EABI, nr), sys, "ARM {name}");
@@ -132,12 +428,69 @@ mod tests {
             ("mmap", 222, Sys::Mmap),
             ("mprotect", 226, Sys::Mprotect),
             ("madvise", 233, Sys::Madvise),
+            ("futex", 98, Sys::Futex),
+            ("nanosleep", 101, Sys::Nanosleep),
+            ("getitimer", 102, Sys::Getitimer),
+            ("setitimer", 103, Sys::Setitimer),
+            ("clock_gettime", 113, Sys::ClockGettime),
+            ("sched_yield", 124, Sys::SchedYield),
+            ("kill", 129, Sys::Kill),
+            ("tgkill", 131, Sys::Tgkill),
+            ("rt_sigsuspend", 133, Sys::RtSigsuspend),
+            ("rt_sigaction", 134, Sys::RtSigaction),
+            ("rt_sigprocmask", 135, Sys::RtSigprocmask),
+            ("rt_sigpending", 136, Sys::RtSigpending),
+            ("rt_sigreturn", 139, Sys::RtSigreturn),
+            ("setpgid", 154, Sys::Setpgid),
+            ("getpgid", 155, Sys::Getpgid),
+            ("setsid", 157, Sys::Setsid),
+            ("uname", 160, Sys::Uname),
+            ("getppid", 173, Sys::GetPpid),
+            ("getuid", 174, Sys::GetId),
+            ("geteuid", 175, Sys::GetId),
+            ("getgid", 176, Sys::GetId),
+            ("getegid", 177, Sys::GetId),
+            ("gettid", 178, Sys::Gettid),
+            ("clone", 220, Sys::Clone),
+            ("execve", 221, Sys::Execve),
+            ("wait4", 260, Sys::Wait4),
+            ("getcwd", 17, Sys::Getcwd),
+            ("dup", 23, Sys::Dup),
+            ("dup3", 24, Sys::Dup3),
+            ("fcntl", 25, Sys::Fcntl),
+            ("faccessat", 48, Sys::FaccessAt),
+            ("chdir", 49, Sys::Chdir),
+            ("fchdir", 50, Sys::Fchdir),
+            ("pipe2", 59, Sys::Pipe2),
+            ("lseek", 62, Sys::Lseek),
+            ("newfstatat", 79, Sys::FstatAt),
+            ("fstat", 80, Sys::Fstat),
+            ("getrlimit", 163, Sys::Getrlimit),
+            ("setrlimit", 164, Sys::Setrlimit),
+            ("umask", 166, Sys::Umask),
+            ("prlimit64", 261, Sys::Prlimit64),
+            ("statx", 291, Sys::Statx),
+            ("faccessat2", 439, Sys::FaccessAt2),
+            ("ppoll", 73, Sys::Ppoll),
+            ("getdents64", 61, Sys::Getdents64),
+            ("readlinkat", 78, Sys::Readlinkat),
         ];
         for (name, nr, sys) in a64 {
             assert_eq!(lookup(AARCH64, nr), sys, "AArch64 {name}");
         }
         assert_eq!(ARM_EABI.len(), arm.len(), "no number beyond those");
         assert_eq!(AARCH64.len(), a64.len(), "no number beyond those");
+    }
+
+    #[test]
+    fn the_direct_index_says_what_the_tables_say() {
+        for (idx, t) in [(&ARM_EABI_INDEX, ARM_EABI), (&AARCH64_INDEX, AARCH64)] {
+            for nr in (0..2 * DIRECT).chain([0xf_0005, usize::MAX]) {
+                assert_eq!(lookup_indexed(idx, t, nr), lookup(t, nr), "nr {nr}");
+            }
+        }
+        assert_eq!(lookup_indexed(&ARM_EABI_INDEX, ARM_EABI, 20), Sys::GetPid);
+        assert_eq!(lookup_indexed(&AARCH64_INDEX, AARCH64, 172), Sys::GetPid);
     }
 
     #[test]

@@ -7,6 +7,20 @@ use crate::kprintln;
 use crate::loader::stack;
 
 impl Task {
+    /// lseek with the ABI's `off_t` (32-bit on ARM: a position past
+    /// 2^31 - 1 is `EOVERFLOW`).
+    fn lseek_native(&mut self, fd: i32, off: usize, whence: u32) -> Result<usize, Errno> {
+        let off = match self.layout.word {
+            stack::WordSize::W32 => off as u32 as i32 as i64,
+            stack::WordSize::W64 => off as i64,
+        };
+        let p = self.lseek(fd, off, whence)?;
+        if self.layout.word == stack::WordSize::W32 && p > i32::MAX as u64 {
+            return Err(Errno::EOVERFLOW);
+        }
+        Ok(p as usize)
+    }
+
     /// Perform one syscall.
     pub fn syscall(&mut self, sys: Sys, a: [usize; 6]) -> Outcome {
         let r: Result<usize, Errno> = match sys {
@@ -20,17 +34,51 @@ impl Task {
                 self.writev(a[0] as i32, a[1], a[2], word)
             }
             Sys::Read => self.read(a[0] as i32, a[1], a[2]),
-            Sys::Open => self.open(a[0], a[1] as u32),
+            Sys::Open => self.open(AT_FDCWD, a[0], a[1] as u32),
             Sys::OpenAt => {
                 if a[0] as i32 != AT_FDCWD && self.fd(a[0] as i32).is_err() {
                     Err(Errno::EBADF)
                 } else {
-                    self.open(a[1], a[2] as u32)
+                    self.open(a[0] as i32, a[1], a[2] as u32)
                 }
             }
+            Sys::Dup => self.dup(a[0] as i32),
+            Sys::Dup2 => self.dup3(a[0] as i32, a[1] as i32, None),
+            Sys::Dup3 => self.dup3(a[0] as i32, a[1] as i32, Some(a[2] as u32)),
+            Sys::Fcntl => self.fcntl(a[0] as i32, a[1] as u32 as usize, a[2]),
+            Sys::Pipe => self.pipe2(a[0], 0),
+            Sys::Pipe2 => self.pipe2(a[0], a[1] as u32),
+            Sys::Lseek => self.lseek_native(a[0] as i32, a[1], a[2] as u32),
+            Sys::Llseek => {
+                let off = ((a[1] as u32 as u64) << 32 | a[2] as u32 as u64) as i64;
+                self.lseek(a[0] as i32, off, a[4] as u32).and_then(|p| {
+                    self.write_user(a[3], &p.to_le_bytes())?;
+                    Ok(0)
+                })
+            }
+            Sys::Getcwd => self.getcwd(a[0], a[1]),
+            Sys::Chdir => self.chdir(a[0]),
+            Sys::Fchdir => self.fchdir(a[0] as i32),
+            Sys::Umask => self.umask(a[0]),
+            Sys::Getrlimit => self.getrlimit(a[0], a[1]),
+            Sys::Setrlimit => self.setrlimit(a[0], a[1]),
+            Sys::Prlimit64 => self.prlimit64(a),
+            Sys::Access => self.faccessat(AT_FDCWD, a[0], a[1] as u32, 0),
+            Sys::FaccessAt => self.faccessat(a[0] as i32, a[1], a[2] as u32, 0),
+            Sys::FaccessAt2 => self.faccessat(a[0] as i32, a[1], a[2] as u32, a[3] as u32),
+            Sys::Stat64 => self.stat_path(a[0], a[1], true),
+            Sys::Lstat64 => self.stat_path(a[0], a[1], false),
+            Sys::Fstat => self.fstat(a[0] as i32, a[1]),
+            Sys::FstatAt => self.fstatat(a[0] as i32, a[1], a[2], a[3] as u32),
+            Sys::Statx => self.statx(a),
+            Sys::Getdents64 => self.getdents64(a[0] as i32, a[1], a[2]),
+            Sys::Readlink => self.readlinkat(AT_FDCWD, a[0], a[1], a[2]),
+            Sys::Readlinkat => self.readlinkat(a[0] as i32, a[1], a[2], a[3]),
             Sys::Close => self.close(a[0] as i32),
             Sys::GetPid => Ok(self.pid as usize),
             Sys::SetTidAddress => Ok(self.pid as usize),
+            // No fd here is a terminal (the console is a plain serial
+            // stream to user space): TCGETS & co. are ENOTTY.
             Sys::Ioctl => self.fd(a[0] as i32).and(Err(Errno::ENOTTY)),
             Sys::Brk => Ok(self.space.brk(self.mmu.as_mut(), a[0])),
             Sys::Munmap => self.munmap(a[0], a[1]),
@@ -40,6 +88,41 @@ impl Task {
             Sys::Madvise => self.madvise(a[0], a[1], a[2]),
             Sys::Mremap => self.mremap(a),
             Sys::SetTls => Ok(0),
+            // The process calls switch stacks: `sched` handles them before
+            // a task's own syscalls are reached.
+            Sys::Fork
+            | Sys::Vfork
+            | Sys::Clone
+            | Sys::Execve
+            | Sys::Wait4
+            | Sys::GetPpid
+            | Sys::Kill
+            | Sys::Tgkill
+            | Sys::SchedYield
+            | Sys::Nanosleep
+            | Sys::ClockGettime
+            | Sys::ClockGettime64
+            | Sys::GetId
+            | Sys::Gettid
+            | Sys::Uname
+            | Sys::RtSigaction
+            | Sys::RtSigprocmask
+            | Sys::RtSigreturn
+            | Sys::Sigreturn
+            | Sys::RtSigsuspend
+            | Sys::RtSigpending
+            | Sys::Pause
+            | Sys::Setpgid
+            | Sys::Getpgid
+            | Sys::Getpgrp
+            | Sys::Setsid
+            | Sys::Getitimer
+            | Sys::Setitimer
+            | Sys::Futex
+            | Sys::FutexTime64
+            | Sys::Poll
+            | Sys::Ppoll
+            | Sys::PpollTime64 => Err(Errno::ENOSYS),
             Sys::Unknown(n) => {
                 let seen = &self.reported[..self.reported_count];
                 if !seen.contains(&n) && self.reported_count < self.reported.len() {

@@ -2,6 +2,7 @@
 //! VMAs, the stack VMA with Linux's initial stack written in.
 
 use super::{random_bytes, File, Task, UserLayout, INITRAMFS};
+use crate::errno::Errno;
 use crate::loader::{self, cpio, elf, stack};
 use crate::mm::space::{Access2, AddressSpace, Mmu};
 use crate::mm::vma::{ImageData, Vma, VmaKind};
@@ -9,6 +10,22 @@ use crate::syscall::mm_args::{Prot, PAGE_SIZE};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+
+static ARM_TRAMPOLINE: [u8; 24] = super::signal::arm::TRAMPOLINE;
+static A64_TRAMPOLINE: [u8; 8] = super::signal::aarch64::TRAMPOLINE;
+
+/// Why `exec` failed: the errno `execve` returns and a message for the log.
+#[derive(Debug)]
+pub struct ExecError {
+    pub errno: Errno,
+    pub msg: String,
+}
+
+impl ExecError {
+    fn new(errno: Errno, msg: String) -> ExecError {
+        ExecError { errno, msg }
+    }
+}
 
 impl Task {
     /// Load `path` from the initramfs as a new task, Linux-style initial
@@ -20,13 +37,53 @@ impl Task {
         envp: &[&[u8]],
         layout: UserLayout,
         mut mmu: Box<dyn Mmu + Send>,
-    ) -> Result<(Task, u64, u64), String> {
+    ) -> Result<(Task, u64, u64), ExecError> {
         use alloc::format;
         let bytes = INITRAMFS
             .get()
-            .ok_or_else(|| String::from("no initramfs"))?;
-        let archive = cpio::Archive::new(bytes).map_err(|e| format!("initramfs: {e}"))?;
-        let image = loader::find_file(&archive, path).map_err(|e| format!("{path}: {e}"))?;
+            .ok_or_else(|| ExecError::new(Errno::ENOENT, String::from("no initramfs")))?;
+        let archive = cpio::Archive::new(bytes)
+            .map_err(|e| ExecError::new(Errno::EIO, format!("initramfs: {e}")))?;
+        // Relative to the process's working directory; `#!` scripts hand
+        // over to their interpreter (binfmt_script), up to 5 levels.
+        let mut shown: &[u8] = path.as_bytes();
+        let mut load = super::fsctx::resolve(pid, path)
+            .map_err(|e| ExecError::new(e, format!("{path}: {}", e.name())))?;
+        let mut args: Vec<&[u8]> = Vec::new();
+        args.try_reserve_exact(argv.len())
+            .map_err(|_| ExecError::new(Errno::ENOMEM, format!("{path}: argv")))?;
+        args.extend_from_slice(argv);
+        let mut depth = 0;
+        let image = loop {
+            let image = loader::find_file(&archive, &load)
+                .map_err(|e| ExecError::new(Errno::from(e), format!("{load}: {e}")))?;
+            let sb = match super::shebang::parse(image) {
+                None => break image,
+                Some(Ok(sb)) => sb,
+                Some(Err(e)) => {
+                    return Err(ExecError::new(e, format!("{load}: bad #! line")));
+                }
+            };
+            depth += 1;
+            if depth > super::shebang::MAX_INTERP_DEPTH {
+                return Err(ExecError::new(
+                    Errno::ELOOP,
+                    format!("{path}: more than 5 levels of #! interpreters"),
+                ));
+            }
+            // argv: interpreter, its argument, the script's name as given,
+            // then the old argv without argv[0].
+            args = super::shebang::script_argv(&sb, shown, &args)
+                .map_err(|e| ExecError::new(e, format!("{path}: argv")))?;
+            shown = sb.interp;
+            let interp = core::str::from_utf8(sb.interp)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| ExecError::new(Errno::ENOENT, format!("{load}: no interpreter")))?;
+            load = super::fsctx::resolve(pid, interp)
+                .map_err(|e| ExecError::new(e, format!("{interp}: {}", e.name())))?;
+        };
+        let argv: &[&[u8]] = &args;
         let plan = elf::plan(
             image,
             layout.machine,
@@ -34,11 +91,15 @@ impl Task {
             PAGE_SIZE as u64,
             layout.pie_bias,
         )
-        .map_err(|e| format!("{path}: {e}"))?;
+        .map_err(|e| {
+            // Linux: a file that is not a loadable ELF for this machine is
+            // ENOEXEC; one that cannot fit is ENOMEM.
+            ExecError::new(Errno::ENOEXEC, format!("{path}: {e}"))
+        })?;
         let mut space = AddressSpace::new(layout.task_size, layout.mmap_lo, layout.mmap_hi);
         let fail = |space: &mut AddressSpace, mmu: &mut Box<dyn Mmu + Send>, msg: String| {
             space.teardown(mmu.as_mut());
-            msg
+            ExecError::new(Errno::ENOMEM, msg)
         };
         for seg in &plan.segments {
             let start = (seg.vaddr as usize) & !(PAGE_SIZE - 1);
@@ -65,6 +126,7 @@ impl Task {
             let kind = VmaKind::Image(ImageData {
                 bytes,
                 va: seg.vaddr as usize,
+                file_offset: seg.file_offset,
             });
             if let Err(e) = space.vmas.insert(Vma {
                 start,
@@ -72,11 +134,13 @@ impl Task {
                 prot,
                 kind,
             }) {
-                return Err(fail(
+                let mut err = fail(
                     &mut space,
                     &mut mmu,
                     format!("{path}: segment at {start:#x}: {}", e.name()),
-                ));
+                );
+                err.errno = e;
+                return Err(err);
             }
         }
         let brk = (plan.highest as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
@@ -106,6 +170,37 @@ impl Task {
                 format!("{path}: stack overlaps the image"),
             ));
         }
+        // The signal trampoline page (Linux's ARM [sigpage], the AArch64
+        // vDSO's sigreturn): returns from handlers installed without
+        // SA_RESTORER. Read-only and executable, right above the stack.
+        let tramp: &'static [u8] = match layout.machine {
+            elf::Machine::Arm => &ARM_TRAMPOLINE,
+            _ => &A64_TRAMPOLINE,
+        };
+        if space
+            .vmas
+            .insert(Vma {
+                start: top,
+                end: top + PAGE_SIZE,
+                prot: Prot {
+                    read: true,
+                    write: false,
+                    exec: true,
+                },
+                kind: VmaKind::Image(ImageData {
+                    bytes: tramp,
+                    va: top,
+                    file_offset: 0,
+                }),
+            })
+            .is_err()
+        {
+            return Err(fail(
+                &mut space,
+                &mut mmu,
+                format!("{path}: no room for the signal trampoline"),
+            ));
+        }
         let auxv = stack::linux_auxv(&plan, PAGE_SIZE as u64, layout.hwcap, layout.hwcap2);
         let spec = stack::StackSpec {
             stack_top: top as u64,
@@ -120,7 +215,12 @@ impl Task {
         };
         let st = match stack::build(&spec) {
             Ok(s) => s,
-            Err(e) => return Err(fail(&mut space, &mut mmu, format!("{path}: stack: {e:?}"))),
+            Err(e) => {
+                let mut err = fail(&mut space, &mut mmu, format!("{path}: stack: {e:?}"));
+                // Arguments that do not fit the stack limit: E2BIG.
+                err.errno = Errno::E2BIG;
+                return Err(err);
+            }
         };
         let mut off = 0usize;
         let base = st.sp as usize;
@@ -141,20 +241,27 @@ impl Task {
             unsafe { mmu.fill_frame(pa, va - page, &st.image[off..off + n]) };
             off += n;
         }
+        // fds 0-2: the console, one open file description (Linux's init
+        // opens /dev/console once and dups it).
         let mut fds: Vec<Option<File>> = Vec::new();
-        for _ in 0..3 {
-            fds.push(Some(File::Console));
-        }
-        let task = Task {
-            pid,
-            name: String::from(path),
-            space,
-            mmu,
-            fds,
-            layout,
-            reported: [0; 16],
-            reported_count: 0,
+        let console = File::console().and_then(|c| {
+            // Room for fd 3 too (a first open then needs no reallocation).
+            fds.try_reserve(4).map_err(|_| Errno::ENOMEM)?;
+            Ok(c)
+        });
+        let console = match console {
+            Ok(c) => c,
+            Err(e) => {
+                let mut err = fail(&mut space, &mut mmu, format!("{path}: fds"));
+                err.errno = e;
+                return Err(err);
+            }
         };
+        for _ in 0..3 {
+            fds.push(Some(console.clone()));
+        }
+        let name = String::from(core::str::from_utf8(shown).unwrap_or(path));
+        let task = Task::new(pid, name, space, mmu, fds, layout);
         Ok((task, plan.entry, st.sp))
     }
 }

@@ -1,19 +1,33 @@
 //! User tasks, independent of the architecture: the task and the running
-//! one (`CURRENT`), and, by concern, [`exec`] (loading from the
+//! processes ([`process`], [`KERNEL`]), and, by concern, [`exec`] (loading from the
 //! initramfs), [`uaccess`] (copies to and from user memory), [`files`]
 //! (file descriptors and their I/O), [`memory`] (the mm syscalls' glue)
 //! and [`dispatch`] (one syscall, by meaning). The architecture maps its
 //! syscall numbers onto [`Sys`] through `syscall::abi`, moves registers in
 //! and out, and provides the [`Mmu`] of each address space.
 
+mod delivery;
 mod dispatch;
 mod exec;
 mod files;
+mod fsctx;
 mod memory;
+mod paths;
+pub mod pipe;
+pub mod process;
+#[cfg(target_os = "none")]
+pub mod sched;
+mod shared;
+mod shebang;
+pub mod signal;
+mod stat;
 mod uaccess;
 
+pub use exec::ExecError;
+pub use process::{FutexKey, KStack, State, Wait, Wake};
+
 pub use crate::syscall::abi::Sys;
-pub use files::File;
+pub use files::{File, Open, PipeStep};
 
 use crate::errno::Errno;
 use crate::kprintln;
@@ -51,6 +65,23 @@ pub enum Outcome {
     Exit(i32),
 }
 
+/// The user FP/SIMD registers of a process while it is switched out
+/// (ARMv7-A: d0-d31 and FPSCR; AArch64 keeps them in the exception frame
+/// on the process's kernel stack instead).
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+pub struct FpState {
+    pub d: [u64; 32],
+    pub fpscr: u32,
+}
+
+impl FpState {
+    pub const ZERO: FpState = FpState {
+        d: [0; 32],
+        fpscr: 0,
+    };
+}
+
 pub struct Task {
     pub pid: u32,
     pub name: String,
@@ -62,6 +93,27 @@ pub struct Task {
     /// a fuzzer's random numbers must not grow kernel memory).
     reported: [usize; 16],
     reported_count: usize,
+    /// Parent (0 for init) and process group.
+    pub ppid: u32,
+    pub pgid: u32,
+    pub state: State,
+    /// What woke the process from its last sleep.
+    pub wake: Wake,
+    /// When a sleep ends by itself (counter ticks), if it does.
+    pub deadline: Option<u64>,
+    /// `ITIMER_REAL`: (next expiry, interval), counter ticks.
+    pub alarm: Option<(u64, u64)>,
+    /// Actions, mask and pending signals (Linux's rules: `signal`).
+    pub signals: signal::Signals,
+    /// The kernel stack and the kernel sp saved while switched out.
+    pub kstack: Option<KStack>,
+    pub ksp: usize,
+    pub fp: FpState,
+    /// The ASID of this address space and its generation (`mm::asid`).
+    pub asid: crate::mm::asid::AsidSlot,
+    /// Set once the space took part in a fork: a present page may be
+    /// read-only copy-on-write, so kernel writes fault it first.
+    pub cow: bool,
 }
 
 /// The initramfs everyone opens files from (unpacked once at boot).
@@ -76,6 +128,39 @@ pub(crate) fn initramfs() -> Option<cpio::Archive<'static>> {
 }
 
 impl Task {
+    /// A process that is not yet schedulable (no kernel stack yet).
+    pub fn new(
+        pid: u32,
+        name: String,
+        space: AddressSpace,
+        mmu: Box<dyn Mmu + Send>,
+        fds: Vec<Option<File>>,
+        layout: UserLayout,
+    ) -> Task {
+        Task {
+            signals: signal::Signals::new(signal_abi(&layout)),
+            pid,
+            name,
+            space,
+            mmu,
+            fds,
+            layout,
+            reported: [0; 16],
+            reported_count: 0,
+            ppid: 0,
+            pgid: pid,
+            state: State::Embryo,
+            wake: Wake::None,
+            deadline: None,
+            alarm: None,
+            kstack: None,
+            ksp: 0,
+            fp: FpState::ZERO,
+            asid: crate::mm::asid::AsidSlot::NONE,
+            cow: false,
+        }
+    }
+
     /// Release every frame of the address space.
     pub fn teardown(&mut self) {
         self.space.teardown(self.mmu.as_mut());
@@ -104,14 +189,27 @@ pub(crate) fn random_bytes(seed: u32) -> [u8; 16] {
     out
 }
 
-/// The running task (one at a time).
-pub static CURRENT: spin::Mutex<Option<Task>> = spin::Mutex::new(None);
+/// The signal-frame ABI of a task with this layout.
+pub fn signal_abi(layout: &UserLayout) -> signal::Abi {
+    match layout.word {
+        crate::loader::stack::WordSize::W32 => signal::Abi::Arm,
+        crate::loader::stack::WordSize::W64 => signal::Abi::Aarch64,
+    }
+}
+
+/// Every process; `current` is the one running (one CPU).
+pub static KERNEL: spin::Mutex<process::Procs> = spin::Mutex::new(process::Procs::new());
+
+/// Run `f` on the current process, if there is one.
+pub fn with_current<R>(f: impl FnOnce(&mut Task) -> R) -> Option<R> {
+    let mut g = KERNEL.lock();
+    g.current_mut().map(f)
+}
 
 /// Run a syscall for the current task. The lock is released on return, so
 /// the caller may then leave the task for good.
 pub fn current_syscall(sys: Sys, a: [usize; 6]) -> Outcome {
-    let mut g = CURRENT.lock();
-    g.as_mut().expect("current task").syscall(sys, a)
+    with_current(|t| t.syscall(sys, a)).unwrap_or(Outcome::Exit(0))
 }
 
 /// What became of a user abort.
@@ -127,34 +225,47 @@ pub enum Resolution {
 }
 
 /// A user abort: a translation fault inside a mapping that allows the
-/// access is resolved (lazy allocation); anything else is a signal.
-pub fn current_resolve_fault(info: &crate::mm::fault::FaultInfo, access: Access2) -> Resolution {
-    if info.kind != crate::mm::fault::FaultKind::Translation {
-        return Resolution::Signal;
+/// access is resolved (lazy allocation), and so is a write to a
+/// copy-on-write page; anything else is a signal. The flag says whether
+/// the return to user mode has anything to check (a switch, a signal).
+pub fn current_resolve_fault(
+    info: &crate::mm::fault::FaultInfo,
+    access: Access2,
+) -> (Resolution, bool) {
+    use crate::mm::fault::FaultKind;
+    let resolvable = match info.kind {
+        FaultKind::Translation => true,
+        FaultKind::Permission => access == Access2::Write,
+        _ => false,
+    };
+    if !resolvable {
+        return (Resolution::Signal, true);
     }
-    let mut g = CURRENT.lock();
-    let Some(task) = g.as_mut() else {
-        return Resolution::Signal;
+    let mut k = KERNEL.lock();
+    let resched = k.need_resched;
+    let Some(task) = k.current_mut() else {
+        return (Resolution::Signal, true);
     };
     if info.addr as usize >= task.layout.task_size {
-        return Resolution::Signal;
+        return (Resolution::Signal, true);
     }
     let Task { space, mmu, .. } = task;
-    match space.fault(mmu.as_mut(), info.addr as usize, access) {
+    let r = match space.fault(mmu.as_mut(), info.addr as usize, access) {
         Ok(()) => Resolution::Resolved,
         Err(Errno::ENOMEM) => Resolution::OutOfMemory,
         Err(_) => Resolution::Signal,
-    }
+    };
+    // What the return to user mode must look at (one lock for both).
+    let check = r != Resolution::Resolved || resched || task.signals.needs_attention();
+    (r, check)
 }
 
 /// Linux's signal number for SIGKILL.
 pub const SIGKILL: i32 = 9;
 
-/// Report an out-of-memory kill of the current task; returns the value
-/// that makes `run` report `Ended::Killed(SIGKILL)`.
-pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
-    let g = CURRENT.lock();
-    if let Some(t) = g.as_ref() {
+/// Report an out-of-memory kill of the current task.
+pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) {
+    with_current(|t| {
         kprintln!(
             "task {} ({}) killed: out of memory (SIGKILL): no free frame for a {} at 0x{:08x} pc=0x{:08x}; {} MiB mapped",
             t.pid,
@@ -164,24 +275,10 @@ pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
             info.pc,
             t.space.vmas.mapped_bytes() >> 20
         );
-    }
-    -SIGKILL
+    });
 }
 
-/// Report the kill of the current task; returns the value that makes
-/// `run` report `Ended::Killed(signal)`.
-pub fn current_killed(info: &crate::mm::fault::FaultInfo) -> i32 {
-    let g = CURRENT.lock();
-    if let Some(t) = g.as_ref() {
-        kprintln!("task {} ({}) killed: {info}", t.pid, t.name);
-    }
-    -info.signal().number()
-}
-
-/// Take the finished task out and release its memory.
-pub fn finish_current() {
-    let task = CURRENT.lock().take();
-    if let Some(mut t) = task {
-        t.teardown();
-    }
+/// Report the kill of the current task by a fault.
+pub fn current_killed(info: &crate::mm::fault::FaultInfo) {
+    with_current(|t| kprintln!("task {} ({}) killed: {info}", t.pid, t.name));
 }

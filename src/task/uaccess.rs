@@ -39,7 +39,12 @@ impl Task {
             if !ok {
                 return Err(Errno::EFAULT);
             }
-            if self.mmu.lookup(p).is_none() {
+            // A present page after a fork may be copy-on-write: a kernel
+            // write must break it first, as the CPU's fault would.
+            let cow_write = access == Access2::Write
+                && self.cow
+                && !matches!(v.kind, crate::mm::vma::VmaKind::Device { .. });
+            if cow_write || self.mmu.lookup(p).is_none() {
                 self.space
                     .fault(self.mmu.as_mut(), p, access)
                     .map_err(|_| Errno::EFAULT)?;
@@ -137,5 +142,70 @@ impl Task {
             s.extend_from_slice(&tmp[..got]);
         }
         Err(Errno::ENAMETOOLONG)
+    }
+
+    /// An execve argv/envp array: NUL-terminated strings up to a NULL
+    /// pointer (a NULL array is empty, as Linux allows), each string and
+    /// the running `total` bounded by `limit` (`E2BIG`).
+    #[cfg_attr(not(target_os = "none"), allow(dead_code))]
+    pub(super) fn read_string_array(
+        &mut self,
+        va: usize,
+        total: &mut usize,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, Errno> {
+        let word = match self.layout.word {
+            crate::loader::stack::WordSize::W32 => 4,
+            crate::loader::stack::WordSize::W64 => 8,
+        };
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        if va == 0 {
+            return Ok(out);
+        }
+        for i in 0.. {
+            let p = va.checked_add(i * word).ok_or(Errno::EFAULT)?;
+            let b = self.read_user(p, word)?;
+            let ptr = if word == 4 {
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+            } else {
+                u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?) as usize
+            };
+            if ptr == 0 {
+                break;
+            }
+            let s = self.read_cstr(ptr)?.into_bytes();
+            *total = total.saturating_add(s.len() + 1 + word);
+            if *total > limit {
+                return Err(Errno::E2BIG);
+            }
+            out.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    /// put_user of a u32 into this task's memory while another address
+    /// space is live (`CLONE_CHILD_SETTID` for a forked child that has
+    /// not run yet): the page is faulted in for writing in this task's
+    /// own tables (a copy-on-write page is copied) and the word written
+    /// through the frame. `EFAULT` where the task could not write.
+    #[cfg_attr(not(target_os = "none"), allow(dead_code))]
+    pub fn poke_u32(&mut self, va: usize, val: u32) -> Result<(), Errno> {
+        let off = va % PAGE_SIZE;
+        if off > PAGE_SIZE - 4 || va.checked_add(4).is_none_or(|e| e > self.layout.task_size) {
+            return Err(Errno::EFAULT);
+        }
+        let v = self.space.vmas.find(va).copied().ok_or(Errno::EFAULT)?;
+        if !v.prot.write || matches!(v.kind, crate::mm::vma::VmaKind::Device { .. }) {
+            return Err(Errno::EFAULT);
+        }
+        self.space
+            .fault(self.mmu.as_mut(), va, Access2::Write)
+            .map_err(|_| Errno::EFAULT)?;
+        let pa = self.mmu.lookup(va - off).ok_or(Errno::EFAULT)?;
+        // SAFETY: `pa` is the frame this task's own table maps, writable
+        // and (just faulted) not shared copy-on-write.
+        unsafe { self.mmu.fill_frame(pa, off, &val.to_le_bytes()) };
+        Ok(())
     }
 }

@@ -7,6 +7,8 @@ pub mod boot_inputs;
 pub mod cpio;
 pub mod fuzz;
 pub mod inject;
+pub mod irq;
+pub mod processes;
 pub mod scenarios;
 
 use std::io::Read;

@@ -8,8 +8,8 @@
 #   user/scripts/linux-oracle.sh arm big_munmap
 #
 # PROGRAM is a binary of user/target/<target>/release/ (built here) or a path to any
-# static ELF. The cpio holds /init and the device nodes /dev/null, /dev/zero, /dev/console
-# (mknod: run as root). The kernel package is fetched once with `apt-get download` into
+# static ELF. The cpio holds /init and the device nodes /dev/null, /dev/zero, /dev/console,
+# /dev/mem (mknod: run as root). The kernel package is fetched once with `apt-get download` into
 # $LINUX_ORACLE_DIR (default /tmp/linux-oracle); it needs `dpkg --add-architecture armhf`
 # (or arm64) and `apt-get update`. Linux ends with "Attempted to kill init!" when /init
 # exits: that line is the end of the run, its exitcode the program's status.
@@ -46,6 +46,9 @@ cp "$bin" "$root/init"
 mknod "$root/dev/null" c 1 3
 mknod "$root/dev/zero" c 1 5
 mknod "$root/dev/console" c 5 1
+# /dev/mem for the programs that map the PL011 (Linux needs "iomem=relaxed" on the command
+# line to let user space map a region a driver holds: CONFIG_IO_STRICT_DEVMEM).
+mknod "$root/dev/mem" c 1 1
 (cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip > "$root.cpio.gz"
 timeout 600 "$QEMU" -M virt -cpu "$CPU" -m 512M -nographic -net none -no-reboot \
     -kernel "$vmlinuz" -initrd "$root.cpio.gz" \

@@ -20,6 +20,9 @@ use core::sync::atomic::{AtomicU32, Ordering};
 #[cfg(not(any(target_arch = "arm", target_arch = "aarch64")))]
 compile_error!("armmu-user supports only arm (ARM EABI) and aarch64");
 
+pub mod process;
+pub use process::*;
+
 /// Syscall numbers and flag values of the Linux ABI for the architecture being built.
 pub mod sys {
     /// ARM EABI syscall numbers (`svc #0`, number in r7).
@@ -46,6 +49,47 @@ pub mod sys {
         pub const CLOCK_GETTIME: usize = 263;
         /// ARM private syscall `set_tls` (`__ARM_NR_BASE + 5`).
         pub const ARM_SET_TLS: usize = 0xf0005;
+
+        // Processes and signals.
+        pub const FORK: usize = 2;
+        pub const EXECVE: usize = 11;
+        pub const MOUNT: usize = 21;
+        /// `alarm`: an OABI-only entry; an EABI kernel without `OABI_COMPAT` (Debian's
+        /// armmp) answers ENOSYS, so [`crate::alarm`] uses `setitimer` like glibc.
+        pub const OABI_ALARM: usize = 27;
+        pub const PAUSE: usize = 29;
+        pub const KILL: usize = 37;
+        pub const MKDIR: usize = 39;
+        pub const SETPGID: usize = 57;
+        pub const GETPPID: usize = 64;
+        pub const GETPGRP: usize = 65;
+        pub const SETSID: usize = 66;
+        pub const SETITIMER: usize = 104;
+        pub const GETITIMER: usize = 105;
+        pub const WAIT4: usize = 114;
+        /// `clone(flags, newsp, parent_tid, tls, child_tid)` (CLONE_BACKWARDS order).
+        pub const CLONE: usize = 120;
+        pub const UNAME: usize = 122;
+        pub const GETPGID: usize = 132;
+        pub const SCHED_YIELD: usize = 158;
+        /// `nanosleep` with the 32-bit `struct timespec`.
+        pub const NANOSLEEP: usize = 162;
+        pub const MREMAP: usize = 163;
+        pub const RT_SIGRETURN: usize = 173;
+        pub const RT_SIGACTION: usize = 174;
+        pub const RT_SIGPROCMASK: usize = 175;
+        pub const RT_SIGPENDING: usize = 176;
+        pub const RT_SIGSUSPEND: usize = 179;
+        pub const VFORK: usize = 190;
+        /// The 32-bit-uid calls (`getuid32` ...).
+        pub const GETUID: usize = 199;
+        pub const GETGID: usize = 200;
+        pub const GETEUID: usize = 201;
+        pub const GETEGID: usize = 202;
+        pub const GETTID: usize = 224;
+        /// `futex` with the 32-bit `struct timespec`.
+        pub const FUTEX: usize = 240;
+        pub const TGKILL: usize = 268;
     }
 
     /// AArch64 syscall numbers (`svc #0`, number in x8). There is no `open`: use `openat`.
@@ -68,6 +112,38 @@ pub mod sys {
         pub const MPROTECT: usize = 226;
         pub const MADVISE: usize = 233;
         pub const CLOCK_GETTIME: usize = 113;
+
+        // Processes and signals. No fork, vfork, alarm, pause, getpgrp or mkdir here:
+        // clone, setitimer, rt_sigsuspend, getpgid(0) and mkdirat stand in.
+        pub const MKDIRAT: usize = 34;
+        pub const MOUNT: usize = 40;
+        pub const FUTEX: usize = 98;
+        pub const NANOSLEEP: usize = 101;
+        pub const GETITIMER: usize = 102;
+        pub const SETITIMER: usize = 103;
+        pub const SCHED_YIELD: usize = 124;
+        pub const KILL: usize = 129;
+        pub const TGKILL: usize = 131;
+        pub const RT_SIGSUSPEND: usize = 133;
+        pub const RT_SIGACTION: usize = 134;
+        pub const RT_SIGPROCMASK: usize = 135;
+        pub const RT_SIGPENDING: usize = 136;
+        pub const RT_SIGRETURN: usize = 139;
+        pub const SETPGID: usize = 154;
+        pub const GETPGID: usize = 155;
+        pub const SETSID: usize = 157;
+        pub const UNAME: usize = 160;
+        pub const GETPPID: usize = 173;
+        pub const GETUID: usize = 174;
+        pub const GETEUID: usize = 175;
+        pub const GETGID: usize = 176;
+        pub const GETEGID: usize = 177;
+        pub const GETTID: usize = 178;
+        pub const MREMAP: usize = 216;
+        /// `clone(flags, newsp, parent_tid, tls, child_tid)`.
+        pub const CLONE: usize = 220;
+        pub const EXECVE: usize = 221;
+        pub const WAIT4: usize = 260;
     }
     pub use nr::*;
 
@@ -98,7 +174,73 @@ pub mod sys {
 
     pub const TCGETS: u32 = 0x5401;
 
+    pub const CLOCK_REALTIME: u32 = 0;
     pub const CLOCK_MONOTONIC: u32 = 1;
+
+    /// Signal numbers (the same on ARM and arm64).
+    pub const SIGHUP: i32 = 1;
+    pub const SIGINT: i32 = 2;
+    pub const SIGQUIT: i32 = 3;
+    pub const SIGILL: i32 = 4;
+    pub const SIGTRAP: i32 = 5;
+    pub const SIGABRT: i32 = 6;
+    pub const SIGBUS: i32 = 7;
+    pub const SIGFPE: i32 = 8;
+    pub const SIGKILL: i32 = 9;
+    pub const SIGUSR1: i32 = 10;
+    pub const SIGSEGV: i32 = 11;
+    pub const SIGUSR2: i32 = 12;
+    pub const SIGPIPE: i32 = 13;
+    pub const SIGALRM: i32 = 14;
+    pub const SIGTERM: i32 = 15;
+    pub const SIGCHLD: i32 = 17;
+    pub const SIGCONT: i32 = 18;
+    pub const SIGSTOP: i32 = 19;
+
+    /// `sa_flags`.
+    pub const SA_NOCLDSTOP: usize = 0x1;
+    pub const SA_NOCLDWAIT: usize = 0x2;
+    pub const SA_SIGINFO: usize = 0x4;
+    pub const SA_RESTORER: usize = 0x0400_0000;
+    pub const SA_ONSTACK: usize = 0x0800_0000;
+    pub const SA_RESTART: usize = 0x1000_0000;
+    pub const SA_NODEFER: usize = 0x4000_0000;
+    pub const SA_RESETHAND: usize = 0x8000_0000;
+    /// Special handlers.
+    pub const SIG_DFL: usize = 0;
+    pub const SIG_IGN: usize = 1;
+    /// `rt_sigprocmask` `how`.
+    pub const SIG_BLOCK: u32 = 0;
+    pub const SIG_UNBLOCK: u32 = 1;
+    pub const SIG_SETMASK: u32 = 2;
+
+    /// `si_code` values.
+    pub const SI_USER: i32 = 0;
+    pub const SI_KERNEL: i32 = 0x80;
+    pub const SEGV_MAPERR: i32 = 1;
+    pub const SEGV_ACCERR: i32 = 2;
+    pub const ILL_ILLOPC: i32 = 1;
+    pub const CLD_EXITED: i32 = 1;
+    pub const CLD_KILLED: i32 = 2;
+    pub const CLD_DUMPED: i32 = 3;
+
+    /// `clone` flags (the low byte is the exit signal).
+    pub const CLONE_VM: usize = 0x100;
+    pub const CLONE_VFORK: usize = 0x4000;
+
+    /// `wait4` options.
+    pub const WNOHANG: u32 = 1;
+    pub const WUNTRACED: u32 = 2;
+
+    /// `futex` operations.
+    pub const FUTEX_WAIT: u32 = 0;
+    pub const FUTEX_WAKE: u32 = 1;
+    pub const FUTEX_PRIVATE_FLAG: u32 = 128;
+
+    /// `setitimer` timers.
+    pub const ITIMER_REAL: u32 = 0;
+    pub const ITIMER_VIRTUAL: u32 = 1;
+    pub const ITIMER_PROF: u32 = 2;
 
     /// Auxiliary vector keys.
     pub const AT_NULL: usize = 0;
@@ -113,9 +255,13 @@ pub mod sys {
 pub mod errno {
     pub const EPERM: i32 = 1;
     pub const ENOENT: i32 = 2;
+    pub const ESRCH: i32 = 3;
     pub const EINTR: i32 = 4;
     pub const EIO: i32 = 5;
+    pub const E2BIG: i32 = 7;
+    pub const ENOEXEC: i32 = 8;
     pub const EBADF: i32 = 9;
+    pub const ECHILD: i32 = 10;
     pub const EAGAIN: i32 = 11;
     pub const ENOMEM: i32 = 12;
     pub const EACCES: i32 = 13;
@@ -133,15 +279,20 @@ pub mod errno {
     pub const ENOSYS: i32 = 38;
     pub const EOVERFLOW: i32 = 75;
     pub const EOPNOTSUPP: i32 = 95;
+    pub const ETIMEDOUT: i32 = 110;
 
     /// Symbolic name of an errno, for messages.
     pub fn name(e: i32) -> &'static str {
         match e {
             EPERM => "EPERM",
             ENOENT => "ENOENT",
+            ESRCH => "ESRCH",
             EINTR => "EINTR",
             EIO => "EIO",
+            E2BIG => "E2BIG",
+            ENOEXEC => "ENOEXEC",
             EBADF => "EBADF",
+            ECHILD => "ECHILD",
             EAGAIN => "EAGAIN",
             ENOMEM => "ENOMEM",
             EACCES => "EACCES",
@@ -159,6 +310,7 @@ pub mod errno {
             EOPNOTSUPP => "EOPNOTSUPP",
             ENOSYS => "ENOSYS",
             EOVERFLOW => "EOVERFLOW",
+            ETIMEDOUT => "ETIMEDOUT",
             _ => "E?",
         }
     }
@@ -697,6 +849,36 @@ pub fn expect_err(name: &str, r: Result<usize, i32>, want: i32) -> bool {
         r == Err(want),
         format_args!("got {}, expected {}={want}", Res(r), errno::name(want)),
     )
+}
+
+/// Forget the counts inherited from the parent (call first thing in a forked child that
+/// reports through its exit status, see [`child_exit`]).
+pub fn reset_counts() {
+    PASSED.store(0, Ordering::Relaxed);
+    FAILED.store(0, Ordering::Relaxed);
+}
+
+/// The number of failed checks so far.
+pub fn failures() -> u32 {
+    FAILED.load(Ordering::Relaxed)
+}
+
+/// End a forked child: exit with its number of failed checks (capped at 100), without
+/// the `# passed` line (that one belongs to the parent).
+pub fn child_exit() -> ! {
+    exit(failures().min(100) as i32)
+}
+
+/// Add checks counted elsewhere (e.g. by an earlier image of this process, carried across
+/// `execve`).
+pub fn add_counts(passed: u32, failed: u32) {
+    PASSED.store(PASSED.load(Ordering::Relaxed) + passed, Ordering::Relaxed);
+    FAILED.store(FAILED.load(Ordering::Relaxed) + failed, Ordering::Relaxed);
+}
+
+/// The number of passed checks so far.
+pub fn passes() -> u32 {
+    PASSED.load(Ordering::Relaxed)
 }
 
 /// Print `# passed N failed M`; returns the exit status: 0 if all passed, else the number

@@ -54,6 +54,11 @@ pub fn free_phys_range(start: u64, end: u64) -> usize {
     kmem::free_phys_range::<Mem>(start, end)
 }
 
+/// ASID width for `mm::asid::AsidAllocator::new` (asid_hw.rs).
+pub fn asid_bits() -> u32 {
+    super::asid_hw::asid_bits()
+}
+
 pub fn init_cpu_for_users() {
     user::init_cpu_for_users()
 }
@@ -64,7 +69,8 @@ pub fn run_task(
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<Ended, alloc::string::String> {
-    user::run(pid, path, argv, envp)
+    let _ = pid;
+    user::run(path, argv, envp)
 }
 
 pub fn exit(code: u32, psci: Option<PsciConduit>) -> ! {

@@ -156,35 +156,6 @@ armmu_a64_restore:
     ldp x28, x29, [sp, #224]
     add sp, sp, #816
     eret
-
-    // x0 = frame to restore (on the task kernel stack), x1 = &ctx.
-    // Returns the value passed to armmu_a64_leave_user.
-    .global armmu_a64_enter_user
-armmu_a64_enter_user:
-    stp x19, x20, [sp, #-96]!
-    stp x21, x22, [sp, #16]
-    stp x23, x24, [sp, #32]
-    stp x25, x26, [sp, #48]
-    stp x27, x28, [sp, #64]
-    stp x29, x30, [sp, #80]
-    mov x2, sp
-    str x2, [x1]
-    mov sp, x0
-    b armmu_a64_restore
-
-    // x0 = &ctx, x1 = value for armmu_a64_enter_user to return.
-    .global armmu_a64_leave_user
-armmu_a64_leave_user:
-    ldr x2, [x0]
-    mov sp, x2
-    mov x0, x1
-    ldp x21, x22, [sp, #16]
-    ldp x23, x24, [sp, #32]
-    ldp x25, x26, [sp, #48]
-    ldp x27, x28, [sp, #64]
-    ldp x29, x30, [sp, #80]
-    ldp x19, x20, [sp], #96
-    ret
 "#
 );
 

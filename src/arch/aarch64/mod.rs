@@ -1,6 +1,7 @@
 //! AArch64, VMSAv8-64 with the 4 KiB granule and 39-bit VAs.
 #[cfg(target_arch = "aarch64")]
 pub mod api;
+pub mod asid_hw;
 pub mod boot;
 pub mod decode;
 pub mod desc;
@@ -8,14 +9,20 @@ pub mod exceptions;
 pub mod fault;
 pub mod format;
 #[cfg(target_arch = "aarch64")]
+pub mod gicv3_cpuif;
+#[cfg(target_arch = "aarch64")]
 pub mod mmu;
 #[cfg(target_arch = "aarch64")]
 pub mod power;
+#[cfg(target_arch = "aarch64")]
+pub mod proc;
 #[cfg(target_arch = "aarch64")]
 pub mod selftest;
 #[cfg(target_arch = "aarch64")]
 pub mod start;
 pub mod table_dump;
+#[cfg(target_arch = "aarch64")]
+pub mod timer;
 #[cfg(target_arch = "aarch64")]
 pub mod trap;
 #[cfg(target_arch = "aarch64")]

@@ -101,6 +101,11 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
     barrier::dsb(barrier::ISHST);
     TTBR1_EL1.set_baddr(root);
     TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
+    // 16-bit ASIDs where the CPU has them (TCR_EL1.AS is RES0 otherwise):
+    // no non-global entry exists yet, and the TLBI below follows.
+    if super::asid_hw::hw_asid_bits() == 16 {
+        TCR_EL1.modify(TCR_EL1::AS::ASID16Bits);
+    }
     barrier::isb(barrier::SY);
     // SAFETY: TLB maintenance only; drops the boot identity map.
     unsafe { core::arch::asm!("tlbi vmalle1is") };

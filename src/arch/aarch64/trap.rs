@@ -19,7 +19,9 @@ pub fn probe(f: impl FnOnce()) -> Option<FaultInfo> {
     p.1.take()
 }
 
-pub type UserTrap = fn(&mut Frame);
+/// Called with the frame and the vector kind (bit 4: from EL0; low bits:
+/// 0 sync, 1 IRQ, 2 FIQ, 3 SError).
+pub type UserTrap = fn(&mut Frame, u64);
 static USER_TRAP: spin::Once<UserTrap> = spin::Once::new();
 
 pub fn set_user_trap(f: UserTrap) {
@@ -30,7 +32,7 @@ pub fn set_user_trap(f: UserTrap) {
 extern "C" fn armmu_a64_exception(frame: &mut Frame, kind: u64) {
     if kind & KIND_FROM_EL0 != 0 && kind & 0x20 == 0 {
         match USER_TRAP.get() {
-            Some(f) => return f(frame),
+            Some(f) => return f(frame, kind),
             None => panic!("exception from EL0 with no task layer"),
         }
     }

@@ -8,14 +8,13 @@ use super::format::{Table, Vmsa64};
 use super::mmu::{self, phys_to_virt, HwEnv, USER_TOP};
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
-use crate::mm::fault::{AccessKind, FaultInfo};
+use crate::mm::fault::AccessKind;
 use crate::mm::pagetable::task::{TableHost, TaskTable};
 use crate::mm::pagetable::TableEnv;
 use crate::mm::space::Access2;
-use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
+use crate::task::{self, sched, Ended, Sys, UserLayout};
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
-use alloc::boxed::Box;
 
 /// Linux arm64 HWCAP_FP | HWCAP_ASIMD (arch/arm64/include/uapi/asm/hwcap.h).
 const HWCAP_FP: u64 = 1 << 0;
@@ -107,24 +106,9 @@ impl TableHost<Vmsa64> for mmu::Mem {
     }
 }
 
-#[repr(C)]
-struct KernelCtx {
-    sp: u64,
-}
-static mut KCTX: KernelCtx = KernelCtx { sp: 0 };
-
-#[repr(C, align(16))]
-struct TaskStack([u8; 32 * 1024]);
-static mut TASK_STACK: TaskStack = TaskStack([0; 32 * 1024]);
-
-extern "C" {
-    fn armmu_a64_enter_user(frame: *mut Frame, ctx: *mut KernelCtx) -> i64;
-    fn armmu_a64_leave_user(ctx: *const KernelCtx, value: i64) -> !;
-}
-
 /// TTBR0 = task table with its ASID (TCR.A1 = 0: the ASID comes from
 /// TTBR0, so base and ASID change in one write), then TTBR0 walks on.
-fn activate(t: &Table) {
+pub(super) fn activate(t: &Table) {
     TTBR0_EL1.write(
         TTBR0_EL1::ASID.val(t.asid.unwrap_or(0) as u64) + TTBR0_EL1::BADDR.val(t.root_pa >> 1),
     );
@@ -133,59 +117,40 @@ fn activate(t: &Table) {
     barrier::isb(barrier::SY);
 }
 
-fn deactivate() {
+pub(super) fn deactivate() {
     TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
     barrier::isb(barrier::SY);
 }
 
-pub fn run(
-    pid: u32,
-    path: &str,
-    argv: &[&[u8]],
-    envp: &[&[u8]],
-) -> Result<Ended, alloc::string::String> {
+/// Load `path` from the initramfs as pid 1 and run processes until it
+/// ends; its wait status.
+pub fn run(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended, alloc::string::String> {
     super::trap::set_user_trap(user_trap);
-    let m = new_user_mmu(pid as u16).map_err(|e| alloc::string::String::from(e.name()))?;
-    let table = m.table;
-    let (task, entry, sp) = Task::exec(pid, path, argv, envp, layout(), Box::new(m))?;
-    *CURRENT.lock() = Some(task);
-    activate(&table);
-    let top = core::ptr::addr_of_mut!(TASK_STACK) as usize + core::mem::size_of::<TaskStack>();
-    let frame_ptr = (top - core::mem::size_of::<Frame>()) as *mut Frame;
-    // EL0t, interrupts unmasked.
-    let frame = Frame {
-        elr: entry,
-        sp_el0: sp,
-        spsr: 0,
-        ..Frame::default()
-    };
-    // SAFETY: the frame lies in TASK_STACK, unused while no task runs.
-    unsafe { frame_ptr.write(frame) };
-    // SAFETY: erets to EL0 with the task's table; returns only through
-    // armmu_a64_leave_user.
-    let status = unsafe { armmu_a64_enter_user(frame_ptr, core::ptr::addr_of_mut!(KCTX)) };
+    let status = crate::task::sched::run_init(path, argv, envp)?;
     deactivate();
     crate::mm::inject::reset();
     crate::mm::audit::report_totals();
-    task::finish_current();
-    Ok(if status >= 0 {
-        Ended::Exited(status as i32)
+    Ok(if status & 0x7f == 0 {
+        Ended::Exited((status >> 8) & 0xff)
     } else {
-        Ended::Killed(-status as i32)
+        Ended::Killed(status & 0x7f)
     })
-}
-
-fn leave(value: i64) -> ! {
-    // SAFETY: KCTX was saved by armmu_a64_enter_user of the current task.
-    unsafe { armmu_a64_leave_user(core::ptr::addr_of!(KCTX), value) }
 }
 
 /// This ABI's syscall numbers ([`crate::syscall::abi::AARCH64`]).
 fn sys_of(nr: u64) -> Sys {
-    crate::syscall::abi::lookup(crate::syscall::abi::AARCH64, nr as usize)
+    use crate::syscall::abi;
+    abi::lookup_indexed(&abi::AARCH64_INDEX, abi::AARCH64, nr as usize)
 }
 
-fn user_trap(frame: &mut Frame) {
+fn user_trap(frame: &mut Frame, kind: u64) {
+    let mut after = sched::After::CHECK;
+    if kind & 3 != 0 {
+        // IRQ (FIQ and SError are not routed here).
+        sched::handle_interrupts();
+        sched::return_to_user(frame, sched::After::CHECK);
+        return;
+    }
     match fault::class(frame.esr) {
         fault::Class::Svc => {
             let a = [0, 1, 2, 3, 4, 5].map(|i| frame.x[i] as usize);
@@ -193,13 +158,9 @@ fn user_trap(frame: &mut Frame) {
                 frame.x[0] = r as u64;
                 return;
             }
-            match task::current_syscall(sys_of(frame.x[8]), a) {
-                Outcome::Return(r) => {
-                    frame.x[0] = r as u64;
-                    audit(format_args!("syscall {} = {}", frame.x[8], r));
-                }
-                Outcome::Exit(code) => leave((code & 0xff) as i64),
-            }
+            let nr = frame.x[8];
+            after = sched::syscall(frame, sys_of(nr), a);
+            audit(format_args!("syscall {} = {}", nr, frame.x[0] as i64));
         }
         fault::Class::DataAbort { .. } | fault::Class::InstructionAbort { .. } => {
             let info = fault::decode_abort(frame.esr, frame.far, frame.elr);
@@ -208,20 +169,28 @@ fn user_trap(frame: &mut Frame) {
                 AccessKind::Execute => Access2::Execute,
                 AccessKind::Read => Access2::Read,
             };
-            match task::current_resolve_fault(&info, access) {
+            let (r, check) = task::current_resolve_fault(&info, access);
+            after.check = check;
+            match r {
                 task::Resolution::Resolved => {}
-                task::Resolution::Signal => kill(info),
-                task::Resolution::OutOfMemory => leave(task::current_oom_killed(&info) as i64),
+                task::Resolution::Signal => {
+                    sched::fault_signal(frame, info.signal().number() as u32, &info)
+                }
+                task::Resolution::OutOfMemory => sched::oom_kill(&info),
             }
             audit(format_args!("fault at {:#x}", info.addr));
         }
         fault::Class::PcAlignment | fault::Class::SpAlignment => {
             let mut info = fault::decode_abort(frame.esr, frame.far, frame.elr);
             info.kind = crate::mm::fault::FaultKind::Alignment;
-            kill(info)
+            sched::fault_signal(frame, info.signal().number() as u32, &info)
         }
-        _ => kill(fault::undefined(frame.elr)),
+        _ => {
+            let info = fault::undefined(frame.elr);
+            sched::fault_signal(frame, info.signal().number() as u32, &info)
+        }
     }
+    sched::return_to_user(frame, after);
 }
 
 /// The invariant auditor over the current task (`armmu.audit=1`).
@@ -236,9 +205,4 @@ fn private_syscall(nr: usize, a: [usize; 6]) -> Option<isize> {
         return Some(Errno::ENOSYS.as_return());
     }
     crate::mm::kmem::private_syscall::<mmu::Mem>(nr, a)
-}
-
-fn kill(info: FaultInfo) -> ! {
-    let v = task::current_killed(&info);
-    leave(v as i64)
 }

@@ -1,6 +1,7 @@
 //! ARMv7-A, short-descriptor VMSA.
 #[cfg(target_arch = "arm")]
 pub mod api;
+pub mod asid_hw;
 pub mod boot;
 pub mod cp15;
 pub mod decode;
@@ -13,10 +14,14 @@ pub mod mmu;
 #[cfg(target_arch = "arm")]
 pub mod power;
 #[cfg(target_arch = "arm")]
+pub mod proc;
+#[cfg(target_arch = "arm")]
 pub mod selftest;
 #[cfg(target_arch = "arm")]
 pub mod start;
 pub mod table_dump;
+#[cfg(target_arch = "arm")]
+pub mod timer;
 #[cfg(target_arch = "arm")]
 pub mod trap;
 #[cfg(target_arch = "arm")]

@@ -12,11 +12,10 @@ use crate::loader::{elf, stack};
 use crate::mm::fault::FaultInfo;
 use crate::mm::pagetable::task::{TableHost, TaskTable};
 use crate::mm::pagetable::TableEnv;
-use crate::mm::space::{Access2, Mmu};
-use crate::task::{self, Ended, Outcome, Sys, Task, UserLayout, CURRENT};
+use crate::mm::space::Access2;
+use crate::task::{self, sched, Ended, Sys, UserLayout};
 use aarch32_cpu::asm::{dsb, isb};
 use aarch32_cpu::register::{Dfar, Dfsr, Ifar, Ifsr};
-use alloc::boxed::Box;
 
 /// TTBCR.N = 1: TTBR0 covers 0..2 GiB, an 8 KiB L1 table.
 pub const TASK_SIZE: usize = KERNEL_SPLIT as usize;
@@ -158,53 +157,10 @@ impl TableHost<ShortDescriptor> for mmu::Mem {
     }
 }
 
-/// Kernel context saved while a task runs (sp after pushing r4-r11, lr).
-#[repr(C)]
-struct KernelCtx {
-    sp: u32,
-}
-
-static mut KCTX: KernelCtx = KernelCtx { sp: 0 };
-
-/// The kernel stack exceptions from user mode run on.
-#[repr(C, align(16))]
-struct TaskStack([u8; 32 * 1024]);
-static mut TASK_STACK: TaskStack = TaskStack([0; 32 * 1024]);
-
-core::arch::global_asm!(
-    r#"
-    .section .text
-    .arm
-    .global armmu_enter_user
-    @ r0 = frame to restore (on the task kernel stack), r1 = &KCTX.
-    @ Returns (in r0) the value passed to armmu_leave_user.
-armmu_enter_user:
-    push {{r4-r11, lr}}
-    str sp, [r1]
-    mov sp, r0
-    ldmia sp, {{sp, lr}}^
-    add sp, sp, #8
-    pop {{r0-r12, lr}}
-    rfeia sp!
-
-    .global armmu_leave_user
-    @ r0 = &KCTX, r1 = value for armmu_enter_user to return.
-armmu_leave_user:
-    ldr sp, [r0]
-    mov r0, r1
-    pop {{r4-r11, pc}}
-"#
-);
-
-extern "C" {
-    fn armmu_enter_user(frame: *mut Frame, ctx: *mut KernelCtx) -> i32;
-    fn armmu_leave_user(ctx: *const KernelCtx, value: i32) -> !;
-}
-
 /// Switch TTBR0/ASID to this table: walks from TTBR0 are disabled
 /// (TTBCR.PD0) while CONTEXTIDR and TTBR0 change, so no walk can pair the
 /// new ASID with the old table (ARM ARM B3.10.4).
-fn activate(t: &Table) {
+pub(super) fn activate(t: &Table) {
     // SAFETY: the sequence keeps kernel translations (TTBR1) untouched.
     unsafe {
         let ttbcr = cp15::Ttbcr::read();
@@ -221,7 +177,7 @@ fn activate(t: &Table) {
     }
 }
 
-fn deactivate() {
+pub(super) fn deactivate() {
     // SAFETY: disabling TTBR0 walks only removes user translations.
     unsafe {
         cp15::Ttbcr::write(cp15::Ttbcr::read() | (1 << 4));
@@ -229,70 +185,34 @@ fn deactivate() {
     }
 }
 
-/// Load `path` from the initramfs and run it until it exits or is killed.
-pub fn run(
-    pid: u32,
-    path: &str,
-    argv: &[&[u8]],
-    envp: &[&[u8]],
-) -> Result<Ended, alloc::string::String> {
+/// Load `path` from the initramfs as pid 1 and run processes until it
+/// ends; its wait status.
+pub fn run(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended, alloc::string::String> {
     super::trap::set_user_trap(user_trap);
-    let mmu_box: Box<dyn Mmu + Send> =
-        Box::new(new_user_mmu(pid as u8).map_err(|e| alloc::string::String::from(e.name()))?);
-    let (task, entry, sp) = Task::exec(pid, path, argv, envp, layout(), mmu_box)?;
-    let table = {
-        // The table of this task, for activation.
-        let m: &UserMmu = downcast(&*task.mmu);
-        m.table
-    };
-    *CURRENT.lock() = Some(task);
-    activate(&table);
-
-    // The initial user frame at the top of the task kernel stack.
-    let top = core::ptr::addr_of_mut!(TASK_STACK) as usize + core::mem::size_of::<TaskStack>();
-    let frame_ptr = (top - core::mem::size_of::<Frame>()) as *mut Frame;
-    let thumb = entry & 1 != 0;
-    let frame = Frame {
-        usr_sp: sp as u32,
-        pc: (entry & !1) as u32,
-        // USR mode, IRQ/FIQ unmasked, ARM or Thumb state.
-        cpsr: 0x10 | if thumb { 1 << 5 } else { 0 },
-        ..Frame::default()
-    };
-    // SAFETY: the frame lies inside TASK_STACK, which nothing else uses
-    // while no task runs.
-    unsafe { frame_ptr.write(frame) };
-    // SAFETY: enters USR mode with the task's table active; comes back only
-    // through armmu_leave_user from the trap handler.
-    let status = unsafe { armmu_enter_user(frame_ptr, core::ptr::addr_of_mut!(KCTX)) };
+    let status = crate::task::sched::run_init(path, argv, envp)?;
     deactivate();
     crate::mm::inject::reset();
     crate::mm::audit::report_totals();
-    task::finish_current();
-    Ok(if status >= 0 {
-        Ended::Exited(status)
+    Ok(if status & 0x7f == 0 {
+        Ended::Exited((status >> 8) & 0xff)
     } else {
-        Ended::Killed(-status)
+        Ended::Killed(status & 0x7f)
     })
 }
 
-fn downcast(m: &(dyn Mmu + Send)) -> &UserMmu {
-    // SAFETY: every task on ARMv7-A is created with a UserMmu (`run`).
-    unsafe { &*(m as *const (dyn Mmu + Send) as *const UserMmu) }
-}
-
-/// Leave user mode for good: back into `run`. No lock may be held.
-fn leave(value: i32) -> ! {
-    // SAFETY: KCTX was saved by armmu_enter_user of the current task.
-    unsafe { armmu_leave_user(core::ptr::addr_of!(KCTX), value) }
+/// Whether user space has the VFP/Advanced SIMD unit.
+pub(super) fn has_vfp() -> bool {
+    *VFP.get().unwrap_or(&false)
 }
 
 /// This ABI's syscall numbers ([`crate::syscall::abi::ARM_EABI`]).
 fn sys_of(nr: u32) -> Sys {
-    crate::syscall::abi::lookup(crate::syscall::abi::ARM_EABI, nr as usize)
+    use crate::syscall::abi;
+    abi::lookup_indexed(&abi::ARM_EABI_INDEX, abi::ARM_EABI, nr as usize)
 }
 
 fn user_trap(frame: &mut Frame, v: Vector) {
+    let mut after = sched::After::CHECK;
     match v {
         Vector::Svc => {
             let sys = sys_of(frame.r[7]);
@@ -307,14 +227,9 @@ fn user_trap(frame: &mut Frame, v: Vector) {
                 frame.r[0] = r as u32;
                 return;
             }
-            let out = task::current_syscall(sys, a);
-            match out {
-                Outcome::Return(r) => {
-                    frame.r[0] = r as u32;
-                    audit(format_args!("syscall {} = {}", frame.r[7], r));
-                }
-                Outcome::Exit(code) => leave(code & 0xff),
-            }
+            let nr = frame.r[7];
+            after = sched::syscall(frame, sys, a);
+            audit(format_args!("syscall {} = {}", nr, frame.r[0] as i32));
         }
         Vector::DataAbort => {
             let info = decode_dfsr(Dfsr::read().raw_value(), Dfar::read().0, frame.pc);
@@ -323,24 +238,34 @@ fn user_trap(frame: &mut Frame, v: Vector) {
             } else {
                 Access2::Read
             };
-            user_fault(frame, info, access)
+            after.check = user_fault(frame, info, access);
         }
         Vector::PrefetchAbort => {
             let info = decode_ifsr(Ifsr::read().raw_value(), Ifar::read().0, frame.pc);
-            user_fault(frame, info, Access2::Execute)
+            after.check = user_fault(frame, info, Access2::Execute);
         }
-        Vector::Undefined => kill(FaultInfo::undefined_instruction(frame.pc as u64)),
-        Vector::Irq | Vector::Fiq => {}
+        Vector::Undefined => {
+            let info = FaultInfo::undefined_instruction(frame.pc as u64);
+            sched::fault_signal(frame, info.signal().number() as u32, &info)
+        }
+        Vector::Irq | Vector::Fiq => sched::handle_interrupts(),
     }
+    sched::return_to_user(frame, after);
 }
 
-fn user_fault(_frame: &mut Frame, info: FaultInfo, access: Access2) {
-    match task::current_resolve_fault(&info, access) {
+/// A user abort; returns whether the return to user mode must check for
+/// a switch or signals.
+fn user_fault(frame: &mut Frame, info: FaultInfo, access: Access2) -> bool {
+    let (r, check) = task::current_resolve_fault(&info, access);
+    match r {
         task::Resolution::Resolved => {}
-        task::Resolution::Signal => kill(info),
-        task::Resolution::OutOfMemory => leave(task::current_oom_killed(&info)),
+        task::Resolution::Signal => {
+            sched::fault_signal(frame, info.signal().number() as u32, &info)
+        }
+        task::Resolution::OutOfMemory => sched::oom_kill(&info),
     }
     audit(format_args!("fault at {:#x}", info.addr));
+    check
 }
 
 /// The invariant auditor over the current task (`armmu.audit=1`).
@@ -387,9 +312,4 @@ fn kexec(va: usize) -> isize {
             0
         }
     }
-}
-
-fn kill(info: FaultInfo) -> ! {
-    let v = task::current_killed(&info);
-    leave(v)
 }

@@ -511,6 +511,67 @@ impl<F: Format> Table<F> {
         }
     }
 
+    /// The first present block meeting `[va, end)` (it may start before
+    /// `va`), skipping invalid entries whole.
+    pub fn next_present<E: TableEnv<F>>(&self, env: &E, va: u64, end: u64) -> Option<Present> {
+        let end = (end as u128).min(self.va_hi as u128 + 1);
+        let mut cur = va.max(self.va_lo) as u128;
+        while cur < end {
+            let v = cur as u64;
+            let s = self.slot(env, v);
+            match F::decode(s.raw, s.level) {
+                Entry::Block { pa, size } => {
+                    return Some(Present {
+                        va: align_down(v, size),
+                        pa,
+                        size,
+                        raw: s.raw,
+                        level: s.level,
+                    })
+                }
+                // Empty entries are skipped in their table (a sparse 8 MiB
+                // stack is 2048 of them), not walked from the root each.
+                _ => cur = self.skip_empty(env, s, v, end),
+            }
+        }
+        None
+    }
+
+    /// Point the present page (a smallest-size block) at `va` to `pa`
+    /// with `attrs`, break-before-make: the old frame is unreachable, TLB
+    /// entries included, when this returns. Needs no memory: `OutOfRange`
+    /// if no such page is there, and nothing changes then or if `attrs`
+    /// do not encode.
+    pub fn replace_page<E: TableEnv<F>>(
+        &self,
+        env: &mut E,
+        va: u64,
+        pa: u64,
+        attrs: MapAttrs,
+    ) -> Result<(), MapError> {
+        let page = Self::page_size();
+        let p = self.lookup(env, va).ok_or(MapError::OutOfRange)?;
+        if p.va != va || p.size != page {
+            return Err(MapError::OutOfRange);
+        }
+        if !pa.is_multiple_of(page) || pa >> F::PA_BITS != 0 {
+            return Err(MapError::Plan(PlanError::Misaligned));
+        }
+        let e = self.format.encode_block(p.level, p.size, pa, attrs)?;
+        let table = self
+            .table_of(env, va, p.level)
+            .ok_or(MapError::OutOfRange)?;
+        let slot = entry_pa::<F>(table, va, p.level);
+        let mut batch = TlbBatch::new();
+        env.write(slot, 0);
+        batch.push(va);
+        self.flush(&mut batch, env);
+        env.write(slot, e);
+        env.publish();
+        env.tlb_sync();
+        Ok(())
+    }
+
     /// Make `va` a block boundary: a block holding `va` is split into the
     /// next size down (in place into its copies, or into a new table one
     /// level down), with break-before-make and the same translation and
@@ -792,11 +853,30 @@ impl<F: Format> Table<F> {
                     cur = base as u128 + size as u128;
                 }
                 _ => {
-                    let size = F::entry_size(s.level);
-                    cur = align_down(v, size) as u128 + size as u128;
+                    cur = self.skip_empty(env, s, v, end);
                 }
             }
         }
         cur.min(end)
+    }
+
+    /// After the invalid entry `s` (reached for `v`): the first address at
+    /// or below `end` whose entry in the same table is valid, or the end
+    /// of that table's region. Reads the table directly instead of walking
+    /// from the root for each empty entry.
+    fn skip_empty<E: TableEnv<F>>(&self, env: &E, s: Slot, v: u64, end: u128) -> u128 {
+        let size = F::entry_size(s.level);
+        let mut cur = align_down(v, size) as u128 + size as u128;
+        // Entry sizes and counts are powers of two: masks, not a 128-bit
+        // division (a library call on 32-bit ARM).
+        let span = size as u128 * F::entries(s.level) as u128;
+        let table_end = (align_down(v, size) as u128 & !(span - 1)) + span;
+        while cur < end.min(table_end) {
+            if F::is_valid(env.read(entry_pa::<F>(s.table, cur as u64, s.level))) {
+                break;
+            }
+            cur += size as u128;
+        }
+        cur
     }
 }

@@ -11,7 +11,7 @@ use crate::mm::audit::Mapping;
 use crate::mm::frame::FrameAllocator;
 use crate::mm::kmem::KernelMemory;
 use crate::mm::memtype::MapAttrs;
-use crate::mm::space::Mmu;
+use crate::mm::space::{Leaf, Mmu};
 use core::marker::PhantomData;
 
 /// A table environment that also holds the frame allocator (the memory
@@ -140,6 +140,40 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
 
     fn total_frames(&self) -> usize {
         H::with_frames(|f| f.total())
+    }
+
+    fn next_leaf(&self, va: usize, end: usize) -> Option<Leaf> {
+        let p = self.env(|t, e| t.next_present(e, va as u64, end as u64))?;
+        Some(Leaf {
+            va: usize::try_from(p.va).ok()?,
+            pa: p.pa,
+            size: usize::try_from(p.size).ok()?,
+        })
+    }
+
+    fn replace(&mut self, va: usize, pa: u64, attrs: MapAttrs) -> Result<(), Errno> {
+        self.env(|t, e| t.replace_page(e, va as u64, pa, attrs))
+            .map_err(Errno::from)
+    }
+
+    fn share_frame(&mut self, pa: u64) -> Result<(), Errno> {
+        H::with_frames(|f| f.share(pa)).map_err(Errno::from)
+    }
+
+    fn frame_refs(&self, pa: u64) -> usize {
+        H::with_frames(|f| f.refcount(pa))
+    }
+
+    unsafe fn copy_frame(&mut self, dst: u64, src: u64) {
+        let d = H::phys_to_virt(dst);
+        let s = H::phys_to_virt(src);
+        // SAFETY: the caller's contract: `dst` is a frame this address
+        // space just allocated and nothing else uses, `src` a RAM frame
+        // it maps; the linear map covers both; distinct frames never
+        // overlap.
+        unsafe { core::ptr::copy_nonoverlapping(s as *const u8, d as *mut u8, PAGE) };
+        // The frame may hold code.
+        H::sync_icache(d, PAGE);
     }
 
     fn section_size(&self) -> usize {

@@ -10,6 +10,8 @@ struct FakeMmu {
     map: BTreeMap<usize, (u64, usize, MapAttrs)>,
     next: u64,
     live: BTreeMap<u64, ()>,
+    /// References beyond the first, per live frame.
+    extra: BTreeMap<u64, usize>,
     fail_alloc: bool,
     fail_split: bool,
     /// Maps of this size fail with ENOMEM (a table that cannot be
@@ -92,11 +94,27 @@ impl Mmu for FakeMmu {
         Ok(pa)
     }
     fn free_frame(&mut self, pa: u64) {
+        if let Some(n) = self.extra.get_mut(&pa) {
+            *n -= 1;
+            if *n == 0 {
+                self.extra.remove(&pa);
+            }
+            return;
+        }
         assert!(self.live.remove(&pa).is_some(), "double free of {pa:#x}");
+    }
+    fn share_frame(&mut self, pa: u64) -> Result<(), Errno> {
+        assert!(self.live.contains_key(&pa), "share of a free frame");
+        *self.extra.entry(pa).or_default() += 1;
+        Ok(())
+    }
+    fn frame_refs(&self, pa: u64) -> usize {
+        usize::from(self.live.contains_key(&pa)) + self.extra.get(&pa).copied().unwrap_or(0)
     }
     unsafe fn fill_frame(&mut self, pa: u64, off: usize, data: &[u8]) {
         self.fills.push((pa, off, data.to_vec()));
     }
+    unsafe fn copy_frame(&mut self, _: u64, _: u64) {}
     fn section_size(&self) -> usize {
         1 << 20
     }
@@ -403,6 +421,7 @@ fn image_pages_come_from_the_file_on_first_touch_and_after_dontneed() {
     let data = crate::mm::vma::ImageData {
         bytes: &FILE,
         va: 0x10100,
+        file_offset: 0,
     };
     s.vmas
         .insert(Vma {
@@ -1207,6 +1226,7 @@ fn a_moved_elf_segment_keeps_its_file_bytes() {
     let data = crate::mm::vma::ImageData {
         bytes: &FILE,
         va: 0x10100,
+        file_offset: 0,
     };
     s.vmas
         .insert(Vma {
@@ -1278,7 +1298,8 @@ fn mprotect_refusal_comes_before_any_split() {
     let a = 0x2000_0000;
     let mut z = anon(a, 2 << 20, Placement::Fixed);
     z.prot = ro();
-    z.shared = true;
+    // Private (shared memory is mapped in pages: its object's frames
+    // need not be contiguous), from a read-only fd.
     z.may_write = false;
     s.mmap(&mut m, &z).unwrap();
     s.fault(&mut m, a, Access2::Read).unwrap();

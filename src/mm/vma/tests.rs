@@ -541,6 +541,8 @@ enum PageKind {
     Image,
     Stack,
     Heap,
+    /// Object id, object page.
+    Shm(u32, usize),
 }
 
 const MEMS: [MemoryType; 2] = [MemoryType::DeviceShareable, MemoryType::StronglyOrdered];
@@ -560,6 +562,7 @@ fn page_kind_of(v: &Vma, addr: usize) -> PageKind {
         VmaKind::Image(_) => PageKind::Image,
         VmaKind::Stack => PageKind::Stack,
         VmaKind::Heap => PageKind::Heap,
+        VmaKind::Shm { id, pgoff, .. } => PageKind::Shm(id, pgoff + (addr - v.start) / P),
     }
 }
 
@@ -956,6 +959,7 @@ fn anonymous_and_image_kinds_merge_only_when_identical() {
     let seg = ImageData {
         bytes: &SEG,
         va: 0x10000,
+        file_offset: 0,
     };
     let img = |start, end, d| Vma {
         start,
@@ -967,6 +971,7 @@ fn anonymous_and_image_kinds_merge_only_when_identical() {
     let other = ImageData {
         bytes: &OTHER,
         va: 0x10000,
+        file_offset: 0,
     };
     assert!(
         !img(0, P, seg).can_merge(&img(P, 2 * P, other)),
@@ -1004,6 +1009,7 @@ fn in_page_gives_the_file_bytes_of_a_page() {
     let d = ImageData {
         bytes: &B,
         va: 0x10100,
+        file_offset: 0,
     };
     let (off, bytes) = d.in_page(0x10000, P).unwrap();
     assert_eq!((off, bytes.len()), (0x100, P - 0x100));

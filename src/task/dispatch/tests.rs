@@ -41,6 +41,7 @@ impl Mmu for PageMap {
     }
     fn free_frame(&mut self, _: u64) {}
     unsafe fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
+    unsafe fn copy_frame(&mut self, _: u64, _: u64) {}
     fn section_size(&self) -> usize {
         1 << 20
     }
@@ -66,20 +67,18 @@ fn task() -> Task {
         hwcap2: None,
         pie_bias: 0x10000,
     };
-    Task {
-        pid: 7,
-        name: String::from("/t"),
-        space: AddressSpace::new(TASK_SIZE, 0x1_0000, 0x7E00_0000),
-        mmu: Box::new(PageMap::default()),
-        fds: alloc::vec![
-            Some(File::Console),
-            Some(File::Console),
-            Some(File::Console)
+    Task::new(
+        7,
+        String::from("/t"),
+        AddressSpace::new(TASK_SIZE, 0x1_0000, 0x7E00_0000),
+        Box::new(PageMap::default()),
+        alloc::vec![
+            Some(File::console().unwrap()),
+            Some(File::console().unwrap()),
+            Some(File::console().unwrap())
         ],
         layout,
-        reported: [0; 16],
-        reported_count: 0,
-    }
+    )
 }
 
 fn ret(o: Outcome) -> isize {
@@ -154,7 +153,8 @@ fn fd_calls() {
 #[test]
 fn write_and_read_check_the_range_before_anything() {
     let mut t = task();
-    t.fds.push(Some(File::DevNull));
+    t.fds
+        .push(Some(File::new(super::super::Open::DevNull, 2).unwrap()));
     // /dev/null never reads the buffer (Linux's write_null): an
     // unmapped one is fine, a range past user space is not.
     assert_eq!(ret(t.syscall(Sys::Write, [3, 0x1000, 10, 0, 0, 0])), 10);
@@ -224,4 +224,158 @@ fn memory_calls_decode_then_perform() {
         0
     );
     assert_eq!(t.space.vmas.count(), 0);
+}
+
+fn sys(t: &mut Task, s: Sys, a: &[usize]) -> isize {
+    let mut args = [0usize; 6];
+    args[..a.len()].copy_from_slice(a);
+    ret(t.syscall(s, args))
+}
+
+#[test]
+fn dup_family_and_fcntl_follow_the_fd_rules() {
+    use super::super::files::O_CLOEXEC;
+    let mut t = task();
+    // dup: the lowest free fd, close-on-exec clear (dup(2)).
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[0, 2, 1]), 0, "F_SETFD FD_CLOEXEC");
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[0, 1]), 1, "F_GETFD");
+    assert_eq!(sys(&mut t, Sys::Dup, &[0]), 3);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[3, 1]), 0, "dup clears FD_CLOEXEC");
+    assert_eq!(sys(&mut t, Sys::Dup, &[40]), errno(Errno::EBADF));
+    // dup2: onto itself only checks; onto an open fd closes it silently;
+    // out of the table's range: EBADF.
+    assert_eq!(sys(&mut t, Sys::Dup2, &[1, 1]), 1);
+    assert_eq!(sys(&mut t, Sys::Dup2, &[9, 9]), errno(Errno::EBADF));
+    assert_eq!(sys(&mut t, Sys::Dup2, &[0, 2]), 2);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[2, 1]), 0);
+    assert_eq!(sys(&mut t, Sys::Dup2, &[0, 10]), 10, "the table grows");
+    assert_eq!(t.fds.len(), 11);
+    assert_eq!(sys(&mut t, Sys::Dup2, &[0, 64]), errno(Errno::EBADF));
+    assert_eq!(
+        sys(&mut t, Sys::Dup2, &[0, usize::MAX]),
+        errno(Errno::EBADF)
+    );
+    // dup3: old == new and unknown flags are EINVAL; O_CLOEXEC sets it.
+    assert_eq!(sys(&mut t, Sys::Dup3, &[1, 1, 0]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Dup3, &[1, 5, 1]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Dup3, &[1, 5, O_CLOEXEC as usize]), 5);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[5, 1]), 1);
+    // F_DUPFD(_CLOEXEC): the lowest free fd >= arg; arg past the table
+    // is EINVAL.
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 0, 10]), 11);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 1030, 4]), 4);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[4, 1]), 1);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 0, 64]), errno(Errno::EINVAL));
+    // F_GETFL / F_SETFL: the access mode stays, only SETFL_MASK changes.
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 3]), 2, "O_RDWR");
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 4, 0o4000 | 1]), 0);
+    assert_eq!(
+        sys(&mut t, Sys::Fcntl, &[1, 3]),
+        0o4002,
+        "O_NONBLOCK, still O_RDWR"
+    );
+    // Unknown commands, closed fds.
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[1, 999]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[40, 1]), errno(Errno::EBADF));
+    // execve closes exactly the close-on-exec fds (0, 4, 5 here).
+    t.close_on_exec();
+    let open: Vec<usize> = (0..t.fds.len()).filter(|&i| t.fds[i].is_some()).collect();
+    assert_eq!(open, [1, 2, 3, 10, 11]);
+    // dup then fills the lowest hole.
+    assert_eq!(sys(&mut t, Sys::Dup, &[1]), 0);
+}
+
+#[test]
+fn pipe_ends_at_the_fd_level() {
+    use super::super::files::O_NONBLOCK;
+    use super::super::{Open, PipeStep};
+    let mut t = task();
+    let (r, w) = super::super::pipe::new_pipe().unwrap();
+    t.fds.push(Some(File::new(Open::Pipe(r), 0).unwrap()));
+    t.fds.push(Some(File::new(Open::Pipe(w), 1).unwrap()));
+    // The wrong direction is EBADF (each end is opened one way).
+    assert_eq!(sys(&mut t, Sys::Read, &[4, 0x1000, 1]), errno(Errno::EBADF));
+    assert_eq!(
+        sys(&mut t, Sys::Write, &[3, 0x1000, 1]),
+        errno(Errno::EBADF)
+    );
+    // Empty with a writer: a blocking read sleeps, a nonblocking one is
+    // EAGAIN; zero bytes is 0 at once.
+    let key = match t.pipe_step(false, 3, 0x1000, 10, 10) {
+        Ok(PipeStep::Block(k)) => k,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(t.pipe_step(false, 3, 0x1000, 0, 0), Ok(PipeStep::Done(0)));
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[3, 4, O_NONBLOCK as usize]), 0);
+    assert_eq!(
+        sys(&mut t, Sys::Read, &[3, 0x1000, 10]),
+        errno(Errno::EAGAIN)
+    );
+    // A dup of the write end keeps the pipe open; closing both is EOF.
+    assert_eq!(sys(&mut t, Sys::Dup, &[4]), 5);
+    assert_eq!(sys(&mut t, Sys::Close, &[4]), 0);
+    assert_eq!(t.pipe_step(true, 5, 0x1000, 0, 0), Ok(PipeStep::Done(0)));
+    assert_eq!(sys(&mut t, Sys::Close, &[5]), 0);
+    assert_eq!(sys(&mut t, Sys::Read, &[3, 0x1000, 10]), 0, "EOF");
+    // The other way: no reader left is EPIPE, with SIGPIPE pending.
+    let (r, w) = super::super::pipe::new_pipe().unwrap();
+    assert_ne!(r.key(), key);
+    drop(r);
+    t.fds[4] = Some(File::new(Open::Pipe(w), 1).unwrap());
+    assert_eq!(t.pipe_step(true, 4, 0x1000, 1, 1), Ok(PipeStep::Broken));
+    assert_eq!(
+        sys(&mut t, Sys::Write, &[4, 0x1000, 1]),
+        errno(Errno::EPIPE)
+    );
+    assert!(t.signals.has_deliverable(), "SIGPIPE");
+    // lseek on a pipe: ESPIPE.
+    assert_eq!(sys(&mut t, Sys::Lseek, &[4, 0, 0]), errno(Errno::ESPIPE));
+}
+
+#[test]
+fn dup_shares_the_open_file_description() {
+    use super::super::Open;
+    let mut t = task();
+    let a: &'static [u8] = Box::leak(
+        crate::loader::cpio::testutil::newc(&[("f", 0o100644, b"0123456789")]).into_boxed_slice(),
+    );
+    let entry = crate::loader::cpio::Archive::new(a)
+        .unwrap()
+        .lookup("/f")
+        .unwrap();
+    t.fds.push(Some(File::new(Open::Ram { entry }, 0).unwrap()));
+    assert_eq!(sys(&mut t, Sys::Dup, &[3]), 4);
+    // One position: a seek through one fd moves the other (dup(2)).
+    assert_eq!(sys(&mut t, Sys::Lseek, &[3, 4, 0]), 4);
+    assert_eq!(
+        sys(&mut t, Sys::Lseek, &[4, 0, 1]),
+        4,
+        "SEEK_CUR on the dup"
+    );
+    assert_eq!(sys(&mut t, Sys::Lseek, &[4, (-2i32) as u32 as usize, 2]), 8);
+    assert_eq!(sys(&mut t, Sys::Lseek, &[3, 0, 1]), 8);
+    assert_eq!(
+        sys(&mut t, Sys::Lseek, &[3, (-9i32) as u32 as usize, 1]),
+        errno(Errno::EINVAL),
+        "before the start"
+    );
+    assert_eq!(sys(&mut t, Sys::Lseek, &[3, 0, 3]), errno(Errno::EINVAL));
+    // One set of status flags; close-on-exec stays per fd.
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[4, 4, 0o4000]), 0);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[3, 3]), 0o4000);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[4, 2, 1]), 0);
+    assert_eq!(sys(&mut t, Sys::Fcntl, &[3, 1]), 0);
+    // A fork's copy of the table shares the descriptions too.
+    let copy: Vec<Option<File>> = t.fds.clone();
+    assert!(copy[3]
+        .as_ref()
+        .unwrap()
+        .same_desc(t.fds[4].as_ref().unwrap()));
+    // Writing a read-only file: EBADF (not opened for writing).
+    assert_eq!(
+        sys(&mut t, Sys::Write, &[3, 0x1000, 1]),
+        errno(Errno::EBADF)
+    );
+    // The console is not seekable (a tty).
+    assert_eq!(sys(&mut t, Sys::Lseek, &[0, 0, 0]), errno(Errno::ESPIPE));
 }

@@ -118,6 +118,94 @@ fn main(args: armmu_user::Args) -> i32 {
     report("getpid", now() - t0, N);
     core::hint::black_box(pid);
 
+    ok &= bench_fork();
+    ok &= bench_cow();
+    ok &= bench_vma_counts();
+
     armmu_user::check("every benchmarked syscall succeeded", ok);
     finish()
+}
+
+const N_FORK: u64 = 200;
+
+/// fork + the child's immediate exit + wait4 in the parent.
+fn bench_fork() -> bool {
+    let mut ok = true;
+    let t0 = now();
+    for _ in 0..N_FORK {
+        match armmu_user::fork() {
+            Ok(0) => armmu_user::exit(0),
+            Ok(pid) => {
+                let mut status = 0;
+                ok &= armmu_user::wait4(pid as isize, &mut status, 0) == Ok(pid) && status == 0;
+            }
+            Err(_) => ok = false,
+        }
+    }
+    report("fork_exit_wait4", now() - t0, N_FORK);
+    ok
+}
+
+const COW_PAGES: usize = 64;
+
+/// Copy-on-write: the parent fills 64 pages and forks; the child writes
+/// one word in each (every write a COW fault: the frame is shared with the
+/// parent, which still maps it) and reports the ticks per fault itself.
+fn bench_cow() -> bool {
+    let len = COW_PAGES * PAGE;
+    let Ok(a) = mmap_anon(len, RW) else {
+        return false;
+    };
+    for p in 0..COW_PAGES {
+        // SAFETY: inside the fresh RW mapping.
+        unsafe { armmu_user::poke32(a + p * PAGE, p as u32) };
+    }
+    let ok = match armmu_user::fork() {
+        Ok(0) => {
+            let t0 = now();
+            for p in 0..COW_PAGES {
+                // SAFETY: inside the inherited RW mapping.
+                unsafe { armmu_user::poke32(a + p * PAGE + 8, 1) };
+            }
+            report("cow_fault_4k", now() - t0, COW_PAGES as u64);
+            armmu_user::exit(0)
+        }
+        Ok(pid) => {
+            let mut status = 0;
+            armmu_user::wait4(pid as isize, &mut status, 0) == Ok(pid) && status == 0
+        }
+        Err(_) => false,
+    };
+    ok & munmap(a, len).is_ok()
+}
+
+/// mmap + munmap of 4 KiB with about `n` VMAs present: one PROT_READ
+/// region of 2n pages, every other page made PROT_NONE (n - 1 splits in
+/// pairs), never touched.
+fn bench_vma_counts() -> bool {
+    let mut ok = true;
+    for n in [1000usize, 30000] {
+        let len = 2 * n * PAGE;
+        let Ok(r) = armmu_user::mmap(0, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) else {
+            return false;
+        };
+        for i in 0..n / 2 {
+            ok &= mprotect(r + (4 * i + 1) * PAGE, PAGE, PROT_NONE).is_ok();
+        }
+        let t0 = now();
+        for _ in 0..N {
+            match mmap_anon(PAGE, RW) {
+                Ok(a) => ok &= munmap(a, PAGE).is_ok(),
+                Err(_) => ok = false,
+            }
+        }
+        let name = if n == 1000 {
+            "mmap_munmap_4k_1000_vmas"
+        } else {
+            "mmap_munmap_4k_30000_vmas"
+        };
+        report(name, now() - t0, N);
+        ok &= munmap(r, len).is_ok();
+    }
+    ok
 }

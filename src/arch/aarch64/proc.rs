@@ -1,0 +1,278 @@
+//! Processes on AArch64: the user frame's meaning, kernel stacks and the
+//! context switch, address-space switching, and the timer and interrupt
+//! hooks the neutral scheduler (`task::sched`) calls. The user FP/SIMD
+//! registers live in the exception frame on each process's kernel stack
+//! (saved at every entry), so they need no switching of their own.
+
+pub use super::exceptions::Frame;
+use super::user::{self, UserMmu};
+use crate::errno::Errno;
+use crate::mm::space::Mmu;
+use crate::task::{FpState, Task, UserLayout};
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::*;
+use alloc::boxed::Box;
+
+/// AArch64's `timespec`/`timeval` fields are 64-bit.
+pub const NATIVE_TIME64: bool = true;
+/// `uname -m` on a Linux arm64 kernel.
+pub const UNAME_MACHINE: &[u8] = b"aarch64";
+/// The virtual timer's interrupt (PPI 11 = INTID 27).
+pub const TIMER_IRQ: u32 = 27;
+
+core::arch::global_asm!(
+    r#"
+    .section .text
+    // x0 = where to save this context's sp, x1 = the sp to resume.
+    .global armmu_a64_switch
+armmu_a64_switch:
+    stp x19, x20, [sp, #-96]!
+    stp x21, x22, [sp, #16]
+    stp x23, x24, [sp, #32]
+    stp x25, x26, [sp, #48]
+    stp x27, x28, [sp, #64]
+    stp x29, x30, [sp, #80]
+    mov x2, sp
+    str x2, [x0]
+    mov sp, x1
+    ldp x21, x22, [sp, #16]
+    ldp x23, x24, [sp, #32]
+    ldp x25, x26, [sp, #48]
+    ldp x27, x28, [sp, #64]
+    ldp x29, x30, [sp, #80]
+    ldp x19, x20, [sp], #96
+    ret
+
+    // A new process's first run: sp points at its user Frame.
+    .global armmu_a64_ret_to_user
+armmu_a64_ret_to_user:
+    b armmu_a64_restore
+"#
+);
+
+extern "C" {
+    fn armmu_a64_switch(save_sp: *mut usize, resume_sp: usize);
+    fn armmu_a64_ret_to_user();
+}
+
+impl Frame {
+    /// The first user frame of a program: EL0t, interrupts unmasked.
+    pub fn for_entry(entry: u64, sp: u64) -> Frame {
+        Frame {
+            elr: entry,
+            sp_el0: sp,
+            spsr: 0,
+            ..Frame::default()
+        }
+    }
+
+    pub fn set_result(&mut self, v: isize) {
+        self.x[0] = v as u64;
+    }
+}
+
+/// Build a new process's kernel stack: its user frame at the top, under it
+/// the callee-saved registers `armmu_a64_switch` restores, returning into
+/// `armmu_a64_ret_to_user`. Returns the sp to switch to.
+pub fn new_task_stack(top: usize, frame: &Frame) -> usize {
+    let frame_at = top - core::mem::size_of::<Frame>();
+    let ctx_at = frame_at - 96;
+    // SAFETY: [ctx_at, top) lies in the fresh kernel stack the caller owns
+    // and nothing runs on yet; both addresses are 16-aligned (the frame
+    // is 816 bytes, a multiple of 16).
+    unsafe {
+        (frame_at as *mut Frame).write(*frame);
+        let ctx = ctx_at as *mut u64;
+        for i in 0..11 {
+            ctx.add(i).write(0);
+        }
+        ctx.add(11)
+            .write(armmu_a64_ret_to_user as *const () as usize as u64);
+    }
+    ctx_at
+}
+
+/// Save this context's sp into `*save_sp` and resume the one at
+/// `resume_sp`.
+///
+/// # Safety
+/// `resume_sp` must be an sp saved by `switch` or built by
+/// `new_task_stack`, on a stack that is still alive; `save_sp` must stay
+/// valid until this context is resumed.
+pub unsafe fn switch(save_sp: *mut usize, resume_sp: usize) {
+    // SAFETY: as the caller promised.
+    unsafe { armmu_a64_switch(save_sp, resume_sp) }
+}
+
+pub fn counter_frequency() -> u64 {
+    CNTFRQ_EL0.get()
+}
+
+pub fn layout() -> UserLayout {
+    user::layout()
+}
+
+/// A fresh, empty user address space.
+pub fn new_mmu() -> Result<Box<dyn Mmu + Send>, Errno> {
+    let m = user::new_user_mmu(1)?;
+    let b: Box<dyn Mmu + Send> = crate::task::process::try_box(m).map_err(|_| Errno::ENOMEM)?;
+    Ok(b)
+}
+
+fn user_mmu(t: &mut Task) -> &mut UserMmu {
+    // SAFETY: every task's Mmu on this architecture is a UserMmu
+    // (`new_mmu` is the only constructor used for tasks).
+    unsafe { &mut *(&mut *t.mmu as *mut (dyn Mmu + Send) as *mut UserMmu) }
+}
+
+/// Make `t`'s address space the one TTBR0 walks, tagged `asid`. With
+/// `flush_all` (an ASID rollover) every non-global TLB entry goes first
+/// (ARM ARM: TLB invalidate all, then DSB and ISB before the new ASID is
+/// installed, so no old entry can match it).
+pub fn activate(t: &mut Task, asid: u16, flush_all: bool) {
+    if flush_all {
+        // SAFETY: TLB maintenance only.
+        unsafe { core::arch::asm!("tlbi vmalle1is") };
+        barrier::dsb(barrier::ISH);
+        barrier::isb(barrier::SY);
+    }
+    let m = user_mmu(t);
+    m.table.asid = Some(asid);
+    user::activate(&m.table);
+}
+
+/// Invalidate every TLB entry of `asid` (a dead or replaced address
+/// space's; ARM ARM: invalidate by ASID, DSB, ISB).
+pub fn flush_asid(asid: u16) {
+    // SAFETY: TLB maintenance only.
+    unsafe { core::arch::asm!("tlbi aside1is, {x}", x = in(reg) (asid as u64) << 48) };
+    barrier::dsb(barrier::ISH);
+    barrier::isb(barrier::SY);
+}
+
+/// ASID bits the hardware gives (as configured at boot).
+pub fn asid_bits() -> u32 {
+    super::asid_hw::asid_bits()
+}
+
+pub fn deactivate() {
+    user::deactivate();
+}
+
+/// Nothing to do: the frame on the kernel stack holds the user FP state.
+pub fn save_fp(_to: &mut FpState) {}
+pub fn restore_fp(_from: &FpState) {}
+
+/// Whether timer interrupts reach the kernel (a GIC was found and the
+/// boot self-test of the interrupt path passed).
+fn interrupts() -> bool {
+    crate::drivers::gic::info().is_some()
+}
+
+/// Start the scheduler tick: the virtual timer's PPI enabled at the GIC,
+/// a first deadline one time slice ahead.
+pub fn start_timer() {
+    if interrupts() && crate::drivers::gic::enable(TIMER_IRQ).is_ok() {
+        super::timer::set_deadline(super::timer::now() + super::timer::frequency() / 100);
+    }
+}
+
+pub fn stop_timer() {
+    if interrupts() {
+        super::timer::stop();
+    }
+}
+
+/// The next timer interrupt, at counter value `at` (CNTV_CVAL).
+pub fn set_timer_deadline(at: u64) {
+    if interrupts() {
+        super::timer::set_deadline(at);
+    }
+}
+
+/// Nothing is runnable: wait for an interrupt (WFI with IRQs masked, the
+/// caller polls the GIC); without interrupts, return at once (the
+/// scheduler polls the counter).
+pub fn idle_wait() {
+    if interrupts() {
+        super::timer::idle_wait();
+    }
+}
+
+pub fn acknowledge_irq() -> Option<u32> {
+    if interrupts() {
+        crate::drivers::gic::acknowledge()
+    } else {
+        None
+    }
+}
+
+pub fn end_of_irq(irq: u32) {
+    crate::drivers::gic::end_of_interrupt(irq);
+}
+
+use crate::task::signal::{self, aarch64 as siga64, Abi, SigAction, SigInfo, SigSet, UserMem};
+
+fn signal_regs(f: &Frame) -> siga64::A64Regs {
+    siga64::A64Regs {
+        x: f.x,
+        sp: f.sp_el0,
+        pc: f.elr,
+        pstate: f.spsr,
+        q: f.q,
+        fpsr: f.fpsr as u32,
+        fpcr: f.fpcr as u32,
+        fault_address: 0,
+        esr: 0,
+    }
+}
+
+fn set_signal_regs(f: &mut Frame, r: &siga64::A64Regs) {
+    f.x = r.x;
+    f.sp_el0 = r.sp;
+    f.elr = r.pc;
+    f.spsr = r.pstate;
+    f.q = r.q;
+    f.fpsr = r.fpsr as u64;
+    f.fpcr = r.fpcr as u64;
+}
+
+/// Build a handler's frame on the user stack (Linux's `setup_rt_frame`)
+/// and point the registers at the handler.
+#[allow(clippy::too_many_arguments)]
+pub fn setup_signal_frame(
+    frame: &mut Frame,
+    sig: u32,
+    info: &SigInfo,
+    action: &SigAction,
+    old_mask: SigSet,
+    trampoline: usize,
+    _abi: Abi,
+    mem: &mut dyn UserMem,
+) -> Result<(), Errno> {
+    let mut r = signal_regs(frame);
+    siga64::setup_frame(&mut r, sig, info, action, old_mask, trampoline as u64, mem)?;
+    set_signal_regs(frame, &r);
+    Ok(())
+}
+
+/// rt_sigreturn: the registers and mask saved in the frame at sp.
+pub fn restore_signal_frame(
+    frame: &mut Frame,
+    _abi: Abi,
+    rt: bool,
+    mem: &mut dyn UserMem,
+) -> Result<SigSet, Errno> {
+    let mut r = signal_regs(frame);
+    // AArch64 has only rt_sigreturn.
+    let _ = rt;
+    let mask = siga64::restore_rt_frame(&mut r, mem)?;
+    set_signal_regs(frame, &r);
+    Ok(mask)
+}
+
+pub fn apply_restart(frame: &mut Frame, d: signal::Restart, arg0: usize) {
+    let mut r = signal_regs(frame);
+    siga64::apply_restart(&mut r, d, arg0 as u64);
+    set_signal_regs(frame, &r);
+}

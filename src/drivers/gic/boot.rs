@@ -1,0 +1,126 @@
+//! Bring-up from the boot flow and the interrupt-path self-test, with
+//! IRQs masked throughout.
+
+use super::{acknowledge, end_of_interrupt, init, GicInfo, Mhz, SPIN_LIMIT};
+use crate::arch::current::timer;
+use crate::bootinfo::BootInfo;
+use crate::kprintln;
+
+/// Initialise the GIC from the boot DTB and prove the interrupt path.
+/// Returns the number of failed checks (0 also when there is no GIC: the
+/// kernel then runs without interrupts, as the log says).
+pub fn boot(info: &BootInfo) -> u32 {
+    let dtb = info.dtb_pa.and_then(|pa| {
+        // The DTB stays reserved in RAM: read it through the linear map
+        // (initrd_slice serves any RAM range).
+        crate::arch::current::api::initrd_slice(pa, pa + info.dtb_size as u64)
+    });
+    let Some(dtb) = dtb else {
+        kprintln!("irq: no device tree: running without interrupts");
+        return 0;
+    };
+    match init(dtb) {
+        Ok(gi) => selftest(&gi),
+        Err(e) => {
+            kprintln!("irq: no interrupt controller ({e}): running without interrupts");
+            0
+        }
+    }
+}
+
+/// The virtual timer's interrupt through the GIC, with IRQs masked:
+/// first by polling (the PPI must be pending at the CPU interface once
+/// CNTVCT passes the deadline), then by WFI (it must wake the CPU).
+fn selftest(gi: &GicInfo) -> u32 {
+    let fail = |what: core::fmt::Arguments| {
+        timer::stop();
+        kprintln!("irq: FAILED: {what}");
+        1
+    };
+    if !timer::irqs_masked() {
+        return fail(format_args!("IRQs are unmasked in kernel mode"));
+    }
+    let freq = timer::frequency();
+    if freq == 0 {
+        return fail(format_args!("CNTFRQ is 0"));
+    }
+    // 1 ms ahead.
+    let delta = (freq / 1000).max(1);
+
+    // 1. Poll: no WFI until the path is known to work (a WFI nothing
+    // wakes would hang the boot).
+    let deadline = timer::now() + delta;
+    timer::set_deadline(deadline);
+    while timer::now() < deadline {
+        core::hint::spin_loop();
+    }
+    let mut got = None;
+    for _ in 0..SPIN_LIMIT {
+        got = acknowledge();
+        if got.is_some() {
+            break;
+        }
+    }
+    timer::stop();
+    if let Some(irq) = got {
+        end_of_interrupt(irq);
+    }
+    if got != Some(gi.timer_irq) {
+        return fail(format_args!(
+            "timer PPI {} not pending at the GIC after its deadline (acknowledge: {got:?})",
+            gi.timer_irq
+        ));
+    }
+
+    // 2. WFI with IRQs masked. WFI may also complete early (it is a hint):
+    // wait again until the GIC has something.
+    let start = timer::now();
+    let deadline = start + delta;
+    timer::set_deadline(deadline);
+    let limit = deadline + 1000 * delta;
+    let mut wfis = 0u32;
+    let (irq, at) = loop {
+        timer::idle_wait();
+        wfis += 1;
+        let irq = acknowledge();
+        let at = timer::now();
+        if irq.is_some() || at > limit {
+            break (irq, at);
+        }
+    };
+    timer::stop();
+    if let Some(i) = irq {
+        end_of_interrupt(i);
+    }
+    if irq != Some(gi.timer_irq) {
+        return fail(format_args!(
+            "after WFI, acknowledge gave {irq:?}, not the timer PPI {}",
+            gi.timer_irq
+        ));
+    }
+    if at < deadline {
+        return fail(format_args!(
+            "timer PPI taken at CNTVCT {at}, before its deadline {deadline}"
+        ));
+    }
+    if !timer::irqs_masked() {
+        return fail(format_args!("IRQs got unmasked"));
+    }
+    let src = if gi.timer_irq_from_dtb {
+        "device tree"
+    } else {
+        "default"
+    };
+    kprintln!(
+        "irq: {gi}; timer PPI {} fired after {} ticks (deadline {delta} at {}), {wfis} wfi with IRQs masked",
+        gi.timer_irq,
+        at - start,
+        Mhz(freq)
+    );
+    kprintln!(
+        "irq: {} interrupt IDs, ArchRev {}, timer INTID from the {src}",
+        gi.lines,
+        gi.arch_rev
+    );
+    0
+}
