@@ -111,9 +111,9 @@ pub fn run_init(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<i32, Strin
             return Err(String::from(e.name()));
         }
     }
-    arch::start_timer();
+    crate::drivers::tick::start(ticks_per_sec() / SLICE_HZ);
     let status = schedule();
-    arch::stop_timer();
+    crate::drivers::tick::stop();
     // Init is gone: kill the rest, as Linux's shutdown would.
     let rest: Vec<Box<Task>> = {
         let mut k = KERNEL.lock();
@@ -139,7 +139,7 @@ fn schedule() -> i32 {
             k.pick_next(last)
         };
         let Some(pid) = next else {
-            arch::idle_wait();
+            crate::drivers::tick::idle_wait();
             handle_interrupts();
             // Also without an interrupt (none routed, or it raced the
             // wait): deadlines are checked against the counter here.
@@ -206,7 +206,7 @@ fn sleep(why: Wait, deadline: Option<u64>) -> Wake {
         t.wake = Wake::None;
         t.deadline = deadline;
         if let Some(d) = deadline {
-            arch::set_timer_deadline(d.min(now() + ticks_per_sec() / SLICE_HZ));
+            crate::drivers::tick::set_deadline(d.min(now() + ticks_per_sec() / SLICE_HZ));
         }
     }
     switch_out();
@@ -221,11 +221,11 @@ fn sleep(why: Wait, deadline: Option<u64>) -> Wake {
 /// Acknowledge and handle every pending interrupt (the timer: wake
 /// sleepers, fire alarms, end the time slice).
 pub fn handle_interrupts() {
-    while let Some(irq) = arch::acknowledge_irq() {
-        if irq == arch::TIMER_IRQ {
+    while let Some(irq) = crate::drivers::tick::acknowledge() {
+        if crate::drivers::tick::is_timer(irq) {
             tick();
         }
-        arch::end_of_irq(irq);
+        crate::drivers::tick::end(irq);
     }
 }
 
@@ -236,7 +236,7 @@ fn tick() {
     k.need_resched = true;
     let slice_end = t + ticks_per_sec() / SLICE_HZ;
     let next = k.next_event().map_or(slice_end, |e| e.min(slice_end));
-    arch::set_timer_deadline(next);
+    crate::drivers::tick::set_deadline(next);
 }
 
 /// Wake sleepers whose deadline passed and send due SIGALRMs.
@@ -1046,7 +1046,7 @@ fn setsid() -> Result<usize, Errno> {
 
 fn arm_next_event(k: &process::Procs) {
     let slice_end = now() + ticks_per_sec() / SLICE_HZ;
-    arch::set_timer_deadline(k.next_event().map_or(slice_end, |e| e.min(slice_end)));
+    crate::drivers::tick::set_deadline(k.next_event().map_or(slice_end, |e| e.min(slice_end)));
 }
 
 const ITIMER_REAL: i32 = 0;

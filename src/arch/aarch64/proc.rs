@@ -17,8 +17,6 @@ use alloc::boxed::Box;
 pub const NATIVE_TIME64: bool = true;
 /// `uname -m` on a Linux arm64 kernel.
 pub const UNAME_MACHINE: &[u8] = b"aarch64";
-/// The virtual timer's interrupt (PPI 11 = INTID 27).
-pub const TIMER_IRQ: u32 = 27;
 
 core::arch::global_asm!(
     r#"
@@ -162,54 +160,6 @@ pub fn deactivate() {
 /// Nothing to do: the frame on the kernel stack holds the user FP state.
 pub fn save_fp(_to: &mut FpState) {}
 pub fn restore_fp(_from: &FpState) {}
-
-/// Whether timer interrupts reach the kernel (a GIC was found and the
-/// boot self-test of the interrupt path passed).
-fn interrupts() -> bool {
-    crate::drivers::gic::info().is_some()
-}
-
-/// Start the scheduler tick: the virtual timer's PPI enabled at the GIC,
-/// a first deadline one time slice ahead.
-pub fn start_timer() {
-    if interrupts() && crate::drivers::gic::enable(TIMER_IRQ).is_ok() {
-        super::timer::set_deadline(super::timer::now() + super::timer::frequency() / 100);
-    }
-}
-
-pub fn stop_timer() {
-    if interrupts() {
-        super::timer::stop();
-    }
-}
-
-/// The next timer interrupt, at counter value `at` (CNTV_CVAL).
-pub fn set_timer_deadline(at: u64) {
-    if interrupts() {
-        super::timer::set_deadline(at);
-    }
-}
-
-/// Nothing is runnable: wait for an interrupt (WFI with IRQs masked, the
-/// caller polls the GIC); without interrupts, return at once (the
-/// scheduler polls the counter).
-pub fn idle_wait() {
-    if interrupts() {
-        super::timer::idle_wait();
-    }
-}
-
-pub fn acknowledge_irq() -> Option<u32> {
-    if interrupts() {
-        crate::drivers::gic::acknowledge()
-    } else {
-        None
-    }
-}
-
-pub fn end_of_irq(irq: u32) {
-    crate::drivers::gic::end_of_interrupt(irq);
-}
 
 use crate::task::signal::{self, aarch64 as siga64, Abi, SigAction, SigInfo, SigSet, UserMem};
 
