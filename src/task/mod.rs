@@ -6,6 +6,7 @@
 //! syscall numbers onto [`Sys`] through `syscall::abi`, moves registers in
 //! and out, and provides the [`Mmu`] of each address space.
 
+#[cfg(target_os = "none")]
 mod delivery;
 mod dispatch;
 mod exec;
@@ -206,12 +207,6 @@ pub fn with_current<R>(f: impl FnOnce(&mut Task) -> R) -> Option<R> {
     g.current_mut().map(f)
 }
 
-/// Run a syscall for the current task. The lock is released on return, so
-/// the caller may then leave the task for good.
-pub fn current_syscall(sys: Sys, a: [usize; 6]) -> Outcome {
-    with_current(|t| t.syscall(sys, a)).unwrap_or(Outcome::Exit(0))
-}
-
 /// What became of a user abort.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resolution {
@@ -259,9 +254,6 @@ pub fn current_resolve_fault(
     let check = r != Resolution::Resolved || resched || task.signals.needs_attention();
     (r, check)
 }
-
-/// Linux's signal number for SIGKILL.
-pub const SIGKILL: i32 = 9;
 
 /// Report an out-of-memory kill of the current task.
 pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) {

@@ -125,15 +125,10 @@ pub enum State {
     Reaped,
 }
 
-/// `wait4`'s status word: exit code in bits 15..8, or the signal in 6..0
-/// (bit 7: core dumped), as Linux's `WIFEXITED`/`WIFSIGNALED` read it.
-pub const fn exit_status(code: i32) -> i32 {
-    (code & 0xff) << 8
-}
-
-pub const fn signal_status(sig: i32) -> i32 {
-    sig & 0x7f
-}
+/// `wait4`'s status word: exit code in bits 15..8, or the signal in 6..0,
+/// as Linux's `WIFEXITED`/`WIFSIGNALED` read it (defined once, with the
+/// signal rules).
+pub use super::signal::{wait_status_exited as exit_status, wait_status_killed as signal_status};
 
 /// `wait4` options Linux accepts (`WNOHANG`, `WUNTRACED`, `WCONTINUED`,
 /// `__WNOTHREAD`, `__WALL`, `__WCLONE`).

@@ -14,7 +14,7 @@
 use super::process::{
     self, exit_status, signal_status, FutexKey, KStack, State, Target, Wait, Wake,
 };
-use super::signal::SigInfo;
+use super::signal::{self, SigInfo, SIGALRM, SIGCHLD, SIGKILL};
 use super::{ExecError, Sys, Task, KERNEL};
 use crate::arch::current::proc as arch;
 use crate::arch::current::proc::Frame;
@@ -63,23 +63,13 @@ fn activate(t: &mut Task) {
 /// Time slice: 10 ms (Linux's CONFIG_HZ=100 tick).
 const SLICE_HZ: u64 = 100;
 
-/// Linux's internal restart codes (never seen by user space): the signal
-/// code turns them into `EINTR` or a restart.
-pub const ERESTARTSYS: isize = -512;
-pub const ERESTARTNOHAND: isize = -514;
-
-// Signal numbers the kernel itself sends (signal(7)).
-pub const SIGINT: u32 = 2;
-pub const SIGILL: u32 = 4;
-pub const SIGBUS: u32 = 7;
-pub const SIGKILL: u32 = 9;
-pub const SIGSEGV: u32 = 11;
-pub const SIGALRM: u32 = 14;
-pub const SIGTERM: u32 = 15;
-pub const SIGCHLD: u32 = 17;
+/// Linux's internal restart codes as a syscall returns them (never seen
+/// by user space): the signal code turns them into `EINTR` or a restart.
+pub const ERESTARTSYS: isize = -(signal::ERESTARTSYS as isize);
+pub const ERESTARTNOHAND: isize = -(signal::ERESTARTNOHAND as isize);
 
 fn ticks_per_sec() -> u64 {
-    arch::counter_frequency().max(1)
+    crate::arch::current::timer::frequency().max(1)
 }
 
 fn now() -> u64 {
@@ -199,7 +189,7 @@ fn sleep(why: Wait, deadline: Option<u64>) -> Wake {
         let Some(t) = k.current_mut() else {
             return Wake::Interrupted;
         };
-        if t.deliverable_signal().is_some() {
+        if t.signals.has_deliverable() {
             return Wake::Interrupted;
         }
         t.state = State::Sleeping(why);
@@ -303,7 +293,7 @@ pub fn exit_current(status: i32) -> ! {
         // zombie: wait4 then sees no such child (ECHILD), as on Linux.
         let autoreap = ppid.and_then(|p| k.get(p)).is_some_and(|p| {
             let a = p.signals.action(SIGCHLD);
-            a.handler == super::signal::SIG_IGN || a.flags & super::signal::SA_NOCLDWAIT != 0
+            a.handler == signal::SIG_IGN || a.flags & signal::SA_NOCLDWAIT != 0
         });
         if autoreap {
             if let Some(t) = k.get_mut(me) {
@@ -436,11 +426,7 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
             KERNEL.lock().wake_pipe(None);
             r
         }
-        _ => match super::with_current(|t| t.syscall(sys, a)) {
-            Some(super::Outcome::Return(r)) => r,
-            Some(super::Outcome::Exit(code)) => exit_current(exit_status(code)),
-            None => Errno::ESRCH.as_return(),
-        },
+        _ => with_current_ret(sys, a),
     };
     frame.set_result(r);
     After {
@@ -492,8 +478,8 @@ fn is_own(sys: Sys) -> bool {
     )
 }
 
-/// A syscall of the task itself (`Task::syscall`), for an arm that adds
-/// a step around it.
+/// A syscall of the task itself (`Task::syscall`) outside the one-lock
+/// fast path.
 fn with_current_ret(sys: Sys, a: [usize; 6]) -> isize {
     match super::with_current(|t| t.syscall(sys, a)) {
         Some(super::Outcome::Return(r)) => r,
@@ -692,7 +678,7 @@ pub fn fault_signal(frame: &mut Frame, sig: u32, info: &crate::mm::fault::FaultI
     let handled = super::delivery::force_fault(frame, sig, info);
     if !handled {
         super::current_killed(info);
-        exit_current(signal_status(sig as i32));
+        exit_current(signal_status(sig));
     }
 }
 
@@ -700,7 +686,7 @@ pub fn fault_signal(frame: &mut Frame, sig: u32, info: &crate::mm::fault::FaultI
 /// OOM killer would.
 pub fn oom_kill(info: &crate::mm::fault::FaultInfo) -> ! {
     super::current_oom_killed(info);
-    exit_current(signal_status(SIGKILL as i32))
+    exit_current(signal_status(SIGKILL))
 }
 
 fn fork(frame: &Frame) -> Result<usize, Errno> {

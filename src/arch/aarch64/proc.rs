@@ -10,7 +10,6 @@ use crate::errno::Errno;
 use crate::mm::space::Mmu;
 use crate::task::{FpState, Task, UserLayout};
 use aarch64_cpu::asm::barrier;
-use aarch64_cpu::registers::*;
 use alloc::boxed::Box;
 
 /// AArch64's `timespec`/`timeval` fields are 64-bit.
@@ -100,10 +99,6 @@ pub fn new_task_stack(top: usize, frame: &Frame) -> usize {
 pub unsafe fn switch(save_sp: *mut usize, resume_sp: usize) {
     // SAFETY: as the caller promised.
     unsafe { armmu_a64_switch(save_sp, resume_sp) }
-}
-
-pub fn counter_frequency() -> u64 {
-    CNTFRQ_EL0.get()
 }
 
 pub fn layout() -> UserLayout {

@@ -114,10 +114,6 @@ pub unsafe fn switch(save_sp: *mut usize, resume_sp: usize) {
     unsafe { armmu_switch(save_sp, resume_sp) }
 }
 
-pub fn counter_frequency() -> u64 {
-    cp15::cntfrq() as u64
-}
-
 pub fn layout() -> UserLayout {
     user::layout()
 }
