@@ -155,9 +155,21 @@ pub fn fail(kind: Kind, bytes: usize) -> bool {
     if !ENABLED.load(Ordering::Relaxed) {
         return false;
     }
-    // try_lock: an allocation made while the state is locked (nothing in
-    // this module allocates) is simply not a candidate.
-    let (fail, index) = match STATE.try_lock() {
+    // try_lock, retried a bounded number of times: another core or host
+    // test thread holds the lock for a few instructions only (without the
+    // retry a concurrent frame allocation made a heap candidate vanish:
+    // a flaky host test); an allocation made while this very context holds
+    // the lock (nothing in this module allocates) is still simply not a
+    // candidate instead of a deadlock.
+    let mut guard = None;
+    for _ in 0..100_000 {
+        guard = STATE.try_lock();
+        if guard.is_some() {
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    let (fail, index) = match guard {
         Some(mut s) => {
             let index = s.seen[kind as usize];
             (s.should_fail(kind), index)
