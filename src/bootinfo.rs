@@ -20,6 +20,9 @@ pub struct BootInfo {
     pub ram_base: u64,
     pub ram_size: u64,
     pub uart_base: u64,
+    /// The console UART's interrupt (GIC INTID), from its node's
+    /// `interrupts` (none: the console is polled).
+    pub uart_irq: Option<u32>,
     pub initrd: Option<(u64, u64)>,
     pub cmdline: [u8; CMDLINE_MAX],
     pub cmdline_len: usize,
@@ -34,6 +37,28 @@ pub struct BootInfo {
     pub from_dtb: bool,
 }
 
+/// The GIC INTID of a device's `interrupts` property, when it is one
+/// GIC specifier (three cells: type 0 = SPI (INTID 32 + n), 1 = PPI
+/// (16 + n); flags), as Linux's arm,gic binding reads it.
+pub fn gic_intid(interrupts: &[u8]) -> Option<u32> {
+    if interrupts.len() != 12 {
+        return None;
+    }
+    let cell = |i: usize| {
+        u32::from_be_bytes([
+            interrupts[i * 4],
+            interrupts[i * 4 + 1],
+            interrupts[i * 4 + 2],
+            interrupts[i * 4 + 3],
+        ])
+    };
+    match (cell(0), cell(1)) {
+        (0, n) if n < 988 => Some(32 + n),
+        (1, n) if n < 16 => Some(16 + n),
+        _ => None,
+    }
+}
+
 impl BootInfo {
     pub fn board_defaults() -> Self {
         let mut b = BootInfo {
@@ -42,6 +67,7 @@ impl BootInfo {
             ram_base: board::RAM_BASE,
             ram_size: board::RAM_SIZE_DEFAULT,
             uart_base: board::UART_BASE,
+            uart_irq: None,
             initrd: None,
             cmdline: [0; CMDLINE_MAX],
             cmdline_len: 0,
@@ -140,6 +166,7 @@ impl BootInfo {
         let uart = stdout.or_else(|| fdt.find(|n| n.is_compatible("arm,pl011")));
         if let Some((base, _)) = uart.and_then(|n| n.reg0()) {
             info.uart_base = base;
+            info.uart_irq = uart.and_then(|n| gic_intid(n.prop("interrupts")?));
         }
         let psci = fdt.find(|n| {
             ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]
@@ -428,6 +455,21 @@ mod tests {
         b.reserved_count = 1;
         assert_eq!(b.initrd_frames_to_free(0x4030_0000), None);
         let _ = s;
+    }
+
+    #[test]
+    fn uart_interrupt() {
+        // QEMU's virt board wires the PL011 to SPI 1 (hw/arm/virt.c,
+        // a15irqmap[VIRT_UART] = 1): GIC INTID 32 + 1.
+        assert_eq!(BootInfo::from_dtb(VIRT_DTB).uart_irq, Some(33));
+        assert_eq!(gic_intid(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4]), Some(33));
+        assert_eq!(gic_intid(&[0, 0, 0, 1, 0, 0, 0, 13, 0, 0, 0, 4]), Some(29));
+        // Not a 3-cell GIC specifier, a PPI number past 15, or an SPI
+        // past the GIC's 1020 INTIDs: no interrupt.
+        assert_eq!(gic_intid(&[0, 0, 0, 0, 0, 0, 0, 1]), None);
+        assert_eq!(gic_intid(&[0, 0, 0, 1, 0, 0, 0, 16, 0, 0, 0, 4]), None);
+        assert_eq!(gic_intid(&[0, 0, 0, 0, 0, 0, 3, 0xdc, 0, 0, 0, 4]), None);
+        assert_eq!(gic_intid(&[0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 4]), None);
     }
 
     #[test]

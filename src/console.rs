@@ -1,43 +1,208 @@
-//! The kernel console: one UART behind a spin lock, and `kprintln!`.
+//! The kernel console: one UART behind a spin lock, `kprintln!`, and the
+//! terminal user space sees on it (`/dev/console`, `/dev/tty`,
+//! `/dev/ttyAMA0`): the line discipline of [`crate::drivers::tty`], fed
+//! by the UART's receive interrupt (or by polling without one).
+//!
+//! Locks: [`TTY`] (line discipline, foreground group, window size) is
+//! taken before the UART's. Kernel code runs with IRQs masked, so on
+//! this one CPU a lock found held can only belong to the code a fault
+//! or panic interrupted: waiting for it would never end (issue 11,
+//! "console-lock deadlock on fault"). Kernel messages therefore try the
+//! lock a bounded number of times and then write to the UART without
+//! it; the receive path never waits for either lock.
 
 use crate::drivers::pl011::Pl011;
+use crate::drivers::tty::{Ldisc, Sink, Winsize};
 use core::fmt::Write;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use spin::Mutex;
 
 static CONSOLE: Mutex<Option<Pl011>> = Mutex::new(None);
+/// The UART's base address, for writing without the lock.
+static UART_BASE: AtomicUsize = AtomicUsize::new(0);
+/// The UART's receive INTID once it is routed through the GIC.
+static RX_IRQ: AtomicU32 = AtomicU32::new(NO_IRQ);
+const NO_IRQ: u32 = u32::MAX;
+/// Tries of a lock before going without it (see the module comment).
+const LOCK_TRIES: u32 = 10_000;
+
+/// The terminal's state.
+pub struct Tty {
+    pub ld: Ldisc,
+    /// The foreground process group (`TIOCGPGRP`/`TIOCSPGRP`); signal
+    /// characters go to it. Init's group until a shell sets another.
+    pub fg_pgrp: u32,
+    pub winsize: Winsize,
+}
+
+pub static TTY: Mutex<Tty> = Mutex::new(Tty {
+    ld: Ldisc::new(),
+    fg_pgrp: 1,
+    winsize: Winsize {
+        row: 0,
+        col: 0,
+        xpixel: 0,
+        ypixel: 0,
+    },
+});
 
 /// Install the console UART.
 pub fn init(uart: Pl011) {
-    *CONSOLE.lock() = Some(uart);
+    UART_BASE.store(uart.base(), Ordering::Relaxed);
+    *lock_console() = Some(uart);
+}
+
+fn lock_console() -> spin::MutexGuard<'static, Option<Pl011>> {
+    CONSOLE.lock()
+}
+
+/// The UART, locked if the lock can be had within [`LOCK_TRIES`],
+/// else the UART without the lock (its holder is suspended below us).
+fn with_uart(f: impl FnOnce(&Pl011)) {
+    for _ in 0..LOCK_TRIES {
+        if let Some(g) = CONSOLE.try_lock() {
+            if let Some(u) = g.as_ref() {
+                f(u);
+            }
+            return;
+        }
+        core::hint::spin_loop();
+    }
+    let base = UART_BASE.load(Ordering::Relaxed);
+    if base != 0 {
+        // SAFETY: `base` is the console PL011 `init` installed, mapped for
+        // the kernel's lifetime. The lock's holder is the code this fault
+        // or panic interrupted on this one CPU and does not run while we
+        // do: its bytes and ours interleave, nothing worse.
+        let u = unsafe { Pl011::new(base) };
+        f(&u);
+    }
+}
+
+struct UartSink<'a>(&'a Pl011);
+
+impl Sink for UartSink<'_> {
+    fn put(&mut self, b: u8) {
+        self.0.putc(b);
+    }
 }
 
 #[doc(hidden)]
 pub fn _print(args: core::fmt::Arguments) {
-    if let Some(u) = CONSOLE.lock().as_mut() {
-        let _ = u.write_fmt(args);
-    }
+    with_uart(|u| {
+        let mut w = KernelWriter(u);
+        let _ = w.write_fmt(args);
+    });
 }
 
-/// Write raw bytes (user `write(1, ...)`), translating '\n' to "\r\n".
-pub fn write_bytes(bytes: &[u8]) {
-    if let Some(u) = CONSOLE.lock().as_mut() {
-        for &b in bytes {
+/// Kernel messages: '\n' as "\r\n" whatever the terminal's settings.
+struct KernelWriter<'a>(&'a Pl011);
+
+impl core::fmt::Write for KernelWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for b in s.bytes() {
             if b == b'\n' {
-                u.putc(b'\r');
+                self.0.putc(b'\r');
             }
-            u.putc(b);
+            self.0.putc(b);
         }
+        Ok(())
     }
 }
 
-pub fn read_byte() -> Option<u8> {
-    CONSOLE.lock().as_ref().and_then(|u| u.getc())
+/// Write user bytes (`write(1, ...)`) through the terminal's output
+/// processing (OPOST/ONLCR: '\n' as "\r\n" by default).
+pub fn write_bytes(bytes: &[u8]) {
+    match TTY.try_lock() {
+        Some(mut t) => with_uart(|u| t.ld.write(bytes, &mut UartSink(u))),
+        None => with_uart(|u| {
+            for &b in bytes {
+                if b == b'\n' {
+                    u.putc(b'\r');
+                }
+                u.putc(b);
+            }
+        }),
+    }
 }
 
 pub fn flush() {
-    if let Some(u) = CONSOLE.lock().as_ref() {
-        u.flush();
+    with_uart(|u| u.flush());
+}
+
+/// What new input asks of the scheduler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Input {
+    /// Signals (bit `sig - 1`) for the foreground group `fg_pgrp`.
+    pub signals: u64,
+    pub fg_pgrp: u32,
+    /// Readers and pollers of the terminal may go on.
+    pub wake: bool,
+}
+
+/// Drain the UART's receive FIFO into the line discipline (echo
+/// included): the receive interrupt's work, also called before a read
+/// or poll looks at the input (which makes a console without an
+/// interrupt work by polling). Never waits for a lock, never allocates.
+pub fn receive() -> Input {
+    let mut input = Input::default();
+    let Some(mut tty) = TTY.try_lock() else {
+        // Not reachable with IRQs masked in kernel mode; if it were, the
+        // bytes are dropped rather than leaving the level interrupt up.
+        with_uart(|u| {
+            while u.getc().is_some() {}
+            u.clear_rx_interrupts();
+        });
+        return input;
+    };
+    with_uart(|u| {
+        let mut any = false;
+        while let Some(b) = u.getc() {
+            any = true;
+            let r = tty.ld.receive(b, &mut UartSink(u));
+            input.wake |= r.wake;
+            if let Some(sig) = r.signal {
+                input.signals |= 1 << (sig - 1);
+            }
+        }
+        if any {
+            u.clear_rx_interrupts();
+        }
+    });
+    input.fg_pgrp = tty.fg_pgrp;
+    input
+}
+
+/// Route the UART's receive interrupt (`irq` from the device tree)
+/// through the GIC. Without a GIC or an INTID the console stays polled.
+#[cfg(target_os = "none")]
+pub fn start_rx_interrupt(irq: Option<u32>) {
+    let Some(irq) = irq else {
+        crate::kprintln!("console: no UART interrupt in the device tree: input is polled");
+        return;
+    };
+    if crate::drivers::gic::info().is_none() {
+        return;
     }
+    if let Err(e) = crate::drivers::gic::enable(irq) {
+        crate::kprintln!("console: UART interrupt {irq} not enabled ({e}): input is polled");
+        return;
+    }
+    if let Some(u) = lock_console().as_ref() {
+        u.enable_rx_interrupts();
+    }
+    RX_IRQ.store(irq, Ordering::Relaxed);
+    crate::kprintln!("console: UART receive interrupt INTID {irq}");
+}
+
+/// Whether `irq` is the UART's receive interrupt.
+pub fn is_rx_irq(irq: u32) -> bool {
+    irq != NO_IRQ && RX_IRQ.load(Ordering::Relaxed) == irq
+}
+
+/// Whether input wakes its readers by interrupt (else they poll).
+pub fn rx_interrupt_routed() -> bool {
+    RX_IRQ.load(Ordering::Relaxed) != NO_IRQ
 }
 
 /// Used by the panic handler: bypass a lock the panicking code may hold.

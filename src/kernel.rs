@@ -78,6 +78,8 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
 
     // The GIC and the timer interrupt, proved with IRQs masked.
     let failed = a::api::selftests() + crate::drivers::gic::boot(info);
+    // Console input by interrupt (polled without a GIC or an INTID).
+    crate::console::start_rx_interrupt(info.uart_irq);
     let (used, hfree) = crate::mm::heap::usage();
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };

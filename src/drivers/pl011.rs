@@ -1,9 +1,10 @@
-//! ARM PrimeCell PL011 UART (DDI 0183), polled transmit and receive.
+//! ARM PrimeCell PL011 UART (DDI 0183): polled transmit; receive polled
+//! or by its receive and receive-timeout interrupts (UARTIMSC RXIM, RTIM).
 
-use tock_registers::interfaces::{Readable, Writeable};
+use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
 use tock_registers::register_bitfields;
 use tock_registers::register_structs;
-use tock_registers::registers::{ReadOnly, ReadWrite};
+use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
 
 register_bitfields! [u32,
     pub FR [
@@ -18,6 +19,14 @@ register_bitfields! [u32,
         RXE OFFSET(9) NUMBITS(1) [],
         TXE OFFSET(8) NUMBITS(1) [],
         UARTEN OFFSET(0) NUMBITS(1) []
+    ],
+    /// UARTIMSC / UARTRIS / UARTMIS / UARTICR: the interrupt bits.
+    pub INT [
+        /// Receive timeout (data sat in the FIFO for 32 bit periods).
+        RT OFFSET(6) NUMBITS(1) [],
+        TX OFFSET(5) NUMBITS(1) [],
+        /// Receive (FIFO at its trigger level, or a byte without FIFO).
+        RX OFFSET(4) NUMBITS(1) []
     ]
 ];
 
@@ -28,7 +37,12 @@ register_structs! {
         (0x018 => pub fr: ReadOnly<u32, FR::Register>),
         (0x01c => _reserved1),
         (0x030 => pub cr: ReadWrite<u32, CR::Register>),
-        (0x034 => @END),
+        (0x034 => _reserved2),
+        (0x038 => pub imsc: ReadWrite<u32, INT::Register>),
+        (0x03c => pub ris: ReadOnly<u32, INT::Register>),
+        (0x040 => pub mis: ReadOnly<u32, INT::Register>),
+        (0x044 => pub icr: WriteOnly<u32, INT::Register>),
+        (0x048 => @END),
     }
 }
 
@@ -56,6 +70,11 @@ impl Pl011 {
             .write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
     }
 
+    /// The register block's address (what `new` was given).
+    pub fn base(&self) -> usize {
+        self.regs as *const Registers as usize
+    }
+
     pub fn putc(&self, c: u8) {
         while self.regs.fr.is_set(FR::TXFF) {
             core::hint::spin_loop();
@@ -69,6 +88,20 @@ impl Pl011 {
         } else {
             Some(self.regs.dr.get() as u8)
         }
+    }
+
+    /// Raise the interrupt when input arrives (receive and receive
+    /// timeout); the other sources keep their mask bits.
+    pub fn enable_rx_interrupts(&self) {
+        self.regs.icr.write(INT::RX::SET + INT::RT::SET);
+        self.regs.imsc.modify(INT::RX::SET + INT::RT::SET);
+    }
+
+    /// Clear the receive interrupts after draining the FIFO (reading DR
+    /// clears RX once the FIFO is below its trigger level; RT is cleared
+    /// here).
+    pub fn clear_rx_interrupts(&self) {
+        self.regs.icr.write(INT::RX::SET + INT::RT::SET);
     }
 
     /// Wait until everything written has left the shift register.

@@ -143,6 +143,11 @@ impl File {
         }
     }
 
+    /// Whether this fd is the console (a terminal).
+    pub fn is_console(&self) -> bool {
+        matches!(self.open(), Open::Console)
+    }
+
     /// The pipe this fd is an end of, if it is.
     pub fn pipe_end(&self) -> Option<&End> {
         match self.open() {
@@ -174,26 +179,6 @@ pub const POLLHUP: u16 = 0x10;
 pub const POLLNVAL: u16 = 0x20;
 pub const POLLRDNORM: u16 = 0x40;
 pub const POLLWRNORM: u16 = 0x100;
-
-/// A console byte `poll` took from the UART to see that input is there;
-/// the next console read returns it first.
-static CONSOLE_PUSHBACK: spin::Mutex<Option<u8>> = spin::Mutex::new(None);
-
-fn console_byte() -> Option<u8> {
-    CONSOLE_PUSHBACK
-        .lock()
-        .take()
-        .or_else(crate::console::read_byte)
-}
-
-/// Whether console input is waiting (kept for the next read).
-fn console_input_ready() -> bool {
-    let mut p = CONSOLE_PUSHBACK.lock();
-    if p.is_none() {
-        *p = crate::console::read_byte();
-    }
-    p.is_some()
-}
 
 /// What `poll` sees on an open file (Linux's `f_op->poll` masks): plain
 /// files and the memory devices are always ready (`DEFAULT_POLLMASK`); a
@@ -573,7 +558,6 @@ impl Task {
     /// `read`, with `write`'s range rules.
     pub(super) fn read(&mut self, fd: i32, buf: usize, len: usize) -> Result<usize, Errno> {
         enum Src {
-            Console,
             Nothing,
             Zeros,
             Bytes(&'static [u8]),
@@ -588,7 +572,14 @@ impl Task {
             Open::DevMem => return Err(Errno::EINVAL),
             Open::Dir { .. } => return Err(Errno::EISDIR),
             Open::DevNull => Src::Nothing,
-            Open::Console => Src::Console,
+            // Blocking reads sleep in the scheduler (sched::console_read);
+            // here one step, never a sleep.
+            Open::Console => {
+                return match self.console_read_step(fd, buf, len)? {
+                    super::tty::ConsoleRead::Done(n) => Ok(n),
+                    super::tty::ConsoleRead::Block(_) => Err(Errno::EAGAIN),
+                };
+            }
             Open::DevZero => Src::Zeros,
             Open::Ram { entry } => Src::Bytes(entry.data.get(f.pos()..).unwrap_or(&[])),
             Open::ProcMaps { pid, .. } => {
@@ -627,23 +618,6 @@ impl Task {
                     }
                 }
                 (len, done)
-            }
-            Src::Console => {
-                // One line (or what is there), polled.
-                let mut tmp = [0u8; CHUNK];
-                let want = CHUNK.min(len);
-                let mut n = 0;
-                while n == 0 && want > 0 {
-                    while let Some(b) = console_byte() {
-                        tmp[n] = if b == b'\r' { b'\n' } else { b };
-                        n += 1;
-                        if n == want || b == b'\r' || b == b'\n' {
-                            break;
-                        }
-                    }
-                    core::hint::spin_loop();
-                }
-                (n, self.copy_out(buf, &tmp[..n]))
             }
         };
         if let Open::Ram { .. } = f.open() {
@@ -877,7 +851,7 @@ impl Task {
                     Ok(f) => {
                         let wants_in = events & (POLLIN | POLLRDNORM) != 0;
                         let console = matches!(f.open(), Open::Console);
-                        let ready_in = console && wants_in && console_input_ready();
+                        let ready_in = console && wants_in && super::tty::console_readable();
                         console_wait |= console && wants_in && !ready_in;
                         poll_mask(f.open(), ready_in) & (events | POLLERR | POLLHUP)
                     }

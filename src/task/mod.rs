@@ -22,6 +22,7 @@ mod shared;
 mod shebang;
 pub mod signal;
 mod stat;
+pub mod tty;
 mod uaccess;
 
 pub use exec::ExecError;

@@ -209,13 +209,57 @@ fn sleep(why: Wait, deadline: Option<u64>) -> Wake {
 }
 
 /// Acknowledge and handle every pending interrupt (the timer: wake
-/// sleepers, fire alarms, end the time slice).
+/// sleepers, fire alarms, end the time slice; the console UART: input
+/// into the line discipline).
 pub fn handle_interrupts() {
     while let Some(irq) = crate::drivers::tick::acknowledge() {
         if crate::drivers::tick::is_timer(irq) {
             tick();
+        } else if crate::console::is_rx_irq(irq) {
+            console_input();
         }
         crate::drivers::tick::end(irq);
+    }
+}
+
+/// Take what the console UART received (the receive interrupt, or a
+/// poll before a console read or poll): wake the terminal's readers and
+/// pollers, send the signal characters' signals to the foreground
+/// process group. Init is spared a signal it has no handler for (Linux's
+/// SIGNAL_UNKILLABLE: `^C` does not end the machine's init).
+fn console_input() {
+    let input = crate::console::receive();
+    if !input.wake && input.signals == 0 {
+        return;
+    }
+    let mut k = KERNEL.lock();
+    if input.wake {
+        k.wake_pipe(Some(super::tty::WAIT_KEY));
+    }
+    if input.signals == 0 || input.fg_pgrp == 0 {
+        return;
+    }
+    // Each member in pid order, without allocating (interrupt path).
+    let alive = |t: &Task| !matches!(t.state, State::Zombie(_) | State::Reaped);
+    let mut last = 0;
+    while let Some(pid) = k
+        .iter()
+        .filter(|t| t.pgid == input.fg_pgrp && t.pid > last && alive(t))
+        .map(|t| t.pid)
+        .min()
+    {
+        last = pid;
+        for sig in 1..=64u32 {
+            if input.signals & (1 << (sig - 1)) == 0 {
+                continue;
+            }
+            let spared = pid == 1
+                && k.get(1)
+                    .is_some_and(|t| t.signals.action(sig).handler == signal::SIG_DFL);
+            if !spared {
+                send_signal(&mut k, pid, sig);
+            }
+        }
     }
 }
 
@@ -352,6 +396,16 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
         if sys == Sys::Read && t.other_proc_maps(a[0] as i32).is_some() {
             drop(k);
             frame.set_result(ret(read_other_maps(a)));
+            return After::CHECK;
+        }
+        // Console reads may sleep; TIOCSPGRP needs the process table.
+        if sys == Sys::Read && t.fd(a[0] as i32).is_ok_and(|f| f.is_console()) {
+            drop(k);
+            return console_read_syscall(frame, a);
+        }
+        if sys == Sys::Ioctl && a[1] as u32 == super::tty::TIOCSPGRP {
+            drop(k);
+            frame.set_result(ret(tiocspgrp(a)));
             return After::CHECK;
         }
         // Pipe reads and writes may sleep: the scheduler's loop.
@@ -553,6 +607,73 @@ fn pipe_rw(write: bool, a: [usize; 6]) -> isize {
     }
 }
 
+/// read(2) of the console: sleep until the line discipline has what
+/// the read needs (a line, in canonical mode), woken by the UART's
+/// receive interrupt (or at each tick when input is polled). A signal
+/// ends the sleep with `ERESTARTSYS`, as n_tty's read.
+fn console_read_syscall(frame: &mut Frame, a: [usize; 6]) -> After {
+    let r = console_read(a);
+    frame.set_result(r);
+    After {
+        restart: (r == ERESTARTSYS).then_some(Restart {
+            code: r,
+            arg0: a[0],
+        }),
+        check: true,
+    }
+}
+
+fn console_read(a: [usize; 6]) -> isize {
+    use super::tty::ConsoleRead;
+    let (fd, buf, len) = (a[0] as i32, a[1], a[2]);
+    // VTIME (tenths of a second) runs from the first wait.
+    let mut vtime_deadline: Option<u64> = None;
+    loop {
+        console_input();
+        match with_me(|t| t.console_read_step(fd, buf, len)) {
+            Err(e) => return e.as_return(),
+            Ok(ConsoleRead::Done(n)) => return n as isize,
+            Ok(ConsoleRead::Block(vtime)) => {
+                if let Some(ds) = vtime {
+                    let d = *vtime_deadline
+                        .get_or_insert_with(|| now().saturating_add(ticks_per_sec() * ds as u64 / 10));
+                    if now() >= d {
+                        return 0;
+                    }
+                }
+                let tick = now().saturating_add(ticks_per_sec() / SLICE_HZ);
+                let polled = (!crate::console::rx_interrupt_routed()).then_some(tick);
+                let wake_at = match (vtime_deadline, polled) {
+                    (Some(d), Some(p)) => Some(d.min(p)),
+                    (d, p) => d.or(p),
+                };
+                match sleep(Wait::Pipe(super::tty::WAIT_KEY), wake_at) {
+                    Wake::Interrupted => return ERESTARTSYS,
+                    _ => continue,
+                }
+            }
+        }
+    }
+}
+
+/// ioctl(fd, TIOCSPGRP, &pgrp): the group must have a process in it.
+fn tiocspgrp(a: [usize; 6]) -> Result<usize, Errno> {
+    // The groups first: with_me holds the table's lock while the
+    // request runs.
+    let groups = {
+        let k = KERNEL.lock();
+        let mut v = Vec::new();
+        v.try_reserve_exact(k.len()).map_err(|_| Errno::ENOMEM)?;
+        v.extend(
+            k.iter()
+                .filter(|t| !matches!(t.state, State::Zombie(_) | State::Reaped))
+                .map(|t| t.pgid),
+        );
+        v
+    };
+    with_me(|t| t.ioctl(a[0] as i32, super::tty::TIOCSPGRP, a[2], |g| groups.contains(&g)))
+}
+
 /// How a poll call gives its timeout: poll's int milliseconds (< 0:
 /// none), or ppoll's `timespec` pointer (32- or 64-bit; NULL: none).
 #[derive(Clone, Copy)]
@@ -599,6 +720,7 @@ fn poll(a: [usize; 6], how: PollTimeout) -> isize {
         r
     };
     loop {
+        console_input();
         let (ready, console) = match with_me(|t| t.poll_scan(a[0], a[1])) {
             Ok(x) => x,
             Err(e) => return done(e.as_return()),
@@ -607,6 +729,9 @@ fn poll(a: [usize; 6], how: PollTimeout) -> isize {
             return done(ready as isize);
         }
         let tick = now().saturating_add(ticks_per_sec() / SLICE_HZ);
+        // Console input wakes pollers by interrupt; without one, look
+        // again at each tick.
+        let console = console && !crate::console::rx_interrupt_routed();
         let wake_at = match (deadline, console) {
             (Some(d), true) => Some(d.min(tick)),
             (None, true) => Some(tick),
