@@ -150,23 +150,22 @@ pub fn receive() -> Input {
         // Not reachable with IRQs masked in kernel mode; if it were, the
         // bytes are dropped rather than leaving the level interrupt up.
         with_uart(|u| {
-            while u.getc().is_some() {}
             u.clear_rx_interrupts();
+            while u.getc().is_some() {}
         });
         return input;
     };
     with_uart(|u| {
-        let mut any = false;
+        // Clear first, then drain: a byte arriving after the last read
+        // raises the interrupt again (cleared after the drain, it would
+        // sit unseen until some read or poll came by).
+        u.clear_rx_interrupts();
         while let Some(b) = u.getc() {
-            any = true;
             let r = tty.ld.receive(b, &mut UartSink(u));
             input.wake |= r.wake;
             if let Some(sig) = r.signal {
                 input.signals |= 1 << (sig - 1);
             }
-        }
-        if any {
-            u.clear_rx_interrupts();
         }
     });
     input.fg_pgrp = tty.fg_pgrp;

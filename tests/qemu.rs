@@ -420,3 +420,17 @@ process_scenarios!(ARMV7, "arm");
 fn interrupts_gic_and_timer() {
     common::irq::armv7a(&cpus());
 }
+
+/// An interactive busybox sh on the serial console (tests/common/tty.rs):
+/// input by the UART's interrupt through the GICv2.
+#[test]
+fn tty_interactive_shell() {
+    common::tty::shell_session("", &cpus()[0], "arm");
+}
+
+/// The same shell with `gic-version=3`, which ARMv7-A cannot drive: no
+/// interrupts, console input polled.
+#[test]
+fn tty_polled_shell() {
+    common::tty::polled_session(",gic-version=3", &cpus()[0], "arm");
+}

@@ -368,3 +368,15 @@ fn finds_its_own_load_address_without_a_dtb() {
 fn interrupts_gic_and_timer() {
     common::irq::aarch64(&cpus());
 }
+
+/// An interactive busybox sh on the serial console (tests/common/tty.rs),
+/// with the UART's interrupt through GICv2 and through GICv3.
+#[test]
+fn tty_interactive_shell() {
+    common::tty::shell_session("", &cpus()[0], "aarch64");
+}
+
+#[test]
+fn tty_interactive_shell_gicv3() {
+    common::tty::shell_session(",gic-version=3", &cpus()[0], "aarch64");
+}

@@ -97,9 +97,9 @@ impl Pl011 {
         self.regs.imsc.modify(INT::RX::SET + INT::RT::SET);
     }
 
-    /// Clear the receive interrupts after draining the FIFO (reading DR
-    /// clears RX once the FIFO is below its trigger level; RT is cleared
-    /// here).
+    /// Clear the receive interrupts, before draining the FIFO: a byte
+    /// that comes after the drain raises them again (reading DR also
+    /// clears RX once the FIFO is below its trigger level).
     pub fn clear_rx_interrupts(&self) {
         self.regs.icr.write(INT::RX::SET + INT::RT::SET);
     }

@@ -10,6 +10,7 @@ pub mod inject;
 pub mod irq;
 pub mod processes;
 pub mod scenarios;
+pub mod tty;
 
 use std::io::Read;
 use std::path::PathBuf;

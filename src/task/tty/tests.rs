@@ -48,7 +48,8 @@ fn tcgets_tcsets() {
     let mut t = tty();
     let (r, out) = run(&mut t, TCGETS, &[]);
     assert_eq!(r, Ok(()));
-    // c_lflag of a fresh Linux serial console: 0x8a3b (`stty -g`).
+    // c_lflag of a fresh Linux serial console: 0x8a3b (`stty -g`,
+    // tests/data/tty-linux-arm.txt).
     assert_eq!(&out[12..16], &[0x3b, 0x8a, 0, 0]);
     // busybox's line editing: ICANON and ECHO off, VMIN 1.
     let mut raw = Termios::from_bytes(&out);
