@@ -373,12 +373,9 @@ impl Ldisc {
                 }
             }
             0x08 => self.column = self.column.saturating_sub(1),
-            c if !is_cntrl(c) => {
-                // A UTF-8 continuation byte takes no column.
-                if c & 0xc0 != 0x80 {
-                    self.column += 1;
-                }
-            }
+            // A printable character takes a column; a UTF-8
+            // continuation byte does not.
+            c if !is_cntrl(c) && c & 0xc0 != 0x80 => self.column += 1,
             _ => {}
         }
         out.put(c);

@@ -635,8 +635,9 @@ fn console_read(a: [usize; 6]) -> isize {
             Ok(ConsoleRead::Done(n)) => return n as isize,
             Ok(ConsoleRead::Block(vtime)) => {
                 if let Some(ds) = vtime {
-                    let d = *vtime_deadline
-                        .get_or_insert_with(|| now().saturating_add(ticks_per_sec() * ds as u64 / 10));
+                    let d = *vtime_deadline.get_or_insert_with(|| {
+                        now().saturating_add(ticks_per_sec() * ds as u64 / 10)
+                    });
                     if now() >= d {
                         return 0;
                     }
@@ -671,7 +672,11 @@ fn tiocspgrp(a: [usize; 6]) -> Result<usize, Errno> {
         );
         v
     };
-    with_me(|t| t.ioctl(a[0] as i32, super::tty::TIOCSPGRP, a[2], |g| groups.contains(&g)))
+    with_me(|t| {
+        t.ioctl(a[0] as i32, super::tty::TIOCSPGRP, a[2], |g| {
+            groups.contains(&g)
+        })
+    })
 }
 
 /// How a poll call gives its timeout: poll's int milliseconds (< 0:

@@ -232,7 +232,11 @@ pub fn shell_session(extra: &str, cpu: &str, arch: &str) {
     s.expect(PROMPT, 30);
     s.send(b"echo \"after $?\"\r");
     s.expect(b"\r\nafter 130\r\n", 30);
-    assert!(!s.log().contains("not reached\r\nnot reached"), "{}", s.log());
+    assert!(
+        !s.log().contains("not reached\r\nnot reached"),
+        "{}",
+        s.log()
+    );
     s.expect(PROMPT, 30);
 
     // The terminal as the shell sees it: termios (TCGETS) and window
@@ -248,7 +252,10 @@ pub fn shell_session(extra: &str, cpu: &str, arch: &str) {
 
     s.send(b"exit 3\r");
     let (status, log) = s.finish(30);
-    assert!(log.contains("task 1 (/bin/sh) exited with status 3"), "{log}");
+    assert!(
+        log.contains("task 1 (/bin/sh) exited with status 3"),
+        "{log}"
+    );
     let free = log
         .lines()
         .find(|l| l.contains("free after"))

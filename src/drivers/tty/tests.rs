@@ -46,7 +46,10 @@ fn defaults_are_a_linux_serial_console() {
     for c in &t.cc[..17] {
         s += &format!(":{c:x}");
     }
-    assert_eq!(s, "500:5:cbf:8a3b:3:1c:7f:15:4:0:1:0:11:13:1a:0:12:f:17:16:0");
+    assert_eq!(
+        s,
+        "500:5:cbf:8a3b:3:1c:7f:15:4:0:1:0:11:13:1a:0:12:f:17:16:0"
+    );
     // The ioctl layout: four u32 at 0, 4, 8, 12; c_line at 16; c_cc at 17.
     let b = t.to_bytes();
     assert_eq!(b.len(), 36);
@@ -317,7 +320,10 @@ fn many_lines_wrap_the_ring() {
     for i in 0..3000u32 {
         let s = format!("line {i}\r");
         feed(&mut ld, s.as_bytes());
-        assert_eq!(read(&mut ld, 100).unwrap(), format!("line {i}\n").as_bytes());
+        assert_eq!(
+            read(&mut ld, 100).unwrap(),
+            format!("line {i}\n").as_bytes()
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 //! the man page and drivers/tty/tty_jobctrl.c).
 
 use super::*;
-use crate::drivers::tty::{Ldisc, ECHO, ICANON, Sink};
+use crate::drivers::tty::{Ldisc, Sink, ECHO, ICANON};
 
 fn tty() -> Tty {
     Tty {
@@ -28,7 +28,10 @@ fn run(t: &mut Tty, cmd: u32, input: &[u8]) -> (Result<(), Errno>, [u8; 36]) {
 fn request_numbers_and_argument_sizes() {
     // asm-generic/ioctls.h.
     assert_eq!(
-        [TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, TIOCSWINSZ, FIONREAD],
+        [
+            TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, TIOCSWINSZ,
+            FIONREAD
+        ],
         [0x5401, 0x5402, 0x5403, 0x5404, 0x540F, 0x5410, 0x5413, 0x5414, 0x541B]
     );
     assert_eq!(arg_of(TCGETS), Some(Arg::Out(36)));
@@ -81,8 +84,14 @@ fn window_size() {
     let mut t = tty();
     // A serial console starts at 0 x 0.
     assert_eq!(run(&mut t, TIOCGWINSZ, &[]).1[..8], [0; 8]);
-    assert_eq!(run(&mut t, TIOCSWINSZ, &[24, 0, 80, 0, 0, 0, 0, 0]).0, Ok(()));
-    assert_eq!(run(&mut t, TIOCGWINSZ, &[]).1[..8], [24, 0, 80, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        run(&mut t, TIOCSWINSZ, &[24, 0, 80, 0, 0, 0, 0, 0]).0,
+        Ok(())
+    );
+    assert_eq!(
+        run(&mut t, TIOCGWINSZ, &[]).1[..8],
+        [24, 0, 80, 0, 0, 0, 0, 0]
+    );
 }
 
 #[test]
@@ -93,8 +102,14 @@ fn foreground_group() {
     assert_eq!(run(&mut t, TIOCGPGRP, &[]).1[..4], 42i32.to_le_bytes());
     // tiocspgrp: a negative group is EINVAL, a group with nobody in it
     // ESRCH; the foreground group stays.
-    assert_eq!(run(&mut t, TIOCSPGRP, &(-1i32).to_le_bytes()).0, Err(Errno::EINVAL));
-    assert_eq!(run(&mut t, TIOCSPGRP, &7i32.to_le_bytes()).0, Err(Errno::ESRCH));
+    assert_eq!(
+        run(&mut t, TIOCSPGRP, &(-1i32).to_le_bytes()).0,
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        run(&mut t, TIOCSPGRP, &7i32.to_le_bytes()).0,
+        Err(Errno::ESRCH)
+    );
     assert_eq!(t.fg_pgrp, 42);
 }
 
