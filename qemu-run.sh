@@ -10,8 +10,11 @@
 # Options for a boot:
 #   --cpu NAME        QEMU CPU (default from boards/<board>/qemu.sh)
 #   --initrd FILE     newc cpio (optionally gzipped) to hand to the kernel as initramfs
-#   --append "ARGS"   kernel command line (e.g. "rdinit=/mmap_anon")
-#   --timeout SECS    stop a boot after SECS seconds (default 60; long fuzz runs need more)
+#   --append "ARGS"   kernel command line (e.g. "rdinit=/mmap_anon"); "rdinit=/bin/sh" boots
+#                     the busybox initramfs (out/<board>/busybox.cpio) into an interactive
+#                     shell on the serial console (QEMU: Ctrl-A X quits)
+#   --timeout SECS    stop a boot after SECS seconds (default 60, none for the interactive
+#                     shell; long fuzz runs need more)
 #   --board NAME      board directory under boards/: qemu-virt (ARMv7-A, default)
 #                     or qemu-virt-aarch64 (AArch64)
 #
@@ -27,7 +30,7 @@ TEST_BOARDS="qemu-virt qemu-virt-aarch64"
 CPU=""
 INITRD=""
 APPEND=""
-TIMEOUT=60
+TIMEOUT=""
 CMD=run
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -115,6 +118,28 @@ build() {
     echo "==> ${OUT#"$ROOT"/}/Image ($(stat -c %s "$OUT/Image") bytes, initramfs built in)" >&2
 }
 
+# Debian's busybox-static running the shell script of
+# user/scripts/busybox-initramfs.sh (tests/common/processes.rs:
+# busybox_shell; tests/common/tty.rs; `--append rdinit=/bin/sh`), in
+# out/<board>/busybox.cpio. Built once per architecture, again when the
+# script (which holds /init) is newer; sets bb_arch.
+busybox_cpio() {
+    case "$RUST_TARGET" in
+        armv7a-*) bb_arch=arm ;;
+        *) bb_arch=aarch64 ;;
+    esac
+    if [ ! -s "$OUT/busybox.cpio" ] \
+        || [ "$ROOT/user/scripts/busybox-initramfs.sh" -nt "$OUT/busybox.cpio" ]; then
+        echo "==> busybox initramfs ($bb_arch): out/$BOARD/busybox.cpio" >&2
+        "$ROOT/user/scripts/busybox-initramfs.sh" "$bb_arch" "$OUT/busybox.cpio.tmp" \
+            && mv "$OUT/busybox.cpio.tmp" "$OUT/busybox.cpio" || {
+            rm -f "$OUT/busybox.cpio.tmp"
+            echo "FAILED: could not build out/$BOARD/busybox.cpio (Debian's busybox-static, see above)" >&2
+            return 1
+        }
+    fi
+}
+
 qemu_cmd() {
     # $1 = cpu, $2 = initrd, $3 = append
     local cmd=("$QEMU_SYSTEM" -M "$QEMU_MACHINE" -cpu "$1" -m "$QEMU_MEM" -nographic -nic none
@@ -134,8 +159,24 @@ case "$CMD" in
         ensure_tools
         build
         initrd=$INITRD   # empty: the kernel's built-in initramfs
+        timeout_opts=()
+        # An interactive shell on the serial console (rdinit=/bin/sh or
+        # /bin/ash): the busybox initramfs, no time limit unless --timeout.
+        case " $APPEND " in
+            *" rdinit=/bin/sh "*|*" rdinit=/bin/ash "*)
+                if [ -z "$initrd" ]; then
+                    busybox_cpio
+                    initrd=$OUT/busybox.cpio
+                fi
+                TIMEOUT=${TIMEOUT:-0}
+                ;;
+        esac
+        TIMEOUT=${TIMEOUT:-60}
+        # At a terminal, QEMU must stay in its foreground process group to
+        # read the keyboard (timeout otherwise moves it to its own group).
+        [ -t 0 ] && timeout_opts+=(--foreground)
         echo "==> $(qemu_cmd "$CPU" "$initrd" "$APPEND")" >&2
-        eval "timeout $TIMEOUT $(qemu_cmd "$CPU" "$initrd" "$APPEND")"
+        eval "timeout ${timeout_opts[*]} $TIMEOUT $(qemu_cmd "$CPU" "$initrd" "$APPEND")"
         ;;
     bench)
         ensure_tools
@@ -179,21 +220,7 @@ case "$CMD" in
             # busybox_shell). Built once per architecture; without it (no
             # network for apt-get download) the test run fails: the busybox
             # test is required, not optional.
-            case "$RUST_TARGET" in
-                armv7a-*) bb_arch=arm ;;
-                *) bb_arch=aarch64 ;;
-            esac
-            # Rebuilt when the script (which holds /init) is newer.
-            if [ ! -s "$OUT/busybox.cpio" ] \
-                || [ "$ROOT/user/scripts/busybox-initramfs.sh" -nt "$OUT/busybox.cpio" ]; then
-                echo "==> busybox initramfs ($bb_arch): out/$b/busybox.cpio" >&2
-                "$ROOT/user/scripts/busybox-initramfs.sh" "$bb_arch" "$OUT/busybox.cpio.tmp" \
-                    && mv "$OUT/busybox.cpio.tmp" "$OUT/busybox.cpio" || {
-                    rm -f "$OUT/busybox.cpio.tmp"
-                    echo "FAILED: could not build out/$b/busybox.cpio (Debian's busybox-static, see above); the busybox shell test needs it" >&2
-                    exit 1
-                }
-            fi
+            busybox_cpio || exit 1
             bb_var=ARMMU_BUSYBOX_CPIO_$(echo "$bb_arch" | tr a-z A-Z)
             export "$bb_var=$OUT/busybox.cpio"
             echo "==> clippy ($RUST_TARGET)" >&2
