@@ -60,10 +60,10 @@ pub fn mmap_semantics_programs(a: &Arch) {
             b.expect("ok - mmap MAP_FIXED beyond user space -> ENOMEM");
             b.expect("ok - mmap MAP_FIXED across the end of user space -> ENOMEM");
             b.expect("ok - mmap MAP_FIXED_NOREPLACE of the last user page -> that page");
-            // armmu has no tty layer (README, Syscalls: ioctl); Linux booted
-            // with console=ttyAMA0 answers 0 here.
-            b.expect("# ioctl(1, TCGETS) = Err(ENOTTY=25) (not a tty)");
-            b.expect("ok - ioctl(stdout, TCGETS) -> ENOTTY (armmu: no tty layer)");
+            // The console is a tty, as on Linux booted with console=ttyAMA0.
+            b.expect("# ioctl(1, TCGETS) = Ok(0x0) (stdout is a tty)");
+            b.expect("ok - ioctl(stdout, TCGETS) -> 0 (the console is a tty)");
+            b.expect("ok - TCGETS c_lflag of the console -> 0x8a3b");
         }
         expect_all_passed(&b, min);
         expect_no_leak(&b);

@@ -21,10 +21,10 @@ for arch in "${archs[@]}"; do
     case $arch in
         arm) target=armv7a-none-eabi; qemu=qemu-arm; known="$KNOWN|$KNOWN_ARM"
              # qemu-arm's guest space reaches 0xfffff000 (Linux: TASK_SIZE 0xbf000000).
-             extra_env=(USER_TOP=0xfffff000 BENCH_CLOCK=monotonic) ;;
+             extra_env=(USER_TOP=0xfffff000 BENCH_CLOCK=monotonic TTY=0) ;;
         # mmap_errno's default USER_TOP is armmu's 2^39; Linux arm64 (48-bit VAs) ends at 2^48.
         aarch64) target=aarch64-unknown-none; qemu=qemu-aarch64; known="$KNOWN"
-                 extra_env=(USER_TOP=0x1000000000000) ;;
+                 extra_env=(USER_TOP=0x1000000000000 TTY=0) ;;
         *) echo "unknown arch $arch"; exit 2 ;;
     esac
     cargo build --release -q -j1 --target "$target" || exit 1

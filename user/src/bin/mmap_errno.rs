@@ -8,10 +8,11 @@
 //! limit must also be mappable (armmu's layout leaves it free), so the probe sits exactly
 //! on the limit.
 //!
-//! `ioctl(1, TCGETS)`: on Linux booted with `console=ttyAMA0`, fd 1 of `/init` is the
-//! console, a tty, so the answer is 0 and a termios. armmu has no tty layer: every ioctl
-//! on an open fd is `ENOTTY` (README, Syscalls). The default expectation is armmu's;
-//! `TTY=1` expects Linux's 0.
+//! `ioctl(1, TCGETS)`: on Linux booted with `console=ttyAMA0`, and on armmu, fd 1 of
+//! `/init` is the console, a tty, so the answer is 0 and a termios whose c_lflag is the
+//! console's default 0x8a3b (ISIG ICANON ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN).
+//! `TTY=0` expects `ENOTTY` instead, for a stdout that is no terminal (qemu-user with
+//! its output in a pipe).
 #![no_std]
 #![no_main]
 
@@ -159,19 +160,20 @@ fn main(args: armmu_user::Args) -> i32 {
             "not a tty"
         }
     );
-    if args.env("TTY") == Some(b"1".as_slice()) {
-        // Linux, console=ttyAMA0: fd 1 is the console tty.
+    if args.env("TTY") == Some(b"0".as_slice()) {
+        expect_err("ioctl(stdout, TCGETS) -> ENOTTY (not a tty)", r, ENOTTY);
+    } else {
+        // The console tty (armmu, and Linux with console=ttyAMA0).
         check_detail(
-            "ioctl(stdout, TCGETS) -> 0 (Linux: the console is a tty)",
+            "ioctl(stdout, TCGETS) -> 0 (the console is a tty)",
             r == Ok(0),
             format_args!("got {}", Res(r)),
         );
-    } else {
-        // armmu: no tty layer, ENOTTY for every ioctl (a documented deviation).
-        expect_err(
-            "ioctl(stdout, TCGETS) -> ENOTTY (armmu: no tty layer)",
-            r,
-            ENOTTY,
+        let lflag = u32::from_le_bytes([termios[12], termios[13], termios[14], termios[15]]);
+        check_detail(
+            "TCGETS c_lflag of the console -> 0x8a3b",
+            lflag == 0x8a3b,
+            format_args!("got {lflag:#x}"),
         );
     }
     expect_err("ioctl on a bad fd -> EBADF", unsafe_ioctl(99), EBADF);
