@@ -983,8 +983,14 @@ impl AddressSpace {
         page: usize,
         attrs: MapAttrs,
     ) -> Result<(), Errno> {
-        let (pa, _) =
-            crate::mm::shm::page_or_insert(id, index, &mut || mmu.alloc_zeroed(PAGE_SIZE))?;
+        let (pa, _) = crate::mm::shm::page_or_insert(id, index, &mut |src| {
+            let pa = mmu.alloc_zeroed(PAGE_SIZE)?;
+            if !src.is_empty() {
+                // SAFETY: `pa` was just allocated for this address space.
+                unsafe { mmu.fill_frame(pa, 0, src) };
+            }
+            Ok(pa)
+        })?;
         mmu.share_frame(pa)?;
         if let Err(e) = mmu.map(page, pa, PAGE_SIZE, attrs) {
             mmu.free_frame(pa);
