@@ -43,6 +43,9 @@ struct FileInfo {
     /// Bytes that page `i` starts with while it is not in the cache
     /// (`source[i * 4096..]`), zero past them.
     source: &'static [u8],
+    /// Written since it was created from its source (a `write`, a
+    /// truncation, a page given to a writable shared mapping).
+    modified: bool,
 }
 
 struct Object {
@@ -83,6 +86,7 @@ pub fn create_file(source: &'static [u8]) -> Result<ShmId, Errno> {
         file: Some(FileInfo {
             size: source.len() as u64,
             source,
+            modified: false,
         }),
     })
 }
@@ -195,14 +199,21 @@ pub fn file_size(id: ShmId) -> Option<u64> {
         .map(|f| f.size)
 }
 
-/// A file's source bytes if none of its pages is in the cache yet and
-/// its size is the source's (the file as unpacked, never written): what
+/// A file's source bytes if it was never modified (the file as
+/// unpacked; pages read into the cache are copies of the source): what
 /// `execve` may read in place.
 pub fn pristine_source(id: ShmId) -> Option<&'static [u8]> {
     let mut r = REGISTRY.lock();
-    let o = slot(&mut r, id)?;
-    let f = o.file.as_ref()?;
-    (f.size == f.source.len() as u64 && o.pages.iter().all(|&pa| pa == 0)).then_some(f.source)
+    let f = slot(&mut r, id)?.file.as_ref()?;
+    (!f.modified).then_some(f.source)
+}
+
+/// The file's data may change from now on (a write, a truncation, a
+/// page given to a writable shared mapping): it is no longer its source.
+pub fn mark_modified(id: ShmId) {
+    if let Some(f) = slot(&mut REGISTRY.lock(), id).and_then(|o| o.file.as_mut()) {
+        f.modified = true;
+    }
 }
 
 /// Set a file's size. Growing needs nothing (new pages read as zero);
@@ -215,6 +226,7 @@ pub fn set_file_size(id: ShmId, size: u64, drop_ref: &mut dyn FnMut(u64)) -> Res
     let mut r = REGISTRY.lock();
     let o = slot(&mut r, id).ok_or(Errno::EINVAL)?;
     let f = o.file.as_mut().ok_or(Errno::EINVAL)?;
+    f.modified = true;
     if size < f.size {
         let keep = usize::try_from(size).unwrap_or(usize::MAX);
         f.source = &f.source[..f.source.len().min(keep)];
