@@ -200,8 +200,22 @@ fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     );
     // Like Linux ("Initramfs unpacking failed: ..."), say what is wrong and
     // go on: the exec of /init then fails with the same reason.
-    if let Err(e) = crate::loader::cpio::Archive::new(unpacked) {
-        kprintln!("initramfs: unpacking failed: {e}");
+    // The root: an empty tmpfs the archive is unpacked into.
+    match crate::fs::tmpfs::Tmpfs::new(crate::fs::ROOT_DEV, (0, 0)) {
+        Ok(mut root) => {
+            let r = crate::loader::cpio::Archive::new(unpacked)
+                .map_err(|e| alloc::format!("{e}"))
+                .and_then(|a| {
+                    crate::fs::unpack(&mut root, &a, &mut crate::fs::KernelPool, (0, 0))
+                        .map_err(|e| alloc::string::String::from(e.name()))
+                });
+            match r {
+                Ok(n) => kprintln!("rootfs: tmpfs, {n} files from the initramfs"),
+                Err(e) => kprintln!("initramfs: unpacking failed: {e}"),
+            }
+            *crate::fs::ROOT.lock() = Some(root);
+        }
+        Err(e) => kprintln!("rootfs: {}", e.name()),
     }
     crate::task::set_initramfs(unpacked);
     api::init_cpu_for_users();

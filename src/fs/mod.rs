@@ -149,6 +149,29 @@ pub fn unpack(
     Ok(count)
 }
 
+/// The bytes of the executable at the absolute `path`, as `execve`
+/// loads them: symlinks followed, a regular file with an execute bit
+/// (Linux: `EACCES` otherwise, even for root). ELF segments keep pointing
+/// at these bytes, so only a file as unpacked from the initramfs (never
+/// modified: its source *is* its content) can be executed here.
+///
+/// Limit: a file created or changed at run time cannot be executed
+/// (`EACCES`): segments are filled from one contiguous byte slice that
+/// lives as long as the kernel, which only the unpacked archive is.
+pub fn exec_bytes(path: &str) -> Result<&'static [u8], Errno> {
+    with(|fs| {
+        let ino = fs.walk(ROOT_INO, path.as_bytes(), true)?;
+        let n = fs.get(ino).ok_or(Errno::ENOENT)?;
+        let tmpfs::Node::Reg { obj } = n.node else {
+            return Err(Errno::EACCES);
+        };
+        if n.mode & 0o111 == 0 {
+            return Err(Errno::EACCES);
+        }
+        shm::pristine_source(obj).ok_or(Errno::EACCES)
+    })?
+}
+
 /// A member name without "./" or "/" in front ("." itself is "").
 fn strip(mut name: &[u8]) -> &[u8] {
     loop {

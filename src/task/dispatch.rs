@@ -34,12 +34,47 @@ impl Task {
                 self.writev(a[0] as i32, a[1], a[2], word)
             }
             Sys::Read => self.read(a[0] as i32, a[1], a[2]),
-            Sys::Open => self.open(AT_FDCWD, a[0], a[1] as u32),
+            Sys::Open => self.open(AT_FDCWD, a[0], a[1] as u32, a[2] as u32),
+            // creat(path, mode): open with O_CREAT|O_WRONLY|O_TRUNC.
+            Sys::Creat => self.open(AT_FDCWD, a[0], 0o1101, a[1] as u32),
+            Sys::Readv => {
+                let word = self.word();
+                self.readv(a[0] as i32, a[1], a[2], word)
+            }
+            Sys::Pread64 | Sys::Pwrite64 => {
+                let off = self.off64(a, 3);
+                self.pread_pwrite(sys == Sys::Pwrite64, a[0] as i32, a[1], a[2], off)
+            }
+            Sys::Mkdir => self.mkdirat(AT_FDCWD, a[0], a[1] as u32),
+            Sys::MkdirAt => self.mkdirat(a[0] as i32, a[1], a[2] as u32),
+            Sys::Rmdir => self.unlinkat(AT_FDCWD, a[0], 0x200),
+            Sys::Unlink => self.unlinkat(AT_FDCWD, a[0], 0),
+            Sys::UnlinkAt => self.unlinkat(a[0] as i32, a[1], a[2] as u32),
+            Sys::Rename => self.renameat2(AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
+            Sys::RenameAt => self.renameat2(a[0] as i32, a[1], a[2] as i32, a[3], 0),
+            Sys::RenameAt2 => self.renameat2(a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
+            Sys::Link => self.linkat(AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
+            Sys::LinkAt => self.linkat(a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
+            Sys::Symlink => self.symlinkat(a[0], AT_FDCWD, a[1]),
+            Sys::SymlinkAt => self.symlinkat(a[0], a[1] as i32, a[2]),
+            // The native length: 32-bit on ARM's truncate/ftruncate.
+            Sys::Truncate => self.truncate_path(a[0], a[1] as isize as i64),
+            Sys::Ftruncate => self.ftruncate(a[0] as i32, a[1] as isize as i64),
+            // ARM's 64-bit forms: the length in an aligned register pair.
+            Sys::Truncate64 => {
+                self.truncate_path(a[0], (a[2] as u32 as u64 | (a[3] as u64) << 32) as i64)
+            }
+            Sys::Ftruncate64 => self.ftruncate(
+                a[0] as i32,
+                (a[2] as u32 as u64 | (a[3] as u64) << 32) as i64,
+            ),
+            // Nothing to write back: the file system is in memory.
+            Sys::Fsync => self.fd(a[0] as i32).map(|_| 0),
             Sys::OpenAt => {
                 if a[0] as i32 != AT_FDCWD && self.fd(a[0] as i32).is_err() {
                     Err(Errno::EBADF)
                 } else {
-                    self.open(a[0] as i32, a[1], a[2] as u32)
+                    self.open(a[0] as i32, a[1], a[2] as u32, a[3] as u32)
                 }
             }
             Sys::Dup => self.dup(a[0] as i32),

@@ -39,11 +39,6 @@ impl Task {
         mut mmu: Box<dyn Mmu + Send>,
     ) -> Result<(Task, u64, u64), ExecError> {
         use alloc::format;
-        let bytes = INITRAMFS
-            .get()
-            .ok_or_else(|| ExecError::new(Errno::ENOENT, String::from("no initramfs")))?;
-        let archive = cpio::Archive::new(bytes)
-            .map_err(|e| ExecError::new(Errno::EIO, format!("initramfs: {e}")))?;
         // Relative to the process's working directory; `#!` scripts hand
         // over to their interpreter (binfmt_script), up to 5 levels.
         let mut shown: &[u8] = path.as_bytes();
@@ -55,8 +50,8 @@ impl Task {
         args.extend_from_slice(argv);
         let mut depth = 0;
         let image = loop {
-            let image = loader::find_file(&archive, &load)
-                .map_err(|e| ExecError::new(Errno::from(e), format!("{load}: {e}")))?;
+            let image = crate::fs::exec_bytes(&load)
+                .map_err(|e| ExecError::new(e, format!("{load}: {}", e.name())))?;
             let sb = match super::shebang::parse(image) {
                 None => break image,
                 Some(Ok(sb)) => sb,

@@ -23,6 +23,7 @@ mod shebang;
 pub mod signal;
 mod stat;
 mod uaccess;
+mod vfs;
 
 pub use exec::ExecError;
 pub use process::{FutexKey, KStack, State, Wait, Wake};
@@ -274,3 +275,8 @@ pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) {
 pub fn current_killed(info: &crate::mm::fault::FaultInfo) {
     with_current(|t| kprintln!("task {} ({}) killed: {info}", t.pid, t.name));
 }
+
+/// `ftruncate` shrank the file whose page cache is `obj`: the pages from
+/// `first_gone` on must leave every address space mapping them (Linux's
+/// `truncate_pagecache`), so the next touch faults and gets SIGBUS.
+pub(crate) fn truncate_hook(_task: &mut Task, _obj: crate::mm::shm::ShmId, _first_gone: usize) {}

@@ -71,6 +71,38 @@ impl Meta {
         }
     }
 
+    /// An inode of the root file system.
+    pub fn of_inode(fs: &crate::fs::tmpfs::Tmpfs, ino: u64) -> Result<Meta, crate::errno::Errno> {
+        use crate::fs::tmpfs::Node;
+        let n = fs.get(ino).ok_or(crate::errno::Errno::ENOENT)?;
+        let (size, rdev) = match &n.node {
+            Node::Reg { obj } => (crate::mm::shm::file_size(*obj).unwrap_or(0), (0, 0)),
+            Node::Symlink { target } => (target.len() as u64, (0, 0)),
+            // tmpfs: BOGO_DIRENT_SIZE (20) per entry, "." and ".." included.
+            Node::Dir { entries, .. } => ((entries.len() as u64 + 2) * 20, (0, 0)),
+            Node::Chr { rdev } => (0, *rdev),
+            Node::Fifo => (0, (0, 0)),
+        };
+        let blocks = if matches!(n.node, Node::Reg { .. }) {
+            size.div_ceil(4096) * 8
+        } else {
+            0
+        };
+        Ok(Meta {
+            dev: fs.dev,
+            ino,
+            mode: n.mode,
+            nlink: n.nlink,
+            uid: n.uid,
+            gid: n.gid,
+            rdev,
+            size,
+            blksize: 4096,
+            blocks,
+            time: n.mtime.0,
+        })
+    }
+
     /// A directory the archive has no entry for (the root without ".",
     /// or one known only from its members): `drwxr-xr-x`, an inode
     /// number from its path (1 for the root).
