@@ -204,14 +204,23 @@ fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     match crate::fs::tmpfs::Tmpfs::new(crate::fs::ROOT_DEV, (0, 0)) {
         Ok(mut root) => {
             let r = crate::loader::cpio::Archive::new(unpacked)
-                .map_err(|e| alloc::format!("{e}"))
+                .map_err(|e| {
+                    crate::fs::UNPACK_ERROR.call_once(|| alloc::format!("{e}"));
+                })
                 .and_then(|a| {
-                    crate::fs::unpack(&mut root, &a, &mut crate::fs::KernelPool, (0, 0))
-                        .map_err(|e| alloc::string::String::from(e.name()))
+                    crate::fs::unpack(&mut root, &a, &mut crate::fs::KernelPool, (0, 0)).map_err(
+                        |e| {
+                            crate::fs::UNPACK_ERROR
+                                .call_once(|| alloc::string::String::from(e.name()));
+                        },
+                    )
                 });
             match r {
                 Ok(n) => kprintln!("rootfs: tmpfs, {n} files from the initramfs"),
-                Err(e) => kprintln!("initramfs: unpacking failed: {e}"),
+                Err(()) => kprintln!(
+                    "initramfs: unpacking failed: {}",
+                    crate::fs::UNPACK_ERROR.get().map_or("?", |s| s.as_str())
+                ),
             }
             *crate::fs::ROOT.lock() = Some(root);
         }

@@ -61,11 +61,13 @@ pub fn read(id: ShmId, pos: u64, out: &mut [u8], pool: &mut dyn Pool) -> Result<
         // read from its frame.
         match shm::page(id, index) {
             Some(pa) => out[done..done + n].copy_from_slice(&pool.bytes(pa)[off..off + n]),
-            None => match page(id, index, pool) {
-                Ok(pa) => out[done..done + n].copy_from_slice(&pool.bytes(pa)[off..off + n]),
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            },
+            None => {
+                let src = shm::source_page(id, index);
+                let dst = &mut out[done..done + n];
+                let have = src.len().saturating_sub(off).min(n);
+                dst[..have].copy_from_slice(&src[off..off + have]);
+                dst[have..].fill(0);
+            }
         }
         done += n;
     }

@@ -35,6 +35,10 @@ pub const DEVICES: [(&str, (u32, u32), u32); 6] = [
     ("ttyAMA0", (204, 64), 0o620),
 ];
 
+/// Why unpacking the initramfs failed (the cpio reader's words), for
+/// the report of the `execve` of init that then fails.
+pub static UNPACK_ERROR: spin::Once<alloc::string::String> = spin::Once::new();
+
 /// Run `f` on the root file system (`ENOENT` before there is one).
 pub fn with<R>(f: impl FnOnce(&mut Tmpfs) -> R) -> Result<R, Errno> {
     let mut g = ROOT.lock();
@@ -75,7 +79,10 @@ pub fn unpack(
 ) -> Result<usize, Errno> {
     let mut count = 0;
     for e in archive.entries() {
-        let e = e.map_err(|_| Errno::EIO)?;
+        let e = e.map_err(|err| {
+            UNPACK_ERROR.call_once(|| alloc::format!("{err}"));
+            Errno::EIO
+        })?;
         let name = strip(e.name);
         if name.is_empty() {
             // "." : the root's own metadata.

@@ -191,6 +191,18 @@ pub fn page(id: ShmId, index: usize) -> Option<u64> {
         .filter(|&pa| pa != 0)
 }
 
+/// The source bytes page `index` of a file starts with (empty past the
+/// source or for anonymous memory).
+pub fn source_page(id: ShmId, index: usize) -> &'static [u8] {
+    let mut r = REGISTRY.lock();
+    slot(&mut r, id)
+        .and_then(|o| o.file.as_ref())
+        .map_or(&[], |f| {
+            let lo = index.saturating_mul(PAGE).min(f.source.len());
+            &f.source[lo..f.source.len().min(lo.saturating_add(PAGE))]
+        })
+}
+
 /// The size of a file's object (`None`: anonymous memory, no size).
 pub fn file_size(id: ShmId) -> Option<u64> {
     slot(&mut REGISTRY.lock(), id)?

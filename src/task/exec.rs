@@ -50,8 +50,21 @@ impl Task {
         args.extend_from_slice(argv);
         let mut depth = 0;
         let image = loop {
-            let image = crate::fs::exec_bytes(&load)
-                .map_err(|e| ExecError::new(e, format!("{load}: {}", e.name())))?;
+            let image = crate::fs::exec_bytes(&load).map_err(|e| {
+                let why = match (e, crate::fs::UNPACK_ERROR.get()) {
+                    (_, Some(broken)) => format!("{} (initramfs: {broken})", e.name()),
+                    (Errno::ELOOP, None) => format!(
+                        "too many levels of symbolic links (more than {})",
+                        crate::fs::tmpfs::MAX_SYMLINKS
+                    ),
+                    (Errno::EACCES, None) => String::from(
+                        "permission denied (not a regular file with an execute bit, or \
+                         changed since boot)",
+                    ),
+                    _ => String::from(e.name()),
+                };
+                ExecError::new(e, format!("{load}: {why}"))
+            })?;
             let sb = match super::shebang::parse(image) {
                 None => break image,
                 Some(Ok(sb)) => sb,
