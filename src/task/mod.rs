@@ -217,6 +217,9 @@ pub enum Resolution {
     /// The access was allowed but no frame is left: an out-of-memory kill
     /// (SIGKILL, as Linux's OOM killer).
     OutOfMemory,
+    /// A page of a file mapping wholly past the end of the file: the task
+    /// gets `SIGBUS` with `BUS_ADRERR` (`FaultInfo::past_end_of_file`).
+    PastEndOfFile,
 }
 
 /// A user abort: a translation fault inside a mapping that allows the
@@ -248,6 +251,8 @@ pub fn current_resolve_fault(
     let r = match space.fault(mmu.as_mut(), info.addr as usize, access) {
         Ok(()) => Resolution::Resolved,
         Err(Errno::ENOMEM) => Resolution::OutOfMemory,
+        // AddressSpace::fault's SIGBUS.
+        Err(Errno::EIO) => Resolution::PastEndOfFile,
         Err(_) => Resolution::Signal,
     };
     // What the return to user mode must look at (one lock for both).
