@@ -684,6 +684,15 @@ impl Tmpfs {
         Ok(Some(s))
     }
 
+    /// The inode whose page cache is `obj` (a linear search: for
+    /// `/proc/<pid>/maps`).
+    pub fn find_obj(&self, obj: ShmId) -> Option<Ino> {
+        self.nodes.iter().flatten().find_map(|n| match n.node {
+            Node::Reg { obj: o } if o == obj => Some(n.ino),
+            _ => None,
+        })
+    }
+
     /// The directory holding a name of `ino` (a linear search: only for
     /// names of regular files, `/proc/<pid>/maps` and `fchdir` paths).
     fn find_parent(&self, ino: Ino) -> Option<Ino> {

@@ -292,10 +292,14 @@ impl<'a> Auditor<'a> {
             }
             VmaKind::Anonymous { .. }
             | VmaKind::Shm { .. }
+            | VmaKind::FilePrivate { .. }
             | VmaKind::Image(_)
             | VmaKind::Stack
             | VmaKind::Heap => {
-                let shared = v.kind.is_shared();
+                // A private file mapping maps the page cache's frames
+                // read-only: another mapping of the file may map them too.
+                let shared = v.kind.is_shared()
+                    || (matches!(v.kind, VmaKind::FilePrivate { .. }) && !m.user_write());
                 self.check(
                     matches!(m.class, Some(MemoryClass::Normal { .. })),
                     Violation::Memory {

@@ -181,6 +181,43 @@ pub fn take_page(id: ShmId, index: usize) -> Option<u64> {
     (pa != 0).then_some(pa)
 }
 
+/// Punch page `index` out of the object (`MADV_REMOVE`, a hole): the
+/// page it held, whose reference the caller drops. Anonymous memory
+/// simply loses the page (it comes back zero). A file's page that its
+/// source has bytes for would come back from the source, so it is
+/// replaced by a zeroed page from `zeroed` instead (`ENOMEM` from it:
+/// nothing changed). Nothing past a file's end is added.
+pub fn punch_page(
+    id: ShmId,
+    index: usize,
+    zeroed: &mut dyn FnMut() -> Result<u64, Errno>,
+) -> Result<Option<u64>, Errno> {
+    let mut r = REGISTRY.lock();
+    let Some(o) = slot(&mut r, id) else {
+        return Ok(None);
+    };
+    let from_source = o.file.as_ref().is_some_and(|f| {
+        let lo = index.saturating_mul(PAGE) as u64;
+        lo < f.size && lo < f.source.len() as u64
+    });
+    if !from_source {
+        let pa = o.pages.get_mut(index).map_or(0, core::mem::take);
+        return Ok((pa != 0).then_some(pa));
+    }
+    let len = index.checked_add(1).ok_or(Errno::ENOMEM)?;
+    if o.pages.len() < len {
+        o.pages
+            .try_reserve(len - o.pages.len())
+            .map_err(|_| Errno::ENOMEM)?;
+    }
+    let new = zeroed()?;
+    if o.pages.len() < len {
+        o.pages.resize(len, 0);
+    }
+    let old = core::mem::replace(&mut o.pages[index], new);
+    Ok((old != 0).then_some(old))
+}
+
 /// Page `index` if it is in the object (no allocation).
 pub fn page(id: ShmId, index: usize) -> Option<u64> {
     let mut r = REGISTRY.lock();

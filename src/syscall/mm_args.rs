@@ -10,7 +10,7 @@
 //! `do_mmap`, `__get_unmapped_area`; mm/mprotect.c `do_mprotect_pkey`;
 //! mm/vma.c `do_vmi_munmap`), so a call with several problems gets the same
 //! errno as on Linux. This kernel's own policies (never W+X, device memory
-//! never executable, no file mappings yet, strict prot bits) are slotted in
+//! never executable, strict prot bits) are slotted in
 //! where Linux makes the analogous decision and are marked "Policy".
 //!
 //! The constants are Linux's uapi values; asm-generic, ARM and arm64 agree on
@@ -143,6 +143,15 @@ pub enum Backing {
         /// `mprotect(PROT_WRITE)` must be refused when false.
         may_write: bool,
     },
+    /// A regular file: its page cache, the memory object `id`
+    /// (`crate::mm::shm`). Shared: a window on the cache; private:
+    /// copy-on-write over it. [`MmapRequest::may_write`] says whether a
+    /// shared one may ever be writable.
+    File {
+        id: crate::mm::shm::ShmId,
+        /// The first file page mapped (the offset / 4096).
+        pgoff: usize,
+    },
 }
 
 /// How `addr` is to be interpreted.
@@ -187,8 +196,18 @@ pub enum FdKind {
     /// `/dev/zero`, with its open flags: behaves as an anonymous mapping
     /// (shared: Linux's shmem), under the file-mode rules of any mapping.
     DevZero { flags: u32 },
-    /// A regular file; not mappable yet (`ENODEV`).
+    /// A file that cannot be mapped (`ENODEV`), or `EACCES` if not open
+    /// for reading.
     File { readable: bool },
+    /// A regular file of the in-memory file system: its page cache is
+    /// the memory object `id`. `flags` are the open flags (`O_ACCMODE`);
+    /// `ino` and `dev` name it (for `/proc/<pid>/maps`, through the VFS).
+    Regular {
+        id: crate::mm::shm::ShmId,
+        flags: u32,
+        ino: u64,
+        dev: (u32, u32),
+    },
     /// The console; a tty cannot be mapped (`ENODEV`).
     Console,
     /// The descriptor number is not open.
@@ -262,8 +281,17 @@ const fn is_page_aligned(addr: usize) -> bool {
 ///      must lie inside one device window, else `EPERM` (as Linux's
 ///      `STRICT_DEVMEM` `range_is_allowed`; this is what keeps RAM, page
 ///      tables and the kernel out of reach).
-///    * regular file: not readable: `EACCES`, else `ENODEV` (not supported
-///      yet); console: `ENODEV` (no `mmap` file operation).
+///    * regular file ([`FdKind::Regular`]): first (before step 6, where
+///      `do_mmap` calls `file_mmap_ok`) the range must stay below
+///      `MAX_LFS_FILESIZE`, else `EOVERFLOW` ([`file_mmap_ok`]); then a
+///      shared `PROT_WRITE` mapping needs an fd open for writing and any
+///      mapping one open for reading (`EACCES`); `MAP_GROWSDOWN`:
+///      `EINVAL`. A shared mapping of an fd not open for writing may never
+///      become writable (`may_write` false, as Linux clears
+///      `VM_MAYWRITE`). A private mapping of a read-only fd may be
+///      writable: its writes are copies.
+///    * another file ([`FdKind::File`]): not readable: `EACCES`, else
+///      `ENODEV`; console: `ENODEV` (no `mmap` file operation).
 ///
 /// `MAP_FIXED_NOREPLACE`'s `EEXIST` needs the address space, so the caller
 /// checks it when performing a [`Placement::FixedNoReplace`] request.
@@ -335,6 +363,14 @@ pub fn decode_mmap(
             addr
         }
     };
+
+    // do_mmap's file_mmap_ok, for a regular file (the only kind with a
+    // size limit that can be reached here).
+    if matches!(file, Some(FdKind::Regular { .. }))
+        && !file_mmap_ok(pgoff as u64, len as u64, usize::BITS)
+    {
+        return Err(Errno::EOVERFLOW);
+    }
 
     // 6. Policy: strict prot bits, never writable and executable at once.
     let prot = Prot::from_bits(prot).ok_or(Errno::EINVAL)?;
@@ -415,6 +451,24 @@ pub fn decode_mmap(
                 may_write: shared && fmode_write,
             }
         }
+        Some(FdKind::Regular {
+            id, flags: oflags, ..
+        }) => {
+            // do_mmap's MAP_SHARED / MAP_PRIVATE file checks: a shared
+            // writable mapping needs FMODE_WRITE, any mapping FMODE_READ;
+            // then the file system's mmap (shmem_mmap: always there).
+            let (fmode_read, fmode_write) = fmode(oflags);
+            if shared && prot.write && !fmode_write {
+                return Err(Errno::EACCES);
+            }
+            if !fmode_read {
+                return Err(Errno::EACCES);
+            }
+            if grows_down {
+                return Err(Errno::EINVAL);
+            }
+            Backing::File { id, pgoff }
+        }
         Some(FdKind::File { readable }) => {
             if !readable {
                 return Err(Errno::EACCES);
@@ -434,6 +488,7 @@ pub fn decode_mmap(
             let acc = oflags & O_ACCMODE;
             acc == O_WRONLY || acc == O_RDWR
         }
+        (Some(FdKind::Regular { flags: oflags, .. }), _) if shared => fmode(oflags).1,
         _ => true,
     };
 
@@ -448,6 +503,77 @@ pub fn decode_mmap(
         may_write,
         noreserve: flags & MAP_NORESERVE != 0,
     })
+}
+
+/// `(FMODE_READ, FMODE_WRITE)` of a file opened with `flags` (Linux's
+/// `OPEN_FMODE`: `O_ACCMODE` 3 gives neither).
+const fn fmode(flags: u32) -> (bool, bool) {
+    let acc = flags & O_ACCMODE;
+    (
+        acc == O_RDONLY || acc == O_RDWR,
+        acc == O_WRONLY || acc == O_RDWR,
+    )
+}
+
+/// Linux's `file_mmap_ok` for a regular file: `len` bytes from page
+/// `pgoff` stay within `MAX_LFS_FILESIZE`, which is `ULONG_MAX << 12` with
+/// 32-bit longs and `LLONG_MAX` with 64-bit ones (`long_bits`). False is
+/// `EOVERFLOW`.
+pub const fn file_mmap_ok(pgoff: u64, len: u64, long_bits: u32) -> bool {
+    let max = if long_bits == 32 {
+        (u32::MAX as u64) << 12
+    } else {
+        i64::MAX as u64
+    };
+    if len > max {
+        return false;
+    }
+    pgoff <= (max - len) >> 12
+}
+
+/// Decodes `mincore(start, len, vec)` as Linux's `sys_mincore` checks it
+/// before walking: `start` unaligned: `EINVAL`; `[start, start + len)`
+/// not inside user space (`access_ok`): `ENOMEM`; the vector of
+/// `ceil(len / 4096)` bytes not inside user space: `EFAULT`. Returns
+/// `(start, pages)`; `pages` may be 0 (nothing to do). A hole met while
+/// walking is `ENOMEM` and a vector that cannot be written `EFAULT`
+/// (the caller's business).
+pub fn decode_mincore(
+    start: usize,
+    len: usize,
+    vec: usize,
+    task_size: usize,
+) -> Result<(usize, usize), Errno> {
+    if !is_page_aligned(start) {
+        return Err(Errno::EINVAL);
+    }
+    if start.checked_add(len).is_none_or(|e| e > task_size) {
+        return Err(Errno::ENOMEM);
+    }
+    let pages = len / PAGE_SIZE + usize::from(len % PAGE_SIZE != 0);
+    if vec.checked_add(pages).is_none_or(|e| e > task_size) {
+        return Err(Errno::EFAULT);
+    }
+    Ok((start, pages))
+}
+
+/// The range of `mlock`, `mlock2` and `munlock` (Linux's `do_mlock` and
+/// `apply_vma_lock_flags`): `start` rounded down to a page, `len` made
+/// `PAGE_ALIGN(len + offset_in_page(start))` in unsigned long (wrapping
+/// as Linux's arithmetic does); an end below the start: `EINVAL`; an
+/// empty range: `Ok(None)` (success, nothing to do).
+pub fn decode_lock_range(start: usize, len: usize) -> Result<Option<RangeRequest>, Errno> {
+    let off = start % PAGE_SIZE;
+    let len = len.wrapping_add(off).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    let start = start - off;
+    let end = start.wrapping_add(len);
+    if end < start {
+        return Err(Errno::EINVAL);
+    }
+    if end == start {
+        return Ok(None);
+    }
+    Ok(Some(RangeRequest { start, end }))
 }
 
 /// Decodes `munmap(addr, len)` as Linux's `do_vmi_munmap` does:

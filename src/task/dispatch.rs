@@ -122,6 +122,13 @@ impl Task {
             Sys::Mmap => self.mmap(a, a[5] as u64),
             Sys::Madvise => self.madvise(a[0], a[1], a[2]),
             Sys::Mremap => self.mremap(a),
+            Sys::Msync => self.msync(a[0], a[1], a[2]),
+            Sys::Mincore => self.mincore(a[0], a[1], a[2]),
+            Sys::Mlock => self.mlock(a[0], a[1], 0),
+            Sys::Mlock2 => self.mlock(a[0], a[1], a[2]),
+            Sys::Munlock => self.munlock(a[0], a[1]),
+            Sys::Mlockall => self.mlockall(a[0]),
+            Sys::Munlockall => self.munlockall(),
             Sys::SetTls => Ok(0),
             // The process calls switch stacks: `sched` handles them before
             // a task's own syscalls are reached.

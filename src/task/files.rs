@@ -146,7 +146,13 @@ impl File {
                 flags: self.flags(),
             },
             Open::DevNull => FdKind::Console,
-            Open::Inode { .. } | Open::ProcMaps { .. } | Open::Meminfo => {
+            Open::Inode { ino, obj: Some(id) } => FdKind::Regular {
+                id: *id,
+                flags: self.flags(),
+                ino: *ino,
+                dev: crate::fs::ROOT_DEV,
+            },
+            Open::Inode { obj: None, .. } | Open::ProcMaps { .. } | Open::Meminfo => {
                 FdKind::File { readable: true }
             }
             Open::Pipe(end) => FdKind::File {
@@ -1044,8 +1050,21 @@ pub fn maps_text(t: &Task) -> Result<Vec<u8>, Errno> {
         ino: 0,
         sigpage: Some(t.layout.stack_top),
     };
+    let files = |id: crate::mm::shm::ShmId, found: &mut dyn FnMut(&crate::mm::space::MappedFile)| {
+        let _ = crate::fs::with(|f| {
+            let Some(ino) = f.find_obj(id) else { return };
+            let path = f.path_of(ino).ok().flatten();
+            let deleted = path.is_none();
+            found(&crate::mm::space::MappedFile {
+                path: path.as_deref().unwrap_or(""),
+                dev: f.dev,
+                ino,
+                deleted,
+            });
+        });
+    };
     t.space
-        .write_maps_of(&mut out, &exe)
+        .write_maps_files(&mut out, &exe, &files)
         .map_err(|_| Errno::ENOMEM)?;
     Ok(out.0)
 }

@@ -218,6 +218,9 @@ pub enum Resolution {
     /// The access was allowed but no frame is left: an out-of-memory kill
     /// (SIGKILL, as Linux's OOM killer).
     OutOfMemory,
+    /// A page of a file mapping wholly past the end of the file: the task
+    /// gets `SIGBUS` with `BUS_ADRERR` (`FaultInfo::past_end_of_file`).
+    PastEndOfFile,
 }
 
 /// A user abort: a translation fault inside a mapping that allows the
@@ -249,6 +252,8 @@ pub fn current_resolve_fault(
     let r = match space.fault(mmu.as_mut(), info.addr as usize, access) {
         Ok(()) => Resolution::Resolved,
         Err(Errno::ENOMEM) => Resolution::OutOfMemory,
+        // AddressSpace::fault's SIGBUS.
+        Err(Errno::EIO) => Resolution::PastEndOfFile,
         Err(_) => Resolution::Signal,
     };
     // What the return to user mode must look at (one lock for both).
@@ -277,6 +282,14 @@ pub fn current_killed(info: &crate::mm::fault::FaultInfo) {
 }
 
 /// `ftruncate` shrank the file whose page cache is `obj`: the pages from
-/// `first_gone` on must leave every address space mapping them (Linux's
-/// `truncate_pagecache`), so the next touch faults and gets SIGBUS.
-pub(crate) fn truncate_hook(_task: &mut Task, _obj: crate::mm::shm::ShmId, _first_gone: usize) {}
+/// `first_gone` on leave the calling process's mappings (Linux's
+/// `truncate_pagecache`), so its next touch faults and gets SIGBUS.
+///
+/// Limit: other processes mapping the file keep the pages they have
+/// mapped (each mapping holds its own reference, so nothing is freed
+/// under them) until they unmap them; the syscall runs with the process
+/// table held, so they are not walked here.
+pub(crate) fn truncate_hook(task: &mut Task, obj: crate::mm::shm::ShmId, first_gone: usize) {
+    task.space
+        .truncate_mappings(task.mmu.as_mut(), obj, first_gone);
+}

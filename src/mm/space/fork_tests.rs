@@ -883,7 +883,8 @@ fn model_based_fork_cow_and_shared_memory() {
 
 fn maps(s: &AddressSpace, exe: &MapsFile, width: usize) -> String {
     let mut out = String::new();
-    s.write_maps_width(&mut out, exe, width).unwrap();
+    s.write_maps_width(&mut out, exe, &|_, _| {}, width)
+        .unwrap();
     out
 }
 

@@ -624,7 +624,7 @@ fn dev_mem_private() {
 fn dev_mem_sync_flag() {
     let sync_of = |fd| match mmap(0, 4096, RW, MAP_SHARED, fd, UART.0).unwrap().backing {
         Backing::DevMem { sync, .. } => sync,
-        Backing::Anonymous => panic!("not devmem"),
+        _ => panic!("not devmem"),
     };
     assert!(sync_of(FD_MEM_SYNC));
     assert!(sync_of(FD_MEM_DSYNC));

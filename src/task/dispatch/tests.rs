@@ -336,14 +336,12 @@ fn pipe_ends_at_the_fd_level() {
 fn dup_shares_the_open_file_description() {
     use super::super::Open;
     let mut t = task();
-    let a: &'static [u8] = Box::leak(
-        crate::loader::cpio::testutil::newc(&[("f", 0o100644, b"0123456789")]).into_boxed_slice(),
-    );
-    let entry = crate::loader::cpio::Archive::new(a)
-        .unwrap()
-        .lookup("/f")
-        .unwrap();
-    t.fds.push(Some(File::new(Open::Ram { entry }, 0).unwrap()));
+    // A 10-byte file's page cache object (the inode number is not used
+    // by lseek).
+    let obj = crate::mm::shm::create_file(b"0123456789").unwrap();
+    t.fds.push(Some(
+        File::new(Open::Inode { ino: 999, obj: Some(obj) }, 0).unwrap(),
+    ));
     assert_eq!(sys(&mut t, Sys::Dup, &[3]), 4);
     // One position: a seek through one fd moves the other (dup(2)).
     assert_eq!(sys(&mut t, Sys::Lseek, &[3, 4, 0]), 4);
