@@ -185,7 +185,8 @@ case "$CMD" in
             esac
             # Rebuilt when the script (which holds /init) is newer.
             if [ ! -s "$OUT/busybox.cpio" ] \
-                || [ "$ROOT/user/scripts/busybox-initramfs.sh" -nt "$OUT/busybox.cpio" ]; then
+                || [ "$ROOT/user/scripts/busybox-initramfs.sh" -nt "$OUT/busybox.cpio" ] \
+                || [ "$ROOT/user/scripts/files.sh" -nt "$OUT/busybox.cpio" ]; then
                 echo "==> busybox initramfs ($bb_arch): out/$b/busybox.cpio" >&2
                 "$ROOT/user/scripts/busybox-initramfs.sh" "$bb_arch" "$OUT/busybox.cpio.tmp" \
                     && mv "$OUT/busybox.cpio.tmp" "$OUT/busybox.cpio" || {

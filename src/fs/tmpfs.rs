@@ -71,6 +71,9 @@ pub struct Inode {
     pub mtime: Time,
     pub ctime: Time,
     pub node: Node,
+    /// The path it had when its last name went (`/proc/<pid>/maps` shows
+    /// it with ` (deleted)`, as Linux's `d_path` does).
+    pub gone_path: Option<alloc::string::String>,
 }
 
 impl Inode {
@@ -147,6 +150,7 @@ impl Tmpfs {
                 parent: ROOT,
                 mount: None,
             },
+            gone_path: None,
         }));
         Ok(Tmpfs { nodes, dev })
     }
@@ -334,6 +338,7 @@ impl Tmpfs {
             mtime: now,
             ctime: now,
             node,
+            gone_path: None,
         });
         let d = self.get_mut(dir).expect("checked above");
         if let Node::Dir { entries, .. } = &mut d.node {
@@ -429,9 +434,19 @@ impl Tmpfs {
             (_, true) => return Err(Errno::ENOTDIR),
             (_, false) => {}
         }
+        let last = !dir_wanted && node.nlink == 1;
+        // Best effort: without memory for it the path is just not shown.
+        let gone = if last {
+            self.path_of(ino).ok().flatten()
+        } else {
+            None
+        };
         self.unlink_entry(dir, name, now);
         let n = self.get_mut(ino).expect("looked up");
         n.ctime = now;
+        if gone.is_some() {
+            n.gone_path = gone;
+        }
         if dir_wanted {
             n.nlink = 0;
             if let Some(d) = self.get_mut(dir) {

@@ -68,8 +68,9 @@ pub enum Open {
 /// description and thus share file offset and file status flags").
 pub struct Desc {
     pub open: Open,
-    /// (position, `open`'s flags without the creation ones).
-    state: spin::Mutex<(usize, u32)>,
+    /// (position, `open`'s flags without the creation ones). 64 bits:
+    /// a file may be larger than 4 GiB on a 32-bit machine.
+    state: spin::Mutex<(u64, u32)>,
 }
 
 impl Drop for Desc {
@@ -123,11 +124,21 @@ impl File {
         self.desc.state.lock().1 = flags;
     }
 
+    /// The position, for the kinds whose positions are indexes
+    /// (directories, generated text): saturated to `usize`.
     pub fn pos(&self) -> usize {
-        self.desc.state.lock().0
+        usize::try_from(self.pos64()).unwrap_or(usize::MAX)
     }
 
     pub(super) fn set_pos(&self, pos: usize) {
+        self.set_pos64(pos as u64);
+    }
+
+    pub fn pos64(&self) -> u64 {
+        self.desc.state.lock().0
+    }
+
+    pub(super) fn set_pos64(&self, pos: u64) {
         self.desc.state.lock().0 = pos;
     }
 
@@ -895,7 +906,7 @@ impl Task {
         const SEEK_CUR: u32 = 1;
         const SEEK_END: u32 = 2;
         let f = self.fd(fd)?;
-        let pos = f.pos() as i64;
+        let pos = f.pos64() as i64;
         let size = match f.open() {
             Open::Pipe(_) | Open::Console => return Err(Errno::ESPIPE),
             Open::DevNull | Open::DevZero | Open::DevMem => {
@@ -917,9 +928,7 @@ impl Task {
             _ => return Err(Errno::EINVAL),
         };
         let new = new.filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
-        // The position is a usize here: past it, EOVERFLOW.
-        let p = usize::try_from(new).map_err(|_| Errno::EOVERFLOW)?;
-        f.set_pos(p);
+        f.set_pos64(new as u64);
         Ok(new as u64)
     }
 
@@ -1050,13 +1059,15 @@ pub fn maps_text(t: &Task) -> Result<Vec<u8>, Errno> {
         ino: 0,
         sigpage: Some(t.layout.stack_top),
     };
-    let files = |id: crate::mm::shm::ShmId, found: &mut dyn FnMut(&crate::mm::space::MappedFile)| {
+    let files = |id: crate::mm::shm::ShmId,
+                 found: &mut dyn FnMut(&crate::mm::space::MappedFile)| {
         let _ = crate::fs::with(|f| {
             let Some(ino) = f.find_obj(id) else { return };
             let path = f.path_of(ino).ok().flatten();
             let deleted = path.is_none();
+            let gone = f.get(ino).and_then(|n| n.gone_path.as_deref());
             found(&crate::mm::space::MappedFile {
-                path: path.as_deref().unwrap_or(""),
+                path: path.as_deref().or(gone).unwrap_or(""),
                 dev: f.dev,
                 ino,
                 deleted,

@@ -456,7 +456,7 @@ impl Task {
         else {
             return Err(Errno::EISDIR);
         };
-        let mut pos = f.pos() as u64;
+        let mut pos = f.pos64();
         let n = if write {
             if f.flags() & O_APPEND != 0 {
                 pos = crate::mm::shm::file_size(obj).unwrap_or(0);
@@ -465,7 +465,7 @@ impl Task {
         } else {
             self.file_read(obj, pos, buf, len)?
         };
-        f.set_pos((pos + n as u64) as usize);
+        f.set_pos64(pos + n as u64);
         Ok(n)
     }
 

@@ -340,7 +340,14 @@ fn dup_shares_the_open_file_description() {
     // by lseek).
     let obj = crate::mm::shm::create_file(b"0123456789").unwrap();
     t.fds.push(Some(
-        File::new(Open::Inode { ino: 999, obj: Some(obj) }, 0).unwrap(),
+        File::new(
+            Open::Inode {
+                ino: 999,
+                obj: Some(obj),
+            },
+            0,
+        )
+        .unwrap(),
     ));
     assert_eq!(sys(&mut t, Sys::Dup, &[3]), 4);
     // One position: a seek through one fd moves the other (dup(2)).
