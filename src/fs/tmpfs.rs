@@ -40,6 +40,11 @@ pub enum Mount {
     Proc,
 }
 
+/// A directory's names, in creation order.
+pub type Entries = Vec<(Vec<u8>, Ino)>;
+/// One getdents entry: name, inode, mode.
+pub type DirEntry<'a> = (&'a [u8], Ino, u32);
+
 pub enum Node {
     Dir {
         entries: Vec<(Vec<u8>, Ino)>,
@@ -172,7 +177,7 @@ impl Tmpfs {
         self.nodes.iter().filter(|n| n.is_some()).count()
     }
 
-    fn dir(&self, ino: Ino) -> Result<(&Vec<(Vec<u8>, Ino)>, Ino), Errno> {
+    fn dir(&self, ino: Ino) -> Result<(&Entries, Ino), Errno> {
         match self.get(ino).map(|i| &i.node) {
             Some(Node::Dir {
                 entries, parent, ..
@@ -642,7 +647,7 @@ impl Tmpfs {
 
     /// Entry `index` of directory `dir` as getdents lists it: "." and
     /// ".." first, then the names in creation order. `None` past the end.
-    pub fn dir_entry(&self, dir: Ino, index: usize) -> Result<Option<(&[u8], Ino, u32)>, Errno> {
+    pub fn dir_entry(&self, dir: Ino, index: usize) -> Result<Option<DirEntry<'_>>, Errno> {
         let (entries, parent) = self.dir(dir)?;
         let mode_of = |i: Ino| self.get(i).map_or(0, |n| n.mode);
         Ok(match index {

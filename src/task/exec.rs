@@ -1,9 +1,9 @@
 //! `exec`: a program from the initramfs becomes a task: lazy segment
 //! VMAs, the stack VMA with Linux's initial stack written in.
 
-use super::{random_bytes, File, Task, UserLayout, INITRAMFS};
+use super::{random_bytes, File, Task, UserLayout};
 use crate::errno::Errno;
-use crate::loader::{self, cpio, elf, stack};
+use crate::loader::{elf, stack};
 use crate::mm::space::{Access2, AddressSpace, Mmu};
 use crate::mm::vma::{ImageData, Vma, VmaKind};
 use crate::syscall::mm_args::{Prot, PAGE_SIZE};

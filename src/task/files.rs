@@ -1008,7 +1008,7 @@ pub fn meminfo_text() -> Result<Vec<u8>, Errno> {
         ("MemFree:", free),
         ("MemAvailable:", free),
     ] {
-        write!(out, "{:<16}{:>8} kB\n", name, frames * 4).map_err(|_| Errno::ENOMEM)?;
+        writeln!(out, "{:<16}{:>8} kB", name, frames * 4).map_err(|_| Errno::ENOMEM)?;
     }
     Ok(out.0)
 }

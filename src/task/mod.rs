@@ -33,7 +33,7 @@ pub use files::{File, Open, PipeStep};
 
 use crate::errno::Errno;
 use crate::kprintln;
-use crate::loader::{cpio, elf, stack};
+use crate::loader::{elf, stack};
 use crate::mm::space::{Access2, AddressSpace, Mmu};
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -123,10 +123,6 @@ pub(super) static INITRAMFS: spin::Once<&'static [u8]> = spin::Once::new();
 
 pub fn set_initramfs(bytes: &'static [u8]) {
     INITRAMFS.call_once(|| bytes);
-}
-
-pub(crate) fn initramfs() -> Option<cpio::Archive<'static>> {
-    cpio::Archive::new(INITRAMFS.get()?).ok()
 }
 
 impl Task {
