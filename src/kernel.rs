@@ -258,6 +258,7 @@ fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     }
     let before = api::frames().0;
     let heap_before = crate::mm::heap::grown() / 4096;
+    let cache_before = crate::fs::cache_frames();
     kprintln!("frames: {before} free before {path}");
     kprintln!("running {path} (pid 1) in {}", api::USER_MODE);
     let status = match api::run_task(1, path, &argv, &envp) {
@@ -274,7 +275,18 @@ fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     // Frames the kernel heap took meanwhile are the kernel's, not the
     // task's: they are counted apart (the heap keeps its regions).
     let heap_after = crate::mm::heap::grown() / 4096;
-    let after = api::frames().0 + (heap_after - heap_before);
+    // So are the page cache frames of the files left in the root (a file
+    // a program wrote stays, as on Linux); only they, not frames of
+    // objects no file holds.
+    let cache_after = crate::fs::cache_frames();
+    if cache_after > cache_before {
+        kprintln!(
+            "page cache: {} frames held by files in the root",
+            cache_after - cache_before
+        );
+    }
+    let after =
+        (api::frames().0 + (heap_after - heap_before) + cache_after).saturating_sub(cache_before);
     kprintln!(
         "frames: {after} free after {path} (before: {before}, {})",
         if after == before { "no leak" } else { "LEAK" }

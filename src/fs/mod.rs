@@ -45,6 +45,21 @@ pub fn with<R>(f: impl FnOnce(&mut Tmpfs) -> R) -> Result<R, Errno> {
     Ok(f(g.as_mut().ok_or(Errno::ENOENT)?))
 }
 
+/// Frames in the page cache of the files the root holds (inodes alive:
+/// named or open). A file's data is kept, not leaked, when a program
+/// exits; an object no inode holds is not counted here.
+pub fn cache_frames() -> usize {
+    with(|fs| {
+        (1..=fs.slots() as Ino)
+            .filter_map(|i| match fs.get(i).map(|n| &n.node) {
+                Some(tmpfs::Node::Reg { obj }) => Some(shm::cached_pages(*obj)),
+                _ => None,
+            })
+            .sum()
+    })
+    .unwrap_or(0)
+}
+
 /// Give up the inode's user of a page cache object (an inode died).
 pub fn release(obj: shm::ShmId, pool: &mut dyn data::Pool) {
     shm::remove_user(obj, &mut |pa| pool.release(pa));

@@ -172,6 +172,11 @@ impl Tmpfs {
             .as_mut()
     }
 
+    /// Number of inode slots (live or free): inode numbers are 1..=slots.
+    pub fn slots(&self) -> usize {
+        self.nodes.len()
+    }
+
     /// Number of live inodes.
     pub fn count(&self) -> usize {
         self.nodes.iter().filter(|n| n.is_some()).count()

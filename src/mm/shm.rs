@@ -291,6 +291,11 @@ pub fn set_file_size(id: ShmId, size: u64, drop_ref: &mut dyn FnMut(u64)) -> Res
     Ok(())
 }
 
+/// Frames the object holds.
+pub fn cached_pages(id: ShmId) -> usize {
+    slot(&mut REGISTRY.lock(), id).map_or(0, |o| o.pages.iter().filter(|&&pa| pa != 0).count())
+}
+
 /// Users of an object (0 when it is gone).
 pub fn users(id: ShmId) -> usize {
     slot(&mut REGISTRY.lock(), id).map_or(0, |o| o.users)
