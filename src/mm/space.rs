@@ -1848,6 +1848,8 @@ impl core::fmt::Write for Counted<'_> {
 }
 
 #[cfg(test)]
+mod file_tests;
+#[cfg(test)]
 mod fork_tests;
 #[cfg(test)]
 mod tests;
