@@ -346,15 +346,23 @@ impl<'a> Auditor<'a> {
                 self.check(shared && frames[i - 1].1, Violation::DoubleMapped { pa });
             }
         }
+        // Distinct frames: one may be mapped more than once (a file's
+        // page cache frame, in a shared and a private mapping of it).
+        let mut distinct = frames.len();
+        for i in 1..frames.len() {
+            if frames[i - 1].0 == frames[i].0 {
+                distinct -= 1;
+            }
+        }
         let used = alloc.used_count();
         let (free, total) = (alloc.free_count(), alloc.total());
         self.check(
-            free + used == total && frames.len() <= used,
+            free + used == total && distinct <= used,
             Violation::FrameCount {
                 free,
                 used,
                 total,
-                mapped: frames.len(),
+                mapped: distinct,
             },
         );
     }

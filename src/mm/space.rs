@@ -113,7 +113,8 @@ pub trait Mmu {
     /// # Safety
     /// `dst` is a frame this address space just allocated
     /// ([`Mmu::alloc_zeroed`]) and nothing else uses; `src` is a RAM frame
-    /// it maps (readable through the linear map). Any other `dst` would be
+    /// it maps, or one a memory object it maps holds (a file's page
+    /// cache), readable through the linear map. Any other `dst` would be
     /// overwritten.
     unsafe fn copy_frame(&mut self, dst: u64, src: u64);
 }
@@ -1852,6 +1853,8 @@ impl core::fmt::Write for Counted<'_> {
     }
 }
 
+#[cfg(test)]
+mod file_tests;
 #[cfg(test)]
 mod fork_tests;
 #[cfg(test)]

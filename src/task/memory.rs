@@ -107,7 +107,9 @@ impl Task {
     /// `mlock` (`on_fault` false) and `mlock2` (its flags: only
     /// `MLOCK_ONFAULT`, else `EINVAL`, checked first as Linux does).
     pub(super) fn mlock(&mut self, start: usize, len: usize, flags: usize) -> Result<usize, Errno> {
-        if flags & !(MLOCK_ONFAULT as usize) != 0 {
+        // The flags are an `int`.
+        let flags = flags as u32;
+        if flags & !MLOCK_ONFAULT != 0 {
             return Err(Errno::EINVAL);
         }
         match mm_args::decode_lock_range(start, len)? {

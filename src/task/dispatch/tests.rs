@@ -233,6 +233,72 @@ fn sys(t: &mut Task, s: Sys, a: &[usize]) -> isize {
 }
 
 #[test]
+fn msync_mincore_and_mlock_calls_reach_their_checks() {
+    let mut t = task();
+    const RW: usize = 3;
+    const PRIVATE_ANON: usize = 0x22;
+    let a = sys(
+        &mut t,
+        Sys::Mmap,
+        &[0, 8192, RW, PRIVATE_ANON, usize::MAX, 0],
+    ) as usize;
+    // msync(2): MS_ASYNC|MS_SYNC is EINVAL, a mapped range is fine, one
+    // running past the mapping ENOMEM; the flags are an int (the upper
+    // half of the register is not looked at).
+    assert_eq!(sys(&mut t, Sys::Msync, &[a, 8192, 5]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Msync, &[a, 8192, 4]), 0);
+    assert_eq!(
+        sys(&mut t, Sys::Msync, &[a, 3 * 4096, 4]),
+        errno(Errno::ENOMEM)
+    );
+    if usize::BITS == 64 {
+        assert_eq!(sys(&mut t, Sys::Msync, &[a, 8192, 1 << 32 | 4]), 0);
+    }
+    // mincore(2): EINVAL unaligned, ENOMEM outside user space, EFAULT
+    // for a vector outside it (all before any vector byte is written).
+    assert_eq!(
+        sys(&mut t, Sys::Mincore, &[a + 1, 4096, 0x1000]),
+        errno(Errno::EINVAL)
+    );
+    assert_eq!(
+        sys(&mut t, Sys::Mincore, &[TASK_SIZE - 4096, 8192, 0x1000]),
+        errno(Errno::ENOMEM)
+    );
+    assert_eq!(
+        sys(&mut t, Sys::Mincore, &[a, 8192, TASK_SIZE - 1]),
+        errno(Errno::EFAULT)
+    );
+    // Unmapped start: ENOMEM from the walk, before the vector is used.
+    assert_eq!(
+        sys(&mut t, Sys::Mincore, &[0x1000, 4096, 0x1000]),
+        errno(Errno::ENOMEM)
+    );
+    assert_eq!(sys(&mut t, Sys::Mincore, &[a, 0, 0]), 0);
+    // mlock/mlock2/munlock/mlockall/munlockall.
+    assert_eq!(sys(&mut t, Sys::Mlock, &[a + 5, 4096]), 0);
+    assert!(t.mmu.lookup(a).is_some() && t.mmu.lookup(a + 4096).is_some());
+    assert_eq!(
+        sys(&mut t, Sys::Mlock, &[a, 3 * 4096]),
+        errno(Errno::ENOMEM)
+    );
+    assert_eq!(
+        sys(&mut t, Sys::Mlock2, &[a, 4096, 2]),
+        errno(Errno::EINVAL)
+    );
+    assert_eq!(sys(&mut t, Sys::Mlock2, &[a, 4096, 1]), 0);
+    assert_eq!(
+        sys(&mut t, Sys::Munlock, &[a, 3 * 4096]),
+        errno(Errno::ENOMEM)
+    );
+    assert_eq!(sys(&mut t, Sys::Munlock, &[a, 8192]), 0);
+    assert_eq!(sys(&mut t, Sys::Mlockall, &[4]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Mlockall, &[2]), 0);
+    assert!(t.space.lock_future);
+    assert_eq!(sys(&mut t, Sys::Munlockall, &[]), 0);
+    assert!(!t.space.lock_future);
+}
+
+#[test]
 fn dup_family_and_fcntl_follow_the_fd_rules() {
     use super::super::files::O_CLOEXEC;
     let mut t = task();
