@@ -40,7 +40,13 @@ const MAX_RW_COUNT: usize = 0x7FFF_F000;
 /// An open file (Linux's open file description, by kind).
 pub enum Open {
     Console,
-    DevMem,
+    /// A character device with a driver (`drivers::chardev`: `/dev/mem`,
+    /// `/dev/dmabuf0`), and the driver's per-open word
+    /// (`file->private_data`); I/O goes to the driver (`task::devio`).
+    Driver {
+        node: crate::drivers::chardev::Node,
+        private: crate::drivers::chardev::PrivateData,
+    },
     DevZero,
     DevNull,
     /// A regular file of the initramfs (read-only).
@@ -124,11 +130,15 @@ impl File {
         Shared::ptr_eq(&self.desc, &other.desc)
     }
 
-    pub(super) fn kind(&self) -> FdKind {
+    pub(super) fn kind(&self) -> FdKind<'_> {
         match self.open() {
             Open::Console => FdKind::Console,
-            Open::DevMem => FdKind::DevMem {
+            // What is mapped over the driver's range: filled in by mmap.
+            Open::Driver { node, private } => FdKind::Driver {
+                dev: node.dev,
                 flags: self.flags(),
+                private,
+                mapped: crate::drivers::chardev::MappedTypes::NONE,
             },
             Open::DevZero => FdKind::DevZero {
                 flags: self.flags(),
@@ -206,7 +216,7 @@ pub fn poll_mask(open: &Open, console_in: bool) -> u16 {
             let rd = if console_in { POLLIN | POLLRDNORM } else { 0 };
             rd | POLLOUT | POLLWRNORM
         }
-        Open::DevMem
+        Open::Driver { .. }
         | Open::DevZero
         | Open::DevNull
         | Open::Ram { .. }
@@ -313,7 +323,8 @@ impl Task {
         let path = self.at_path(dirfd, &path)?;
         let acc = flags & mm_args::O_ACCMODE;
         let open = match path.as_str() {
-            "/dev/mem" => Open::DevMem,
+            // Driver device nodes (`/dev/mem`, `/dev/dmabuf0`, ...).
+            p if super::devio::node(p).is_some() => super::devio::open_node(p, flags)?,
             "/dev/zero" => Open::DevZero,
             "/dev/null" => Open::DevNull,
             "/dev/console" | "/dev/tty" | "/dev/ttyAMA0" => Open::Console,
@@ -409,7 +420,10 @@ impl Task {
         let is_console = match f.open() {
             Open::Console => true,
             Open::DevNull | Open::DevZero => false,
-            Open::DevMem => return Err(Errno::EINVAL),
+            Open::Driver { .. } => {
+                let f = f.clone();
+                return self.driver_write(&f, buf, len);
+            }
             Open::Ram { .. } | Open::ProcMaps { .. } | Open::Dir { .. } => {
                 return Err(Errno::EBADF)
             }
@@ -585,7 +599,7 @@ impl Task {
             return Err(Errno::EBADF);
         }
         let src = match f.open() {
-            Open::DevMem => return Err(Errno::EINVAL),
+            Open::Driver { .. } => return self.driver_read(&f, buf, len),
             Open::Dir { .. } => return Err(Errno::EISDIR),
             Open::DevNull => Src::Nothing,
             Open::Console => Src::Console,
@@ -826,15 +840,16 @@ impl Task {
         let pos = f.pos() as i64;
         let size = match f.open() {
             Open::Pipe(_) | Open::Console => return Err(Errno::ESPIPE),
-            Open::DevNull | Open::DevZero | Open::DevMem => {
+            Open::DevNull | Open::DevZero => {
                 if whence > SEEK_END {
                     return Err(Errno::EINVAL);
                 }
                 return Ok(0);
             }
             Open::Ram { entry } => Some(entry.data.len() as i64),
-            // seq_file and directories: SEEK_SET and SEEK_CUR only.
-            Open::ProcMaps { .. } | Open::Dir { .. } => None,
+            // seq_file, directories and drivers (mem.c's memory_lseek):
+            // SEEK_SET and SEEK_CUR only.
+            Open::ProcMaps { .. } | Open::Dir { .. } | Open::Driver { .. } => None,
         };
         let new = match (whence, size) {
             (SEEK_SET, _) => Some(off),

@@ -301,7 +301,8 @@ impl Task {
             Open::Console => device_meta("/dev/console"),
             Open::DevNull => device_meta("/dev/null"),
             Open::DevZero => device_meta("/dev/zero"),
-            Open::DevMem => device_meta("/dev/mem"),
+            Open::Driver { node, .. } if node.name == "mem" => device_meta("/dev/mem"),
+            Open::Driver { node, .. } => super::devio::node_meta(node),
             Open::Ram { entry, .. } => Meta::of_entry(entry),
             Open::ProcMaps { pid, .. } => {
                 proc_meta("/proc/self/maps", *pid, true).ok_or(Errno::ENOENT)?
