@@ -18,7 +18,8 @@
 //!    bit of the L1 page-table descriptor) ([`Violation::KernelExecutable`]);
 //! 6. device pages only in Device VMAs, at the VMA's physical address, with
 //!    a Device or Strongly-ordered type; RAM in a Device VMA only as a
-//!    driver's buffer with a Normal type, exactly the VMA's; Normal
+//!    driver's buffer (a Normal type, or a registered driver's RAM) with
+//!    exactly the VMA's type, its frames allocated; Normal
 //!    memory on RAM in every other VMA ([`Violation::Memory`]);
 //! 7. every mapped RAM frame allocated in the frame allocator and mapped
 //!    once (twice only if both mappings are shared) ([`Violation::FrameFree`],
@@ -260,9 +261,14 @@ impl<'a> Auditor<'a> {
         let pa_hi = m.pa + (hi - m.va) as u64;
         let ram = (self.is_ram)(pa_lo) || (self.is_ram)(pa_hi - 1);
         match v.kind {
-            VmaKind::Device { phys, mem, .. } if !mem.is_device() && ram => {
-                // A driver's RAM buffer (`drivers::dmabuf`) with the Normal
-                // type the driver chose: exactly that type, all of it RAM
+            VmaKind::Device { phys, mem, .. }
+                if ram
+                    && (!mem.is_device() || crate::drivers::chardev::owner_of(pa_lo).is_some()) =>
+            {
+                // A driver's RAM buffer (`drivers::dmabuf`) with the type
+                // the driver chose (a Normal one, or Strongly-ordered for
+                // a registered driver's own buffer, never `/dev/mem`'s):
+                // exactly that type, all of it RAM
                 // the allocator has handed out (to the driver: the VMA
                 // owns no frame, so it is not counted as mapped memory).
                 let want = phys + (lo - v.start) as u64;
