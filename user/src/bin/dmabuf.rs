@@ -114,7 +114,10 @@ fn round_trip(open_flags: u32, ioctl_mode: Option<u32>, want: u32, seed: u32) {
         );
         println!("dmabuf: {n} buffer at pa={phys:#x}");
     }
-    let Some(va) = expect_ok("mmap 8 KiB MAP_SHARED", mmap(0, SIZE, RW, MAP_SHARED, fd, 0)) else {
+    let Some(va) = expect_ok(
+        "mmap 8 KiB MAP_SHARED",
+        mmap(0, SIZE, RW, MAP_SHARED, fd, 0),
+    ) else {
         close(fd).ok();
         return;
     };
@@ -170,10 +173,7 @@ fn conflicts() {
         return;
     };
     expect_ok("DMABUF_SET_CACHE WC", set_cache(wc, WC));
-    let Some(a) = expect_ok(
-        "first mapping (WC)",
-        mmap(0, SIZE, RW, MAP_SHARED, wc, 0),
-    ) else {
+    let Some(a) = expect_ok("first mapping (WC)", mmap(0, SIZE, RW, MAP_SHARED, wc, 0)) else {
         return;
     };
     // SAFETY: 8 KiB mapping, writable, word aligned.
@@ -209,7 +209,10 @@ fn conflicts() {
             );
             // SAFETY: the inherited mapping is readable and aligned.
             let seen = unsafe { verify(a, SIZE, 0x5eed) };
-            check("child: the inherited WC mapping shows the parent's data", seen.is_ok());
+            check(
+                "child: the inherited WC mapping shows the parent's data",
+                seen.is_ok(),
+            );
             armmu_user::child_exit();
         }
         Ok(pid) => {
