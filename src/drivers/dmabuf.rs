@@ -423,7 +423,19 @@ mod hw {
             // maintenance by VA acts on the PA's lines whatever the VA's
             // type).
             cache::clean_invalidate_to_poc(self.va, SIZE);
-            crate::kprintln!("dmabuf0: kernel alias {from:?} -> {to:?}");
+            // The kernel's own entries now, raw, for the tests to decode
+            // (AArch64: with MAIR_EL1 for the AttrIndx).
+            let (e0, e1) = (
+                cache::linear_entry(self.phys),
+                cache::linear_entry(self.phys + PAGE_SIZE as u64),
+            );
+            #[cfg(target_arch = "aarch64")]
+            let mair = cache::mair();
+            #[cfg(not(target_arch = "aarch64"))]
+            let mair = 0u64;
+            crate::kprintln!(
+                "dmabuf0: kernel alias {from:?} -> {to:?} entries={e0:#x},{e1:#x} mair={mair:#x}"
+            );
             Ok(())
         }
     }

@@ -81,12 +81,17 @@ pub fn dmabuf(a: &Arch) {
         assert_eq!(user, kernel, "{rt}");
     }
     // Every type change of the kernel's own alias was logged, in order: WB -> SO
-    // (O_SYNC) -> WC -> WT, then the conflict scenario's WC, WB, SO.
-    let changes: Vec<&str> = b
+    // (O_SYNC) -> WC -> WT, then the conflict scenario's WC, WB, SO; each with the raw
+    // linear-map entries of both pages after the change, decoded here.
+    let lines: Vec<&str> = b
         .log
         .lines()
         .filter(|l| l.starts_with("dmabuf0: kernel alias ") && l.contains(" -> "))
         .map(|l| l.trim_start_matches("dmabuf0: kernel alias "))
+        .collect();
+    let changes: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split(" entries=").next().unwrap())
         .collect();
     assert_eq!(
         changes,
@@ -101,6 +106,19 @@ pub fn dmabuf(a: &Arch) {
         "{}",
         b.log
     );
+    for l in &lines {
+        let to = l.split(" -> ").nth(1).unwrap().split(' ').next().unwrap();
+        let field = |name: &str| l.split(name).nth(1).unwrap().split(' ').next().unwrap();
+        let mair = u64::from_str_radix(field(" mair=").trim_start_matches("0x"), 16).unwrap();
+        for e in field(" entries=").split(',') {
+            let raw = u64::from_str_radix(e.trim_start_matches("0x"), 16).unwrap();
+            assert!(
+                kernel_entry_is(a.user_mode == "EL0", raw, mair, to),
+                "kernel alias entry {raw:#x} (mair {mair:#x}) is not {to}: {l}\n{}",
+                b.log
+            );
+        }
+    }
 
     // The refusals and errors, as the program printed them.
     for l in [
@@ -118,6 +136,46 @@ pub fn dmabuf(a: &Arch) {
         "ok - an unknown ioctl -> ENOTTY",
     ] {
         b.expect(l);
+    }
+}
+
+/// Whether a kernel linear-map PAGE descriptor has memory type `ty`, decoded from the
+/// ARM ARM (the alias is split to 4 KiB pages, so a page is required):
+///
+/// * ARMv7-A short-descriptor small page (DDI 0406C B3.5.1): bit 1 set; B = bit 2,
+///   C = bit 3, TEX = bits [8:6]; table B3-10 for the TEX/C/B values.
+/// * AArch64 level-3 page (DDI 0487 D8.3): bits [1:0] = 0b11; AttrIndx = bits [4:2]
+///   selects byte AttrIndx of MAIR_EL1; Attr<n>: 0x00 Device-nGnRnE, 0x44 Normal
+///   Non-cacheable, nibbles 0b10RW Write-Through non-transient, 0b11RW with W = 1
+///   Write-Back write-allocate non-transient (outer [7:4], inner [3:0]).
+fn kernel_entry_is(aarch64: bool, raw: u64, mair: u64, ty: &str) -> bool {
+    if aarch64 {
+        if raw & 0b11 != 0b11 {
+            return false;
+        }
+        let idx = (raw >> 2) & 0b111;
+        let attr = ((mair >> (8 * idx)) & 0xff) as u8;
+        let both = |f: fn(u8) -> bool| f(attr >> 4) && f(attr & 0xf);
+        match ty {
+            "StronglyOrdered" => attr == 0x00,
+            "NormalNonCacheable" => attr == 0x44,
+            "NormalWriteThrough" => both(|n| n & 0b1100 == 0b1000),
+            "NormalWriteBackWriteAlloc" => both(|n| n & 0b1101 == 0b1101),
+            _ => false,
+        }
+    } else {
+        if raw & 0b10 == 0 {
+            return false;
+        }
+        let tex_c_b = ((raw >> 6) & 0b111, (raw >> 3) & 1, (raw >> 2) & 1);
+        tex_c_b
+            == match ty {
+                "StronglyOrdered" => (0b000, 0, 0),
+                "NormalNonCacheable" => (0b001, 0, 0),
+                "NormalWriteThrough" => (0b000, 1, 0),
+                "NormalWriteBackWriteAlloc" => (0b001, 1, 1),
+                _ => return false,
+            }
     }
 }
 

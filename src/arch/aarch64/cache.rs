@@ -65,3 +65,21 @@ pub fn set_linear_type(pa: u64, len: usize, mem: MemoryType) -> Result<(), Errno
     mmu::with_mm(|mm| table.protect(&mut HwEnv { mm }, va, len as u64, attrs))?;
     Ok(())
 }
+
+/// MAIR_EL1 (to decode a descriptor's AttrIndx).
+#[cfg(target_arch = "aarch64")]
+pub fn mair() -> u64 {
+    let v: u64;
+    // SAFETY: reading MAIR_EL1 at EL1 has no side effect.
+    unsafe { core::arch::asm!("mrs {x}, mair_el1", x = out(reg) v) };
+    v
+}
+
+/// The raw descriptor the kernel table holds for linear-map address of
+/// `pa` (for logs a test decodes itself), or 0 if none.
+#[cfg(target_arch = "aarch64")]
+pub fn linear_entry(pa: u64) -> u64 {
+    let va = mmu::layout().phys_to_virt(pa);
+    let table = mmu::kernel_table();
+    mmu::with_mm(|mm| table.lookup(&HwEnv { mm }, va).map_or(0, |p| p.raw))
+}

@@ -59,3 +59,12 @@ pub fn set_linear_type(pa: u64, len: usize, mem: MemoryType) -> Result<(), Errno
     mmu::with_mm(|mm| table.protect(&mut HwEnv { mm }, va, len as u64, attrs))?;
     Ok(())
 }
+
+/// The raw descriptor the kernel table holds for linear-map address of
+/// `pa` (for logs a test decodes itself), or 0 if none.
+#[cfg(target_arch = "arm")]
+pub fn linear_entry(pa: u64) -> u64 {
+    let va = mmu::layout().phys_to_virt(pa);
+    let table = mmu::kernel_table();
+    mmu::with_mm(|mm| table.lookup(&HwEnv { mm }, va).map_or(0, |p| p.raw))
+}
