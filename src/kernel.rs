@@ -82,6 +82,9 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };
     if info.arg("armmu.selftest_only").is_none() && failed == 0 {
+        // Character devices (/dev/mem, /dev/dmabuf0): on the boot stack,
+        // before any process (dmabuf splits the linear map here).
+        crate::drivers::register_chardevs();
         code = run_init(info, image_pa + k.image_size);
     }
     kprintln!("armmu: shutting down, status {code}");

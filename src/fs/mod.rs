@@ -166,6 +166,29 @@ pub fn unpack(
             fs.create(dev, name.as_bytes(), perm, New::Chr(rdev), (0, 0), now)?;
         }
     }
+    // The drivers' nodes (devtmpfs makes a node for each registered
+    // device).
+    let mut drivers: [Option<(&'static str, (u32, u32), u32)>; crate::drivers::chardev::MAX_NODES] =
+        [None; crate::drivers::chardev::MAX_NODES];
+    let mut n = 0;
+    crate::drivers::chardev::for_each(|node| {
+        if n < drivers.len() {
+            drivers[n] = Some((node.name, node.rdev, node.mode));
+            n += 1;
+        }
+    });
+    for (name, rdev, perm) in drivers.iter().flatten() {
+        if fs.lookup(dev, name.as_bytes()).is_err() {
+            fs.create(
+                dev,
+                name.as_bytes(),
+                *perm & 0o7777,
+                New::Chr(*rdev),
+                (0, 0),
+                now,
+            )?;
+        }
+    }
     let proc = make_parents(fs, b"proc", now)?;
     fs.set_mount(proc, Mount::Proc)?;
     Ok(count)

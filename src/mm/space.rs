@@ -442,20 +442,15 @@ impl AddressSpace {
                 shared: false,
                 may_write: req.may_write,
             },
-            Backing::DevMem {
+            // The driver chose the type (`/dev/mem`: Device or, with
+            // O_SYNC, Strongly-ordered; a DMA buffer: a Normal type).
+            Backing::Device {
                 phys,
-                sync,
+                mem,
                 may_write,
             } => VmaKind::Device {
                 phys,
-                // O_SYNC: Strongly-ordered (Linux pgprot_noncached); else
-                // shareable Device: writes may be buffered, never
-                // speculative or merged.
-                mem: if sync {
-                    MemoryType::StronglyOrdered
-                } else {
-                    MemoryType::DeviceShareable
-                },
+                mem,
                 may_write,
             },
         };
@@ -478,8 +473,9 @@ impl AddressSpace {
             }
             return Err(e);
         }
-        if let Backing::DevMem { phys, .. } = req.backing {
-            // Device registers are mapped now: there is nothing to allocate.
+        if let Backing::Device { phys, .. } = req.backing {
+            // Driver memory is mapped now, all of it (remap_pfn_range):
+            // there is nothing to allocate or fault in.
             if let Err(e) = mmu.map(addr, phys, req.len, user_attrs(req.prot, kind)) {
                 crate::mm::must(self.vmas.remove(addr, end), "undo a device VMA");
                 return Err(e);

@@ -16,7 +16,9 @@
 //! The constants are Linux's uapi values; asm-generic, ARM and arm64 agree on
 //! every one of them.
 
+use crate::drivers::chardev::{CharDev, MappedTypes, MmapArgs, PrivateData};
 use crate::errno::Errno;
+use crate::mm::memtype::MemoryType;
 
 /// The page size the syscall ABI is expressed in (4 KiB on ARM and arm64 as
 /// configured here).
@@ -131,16 +133,18 @@ impl Prot {
 pub enum Backing {
     /// Zero-filled memory (also `/dev/zero`).
     Anonymous,
-    /// Physical device memory through `/dev/mem`.
-    DevMem {
-        /// Physical address of the first byte (the mmap offset).
+    /// Physical memory a driver's `mmap` granted (`/dev/mem`, a DMA
+    /// buffer): mapped whole at once, as Linux's `remap_pfn_range`.
+    Device {
+        /// Physical address of the first byte.
         phys: u64,
-        /// The fd was opened with `O_SYNC`/`O_DSYNC`: map uncached, as
-        /// Linux's `uncached_access()` does.
-        sync: bool,
+        /// The memory type the driver chose (e.g. `/dev/mem` with
+        /// `O_SYNC`: Strongly-ordered, as Linux's `uncached_access()`).
+        mem: MemoryType,
         /// Whether the mapping may ever become writable (Linux's
-        /// `VM_MAYWRITE`): only shared mappings of an `O_RDWR` fd. A later
-        /// `mprotect(PROT_WRITE)` must be refused when false.
+        /// `VM_MAYWRITE`): for `/dev/mem` only shared mappings of an
+        /// `O_RDWR` fd. A later `mprotect(PROT_WRITE)` must be refused
+        /// when false.
         may_write: bool,
     },
     /// A regular file: its page cache, the memory object `id`
@@ -189,10 +193,18 @@ pub struct MmapRequest {
 }
 
 /// What a file descriptor refers to, as far as `mmap` cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FdKind {
-    /// `/dev/mem`, with the flags it was opened with (`O_ACCMODE`, `O_SYNC`).
-    DevMem { flags: u32 },
+#[derive(Clone, Copy)]
+pub enum FdKind<'a> {
+    /// A character device with a driver (`drivers::chardev`): `/dev/mem`,
+    /// `/dev/dmabuf0`, ... with the flags it was opened with, the open
+    /// file's driver word, and what every process maps now over the
+    /// driver's exclusive range (for the mismatched-attributes rule).
+    Driver {
+        dev: &'a dyn CharDev,
+        flags: u32,
+        private: &'a PrivateData,
+        mapped: MappedTypes,
+    },
     /// `/dev/zero`, with its open flags: behaves as an anonymous mapping
     /// (shared: Linux's shmem), under the file-mode rules of any mapping.
     DevZero { flags: u32 },
@@ -214,14 +226,42 @@ pub enum FdKind {
     Closed,
 }
 
+impl core::fmt::Debug for FdKind<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FdKind::Driver { flags, mapped, .. } => f
+                .debug_struct("Driver")
+                .field("flags", flags)
+                .field("mapped", mapped)
+                .finish_non_exhaustive(),
+            FdKind::DevZero { flags } => f.debug_struct("DevZero").field("flags", flags).finish(),
+            FdKind::File { readable } => {
+                f.debug_struct("File").field("readable", readable).finish()
+            }
+            FdKind::Regular {
+                id,
+                flags,
+                ino,
+                dev,
+            } => f
+                .debug_struct("Regular")
+                .field("id", id)
+                .field("flags", flags)
+                .field("ino", ino)
+                .field("dev", dev)
+                .finish(),
+            FdKind::Console => f.write_str("Console"),
+            FdKind::Closed => f.write_str("Closed"),
+        }
+    }
+}
+
 /// Facts about the calling task that decoding needs.
 pub struct MmContext<'a> {
     /// First address user space cannot use (Linux `TASK_SIZE`).
     pub task_size: usize,
-    /// `[start, end)` physical ranges `/dev/mem` may map.
-    pub device_windows: &'a [(u64, u64)],
     /// Looks up a file descriptor; `None` or `Closed` means `EBADF`.
-    pub fd: &'a dyn Fn(i32) -> Option<FdKind>,
+    pub fd: &'a dyn Fn(i32) -> Option<FdKind<'a>>,
 }
 
 /// A validated, page-aligned, non-empty `[start, end)` range.
@@ -271,16 +311,13 @@ const fn is_page_aligned(addr: usize) -> bool {
 ///      `MAP_GROWSDOWN` mapping is accepted as a plain mapping.
 ///    * `/dev/zero`: anonymous (shared or private), but `MAP_GROWSDOWN` is
 ///      `EINVAL` as for every file mapping.
-///    * `/dev/mem`: shared `PROT_WRITE` needs an fd open for writing, any
-///      mapping needs it open for reading, else `EACCES` (`FMODE_*`
-///      checks); Policy: `PROT_EXEC` is `EACCES` (device memory is never
-///      executable: a speculative fetch could touch a register with side
-///      effects) and a private writable mapping is `EACCES` (it would need
-///      copy-on-write of device memory, which this kernel does not do);
-///      `MAP_GROWSDOWN`: `EINVAL`; then the driver: `[offset, offset+len)`
-///      must lie inside one device window, else `EPERM` (as Linux's
-///      `STRICT_DEVMEM` `range_is_allowed`; this is what keeps RAM, page
-///      tables and the kernel out of reach).
+///    * a driver (`/dev/mem`, `/dev/dmabuf0`): shared `PROT_WRITE` needs
+///      an fd open for writing, any mapping needs it open for reading,
+///      else `EACCES` (`FMODE_*` checks); Policy: `PROT_EXEC` is `EACCES`
+///      (driver memory is never executable: for device registers a
+///      speculative fetch could touch a register with side effects);
+///      `MAP_GROWSDOWN`: `EINVAL`; then the driver's own `mmap`
+///      (`CharDev::mmap`; `/dev/mem`'s rules are in `drivers::devmem`).
 ///    * regular file ([`FdKind::Regular`]): first (before step 6, where
 ///      `do_mmap` calls `file_mmap_ok`) the range must stay below
 ///      `MAX_LFS_FILESIZE`, else `EOVERFLOW` ([`file_mmap_ok`]); then a
@@ -334,7 +371,7 @@ pub fn decode_mmap(
     // that and the byte sum also keeps the physical end representable.
     let pgoff = usize::try_from(offset / PAGE_SIZE as u64).map_err(|_| Errno::EOVERFLOW)?;
     pgoff.checked_add(len / PAGE_SIZE).ok_or(Errno::EOVERFLOW)?;
-    let offset_end = offset.checked_add(len as u64).ok_or(Errno::EOVERFLOW)?;
+    offset.checked_add(len as u64).ok_or(Errno::EOVERFLOW)?;
 
     // 5. __get_unmapped_area.
     let placement = if flags & MAP_FIXED_NOREPLACE != 0 {
@@ -415,7 +452,12 @@ pub fn decode_mmap(
             }
             Backing::Anonymous
         }
-        Some(FdKind::DevMem { flags: oflags }) => {
+        Some(FdKind::Driver {
+            dev,
+            flags: oflags,
+            private,
+            mapped,
+        }) => {
             let acc = oflags & O_ACCMODE;
             let fmode_read = acc == O_RDONLY || acc == O_RDWR;
             let fmode_write = acc == O_WRONLY || acc == O_RDWR;
@@ -429,26 +471,25 @@ pub fn decode_mmap(
             if prot.exec {
                 return Err(Errno::EACCES);
             }
-            if !shared && prot.write {
-                return Err(Errno::EACCES);
-            }
             if grows_down {
                 return Err(Errno::EINVAL);
             }
-            // The driver's mmap: the whole range in one permitted window.
-            let allowed = ctx
-                .device_windows
-                .iter()
-                .any(|&(start, end)| start <= offset && offset_end <= end);
-            if !allowed {
-                return Err(Errno::EPERM);
-            }
-            Backing::DevMem {
-                phys: offset,
-                // Linux's /dev/mem maps uncached when O_DSYNC is set, which
-                // O_SYNC includes.
-                sync: oflags & O_DSYNC != 0,
-                may_write: shared && fmode_write,
+            // mmap_region -> f_op->mmap: the driver decides the rest.
+            let args = MmapArgs {
+                offset,
+                len,
+                shared,
+                prot,
+                open_flags: oflags,
+            };
+            let m = dev.mmap(&args, private, &mapped)?;
+            // The granted range must be representable (the VMA checks
+            // alignment again).
+            m.phys.checked_add(len as u64).ok_or(Errno::EOVERFLOW)?;
+            Backing::Device {
+                phys: m.phys,
+                mem: m.mem,
+                may_write: m.may_write,
             }
         }
         Some(FdKind::Regular {
@@ -483,7 +524,7 @@ pub fn decode_mmap(
     // do_mmap: a shared mapping of a file not open for writing loses
     // VM_MAYWRITE; anonymous and private mappings keep it.
     let may_write = match (file, &backing) {
-        (_, Backing::DevMem { may_write, .. }) => *may_write,
+        (_, Backing::Device { may_write, .. }) => *may_write,
         (Some(FdKind::DevZero { flags: oflags }), _) if shared => {
             let acc = oflags & O_ACCMODE;
             acc == O_WRONLY || acc == O_RDWR

@@ -113,8 +113,9 @@ impl Task {
             Sys::GetPid => Ok(self.pid as usize),
             Sys::SetTidAddress => Ok(self.pid as usize),
             // No fd here is a terminal (the console is a plain serial
-            // stream to user space): TCGETS & co. are ENOTTY.
-            Sys::Ioctl => self.fd(a[0] as i32).and(Err(Errno::ENOTTY)),
+            // stream to user space): TCGETS & co. are ENOTTY; a driver's
+            // fd goes to its driver (`task::devio`).
+            Sys::Ioctl => self.ioctl(a[0] as i32, a[1] as u32, a[2]),
             Sys::Brk => Ok(self.space.brk(self.mmu.as_mut(), a[0])),
             Sys::Munmap => self.munmap(a[0], a[1]),
             Sys::Mprotect => self.mprotect(a[0], a[1], a[2] as u32),

@@ -42,7 +42,13 @@ const MAX_RW_COUNT: usize = 0x7FFF_F000;
 /// An open file (Linux's open file description, by kind).
 pub enum Open {
     Console,
-    DevMem,
+    /// A character device with a driver (`drivers::chardev`: `/dev/mem`,
+    /// `/dev/dmabuf0`), and the driver's per-open word
+    /// (`file->private_data`); I/O goes to the driver (`task::devio`).
+    Driver {
+        node: crate::drivers::chardev::Node,
+        private: crate::drivers::chardev::PrivateData,
+    },
     DevZero,
     DevNull,
     /// A regular file (`obj`: its page cache) or a directory (`obj`
@@ -147,11 +153,15 @@ impl File {
         Shared::ptr_eq(&self.desc, &other.desc)
     }
 
-    pub(super) fn kind(&self) -> FdKind {
+    pub(super) fn kind(&self) -> FdKind<'_> {
         match self.open() {
             Open::Console => FdKind::Console,
-            Open::DevMem => FdKind::DevMem {
+            // What is mapped over the driver's range: filled in by mmap.
+            Open::Driver { node, private } => FdKind::Driver {
+                dev: node.dev,
                 flags: self.flags(),
+                private,
+                mapped: crate::drivers::chardev::MappedTypes::NONE,
             },
             Open::DevZero => FdKind::DevZero {
                 flags: self.flags(),
@@ -235,7 +245,7 @@ pub fn poll_mask(open: &Open, console_in: bool) -> u16 {
             let rd = if console_in { POLLIN | POLLRDNORM } else { 0 };
             rd | POLLOUT | POLLWRNORM
         }
-        Open::DevMem
+        Open::Driver { .. }
         | Open::DevZero
         | Open::DevNull
         | Open::Inode { .. }
@@ -421,7 +431,9 @@ impl Task {
                     Kind::Link => return Err(Errno::ELOOP),
                     Kind::Fifo => return Err(Errno::ENXIO),
                     Kind::Chr(rdev) => match rdev {
-                        (1, 1) => Open::DevMem,
+                        _ if super::devio::driver_of(rdev).is_some() => {
+                            super::devio::open_rdev(rdev, flags)?
+                        }
                         (1, 3) => Open::DevNull,
                         (1, 5) => Open::DevZero,
                         (5, 0) | (5, 1) | (204, 64) => Open::Console,
@@ -490,7 +502,10 @@ impl Task {
         let is_console = match f.open() {
             Open::Console => true,
             Open::DevNull | Open::DevZero => false,
-            Open::DevMem => return Err(Errno::EINVAL),
+            Open::Driver { .. } => {
+                let f = f.clone();
+                return self.driver_write(&f, buf, len);
+            }
             Open::ProcMaps { .. } | Open::Meminfo => return Err(Errno::EBADF),
             Open::Inode { .. } => {
                 self.access_ok(buf, len)?;
@@ -668,7 +683,7 @@ impl Task {
             return Err(Errno::EBADF);
         }
         let src = match f.open() {
-            Open::DevMem => return Err(Errno::EINVAL),
+            Open::Driver { .. } => return self.driver_read(&f, buf, len),
             Open::Inode { obj: None, .. } => return Err(Errno::EISDIR),
             Open::Inode { .. } => {
                 self.access_ok(buf, len)?;
@@ -909,7 +924,7 @@ impl Task {
         let pos = f.pos64() as i64;
         let size = match f.open() {
             Open::Pipe(_) | Open::Console => return Err(Errno::ESPIPE),
-            Open::DevNull | Open::DevZero | Open::DevMem => {
+            Open::DevNull | Open::DevZero => {
                 if whence > SEEK_END {
                     return Err(Errno::EINVAL);
                 }
@@ -918,8 +933,12 @@ impl Task {
             Open::Inode { obj: Some(obj), .. } => {
                 Some(crate::mm::shm::file_size(*obj).unwrap_or(0) as i64)
             }
-            // seq_file and directories: SEEK_SET and SEEK_CUR only.
-            Open::ProcMaps { .. } | Open::Inode { obj: None, .. } | Open::Meminfo => None,
+            // seq_file, directories and drivers (mem.c's memory_lseek):
+            // SEEK_SET and SEEK_CUR only.
+            Open::ProcMaps { .. }
+            | Open::Inode { obj: None, .. }
+            | Open::Meminfo
+            | Open::Driver { .. } => None,
         };
         let new = match (whence, size) {
             (SEEK_SET, _) => Some(off),

@@ -1,42 +1,15 @@
 //! The memory syscalls' glue: decode the arguments (`syscall::mm_args`),
 //! then perform them on the address space (`mm::space`).
 
-use super::files::File;
 use super::Task;
 use crate::errno::Errno;
 use crate::mm::space::{Advice, MLOCK_ONFAULT};
-use crate::syscall::mm_args::{self, MmContext, PAGE_SIZE};
+use crate::syscall::mm_args::{self, PAGE_SIZE};
 
 impl Task {
     pub(super) fn mmap(&mut self, a: [usize; 6], offset: u64) -> Result<usize, Errno> {
-        // Fixed-size copies: no allocation on the mmap path.
-        let mut windows = [(0u64, 0u64); 16];
-        let nwin = crate::board::DEVICE_WINDOWS.len().min(windows.len());
-        for (w, &(s, e, _)) in windows.iter_mut().zip(crate::board::DEVICE_WINDOWS) {
-            *w = (s, e);
-        }
-        let fds = &self.fds;
-        let lookup = |fd: i32| {
-            usize::try_from(fd)
-                .ok()
-                .and_then(|i| fds.get(i))
-                .and_then(|f| f.as_ref().map(File::kind))
-        };
-        let ctx = MmContext {
-            task_size: self.layout.task_size,
-            device_windows: &windows[..nwin],
-            fd: &lookup,
-        };
-        let req = mm_args::decode_mmap(
-            a[0],
-            a[1],
-            a[2] as u32,
-            a[3] as u32,
-            a[4] as i32,
-            offset,
-            &ctx,
-        )?;
-        self.space.mmap(self.mmu.as_mut(), &req)
+        // Drivers' files need what is mapped of them: `devio`.
+        self.mmap_seen(a, offset, None)
     }
 
     /// `madvise`, with do_madvise's argument checks in Linux's order.

@@ -8,6 +8,7 @@
 
 #[cfg(target_os = "none")]
 mod delivery;
+mod devio;
 mod dispatch;
 mod exec;
 mod files;

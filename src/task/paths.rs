@@ -170,7 +170,13 @@ impl Task {
             Open::Console => dev_node((5, 1)),
             Open::DevNull => dev_node((1, 3)),
             Open::DevZero => dev_node((1, 5)),
-            Open::DevMem => dev_node((1, 1)),
+            Open::Driver { node, .. } => {
+                let path = alloc::format!("/dev/{}", node.name);
+                match self.lookup_path(AT_FDCWD, path.as_bytes(), true) {
+                    Ok(found) => self.found_meta(&found, true),
+                    Err(_) => Ok(super::devio::node_meta(node)),
+                }
+            }
             Open::Inode { ino, .. } => fs::with(|f| Meta::of_inode(f, *ino))?,
             Open::ProcMaps { pid, .. } => {
                 proc_meta("/proc/self/maps", *pid, true).ok_or(Errno::ENOENT)

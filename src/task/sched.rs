@@ -346,6 +346,13 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
     if is_own(sys) {
         let mut k = KERNEL.lock();
         let resched = k.need_resched;
+        // A driver's mmap must know what EVERY process maps of its
+        // memory now (mismatched attributes): collected here, where all
+        // processes are reachable.
+        let seen = match sys {
+            Sys::Mmap | Sys::Mmap2 => super::devio::mapped_everywhere(&k, a[4] as i32),
+            _ => None,
+        };
         let Some(t) = k.current_mut() else {
             return After::CHECK;
         };
@@ -361,7 +368,10 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
             drop(k);
             return pipe_syscall(frame, sys, a);
         }
-        let out = t.syscall(sys, a);
+        let out = match seen {
+            Some(seen) => t.mmap_syscall_seen(sys, a, seen),
+            None => t.syscall(sys, a),
+        };
         let check = resched || t.signals.needs_attention();
         // Closing an fd may close a pipe end: its sleepers try again.
         if sys == Sys::Close {
@@ -806,7 +816,8 @@ fn execve(frame: &mut Frame, a: [usize; 6]) -> Result<(), Errno> {
             | "/dev/console"
             | "/dev/tty"
             | "/dev/ttyAMA0"
-    ) || path.starts_with("/proc/");
+    ) || path.starts_with("/proc/")
+        || super::devio::node(&path).is_some();
     if special {
         return Err(Errno::EACCES);
     }

@@ -425,9 +425,9 @@ fn read_only_pages_and_devices_are_shared_as_they_are() {
     )
     .unwrap();
     let dev = MmapRequest {
-        backing: Backing::DevMem {
+        backing: Backing::Device {
             phys: 0x0900_0000,
-            sync: false,
+            mem: crate::mm::memtype::MemoryType::DeviceShareable,
             may_write: true,
         },
         ..req(0x2000_0000, P, prot(true, true), true)
@@ -943,9 +943,9 @@ fn proc_maps_lines_as_linux_prints_them() {
     s.mmap(&mut m, &req(0xb6f5_0000, 4 * P, prot(true, true), true))
         .unwrap();
     let dev = MmapRequest {
-        backing: Backing::DevMem {
+        backing: Backing::Device {
             phys: 0x0900_0000,
-            sync: false,
+            mem: crate::mm::memtype::MemoryType::DeviceShareable,
             may_write: true,
         },
         ..req(0xb6f6_0000, P, prot(true, true), true)

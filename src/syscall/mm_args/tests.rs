@@ -1,6 +1,8 @@
 //! Expected values come from mmap(2), munmap(2), mprotect(2) and the
 //! Linux sources they describe, not from this implementation.
 use super::*;
+use crate::drivers::chardev::{MappedTypes, PrivateData};
+use crate::drivers::devmem::DevMem;
 
 const TASK: usize = 0xC000_0000; // 3 GiB user space, ARMv7 VMSPLIT_3G.
 const UART: (u64, u64) = (0x0900_0000, 0x0900_1000);
@@ -30,17 +32,28 @@ const FD_REG_RW: i32 = 17;
 const FD_REG_NONE: i32 = 18;
 const REG_ID: crate::mm::shm::ShmId = 77;
 
-fn fds(fd: i32) -> Option<FdKind> {
+/// `/dev/mem` over the test's windows, as the VFS hands it to `mmap`.
+static DEV_MEM: DevMem = DevMem::new(&WINDOWS);
+/// `/dev/mem` on a board without device windows.
+static DEV_MEM_NONE: DevMem = DevMem::new(&[]);
+static WORD: PrivateData = PrivateData::new(0);
+
+fn dev_mem(flags: u32) -> Option<FdKind<'static>> {
+    Some(FdKind::Driver {
+        dev: &DEV_MEM,
+        flags,
+        private: &WORD,
+        mapped: MappedTypes::NONE,
+    })
+}
+
+fn fds(fd: i32) -> Option<FdKind<'static>> {
     match fd {
-        FD_MEM_RW => Some(FdKind::DevMem { flags: O_RDWR }),
-        FD_MEM_RO => Some(FdKind::DevMem { flags: O_RDONLY }),
-        FD_MEM_WO => Some(FdKind::DevMem { flags: O_WRONLY }),
-        FD_MEM_SYNC => Some(FdKind::DevMem {
-            flags: O_RDWR | O_SYNC,
-        }),
-        FD_MEM_DSYNC => Some(FdKind::DevMem {
-            flags: O_RDWR | O_DSYNC,
-        }),
+        FD_MEM_RW => dev_mem(O_RDWR),
+        FD_MEM_RO => dev_mem(O_RDONLY),
+        FD_MEM_WO => dev_mem(O_WRONLY),
+        FD_MEM_SYNC => dev_mem(O_RDWR | O_SYNC),
+        FD_MEM_DSYNC => dev_mem(O_RDWR | O_DSYNC),
         FD_ZERO => Some(FdKind::DevZero { flags: O_RDWR }),
         FD_ZERO_RO => Some(FdKind::DevZero { flags: O_RDONLY }),
         FD_ZERO_WO => Some(FdKind::DevZero { flags: O_WRONLY }),
@@ -76,7 +89,6 @@ fn mmap(
 ) -> Result<MmapRequest, Errno> {
     let ctx = MmContext {
         task_size: TASK,
-        device_windows: &WINDOWS,
         fd: &fds,
     };
     decode_mmap(addr, len, prot, flags, fd, off, &ctx)
@@ -510,9 +522,9 @@ fn dev_mem_inside_one_window() {
     let r = mmap(0, 4096, RW, MAP_SHARED, FD_MEM_RW, UART.0).unwrap();
     assert_eq!(
         r.backing,
-        Backing::DevMem {
+        Backing::Device {
             phys: UART.0,
-            sync: false,
+            mem: MemoryType::DeviceShareable,
             may_write: true
         }
     );
@@ -550,10 +562,18 @@ fn dev_mem_outside_windows_is_eperm() {
         Err(Errno::EPERM)
     );
     // No windows at all.
+    let no_windows = |fd: i32| match fd {
+        FD_MEM_RW => Some(FdKind::Driver {
+            dev: &DEV_MEM_NONE,
+            flags: O_RDWR,
+            private: &WORD,
+            mapped: MappedTypes::NONE,
+        }),
+        _ => fds(fd),
+    };
     let ctx = MmContext {
         task_size: TASK,
-        device_windows: &[],
-        fd: &fds,
+        fd: &no_windows,
     };
     assert_eq!(
         decode_mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, UART.0, &ctx),
@@ -574,9 +594,9 @@ fn dev_mem_access_modes() {
     let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RO, UART.0).unwrap();
     assert_eq!(
         r.backing,
-        Backing::DevMem {
+        Backing::Device {
             phys: UART.0,
-            sync: false,
+            mem: MemoryType::DeviceShareable,
             may_write: false
         }
     );
@@ -626,9 +646,9 @@ fn dev_mem_private() {
     assert!(!r.shared);
     assert_eq!(
         r.backing,
-        Backing::DevMem {
+        Backing::Device {
             phys: UART.0,
-            sync: false,
+            mem: MemoryType::DeviceShareable,
             may_write: false
         }
     );
@@ -641,7 +661,8 @@ fn dev_mem_private() {
 #[test]
 fn dev_mem_sync_flag() {
     let sync_of = |fd| match mmap(0, 4096, RW, MAP_SHARED, fd, UART.0).unwrap().backing {
-        Backing::DevMem { sync, .. } => sync,
+        // Linux's uncached_access(): O_DSYNC (in O_SYNC) maps uncached.
+        Backing::Device { mem, .. } => mem == MemoryType::StronglyOrdered,
         _ => panic!("not devmem"),
     };
     assert!(sync_of(FD_MEM_SYNC));
