@@ -804,20 +804,10 @@ fn execve(frame: &mut Frame, a: [usize; 6]) -> Result<(), Errno> {
         let envp = t.read_string_array(a[2], &mut total, MAX_ARG_BYTES)?;
         (path, argv, envp, t.layout)
     };
-    // The kernel's own files are devices or directories, never programs
-    // (Linux: EACCES for anything but a regular file).
-    let special = matches!(
-        path.as_str(),
-        "/" | "/dev"
-            | "/proc"
-            | "/dev/mem"
-            | "/dev/zero"
-            | "/dev/null"
-            | "/dev/console"
-            | "/dev/tty"
-            | "/dev/ttyAMA0"
-    ) || path.starts_with("/proc/")
-        || super::devio::node(&path).is_some();
+    // procfs files are never programs (Linux: EACCES for anything but a
+    // regular file); devices and directories of the root are refused by
+    // the root's own lookup (`fs::exec_bytes`).
+    let special = path == "/proc" || path.starts_with("/proc/");
     if special {
         return Err(Errno::EACCES);
     }
