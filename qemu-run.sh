@@ -122,14 +122,15 @@ build() {
 # user/scripts/busybox-initramfs.sh (tests/common/processes.rs:
 # busybox_shell; tests/common/tty.rs; `--append rdinit=/bin/sh`), in
 # out/<board>/busybox.cpio. Built once per architecture, again when the
-# script (which holds /init) is newer; sets bb_arch.
+# scripts (which hold /init and the files script) are newer; sets bb_arch.
 busybox_cpio() {
     case "$RUST_TARGET" in
         armv7a-*) bb_arch=arm ;;
         *) bb_arch=aarch64 ;;
     esac
     if [ ! -s "$OUT/busybox.cpio" ] \
-        || [ "$ROOT/user/scripts/busybox-initramfs.sh" -nt "$OUT/busybox.cpio" ]; then
+        || [ "$ROOT/user/scripts/busybox-initramfs.sh" -nt "$OUT/busybox.cpio" ] \
+        || [ "$ROOT/user/scripts/files.sh" -nt "$OUT/busybox.cpio" ]; then
         echo "==> busybox initramfs ($bb_arch): out/$BOARD/busybox.cpio" >&2
         "$ROOT/user/scripts/busybox-initramfs.sh" "$bb_arch" "$OUT/busybox.cpio.tmp" \
             && mv "$OUT/busybox.cpio.tmp" "$OUT/busybox.cpio" || {

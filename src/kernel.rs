@@ -84,6 +84,9 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };
     if info.arg("armmu.selftest_only").is_none() && failed == 0 {
+        // Character devices (/dev/mem, /dev/dmabuf0): on the boot stack,
+        // before any process (dmabuf splits the linear map here).
+        crate::drivers::register_chardevs();
         code = run_init(info, image_pa + k.image_size);
     }
     kprintln!("armmu: shutting down, status {code}");
@@ -202,8 +205,31 @@ fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     );
     // Like Linux ("Initramfs unpacking failed: ..."), say what is wrong and
     // go on: the exec of /init then fails with the same reason.
-    if let Err(e) = crate::loader::cpio::Archive::new(unpacked) {
-        kprintln!("initramfs: unpacking failed: {e}");
+    // The root: an empty tmpfs the archive is unpacked into.
+    match crate::fs::tmpfs::Tmpfs::new(crate::fs::ROOT_DEV, (0, 0)) {
+        Ok(mut root) => {
+            let r = crate::loader::cpio::Archive::new(unpacked)
+                .map_err(|e| {
+                    crate::fs::UNPACK_ERROR.call_once(|| alloc::format!("{e}"));
+                })
+                .and_then(|a| {
+                    crate::fs::unpack(&mut root, &a, &mut crate::fs::KernelPool, (0, 0)).map_err(
+                        |e| {
+                            crate::fs::UNPACK_ERROR
+                                .call_once(|| alloc::string::String::from(e.name()));
+                        },
+                    )
+                });
+            match r {
+                Ok(n) => kprintln!("rootfs: tmpfs, {n} files from the initramfs"),
+                Err(()) => kprintln!(
+                    "initramfs: unpacking failed: {}",
+                    crate::fs::UNPACK_ERROR.get().map_or("?", |s| s.as_str())
+                ),
+            }
+            *crate::fs::ROOT.lock() = Some(root);
+        }
+        Err(e) => kprintln!("rootfs: {}", e.name()),
     }
     crate::task::set_initramfs(unpacked);
     api::init_cpu_for_users();
@@ -237,6 +263,7 @@ fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     }
     let before = api::frames().0;
     let heap_before = crate::mm::heap::grown() / 4096;
+    let cache_before = crate::fs::cache_frames();
     kprintln!("frames: {before} free before {path}");
     kprintln!("running {path} (pid 1) in {}", api::USER_MODE);
     let status = match api::run_task(1, path, &argv, &envp) {
@@ -253,7 +280,18 @@ fn run_init(info: &BootInfo, image_end_pa: u64) -> u32 {
     // Frames the kernel heap took meanwhile are the kernel's, not the
     // task's: they are counted apart (the heap keeps its regions).
     let heap_after = crate::mm::heap::grown() / 4096;
-    let after = api::frames().0 + (heap_after - heap_before);
+    // So are the page cache frames of the files left in the root (a file
+    // a program wrote stays, as on Linux); only they, not frames of
+    // objects no file holds.
+    let cache_after = crate::fs::cache_frames();
+    if cache_after > cache_before {
+        kprintln!(
+            "page cache: {} frames held by files in the root",
+            cache_after - cache_before
+        );
+    }
+    let after =
+        (api::frames().0 + (heap_after - heap_before) + cache_after).saturating_sub(cache_before);
     kprintln!(
         "frames: {after} free after {path} (before: {before}, {})",
         if after == before { "no leak" } else { "LEAK" }

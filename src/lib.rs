@@ -20,6 +20,7 @@ pub mod console;
 pub mod drivers;
 pub mod dtb;
 pub mod errno;
+pub mod fs;
 #[cfg(test)]
 mod fuzz_boot_inputs;
 pub mod kernel;

@@ -413,6 +413,8 @@ inject_tests!("cortex-a15", pxn);
 boot_input_scenarios!(ARMV7);
 fuzz_scenarios!(ARMV7);
 process_scenarios!(ARMV7, "arm");
+file_scenarios!(ARMV7, "arm");
+dmabuf_scenarios!(ARMV7);
 
 /// The GIC and the virtual timer's interrupt, with IRQs masked
 /// (tests/common/irq.rs).

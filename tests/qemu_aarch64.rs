@@ -343,6 +343,8 @@ inject_tests!("cortex-a53");
 boot_input_scenarios!(AARCH64);
 fuzz_scenarios!(AARCH64);
 process_scenarios!(AARCH64, "aarch64");
+file_scenarios!(AARCH64, "aarch64");
+dmabuf_scenarios!(AARCH64);
 
 #[test]
 fn finds_its_own_load_address_without_a_dtb() {

@@ -1,6 +1,40 @@
-//! Device drivers (MMIO through `tock-registers`).
+//! Device drivers (MMIO through `tock-registers`) and the character
+//! devices user space opens under `/dev` ([`chardev`]).
+pub mod chardev;
+pub mod devmem;
+pub mod dmabuf;
 pub mod gic;
 pub mod pl011;
 #[cfg(target_os = "none")]
 pub mod tick;
 pub mod tty;
+
+/// Register the kernel's own character devices (boot, before `/init`).
+/// A driver that cannot start (no memory for its buffer) is left out
+/// with a message; the others still register.
+pub fn register_chardevs() {
+    use chardev::{register, Node};
+    let mem = Node {
+        name: "mem",
+        rdev: devmem::RDEV,
+        mode: devmem::MODE,
+        dev: &devmem::DEV_MEM,
+    };
+    if let Err(e) = register(mem) {
+        crate::kprintln!("chardev: /dev/mem not registered: {}", e.name());
+    }
+    match dmabuf::init() {
+        Ok(dev) => {
+            let node = Node {
+                name: "dmabuf0",
+                rdev: dmabuf::RDEV,
+                mode: dmabuf::MODE,
+                dev,
+            };
+            if let Err(e) = register(node) {
+                crate::kprintln!("chardev: /dev/dmabuf0 not registered: {}", e.name());
+            }
+        }
+        Err(e) => crate::kprintln!("dmabuf0: not started: {}", e.name()),
+    }
+}

@@ -17,7 +17,9 @@
 //! 5. never executable by the kernel: PXN set (on ARMv7-A pages, the PXN
 //!    bit of the L1 page-table descriptor) ([`Violation::KernelExecutable`]);
 //! 6. device pages only in Device VMAs, at the VMA's physical address, with
-//!    a Device or Strongly-ordered type; RAM never in a Device VMA; Normal
+//!    a Device or Strongly-ordered type; RAM in a Device VMA only as a
+//!    driver's buffer (a Normal type, or a registered driver's RAM) with
+//!    exactly the VMA's type, its frames allocated; Normal
 //!    memory on RAM in every other VMA ([`Violation::Memory`]);
 //! 7. every mapped RAM frame allocated in the frame allocator and mapped
 //!    once (twice only if both mappings are shared) ([`Violation::FrameFree`],
@@ -259,6 +261,55 @@ impl<'a> Auditor<'a> {
         let pa_hi = m.pa + (hi - m.va) as u64;
         let ram = (self.is_ram)(pa_lo) || (self.is_ram)(pa_hi - 1);
         match v.kind {
+            VmaKind::Device { phys, mem, .. }
+                if ram
+                    && (!mem.is_device() || crate::drivers::chardev::owner_of(pa_lo).is_some()) =>
+            {
+                // A driver's RAM buffer (`drivers::dmabuf`) with the type
+                // the driver chose (a Normal one, or Strongly-ordered for
+                // a registered driver's own buffer, never `/dev/mem`'s):
+                // exactly that type, all of it RAM
+                // the allocator has handed out (to the driver: the VMA
+                // owns no frame, so it is not counted as mapped memory).
+                let want = phys + (lo - v.start) as u64;
+                self.check(
+                    m.class == Some(mem.class()),
+                    Violation::Memory {
+                        va: lo,
+                        pa: pa_lo,
+                        why: "not the driver's memory type in a Device VMA",
+                    },
+                );
+                self.check(
+                    (self.is_ram)(pa_lo) && (self.is_ram)(pa_hi - 1),
+                    Violation::Memory {
+                        va: lo,
+                        pa: pa_lo,
+                        why: "a driver's RAM buffer partly outside RAM",
+                    },
+                );
+                // Its frames must be allocated (the driver's): listed as
+                // shared, since any number of processes may map them.
+                if !self.frames_incomplete {
+                    let n = (hi - lo) / FRAME_SIZE as usize;
+                    if self.frames.try_reserve(n).is_err() {
+                        self.frames_incomplete = true;
+                        self.frames = Vec::new();
+                    } else {
+                        for i in 0..n {
+                            self.frames.push((pa_lo + i as u64 * FRAME_SIZE, true));
+                        }
+                    }
+                }
+                self.check(
+                    pa_lo == want,
+                    Violation::Memory {
+                        va: lo,
+                        pa: pa_lo,
+                        why: "not the VMA's physical address",
+                    },
+                );
+            }
             VmaKind::Device { phys, .. } => {
                 let want = phys + (lo - v.start) as u64;
                 let is_device_type = matches!(
@@ -273,6 +324,8 @@ impl<'a> Auditor<'a> {
                         why: "Normal memory type in a Device VMA",
                     },
                 );
+                // RAM only through a driver that owns it with a Normal
+                // type (above): never as device registers.
                 self.check(
                     !ram,
                     Violation::Memory {
@@ -292,10 +345,14 @@ impl<'a> Auditor<'a> {
             }
             VmaKind::Anonymous { .. }
             | VmaKind::Shm { .. }
+            | VmaKind::FilePrivate { .. }
             | VmaKind::Image(_)
             | VmaKind::Stack
             | VmaKind::Heap => {
-                let shared = v.kind.is_shared();
+                // A private file mapping maps the page cache's frames
+                // read-only: another mapping of the file may map them too.
+                let shared = v.kind.is_shared()
+                    || (matches!(v.kind, VmaKind::FilePrivate { .. }) && !m.user_write());
                 self.check(
                     matches!(m.class, Some(MemoryClass::Normal { .. })),
                     Violation::Memory {
@@ -342,15 +399,23 @@ impl<'a> Auditor<'a> {
                 self.check(shared && frames[i - 1].1, Violation::DoubleMapped { pa });
             }
         }
+        // Distinct frames: one may be mapped more than once (a file's
+        // page cache frame, in a shared and a private mapping of it).
+        let mut distinct = frames.len();
+        for i in 1..frames.len() {
+            if frames[i - 1].0 == frames[i].0 {
+                distinct -= 1;
+            }
+        }
         let used = alloc.used_count();
         let (free, total) = (alloc.free_count(), alloc.total());
         self.check(
-            free + used == total && frames.len() <= used,
+            free + used == total && distinct <= used,
             Violation::FrameCount {
                 free,
                 used,
                 total,
-                mapped: frames.len(),
+                mapped: distinct,
             },
         );
     }

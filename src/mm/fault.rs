@@ -56,11 +56,16 @@ pub enum FaultKind {
     Undefined,
     /// A syndrome this kernel cannot decode (reserved encoding).
     Unknown,
+    /// Not a syndrome: an access to a page of a file mapping wholly past
+    /// the end of the file (the address space's fault says so, after the
+    /// hardware reported a translation fault). Linux: `VM_FAULT_SIGBUS`
+    /// from the file system's fault handler, `SIGBUS` with `BUS_ADRERR`.
+    PastEndOfFile,
 }
 
 impl FaultKind {
     /// Every kind once, for exhaustive tests.
-    pub const ALL: [FaultKind; 18] = [
+    pub const ALL: [FaultKind; 19] = [
         FaultKind::Translation,
         FaultKind::AccessFlag,
         FaultKind::Domain,
@@ -79,6 +84,7 @@ impl FaultKind {
         FaultKind::Coprocessor,
         FaultKind::Undefined,
         FaultKind::Unknown,
+        FaultKind::PastEndOfFile,
     ];
 
     /// Lower-case words, as printed in `"<SIG> <name> fault (...)"`.
@@ -102,6 +108,7 @@ impl FaultKind {
             FaultKind::Coprocessor => "coprocessor",
             FaultKind::Undefined => "undefined instruction",
             FaultKind::Unknown => "unknown",
+            FaultKind::PastEndOfFile => "past end of file",
         }
     }
 
@@ -171,6 +178,17 @@ impl FaultInfo {
         }
     }
 
+    /// This fault found to lie past the end of a mapped file: the
+    /// `SIGBUS` (`BUS_ADRERR`) version of it, without a table level (the
+    /// table is not at fault).
+    pub const fn past_end_of_file(self) -> Self {
+        FaultInfo {
+            kind: FaultKind::PastEndOfFile,
+            level: None,
+            ..self
+        }
+    }
+
     /// The signal a user process gets for this fault.
     pub const fn signal(&self) -> Signal {
         signal_for(self.kind)
@@ -233,6 +251,7 @@ pub mod si_code {
     pub const ILL_ILLOPC: i32 = 1;
     pub const TRAP_HWBKPT: i32 = 4;
     pub const BUS_ADRALN: i32 = 1;
+    pub const BUS_ADRERR: i32 = 2;
     pub const BUS_OBJERR: i32 = 3;
     pub const SEGV_MAPERR: i32 = 1;
     pub const SEGV_ACCERR: i32 = 2;
@@ -266,7 +285,8 @@ pub const fn signal_for(kind: FaultKind) -> Signal {
         | FaultKind::TlbConflict
         | FaultKind::Lockdown
         | FaultKind::Coprocessor
-        | FaultKind::Unknown => Signal::SIGBUS,
+        | FaultKind::Unknown
+        | FaultKind::PastEndOfFile => Signal::SIGBUS,
     }
 }
 
@@ -278,6 +298,9 @@ pub const fn si_code_for(kind: FaultKind) -> i32 {
         FaultKind::AccessFlag | FaultKind::Domain | FaultKind::Permission => si_code::SEGV_ACCERR,
         FaultKind::Alignment => si_code::BUS_ADRALN,
         FaultKind::AsyncExternal => si_code::BUS_OBJERR,
+        // do_sigbus (arch/arm/mm/fault.c, arch/arm64/mm/fault.c):
+        // force_sig_fault(SIGBUS, BUS_ADRERR, addr).
+        FaultKind::PastEndOfFile => si_code::BUS_ADRERR,
         FaultKind::Debug => si_code::TRAP_HWBKPT,
         FaultKind::Undefined => si_code::ILL_ILLOPC,
         _ => 0,
@@ -326,6 +349,7 @@ mod tests {
             (Coprocessor, 7, 0),
             (Undefined, 4, 1),
             (Unknown, 7, 0),
+            (PastEndOfFile, 7, 2),
         ];
         assert_eq!(table.len(), FaultKind::ALL.len());
         for (i, (kind, sig, code)) in table.into_iter().enumerate() {
@@ -390,6 +414,23 @@ mod tests {
         assert_eq!(
             format!("{}", f),
             "SIGBUS alignment fault (read) at 0x00010001 pc=0x00010000"
+        );
+        // A translation fault the address space found past a file's end.
+        let t = FaultInfo {
+            kind: FaultKind::Translation,
+            level: Some(2),
+            access: AccessKind::Read,
+            addr: 0x7000_1000,
+            pc: 0x1_0200,
+            raw_status: 0x7,
+            domain: Some(0),
+        }
+        .past_end_of_file();
+        assert_eq!((t.signal(), t.si_code()), (Signal::SIGBUS, 2));
+        assert_eq!((t.addr, t.pc, t.raw_status), (0x7000_1000, 0x1_0200, 0x7));
+        assert_eq!(
+            format!("{}", t),
+            "SIGBUS past end of file fault (read) at 0x70001000 pc=0x00010200"
         );
         let u = FaultInfo::undefined_instruction(0x10230);
         assert_eq!(u.signal(), Signal::SIGILL);

@@ -113,7 +113,8 @@ pub trait Mmu {
     /// # Safety
     /// `dst` is a frame this address space just allocated
     /// ([`Mmu::alloc_zeroed`]) and nothing else uses; `src` is a RAM frame
-    /// it maps (readable through the linear map). Any other `dst` would be
+    /// it maps, or one a memory object it maps holds (a file's page
+    /// cache), readable through the linear map. Any other `dst` would be
     /// overwritten.
     unsafe fn copy_frame(&mut self, dst: u64, src: u64);
 }
@@ -267,6 +268,11 @@ pub struct AddressSpace {
     /// (this one took part in a fork): making memory writable must then
     /// keep such pages read-only (copy-on-write). False saves the walk.
     pub shares_frames: bool,
+    /// `mlockall(MCL_FUTURE)` without `MCL_ONFAULT` (Linux's
+    /// `mm->def_flags & VM_LOCKED`): new mappings and heap growth are
+    /// faulted in at once. Not inherited by `fork` (Linux's `mm_init`
+    /// keeps only `VM_NOHUGEPAGE` of `def_flags`), gone after `execve`.
+    pub lock_future: bool,
 }
 
 impl AddressSpace {
@@ -279,6 +285,7 @@ impl AddressSpace {
             brk_start: 0,
             brk: 0,
             shares_frames: false,
+            lock_future: false,
         }
     }
 
@@ -307,17 +314,29 @@ impl AddressSpace {
     /// maps. The range's edges are block boundaries already: nothing can
     /// fail.
     fn release(&self, mmu: &mut dyn Mmu, pieces: &[Vma]) {
+        Self::unmap_pieces(mmu, pieces);
+        self.leave_objects(mmu, pieces);
+    }
+
+    /// The table half of [`AddressSpace::release`].
+    fn unmap_pieces(mmu: &mut dyn Mmu, pieces: &[Vma]) {
         for p in pieces {
             crate::mm::must(
                 mmu.unmap(p.start, p.size(), owns_frames(p.kind)),
                 "unmap after split",
             );
         }
+    }
+
+    /// The object half of [`AddressSpace::release`]: leave each object
+    /// (shared memory, a file's page cache) the removed `pieces` showed
+    /// that no VMA left shows.
+    fn leave_objects(&self, mmu: &mut dyn Mmu, pieces: &[Vma]) {
         for (i, p) in pieces.iter().enumerate() {
-            if let VmaKind::Shm { id, .. } = p.kind {
+            if let Some((id, _)) = p.kind.object() {
                 let seen = pieces[..i]
                     .iter()
-                    .any(|q| matches!(q.kind, VmaKind::Shm { id: j, .. } if j == id));
+                    .any(|q| q.kind.object().is_some_and(|(j, _)| j == id));
                 if !seen && !self.maps_object(id) {
                     crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa));
                 }
@@ -329,16 +348,13 @@ impl AddressSpace {
     fn maps_object(&self, id: crate::mm::shm::ShmId) -> bool {
         self.vmas
             .iter()
-            .any(|v| matches!(v.kind, VmaKind::Shm { id: j, .. } if j == id))
+            .any(|v| v.kind.object().is_some_and(|(j, _)| j == id))
     }
 
-    /// Call `f` once for each shared memory object this address space
-    /// maps.
+    /// Call `f` once for each memory object (shared memory, a file's page
+    /// cache) this address space maps.
     fn each_object(&self, f: &mut dyn FnMut(crate::mm::shm::ShmId)) {
-        let id_of = |v: &Vma| match v.kind {
-            VmaKind::Shm { id, .. } => Some(id),
-            _ => None,
-        };
+        let id_of = |v: &Vma| v.kind.object().map(|(id, _)| id);
         let n = self.vmas.iter().filter_map(id_of).count();
         let mut sorted = alloc::vec::Vec::new();
         if sorted.try_reserve_exact(n).is_ok() {
@@ -388,13 +404,35 @@ impl AddressSpace {
             .checked_add(req.len)
             .filter(|&e| e <= self.task_size)
             .ok_or(Errno::ENOMEM)?;
-        // Accounted as Linux accounts: private writable memory, and shared
-        // anonymous memory (shmem) whatever its protection.
-        let accounted = matches!(req.backing, Backing::Anonymous) && (req.shared || req.prot.write);
+        // Accounted as Linux accounts (`accountable_mapping`, shmem's
+        // `VM_ACCOUNT`): private writable memory (anonymous or a file's
+        // copies), and shared anonymous memory whatever its protection; a
+        // shared file mapping is the file's memory, charged by the file.
+        let accounted = match req.backing {
+            Backing::Anonymous => req.shared || req.prot.write,
+            Backing::File { .. } => !req.shared && req.prot.write,
+            _ => false,
+        };
         if accounted && !req.noreserve {
             Self::enough_memory(mmu, req.len)?;
         }
+        // A file's object: this address space becomes a user of it, unless
+        // it is one already (one user per address space, whatever the
+        // number of its VMAs on the object). Undone below on failure.
+        let joined = match req.backing {
+            Backing::File { id, .. } if !self.maps_object(id) => {
+                crate::mm::shm::add_user(id)?;
+                Some(id)
+            }
+            _ => None,
+        };
         let kind = match req.backing {
+            Backing::File { id, pgoff } if req.shared => VmaKind::Shm {
+                id,
+                pgoff,
+                may_write: req.may_write,
+            },
+            Backing::File { id, pgoff } => VmaKind::FilePrivate { id, pgoff },
             Backing::Anonymous if req.shared => VmaKind::Shm {
                 id: crate::mm::shm::create()?,
                 pgoff: 0,
@@ -404,20 +442,15 @@ impl AddressSpace {
                 shared: false,
                 may_write: req.may_write,
             },
-            Backing::DevMem {
+            // The driver chose the type (`/dev/mem`: Device or, with
+            // O_SYNC, Strongly-ordered; a DMA buffer: a Normal type).
+            Backing::Device {
                 phys,
-                sync,
+                mem,
                 may_write,
             } => VmaKind::Device {
                 phys,
-                // O_SYNC: Strongly-ordered (Linux pgprot_noncached); else
-                // shareable Device: writes may be buffered, never
-                // speculative or merged.
-                mem: if sync {
-                    MemoryType::StronglyOrdered
-                } else {
-                    MemoryType::DeviceShareable
-                },
+                mem,
                 may_write,
             },
         };
@@ -428,39 +461,89 @@ impl AddressSpace {
             kind,
         };
         if let Err(e) = self.place(mmu, vma, req.placement == Placement::Fixed) {
-            // A new object nobody maps: gone again (it holds no page).
-            if let VmaKind::Shm { id, .. } = kind {
+            // A new object nobody maps: gone again (it holds no page); a
+            // file this address space just joined: left again (it did not
+            // map it before, so nothing it had was replaced).
+            let new = match (req.backing, kind) {
+                (Backing::Anonymous, VmaKind::Shm { id, .. }) => Some(id),
+                _ => joined,
+            };
+            if let Some(id) = new {
                 crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa));
             }
             return Err(e);
         }
-        if let Backing::DevMem { phys, .. } = req.backing {
-            // Device registers are mapped now: there is nothing to allocate.
+        if let Backing::Device { phys, .. } = req.backing {
+            // Driver memory is mapped now, all of it (remap_pfn_range):
+            // there is nothing to allocate or fault in.
             if let Err(e) = mmu.map(addr, phys, req.len, user_attrs(req.prot, kind)) {
                 crate::mm::must(self.vmas.remove(addr, end), "undo a device VMA");
                 return Err(e);
             }
-        } else if req.populate {
+        } else if req.populate || self.lock_future {
             // Best effort, as Linux's MAP_POPULATE: what cannot be
             // allocated now is faulted in later (or fails then).
-            let mut va = addr;
-            while va < end && self.fault(mmu, va, Access2::Read).is_ok() {
-                va += PAGE_SIZE;
-            }
+            let _ = self.populate(mmu, &vma, addr, end);
         }
         Ok(addr)
     }
 
+    /// Fault `[start, end)` of `v` in as Linux's `populate_vma_page_range`
+    /// does: private writable memory with write faults (copy-on-write
+    /// broken now), the rest with read faults; device memory is mapped
+    /// already. Stops at the first page that cannot be had: `EFAULT` for
+    /// a page past the end of a file (Linux's `VM_FAULT_SIGBUS` through
+    /// `get_user_pages`), `ENOMEM` out of frames; a `PROT_NONE` VMA is
+    /// `EFAULT` (`check_vma_flags` without `FOLL_FORCE`).
+    fn populate(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        v: &Vma,
+        start: usize,
+        end: usize,
+    ) -> Result<(), Errno> {
+        if matches!(v.kind, VmaKind::Device { .. }) {
+            return Ok(());
+        }
+        if !(v.prot.read || v.prot.write || v.prot.exec) {
+            return Err(Errno::EFAULT);
+        }
+        let access = if v.prot.write && !v.kind.is_shared() {
+            Access2::Write
+        } else {
+            Access2::Read
+        };
+        let mut va = start;
+        while va < end {
+            if mmu.lookup(va).is_none() || access == Access2::Write {
+                match self.fault(mmu, va, access) {
+                    Ok(()) => {}
+                    Err(Errno::ENOMEM) => return Err(Errno::ENOMEM),
+                    Err(_) => return Err(Errno::EFAULT),
+                }
+            }
+            va += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
     /// Insert the VMA of an mmap, replacing what is there if `fixed`.
+    ///
+    /// The objects the replaced VMAs showed are left only after the
+    /// insertion, so that replacing a mapping of an object by another
+    /// mapping of the same object keeps this address space its user.
     fn place(&mut self, mmu: &mut dyn Mmu, vma: Vma, fixed: bool) -> Result<(), Errno> {
+        let mut old = alloc::vec::Vec::new();
         if fixed {
             // Linux unmaps first too: if the insert below then fails, the
             // old mapping is gone (do_mmap -> mmap_region).
             self.split_edges(mmu, vma.start, vma.end)?;
-            let old = self.vmas.remove(vma.start, vma.end)?;
-            self.release(mmu, &old);
+            old = self.vmas.remove(vma.start, vma.end)?;
+            Self::unmap_pieces(mmu, &old);
         }
-        self.vmas.insert(vma)
+        let r = self.vmas.insert(vma);
+        self.leave_objects(mmu, &old);
+        r
     }
 
     pub fn munmap(&mut self, mmu: &mut dyn Mmu, r: RangeRequest) -> Result<(), Errno> {
@@ -492,7 +575,10 @@ impl AddressSpace {
                     mmu.protect(p.start, p.size(), user_attrs(p.prot, p.kind)),
                     "protect after split",
                 );
-                if self.shares_frames && p.prot.write && is_private_ram(p.kind) {
+                // A private file mapping maps the page cache's frames
+                // read-only whether or not this space forked.
+                let may_share = self.shares_frames || matches!(p.kind, VmaKind::FilePrivate { .. });
+                if may_share && p.prot.write && is_private_ram(p.kind) {
                     Self::keep_cow(mmu, &p);
                 }
             }
@@ -573,7 +659,12 @@ impl AddressSpace {
                 Advice::Free if private_anon => false,
                 Advice::Free => return Err(Errno::EINVAL),
                 Advice::Remove if shared_anon && v.prot.write => true,
+                // madvise_remove: a VMA with a file that is not shared and
+                // writable is EACCES; without a file, EINVAL.
                 Advice::Remove if shared_anon => return Err(Errno::EACCES),
+                Advice::Remove if matches!(v.kind, VmaKind::FilePrivate { .. }) => {
+                    return Err(Errno::EACCES)
+                }
                 Advice::Remove => return Err(Errno::EINVAL),
                 Advice::PopulateRead | Advice::PopulateWrite => {
                     let write = advice == Advice::PopulateWrite;
@@ -589,7 +680,12 @@ impl AddressSpace {
                     let access = if write { Access2::Write } else { Access2::Read };
                     let mut va = a;
                     while va < b {
-                        self.fault(mmu, va, access)?;
+                        // madvise_populate: a SIGBUS (past the end of a
+                        // file) is EFAULT.
+                        self.fault(mmu, va, access).map_err(|e| match e {
+                            Errno::EIO => Errno::EFAULT,
+                            e => e,
+                        })?;
                         va += PAGE_SIZE;
                     }
                     false
@@ -604,10 +700,14 @@ impl AddressSpace {
                 if let VmaKind::Shm { id, pgoff, .. } = v.kind {
                     // MADV_REMOVE punches the pages out of the object too.
                     // (Other processes mapping them keep their mapping,
-                    // and with it the frame, until they unmap it.)
+                    // and with it the frame, until they unmap it.) A
+                    // file's page whose source has bytes gets a zeroed
+                    // page instead, so the hole reads as zero.
                     let first = pgoff + (a - v.start) / PAGE_SIZE;
                     for i in first..first + (b - a) / PAGE_SIZE {
-                        if let Some(pa) = crate::mm::shm::take_page(id, i) {
+                        let old =
+                            crate::mm::shm::punch_page(id, i, &mut || mmu.alloc_zeroed(PAGE_SIZE))?;
+                        if let Some(pa) = old {
                             mmu.free_frame(pa);
                         }
                     }
@@ -628,7 +728,8 @@ impl AddressSpace {
     fn accounted(v: &Vma) -> bool {
         match v.kind {
             VmaKind::Anonymous { shared, .. } => shared || v.prot.write,
-            VmaKind::Shm { .. } => true,
+            // Shared anonymous memory; a file's object is the file's.
+            VmaKind::Shm { id, .. } => crate::mm::shm::file_size(id).is_none(),
             VmaKind::Device { .. } => false,
             _ => v.prot.write,
         }
@@ -672,12 +773,10 @@ impl AddressSpace {
                 if Self::accounted(&v) {
                     Self::enough_memory(mmu, delta)?;
                 }
-                // Same rights and kind: it merges into `v`.
-                self.vmas.insert(Vma {
-                    start: v.end,
-                    end: new_end,
-                    ..v
-                })?;
+                // Same rights and kind (an object's page offset moved
+                // along): it merges into `v`.
+                let grown = Vma { end: new_end, ..v };
+                self.vmas.insert(grown.clip_to(v.end, new_end))?;
                 return Ok(addr);
             }
         }
@@ -878,6 +977,10 @@ impl AddressSpace {
             if self.vmas.insert(v).is_err() {
                 return self.brk;
             }
+            if self.lock_future {
+                // do_brk_flags with VM_LOCKED: mm_populate, errors ignored.
+                let _ = self.populate(mmu, &v, old_end, new_end);
+            }
         } else if new_end < old_end
             && self
                 .munmap(
@@ -899,7 +1002,15 @@ impl AddressSpace {
     /// allowed. Called for translation faults and for permission faults.
     /// Errors: `EFAULT` outside any mapping (SIGSEGV, maperr), `EACCES`
     /// for an access the mapping does not allow (SIGSEGV, accerr),
-    /// `ENOMEM` when no frame or table is left (an out-of-memory kill).
+    /// `ENOMEM` when no frame or table is left (an out-of-memory kill),
+    /// **`EIO` for a page of a file mapping wholly past the end of the
+    /// file: `SIGBUS`** (`BUS_ADRERR`, Linux's `VM_FAULT_SIGBUS` from
+    /// `shmem_fault`), also after a truncation removed the page
+    /// ([`truncate_mappings`]).
+    ///
+    /// A private file mapping ([`VmaKind::FilePrivate`]) maps the page
+    /// cache's frame read-only on a read (so the file's later writes show
+    /// through) and a copy of it on a write.
     ///
     /// A write to a present page of writable private memory is a
     /// copy-on-write break ([`AddressSpace::break_cow`]); a write to a
@@ -933,14 +1044,22 @@ impl AddressSpace {
         if !owns_frames(vma.kind) {
             return Err(Errno::EFAULT);
         }
-        if let VmaKind::Shm { id, pgoff, .. } = vma.kind {
-            return Self::fault_shared(
-                mmu,
-                id,
-                pgoff + (page - vma.start) / PAGE_SIZE,
-                page,
-                attrs,
-            );
+        if let Some((id, pgoff)) = vma.kind.object() {
+            let index = pgoff.saturating_add((page - vma.start) / PAGE_SIZE);
+            if let Some(size) = crate::mm::shm::file_size(id) {
+                if index as u64 >= size.div_ceil(PAGE_SIZE as u64) {
+                    return Err(Errno::EIO);
+                }
+            }
+            if matches!(vma.kind, VmaKind::FilePrivate { .. }) {
+                return Self::fault_file_private(mmu, &vma, id, index, page, access);
+            }
+            if vma.prot.write {
+                // A file page mapped writable may change under exec's
+                // copy of the file: it is no longer its source.
+                crate::mm::shm::mark_modified(id);
+            }
+            return Self::fault_shared(mmu, id, index, page, attrs);
         }
         let section = mmu.section_size();
         let block = va & !(section - 1);
@@ -983,11 +1102,58 @@ impl AddressSpace {
         page: usize,
         attrs: MapAttrs,
     ) -> Result<(), Errno> {
-        let (pa, _) =
-            crate::mm::shm::page_or_insert(id, index, &mut || mmu.alloc_zeroed(PAGE_SIZE))?;
+        let (pa, _) = crate::mm::shm::page_or_insert(id, index, &mut |src| {
+            let pa = mmu.alloc_zeroed(PAGE_SIZE)?;
+            if !src.is_empty() {
+                // SAFETY: `pa` was just allocated for this address space.
+                unsafe { mmu.fill_frame(pa, 0, src) };
+            }
+            Ok(pa)
+        })?;
         mmu.share_frame(pa)?;
         if let Err(e) = mmu.map(page, pa, PAGE_SIZE, attrs) {
             mmu.free_frame(pa);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Page `index` of the file `id` at `page` of the private file mapping
+    /// `vma`, absent so far: the page cache's frame (read in if needed),
+    /// read-only with a reference of the mapping's own for a read or an
+    /// execute; a copy of it, writable, for a write (Linux's `do_cow_fault`).
+    fn fault_file_private(
+        mmu: &mut dyn Mmu,
+        vma: &Vma,
+        id: crate::mm::shm::ShmId,
+        index: usize,
+        page: usize,
+        access: Access2,
+    ) -> Result<(), Errno> {
+        let (cache, _) = crate::mm::shm::page_or_insert(id, index, &mut |src| {
+            let pa = mmu.alloc_zeroed(PAGE_SIZE)?;
+            if !src.is_empty() {
+                // SAFETY: `pa` was just allocated for this address space.
+                unsafe { mmu.fill_frame(pa, 0, src) };
+            }
+            Ok(pa)
+        })?;
+        if access == Access2::Write {
+            let new = mmu.alloc_zeroed(PAGE_SIZE)?;
+            // SAFETY: `new` was just allocated for this address space and
+            // nothing else uses it; `cache` is a RAM frame of the page
+            // cache, which holds a reference to it (readable through the
+            // kernel's map).
+            unsafe { mmu.copy_frame(new, cache) };
+            if let Err(e) = mmu.map(page, new, PAGE_SIZE, user_attrs(vma.prot, vma.kind)) {
+                mmu.free_frame(new);
+                return Err(e);
+            }
+            return Ok(());
+        }
+        mmu.share_frame(cache)?;
+        if let Err(e) = mmu.map(page, cache, PAGE_SIZE, cow_attrs(vma.prot, vma.kind)) {
+            mmu.free_frame(cache);
             return Err(e);
         }
         Ok(())
@@ -1087,6 +1253,7 @@ impl AddressSpace {
             brk_start: self.brk_start,
             brk: self.brk,
             shares_frames: true,
+            lock_future: false,
         };
         self.shares_frames = true;
         // One more user of each object. Undone by hand on failure: the
@@ -1192,7 +1359,7 @@ impl AddressSpace {
         Ok(FutexKey::Shared { pa })
     }
 
-    /// `/proc/<pid>/maps` as Linux writes it ([`AddressSpace::write_maps_of`])
+    /// `/proc/<pid>/maps` as Linux writes it ([`AddressSpace::write_maps_files`])
     /// with the executable's file on an unknown device (`00:00`, inode 0).
     pub fn write_maps(&self, out: &mut dyn core::fmt::Write, exe_path: &str) -> core::fmt::Result {
         self.write_maps_of(
@@ -1217,22 +1384,64 @@ impl AddressSpace {
     /// physical address as offset), `/dev/zero (deleted)` for shared
     /// anonymous memory (the object page offset); none for private
     /// anonymous memory.
+    ///
+    /// Without a file system to name them, file mappings show as the
+    /// object they are ([`AddressSpace::write_maps_files`] names them).
     pub fn write_maps_of(
         &self,
         out: &mut dyn core::fmt::Write,
         exe: &MapsFile,
     ) -> core::fmt::Result {
-        self.write_maps_width(out, exe, 25 + 6 * core::mem::size_of::<usize>() - 1)
+        self.write_maps_files(out, exe, &|_, _| {})
     }
 
-    /// [`AddressSpace::write_maps_of`] with the name column given.
+    /// [`AddressSpace::write_maps_of`] with file mappings named by the
+    /// file system: `files(id, found)` calls `found` with the file whose
+    /// page cache is the object `id` ([`FileNames`]). A file mapping then
+    /// shows the file's device, inode and path, with ` (deleted)` after
+    /// the path of a file that was unlinked (Linux's `d_path`), a newline
+    /// in the path as `\012` (`seq_file_path`), and as offset the file
+    /// offset its start maps (`vm_pgoff << 12`). A file the lookup does
+    /// not know shows as an unnamed object (the shmem device, the
+    /// object's id as inode).
+    pub fn write_maps_files(
+        &self,
+        out: &mut dyn core::fmt::Write,
+        exe: &MapsFile,
+        files: FileNames,
+    ) -> core::fmt::Result {
+        self.write_maps_width(out, exe, files, 25 + 6 * core::mem::size_of::<usize>() - 1)
+    }
+
+    /// [`AddressSpace::write_maps_files`] with the name column given.
     fn write_maps_width(
         &self,
         out: &mut dyn core::fmt::Write,
         exe: &MapsFile,
+        files: FileNames,
         width: usize,
     ) -> core::fmt::Result {
         for v in self.vmas.iter() {
+            let file = v
+                .kind
+                .object()
+                .filter(|&(id, _)| crate::mm::shm::file_size(id).is_some());
+            if let Some((id, pgoff)) = file {
+                let off = (pgoff as u64) << 12;
+                let mut r = None;
+                files(id, &mut |f| {
+                    let name = MapsName {
+                        path: f.path,
+                        deleted: f.deleted,
+                    };
+                    r = Some(maps_line(out, v, off, f.dev, f.ino, Some(name), width));
+                });
+                match r {
+                    Some(r) => r?,
+                    None => maps_line(out, v, off, SHMEM_DEV, u64::from(id), None, width)?,
+                }
+                continue;
+            }
             let (off, dev, ino, name): (u64, (u32, u32), u64, Option<&str>) = match v.kind {
                 VmaKind::Image(_) if exe.sigpage == Some(v.start) => {
                     (0, (0, 0), 0, Some("[sigpage]"))
@@ -1248,30 +1457,260 @@ impl AddressSpace {
                     u64::from(id),
                     Some("/dev/zero (deleted)"),
                 ),
+                // A private file mapping of an object the lookup above
+                // did not take (not a file: cannot happen).
+                VmaKind::FilePrivate { id, pgoff } => {
+                    ((pgoff as u64) << 12, SHMEM_DEV, u64::from(id), None)
+                }
                 VmaKind::Heap => (0, (0, 0), 0, Some("[heap]")),
                 VmaKind::Stack => (0, (0, 0), 0, Some("[stack]")),
                 VmaKind::Anonymous { .. } => (0, (0, 0), 0, None),
             };
-            let mut line = Counted { out, n: 0 };
-            write!(
-                line,
-                "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
-                v.start,
-                v.end,
-                if v.prot.read { 'r' } else { '-' },
-                if v.prot.write { 'w' } else { '-' },
-                if v.prot.exec { 'x' } else { '-' },
-                if v.kind.is_shared() { 's' } else { 'p' },
-                off,
-                dev.0,
-                dev.1,
-                ino
-            )?;
-            if let Some(name) = name {
-                let pad = width.saturating_sub(line.n);
-                write!(line, "{:pad$} {}", "", name, pad = pad)?;
+            let name = name.map(|path| MapsName {
+                path,
+                deleted: false,
+            });
+            maps_line(out, v, off, dev, ino, name, width)?;
+        }
+        Ok(())
+    }
+
+    /// A file shrank: unmap every page of every VMA on the file's object
+    /// `id` that shows an object page at or past `first_page_gone`,
+    /// dropping the mapping's frame reference: page-cache frames of
+    /// shared and private mappings, and the private copies a private
+    /// mapping made of such pages (Linux's `truncate_pagecache` ->
+    /// `unmap_mapping_range(..., even_cows = 1)`). The next touch of such
+    /// a page faults and, the page lying past the end, gets `SIGBUS`.
+    /// Object mappings use 4 KiB pages only, so nothing needs splitting
+    /// and nothing can fail.
+    pub fn truncate_mappings(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        id: crate::mm::shm::ShmId,
+        first_page_gone: usize,
+    ) {
+        for v in self.vmas.iter() {
+            let Some((j, pgoff)) = v.kind.object() else {
+                continue;
+            };
+            let skip = first_page_gone.saturating_sub(pgoff);
+            if j != id || skip >= v.size() / PAGE_SIZE {
+                continue;
             }
-            line.write_char('\n')?;
+            let from = v.start + skip * PAGE_SIZE;
+            let mut va = from;
+            while let Some(l) = mmu.next_leaf(va, v.end) {
+                if l.va < from || l.va + l.size > v.end {
+                    // A block across the cut (never made for objects):
+                    // page it, then look again.
+                    crate::mm::must(mmu.split(from), "truncate: split");
+                    crate::mm::must(mmu.split(l.va + l.size), "truncate: split");
+                    continue;
+                }
+                crate::mm::must(mmu.unmap(l.va, l.size, true), "truncate: unmap");
+                va = l.va + l.size;
+            }
+        }
+    }
+
+    /// `msync(start, len, flags)` as Linux 6.1's `sys_msync`: flags other
+    /// than `MS_ASYNC|MS_INVALIDATE|MS_SYNC`, an unaligned `start`, or
+    /// `MS_ASYNC` with `MS_SYNC`: `EINVAL`; `len` rounded up to pages,
+    /// `start + len` wrapping: `ENOMEM`; an empty range: done. Then the
+    /// VMAs of the range are walked: running out of VMAs before the end
+    /// is `ENOMEM`; a hole is `ENOMEM` at once with plain `MS_ASYNC`, else
+    /// remembered and returned (`ENOMEM`) after the walk.
+    ///
+    /// Nothing is written back: every file lives in memory, its page cache
+    /// is the file, and a shared mapping writes the cache's frames
+    /// directly, so `read` sees every write at once (`MS_SYNC`'s
+    /// `vfs_fsync_range` has nothing to do on tmpfs either).
+    /// `MS_INVALIDATE` of an `mlock`ed range would be `EBUSY` on Linux;
+    /// this kernel keeps no lock state (see [`AddressSpace::mlock`]), so it
+    /// never is.
+    pub fn msync(&self, start: usize, len: usize, flags: u32) -> Result<(), Errno> {
+        if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+            || start % PAGE_SIZE != 0
+            || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0)
+        {
+            return Err(Errno::EINVAL);
+        }
+        // (len + ~PAGE_MASK) & PAGE_MASK in unsigned long.
+        let len = len.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        let end = start.wrapping_add(len);
+        if end < start {
+            return Err(Errno::ENOMEM);
+        }
+        if end == start {
+            return Ok(());
+        }
+        let mut unmapped = Ok(());
+        let mut start = start;
+        let mut vmas = self.vmas.iter_from(start);
+        loop {
+            let v = vmas.next().ok_or(Errno::ENOMEM)?;
+            if start < v.start {
+                if flags == MS_ASYNC {
+                    return Err(Errno::ENOMEM);
+                }
+                start = v.start;
+                if start >= end {
+                    return Err(Errno::ENOMEM);
+                }
+                unmapped = Err(Errno::ENOMEM);
+            }
+            start = v.end;
+            if start >= end {
+                return unmapped;
+            }
+        }
+    }
+
+    /// One step of `mincore` (Linux's `do_mincore`): the residency of the
+    /// pages from `start` (page-aligned) to the end of the VMA holding it
+    /// or `out.len()` pages, whichever comes first, one byte each (1:
+    /// resident) into `out`; returns how many. `ENOMEM` if no VMA holds
+    /// `start`.
+    ///
+    /// A page mapped in the table is resident. An absent page is resident
+    /// if its memory object has it (shared memory, a file's page cache:
+    /// Linux's `mincore_page` looks at the cache, not the table), or, for
+    /// an ELF segment, if the file holds bytes for it (the executable is in
+    /// memory); absent private anonymous memory is not. Device memory is
+    /// mapped whole, hence resident.
+    pub fn mincore_step(
+        &self,
+        mmu: &dyn Mmu,
+        start: usize,
+        out: &mut [u8],
+    ) -> Result<usize, Errno> {
+        let v = self.vmas.find(start).ok_or(Errno::ENOMEM)?;
+        let n = ((v.end - start) / PAGE_SIZE).min(out.len());
+        for (i, b) in out[..n].iter_mut().enumerate() {
+            let page = start + i * PAGE_SIZE;
+            let resident = mmu.lookup(page).is_some()
+                || match v.kind {
+                    VmaKind::Shm { id, pgoff, .. } | VmaKind::FilePrivate { id, pgoff } => {
+                        let index = pgoff.saturating_add((page - v.start) / PAGE_SIZE);
+                        crate::mm::shm::page(id, index).is_some()
+                    }
+                    VmaKind::Image(d) => d.in_page(page, PAGE_SIZE).is_some(),
+                    VmaKind::Device { .. } => true,
+                    VmaKind::Anonymous { .. } | VmaKind::Heap | VmaKind::Stack => false,
+                };
+            *b = u8::from(resident);
+        }
+        Ok(n)
+    }
+
+    /// Whether VMAs cover `[start, end)` without a hole.
+    fn covers(&self, start: usize, end: usize) -> bool {
+        let mut at = start;
+        for v in self.vmas.iter_from(start) {
+            if v.start > at {
+                return false;
+            }
+            at = v.end;
+            if at >= end {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// `mlock`/`mlock2` of the decoded range `r` (Linux's `do_mlock`):
+    /// `ENOMEM` if any part of it is not mapped (`apply_vma_lock_flags`),
+    /// then, unless `on_fault` (`MLOCK_ONFAULT`), every page is faulted in
+    /// as `__mm_populate` does (device memory is skipped, a `PROT_NONE`
+    /// VMA or a page past the end of a file fails); a failure is turned
+    /// into mlock's errno by `__mlock_posix_error_return`: `EFAULT` is
+    /// `ENOMEM`, `ENOMEM` (no frame) is `EAGAIN`.
+    ///
+    /// Pages are never swapped out or migrated here, so residency is all
+    /// a lock means: no `VM_LOCKED` state is kept (so `msync`'s
+    /// `MS_INVALIDATE` is never `EBUSY`, `/proc` shows no `VmLck`), and
+    /// `RLIMIT_MEMLOCK` does not apply (every task is root, with
+    /// `CAP_IPC_LOCK`).
+    pub fn mlock(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        r: RangeRequest,
+        on_fault: bool,
+    ) -> Result<(), Errno> {
+        if !self.covers(r.start, r.end) {
+            return Err(Errno::ENOMEM);
+        }
+        if on_fault {
+            return Ok(());
+        }
+        self.populate_range(mmu, r.start, r.end, false)
+            .map_err(|e| match e {
+                Errno::ENOMEM => Errno::EAGAIN,
+                _ => Errno::ENOMEM,
+            })
+    }
+
+    /// `munlock`: `ENOMEM` if any part of `r` is not mapped, as
+    /// `apply_vma_lock_flags`; nothing else to undo (see
+    /// [`AddressSpace::mlock`]).
+    pub fn munlock(&self, r: RangeRequest) -> Result<(), Errno> {
+        if self.covers(r.start, r.end) {
+            Ok(())
+        } else {
+            Err(Errno::ENOMEM)
+        }
+    }
+
+    /// `mlockall(flags)`: no flag, an unknown flag, or `MCL_ONFAULT` alone
+    /// is `EINVAL`; `MCL_CURRENT` (without `MCL_ONFAULT`) faults in every
+    /// mapping now, ignoring what cannot be had (`mm_populate`);
+    /// `MCL_FUTURE` (without `MCL_ONFAULT`) does so for every later
+    /// mapping and heap growth ([`AddressSpace::lock_future`]).
+    pub fn mlockall(&mut self, mmu: &mut dyn Mmu, flags: u32) -> Result<(), Errno> {
+        if flags == 0
+            || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0
+            || flags == MCL_ONFAULT
+        {
+            return Err(Errno::EINVAL);
+        }
+        let on_fault = flags & MCL_ONFAULT != 0;
+        self.lock_future = flags & MCL_FUTURE != 0 && !on_fault;
+        if flags & MCL_CURRENT != 0 && !on_fault {
+            let _ = self.populate_range(mmu, 0, self.task_size, true);
+        }
+        Ok(())
+    }
+
+    /// `munlockall`: later mappings are no longer faulted in at once.
+    pub fn munlockall(&mut self) {
+        self.lock_future = false;
+    }
+
+    /// Linux's `__mm_populate` over `[start, end)`: each VMA's part is
+    /// populated ([`AddressSpace::populate`]); with `ignore_errors` a VMA
+    /// that fails is skipped, else the first failure is returned.
+    fn populate_range(
+        &mut self,
+        mmu: &mut dyn Mmu,
+        start: usize,
+        end: usize,
+        ignore_errors: bool,
+    ) -> Result<(), Errno> {
+        let mut at = start;
+        while at < end {
+            let Some(v) = self.vmas.iter_from(at).next().copied() else {
+                break;
+            };
+            if v.start >= end {
+                break;
+            }
+            let (a, b) = (v.start.max(at), v.end.min(end));
+            match self.populate(mmu, &v, a, b) {
+                Err(e) if !ignore_errors => return Err(e),
+                _ => {}
+            }
+            at = v.end;
         }
         Ok(())
     }
@@ -1305,6 +1744,98 @@ impl AddressSpace {
     }
 }
 
+/// What `/proc/<pid>/maps` shows for a file mapping: the file system's
+/// answer for the file whose page cache a mapping shows.
+#[derive(Clone, Copy, Debug)]
+pub struct MappedFile<'a> {
+    /// The file's path (as `d_path` gives it, without ` (deleted)`).
+    pub path: &'a str,
+    /// The file system's device (major, minor).
+    pub dev: (u32, u32),
+    pub ino: u64,
+    /// Unlinked: ` (deleted)` follows the path.
+    pub deleted: bool,
+}
+
+/// The file system's lookup for `/proc/<pid>/maps`
+/// ([`AddressSpace::write_maps_files`]): `files(id, found)` calls `found`
+/// once with the file whose page cache is the memory object `id`, or not
+/// at all if no file has that object. (A callback, so the path may be
+/// borrowed from wherever the file system keeps or builds it.)
+pub type FileNames<'a> = &'a dyn Fn(crate::mm::shm::ShmId, &mut dyn FnMut(&MappedFile));
+
+/// A name column of `/proc/<pid>/maps`.
+struct MapsName<'a> {
+    path: &'a str,
+    deleted: bool,
+}
+
+/// One line of `/proc/<pid>/maps` (`show_map_vma`).
+fn maps_line(
+    out: &mut dyn core::fmt::Write,
+    v: &Vma,
+    off: u64,
+    dev: (u32, u32),
+    ino: u64,
+    name: Option<MapsName>,
+    width: usize,
+) -> core::fmt::Result {
+    let mut line = Counted { out, n: 0 };
+    write!(
+        line,
+        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
+        v.start,
+        v.end,
+        if v.prot.read { 'r' } else { '-' },
+        if v.prot.write { 'w' } else { '-' },
+        if v.prot.exec { 'x' } else { '-' },
+        if v.kind.is_shared() { 's' } else { 'p' },
+        off,
+        dev.0,
+        dev.1,
+        ino
+    )?;
+    if let Some(name) = name {
+        let pad = width.saturating_sub(line.n);
+        write!(line, "{:pad$} ", "", pad = pad)?;
+        // seq_file_path(m, file, "\n"): a newline is escaped in octal.
+        for (i, part) in name.path.split('\n').enumerate() {
+            if i > 0 {
+                line.write_str("\\012")?;
+            }
+            line.write_str(part)?;
+        }
+        if name.deleted {
+            line.write_str(" (deleted)")?;
+        }
+    }
+    line.write_char('\n')
+}
+
+/// `AddressSpace::truncate_mappings` as a function: what the file
+/// system calls for every address space when a file shrinks
+/// (`ftruncate`), after [`crate::mm::shm::set_file_size`].
+pub fn truncate_mappings(
+    space: &mut AddressSpace,
+    mmu: &mut dyn Mmu,
+    id: crate::mm::shm::ShmId,
+    first_page_gone: usize,
+) {
+    space.truncate_mappings(mmu, id, first_page_gone)
+}
+
+/// `msync` flags (asm-generic/mman-common.h; ARM and arm64 use them).
+pub const MS_ASYNC: u32 = 1;
+pub const MS_INVALIDATE: u32 = 2;
+pub const MS_SYNC: u32 = 4;
+
+/// `mlockall` flags.
+pub const MCL_CURRENT: u32 = 1;
+pub const MCL_FUTURE: u32 = 2;
+pub const MCL_ONFAULT: u32 = 4;
+/// `mlock2`'s one flag.
+pub const MLOCK_ONFAULT: u32 = 1;
+
 /// A `fmt::Write` that counts what it passes on (for `seq_pad`).
 struct Counted<'a> {
     out: &'a mut dyn core::fmt::Write,
@@ -1318,6 +1849,8 @@ impl core::fmt::Write for Counted<'_> {
     }
 }
 
+#[cfg(test)]
+mod file_tests;
 #[cfg(test)]
 mod fork_tests;
 #[cfg(test)]

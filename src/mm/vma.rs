@@ -71,6 +71,26 @@ pub enum VmaKind {
         /// As for [`VmaKind::Anonymous`] (`VM_MAYWRITE`).
         may_write: bool,
     },
+    /// A private file mapping (`MAP_PRIVATE` of a regular file):
+    /// copy-on-write over the file's page cache, the object `id`
+    /// ([`crate::mm::shm::create_file`]). A read maps the cache frame
+    /// read-only, so the file's later writes show through until the page
+    /// is written; a write copies the cache page into a frame of the
+    /// mapping's own. Page `i` of the VMA is page `pgoff + i` of the file.
+    /// Like [`VmaKind::Shm`], the address space is a user of the object
+    /// while a VMA on it exists. Always `VM_MAYWRITE` (private).
+    ///
+    /// A *shared* file mapping needs no kind of its own: it is a
+    /// [`VmaKind::Shm`] on the file's object (the frames, faults, fork and
+    /// `madvise` behave exactly as for shared anonymous memory); what
+    /// differs (`SIGBUS` past the end, no overcommit charge, the name in
+    /// `/proc/<pid>/maps`) is a property of the object, which knows it is
+    /// a file ([`crate::mm::shm::file_size`] is `Some`).
+    FilePrivate {
+        id: crate::mm::shm::ShmId,
+        /// The file page that `vma.start` shows.
+        pgoff: usize,
+    },
 }
 
 impl VmaKind {
@@ -82,6 +102,17 @@ impl VmaKind {
             self,
             VmaKind::Anonymous { shared: true, .. } | VmaKind::Shm { .. } | VmaKind::Device { .. }
         )
+    }
+
+    /// The memory object the VMA is a window on (shared memory, a file's
+    /// page cache) and the object page its start shows.
+    pub fn object(&self) -> Option<(crate::mm::shm::ShmId, usize)> {
+        match *self {
+            VmaKind::Shm { id, pgoff, .. } | VmaKind::FilePrivate { id, pgoff } => {
+                Some((id, pgoff))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -176,6 +207,10 @@ impl Vma {
                 pgoff: pgoff.saturating_add(start.saturating_sub(self.start) / PAGE_SIZE),
                 may_write,
             },
+            VmaKind::FilePrivate { id, pgoff } => VmaKind::FilePrivate {
+                id,
+                pgoff: pgoff.saturating_add(start.saturating_sub(self.start) / PAGE_SIZE),
+            },
             other => other,
         };
         Vma {
@@ -234,6 +269,10 @@ impl Vma {
                     may_write: wb,
                 },
             ) => ia == ib && wa == wb && oa.checked_add(self.size() / PAGE_SIZE) == Some(ob),
+            (
+                VmaKind::FilePrivate { id: ia, pgoff: oa },
+                VmaKind::FilePrivate { id: ib, pgoff: ob },
+            ) => ia == ib && oa.checked_add(self.size() / PAGE_SIZE) == Some(ob),
             (VmaKind::Stack, VmaKind::Stack) | (VmaKind::Heap, VmaKind::Heap) => true,
             _ => false,
         }

@@ -10,13 +10,15 @@
 //! `do_mmap`, `__get_unmapped_area`; mm/mprotect.c `do_mprotect_pkey`;
 //! mm/vma.c `do_vmi_munmap`), so a call with several problems gets the same
 //! errno as on Linux. This kernel's own policies (never W+X, device memory
-//! never executable, no file mappings yet, strict prot bits) are slotted in
+//! never executable, strict prot bits) are slotted in
 //! where Linux makes the analogous decision and are marked "Policy".
 //!
 //! The constants are Linux's uapi values; asm-generic, ARM and arm64 agree on
 //! every one of them.
 
+use crate::drivers::chardev::{CharDev, MappedTypes, MmapArgs, PrivateData};
 use crate::errno::Errno;
+use crate::mm::memtype::MemoryType;
 
 /// The page size the syscall ABI is expressed in (4 KiB on ARM and arm64 as
 /// configured here).
@@ -131,17 +133,28 @@ impl Prot {
 pub enum Backing {
     /// Zero-filled memory (also `/dev/zero`).
     Anonymous,
-    /// Physical device memory through `/dev/mem`.
-    DevMem {
-        /// Physical address of the first byte (the mmap offset).
+    /// Physical memory a driver's `mmap` granted (`/dev/mem`, a DMA
+    /// buffer): mapped whole at once, as Linux's `remap_pfn_range`.
+    Device {
+        /// Physical address of the first byte.
         phys: u64,
-        /// The fd was opened with `O_SYNC`/`O_DSYNC`: map uncached, as
-        /// Linux's `uncached_access()` does.
-        sync: bool,
+        /// The memory type the driver chose (e.g. `/dev/mem` with
+        /// `O_SYNC`: Strongly-ordered, as Linux's `uncached_access()`).
+        mem: MemoryType,
         /// Whether the mapping may ever become writable (Linux's
-        /// `VM_MAYWRITE`): only shared mappings of an `O_RDWR` fd. A later
-        /// `mprotect(PROT_WRITE)` must be refused when false.
+        /// `VM_MAYWRITE`): for `/dev/mem` only shared mappings of an
+        /// `O_RDWR` fd. A later `mprotect(PROT_WRITE)` must be refused
+        /// when false.
         may_write: bool,
+    },
+    /// A regular file: its page cache, the memory object `id`
+    /// (`crate::mm::shm`). Shared: a window on the cache; private:
+    /// copy-on-write over it. [`MmapRequest::may_write`] says whether a
+    /// shared one may ever be writable.
+    File {
+        id: crate::mm::shm::ShmId,
+        /// The first file page mapped (the offset / 4096).
+        pgoff: usize,
     },
 }
 
@@ -180,29 +193,75 @@ pub struct MmapRequest {
 }
 
 /// What a file descriptor refers to, as far as `mmap` cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FdKind {
-    /// `/dev/mem`, with the flags it was opened with (`O_ACCMODE`, `O_SYNC`).
-    DevMem { flags: u32 },
+#[derive(Clone, Copy)]
+pub enum FdKind<'a> {
+    /// A character device with a driver (`drivers::chardev`): `/dev/mem`,
+    /// `/dev/dmabuf0`, ... with the flags it was opened with, the open
+    /// file's driver word, and what every process maps now over the
+    /// driver's exclusive range (for the mismatched-attributes rule).
+    Driver {
+        dev: &'a dyn CharDev,
+        flags: u32,
+        private: &'a PrivateData,
+        mapped: MappedTypes,
+    },
     /// `/dev/zero`, with its open flags: behaves as an anonymous mapping
     /// (shared: Linux's shmem), under the file-mode rules of any mapping.
     DevZero { flags: u32 },
-    /// A regular file; not mappable yet (`ENODEV`).
+    /// A file that cannot be mapped (`ENODEV`), or `EACCES` if not open
+    /// for reading.
     File { readable: bool },
+    /// A regular file of the in-memory file system: its page cache is
+    /// the memory object `id`. `flags` are the open flags (`O_ACCMODE`);
+    /// `ino` and `dev` name it (for `/proc/<pid>/maps`, through the VFS).
+    Regular {
+        id: crate::mm::shm::ShmId,
+        flags: u32,
+        ino: u64,
+        dev: (u32, u32),
+    },
     /// The console; a tty cannot be mapped (`ENODEV`).
     Console,
     /// The descriptor number is not open.
     Closed,
 }
 
+impl core::fmt::Debug for FdKind<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FdKind::Driver { flags, mapped, .. } => f
+                .debug_struct("Driver")
+                .field("flags", flags)
+                .field("mapped", mapped)
+                .finish_non_exhaustive(),
+            FdKind::DevZero { flags } => f.debug_struct("DevZero").field("flags", flags).finish(),
+            FdKind::File { readable } => {
+                f.debug_struct("File").field("readable", readable).finish()
+            }
+            FdKind::Regular {
+                id,
+                flags,
+                ino,
+                dev,
+            } => f
+                .debug_struct("Regular")
+                .field("id", id)
+                .field("flags", flags)
+                .field("ino", ino)
+                .field("dev", dev)
+                .finish(),
+            FdKind::Console => f.write_str("Console"),
+            FdKind::Closed => f.write_str("Closed"),
+        }
+    }
+}
+
 /// Facts about the calling task that decoding needs.
 pub struct MmContext<'a> {
     /// First address user space cannot use (Linux `TASK_SIZE`).
     pub task_size: usize,
-    /// `[start, end)` physical ranges `/dev/mem` may map.
-    pub device_windows: &'a [(u64, u64)],
     /// Looks up a file descriptor; `None` or `Closed` means `EBADF`.
-    pub fd: &'a dyn Fn(i32) -> Option<FdKind>,
+    pub fd: &'a dyn Fn(i32) -> Option<FdKind<'a>>,
 }
 
 /// A validated, page-aligned, non-empty `[start, end)` range.
@@ -252,18 +311,24 @@ const fn is_page_aligned(addr: usize) -> bool {
 ///      `MAP_GROWSDOWN` mapping is accepted as a plain mapping.
 ///    * `/dev/zero`: anonymous (shared or private), but `MAP_GROWSDOWN` is
 ///      `EINVAL` as for every file mapping.
-///    * `/dev/mem`: shared `PROT_WRITE` needs an fd open for writing, any
-///      mapping needs it open for reading, else `EACCES` (`FMODE_*`
-///      checks); Policy: `PROT_EXEC` is `EACCES` (device memory is never
-///      executable: a speculative fetch could touch a register with side
-///      effects) and a private writable mapping is `EACCES` (it would need
-///      copy-on-write of device memory, which this kernel does not do);
-///      `MAP_GROWSDOWN`: `EINVAL`; then the driver: `[offset, offset+len)`
-///      must lie inside one device window, else `EPERM` (as Linux's
-///      `STRICT_DEVMEM` `range_is_allowed`; this is what keeps RAM, page
-///      tables and the kernel out of reach).
-///    * regular file: not readable: `EACCES`, else `ENODEV` (not supported
-///      yet); console: `ENODEV` (no `mmap` file operation).
+///    * a driver (`/dev/mem`, `/dev/dmabuf0`): shared `PROT_WRITE` needs
+///      an fd open for writing, any mapping needs it open for reading,
+///      else `EACCES` (`FMODE_*` checks); Policy: `PROT_EXEC` is `EACCES`
+///      (driver memory is never executable: for device registers a
+///      speculative fetch could touch a register with side effects);
+///      `MAP_GROWSDOWN`: `EINVAL`; then the driver's own `mmap`
+///      (`CharDev::mmap`; `/dev/mem`'s rules are in `drivers::devmem`).
+///    * regular file ([`FdKind::Regular`]): first (before step 6, where
+///      `do_mmap` calls `file_mmap_ok`) the range must stay below
+///      `MAX_LFS_FILESIZE`, else `EOVERFLOW` ([`file_mmap_ok`]); then a
+///      shared `PROT_WRITE` mapping needs an fd open for writing and any
+///      mapping one open for reading (`EACCES`); `MAP_GROWSDOWN`:
+///      `EINVAL`. A shared mapping of an fd not open for writing may never
+///      become writable (`may_write` false, as Linux clears
+///      `VM_MAYWRITE`). A private mapping of a read-only fd may be
+///      writable: its writes are copies.
+///    * another file ([`FdKind::File`]): not readable: `EACCES`, else
+///      `ENODEV`; console: `ENODEV` (no `mmap` file operation).
 ///
 /// `MAP_FIXED_NOREPLACE`'s `EEXIST` needs the address space, so the caller
 /// checks it when performing a [`Placement::FixedNoReplace`] request.
@@ -306,7 +371,7 @@ pub fn decode_mmap(
     // that and the byte sum also keeps the physical end representable.
     let pgoff = usize::try_from(offset / PAGE_SIZE as u64).map_err(|_| Errno::EOVERFLOW)?;
     pgoff.checked_add(len / PAGE_SIZE).ok_or(Errno::EOVERFLOW)?;
-    let offset_end = offset.checked_add(len as u64).ok_or(Errno::EOVERFLOW)?;
+    offset.checked_add(len as u64).ok_or(Errno::EOVERFLOW)?;
 
     // 5. __get_unmapped_area.
     let placement = if flags & MAP_FIXED_NOREPLACE != 0 {
@@ -335,6 +400,14 @@ pub fn decode_mmap(
             addr
         }
     };
+
+    // do_mmap's file_mmap_ok, for a regular file (the only kind with a
+    // size limit that can be reached here).
+    if matches!(file, Some(FdKind::Regular { .. }))
+        && !file_mmap_ok(pgoff as u64, len as u64, usize::BITS)
+    {
+        return Err(Errno::EOVERFLOW);
+    }
 
     // 6. Policy: strict prot bits, never writable and executable at once.
     let prot = Prot::from_bits(prot).ok_or(Errno::EINVAL)?;
@@ -379,7 +452,12 @@ pub fn decode_mmap(
             }
             Backing::Anonymous
         }
-        Some(FdKind::DevMem { flags: oflags }) => {
+        Some(FdKind::Driver {
+            dev,
+            flags: oflags,
+            private,
+            mapped,
+        }) => {
             let acc = oflags & O_ACCMODE;
             let fmode_read = acc == O_RDONLY || acc == O_RDWR;
             let fmode_write = acc == O_WRONLY || acc == O_RDWR;
@@ -393,27 +471,44 @@ pub fn decode_mmap(
             if prot.exec {
                 return Err(Errno::EACCES);
             }
-            if !shared && prot.write {
+            if grows_down {
+                return Err(Errno::EINVAL);
+            }
+            // mmap_region -> f_op->mmap: the driver decides the rest.
+            let args = MmapArgs {
+                offset,
+                len,
+                shared,
+                prot,
+                open_flags: oflags,
+            };
+            let m = dev.mmap(&args, private, &mapped)?;
+            // The granted range must be representable (the VMA checks
+            // alignment again).
+            m.phys.checked_add(len as u64).ok_or(Errno::EOVERFLOW)?;
+            Backing::Device {
+                phys: m.phys,
+                mem: m.mem,
+                may_write: m.may_write,
+            }
+        }
+        Some(FdKind::Regular {
+            id, flags: oflags, ..
+        }) => {
+            // do_mmap's MAP_SHARED / MAP_PRIVATE file checks: a shared
+            // writable mapping needs FMODE_WRITE, any mapping FMODE_READ;
+            // then the file system's mmap (shmem_mmap: always there).
+            let (fmode_read, fmode_write) = fmode(oflags);
+            if shared && prot.write && !fmode_write {
+                return Err(Errno::EACCES);
+            }
+            if !fmode_read {
                 return Err(Errno::EACCES);
             }
             if grows_down {
                 return Err(Errno::EINVAL);
             }
-            // The driver's mmap: the whole range in one permitted window.
-            let allowed = ctx
-                .device_windows
-                .iter()
-                .any(|&(start, end)| start <= offset && offset_end <= end);
-            if !allowed {
-                return Err(Errno::EPERM);
-            }
-            Backing::DevMem {
-                phys: offset,
-                // Linux's /dev/mem maps uncached when O_DSYNC is set, which
-                // O_SYNC includes.
-                sync: oflags & O_DSYNC != 0,
-                may_write: shared && fmode_write,
-            }
+            Backing::File { id, pgoff }
         }
         Some(FdKind::File { readable }) => {
             if !readable {
@@ -429,11 +524,12 @@ pub fn decode_mmap(
     // do_mmap: a shared mapping of a file not open for writing loses
     // VM_MAYWRITE; anonymous and private mappings keep it.
     let may_write = match (file, &backing) {
-        (_, Backing::DevMem { may_write, .. }) => *may_write,
+        (_, Backing::Device { may_write, .. }) => *may_write,
         (Some(FdKind::DevZero { flags: oflags }), _) if shared => {
             let acc = oflags & O_ACCMODE;
             acc == O_WRONLY || acc == O_RDWR
         }
+        (Some(FdKind::Regular { flags: oflags, .. }), _) if shared => fmode(oflags).1,
         _ => true,
     };
 
@@ -448,6 +544,77 @@ pub fn decode_mmap(
         may_write,
         noreserve: flags & MAP_NORESERVE != 0,
     })
+}
+
+/// `(FMODE_READ, FMODE_WRITE)` of a file opened with `flags` (Linux's
+/// `OPEN_FMODE`: `O_ACCMODE` 3 gives neither).
+const fn fmode(flags: u32) -> (bool, bool) {
+    let acc = flags & O_ACCMODE;
+    (
+        acc == O_RDONLY || acc == O_RDWR,
+        acc == O_WRONLY || acc == O_RDWR,
+    )
+}
+
+/// Linux's `file_mmap_ok` for a regular file: `len` bytes from page
+/// `pgoff` stay within `MAX_LFS_FILESIZE`, which is `ULONG_MAX << 12` with
+/// 32-bit longs and `LLONG_MAX` with 64-bit ones (`long_bits`). False is
+/// `EOVERFLOW`.
+pub const fn file_mmap_ok(pgoff: u64, len: u64, long_bits: u32) -> bool {
+    let max = if long_bits == 32 {
+        (u32::MAX as u64) << 12
+    } else {
+        i64::MAX as u64
+    };
+    if len > max {
+        return false;
+    }
+    pgoff <= (max - len) >> 12
+}
+
+/// Decodes `mincore(start, len, vec)` as Linux's `sys_mincore` checks it
+/// before walking: `start` unaligned: `EINVAL`; `[start, start + len)`
+/// not inside user space (`access_ok`): `ENOMEM`; the vector of
+/// `ceil(len / 4096)` bytes not inside user space: `EFAULT`. Returns
+/// `(start, pages)`; `pages` may be 0 (nothing to do). A hole met while
+/// walking is `ENOMEM` and a vector that cannot be written `EFAULT`
+/// (the caller's business).
+pub fn decode_mincore(
+    start: usize,
+    len: usize,
+    vec: usize,
+    task_size: usize,
+) -> Result<(usize, usize), Errno> {
+    if !is_page_aligned(start) {
+        return Err(Errno::EINVAL);
+    }
+    if start.checked_add(len).is_none_or(|e| e > task_size) {
+        return Err(Errno::ENOMEM);
+    }
+    let pages = len / PAGE_SIZE + usize::from(len % PAGE_SIZE != 0);
+    if vec.checked_add(pages).is_none_or(|e| e > task_size) {
+        return Err(Errno::EFAULT);
+    }
+    Ok((start, pages))
+}
+
+/// The range of `mlock`, `mlock2` and `munlock` (Linux's `do_mlock` and
+/// `apply_vma_lock_flags`): `start` rounded down to a page, `len` made
+/// `PAGE_ALIGN(len + offset_in_page(start))` in unsigned long (wrapping
+/// as Linux's arithmetic does); an end below the start: `EINVAL`; an
+/// empty range: `Ok(None)` (success, nothing to do).
+pub fn decode_lock_range(start: usize, len: usize) -> Result<Option<RangeRequest>, Errno> {
+    let off = start % PAGE_SIZE;
+    let len = len.wrapping_add(off).wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    let start = start - off;
+    let end = start.wrapping_add(len);
+    if end < start {
+        return Err(Errno::EINVAL);
+    }
+    if end == start {
+        return Ok(None);
+    }
+    Ok(Some(RangeRequest { start, end }))
 }
 
 /// Decodes `munmap(addr, len)` as Linux's `do_vmi_munmap` does:

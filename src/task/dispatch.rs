@@ -34,12 +34,47 @@ impl Task {
                 self.writev(a[0] as i32, a[1], a[2], word)
             }
             Sys::Read => self.read(a[0] as i32, a[1], a[2]),
-            Sys::Open => self.open(AT_FDCWD, a[0], a[1] as u32),
+            Sys::Open => self.open(AT_FDCWD, a[0], a[1] as u32, a[2] as u32),
+            // creat(path, mode): open with O_CREAT|O_WRONLY|O_TRUNC.
+            Sys::Creat => self.open(AT_FDCWD, a[0], 0o1101, a[1] as u32),
+            Sys::Readv => {
+                let word = self.word();
+                self.readv(a[0] as i32, a[1], a[2], word)
+            }
+            Sys::Pread64 | Sys::Pwrite64 => {
+                let off = self.off64(a, 3);
+                self.pread_pwrite(sys == Sys::Pwrite64, a[0] as i32, a[1], a[2], off)
+            }
+            Sys::Mkdir => self.mkdirat(AT_FDCWD, a[0], a[1] as u32),
+            Sys::MkdirAt => self.mkdirat(a[0] as i32, a[1], a[2] as u32),
+            Sys::Rmdir => self.unlinkat(AT_FDCWD, a[0], 0x200),
+            Sys::Unlink => self.unlinkat(AT_FDCWD, a[0], 0),
+            Sys::UnlinkAt => self.unlinkat(a[0] as i32, a[1], a[2] as u32),
+            Sys::Rename => self.renameat2(AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
+            Sys::RenameAt => self.renameat2(a[0] as i32, a[1], a[2] as i32, a[3], 0),
+            Sys::RenameAt2 => self.renameat2(a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
+            Sys::Link => self.linkat(AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
+            Sys::LinkAt => self.linkat(a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
+            Sys::Symlink => self.symlinkat(a[0], AT_FDCWD, a[1]),
+            Sys::SymlinkAt => self.symlinkat(a[0], a[1] as i32, a[2]),
+            // The native length: 32-bit on ARM's truncate/ftruncate.
+            Sys::Truncate => self.truncate_path(a[0], a[1] as isize as i64),
+            Sys::Ftruncate => self.ftruncate(a[0] as i32, a[1] as isize as i64),
+            // ARM's 64-bit forms: the length in an aligned register pair.
+            Sys::Truncate64 => {
+                self.truncate_path(a[0], (a[2] as u32 as u64 | (a[3] as u64) << 32) as i64)
+            }
+            Sys::Ftruncate64 => self.ftruncate(
+                a[0] as i32,
+                (a[2] as u32 as u64 | (a[3] as u64) << 32) as i64,
+            ),
+            // Nothing to write back: the file system is in memory.
+            Sys::Fsync => self.fd(a[0] as i32).map(|_| 0),
             Sys::OpenAt => {
                 if a[0] as i32 != AT_FDCWD && self.fd(a[0] as i32).is_err() {
                     Err(Errno::EBADF)
                 } else {
-                    self.open(a[0] as i32, a[1], a[2] as u32)
+                    self.open(a[0] as i32, a[1], a[2] as u32, a[3] as u32)
                 }
             }
             Sys::Dup => self.dup(a[0] as i32),
@@ -77,13 +112,15 @@ impl Task {
             Sys::Close => self.close(a[0] as i32),
             Sys::GetPid => Ok(self.pid as usize),
             Sys::SetTidAddress => Ok(self.pid as usize),
-            // The console is a terminal (task/tty.rs); other fds are
-            // not: ENOTTY. TIOCSPGRP here knows only the caller's group
-            // (the scheduler's path checks the process table).
-            Sys::Ioctl => {
+            // The console is a terminal (task/tty.rs; TIOCSPGRP here
+            // knows only the caller's group, the scheduler's path checks
+            // the process table); a driver's fd goes to its driver
+            // (`task::devio`); other fds have no ioctls: ENOTTY.
+            Sys::Ioctl if self.fd(a[0] as i32).is_ok_and(|f| f.is_console()) => {
                 let own = self.pgid;
-                self.ioctl(a[0] as i32, a[1] as u32, a[2], |g| g == own)
+                self.tty_ioctl(a[0] as i32, a[1] as u32, a[2], |g| g == own)
             }
+            Sys::Ioctl => self.ioctl(a[0] as i32, a[1] as u32, a[2]),
             Sys::Brk => Ok(self.space.brk(self.mmu.as_mut(), a[0])),
             Sys::Munmap => self.munmap(a[0], a[1]),
             Sys::Mprotect => self.mprotect(a[0], a[1], a[2] as u32),
@@ -91,6 +128,13 @@ impl Task {
             Sys::Mmap => self.mmap(a, a[5] as u64),
             Sys::Madvise => self.madvise(a[0], a[1], a[2]),
             Sys::Mremap => self.mremap(a),
+            Sys::Msync => self.msync(a[0], a[1], a[2]),
+            Sys::Mincore => self.mincore(a[0], a[1], a[2]),
+            Sys::Mlock => self.mlock(a[0], a[1], 0),
+            Sys::Mlock2 => self.mlock(a[0], a[1], a[2]),
+            Sys::Munlock => self.munlock(a[0], a[1]),
+            Sys::Mlockall => self.mlockall(a[0]),
+            Sys::Munlockall => self.munlockall(),
             Sys::SetTls => Ok(0),
             // The process calls switch stacks: `sched` handles them before
             // a task's own syscalls are reached.

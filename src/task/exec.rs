@@ -1,9 +1,9 @@
 //! `exec`: a program from the initramfs becomes a task: lazy segment
 //! VMAs, the stack VMA with Linux's initial stack written in.
 
-use super::{random_bytes, File, Task, UserLayout, INITRAMFS};
+use super::{random_bytes, File, Task, UserLayout};
 use crate::errno::Errno;
-use crate::loader::{self, cpio, elf, stack};
+use crate::loader::{elf, stack};
 use crate::mm::space::{Access2, AddressSpace, Mmu};
 use crate::mm::vma::{ImageData, Vma, VmaKind};
 use crate::syscall::mm_args::{Prot, PAGE_SIZE};
@@ -39,11 +39,6 @@ impl Task {
         mut mmu: Box<dyn Mmu + Send>,
     ) -> Result<(Task, u64, u64), ExecError> {
         use alloc::format;
-        let bytes = INITRAMFS
-            .get()
-            .ok_or_else(|| ExecError::new(Errno::ENOENT, String::from("no initramfs")))?;
-        let archive = cpio::Archive::new(bytes)
-            .map_err(|e| ExecError::new(Errno::EIO, format!("initramfs: {e}")))?;
         // Relative to the process's working directory; `#!` scripts hand
         // over to their interpreter (binfmt_script), up to 5 levels.
         let mut shown: &[u8] = path.as_bytes();
@@ -55,8 +50,21 @@ impl Task {
         args.extend_from_slice(argv);
         let mut depth = 0;
         let image = loop {
-            let image = loader::find_file(&archive, &load)
-                .map_err(|e| ExecError::new(Errno::from(e), format!("{load}: {e}")))?;
+            let image = crate::fs::exec_bytes(&load).map_err(|e| {
+                let why = match (e, crate::fs::UNPACK_ERROR.get()) {
+                    (_, Some(broken)) => format!("{} (initramfs: {broken})", e.name()),
+                    (Errno::ELOOP, None) => format!(
+                        "too many levels of symbolic links (more than {})",
+                        crate::fs::tmpfs::MAX_SYMLINKS
+                    ),
+                    (Errno::EACCES, None) => String::from(
+                        "permission denied (not a regular file with an execute bit, or \
+                         changed since boot)",
+                    ),
+                    _ => String::from(e.name()),
+                };
+                ExecError::new(e, format!("{load}: {why}"))
+            })?;
             let sb = match super::shebang::parse(image) {
                 None => break image,
                 Some(Ok(sb)) => sb,

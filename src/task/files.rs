@@ -4,9 +4,9 @@
 use super::pipe::{self, End, ReadStep, WriteStep};
 use super::shared::Shared;
 use super::uaccess::CHUNK;
-use super::{initramfs, Task};
+use super::vfs::Found;
+use super::Task;
 use crate::errno::Errno;
-use crate::loader::{self, cpio};
 use crate::syscall::mm_args::{self, FdKind};
 use alloc::vec::Vec;
 
@@ -24,12 +24,14 @@ pub(super) const O_CREAT: u32 = 0o100;
 pub(super) const O_EXCL: u32 = 0o200;
 const O_NOCTTY: u32 = 0o400;
 const O_TRUNC: u32 = 0o1000;
-const O_APPEND: u32 = 0o2000;
+pub(super) const O_APPEND: u32 = 0o2000;
 pub(super) const O_NONBLOCK: u32 = 0o4000;
 const FASYNC: u32 = 0o20000;
 /// ARM and AArch64 value (arch/arm64/include/uapi/asm/fcntl.h).
 const O_LARGEFILE: u32 = 0o400000;
 const O_NOATIME: u32 = 0o1000000;
+/// ARM and AArch64 value (0o400000 on x86).
+const O_NOFOLLOW: u32 = 0o100000;
 pub(super) const O_CLOEXEC: u32 = 0o2000000;
 /// The flags F_SETFL may change (Linux's `SETFL_MASK`).
 const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | FASYNC;
@@ -40,13 +42,23 @@ const MAX_RW_COUNT: usize = 0x7FFF_F000;
 /// An open file (Linux's open file description, by kind).
 pub enum Open {
     Console,
-    DevMem,
+    /// A character device with a driver (`drivers::chardev`: `/dev/mem`,
+    /// `/dev/dmabuf0`), and the driver's per-open word
+    /// (`file->private_data`); I/O goes to the driver (`task::devio`).
+    Driver {
+        node: crate::drivers::chardev::Node,
+        private: crate::drivers::chardev::PrivateData,
+    },
     DevZero,
     DevNull,
-    /// A regular file of the initramfs (read-only).
-    Ram {
-        entry: cpio::Entry<'static>,
+    /// A regular file (`obj`: its page cache) or a directory (`obj`
+    /// None) of the root file system; the inode is kept alive while open.
+    Inode {
+        ino: crate::fs::tmpfs::Ino,
+        obj: Option<crate::mm::shm::ShmId>,
     },
+    /// `/proc/meminfo`: generated at each read.
+    Meminfo,
     /// `/proc/<pid>/maps`: generated at each read from that process's
     /// address space (as Linux's seq_file does), read from the position.
     ProcMaps {
@@ -54,11 +66,6 @@ pub enum Open {
     },
     /// One end of a pipe.
     Pipe(End),
-    /// A directory of the initramfs (`getdents64`, `fchdir`, `*at`):
-    /// its resolved path, normalized ("" for the root).
-    Dir {
-        path: alloc::string::String,
-    },
 }
 
 /// An open file description (Linux's `struct file`): what is open, its
@@ -67,8 +74,20 @@ pub enum Open {
 /// description and thus share file offset and file status flags").
 pub struct Desc {
     pub open: Open,
-    /// (position, `open`'s flags without the creation ones).
-    state: spin::Mutex<(usize, u32)>,
+    /// (position, `open`'s flags without the creation ones). 64 bits:
+    /// a file may be larger than 4 GiB on a 32-bit machine.
+    state: spin::Mutex<(u64, u32)>,
+}
+
+impl Drop for Desc {
+    /// The last fd of an open file description closed: the inode may die.
+    fn drop(&mut self) {
+        if let Open::Inode { ino, .. } = self.open {
+            if let Ok(Some(obj)) = crate::fs::with(|f| f.closed(ino)) {
+                super::vfs::release(obj);
+            }
+        }
+    }
 }
 
 /// An fd: the open file description and the fd's own close-on-exec flag.
@@ -107,15 +126,25 @@ impl File {
         self.desc.state.lock().1
     }
 
-    fn set_flags(&self, flags: u32) {
+    pub(super) fn set_flags(&self, flags: u32) {
         self.desc.state.lock().1 = flags;
     }
 
+    /// The position, for the kinds whose positions are indexes
+    /// (directories, generated text): saturated to `usize`.
     pub fn pos(&self) -> usize {
-        self.desc.state.lock().0
+        usize::try_from(self.pos64()).unwrap_or(usize::MAX)
     }
 
     pub(super) fn set_pos(&self, pos: usize) {
+        self.set_pos64(pos as u64);
+    }
+
+    pub fn pos64(&self) -> u64 {
+        self.desc.state.lock().0
+    }
+
+    pub(super) fn set_pos64(&self, pos: u64) {
         self.desc.state.lock().0 = pos;
     }
 
@@ -124,17 +153,27 @@ impl File {
         Shared::ptr_eq(&self.desc, &other.desc)
     }
 
-    pub(super) fn kind(&self) -> FdKind {
+    pub(super) fn kind(&self) -> FdKind<'_> {
         match self.open() {
             Open::Console => FdKind::Console,
-            Open::DevMem => FdKind::DevMem {
+            // What is mapped over the driver's range: filled in by mmap.
+            Open::Driver { node, private } => FdKind::Driver {
+                dev: node.dev,
                 flags: self.flags(),
+                private,
+                mapped: crate::drivers::chardev::MappedTypes::NONE,
             },
             Open::DevZero => FdKind::DevZero {
                 flags: self.flags(),
             },
             Open::DevNull => FdKind::Console,
-            Open::Ram { .. } | Open::ProcMaps { .. } | Open::Dir { .. } => {
+            Open::Inode { ino, obj: Some(id) } => FdKind::Regular {
+                id: *id,
+                flags: self.flags(),
+                ino: *ino,
+                dev: crate::fs::ROOT_DEV,
+            },
+            Open::Inode { obj: None, .. } | Open::ProcMaps { .. } | Open::Meminfo => {
                 FdKind::File { readable: true }
             }
             Open::Pipe(end) => FdKind::File {
@@ -191,12 +230,12 @@ pub fn poll_mask(open: &Open, console_in: bool) -> u16 {
             let rd = if console_in { POLLIN | POLLRDNORM } else { 0 };
             rd | POLLOUT | POLLWRNORM
         }
-        Open::DevMem
+        Open::Driver { .. }
         | Open::DevZero
         | Open::DevNull
-        | Open::Ram { .. }
+        | Open::Inode { .. }
         | Open::ProcMaps { .. }
-        | Open::Dir { .. } => DEFAULT,
+        | Open::Meminfo => DEFAULT,
         Open::Pipe(end) => {
             let p = end.pipe.lock();
             if end.write {
@@ -290,96 +329,150 @@ pub(super) fn dup3_check(
 }
 
 impl Task {
-    /// `open`/`openat`: `path_va` relative to `dirfd` (`AT_FDCWD`: the
-    /// working directory; no other directory can be an fd here, so a
-    /// relative path with an open fd is `ENOTDIR`).
-    pub(super) fn open(&mut self, dirfd: i32, path_va: usize, flags: u32) -> Result<usize, Errno> {
+    /// `open`/`openat`/`creat`: `path_va` relative to `dirfd`, with
+    /// Linux's flag rules (`O_CREAT`/`O_EXCL`/`O_TRUNC`/`O_DIRECTORY`/
+    /// `O_NOFOLLOW`); new files get `mode & ~umask`.
+    pub(super) fn open(
+        &mut self,
+        dirfd: i32,
+        path_va: usize,
+        flags: u32,
+        mode: u32,
+    ) -> Result<usize, Errno> {
+        use crate::fs::{self, tmpfs};
         let path = self.read_cstr(path_va)?;
-        let path = self.at_path(dirfd, &path)?;
         let acc = flags & mm_args::O_ACCMODE;
-        let open = match path.as_str() {
-            "/dev/mem" => Open::DevMem,
-            "/dev/zero" => Open::DevZero,
-            "/dev/null" => Open::DevNull,
-            "/dev/console" | "/dev/tty" | "/dev/ttyAMA0" => Open::Console,
-            p if p.starts_with("/proc/") => {
-                let pid = proc_maps_pid(p, self.pid).ok_or(Errno::ENOENT)?;
+        let follow = flags & O_NOFOLLOW == 0;
+        let found = if flags & O_CREAT != 0 {
+            let (dir, name) = self.lookup_parent(dirfd, path.as_bytes())?;
+            if path.ends_with('/') {
+                return Err(Errno::EISDIR);
+            }
+            match fs::with(|f| f.lookup(dir, &name))? {
+                Ok(_) if flags & O_EXCL != 0 => return Err(Errno::EEXIST),
+                Ok(ino) => {
+                    let target = fs::with(|f| match f.get(ino).map(|n| &n.node) {
+                        Some(tmpfs::Node::Symlink { .. }) if follow => f.walk(dir, &name, true),
+                        _ => Ok(ino),
+                    })??;
+                    Found::Inode(target)
+                }
+                Err(Errno::ENOENT) => {
+                    let perm = mode & 0o7777 & !super::fsctx::umask(self.pid);
+                    let obj = crate::mm::shm::create_file(&[])?;
+                    let now = super::vfs::now();
+                    let r =
+                        fs::with(|f| f.create(dir, &name, perm, tmpfs::New::Reg(obj), (0, 0), now));
+                    match r {
+                        Ok(Ok(ino)) => Found::Inode(ino),
+                        Ok(Err(e)) | Err(e) => {
+                            super::vfs::release(obj);
+                            return Err(e);
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            self.lookup_path(dirfd, path.as_bytes(), follow)?
+        };
+        let open = match found {
+            Found::Proc(p) => {
                 if acc != mm_args::O_RDONLY {
                     return Err(Errno::EACCES);
                 }
-                Open::ProcMaps { pid }
-            }
-            p => 'found: {
-                let a = initramfs().ok_or(Errno::ENOENT)?;
-                // Linux's path walk errors: ENOENT, ELOOP, ENOTDIR,
-                // ENAMETOOLONG, ENOMEM (and EIO for a broken archive).
-                let w = match a.walk(p, true) {
-                    Ok(w) => w,
-                    // O_CREAT of a new file: the archive is read-only.
-                    Err(cpio::LookupError::NotFound) if flags & O_CREAT != 0 => {
-                        return Err(Errno::EROFS)
-                    }
-                    Err(e) => return Err(Errno::from(loader::LoadError::from(e))),
-                };
-                if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
-                    return Err(Errno::EEXIST);
+                if p == "/proc/meminfo" {
+                    Open::Meminfo
+                } else {
+                    let pid = proc_maps_pid(&p, self.pid).ok_or(Errno::ENOENT)?;
+                    Open::ProcMaps { pid }
                 }
-                let e = match w.entry {
-                    Some(e) if !e.is_dir() => e,
-                    _ => {
+            }
+            Found::Inode(ino) => {
+                enum Kind {
+                    Dir,
+                    Reg(crate::mm::shm::ShmId),
+                    Link,
+                    Chr((u32, u32)),
+                    Fifo,
+                }
+                let kind = fs::with(|f| match f.get(ino).map(|n| &n.node) {
+                    Some(tmpfs::Node::Dir { .. }) => Ok(Kind::Dir),
+                    Some(tmpfs::Node::Reg { obj }) => Ok(Kind::Reg(*obj)),
+                    Some(tmpfs::Node::Symlink { .. }) => Ok(Kind::Link),
+                    Some(tmpfs::Node::Chr { rdev }) => Ok(Kind::Chr(*rdev)),
+                    Some(tmpfs::Node::Fifo) => Ok(Kind::Fifo),
+                    None => Err(Errno::ENOENT),
+                })??;
+                match kind {
+                    Kind::Dir => {
                         if acc != mm_args::O_RDONLY || flags & O_CREAT != 0 {
                             return Err(Errno::EISDIR);
                         }
-                        let mut path = alloc::string::String::new();
-                        path.try_reserve_exact(w.path.len())
-                            .map_err(|_| Errno::ENOMEM)?;
-                        path.push_str(core::str::from_utf8(&w.path).map_err(|_| Errno::ENOENT)?);
-                        break 'found Open::Dir { path };
+                        return self.open_inode(ino, None, flags);
                     }
-                };
-                if flags & O_DIRECTORY != 0 {
-                    return Err(Errno::ENOTDIR);
+                    _ if flags & O_DIRECTORY != 0 => return Err(Errno::ENOTDIR),
+                    // O_NOFOLLOW on a symlink (without O_PATH).
+                    Kind::Link => return Err(Errno::ELOOP),
+                    Kind::Fifo => return Err(Errno::ENXIO),
+                    Kind::Chr(rdev) => match rdev {
+                        _ if super::devio::driver_of(rdev).is_some() => {
+                            super::devio::open_rdev(rdev, flags)?
+                        }
+                        (1, 3) => Open::DevNull,
+                        (1, 5) => Open::DevZero,
+                        (5, 0) | (5, 1) | (204, 64) => Open::Console,
+                        // A node no driver answers.
+                        _ => return Err(Errno::ENXIO),
+                    },
+                    Kind::Reg(obj) => {
+                        // tmpfs has no direct I/O: do_dentry_open refuses
+                        // O_DIRECT with EINVAL.
+                        if flags & O_DIRECT != 0 {
+                            return Err(Errno::EINVAL);
+                        }
+                        if flags & O_TRUNC != 0 {
+                            self.set_size(ino, obj, 0)?;
+                        }
+                        return self.open_inode(ino, Some(obj), flags);
+                    }
                 }
-                if acc != mm_args::O_RDONLY {
-                    return Err(Errno::EROFS);
-                }
-                // The initramfs (Linux's ramfs/tmpfs root) has no direct
-                // I/O: do_dentry_open refuses O_DIRECT with EINVAL.
-                if flags & O_DIRECT != 0 {
-                    return Err(Errno::EINVAL);
-                }
-                Open::Ram { entry: e }
             }
         };
-        // AArch64's open always sets O_LARGEFILE (force_o_largefile).
-        let flags = match self.layout.word {
-            crate::loader::stack::WordSize::W64 => flags | O_LARGEFILE,
-            crate::loader::stack::WordSize::W32 => flags,
-        };
-        let slot = free_slot(&mut self.fds, 0)?;
-        self.fds[slot] = Some(File::new(open, flags)?);
-        Ok(slot)
+        let file = File::new(open, flags)?;
+        self.install_new(file)
     }
 
-    /// The absolute path `path` names from `dirfd` (`AT_FDCWD` or an fd,
-    /// which can only matter for a relative path: no fd is a directory).
-    pub(super) fn at_path(&self, dirfd: i32, path: &str) -> Result<alloc::string::String, Errno> {
-        if !path.starts_with('/') && dirfd != AT_FDCWD {
-            let f = self.fd(dirfd)?;
-            if path.is_empty() {
-                return Err(Errno::ENOENT);
+    /// A new open file description of an inode of the root (its open
+    /// count taken; dropping the description gives it back) at a new fd.
+    fn open_inode(
+        &mut self,
+        ino: crate::fs::tmpfs::Ino,
+        obj: Option<crate::mm::shm::ShmId>,
+        flags: u32,
+    ) -> Result<usize, Errno> {
+        crate::fs::with(|f| f.opened(ino))??;
+        let file = match File::new(Open::Inode { ino, obj }, flags) {
+            Ok(f) => f,
+            Err(e) => {
+                if let Ok(Some(o)) = crate::fs::with(|f| f.closed(ino)) {
+                    super::vfs::release(o);
+                }
+                return Err(e);
             }
-            let Open::Dir { path: dir } = f.open() else {
-                return Err(Errno::ENOTDIR);
-            };
-            let mut base = alloc::string::String::new();
-            base.try_reserve_exact(dir.len() + 1)
-                .map_err(|_| Errno::ENOMEM)?;
-            base.push('/');
-            base.push_str(dir);
-            return super::fsctx::absolute(&base, path);
+        };
+        self.install_new(file)
+    }
+
+    /// Put a new open file at the lowest free fd (AArch64's open always
+    /// sets `O_LARGEFILE`: `force_o_largefile`).
+    fn install_new(&mut self, file: File) -> Result<usize, Errno> {
+        if let crate::loader::stack::WordSize::W64 = self.layout.word {
+            file.set_flags(file.flags() | O_LARGEFILE);
         }
-        super::fsctx::resolve(self.pid, path)
+        let slot = free_slot(&mut self.fds, 0)?;
+        self.fds[slot] = Some(file);
+        Ok(slot)
     }
 
     /// `write`: as Linux's `vfs_write`, the buffer range is checked whole
@@ -394,9 +487,15 @@ impl Task {
         let is_console = match f.open() {
             Open::Console => true,
             Open::DevNull | Open::DevZero => false,
-            Open::DevMem => return Err(Errno::EINVAL),
-            Open::Ram { .. } | Open::ProcMaps { .. } | Open::Dir { .. } => {
-                return Err(Errno::EBADF)
+            Open::Driver { .. } => {
+                let f = f.clone();
+                return self.driver_write(&f, buf, len);
+            }
+            Open::ProcMaps { .. } | Open::Meminfo => return Err(Errno::EBADF),
+            Open::Inode { .. } => {
+                self.access_ok(buf, len)?;
+                let f = f.clone();
+                return self.file_rw(&f, true, buf, len.min(MAX_RW_COUNT));
             }
             Open::Pipe(_) => {
                 // Without the scheduler (writev): one step, never a sleep.
@@ -532,7 +631,7 @@ impl Task {
         len: usize,
     ) -> Result<usize, Errno> {
         let f = self.fd(fd)?.clone();
-        if !matches!(f.open(), Open::ProcMaps { .. }) {
+        if !matches!(f.open(), Open::ProcMaps { .. } | Open::Meminfo) {
             return Err(Errno::EBADF);
         }
         let pos = f.pos();
@@ -560,7 +659,6 @@ impl Task {
         enum Src {
             Nothing,
             Zeros,
-            Bytes(&'static [u8]),
         }
         // The fd and its kind first (EBADF, EINVAL), then the range.
         let f = self.fd(fd)?.clone();
@@ -569,8 +667,16 @@ impl Task {
             return Err(Errno::EBADF);
         }
         let src = match f.open() {
-            Open::DevMem => return Err(Errno::EINVAL),
-            Open::Dir { .. } => return Err(Errno::EISDIR),
+            Open::Driver { .. } => return self.driver_read(&f, buf, len),
+            Open::Inode { obj: None, .. } => return Err(Errno::EISDIR),
+            Open::Inode { .. } => {
+                self.access_ok(buf, len)?;
+                return self.file_rw(&f, false, buf, len.min(MAX_RW_COUNT));
+            }
+            Open::Meminfo => {
+                let text = meminfo_text()?;
+                return self.read_generated(fd, &text, buf, len);
+            }
             Open::DevNull => Src::Nothing,
             // Blocking reads sleep in the scheduler (sched::console_read);
             // here one step, never a sleep.
@@ -581,7 +687,6 @@ impl Task {
                 };
             }
             Open::DevZero => Src::Zeros,
-            Open::Ram { entry } => Src::Bytes(entry.data.get(f.pos()..).unwrap_or(&[])),
             Open::ProcMaps { pid, .. } => {
                 let pid = *pid;
                 if pid != self.pid {
@@ -602,10 +707,6 @@ impl Task {
         let len = len.min(MAX_RW_COUNT);
         let (want, done) = match src {
             Src::Nothing => (0, 0),
-            Src::Bytes(data) => {
-                let n = len.min(data.len());
-                (n, self.copy_out(buf, &data[..n]))
-            }
             Src::Zeros => {
                 let zeros = [0u8; CHUNK];
                 let mut done = 0;
@@ -620,9 +721,6 @@ impl Task {
                 (len, done)
             }
         };
-        if let Open::Ram { .. } = f.open() {
-            f.set_pos(f.pos() + done);
-        }
         if done == 0 && want > 0 {
             return Err(Errno::EFAULT);
         }
@@ -747,7 +845,7 @@ impl Task {
             F_SETFL => {
                 let arg = arg as u32;
                 // O_DIRECT needs direct I/O, which no file here has.
-                if arg & O_DIRECT != 0 && matches!(f.open(), Open::Ram { .. }) {
+                if arg & O_DIRECT != 0 && matches!(f.open(), Open::Inode { .. }) {
                     return Err(Errno::EINVAL);
                 }
                 f.set_flags((f.flags() & !SETFL_MASK) | (arg & SETFL_MASK));
@@ -797,18 +895,24 @@ impl Task {
         const SEEK_CUR: u32 = 1;
         const SEEK_END: u32 = 2;
         let f = self.fd(fd)?;
-        let pos = f.pos() as i64;
+        let pos = f.pos64() as i64;
         let size = match f.open() {
             Open::Pipe(_) | Open::Console => return Err(Errno::ESPIPE),
-            Open::DevNull | Open::DevZero | Open::DevMem => {
+            Open::DevNull | Open::DevZero => {
                 if whence > SEEK_END {
                     return Err(Errno::EINVAL);
                 }
                 return Ok(0);
             }
-            Open::Ram { entry } => Some(entry.data.len() as i64),
-            // seq_file and directories: SEEK_SET and SEEK_CUR only.
-            Open::ProcMaps { .. } | Open::Dir { .. } => None,
+            Open::Inode { obj: Some(obj), .. } => {
+                Some(crate::mm::shm::file_size(*obj).unwrap_or(0) as i64)
+            }
+            // seq_file, directories and drivers (mem.c's memory_lseek):
+            // SEEK_SET and SEEK_CUR only.
+            Open::ProcMaps { .. }
+            | Open::Inode { obj: None, .. }
+            | Open::Meminfo
+            | Open::Driver { .. } => None,
         };
         let new = match (whence, size) {
             (SEEK_SET, _) => Some(off),
@@ -817,9 +921,7 @@ impl Task {
             _ => return Err(Errno::EINVAL),
         };
         let new = new.filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
-        // The position is a usize here: past it, EOVERFLOW.
-        let p = usize::try_from(new).map_err(|_| Errno::EOVERFLOW)?;
-        f.set_pos(p);
+        f.set_pos64(new as u64);
         Ok(new as u64)
     }
 
@@ -882,6 +984,28 @@ impl Task {
     }
 }
 
+/// `/proc/meminfo` as Linux's `meminfo_proc_show` starts it: each
+/// field `%-16s%8lu kB` ("MemTotal:" padded), from the frame allocator.
+/// MemAvailable is the free memory (nothing here is reclaimable).
+pub fn meminfo_text() -> Result<Vec<u8>, Errno> {
+    use core::fmt::Write as _;
+    #[cfg(target_os = "none")]
+    let (free, total) = crate::arch::current::api::frames();
+    #[cfg(not(target_os = "none"))]
+    let (free, total) = (0usize, 0usize);
+    let mut v = Vec::new();
+    v.try_reserve_exact(256).map_err(|_| Errno::ENOMEM)?;
+    let mut out = Bounded(v);
+    for (name, frames) in [
+        ("MemTotal:", total),
+        ("MemFree:", free),
+        ("MemAvailable:", free),
+    ] {
+        writeln!(out, "{:<16}{:>8} kB", name, frames * 4).map_err(|_| Errno::ENOMEM)?;
+    }
+    Ok(out.0)
+}
+
 /// The pid a `/proc/self/maps` or `/proc/<pid>/maps` path names.
 fn proc_maps_pid(path: &str, own: u32) -> Option<u32> {
     let rest = path.strip_prefix("/proc/")?.strip_suffix("/maps")?;
@@ -928,8 +1052,23 @@ pub fn maps_text(t: &Task) -> Result<Vec<u8>, Errno> {
         ino: 0,
         sigpage: Some(t.layout.stack_top),
     };
+    let files = |id: crate::mm::shm::ShmId,
+                 found: &mut dyn FnMut(&crate::mm::space::MappedFile)| {
+        let _ = crate::fs::with(|f| {
+            let Some(ino) = f.find_obj(id) else { return };
+            let path = f.path_of(ino).ok().flatten();
+            let deleted = path.is_none();
+            let gone = f.get(ino).and_then(|n| n.gone_path.as_deref());
+            found(&crate::mm::space::MappedFile {
+                path: path.as_deref().or(gone).unwrap_or(""),
+                dev: f.dev,
+                ino,
+                deleted,
+            });
+        });
+    };
     t.space
-        .write_maps_of(&mut out, &exe)
+        .write_maps_files(&mut out, &exe, &files)
         .map_err(|_| Errno::ENOMEM)?;
     Ok(out.0)
 }

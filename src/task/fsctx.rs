@@ -54,6 +54,11 @@ fn update(pid: u32, f: impl FnOnce(&mut FsCtx)) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The umask of `pid`.
+pub fn umask(pid: u32) -> u32 {
+    with_entry(pid, |e| e.map_or(DEFAULT_UMASK, |e| e.umask))
+}
+
 pub fn set_cwd(pid: u32, cwd: String) -> Result<(), Errno> {
     update(pid, |e| e.cwd = cwd)
 }

@@ -8,6 +8,7 @@
 
 #[cfg(target_os = "none")]
 mod delivery;
+mod devio;
 mod dispatch;
 mod exec;
 mod files;
@@ -24,6 +25,7 @@ pub mod signal;
 mod stat;
 pub mod tty;
 mod uaccess;
+mod vfs;
 
 pub use exec::ExecError;
 pub use process::{FutexKey, KStack, State, Wait, Wake};
@@ -33,7 +35,7 @@ pub use files::{File, Open, PipeStep};
 
 use crate::errno::Errno;
 use crate::kprintln;
-use crate::loader::{cpio, elf, stack};
+use crate::loader::{elf, stack};
 use crate::mm::space::{Access2, AddressSpace, Mmu};
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -125,10 +127,6 @@ pub fn set_initramfs(bytes: &'static [u8]) {
     INITRAMFS.call_once(|| bytes);
 }
 
-pub(crate) fn initramfs() -> Option<cpio::Archive<'static>> {
-    cpio::Archive::new(INITRAMFS.get()?).ok()
-}
-
 impl Task {
     /// A process that is not yet schedulable (no kernel stack yet).
     pub fn new(
@@ -218,6 +216,9 @@ pub enum Resolution {
     /// The access was allowed but no frame is left: an out-of-memory kill
     /// (SIGKILL, as Linux's OOM killer).
     OutOfMemory,
+    /// A page of a file mapping wholly past the end of the file: the task
+    /// gets `SIGBUS` with `BUS_ADRERR` (`FaultInfo::past_end_of_file`).
+    PastEndOfFile,
 }
 
 /// A user abort: a translation fault inside a mapping that allows the
@@ -249,6 +250,8 @@ pub fn current_resolve_fault(
     let r = match space.fault(mmu.as_mut(), info.addr as usize, access) {
         Ok(()) => Resolution::Resolved,
         Err(Errno::ENOMEM) => Resolution::OutOfMemory,
+        // AddressSpace::fault's SIGBUS.
+        Err(Errno::EIO) => Resolution::PastEndOfFile,
         Err(_) => Resolution::Signal,
     };
     // What the return to user mode must look at (one lock for both).
@@ -274,4 +277,17 @@ pub fn current_oom_killed(info: &crate::mm::fault::FaultInfo) {
 /// Report the kill of the current task by a fault.
 pub fn current_killed(info: &crate::mm::fault::FaultInfo) {
     with_current(|t| kprintln!("task {} ({}) killed: {info}", t.pid, t.name));
+}
+
+/// `ftruncate` shrank the file whose page cache is `obj`: the pages from
+/// `first_gone` on leave the calling process's mappings (Linux's
+/// `truncate_pagecache`), so its next touch faults and gets SIGBUS.
+///
+/// Limit: other processes mapping the file keep the pages they have
+/// mapped (each mapping holds its own reference, so nothing is freed
+/// under them) until they unmap them; the syscall runs with the process
+/// table held, so they are not walked here.
+pub(crate) fn truncate_hook(task: &mut Task, obj: crate::mm::shm::ShmId, first_gone: usize) {
+    task.space
+        .truncate_mappings(task.mmu.as_mut(), obj, first_gone);
 }

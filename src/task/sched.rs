@@ -390,6 +390,13 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
     if is_own(sys) {
         let mut k = KERNEL.lock();
         let resched = k.need_resched;
+        // A driver's mmap must know what EVERY process maps of its
+        // memory now (mismatched attributes): collected here, where all
+        // processes are reachable.
+        let seen = match sys {
+            Sys::Mmap | Sys::Mmap2 => super::devio::mapped_everywhere(&k, a[4] as i32),
+            _ => None,
+        };
         let Some(t) = k.current_mut() else {
             return After::CHECK;
         };
@@ -403,7 +410,10 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
             drop(k);
             return console_read_syscall(frame, a);
         }
-        if sys == Sys::Ioctl && a[1] as u32 == super::tty::TIOCSPGRP {
+        if sys == Sys::Ioctl
+            && a[1] as u32 == super::tty::TIOCSPGRP
+            && t.fd(a[0] as i32).is_ok_and(|f| f.is_console())
+        {
             drop(k);
             frame.set_result(ret(tiocspgrp(a)));
             return After::CHECK;
@@ -415,7 +425,10 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
             drop(k);
             return pipe_syscall(frame, sys, a);
         }
-        let out = t.syscall(sys, a);
+        let out = match seen {
+            Some(seen) => t.mmap_syscall_seen(sys, a, seen),
+            None => t.syscall(sys, a),
+        };
         let check = resched || t.signals.needs_attention();
         // Closing an fd may close a pipe end: its sleepers try again.
         if sys == Sys::Close {
@@ -924,19 +937,10 @@ fn execve(frame: &mut Frame, a: [usize; 6]) -> Result<(), Errno> {
         let envp = t.read_string_array(a[2], &mut total, MAX_ARG_BYTES)?;
         (path, argv, envp, t.layout)
     };
-    // The kernel's own files are devices or directories, never programs
-    // (Linux: EACCES for anything but a regular file).
-    let special = matches!(
-        path.as_str(),
-        "/" | "/dev"
-            | "/proc"
-            | "/dev/mem"
-            | "/dev/zero"
-            | "/dev/null"
-            | "/dev/console"
-            | "/dev/tty"
-            | "/dev/ttyAMA0"
-    ) || path.starts_with("/proc/");
+    // procfs files are never programs (Linux: EACCES for anything but a
+    // regular file); devices and directories of the root are refused by
+    // the root's own lookup (`fs::exec_bytes`).
+    let special = path == "/proc" || path.starts_with("/proc/");
     if special {
         return Err(Errno::EACCES);
     }

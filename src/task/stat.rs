@@ -4,11 +4,8 @@
 //! `struct statx` (include/uapi/linux/stat.h). Device numbers are stored
 //! in `st_dev`/`st_rdev` as Linux's `new_encode_dev` writes them.
 
-use crate::loader::cpio;
-
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFIFO: u32 = 0o010000;
-pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFREG: u32 = 0o100000;
 pub const S_IFLNK: u32 = 0o120000;
@@ -37,55 +34,42 @@ pub struct Meta {
     pub time: i64,
 }
 
-/// The initramfs (Linux's rootfs): device 0:2, as /proc/self/maps shows
-/// `00:02` for its files.
-pub const ROOTFS_DEV: (u32, u32) = (0, 2);
-/// devtmpfs, for the kernel's own device files when the archive has none.
-pub const DEVTMPFS_DEV: (u32, u32) = (0, 5);
 /// pipefs (an anonymous device number, as every pseudo filesystem's).
 pub const PIPEFS_DEV: (u32, u32) = (0, 12);
 /// procfs.
 pub const PROC_DEV: (u32, u32) = (0, 20);
 
 impl Meta {
-    /// A member of the initramfs.
-    pub fn of_entry(e: &cpio::Entry<'_>) -> Meta {
-        let size = e.filesize as u64;
-        let blocks = if e.is_file() {
+    /// An inode of the root file system.
+    pub fn of_inode(fs: &crate::fs::tmpfs::Tmpfs, ino: u64) -> Result<Meta, crate::errno::Errno> {
+        use crate::fs::tmpfs::Node;
+        let n = fs.get(ino).ok_or(crate::errno::Errno::ENOENT)?;
+        let (size, rdev) = match &n.node {
+            Node::Reg { obj } => (crate::mm::shm::file_size(*obj).unwrap_or(0), (0, 0)),
+            Node::Symlink { target } => (target.len() as u64, (0, 0)),
+            // tmpfs: BOGO_DIRENT_SIZE (20) per entry, "." and ".." included.
+            Node::Dir { entries, .. } => ((entries.len() as u64 + 2) * 20, (0, 0)),
+            Node::Chr { rdev } => (0, *rdev),
+            Node::Fifo => (0, (0, 0)),
+        };
+        let blocks = if matches!(n.node, Node::Reg { .. }) {
             size.div_ceil(4096) * 8
         } else {
             0
         };
-        Meta {
-            dev: ROOTFS_DEV,
-            ino: e.ino as u64,
-            mode: e.mode,
-            nlink: e.nlink.max(1),
-            uid: e.uid,
-            gid: e.gid,
-            rdev: (e.rdevmajor, e.rdevminor),
+        Ok(Meta {
+            dev: fs.dev,
+            ino,
+            mode: n.mode,
+            nlink: n.nlink,
+            uid: n.uid,
+            gid: n.gid,
+            rdev,
             size,
             blksize: 4096,
             blocks,
-            time: e.mtime as i64,
-        }
-    }
-
-    /// A directory the archive has no entry for (the root without ".",
-    /// or one known only from its members): `drwxr-xr-x`, an inode
-    /// number from its path (1 for the root).
-    pub fn implicit_dir(path: &[u8]) -> Meta {
-        let ino = if path.is_empty() {
-            1
-        } else {
-            // FNV-1a, in a range cpio's small numbers do not reach.
-            let mut h: u32 = 0x811c_9dc5;
-            for &b in path {
-                h = (h ^ b as u32).wrapping_mul(0x0100_0193);
-            }
-            0x8000_0000 | h as u64
-        };
-        Meta::simple(ROOTFS_DEV, ino, S_IFDIR | 0o755, (0, 0), 2)
+            time: n.mtime.0,
+        })
     }
 
     /// A file of a pseudo filesystem: owned by root, no size, time 0.
@@ -189,6 +173,7 @@ pub fn statx(m: &Meta) -> [u8; 256] {
 
 #[cfg(test)]
 mod tests {
+    const S_IFCHR: u32 = 0o020000;
     use super::*;
 
     fn u32_at(b: &[u8], o: usize) -> u32 {
@@ -313,34 +298,5 @@ mod tests {
         assert_eq!(u64_at(&b, 112), 1_700_000_000);
         assert_eq!((u32_at(&b, 128), u32_at(&b, 132)), (1, 5));
         assert_eq!((u32_at(&b, 136), u32_at(&b, 140)), (0, 2));
-    }
-
-    #[test]
-    fn initramfs_members_and_implicit_directories() {
-        let a = crate::loader::cpio::testutil::newc(&[
-            ("bin/busybox", 0o100755, &[0u8; 5000]),
-            ("dev/null", 0o20666, b""),
-        ]);
-        let ar = cpio::Archive::new(&a).unwrap();
-        let m = Meta::of_entry(&ar.lookup("/bin/busybox").unwrap());
-        assert_eq!(m.mode, 0o100755);
-        assert_eq!(m.size, 5000);
-        assert_eq!(m.blocks, 16, "two 4 KiB pages");
-        assert_eq!(m.dev, ROOTFS_DEV);
-        let root = Meta::implicit_dir(b"");
-        assert!(root.is_dir());
-        assert_eq!(root.ino, 1);
-        assert_ne!(
-            Meta::implicit_dir(b"bin").ino,
-            Meta::implicit_dir(b"dev").ino
-        );
-        // The walk finds directories without entries.
-        assert_eq!(ar.walk("/", true).unwrap().entry, None);
-        assert_eq!(ar.walk("/bin/..", true).unwrap().path, b"");
-        let w = ar.walk("/bin", true).unwrap();
-        assert!(w.is_dir() && w.entry.is_none());
-        assert_eq!(w.path, b"bin");
-        assert!(ar.walk("/nope", true).is_err());
-        assert!(ar.lookup("/bin").is_err(), "lookup keeps its rules");
     }
 }

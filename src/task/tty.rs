@@ -157,7 +157,7 @@ impl Task {
     /// (`group_exists` for TIOCSPGRP), `ENOTTY` on any other fd or for
     /// any other request; `EFAULT` for an argument that cannot be read
     /// or written.
-    pub(super) fn ioctl(
+    pub(super) fn tty_ioctl(
         &mut self,
         fd: i32,
         cmd: u32,

@@ -39,10 +39,12 @@ impl Task {
             if !ok {
                 return Err(Errno::EFAULT);
             }
-            // A present page after a fork may be copy-on-write: a kernel
-            // write must break it first, as the CPU's fault would.
+            // A present page after a fork may be copy-on-write, and a
+            // private file mapping maps the page cache read-only: a kernel
+            // write (which ARMv7's PL1 could do through a user read-only
+            // page) must break it first, as the CPU's fault would.
             let cow_write = access == Access2::Write
-                && self.cow
+                && (self.cow || matches!(v.kind, crate::mm::vma::VmaKind::FilePrivate { .. }))
                 && !matches!(v.kind, crate::mm::vma::VmaKind::Device { .. });
             if cow_write || self.mmu.lookup(p).is_none() {
                 self.space

@@ -5,6 +5,8 @@
 
 pub mod boot_inputs;
 pub mod cpio;
+pub mod dmabuf;
+pub mod files;
 pub mod fuzz;
 pub mod inject;
 pub mod irq;

@@ -16,6 +16,9 @@
 # `mount` works). Every command the script runs as `busybox APPLET` or `/bin/busybox
 # ...` is a child process: fork (or vfork) + execve + wait4. It ends with `exit 7`: on
 # Linux init's exit panics the kernel with "Attempted to kill init! exitcode=0x00000700".
+# The cpio also holds /files.sh (scripts/files.sh: files from the shell, run with
+# rdinit=/files.sh; tests/common/files.rs). BB_RDINIT=/files.sh with --linux boots that
+# script instead of /init and records oracle/busybox-files.<arch>.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_LINUX=0
@@ -102,10 +105,12 @@ echo "bb: done, exit 7"
 exit 7
 SCRIPT
 chmod 755 "$root/init"
+cp scripts/files.sh "$root/files.sh"
+chmod 755 "$root/files.sh"
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$root.cpio"
 if [ -n "$OUT" ]; then
     cp "$root.cpio" "$OUT"
-    echo "==> $OUT ($(stat -c %s "$OUT") bytes): /init, /bin/busybox, /bin/sh, /dev, /proc" >&2
+    echo "==> $OUT ($(stat -c %s "$OUT") bytes): /init, /files.sh, /bin/busybox, /bin/sh, /dev, /proc" >&2
 fi
 if [ "$RUN_LINUX" = 1 ]; then
     LDIR=${LINUX_ORACLE_DIR:-/tmp/linux-oracle}
@@ -115,14 +120,16 @@ if [ "$RUN_LINUX" = 1 ]; then
     # PL011 its driver holds (CONFIG_IO_STRICT_DEVMEM).
     log=$(timeout 300 "$QEMU" -M virt -cpu "$CPU" -m 512M -nographic -net none -no-reboot \
         -kernel "$vmlinuz" -initrd "$root.cpio" \
-        -append "console=ttyAMA0 quiet panic=-1 norandmaps iomem=relaxed" | tr -d '\r')
+        -append "console=ttyAMA0 quiet panic=-1 norandmaps iomem=relaxed${BB_RDINIT:+ rdinit=$BB_RDINIT}" | tr -d '\r')
     echo "$log"
     # The reference: the script's output without the kernel's timestamped lines.
     mkdir -p oracle
+    name=busybox
+    [ -z "${BB_RDINIT:-}" ] || name=busybox-$(basename "$BB_RDINIT" .sh)
     {
-        echo "# Linux 6.1 ($ARCH), user/scripts/busybox-initramfs.sh --linux $ARCH (busybox-static $(basename "$(ls "$DIR"/busybox-static_*_"$DEBARCH".deb | head -n1)" .deb))"
+        echo "# Linux 6.1 ($ARCH), ${BB_RDINIT:+BB_RDINIT=$BB_RDINIT }user/scripts/busybox-initramfs.sh --linux $ARCH (busybox-static $(basename "$(ls "$DIR"/busybox-static_*_"$DEBARCH".deb | head -n1)" .deb))"
         echo "$log" | grep -v -E '^\[ *[0-9]+\.[0-9]+\]|^$|^(Booting Linux|Linux version|CPU:|Hardware name|Machine model|Kernel panic|---\[ end)' || true
         echo "$log" | grep -o 'Attempted to kill init! exitcode=0x[0-9a-f]*' | head -n1 || true
-    } > "oracle/busybox.$ARCH.txt"
-    echo "==> oracle/busybox.$ARCH.txt" >&2
+    } > "oracle/$name.$ARCH.txt"
+    echo "==> oracle/$name.$ARCH.txt" >&2
 fi

@@ -13,6 +13,11 @@
 # $LINUX_ORACLE_DIR (default /tmp/linux-oracle); it needs `dpkg --add-architecture armhf`
 # (or arm64) and `apt-get update`. Linux ends with "Attempted to kill init!" when /init
 # exits: that line is the end of the run, its exitcode the program's status.
+#
+# Optional environment: LINUX_ORACLE_QEMU_ARGS, extra QEMU arguments (e.g. "-icount
+# shift=0" for deterministic CNTVCT figures, as in ../shared/PLATFORM-FACTS.md);
+# LINUX_ORACLE_EXTRA_DIR, a directory whose contents are copied into the cpio's root
+# next to /init (e.g. a busybox tree: bin/busybox, bin/sh, a script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCH=${1:?arm or aarch64}
@@ -43,6 +48,9 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/dev"
 cp "$bin" "$root/init"
+if [ -n "${LINUX_ORACLE_EXTRA_DIR:-}" ]; then
+    cp -a "$LINUX_ORACLE_EXTRA_DIR"/. "$root"/
+fi
 mknod "$root/dev/null" c 1 3
 mknod "$root/dev/zero" c 1 5
 mknod "$root/dev/console" c 5 1
@@ -50,7 +58,8 @@ mknod "$root/dev/console" c 5 1
 # line to let user space map a region a driver holds: CONFIG_IO_STRICT_DEVMEM).
 mknod "$root/dev/mem" c 1 1
 (cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip > "$root.cpio.gz"
+# shellcheck disable=SC2086 # word splitting of the extra arguments is intended
 timeout 600 "$QEMU" -M virt -cpu "$CPU" -m 512M -nographic -net none -no-reboot \
-    -kernel "$vmlinuz" -initrd "$root.cpio.gz" \
+    ${LINUX_ORACLE_QEMU_ARGS:-} -kernel "$vmlinuz" -initrd "$root.cpio.gz" \
     -append "console=ttyAMA0 quiet panic=-1 $WORDS"
 rm -f "$root.cpio.gz"

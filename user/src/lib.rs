@@ -1240,3 +1240,412 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     w.flush();
     exit(101)
 }
+
+// ---------------------------------------------------------------------------------------
+// Files (the tmpfs / page-cache / file-mmap issue): `use armmu_user::file::*;`
+// ---------------------------------------------------------------------------------------
+
+/// File and file-mapping syscalls of both ABIs, in a module of their own so their names
+/// (`lseek`, `stat`, ...) never collide with other helpers. ARM uses the calls glibc uses
+/// on EABI (`ftruncate64`, `fstat64`, `_llseek`, `pread64` with the 64-bit offset in an
+/// even register pair, `unlink`, `rename`); AArch64 the generic ones (`unlinkat`,
+/// `renameat`, `fstat`).
+pub mod file {
+    use super::{decode, syscall1, syscall2, syscall3, syscall4};
+    #[cfg(target_arch = "arm")]
+    use super::{syscall5, syscall6};
+    use core::ffi::CStr;
+
+    /// Syscall numbers (ARM EABI).
+    #[cfg(target_arch = "arm")]
+    pub mod nr {
+        pub const UNLINK: usize = 10;
+        pub const LSEEK: usize = 19;
+        pub const RENAME: usize = 38;
+        pub const RMDIR: usize = 40;
+        pub const FSYNC: usize = 118;
+        pub const LLSEEK: usize = 140;
+        pub const MSYNC: usize = 144;
+        pub const READV: usize = 145;
+        pub const WRITEV: usize = 146;
+        pub const MLOCK: usize = 150;
+        pub const MUNLOCK: usize = 151;
+        pub const PREAD64: usize = 180;
+        pub const PWRITE64: usize = 181;
+        pub const FTRUNCATE64: usize = 194;
+        pub const FSTAT64: usize = 197;
+        pub const GETDENTS64: usize = 217;
+        pub const MINCORE: usize = 219;
+        pub const OPENAT: usize = 322;
+        /// `old_mmap` (byte offset, arguments in a struct): OABI only, so an EABI kernel
+        /// without OABI_COMPAT (Debian's armmp) answers ENOSYS.
+        pub const OABI_OLD_MMAP: usize = 90;
+    }
+
+    /// Syscall numbers (AArch64).
+    #[cfg(target_arch = "aarch64")]
+    pub mod nr {
+        pub const UNLINKAT: usize = 35;
+        pub const RENAMEAT: usize = 38;
+        pub const FTRUNCATE: usize = 46;
+        pub const OPENAT: usize = 56;
+        pub const GETDENTS64: usize = 61;
+        pub const LSEEK: usize = 62;
+        pub const READV: usize = 65;
+        pub const WRITEV: usize = 66;
+        pub const PREAD64: usize = 67;
+        pub const PWRITE64: usize = 68;
+        pub const FSTAT: usize = 80;
+        pub const FSYNC: usize = 82;
+        pub const MSYNC: usize = 227;
+        pub const MLOCK: usize = 228;
+        pub const MUNLOCK: usize = 229;
+        pub const MINCORE: usize = 232;
+    }
+
+    /// `open` flags (the same octal values on ARM and arm64).
+    pub const O_CREAT: u32 = 0o100;
+    pub const O_EXCL: u32 = 0o200;
+    pub const O_TRUNC: u32 = 0o1000;
+    pub const O_APPEND: u32 = 0o2000;
+    /// `O_DIRECTORY`: 0o40000 on ARM, and on arm64 too (it keeps ARM's values for its
+    /// AArch32 compat layer, not the generic 0o200000).
+    pub const O_DIRECTORY: u32 = 0o40000;
+
+    pub const SEEK_SET: u32 = 0;
+    pub const SEEK_CUR: u32 = 1;
+    pub const SEEK_END: u32 = 2;
+
+    pub const MS_ASYNC: u32 = 1;
+    pub const MS_INVALIDATE: u32 = 2;
+    pub const MS_SYNC: u32 = 4;
+
+    /// `MAP_LOCKED` (generic value, ARM and arm64).
+    pub const MAP_LOCKED: u32 = 0x2000;
+
+    pub const BUS_ADRALN: i32 = 1;
+    pub const BUS_ADRERR: i32 = 2;
+
+    pub const AT_REMOVEDIR: usize = 0x200;
+
+    /// `openat(dirfd, path, flags, mode)`.
+    pub fn openat(dirfd: i32, path: &CStr, flags: u32, mode: u32) -> Result<i32, i32> {
+        // SAFETY: the kernel reads a NUL-terminated string.
+        decode(unsafe {
+            syscall4(
+                nr::OPENAT,
+                dirfd as isize as usize,
+                path.as_ptr() as usize,
+                flags as usize,
+                mode as usize,
+            )
+        })
+        .map(|fd| fd as i32)
+    }
+
+    /// `lseek(fd, off, whence)` (ARM: the 32-bit `lseek`, so `off` must fit in an i32
+    /// there; [`llseek`] is the 64-bit one).
+    pub fn lseek(fd: i32, off: i64, whence: u32) -> Result<u64, i32> {
+        // SAFETY: no memory.
+        decode(unsafe {
+            syscall3(
+                nr::LSEEK,
+                fd as usize,
+                off as isize as usize,
+                whence as usize,
+            )
+        })
+        .map(|v| v as u64)
+    }
+
+    /// ARM `_llseek(fd, off_hi, off_lo, &result, whence)`; on AArch64 `lseek`.
+    pub fn llseek(fd: i32, off: i64, whence: u32) -> Result<u64, i32> {
+        #[cfg(target_arch = "arm")]
+        {
+            let mut res: u64 = 0;
+            // SAFETY: the kernel writes one loff_t into `res`.
+            decode(unsafe {
+                syscall5(
+                    nr::LLSEEK,
+                    fd as usize,
+                    ((off as u64) >> 32) as usize,
+                    off as u64 as u32 as usize,
+                    &mut res as *mut u64 as usize,
+                    whence as usize,
+                )
+            })?;
+            Ok(res)
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            lseek(fd, off, whence)
+        }
+    }
+
+    /// `pread64(fd, buf, off)`.
+    pub fn pread(fd: i32, buf: &mut [u8], off: u64) -> Result<usize, i32> {
+        let (p, n) = (buf.as_mut_ptr() as usize, buf.len());
+        #[cfg(target_arch = "arm")]
+        // SAFETY: the kernel writes at most n bytes into the live slice. EABI: the 64-bit
+        // offset in r4:r5 (an even pair; r3 is padding).
+        let r = unsafe {
+            syscall6(
+                nr::PREAD64,
+                fd as usize,
+                p,
+                n,
+                0,
+                off as u32 as usize,
+                (off >> 32) as usize,
+            )
+        };
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: as above.
+        let r = unsafe { syscall4(nr::PREAD64, fd as usize, p, n, off as usize) };
+        decode(r)
+    }
+
+    /// `pwrite64(fd, buf, off)`.
+    pub fn pwrite(fd: i32, buf: &[u8], off: u64) -> Result<usize, i32> {
+        let (p, n) = (buf.as_ptr() as usize, buf.len());
+        #[cfg(target_arch = "arm")]
+        // SAFETY: the kernel reads n bytes of the live slice (offset as in `pread`).
+        let r = unsafe {
+            syscall6(
+                nr::PWRITE64,
+                fd as usize,
+                p,
+                n,
+                0,
+                off as u32 as usize,
+                (off >> 32) as usize,
+            )
+        };
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: as above.
+        let r = unsafe { syscall4(nr::PWRITE64, fd as usize, p, n, off as usize) };
+        decode(r)
+    }
+
+    /// `struct iovec`.
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    pub struct IoVec {
+        pub base: usize,
+        pub len: usize,
+    }
+
+    /// `readv(fd, iov, n)`.
+    pub fn readv(fd: i32, bufs: &mut [&mut [u8]]) -> Result<usize, i32> {
+        let mut iov = [IoVec { base: 0, len: 0 }; 8];
+        let n = bufs.len().min(8);
+        for (v, b) in iov.iter_mut().zip(bufs.iter_mut()) {
+            *v = IoVec {
+                base: b.as_mut_ptr() as usize,
+                len: b.len(),
+            };
+        }
+        // SAFETY: every iovec names a live exclusive slice the kernel may write.
+        decode(unsafe { syscall3(nr::READV, fd as usize, iov.as_ptr() as usize, n) })
+    }
+
+    /// `writev(fd, iov, n)`.
+    pub fn writev(fd: i32, bufs: &[&[u8]]) -> Result<usize, i32> {
+        let mut iov = [IoVec { base: 0, len: 0 }; 8];
+        let n = bufs.len().min(8);
+        for (v, b) in iov.iter_mut().zip(bufs.iter()) {
+            *v = IoVec {
+                base: b.as_ptr() as usize,
+                len: b.len(),
+            };
+        }
+        // SAFETY: every iovec names a live slice the kernel only reads.
+        decode(unsafe { syscall3(nr::WRITEV, fd as usize, iov.as_ptr() as usize, n) })
+    }
+
+    /// `ftruncate(fd, len)` (ARM: `ftruncate64`, the length in r2:r3).
+    pub fn ftruncate(fd: i32, len: u64) -> Result<usize, i32> {
+        #[cfg(target_arch = "arm")]
+        // SAFETY: no user memory.
+        let r = unsafe {
+            syscall4(
+                nr::FTRUNCATE64,
+                fd as usize,
+                0,
+                len as u32 as usize,
+                (len >> 32) as usize,
+            )
+        };
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: no user memory.
+        let r = unsafe { syscall2(nr::FTRUNCATE, fd as usize, len as usize) };
+        decode(r)
+    }
+
+    /// `fsync(fd)`.
+    pub fn fsync(fd: i32) -> Result<usize, i32> {
+        // SAFETY: no user memory.
+        decode(unsafe { syscall1(nr::FSYNC, fd as usize) })
+    }
+
+    /// The fields of `struct stat64` (ARM, 104 bytes) / `struct stat` (arm64, 128 bytes)
+    /// the programs use.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Stat {
+        /// `st_dev`, encoded as the kernel does (`new_encode_dev`).
+        pub dev: u64,
+        pub ino: u64,
+        pub mode: u32,
+        pub nlink: u32,
+        pub size: i64,
+    }
+
+    impl Stat {
+        /// The major number of `st_dev` (`new_decode_dev`), as /proc/self/maps prints it.
+        pub fn dev_major(&self) -> u32 {
+            ((self.dev >> 8) & 0xfff) as u32
+        }
+        /// The minor number of `st_dev`.
+        pub fn dev_minor(&self) -> u32 {
+            ((self.dev & 0xff) | ((self.dev >> 12) & 0xfff00)) as u32
+        }
+    }
+
+    /// `fstat64` (ARM) / `fstat` (AArch64).
+    pub fn fstat(fd: i32) -> Result<Stat, i32> {
+        let mut buf = [0u64; 16];
+        let p = buf.as_mut_ptr() as usize;
+        #[cfg(target_arch = "arm")]
+        // SAFETY: the kernel writes one 104-byte struct stat64 into 128 bytes.
+        decode(unsafe { syscall2(nr::FSTAT64, fd as usize, p) })?;
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: the kernel writes one 128-byte struct stat.
+        decode(unsafe { syscall2(nr::FSTAT, fd as usize, p) })?;
+        let w = |i: usize| buf[i / 8];
+        let u32_at = |off: usize| (w(off) >> ((off % 8) * 8)) as u32;
+        // ARM stat64: st_dev 0, st_mode 16, st_nlink 20, st_size 48, st_ino 96.
+        // arm64 stat: st_dev 0, st_ino 8, st_mode 16, st_nlink 20, st_size 48.
+        #[cfg(target_arch = "arm")]
+        let ino = w(96);
+        #[cfg(target_arch = "aarch64")]
+        let ino = w(8);
+        Ok(Stat {
+            dev: w(0),
+            ino,
+            mode: u32_at(16),
+            nlink: u32_at(20),
+            size: w(48) as i64,
+        })
+    }
+
+    /// `unlink(path)` (AArch64: `unlinkat(AT_FDCWD, path, 0)`).
+    pub fn unlink(path: &CStr) -> Result<usize, i32> {
+        #[cfg(target_arch = "arm")]
+        // SAFETY: the kernel reads a NUL-terminated string.
+        let r = unsafe { syscall1(nr::UNLINK, path.as_ptr() as usize) };
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: as above.
+        let r = unsafe {
+            syscall3(
+                nr::UNLINKAT,
+                super::sys::AT_FDCWD as isize as usize,
+                path.as_ptr() as usize,
+                0,
+            )
+        };
+        decode(r)
+    }
+
+    /// `rmdir(path)` (AArch64: `unlinkat(AT_FDCWD, path, AT_REMOVEDIR)`).
+    pub fn rmdir(path: &CStr) -> Result<usize, i32> {
+        #[cfg(target_arch = "arm")]
+        // SAFETY: the kernel reads a NUL-terminated string.
+        let r = unsafe { syscall1(nr::RMDIR, path.as_ptr() as usize) };
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: as above.
+        let r = unsafe {
+            syscall3(
+                nr::UNLINKAT,
+                super::sys::AT_FDCWD as isize as usize,
+                path.as_ptr() as usize,
+                AT_REMOVEDIR,
+            )
+        };
+        decode(r)
+    }
+
+    /// `rename(old, new)` (AArch64: `renameat(AT_FDCWD, old, AT_FDCWD, new)`).
+    pub fn rename(old: &CStr, new: &CStr) -> Result<usize, i32> {
+        #[cfg(target_arch = "arm")]
+        // SAFETY: the kernel reads two NUL-terminated strings.
+        let r = unsafe { syscall2(nr::RENAME, old.as_ptr() as usize, new.as_ptr() as usize) };
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: as above.
+        let r = unsafe {
+            let fdcwd = super::sys::AT_FDCWD as isize as usize;
+            syscall4(
+                nr::RENAMEAT,
+                fdcwd,
+                old.as_ptr() as usize,
+                fdcwd,
+                new.as_ptr() as usize,
+            )
+        };
+        decode(r)
+    }
+
+    /// `getdents64(fd, buf)`: bytes filled (0 at the end of the directory).
+    pub fn getdents64(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
+        // SAFETY: the kernel writes at most buf.len() bytes into the live slice.
+        decode(unsafe {
+            syscall3(
+                nr::GETDENTS64,
+                fd as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+            )
+        })
+    }
+
+    /// The names in a `getdents64` buffer (`struct linux_dirent64`: u64 d_ino, i64 d_off,
+    /// u16 d_reclen, u8 d_type, char d_name[]), calling `f(name, d_type)`.
+    pub fn for_each_dirent(buf: &[u8], mut f: impl FnMut(&[u8], u8)) {
+        let mut off = 0;
+        while off + 19 <= buf.len() {
+            let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            if reclen < 19 || off + reclen > buf.len() {
+                break;
+            }
+            let ty = buf[off + 18];
+            let name = &buf[off + 19..off + reclen];
+            let end = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+            f(&name[..end], ty);
+            off += reclen;
+        }
+    }
+
+    /// `msync(addr, len, flags)`.
+    pub fn msync(addr: usize, len: usize, flags: u32) -> Result<usize, i32> {
+        // SAFETY: writes back / invalidates caller-chosen pages; no Rust object changes.
+        decode(unsafe { syscall3(nr::MSYNC, addr, len, flags as usize) })
+    }
+
+    /// `mincore(addr, len, vec)`.
+    pub fn mincore(addr: usize, len: usize, vec: &mut [u8]) -> Result<usize, i32> {
+        // SAFETY: the kernel writes one byte per page of the range into `vec`; callers
+        // pass a vec long enough (ceil(len / 4096)).
+        decode(unsafe { syscall3(nr::MINCORE, addr, len, vec.as_mut_ptr() as usize) })
+    }
+
+    /// `mlock(addr, len)`.
+    pub fn mlock(addr: usize, len: usize) -> Result<usize, i32> {
+        // SAFETY: pins pages; no memory changes.
+        decode(unsafe { syscall2(nr::MLOCK, addr, len) })
+    }
+
+    /// `munlock(addr, len)`.
+    pub fn munlock(addr: usize, len: usize) -> Result<usize, i32> {
+        // SAFETY: as above.
+        decode(unsafe { syscall2(nr::MUNLOCK, addr, len) })
+    }
+}

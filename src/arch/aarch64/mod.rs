@@ -3,6 +3,7 @@
 pub mod api;
 pub mod asid_hw;
 pub mod boot;
+pub mod cache;
 pub mod decode;
 pub mod desc;
 pub mod exceptions;

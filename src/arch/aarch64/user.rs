@@ -177,6 +177,10 @@ fn user_trap(frame: &mut Frame, kind: u64) {
                     sched::fault_signal(frame, info.signal().number() as u32, &info)
                 }
                 task::Resolution::OutOfMemory => sched::oom_kill(&info),
+                task::Resolution::PastEndOfFile => {
+                    let info = info.past_end_of_file();
+                    sched::fault_signal(frame, info.signal().number() as u32, &info)
+                }
             }
             audit(format_args!("fault at {:#x}", info.addr));
         }

@@ -263,6 +263,10 @@ fn user_fault(frame: &mut Frame, info: FaultInfo, access: Access2) -> bool {
             sched::fault_signal(frame, info.signal().number() as u32, &info)
         }
         task::Resolution::OutOfMemory => sched::oom_kill(&info),
+        task::Resolution::PastEndOfFile => {
+            let info = info.past_end_of_file();
+            sched::fault_signal(frame, info.signal().number() as u32, &info)
+        }
     }
     audit(format_args!("fault at {:#x}", info.addr));
     check

@@ -996,3 +996,62 @@ fn frame_shared_with_a_private_mapping_is_double_mapped() {
         assert_eq!(f.audit(), vec![Violation::DoubleMapped { pa }]);
     }
 }
+
+/// A driver's RAM buffer (`/dev/dmabuf0`) in a Device VMA with the Normal
+/// type the driver chose.
+fn buffer_vma(start: usize, phys: u64, mem: crate::mm::memtype::MemoryType) -> Vma {
+    Vma {
+        start,
+        end: start + PAGE,
+        prot: rw(),
+        kind: VmaKind::Device {
+            phys,
+            mem,
+            may_write: true,
+        },
+    }
+}
+
+#[test]
+fn a_driver_buffer_on_ram_must_have_exactly_the_vma_s_type_and_be_allocated() {
+    use crate::mm::memtype::MemoryType;
+    let nc = MemoryClass::Normal {
+        inner: CachePolicy::NonCacheable,
+        outer: CachePolicy::NonCacheable,
+    };
+    let mut f = Fake::new();
+    let pa = f.frames.alloc().unwrap();
+    f.vmas
+        .insert(buffer_vma(0x50_0000, pa, MemoryType::NormalNonCacheable))
+        .unwrap();
+    f.table.push(Mapping {
+        class: Some(nc),
+        ..good(0x50_0000, pa)
+    });
+    assert_eq!(f.audit(), vec![]);
+    // Mapped write-back instead: the mismatch the driver must prevent.
+    f.table.pop();
+    f.table.push(good(0x50_0000, pa));
+    assert_eq!(
+        f.audit(),
+        vec![Violation::Memory {
+            va: 0x50_0000,
+            pa,
+            why: "not the driver's memory type in a Device VMA"
+        }]
+    );
+    // A free frame behind it.
+    let mut f = Fake::new();
+    let free = RAM + RAM_SIZE - FRAME_SIZE;
+    f.vmas
+        .insert(buffer_vma(0x50_0000, free, MemoryType::NormalNonCacheable))
+        .unwrap();
+    f.table.push(Mapping {
+        class: Some(nc),
+        ..good(0x50_0000, free)
+    });
+    let v = f.audit();
+    // (and one more frame mapped than the allocator has in use)
+    assert_eq!(v[0], Violation::FrameFree { pa: free }, "{v:?}");
+    assert!(matches!(v[1..], [Violation::FrameCount { .. }]), "{v:?}");
+}

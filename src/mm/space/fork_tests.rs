@@ -13,23 +13,23 @@ use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
-const P: usize = PAGE_SIZE;
+pub(super) const P: usize = PAGE_SIZE;
 const MIB: usize = 1 << 20;
-const RAM: u64 = 0x4000_0000;
-const RAM_FRAMES: usize = 8192; // 32 MiB
+pub(super) const RAM: u64 = 0x4000_0000;
+pub(super) const RAM_FRAMES: usize = 8192; // 32 MiB
 
 /// Physical memory: the frame allocator and the contents of every frame
 /// written (absent = zero), with failure injection.
-struct Machine {
-    frames: FrameAllocator,
-    mem: BTreeMap<u64, Vec<u8>>,
+pub(super) struct Machine {
+    pub(super) frames: FrameAllocator,
+    pub(super) mem: BTreeMap<u64, Vec<u8>>,
     /// Fail the n-th next alloc (0 = the next one).
-    fail_alloc_in: Option<usize>,
+    pub(super) fail_alloc_in: Option<usize>,
     fail_share_in: Option<usize>,
 }
 
 impl Machine {
-    fn new() -> Rc<RefCell<Machine>> {
+    pub(super) fn new() -> Rc<RefCell<Machine>> {
         Rc::new(RefCell::new(Machine {
             frames: FrameAllocator::new(RAM, (RAM_FRAMES * P) as u64),
             mem: BTreeMap::new(),
@@ -37,7 +37,7 @@ impl Machine {
             fail_share_in: None,
         }))
     }
-    fn drop_ref(&mut self, pa: u64) {
+    pub(super) fn drop_ref(&mut self, pa: u64) {
         self.frames.free(pa).expect("free of a free frame");
         if !self.frames.is_allocated(pa) {
             self.mem.remove(&pa);
@@ -60,14 +60,14 @@ fn countdown(c: &mut Option<usize>) -> bool {
 }
 
 /// One address space's table: va -> (pa, size, attrs).
-struct MemMmu {
-    m: Rc<RefCell<Machine>>,
-    map: BTreeMap<usize, (u64, usize, MapAttrs)>,
+pub(super) struct MemMmu {
+    pub(super) m: Rc<RefCell<Machine>>,
+    pub(super) map: BTreeMap<usize, (u64, usize, MapAttrs)>,
     fail_map_in: Option<usize>,
 }
 
 impl MemMmu {
-    fn new(m: &Rc<RefCell<Machine>>) -> Self {
+    pub(super) fn new(m: &Rc<RefCell<Machine>>) -> Self {
         MemMmu {
             m: m.clone(),
             map: BTreeMap::new(),
@@ -82,7 +82,7 @@ impl MemMmu {
             .map(|(k, v)| (*k, *v))
     }
     /// What the CPU would do: (pa, attrs) of `va`.
-    fn translate(&self, va: usize) -> Option<(u64, MapAttrs)> {
+    pub(super) fn translate(&self, va: usize) -> Option<(u64, MapAttrs)> {
         self.entry(va)
             .map(|(k, (pa, _, a))| (pa + (va - k) as u64, a))
     }
@@ -218,7 +218,7 @@ impl Mmu for MemMmu {
 /// The CPU reading a byte: fault and retry as the exception handler
 /// would; a fault that resolves without the access becoming possible
 /// is an infinite loop (a test failure).
-fn read(s: &mut AddressSpace, m: &mut MemMmu, va: usize) -> Result<u8, Errno> {
+pub(super) fn read(s: &mut AddressSpace, m: &mut MemMmu, va: usize) -> Result<u8, Errno> {
     for _ in 0..3 {
         if let Some((pa, a)) = m.translate(va) {
             if matches!(a.access, Access::UserRo | Access::UserRw) {
@@ -232,7 +232,7 @@ fn read(s: &mut AddressSpace, m: &mut MemMmu, va: usize) -> Result<u8, Errno> {
     panic!("read fault loop at {va:#x}");
 }
 
-fn write(s: &mut AddressSpace, m: &mut MemMmu, va: usize, val: u8) -> Result<(), Errno> {
+pub(super) fn write(s: &mut AddressSpace, m: &mut MemMmu, va: usize, val: u8) -> Result<(), Errno> {
     for _ in 0..3 {
         if let Some((pa, a)) = m.translate(va) {
             if a.access == Access::UserRw {
@@ -247,7 +247,7 @@ fn write(s: &mut AddressSpace, m: &mut MemMmu, va: usize, val: u8) -> Result<(),
     panic!("write fault loop at {va:#x}");
 }
 
-fn prot(read: bool, write: bool) -> Prot {
+pub(super) fn prot(read: bool, write: bool) -> Prot {
     Prot {
         read,
         write,
@@ -269,18 +269,27 @@ fn req(addr: usize, len: usize, p: Prot, shared: bool) -> MmapRequest {
     }
 }
 
-fn space() -> AddressSpace {
+pub(super) fn space() -> AddressSpace {
     AddressSpace::new(0x8000_0000, 0x1_0000, 0x7E00_0000)
 }
 
 /// Every frame's count equals its mappings in the live tables plus the
 /// shared memory objects holding it; the audit passes in each space.
-fn check_refcounts(spaces: &[(&AddressSpace, &MemMmu)]) {
+pub(super) fn check_refcounts(spaces: &[(&AddressSpace, &MemMmu)]) {
+    check_refcounts_with(spaces, &[])
+}
+
+/// [`check_refcounts`] with more objects that hold frames (a file's page
+/// cache that no space maps).
+pub(super) fn check_refcounts_with(
+    spaces: &[(&AddressSpace, &MemMmu)],
+    more: &[crate::mm::shm::ShmId],
+) {
     let mut want: BTreeMap<u64, usize> = BTreeMap::new();
-    let mut objects = Vec::new();
+    let mut objects = more.to_vec();
     for (s, m) in spaces {
         for v in s.vmas.iter() {
-            if let VmaKind::Shm { id, .. } = v.kind {
+            if let Some((id, _)) = v.kind.object() {
                 if !objects.contains(&id) {
                     objects.push(id);
                 }
@@ -416,9 +425,9 @@ fn read_only_pages_and_devices_are_shared_as_they_are() {
     )
     .unwrap();
     let dev = MmapRequest {
-        backing: Backing::DevMem {
+        backing: Backing::Device {
             phys: 0x0900_0000,
-            sync: false,
+            mem: crate::mm::memtype::MemoryType::DeviceShareable,
             may_write: true,
         },
         ..req(0x2000_0000, P, prot(true, true), true)
@@ -881,9 +890,10 @@ fn model_based_fork_cow_and_shared_memory() {
 
 // ---- /proc/<pid>/maps ----
 
-fn maps(s: &AddressSpace, exe: &MapsFile, width: usize) -> String {
+pub(super) fn maps(s: &AddressSpace, exe: &MapsFile, width: usize) -> String {
     let mut out = String::new();
-    s.write_maps_width(&mut out, exe, width).unwrap();
+    s.write_maps_width(&mut out, exe, &|_, _| {}, width)
+        .unwrap();
     out
 }
 
@@ -933,9 +943,9 @@ fn proc_maps_lines_as_linux_prints_them() {
     s.mmap(&mut m, &req(0xb6f5_0000, 4 * P, prot(true, true), true))
         .unwrap();
     let dev = MmapRequest {
-        backing: Backing::DevMem {
+        backing: Backing::Device {
             phys: 0x0900_0000,
-            sync: false,
+            mem: crate::mm::memtype::MemoryType::DeviceShareable,
             may_write: true,
         },
         ..req(0xb6f6_0000, P, prot(true, true), true)

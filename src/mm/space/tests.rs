@@ -395,9 +395,9 @@ fn dontneed_on_a_device_mapping_is_einval() {
     let (mut s, mut m) = (space(), FakeMmu::default());
     let mut d = anon(0x3000_0000, P, Placement::Fixed);
     d.shared = true;
-    d.backing = Backing::DevMem {
+    d.backing = Backing::Device {
         phys: 0x0900_0000,
-        sync: true,
+        mem: crate::mm::memtype::MemoryType::StronglyOrdered,
         may_write: true,
     };
     s.mmap(&mut m, &d).unwrap();
@@ -613,9 +613,9 @@ fn mremap_errors_as_linux() {
     // A device mapping cannot grow (VM_PFNMAP): EFAULT.
     let mut d = anon(0x3000_0000, P, Placement::Fixed);
     d.shared = true;
-    d.backing = Backing::DevMem {
+    d.backing = Backing::Device {
         phys: 0x0900_0000,
-        sync: true,
+        mem: crate::mm::memtype::MemoryType::StronglyOrdered,
         may_write: true,
     };
     s.mmap(&mut m, &d).unwrap();
@@ -932,9 +932,9 @@ fn mmap_placement_and_populate() {
     // Device memory is mapped at mmap time, with its type.
     let mut d = anon(0x5000_0000, 2 * P, Placement::Fixed);
     d.shared = true;
-    d.backing = Backing::DevMem {
+    d.backing = Backing::Device {
         phys: 0x0900_0000,
-        sync: false,
+        mem: crate::mm::memtype::MemoryType::DeviceShareable,
         may_write: true,
     };
     s.mmap(&mut m, &d).unwrap();
@@ -1005,9 +1005,9 @@ fn madvise_free_remove_and_populate_rules() {
     // Devices cannot be populated.
     let mut d = anon(0x3000_0000, P, Placement::Fixed);
     d.shared = true;
-    d.backing = Backing::DevMem {
+    d.backing = Backing::Device {
         phys: 0x0900_0000,
-        sync: true,
+        mem: crate::mm::memtype::MemoryType::StronglyOrdered,
         may_write: true,
     };
     s.mmap(&mut m, &d).unwrap();
@@ -1108,9 +1108,9 @@ fn mremap_old_size_zero_and_devices() {
     // it cannot grow, and DONTUNMAP is EINVAL (VM_PFNMAP).
     let mut d = anon(0x3000_0000, 2 * P, Placement::Fixed);
     d.shared = true;
-    d.backing = Backing::DevMem {
+    d.backing = Backing::Device {
         phys: 0x0900_0000,
-        sync: true,
+        mem: crate::mm::memtype::MemoryType::StronglyOrdered,
         may_write: true,
     };
     s.mmap(&mut m, &d).unwrap();
@@ -1385,9 +1385,9 @@ fn mremap_device_from_old_size_zero_is_efault() {
     let (mut s, mut m) = (space(), FakeMmu::default());
     let mut d = anon(0x3000_0000, P, Placement::Fixed);
     d.shared = true;
-    d.backing = Backing::DevMem {
+    d.backing = Backing::Device {
         phys: 0x0900_0000,
-        sync: true,
+        mem: crate::mm::memtype::MemoryType::StronglyOrdered,
         may_write: true,
     };
     s.mmap(&mut m, &d).unwrap();

@@ -543,6 +543,8 @@ enum PageKind {
     Heap,
     /// Object id, object page.
     Shm(u32, usize),
+    /// Object id, object page.
+    FilePrivate(u32, usize),
 }
 
 const MEMS: [MemoryType; 2] = [MemoryType::DeviceShareable, MemoryType::StronglyOrdered];
@@ -563,6 +565,9 @@ fn page_kind_of(v: &Vma, addr: usize) -> PageKind {
         VmaKind::Stack => PageKind::Stack,
         VmaKind::Heap => PageKind::Heap,
         VmaKind::Shm { id, pgoff, .. } => PageKind::Shm(id, pgoff + (addr - v.start) / P),
+        VmaKind::FilePrivate { id, pgoff } => {
+            PageKind::FilePrivate(id, pgoff + (addr - v.start) / P)
+        }
     }
 }
 
@@ -577,6 +582,9 @@ fn pages_join(a: &Page, b: &Page) -> bool {
                     (PageKind::Dev(x, ma, wa), PageKind::Dev(y, mb, wb)) => {
                         x + 1 == *y && ma == mb && wa == wb
                     }
+                    // Consecutive pages of the same object.
+                    (PageKind::FilePrivate(i, x), PageKind::FilePrivate(j, y))
+                    | (PageKind::Shm(i, x), PageKind::Shm(j, y)) => i == j && x + 1 == *y,
                     _ => ka == kb,
                 }
         }
@@ -626,7 +634,7 @@ fn random_prot(rng: &mut Rng) -> Prot {
 
 fn random_vma(rng: &mut Rng, start: usize, end: usize) -> Vma {
     let prot = random_prot(rng);
-    let kind = match rng.below(6) {
+    let kind = match rng.below(7) {
         0 => VmaKind::Anonymous {
             shared: false,
             may_write: true,
@@ -638,6 +646,12 @@ fn random_vma(rng: &mut Rng, start: usize, end: usize) -> Vma {
         2 => VmaKind::Image(ImageData::ZERO),
         3 => VmaKind::Stack,
         4 => VmaKind::Heap,
+        // Two files, and page offsets that make neighbours continue each
+        // other now and then (mergeable) and not at other times.
+        5 => VmaKind::FilePrivate {
+            id: 1 + rng.below(2) as u32,
+            pgoff: start / P + rng.below(2),
+        },
         _ => VmaKind::Device {
             // Few distinct bases so contiguous neighbours happen.
             phys: (0x1000 + rng.below(8) as u64 * 4) * P as u64 + (start / P % 4) as u64 * P as u64,

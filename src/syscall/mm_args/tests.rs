@@ -1,6 +1,8 @@
 //! Expected values come from mmap(2), munmap(2), mprotect(2) and the
 //! Linux sources they describe, not from this implementation.
 use super::*;
+use crate::drivers::chardev::{MappedTypes, PrivateData};
+use crate::drivers::devmem::DevMem;
 
 const TASK: usize = 0xC000_0000; // 3 GiB user space, ARMv7 VMSPLIT_3G.
 const UART: (u64, u64) = (0x0900_0000, 0x0900_1000);
@@ -22,18 +24,36 @@ const FD_MEM_DSYNC: i32 = 11;
 const FD_ZERO_RO: i32 = 12;
 const FD_ZERO_WO: i32 = 13;
 const FD_ZERO_RW_SYNC: i32 = 14;
+const FD_REG_RO: i32 = 15;
+const FD_REG_WO: i32 = 16;
+const FD_REG_RW: i32 = 17;
+/// Opened with O_ACCMODE (3): Linux gives such an fd neither FMODE_READ
+/// nor FMODE_WRITE (`OPEN_FMODE`).
+const FD_REG_NONE: i32 = 18;
+const REG_ID: crate::mm::shm::ShmId = 77;
 
-fn fds(fd: i32) -> Option<FdKind> {
+/// `/dev/mem` over the test's windows, as the VFS hands it to `mmap`.
+static DEV_MEM: DevMem = DevMem::new(&WINDOWS);
+/// `/dev/mem` on a board without device windows.
+static DEV_MEM_NONE: DevMem = DevMem::new(&[]);
+static WORD: PrivateData = PrivateData::new(0);
+
+fn dev_mem(flags: u32) -> Option<FdKind<'static>> {
+    Some(FdKind::Driver {
+        dev: &DEV_MEM,
+        flags,
+        private: &WORD,
+        mapped: MappedTypes::NONE,
+    })
+}
+
+fn fds(fd: i32) -> Option<FdKind<'static>> {
     match fd {
-        FD_MEM_RW => Some(FdKind::DevMem { flags: O_RDWR }),
-        FD_MEM_RO => Some(FdKind::DevMem { flags: O_RDONLY }),
-        FD_MEM_WO => Some(FdKind::DevMem { flags: O_WRONLY }),
-        FD_MEM_SYNC => Some(FdKind::DevMem {
-            flags: O_RDWR | O_SYNC,
-        }),
-        FD_MEM_DSYNC => Some(FdKind::DevMem {
-            flags: O_RDWR | O_DSYNC,
-        }),
+        FD_MEM_RW => dev_mem(O_RDWR),
+        FD_MEM_RO => dev_mem(O_RDONLY),
+        FD_MEM_WO => dev_mem(O_WRONLY),
+        FD_MEM_SYNC => dev_mem(O_RDWR | O_SYNC),
+        FD_MEM_DSYNC => dev_mem(O_RDWR | O_DSYNC),
         FD_ZERO => Some(FdKind::DevZero { flags: O_RDWR }),
         FD_ZERO_RO => Some(FdKind::DevZero { flags: O_RDONLY }),
         FD_ZERO_WO => Some(FdKind::DevZero { flags: O_WRONLY }),
@@ -42,6 +62,17 @@ fn fds(fd: i32) -> Option<FdKind> {
         }),
         FD_FILE => Some(FdKind::File { readable: true }),
         FD_FILE_WO => Some(FdKind::File { readable: false }),
+        FD_REG_RO | FD_REG_WO | FD_REG_RW | FD_REG_NONE => Some(FdKind::Regular {
+            id: REG_ID,
+            flags: match fd {
+                FD_REG_RO => O_RDONLY,
+                FD_REG_WO => O_WRONLY,
+                FD_REG_RW => O_RDWR | O_SYNC,
+                _ => O_ACCMODE,
+            },
+            ino: 42,
+            dev: (0, 21),
+        }),
         FD_CONSOLE => Some(FdKind::Console),
         FD_CLOSED => Some(FdKind::Closed),
         _ => None,
@@ -58,7 +89,6 @@ fn mmap(
 ) -> Result<MmapRequest, Errno> {
     let ctx = MmContext {
         task_size: TASK,
-        device_windows: &WINDOWS,
         fd: &fds,
     };
     decode_mmap(addr, len, prot, flags, fd, off, &ctx)
@@ -492,9 +522,9 @@ fn dev_mem_inside_one_window() {
     let r = mmap(0, 4096, RW, MAP_SHARED, FD_MEM_RW, UART.0).unwrap();
     assert_eq!(
         r.backing,
-        Backing::DevMem {
+        Backing::Device {
             phys: UART.0,
-            sync: false,
+            mem: MemoryType::DeviceShareable,
             may_write: true
         }
     );
@@ -532,10 +562,18 @@ fn dev_mem_outside_windows_is_eperm() {
         Err(Errno::EPERM)
     );
     // No windows at all.
+    let no_windows = |fd: i32| match fd {
+        FD_MEM_RW => Some(FdKind::Driver {
+            dev: &DEV_MEM_NONE,
+            flags: O_RDWR,
+            private: &WORD,
+            mapped: MappedTypes::NONE,
+        }),
+        _ => fds(fd),
+    };
     let ctx = MmContext {
         task_size: TASK,
-        device_windows: &[],
-        fd: &fds,
+        fd: &no_windows,
     };
     assert_eq!(
         decode_mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RW, UART.0, &ctx),
@@ -556,9 +594,9 @@ fn dev_mem_access_modes() {
     let r = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_MEM_RO, UART.0).unwrap();
     assert_eq!(
         r.backing,
-        Backing::DevMem {
+        Backing::Device {
             phys: UART.0,
-            sync: false,
+            mem: MemoryType::DeviceShareable,
             may_write: false
         }
     );
@@ -608,9 +646,9 @@ fn dev_mem_private() {
     assert!(!r.shared);
     assert_eq!(
         r.backing,
-        Backing::DevMem {
+        Backing::Device {
             phys: UART.0,
-            sync: false,
+            mem: MemoryType::DeviceShareable,
             may_write: false
         }
     );
@@ -623,8 +661,9 @@ fn dev_mem_private() {
 #[test]
 fn dev_mem_sync_flag() {
     let sync_of = |fd| match mmap(0, 4096, RW, MAP_SHARED, fd, UART.0).unwrap().backing {
-        Backing::DevMem { sync, .. } => sync,
-        Backing::Anonymous => panic!("not devmem"),
+        // Linux's uncached_access(): O_DSYNC (in O_SYNC) maps uncached.
+        Backing::Device { mem, .. } => mem == MemoryType::StronglyOrdered,
+        _ => panic!("not devmem"),
     };
     assert!(sync_of(FD_MEM_SYNC));
     assert!(sync_of(FD_MEM_DSYNC));
@@ -971,4 +1010,189 @@ fn shared_validate_accepts_every_legacy_flag() {
         ),
         Err(EOPNOTSUPP)
     );
+}
+
+// ---- regular files (do_mmap's file checks, mm/mmap.c, Linux 6.1) ----
+
+fn file_backing(r: &MmapRequest) -> (crate::mm::shm::ShmId, usize) {
+    match r.backing {
+        Backing::File { id, pgoff } => (id, pgoff),
+        other => panic!("not a file mapping: {other:?}"),
+    }
+}
+
+#[test]
+fn regular_file_mappings_follow_the_file_mode() {
+    const SHARED: u32 = MAP_SHARED;
+    const PRIVATE: u32 = MAP_PRIVATE;
+    let r = PROT_READ;
+    // (fd, prot, flags) -> errno or may_write. mmap(2): EACCES "a file
+    // descriptor refers to a non-regular file ... or MAP_SHARED was
+    // requested and PROT_WRITE is set, but fd is not open in read/write
+    // (O_RDWR) mode"; any mapping needs the fd open for reading.
+    let cases: [(i32, u32, u32, Result<bool, Errno>); 14] = [
+        (FD_REG_RO, r, SHARED, Ok(false)),
+        (FD_REG_RO, RW, SHARED, Err(Errno::EACCES)),
+        (FD_REG_RO, r, PRIVATE, Ok(true)),
+        (FD_REG_RO, RW, PRIVATE, Ok(true)),
+        (FD_REG_RO, RW, MAP_SHARED_VALIDATE, Err(Errno::EACCES)),
+        (FD_REG_RW, RW, SHARED, Ok(true)),
+        (FD_REG_RW, r, SHARED, Ok(true)),
+        (FD_REG_RW, RW, PRIVATE, Ok(true)),
+        (FD_REG_WO, r, SHARED, Err(Errno::EACCES)),
+        (FD_REG_WO, RW, SHARED, Err(Errno::EACCES)),
+        (FD_REG_WO, r, PRIVATE, Err(Errno::EACCES)),
+        (FD_REG_WO, PROT_NONE, PRIVATE, Err(Errno::EACCES)),
+        (FD_REG_NONE, r, PRIVATE, Err(Errno::EACCES)),
+        (FD_REG_RO, PROT_READ | PROT_EXEC, PRIVATE, Ok(true)),
+    ];
+    for (fd, prot, flags, want) in cases {
+        let got = mmap(0, 8192, prot, flags, fd, 0).map(|q| {
+            assert_eq!(file_backing(&q), (REG_ID, 0));
+            assert_eq!(q.shared, flags & MAP_TYPE != MAP_PRIVATE);
+            q.may_write
+        });
+        assert_eq!(got, want, "fd {fd} prot {prot} flags {flags:#x}");
+    }
+}
+
+#[test]
+fn regular_file_offset_is_the_page_offset() {
+    // AArch64 mmap: bytes, page-aligned or EINVAL; ARM mmap2 passes
+    // pgoff * 4096, which is always aligned.
+    let q = mmap(0, 4096, PROT_READ, MAP_SHARED, FD_REG_RO, 3 * 4096).unwrap();
+    assert_eq!(file_backing(&q), (REG_ID, 3));
+    assert_eq!(
+        mmap(0, 4096, PROT_READ, MAP_SHARED, FD_REG_RO, 4096 + 1),
+        Err(Errno::EINVAL)
+    );
+    // Length rounded up; populate as for any mapping.
+    let q = mmap(0, 5000, PROT_READ, MAP_PRIVATE | MAP_POPULATE, FD_REG_RO, 0).unwrap();
+    assert_eq!((q.len, q.populate), (8192, true));
+    let q = mmap(0, 5000, PROT_READ, MAP_PRIVATE | MAP_LOCKED, FD_REG_RO, 0).unwrap();
+    assert!(q.populate);
+}
+
+#[test]
+fn regular_file_flag_rules() {
+    // Every file mapping refuses MAP_GROWSDOWN (do_mmap: VM_GROWSDOWN on
+    // a file is EINVAL).
+    assert_eq!(
+        mmap(
+            0,
+            4096,
+            PROT_READ,
+            MAP_PRIVATE | MAP_GROWSDOWN,
+            FD_REG_RO,
+            0
+        ),
+        Err(Errno::EINVAL)
+    );
+    // MAP_SHARED_VALIDATE: shmem has no mmap_supported_flags.
+    assert_eq!(
+        mmap(
+            0,
+            4096,
+            PROT_READ,
+            MAP_SHARED_VALIDATE | MAP_SYNC,
+            FD_REG_RW,
+            0
+        ),
+        Err(Errno::EOPNOTSUPP)
+    );
+    assert!(mmap(0, 4096, PROT_READ, MAP_SHARED_VALIDATE, FD_REG_RW, 0).is_ok());
+    // MAP_ANONYMOUS ignores the fd.
+    let q = mmap(0, 4096, RW, MAP_SHARED | MAP_ANONYMOUS, FD_REG_RO, 0).unwrap();
+    assert_eq!(q.backing, Backing::Anonymous);
+}
+
+#[test]
+fn regular_file_size_limit_is_eoverflow() {
+    // file_mmap_ok with MAX_LFS_FILESIZE: 64-bit longs: LLONG_MAX.
+    let top = i64::MAX as u64 + 1; // 2^63, page-aligned
+                                   // (LLONG_MAX - len) >> 12 rounds down: the last one-page mapping
+                                   // starts at page 2^51 - 2, not 2^51 - 1.
+    assert!(!file_mmap_ok(top >> 12, 4096, 64));
+    assert!(!file_mmap_ok((top >> 12) - 1, 4096, 64));
+    assert!(file_mmap_ok((top >> 12) - 2, 4096, 64));
+    assert!(!file_mmap_ok((top >> 12) - 2, 8192, 64));
+    assert!(file_mmap_ok((top >> 12) - 3, 8192, 64));
+    // 32-bit longs: ULONG_MAX << PAGE_SHIFT, so the last page index is
+    // 2^32 - 2 for a one-page mapping.
+    assert!(file_mmap_ok(0xFFFF_FFFE, 4096, 32));
+    assert!(!file_mmap_ok(0xFFFF_FFFF, 4096, 32));
+    assert!(!file_mmap_ok(0, (u32::MAX as u64) << 13, 32));
+    if usize::BITS == 64 {
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_REG_RO, top),
+            Err(Errno::EOVERFLOW)
+        );
+        // It comes before the file-mode checks (do_mmap order).
+        assert_eq!(
+            mmap(0, 4096, PROT_READ, MAP_SHARED, FD_REG_WO, top),
+            Err(Errno::EOVERFLOW)
+        );
+        // Not a regular file: no such limit (/dev/zero's f_op).
+        assert!(mmap(0, 4096, PROT_READ, MAP_PRIVATE, FD_ZERO, top).is_ok());
+    }
+}
+
+#[test]
+fn mincore_arguments_as_sys_mincore() {
+    // start unaligned: EINVAL; range outside user space: ENOMEM; vector
+    // outside: EFAULT (mincore(2)).
+    assert_eq!(
+        decode_mincore(0x1001, 4096, 0x2000, TASK),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        decode_mincore(TASK - 4096, 8192, 0x2000, TASK),
+        Err(Errno::ENOMEM)
+    );
+    assert_eq!(
+        decode_mincore(0x1000, usize::MAX, 0x2000, TASK),
+        Err(Errno::ENOMEM)
+    );
+    assert_eq!(
+        decode_mincore(0x1000, 8192, TASK - 1, TASK),
+        Err(Errno::EFAULT)
+    );
+    assert_eq!(
+        decode_mincore(0x1000, 8192, TASK - 2, TASK),
+        Ok((0x1000, 2))
+    );
+    assert_eq!(decode_mincore(0x1000, 4097, 0x2000, TASK), Ok((0x1000, 2)));
+    assert_eq!(decode_mincore(0x1000, 0, 0x2000, TASK), Ok((0x1000, 0)));
+    // EINVAL comes first even with a bad vector.
+    assert_eq!(
+        decode_mincore(0x1001, 4096, usize::MAX, TASK),
+        Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn lock_ranges_as_do_mlock() {
+    // len = PAGE_ALIGN(len + offset_in_page(start)); start &= PAGE_MASK.
+    assert_eq!(
+        decode_lock_range(0x1234, 1),
+        Ok(Some(RangeRequest {
+            start: 0x1000,
+            end: 0x2000
+        }))
+    );
+    assert_eq!(
+        decode_lock_range(0x1fff, 2),
+        Ok(Some(RangeRequest {
+            start: 0x1000,
+            end: 0x3000
+        }))
+    );
+    assert_eq!(decode_lock_range(0x1000, 0), Ok(None));
+    // A length that wraps the address space: end < start, EINVAL.
+    assert_eq!(
+        decode_lock_range(0x2000, usize::MAX - 0x1fff),
+        Err(Errno::EINVAL)
+    );
+    // PAGE_ALIGN wrapping to 0: nothing to do (as Linux's arithmetic).
+    assert_eq!(decode_lock_range(0x1000, usize::MAX), Ok(None));
 }

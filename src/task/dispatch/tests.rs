@@ -238,6 +238,72 @@ fn sys(t: &mut Task, s: Sys, a: &[usize]) -> isize {
 }
 
 #[test]
+fn msync_mincore_and_mlock_calls_reach_their_checks() {
+    let mut t = task();
+    const RW: usize = 3;
+    const PRIVATE_ANON: usize = 0x22;
+    let a = sys(
+        &mut t,
+        Sys::Mmap,
+        &[0, 8192, RW, PRIVATE_ANON, usize::MAX, 0],
+    ) as usize;
+    // msync(2): MS_ASYNC|MS_SYNC is EINVAL, a mapped range is fine, one
+    // running past the mapping ENOMEM; the flags are an int (the upper
+    // half of the register is not looked at).
+    assert_eq!(sys(&mut t, Sys::Msync, &[a, 8192, 5]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Msync, &[a, 8192, 4]), 0);
+    assert_eq!(
+        sys(&mut t, Sys::Msync, &[a, 3 * 4096, 4]),
+        errno(Errno::ENOMEM)
+    );
+    if usize::BITS == 64 {
+        assert_eq!(sys(&mut t, Sys::Msync, &[a, 8192, 1 << 32 | 4]), 0);
+    }
+    // mincore(2): EINVAL unaligned, ENOMEM outside user space, EFAULT
+    // for a vector outside it (all before any vector byte is written).
+    assert_eq!(
+        sys(&mut t, Sys::Mincore, &[a + 1, 4096, 0x1000]),
+        errno(Errno::EINVAL)
+    );
+    assert_eq!(
+        sys(&mut t, Sys::Mincore, &[TASK_SIZE - 4096, 8192, 0x1000]),
+        errno(Errno::ENOMEM)
+    );
+    assert_eq!(
+        sys(&mut t, Sys::Mincore, &[a, 8192, TASK_SIZE - 1]),
+        errno(Errno::EFAULT)
+    );
+    // Unmapped start: ENOMEM from the walk, before the vector is used.
+    assert_eq!(
+        sys(&mut t, Sys::Mincore, &[0x1000, 4096, 0x1000]),
+        errno(Errno::ENOMEM)
+    );
+    assert_eq!(sys(&mut t, Sys::Mincore, &[a, 0, 0]), 0);
+    // mlock/mlock2/munlock/mlockall/munlockall.
+    assert_eq!(sys(&mut t, Sys::Mlock, &[a + 5, 4096]), 0);
+    assert!(t.mmu.lookup(a).is_some() && t.mmu.lookup(a + 4096).is_some());
+    assert_eq!(
+        sys(&mut t, Sys::Mlock, &[a, 3 * 4096]),
+        errno(Errno::ENOMEM)
+    );
+    assert_eq!(
+        sys(&mut t, Sys::Mlock2, &[a, 4096, 2]),
+        errno(Errno::EINVAL)
+    );
+    assert_eq!(sys(&mut t, Sys::Mlock2, &[a, 4096, 1]), 0);
+    assert_eq!(
+        sys(&mut t, Sys::Munlock, &[a, 3 * 4096]),
+        errno(Errno::ENOMEM)
+    );
+    assert_eq!(sys(&mut t, Sys::Munlock, &[a, 8192]), 0);
+    assert_eq!(sys(&mut t, Sys::Mlockall, &[4]), errno(Errno::EINVAL));
+    assert_eq!(sys(&mut t, Sys::Mlockall, &[2]), 0);
+    assert!(t.space.lock_future);
+    assert_eq!(sys(&mut t, Sys::Munlockall, &[]), 0);
+    assert!(!t.space.lock_future);
+}
+
+#[test]
 fn dup_family_and_fcntl_follow_the_fd_rules() {
     use super::super::files::O_CLOEXEC;
     let mut t = task();
@@ -341,14 +407,19 @@ fn pipe_ends_at_the_fd_level() {
 fn dup_shares_the_open_file_description() {
     use super::super::Open;
     let mut t = task();
-    let a: &'static [u8] = Box::leak(
-        crate::loader::cpio::testutil::newc(&[("f", 0o100644, b"0123456789")]).into_boxed_slice(),
-    );
-    let entry = crate::loader::cpio::Archive::new(a)
-        .unwrap()
-        .lookup("/f")
-        .unwrap();
-    t.fds.push(Some(File::new(Open::Ram { entry }, 0).unwrap()));
+    // A 10-byte file's page cache object (the inode number is not used
+    // by lseek).
+    let obj = crate::mm::shm::create_file(b"0123456789").unwrap();
+    t.fds.push(Some(
+        File::new(
+            Open::Inode {
+                ino: 999,
+                obj: Some(obj),
+            },
+            0,
+        )
+        .unwrap(),
+    ));
     assert_eq!(sys(&mut t, Sys::Dup, &[3]), 4);
     // One position: a seek through one fd moves the other (dup(2)).
     assert_eq!(sys(&mut t, Sys::Lseek, &[3, 4, 0]), 4);

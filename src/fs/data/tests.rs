@@ -1,0 +1,137 @@
+//! File data through the page cache, with a fake frame pool.
+
+use super::*;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Frames as boxes, with reference counts.
+#[derive(Default)]
+pub struct FakePool {
+    pub frames: BTreeMap<u64, (Box<[u8; 4096]>, usize)>,
+    next: u64,
+    /// Allocations left before `ENOMEM` (None: unlimited).
+    pub budget: Option<usize>,
+}
+
+impl Pool for FakePool {
+    fn alloc_zeroed(&mut self) -> Result<u64, Errno> {
+        if let Some(b) = &mut self.budget {
+            if *b == 0 {
+                return Err(Errno::ENOMEM);
+            }
+            *b -= 1;
+        }
+        self.next += 1;
+        let pa = 0x4000_0000 + self.next * 4096;
+        self.frames.insert(pa, (Box::new([0; 4096]), 1));
+        Ok(pa)
+    }
+    fn release(&mut self, pa: u64) {
+        let e = self
+            .frames
+            .get_mut(&pa)
+            .expect("release of an unknown frame");
+        e.1 -= 1;
+        if e.1 == 0 {
+            self.frames.remove(&pa);
+        }
+    }
+    fn bytes(&mut self, pa: u64) -> &mut [u8] {
+        &mut self.frames.get_mut(&pa).expect("unknown frame").0[..]
+    }
+}
+
+fn content(id: ShmId, pool: &mut FakePool) -> Vec<u8> {
+    let size = shm::file_size(id).unwrap() as usize;
+    let mut v = vec![0xEE; size + 10];
+    let n = read(id, 0, &mut v, pool).unwrap();
+    v.truncate(n);
+    v
+}
+
+static SRC: &[u8] = b"hello, page cache";
+
+#[test]
+fn reads_come_from_the_source_then_writes_change_them() {
+    let mut pool = FakePool::default();
+    let id = shm::create_file(SRC).unwrap();
+    assert_eq!(content(id, &mut pool), SRC);
+    let mut b = [0u8; 5];
+    assert_eq!(read(id, 7, &mut b, &mut pool), Ok(5));
+    assert_eq!(&b, b"page ");
+    assert_eq!(read(id, 100, &mut b, &mut pool), Ok(0), "past the end");
+    assert_eq!(write(id, 0, b"HELLO", &mut pool), Ok(5));
+    assert_eq!(content(id, &mut pool), b"HELLO, page cache");
+    assert_eq!(shm::pristine_source(id), None);
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+    assert!(pool.frames.is_empty(), "every frame given back");
+}
+
+#[test]
+fn a_write_past_the_end_grows_the_file_with_a_zero_gap() {
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"").unwrap();
+    assert_eq!(write(id, 10_000, b"xyz", &mut pool), Ok(3));
+    assert_eq!(shm::file_size(id), Some(10_003));
+    let c = content(id, &mut pool);
+    assert_eq!(c.len(), 10_003);
+    assert!(c[..10_000].iter().all(|&b| b == 0));
+    assert_eq!(&c[10_000..], b"xyz");
+    // A write across a page boundary.
+    let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+    assert_eq!(write(id, 4000, &data, &mut pool), Ok(5000));
+    let c = content(id, &mut pool);
+    assert_eq!(&c[4000..9000], &data[..]);
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+    assert!(pool.frames.is_empty());
+}
+
+#[test]
+fn shrinking_zeroes_the_tail_and_growing_again_shows_zeros() {
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"").unwrap();
+    let data = [0xAB_u8; 9000];
+    write(id, 0, &data, &mut pool).unwrap();
+    assert_eq!(pool.frames.len(), 3);
+    truncate(id, 100, &mut pool).unwrap();
+    assert_eq!(pool.frames.len(), 1, "pages past the end left the cache");
+    assert_eq!(shm::file_size(id), Some(100));
+    let pa = shm::page(id, 0).unwrap();
+    assert!(pool.bytes(pa)[100..].iter().all(|&b| b == 0), "tail zeroed");
+    truncate(id, 6000, &mut pool).unwrap();
+    let c = content(id, &mut pool);
+    assert_eq!(c.len(), 6000);
+    assert!(c[..100].iter().all(|&b| b == 0xAB));
+    assert!(c[100..].iter().all(|&b| b == 0), "no stale byte comes back");
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+    assert!(pool.frames.is_empty());
+}
+
+#[test]
+fn out_of_frames_is_enomem_or_a_short_write() {
+    let mut pool = FakePool {
+        budget: Some(1),
+        ..FakePool::default()
+    };
+    let id = shm::create_file(b"").unwrap();
+    let data = [1u8; 6000];
+    assert_eq!(write(id, 0, &data, &mut pool), Ok(4096), "short");
+    assert_eq!(shm::file_size(id), Some(4096));
+    assert_eq!(write(id, 8192, &data, &mut pool), Err(Errno::ENOMEM));
+    assert_eq!(shm::file_size(id), Some(4096), "unchanged by the failure");
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+fn file_size_limits_are_efbig() {
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"").unwrap();
+    assert_eq!(write(id, MAX_FILE_SIZE, b"x", &mut pool), Err(Errno::EFBIG));
+    assert_eq!(
+        truncate(id, MAX_FILE_SIZE + 1, &mut pool),
+        Err(Errno::EFBIG)
+    );
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
