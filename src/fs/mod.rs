@@ -26,7 +26,7 @@ pub const ROOT_DEV: (u32, u32) = (0, 2);
 /// none by that name (devtmpfs): name, (major, minor), permissions
 /// (drivers/char/mem.c and tty: mem 1:1, null 1:3, zero 1:5, tty 5:0,
 /// console 5:1, ttyAMA0 204:64).
-pub const DEVICES: [(&str, (u32, u32), u32); 6] = [
+pub const DEVICES: [DevNode; 6] = [
     ("mem", (1, 1), 0o640),
     ("null", (1, 3), 0o666),
     ("zero", (1, 5), 0o666),
@@ -38,6 +38,9 @@ pub const DEVICES: [(&str, (u32, u32), u32); 6] = [
 /// Why unpacking the initramfs failed (the cpio reader's words), for
 /// the report of the `execve` of init that then fails.
 pub static UNPACK_ERROR: spin::Once<alloc::string::String> = spin::Once::new();
+
+/// A device node to make: name under /dev, (major, minor), permissions.
+type DevNode = (&'static str, (u32, u32), u32);
 
 /// Run `f` on the root file system (`ENOENT` before there is one).
 pub fn with<R>(f: impl FnOnce(&mut Tmpfs) -> R) -> Result<R, Errno> {
@@ -168,7 +171,7 @@ pub fn unpack(
     }
     // The drivers' nodes (devtmpfs makes a node for each registered
     // device).
-    let mut drivers: [Option<(&'static str, (u32, u32), u32)>; crate::drivers::chardev::MAX_NODES] =
+    let mut drivers: [Option<DevNode>; crate::drivers::chardev::MAX_NODES] =
         [None; crate::drivers::chardev::MAX_NODES];
     let mut n = 0;
     crate::drivers::chardev::for_each(|node| {
