@@ -279,15 +279,32 @@ pub fn current_killed(info: &crate::mm::fault::FaultInfo) {
     with_current(|t| kprintln!("task {} ({}) killed: {info}", t.pid, t.name));
 }
 
-/// `ftruncate` shrank the file whose page cache is `obj`: the pages from
-/// `first_gone` on leave the calling process's mappings (Linux's
-/// `truncate_pagecache`), so its next touch faults and gets SIGBUS.
-///
-/// Limit: other processes mapping the file keep the pages they have
-/// mapped (each mapping holds its own reference, so nothing is freed
-/// under them) until they unmap them; the syscall runs with the process
-/// table held, so they are not walked here.
+/// A truncation whose pages must still leave the other processes'
+/// mappings: (object, first page gone). Recorded by the syscall (which
+/// runs with only its own process at hand) and applied by the scheduler
+/// with the process table before the syscall returns ([`truncated`]).
+static TRUNCATED: spin::Mutex<Option<(crate::mm::shm::ShmId, usize)>> = spin::Mutex::new(None);
+
+/// `ftruncate` (or `O_TRUNC`) shrank the file whose page cache is `obj`:
+/// the pages from `first_gone` on leave every mapping of them (Linux's
+/// `truncate_pagecache`, `unmap_mapping_range` with private copies too),
+/// so the next touch faults and gets SIGBUS. The caller's own mappings
+/// now, the other processes' before the syscall returns.
 pub(crate) fn truncate_hook(task: &mut Task, obj: crate::mm::shm::ShmId, first_gone: usize) {
     task.space
         .truncate_mappings(task.mmu.as_mut(), obj, first_gone);
+    let mut t = TRUNCATED.lock();
+    *t = Some(match *t {
+        // Two in one syscall (not made by any call now): the lower end
+        // covers both only for one object; keep the first otherwise.
+        Some((o, f)) if o == obj => (o, f.min(first_gone)),
+        Some(other) => other,
+        None => (obj, first_gone),
+    });
+}
+
+/// The truncation recorded by the syscall that just ran, if any.
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
+pub(crate) fn truncated() -> Option<(crate::mm::shm::ShmId, usize)> {
+    TRUNCATED.lock().take()
 }

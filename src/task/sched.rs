@@ -434,6 +434,7 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
         if sys == Sys::Close {
             k.wake_pipe(None);
         }
+        apply_truncation(&mut k);
         drop(k);
         match out {
             super::Outcome::Return(r) => frame.set_result(r),
@@ -493,6 +494,11 @@ pub fn syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
             KERNEL.lock().wake_pipe(None);
             r
         }
+        Sys::Truncate | Sys::Truncate64 | Sys::Ftruncate | Sys::Ftruncate64 => {
+            let r = with_current_ret(sys, a);
+            apply_truncation(&mut KERNEL.lock());
+            r
+        }
         _ => with_current_ret(sys, a),
     };
     frame.set_result(r);
@@ -543,6 +549,23 @@ fn is_own(sys: Sys) -> bool {
             | Sys::Mremap
             | Sys::SetTidAddress
     )
+}
+
+/// A file the syscall just run shrank: its pages past the new end leave
+/// every other process's mappings too (the caller's are gone already).
+/// Unmapping another address space invalidates its TLB entries by its
+/// own ASID (the table engine's break-before-make), as a reaped
+/// process's teardown does.
+fn apply_truncation(k: &mut super::process::Procs) {
+    let Some((obj, first)) = super::truncated() else {
+        return;
+    };
+    let me = k.current;
+    for t in k.iter_mut().filter(|t| t.pid != me) {
+        if !matches!(t.state, State::Zombie(_) | State::Reaped) {
+            t.space.truncate_mappings(t.mmu.as_mut(), obj, first);
+        }
+    }
 }
 
 /// A syscall of the task itself (`Task::syscall`) outside the one-lock
@@ -686,7 +709,7 @@ fn tiocspgrp(a: [usize; 6]) -> Result<usize, Errno> {
         v
     };
     with_me(|t| {
-        t.ioctl(a[0] as i32, super::tty::TIOCSPGRP, a[2], |g| {
+        t.tty_ioctl(a[0] as i32, super::tty::TIOCSPGRP, a[2], |g| {
             groups.contains(&g)
         })
     })
