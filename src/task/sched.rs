@@ -686,7 +686,7 @@ fn tiocspgrp(a: [usize; 6]) -> Result<usize, Errno> {
         v
     };
     with_me(|t| {
-        t.ioctl(a[0] as i32, super::tty::TIOCSPGRP, a[2], |g| {
+        t.tty_ioctl(a[0] as i32, super::tty::TIOCSPGRP, a[2], |g| {
             groups.contains(&g)
         })
     })
