@@ -510,21 +510,23 @@ impl Tmpfs {
 
     /// `link`: a new name for the non-directory `ino`.
     pub fn link(&mut self, ino: Ino, dir: Ino, name: &[u8], now: Time) -> Result<(), Errno> {
-        let n = self.get(ino).ok_or(Errno::ENOENT)?;
-        if n.is_dir() {
-            return Err(Errno::EPERM);
-        }
-        if n.nlink == 0 {
-            return Err(Errno::ENOENT);
-        }
+        // do_linkat's order: the new name first (`EEXIST`), then
+        // vfs_link's checks (`EPERM` for a directory).
         check_name(name)?;
         match self.lookup(dir, name) {
             Ok(_) => return Err(Errno::EEXIST),
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(e),
         }
-        if name == b"." || name == b".." {
+        if name.is_empty() || name == b"." || name == b".." {
             return Err(Errno::EEXIST);
+        }
+        let n = self.get(ino).ok_or(Errno::ENOENT)?;
+        if n.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        if n.nlink == 0 {
+            return Err(Errno::ENOENT);
         }
         let name = try_vec(name)?;
         match self.get_mut(dir).map(|d| &mut d.node) {
@@ -586,6 +588,11 @@ impl Tmpfs {
             return Err(Errno::EINVAL);
         }
         if let Some(d) = dst {
+            // do_renameat2's trap: the target may not be an ancestor of
+            // the source (checked before vfs_rename's type checks).
+            if self.is_ancestor(d, odir) {
+                return Err(Errno::ENOTEMPTY);
+            }
             let dn = self.get(d).ok_or(Errno::ENOENT)?;
             match (&dn.node, src_dir) {
                 (Node::Dir { entries, .. }, true) if !entries.is_empty() => {
@@ -595,9 +602,6 @@ impl Tmpfs {
                 (Node::Dir { .. }, false) => return Err(Errno::EISDIR),
                 (_, true) if !dn.is_dir() => return Err(Errno::ENOTDIR),
                 _ => {}
-            }
-            if self.is_ancestor(d, odir) {
-                return Err(Errno::ENOTEMPTY);
             }
         } else if self.get(ndir).is_some_and(|d| d.nlink == 0) {
             return Err(Errno::ENOENT);
@@ -728,5 +732,7 @@ impl Tmpfs {
     }
 }
 
+#[cfg(test)]
+mod model_tests;
 #[cfg(test)]
 mod tests;
