@@ -8,7 +8,7 @@
 //!
 //! | test | recorded with | Linux 6.1 armmp | Linux 6.1 arm64 |
 //! |---|---|---|---|
-//! | file_mmap | `user/scripts/oracle-record.sh file_mmap` | 167 passed (+4 in a child) | 168 passed (+4) |
+//! | file_mmap | `user/scripts/oracle-record.sh file_mmap` | 183 passed (+4 in a child) | 184 passed (+4) |
 //! | read_vs_mmap | `user/scripts/oracle-record.sh read_vs_mmap` | 7 passed, `same file: yes` | the same |
 //! | busybox files | `BB_RDINIT=/files.sh user/scripts/busybox-initramfs.sh --linux ARCH` | exit 5 | exit 5 |
 //!

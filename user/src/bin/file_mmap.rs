@@ -20,6 +20,15 @@
 //!   write, shared and private), and for a page that was valid before `ftruncate` shrank
 //!   the file; a child per case (the handler records siginfo in a shared page and exits
 //!   42; without a handler the child dies of signal 7)
+//! * a truncation by one process removes the pages past the new end from another
+//!   process's mappings (Linux's `truncate_pagecache` -> `unmap_mapping_range(.., 1)`,
+//!   private copies included): a forked child reads (or writes) pages 0 and 2 of a 3-page
+//!   file through its own MAP_SHARED mapping, the inherited one, its own MAP_PRIVATE
+//!   mapping with its own copies of pages 0 and 2, or an inherited MAP_PRIVATE mapping
+//!   whose page 2 the parent had written before the fork; it tells the parent (a pipe),
+//!   which `ftruncate`s to 4096 and then stores to page 0 through its shared mapping; told
+//!   (a pipe), the child reads page 0 (the parent's store, or its private copy) and
+//!   touches page 2 again: SIGBUS (BUS_ADRERR at that address)
 //! * EACCES: MAP_SHARED|PROT_WRITE of an O_RDONLY fd, `mprotect(PROT_WRITE)` of a shared
 //!   read-only mapping of an O_RDONLY fd, any mapping of an O_WRONLY fd; MAP_PRIVATE|
 //!   PROT_WRITE of an O_RDONLY fd is allowed (and does not change the file); ENODEV for a
@@ -224,6 +233,7 @@ fn main(_args: Args) -> i32 {
     private_mapping();
     zero_tail();
     sigbus();
+    truncate_other();
     access();
     offsets();
     msync_rules();
@@ -806,6 +816,212 @@ fn sigbus() {
     );
     let _ = munmap(s, 3 * PAGE);
     let _ = close(fd);
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[cfg(target_arch = "arm")]
+const PIPE2: usize = 359;
+#[cfg(target_arch = "aarch64")]
+const PIPE2: usize = 59;
+
+/// `pipe2(fds, 0)`: (read end, write end).
+fn pipe() -> Result<(i32, i32), i32> {
+    let mut fds = [0i32; 2];
+    // SAFETY: the kernel writes two ints to `fds`.
+    decode(unsafe { syscall2(PIPE2, fds.as_mut_ptr() as usize, 0) })?;
+    Ok((fds[0], fds[1]))
+}
+
+/// The mapping the child of [`trunc_case`] touches.
+#[derive(Clone, Copy, PartialEq)]
+enum TruncMap {
+    /// Its own MAP_SHARED mapping, made after the fork.
+    SharedOwn,
+    /// The parent's MAP_SHARED mapping, inherited.
+    SharedInherited,
+    /// Its own MAP_PRIVATE mapping; it writes pages 0 and 2 (private copies).
+    PrivateOwnWritten,
+    /// A MAP_PRIVATE mapping the parent wrote page 2 of before the fork, inherited (the
+    /// copy is shared by both until one of them writes it again).
+    PrivateInheritedWritten,
+}
+
+/// Report slots (after `on_bus`'s signo, code, addr).
+const R_P0_BEFORE: usize = 3;
+const R_P2_BEFORE: usize = 4;
+const R_P0_AFTER: usize = 5;
+const R_SURVIVED: usize = 6;
+const R_ADDR: usize = 7;
+
+/// A 3-page file (pages read 1 2 3) mapped MAP_SHARED by the parent; a child maps it as
+/// `how` says, reads pages 0 and 2, tells the parent through a pipe; the parent
+/// `ftruncate`s the file to 4096, stores 0xa5 to page 0 through its shared mapping and
+/// tells the child, which reads page 0 and touches page 2 again (a load): SIGBUS.
+fn trunc_case(what: &str, how: TruncMap) {
+    let report = REPORT.load(SeqCst);
+    // SAFETY: the report page.
+    let slot = |i: usize| unsafe { (report as *mut usize).add(i) };
+    for i in 0..8 {
+        // SAFETY: the report page.
+        unsafe { slot(i).write_volatile(0) };
+    }
+    let path = c"/tmp/fm/trunc";
+    let fd = make_file(path, 3 * PAGE, |i| (i / PAGE) as u8 + 1);
+    let m = map(3 * PAGE, RW, MAP_SHARED, fd, 0);
+    let _ = (rd(m), rd(m + PAGE), rd(m + 2 * PAGE));
+    let pm = if how == TruncMap::PrivateInheritedWritten {
+        let pm = map(3 * PAGE, RW, MAP_PRIVATE, fd, 0);
+        wr(pm + 2 * PAGE + 8, 0x77);
+        pm
+    } else {
+        0
+    };
+    let (Ok((c2p_r, c2p_w)), Ok((p2c_r, p2c_w))) = (pipe(), pipe()) else {
+        check("pipe2", false);
+        return;
+    };
+    let pid = match fork() {
+        Ok(0) => {
+            let _ = signal_info(SIGBUS, on_bus, 0);
+            let _ = (close(c2p_r), close(p2c_w));
+            let a = match how {
+                TruncMap::SharedOwn => mmap(0, 3 * PAGE, RW, MAP_SHARED, fd, 0).unwrap_or(0),
+                TruncMap::SharedInherited => m,
+                TruncMap::PrivateOwnWritten => {
+                    let a = mmap(0, 3 * PAGE, RW, MAP_PRIVATE, fd, 0).unwrap_or(0);
+                    if a != 0 {
+                        wr(a + 8, 0x66);
+                        wr(a + 2 * PAGE + 8, 0x77);
+                    }
+                    a
+                }
+                TruncMap::PrivateInheritedWritten => pm,
+            };
+            if a == 0 {
+                exit(2);
+            }
+            // SAFETY: the report page.
+            unsafe {
+                slot(R_ADDR).write_volatile(a + 2 * PAGE + 8);
+                slot(R_P0_BEFORE).write_volatile(rd(a + 8) as usize);
+                slot(R_P2_BEFORE).write_volatile(rd(a + 2 * PAGE + 8) as usize);
+            }
+            let _ = write(c2p_w, b"t");
+            let mut b = [0u8; 1];
+            if read(p2c_r, &mut b) != Ok(1) {
+                exit(3);
+            }
+            // SAFETY: the report page.
+            unsafe { slot(R_P0_AFTER).write_volatile(rd(a + 8) as usize) };
+            let v = fault::read(a + 2 * PAGE + 8);
+            // SAFETY: the report page.
+            unsafe { slot(R_SURVIVED).write_volatile(0x100 | (v & 0xff)) };
+            exit(1)
+        }
+        Ok(pid) => pid,
+        Err(e) => {
+            check_detail("fork", false, format_args!("{}", name(e)));
+            return;
+        }
+    };
+    let _ = (close(c2p_w), close(p2c_r));
+    let mut b = [0u8; 1];
+    let told = read(c2p_r, &mut b);
+    res(
+        &Fmt(format_args!("{what}: ftruncate(4096) by the parent")).s(),
+        ftruncate(fd, PAGE as u64),
+        Ok(0),
+    );
+    wr(m + 8, 0xa5);
+    let _ = write(p2c_w, b"g");
+    let st = waitpid(pid as isize).map(|(_, s)| s).unwrap_or(-1);
+    let _ = (close(c2p_r), close(p2c_w));
+    // SAFETY: the report page.
+    let r = |i: usize| unsafe { slot(i).read_volatile() };
+    let private_copy0 = how == TruncMap::PrivateOwnWritten;
+    let p2 = if matches!(how, TruncMap::SharedOwn | TruncMap::SharedInherited) {
+        3
+    } else {
+        0x77
+    };
+    let (mut got, mut want) = (StrBuf::default(), StrBuf::default());
+    let _ = write!(
+        got,
+        "{:#x} {:#x} (pipe read {})",
+        r(R_P0_BEFORE),
+        r(R_P2_BEFORE),
+        R(told)
+    );
+    let _ = write!(
+        want,
+        "{:#x} {:#x} (pipe read 1)",
+        if private_copy0 { 0x66 } else { 1 },
+        p2
+    );
+    same(
+        &Fmt(format_args!(
+            "{what}: the child read pages 0 and 2 before it"
+        ))
+        .s(),
+        got,
+        want,
+    );
+    same(
+        &Fmt(format_args!(
+            "{what}: page 0 in the child after it ({})",
+            if private_copy0 {
+                "its private copy"
+            } else {
+                "the parent's later store"
+            }
+        ))
+        .s(),
+        r(R_P0_AFTER),
+        if private_copy0 { 0x66 } else { 0xa5 },
+    );
+    let mut got = StrBuf::default();
+    let _ = write!(
+        got,
+        "signo {}, si_code {}, addr {}, {}",
+        r(0),
+        r(1),
+        if r(2) == r(R_ADDR) { "ok" } else { "WRONG" },
+        WaitStatus(st)
+    );
+    if r(R_SURVIVED) != 0 {
+        let _ = write!(got, ", survived reading {:#x}", r(R_SURVIVED) & 0xff);
+    }
+    same(
+        &Fmt(format_args!("{what}: the child touching page 2 after it")).s(),
+        got,
+        "signo 7, si_code 2, addr ok, exit 42 (status 0x2a00)".to_string_fixed(),
+    );
+    if pm != 0 {
+        let _ = munmap(pm, 3 * PAGE);
+    }
+    let _ = munmap(m, 3 * PAGE);
+    let _ = close(fd);
+    let _ = unlink(path);
+}
+
+fn truncate_other() {
+    trunc_case(
+        "truncate in another process, child's own MAP_SHARED",
+        TruncMap::SharedOwn,
+    );
+    trunc_case(
+        "truncate in another process, inherited MAP_SHARED",
+        TruncMap::SharedInherited,
+    );
+    trunc_case(
+        "truncate in another process, child's own MAP_PRIVATE, pages 0 and 2 written by it",
+        TruncMap::PrivateOwnWritten,
+    );
+    trunc_case(
+        "truncate in another process, inherited MAP_PRIVATE, page 2 written before fork",
+        TruncMap::PrivateInheritedWritten,
+    );
 }
 
 // ---------------------------------------------------------------------------------------
