@@ -263,7 +263,7 @@ fn the_tree_follows_the_model() {
         let mut m = Model::new();
         let mut fs = Tmpfs::new((0, 2), (0, 0)).unwrap();
         for step in 0..150 {
-            let mut path = |rnd: &mut dyn FnMut(u64) -> u64| -> Path {
+            let path = |rnd: &mut dyn FnMut(u64) -> u64| -> Path {
                 let depth = 1 + rnd(3) as usize;
                 (0..depth).map(|_| NAMES[rnd(3) as usize]).collect()
             };
