@@ -44,7 +44,7 @@ impl Model {
     /// is `ENOENT`, the first file used as a directory `ENOTDIR`.
     fn parent_ok(&self, p: &Path) -> Result<(), Errno> {
         for i in 1..p.len() {
-            match self.names.get(&p[..i].to_vec()) {
+            match self.names.get(&p[..i]) {
                 None => return Err(Errno::ENOENT),
                 Some((Kind::File, _)) => return Err(Errno::ENOTDIR),
                 Some((Kind::Dir, _)) => {}
