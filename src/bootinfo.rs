@@ -2,6 +2,12 @@
 //! the board file as fallback.
 
 use crate::board;
+use crate::drivers::uart::UartDesc;
+
+pub mod console;
+
+/// RAM banks kept from the device tree's memory nodes.
+pub const MAX_RAM_BANKS: usize = 8;
 
 /// Longest kernel command line kept (Linux's COMMAND_LINE_SIZE on ARM).
 pub const CMDLINE_MAX: usize = 1024;
@@ -16,13 +22,18 @@ pub enum PsciConduit {
 pub struct BootInfo {
     pub model: [u8; 64],
     pub model_len: usize,
-    /// First RAM bank [base, base + size).
+    /// First RAM bank [base, base + size): the one the kernel uses.
     pub ram_base: u64,
     pub ram_size: u64,
-    pub uart_base: u64,
-    /// The console UART's interrupt (GIC INTID), from its node's
-    /// `interrupts` (none: the console is polled).
-    pub uart_irq: Option<u32>,
+    /// Every RAM bank of the memory nodes, in tree order (base, size);
+    /// banks of size 0 are left out. At most [`MAX_RAM_BANKS`].
+    pub ram_banks: [(u64, u64); MAX_RAM_BANKS],
+    pub ram_bank_count: usize,
+    /// The console UART (its interrupt, a GIC INTID, from its node's
+    /// `interrupts`; none: the console is polled). `None`: the device tree
+    /// names none the kernel drives, and the kernel prints nothing.
+    pub console: Option<UartDesc>,
+    pub console_source: console::Source,
     pub initrd: Option<(u64, u64)>,
     pub cmdline: [u8; CMDLINE_MAX],
     pub cmdline_len: usize,
@@ -66,8 +77,10 @@ impl BootInfo {
             model_len: 0,
             ram_base: board::RAM_BASE,
             ram_size: board::RAM_SIZE_DEFAULT,
-            uart_base: board::UART_BASE,
-            uart_irq: None,
+            ram_banks: [(0, 0); MAX_RAM_BANKS],
+            ram_bank_count: 0,
+            console: board::FALLBACK_CONSOLE,
+            console_source: console::Source::BoardFile,
             initrd: None,
             cmdline: [0; CMDLINE_MAX],
             cmdline_len: 0,
@@ -82,6 +95,11 @@ impl BootInfo {
         b.model[..n].copy_from_slice(&board::NAME.as_bytes()[..n]);
         b.model_len = n;
         b
+    }
+
+    /// The RAM banks found in the device tree.
+    pub fn ram_banks(&self) -> &[(u64, u64)] {
+        &self.ram_banks[..self.ram_bank_count]
     }
 
     pub fn model(&self) -> &str {
@@ -122,17 +140,30 @@ impl BootInfo {
             info.model[..n].copy_from_slice(&model.as_bytes()[..n]);
             info.model_len = n;
         }
-        let memory = fdt.find(|n| {
-            n.depth == 1
+        // Every memory node (device_type "memory"; older trees name it
+        // "memory" only), every reg entry of each; the root's cells.
+        let _ = fdt.walk(|n| {
+            let is_memory = n.depth == 1
+                && n.is_enabled()
                 && (n.prop_str("device_type") == Some("memory")
                     || n.name == b"memory"
-                    || n.name.starts_with(b"memory@"))
-        });
-        if let Some((base, size)) = memory.and_then(|m| m.reg0()) {
-            info.ram_base = base;
-            if let Some(s) = size {
-                info.ram_size = s;
+                    || n.name.starts_with(b"memory@"));
+            if is_memory {
+                let mut i = 0;
+                while let Some((base, size)) = n.reg(i) {
+                    let size = size.unwrap_or(0);
+                    if size > 0 && info.ram_bank_count < MAX_RAM_BANKS {
+                        info.ram_banks[info.ram_bank_count] = (base, size);
+                        info.ram_bank_count += 1;
+                    }
+                    i += 1;
+                }
             }
+            true
+        });
+        if let Some(&(base, size)) = info.ram_banks().first() {
+            info.ram_base = base;
+            info.ram_size = size;
         }
         let chosen = fdt.find_path("/chosen");
         if let Some(args) = chosen.and_then(|c| c.prop_str("bootargs")) {
@@ -149,24 +180,16 @@ impl BootInfo {
                 }
             }
         }
-        // The console: /chosen stdout-path (a path or an alias, options
-        // after ':' ignored) if it is a PL011, else the first PL011.
-        let stdout = chosen
-            .and_then(|c| c.prop_str("stdout-path"))
-            .map(|p| p.split(':').next().unwrap_or(p))
-            .and_then(|p| {
-                if p.starts_with('/') {
-                    Some(p)
-                } else {
-                    fdt.find_path("/aliases").and_then(|a| a.prop_str(p))
-                }
-            })
-            .and_then(|p| fdt.find_path(p))
-            .filter(|n| n.is_compatible("arm,pl011"));
-        let uart = stdout.or_else(|| fdt.find(|n| n.is_compatible("arm,pl011")));
-        if let Some((base, _)) = uart.and_then(|n| n.reg0()) {
-            info.uart_base = base;
-            info.uart_irq = uart.and_then(|n| gic_intid(n.prop("interrupts")?));
+        // The console (bootinfo::console). Notes go to the kernel log,
+        // which holds them until the console is up.
+        let mut note = |a: core::fmt::Arguments| crate::kprintln!("{a}");
+        match console::choose(&fdt, &mut note) {
+            Some((desc, src)) => {
+                info.console = Some(desc);
+                info.console_source = src;
+            }
+            None if board_tree(&root) => {}
+            None => info.console = None,
         }
         let psci = fdt.find(|n| {
             ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]
@@ -188,6 +211,13 @@ impl BootInfo {
         }
         Ok(info)
     }
+}
+
+/// Whether the tree describes the machine the board file is for (its root
+/// `compatible` lists one of [`board::COMPATIBLE`]): only then may the
+/// board file's console stand in for one the tree does not name.
+fn board_tree(root: &crate::dtb::Node) -> bool {
+    board::COMPATIBLE.iter().any(|c| root.is_compatible(c))
 }
 
 impl BootInfo {
@@ -416,7 +446,10 @@ mod tests {
         assert!(b.from_dtb);
         assert_eq!(b.ram_base, 0x4000_0000);
         assert_eq!(b.ram_size, 512 << 20);
-        assert_eq!(b.uart_base, 0x0900_0000);
+        let c = b.console.expect("a console");
+        assert_eq!((c.pa, c.compatible), (0x0900_0000, "arm,pl011"));
+        assert_eq!(b.console_source, console::Source::StdoutPath);
+        assert_eq!(b.ram_banks(), &[(0x4000_0000, 512 << 20)]);
         assert_eq!(b.psci, Some(PsciConduit::Hvc));
         assert_eq!(b.arg("armmu.test"), Some("x"));
         assert_eq!(b.arg("init"), Some("/bin/a"));
@@ -461,7 +494,8 @@ mod tests {
     fn uart_interrupt() {
         // QEMU's virt board wires the PL011 to SPI 1 (hw/arm/virt.c,
         // a15irqmap[VIRT_UART] = 1): GIC INTID 32 + 1.
-        assert_eq!(BootInfo::from_dtb(VIRT_DTB).uart_irq, Some(33));
+        let c = BootInfo::from_dtb(VIRT_DTB).console.unwrap();
+        assert_eq!(c.irq, Some(33));
         assert_eq!(gic_intid(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4]), Some(33));
         assert_eq!(gic_intid(&[0, 0, 0, 1, 0, 0, 0, 13, 0, 0, 0, 4]), Some(29));
         // Not a 3-cell GIC specifier, a PPI number past 15, or an SPI
@@ -477,6 +511,7 @@ mod tests {
         let b = BootInfo::from_dtb(&[0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0]);
         assert!(!b.from_dtb);
         assert_eq!(b.ram_base, board::RAM_BASE);
-        assert_eq!(b.uart_base, board::UART_BASE);
+        assert_eq!(b.console, board::FALLBACK_CONSOLE);
+        assert_eq!(b.console_source, console::Source::BoardFile);
     }
 }

@@ -10,16 +10,52 @@
 //! "console-lock deadlock on fault"). Kernel messages therefore try the
 //! lock a bounded number of times and then write to the UART without
 //! it; the receive path never waits for either lock.
+//!
+//! Which UART this is comes from the device tree, so nothing can be
+//! printed before the tree is read and the UART mapped: until [`init`],
+//! kernel messages go to a fixed buffer ([`EARLY_LEN`] bytes), written out
+//! first thing once the console is up (what does not fit is counted and
+//! reported as lost). No address is ever written on a guess.
 
-use crate::drivers::pl011::Pl011;
 use crate::drivers::tty::{Ldisc, Sink, Winsize};
+use crate::drivers::uart::{ConsoleUart, Uart, UartKind};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use spin::Mutex;
 
-static CONSOLE: Mutex<Option<Pl011>> = Mutex::new(None);
-/// The UART's base address, for writing without the lock.
+static CONSOLE: Mutex<Option<Uart>> = Mutex::new(None);
+/// The UART's base address and kind, for writing without the lock.
 static UART_BASE: AtomicUsize = AtomicUsize::new(0);
+static UART_KIND: AtomicU32 = AtomicU32::new(0);
+/// Whether [`init`] installed a UART (else messages are buffered).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Kernel messages kept until the console is known.
+pub const EARLY_LEN: usize = 16 * 1024;
+
+struct Early {
+    buf: [u8; EARLY_LEN],
+    len: usize,
+    /// Bytes that did not fit.
+    lost: usize,
+}
+
+static EARLY: Mutex<Early> = Mutex::new(Early {
+    buf: [0; EARLY_LEN],
+    len: 0,
+    lost: 0,
+});
+
+impl core::fmt::Write for Early {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = EARLY_LEN - self.len;
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        self.lost += s.len() - n;
+        Ok(())
+    }
+}
 /// The UART's receive INTID once it is routed through the GIC.
 static RX_IRQ: AtomicU32 = AtomicU32::new(NO_IRQ);
 const NO_IRQ: u32 = u32::MAX;
@@ -46,19 +82,55 @@ pub static TTY: Mutex<Tty> = Mutex::new(Tty {
     },
 });
 
-/// Install the console UART.
-pub fn init(uart: Pl011) {
+/// Install the console UART (`kind` at virtual address `va`), then write
+/// out what was logged before it was known.
+///
+/// # Safety
+/// `va` maps the registers of a UART of that kind as Device memory for
+/// the rest of the kernel's life, and nothing else drives it.
+pub unsafe fn init(kind: UartKind, va: usize) {
+    // SAFETY: the caller's contract.
+    let uart = unsafe { Uart::new(kind, va) };
+    let mut g = lock_console();
     UART_BASE.store(uart.base(), Ordering::Relaxed);
-    *lock_console() = Some(uart);
+    UART_KIND.store(kind.code(), Ordering::Relaxed);
+    *g = Some(uart);
+    drop(g);
+    INSTALLED.store(true, Ordering::Release);
+    replay_early();
 }
 
-fn lock_console() -> spin::MutexGuard<'static, Option<Pl011>> {
+/// Whether a UART is installed (before: messages are buffered).
+pub fn is_up() -> bool {
+    INSTALLED.load(Ordering::Acquire)
+}
+
+/// Write the early buffer to the UART and empty it.
+fn replay_early() {
+    let Some(mut e) = EARLY.try_lock() else {
+        return;
+    };
+    let (len, lost) = (e.len, e.lost);
+    with_uart(|u| {
+        let mut w = KernelWriter(u);
+        for chunk in e.buf[..len].utf8_chunks() {
+            let _ = w.write_str(chunk.valid());
+        }
+        if lost > 0 {
+            let _ = writeln!(w, "console: {lost} bytes of earlier messages lost (the early buffer holds {EARLY_LEN})");
+        }
+    });
+    e.len = 0;
+    e.lost = 0;
+}
+
+fn lock_console() -> spin::MutexGuard<'static, Option<Uart>> {
     CONSOLE.lock()
 }
 
 /// The UART, locked if the lock can be had within [`LOCK_TRIES`],
 /// else the UART without the lock (its holder is suspended below us).
-fn with_uart(f: impl FnOnce(&Pl011)) {
+fn with_uart(f: impl FnOnce(&Uart)) {
     for _ in 0..LOCK_TRIES {
         if let Some(g) = CONSOLE.try_lock() {
             if let Some(u) = g.as_ref() {
@@ -69,17 +141,19 @@ fn with_uart(f: impl FnOnce(&Pl011)) {
         core::hint::spin_loop();
     }
     let base = UART_BASE.load(Ordering::Relaxed);
-    if base != 0 {
-        // SAFETY: `base` is the console PL011 `init` installed, mapped for
-        // the kernel's lifetime. The lock's holder is the code this fault
-        // or panic interrupted on this one CPU and does not run while we
-        // do: its bytes and ours interleave, nothing worse.
-        let u = unsafe { Pl011::new(base) };
+    let kind = UartKind::from_code(UART_KIND.load(Ordering::Relaxed));
+    if let (true, Some(kind)) = (base != 0, kind) {
+        // SAFETY: `base` is the console UART of this kind `init`
+        // installed, mapped for the kernel's lifetime. The lock's holder
+        // is the code this fault or panic interrupted on this one CPU and
+        // does not run while we do: its bytes and ours interleave, nothing
+        // worse.
+        let u = unsafe { Uart::new(kind, base) };
         f(&u);
     }
 }
 
-struct UartSink<'a>(&'a Pl011);
+struct UartSink<'a>(&'a Uart);
 
 impl Sink for UartSink<'_> {
     fn put(&mut self, b: u8) {
@@ -89,6 +163,18 @@ impl Sink for UartSink<'_> {
 
 #[doc(hidden)]
 pub fn _print(args: core::fmt::Arguments) {
+    if !is_up() {
+        // Before the console is known: keep it (a holder of the buffer's
+        // lock is code we interrupted; then the message is dropped).
+        for _ in 0..LOCK_TRIES {
+            if let Some(mut e) = EARLY.try_lock() {
+                let _ = e.write_fmt(args);
+                return;
+            }
+            core::hint::spin_loop();
+        }
+        return;
+    }
     with_uart(|u| {
         let mut w = KernelWriter(u);
         let _ = w.write_fmt(args);
@@ -96,7 +182,7 @@ pub fn _print(args: core::fmt::Arguments) {
 }
 
 /// Kernel messages: '\n' as "\r\n" whatever the terminal's settings.
-struct KernelWriter<'a>(&'a Pl011);
+struct KernelWriter<'a>(&'a Uart);
 
 impl core::fmt::Write for KernelWriter<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {

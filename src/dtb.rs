@@ -63,6 +63,23 @@ pub fn cells_value(b: &[u8]) -> Option<u64> {
     }
 }
 
+/// Most cells an address is read with here (128 bits); the specification
+/// puts no limit, real trees use 1 to 3 (PCI).
+pub const MAX_ADDR_CELLS: u32 = 4;
+
+/// A big-endian value of `cells` 32-bit cells at `at` in `b` (None if it
+/// does not fit in `b` or `cells` is above [`MAX_ADDR_CELLS`]).
+fn read_cells(b: &[u8], at: usize, cells: u32) -> Option<u128> {
+    if cells > MAX_ADDR_CELLS {
+        return None;
+    }
+    let mut v = 0u128;
+    for i in 0..cells as usize {
+        v = (v << 32) | u128::from(be32(b, at.checked_add(i.checked_mul(4)?)?)?);
+    }
+    Some(v)
+}
+
 /// One node during a walk.
 #[derive(Clone, Copy, Debug)]
 pub struct Node<'a> {
@@ -78,6 +95,12 @@ pub struct Node<'a> {
 }
 
 impl<'a> Node<'a> {
+    /// Where the node's properties start in the structure block: its
+    /// identity within one tree.
+    pub fn props_offset(&self) -> usize {
+        self.props_at
+    }
+
     /// The properties of this node (name, value).
     pub fn props(&self) -> Props<'a> {
         Props {
@@ -135,15 +158,46 @@ impl<'a> Node<'a> {
         be32(self.prop(name)?, i.checked_mul(4)?)
     }
 
+    /// The strings of `compatible`, most specific first.
+    pub fn compatibles(&self) -> impl Iterator<Item = &'a [u8]> {
+        self.prop("compatible")
+            .unwrap_or(&[])
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Whether the device is usable (devicetree specification v0.4
+    /// table 2.4, Linux's `__of_device_is_available`): no `status`, or
+    /// `status` "okay" (or the older "ok"). "disabled", "reserved", "fail"
+    /// and any malformed value are not.
+    pub fn is_enabled(&self) -> bool {
+        match self.prop("status") {
+            None => true,
+            Some(v) => matches!(cstr(v), Some(b"okay") | Some(b"ok")),
+        }
+    }
+
     /// `#address-cells` and `#size-cells` this node gives its children
     /// (2 and 1 when absent, as the specification says).
-    fn child_cells(&self) -> (u32, u32) {
+    pub fn child_cells(&self) -> (u32, u32) {
         let get = |n| self.prop(n).and_then(cells_value).map(|v| v as u32);
         (
             get("#address-cells").unwrap_or(2),
             get("#size-cells").unwrap_or(1),
         )
     }
+}
+
+/// Whether node name `name` ("serial@7e201000") answers path component
+/// `comp`: the same bytes, or `comp` without a unit address equal to the
+/// name's part before '@' (libfdt's `fdt_nodename_eq_`, which U-Boot
+/// uses to resolve paths).
+fn name_matches(name: &[u8], comp: &[u8]) -> bool {
+    name == comp
+        || (!comp.contains(&b'@')
+            && name.len() > comp.len()
+            && name.starts_with(comp)
+            && name[comp.len()] == b'@')
 }
 
 /// Iterator over a node's properties; stops at the first token that is
@@ -272,7 +326,9 @@ impl<'a> Fdt<'a> {
         let _ = self.walk(|n| {
             names[n.depth] = n.name;
             let mut comps = want.split(|&c| c == b'/').filter(|c| !c.is_empty());
-            let matches = names[1..=n.depth].iter().all(|&x| comps.next() == Some(x))
+            let matches = names[1..=n.depth]
+                .iter()
+                .all(|&x| comps.next().is_some_and(|c| name_matches(x, c)))
                 && comps.next().is_none();
             if matches {
                 found = Some(*n);
@@ -308,11 +364,582 @@ impl<'a> Fdt<'a> {
     }
 }
 
+/// A node and its ancestors, root first (from [`Fdt::lineage`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Lineage<'a> {
+    nodes: [Option<Node<'a>>; MAX_DEPTH + 1],
+    len: usize,
+}
+
+impl<'a> Lineage<'a> {
+    /// The node at `depth` (0: the root) on the way to the node.
+    pub fn at(&self, depth: usize) -> Option<Node<'a>> {
+        if depth < self.len {
+            self.nodes[depth]
+        } else {
+            None
+        }
+    }
+
+    /// Number of nodes, root and the node included.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The node's full path ("/soc/serial@7e201000"; "/" for the root).
+impl core::fmt::Display for Lineage<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.len <= 1 {
+            return f.write_str("/");
+        }
+        for n in self.nodes[1..self.len].iter().flatten() {
+            write!(f, "/{}", Name(n.name))?;
+        }
+        Ok(())
+    }
+}
+
+/// A node name for messages (bytes that are not UTF-8 shown as '?').
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name<'a>(pub &'a [u8]);
+
+impl core::fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_str("?")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a `reg` entry has no CPU physical address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TranslateError<'a> {
+    /// The node is not in the tree (or the tree is malformed before it).
+    NotFound,
+    /// No `reg` entry with that index (or `reg` is shorter than one entry).
+    NoReg,
+    /// `#address-cells` (0 or above [`MAX_ADDR_CELLS`]) or `#size-cells`
+    /// (above 2) that this reader cannot use, given by `node`.
+    Cells {
+        node: &'a [u8],
+        address: u32,
+        size: u32,
+    },
+    /// A parent bus without `ranges`: its children's addresses are not
+    /// CPU addresses (devicetree specification v0.4 §2.3.8).
+    NoRanges { bus: &'a [u8] },
+    /// `ranges` whose length is not a whole number of entries.
+    BadRanges { bus: &'a [u8] },
+    /// No entry of the bus's `ranges` covers the address.
+    Unmapped { bus: &'a [u8], addr: u128 },
+    /// The translated address does not fit in 64 bits.
+    TooLarge,
+}
+
+impl core::fmt::Display for TranslateError<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            TranslateError::NotFound => f.write_str("node not found in the tree"),
+            TranslateError::NoReg => f.write_str("no such reg entry"),
+            TranslateError::Cells {
+                node,
+                address,
+                size,
+            } => write!(
+                f,
+                "{} gives #address-cells {address}, #size-cells {size}: not supported",
+                Name(node)
+            ),
+            TranslateError::NoRanges { bus } => write!(
+                f,
+                "parent bus {} has no ranges: its addresses are not translatable",
+                Name(bus)
+            ),
+            TranslateError::BadRanges { bus } => {
+                write!(
+                    f,
+                    "ranges of {} is not a whole number of entries",
+                    Name(bus)
+                )
+            }
+            TranslateError::Unmapped { bus, addr } => {
+                write!(f, "no entry of {}'s ranges covers {addr:#x}", Name(bus))
+            }
+            TranslateError::TooLarge => f.write_str("the address does not fit in 64 bits"),
+        }
+    }
+}
+
+/// `#address-cells`/`#size-cells` of `n`'s children, if this reader
+/// handles them (address 1..=4 cells, size 0..=2 cells).
+fn usable_cells<'a>(n: &Node<'a>) -> Result<(u32, u32), TranslateError<'a>> {
+    let (a, s) = n.child_cells();
+    if a == 0 || a > MAX_ADDR_CELLS || s > 2 {
+        return Err(TranslateError::Cells {
+            node: n.name,
+            address: a,
+            size: s,
+        });
+    }
+    Ok((a, s))
+}
+
+impl<'a> Fdt<'a> {
+    /// `node` and its ancestors (None if the walk does not reach it).
+    pub fn lineage(&self, node: &Node<'a>) -> Option<Lineage<'a>> {
+        let mut l = Lineage {
+            nodes: [None; MAX_DEPTH + 1],
+            len: 0,
+        };
+        let mut found = false;
+        let _ = self.walk(|n| {
+            if n.depth <= MAX_DEPTH {
+                l.nodes[n.depth] = Some(*n);
+                if n.props_at == node.props_at {
+                    l.len = n.depth + 1;
+                    found = true;
+                }
+            }
+            !found
+        });
+        found.then_some(l)
+    }
+
+    /// The value of alias `name` in `/aliases` (a full path).
+    pub fn alias(&self, name: &str) -> Option<&'a str> {
+        self.find_path("/aliases")?.prop_str(name)
+    }
+
+    /// The `i`th `reg` entry of `node` as a CPU physical address and size:
+    /// the bus address is carried up through every parent's `ranges`
+    /// (devicetree specification v0.4 §2.3.8; Linux's `of_translate_address`
+    /// for the default bus). Each `ranges` entry is (child-bus-address:
+    /// the bus's `#address-cells`, parent-bus-address: its parent's
+    /// `#address-cells`, length: the bus's `#size-cells`); the address is
+    /// moved by the first entry whose [child, child + length) holds it. An
+    /// empty `ranges` is the identity; a missing one means the addresses
+    /// are not translatable (refused, as Linux does). The size is the
+    /// entry's own (None with `#size-cells` 0).
+    pub fn translate_reg(
+        &self,
+        node: &Node<'a>,
+        i: usize,
+    ) -> Result<(u64, Option<u64>), TranslateError<'a>> {
+        let l = self.lineage(node).ok_or(TranslateError::NotFound)?;
+        let depth = l.len().checked_sub(1).ok_or(TranslateError::NotFound)?;
+        let parent = l.at(depth.wrapping_sub(1)).ok_or(TranslateError::NoReg)?;
+        // How `reg` reads: the parent's cells.
+        let (ac, sc) = usable_cells(&parent)?;
+        let reg = node.prop("reg").ok_or(TranslateError::NoReg)?;
+        let entry = ((ac + sc) * 4) as usize;
+        let at = i.checked_mul(entry).ok_or(TranslateError::NoReg)?;
+        let mut addr = read_cells(reg, at, ac).ok_or(TranslateError::NoReg)?;
+        let size = if sc == 0 {
+            None
+        } else {
+            let v = read_cells(reg, at + ac as usize * 4, sc).ok_or(TranslateError::NoReg)?;
+            Some(v as u64) // sc <= 2: fits
+        };
+        // Up through each bus below the root: the node's parent first.
+        for d in (1..depth).rev() {
+            let bus = l.at(d).ok_or(TranslateError::NotFound)?;
+            let grand = l.at(d - 1).ok_or(TranslateError::NotFound)?;
+            let (cac, csc) = usable_cells(&bus)?;
+            let (pac, _) = usable_cells(&grand)?;
+            let ranges = bus
+                .prop("ranges")
+                .ok_or(TranslateError::NoRanges { bus: bus.name })?;
+            if ranges.is_empty() {
+                continue;
+            }
+            let step = ((cac + pac + csc) * 4) as usize;
+            if ranges.len() % step != 0 {
+                return Err(TranslateError::BadRanges { bus: bus.name });
+            }
+            let hit = ranges.chunks_exact(step).find_map(|e| {
+                let child = read_cells(e, 0, cac)?;
+                let par = read_cells(e, (cac * 4) as usize, pac)?;
+                let len = read_cells(e, ((cac + pac) * 4) as usize, csc)?;
+                let off = addr.checked_sub(child)?;
+                (off < len).then(|| par.checked_add(off))
+            });
+            addr = match hit {
+                Some(Some(a)) => a,
+                Some(None) => return Err(TranslateError::TooLarge),
+                None => {
+                    return Err(TranslateError::Unmapped {
+                        bus: bus.name,
+                        addr,
+                    })
+                }
+            };
+        }
+        let addr = u64::try_from(addr).map_err(|_| TranslateError::TooLarge)?;
+        Ok((addr, size))
+    }
+}
+
+/// A flattened device tree writer for tests (devicetree specification
+/// v0.4 chapter 5: header, empty reservation block, structure and strings
+/// blocks), so tests can state a tree and the expected answers directly.
+#[cfg(test)]
+pub mod build {
+    use std::vec::Vec;
+
+    #[derive(Default)]
+    pub struct Tree {
+        structs: Vec<u8>,
+        strings: Vec<u8>,
+    }
+
+    /// Big-endian 32-bit cells.
+    pub fn cells(v: &[u32]) -> Vec<u8> {
+        v.iter().flat_map(|c| c.to_be_bytes()).collect()
+    }
+
+    /// A NUL-terminated string value.
+    pub fn str0(s: &str) -> Vec<u8> {
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        v
+    }
+
+    impl Tree {
+        fn word(&mut self, w: u32) {
+            self.structs.extend_from_slice(&w.to_be_bytes());
+        }
+        fn pad(&mut self) {
+            while self.structs.len() % 4 != 0 {
+                self.structs.push(0);
+            }
+        }
+        pub fn begin(&mut self, name: &str) -> &mut Self {
+            self.word(1);
+            self.structs.extend_from_slice(name.as_bytes());
+            self.structs.push(0);
+            self.pad();
+            self
+        }
+        pub fn prop(&mut self, name: &str, value: &[u8]) -> &mut Self {
+            let off = match self
+                .strings
+                .windows(name.len() + 1)
+                .position(|w| &w[..name.len()] == name.as_bytes() && w[name.len()] == 0)
+            {
+                Some(o) => o,
+                None => {
+                    let o = self.strings.len();
+                    self.strings.extend_from_slice(name.as_bytes());
+                    self.strings.push(0);
+                    o
+                }
+            };
+            self.word(3);
+            self.word(value.len() as u32);
+            self.word(off as u32);
+            self.structs.extend_from_slice(value);
+            self.pad();
+            self
+        }
+        pub fn cells(&mut self, name: &str, v: &[u32]) -> &mut Self {
+            self.prop(name, &cells(v))
+        }
+        pub fn str(&mut self, name: &str, v: &str) -> &mut Self {
+            self.prop(name, &str0(v))
+        }
+        pub fn end(&mut self) -> &mut Self {
+            self.word(2);
+            self
+        }
+        pub fn finish(&mut self) -> Vec<u8> {
+            self.word(9);
+            let rsv = 40;
+            let off_struct = rsv + 16;
+            let off_strings = off_struct + self.structs.len();
+            let total = off_strings + self.strings.len();
+            let mut b = Vec::new();
+            for w in [
+                0xd00d_feed,
+                total as u32,
+                off_struct as u32,
+                off_strings as u32,
+                rsv as u32,
+                17,
+                16,
+                0,
+                self.strings.len() as u32,
+                self.structs.len() as u32,
+            ] {
+                b.extend_from_slice(&u32::to_be_bytes(w));
+            }
+            b.extend_from_slice(&[0; 16]);
+            b.extend_from_slice(&self.structs);
+            b.extend_from_slice(&self.strings);
+            b
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const VIRT_DTB: &[u8] = include_bytes!("../tests/data/qemu-virt-a15.dtb");
+
+    use super::build::Tree;
+
+    fn node<'a>(f: &Fdt<'a>, path: &str) -> Node<'a> {
+        f.find_path(path).unwrap_or_else(|| panic!("{path}"))
+    }
+
+    /// The devicetree specification's §2.3.8 example, nested: a child bus
+    /// with 2 address cells mapped into a 1-cell parent, inside a bus that
+    /// maps 0x0 of its children to 0x8000_0000 of the root.
+    #[test]
+    fn reg_goes_through_every_parent_ranges() {
+        let mut t = Tree::default();
+        t.begin("")
+            .cells("#address-cells", &[1])
+            .cells("#size-cells", &[1]);
+        t.begin("outer@80000000")
+            .cells("#address-cells", &[1])
+            .cells("#size-cells", &[1])
+            // child 0x0 -> parent 0x8000_0000, 256 MiB
+            .cells("ranges", &[0x0, 0x8000_0000, 0x1000_0000]);
+        t.begin("inner@1,0")
+            .cells("#address-cells", &[2])
+            .cells("#size-cells", &[1])
+            // (cs 0, 0) -> 0x0010_0000, 1 MiB; (cs 1, 0) -> 0x0200_0000, 1 MiB
+            .cells(
+                "ranges",
+                &[0, 0, 0x0010_0000, 0x10_0000, 1, 0, 0x0200_0000, 0x10_0000],
+            );
+        t.begin("uart@1,3000")
+            .cells("reg", &[1, 0x3000, 0x100])
+            .end();
+        t.begin("uart@0,4000")
+            .cells("reg", &[0, 0x4000, 0x100])
+            .end();
+        t.begin("far@2,0").cells("reg", &[2, 0, 0x100]).end();
+        t.end(); // inner
+        t.end(); // outer
+        t.begin("flat")
+            .cells("#address-cells", &[1])
+            .cells("#size-cells", &[1])
+            .prop("ranges", &[]);
+        t.begin("dev@1234").cells("reg", &[0x1234, 4]).end();
+        t.end();
+        t.begin("island")
+            .cells("#address-cells", &[1])
+            .cells("#size-cells", &[1]);
+        t.begin("dev@10").cells("reg", &[0x10, 4]).end();
+        t.end();
+        t.end(); // root
+        let blob = t.finish();
+        let f = Fdt::new(&blob).unwrap();
+        let tr = |p: &str| f.translate_reg(&node(&f, p), 0);
+        // 1:0x3000 -> 0x0200_3000 -> + 0x8000_0000.
+        assert_eq!(
+            tr("/outer@80000000/inner@1,0/uart@1,3000"),
+            Ok((0x8200_3000, Some(0x100)))
+        );
+        assert_eq!(
+            tr("/outer@80000000/inner@1,0/uart@0,4000"),
+            Ok((0x8010_4000, Some(0x100)))
+        );
+        // Chip select 2 is in no range of inner.
+        assert_eq!(
+            tr("/outer@80000000/inner@1,0/far@2,0"),
+            Err(TranslateError::Unmapped {
+                bus: b"inner@1,0",
+                addr: 2 << 32
+            })
+        );
+        // An empty ranges is the identity.
+        assert_eq!(tr("/flat/dev@1234"), Ok((0x1234, Some(4))));
+        // No ranges: not translatable.
+        assert_eq!(
+            tr("/island/dev@10"),
+            Err(TranslateError::NoRanges { bus: b"island" })
+        );
+        // A reg index past the end.
+        assert_eq!(
+            f.translate_reg(&node(&f, "/flat/dev@1234"), 1),
+            Err(TranslateError::NoReg)
+        );
+        // Root children are not translated.
+        assert_eq!(
+            f.translate_reg(&node(&f, "/outer@80000000"), 0),
+            Err(TranslateError::NoReg)
+        );
+        let l = f
+            .lineage(&node(&f, "/outer@80000000/inner@1,0/uart@1,3000"))
+            .unwrap();
+        assert_eq!(std::format!("{l}"), "/outer@80000000/inner@1,0/uart@1,3000");
+        assert_eq!(l.len(), 4);
+    }
+
+    /// 64-bit cells on both sides: a bus whose window lies above 4 GiB.
+    #[test]
+    fn sixty_four_bit_cells() {
+        let mut t = Tree::default();
+        t.begin("")
+            .cells("#address-cells", &[2])
+            .cells("#size-cells", &[2]);
+        t.begin("soc")
+            .cells("#address-cells", &[2])
+            .cells("#size-cells", &[2])
+            // child 0x1_0000_0000 -> parent 0x8_4000_0000, 4 GiB
+            .cells("ranges", &[1, 0, 8, 0x4000_0000, 1, 0]);
+        t.begin("dev")
+            .cells("reg", &[1, 0x20_0000, 0, 0x1000])
+            .end();
+        t.end().end();
+        let blob = t.finish();
+        let f = Fdt::new(&blob).unwrap();
+        assert_eq!(
+            f.translate_reg(&node(&f, "/soc/dev"), 0),
+            Ok((0x8_4020_0000, Some(0x1000)))
+        );
+    }
+
+    #[test]
+    fn malformed_ranges_and_cells_are_errors() {
+        let mut t = Tree::default();
+        t.begin("")
+            .cells("#address-cells", &[1])
+            .cells("#size-cells", &[1]);
+        // ranges of 5 cells where an entry is 3.
+        t.begin("short")
+            .cells("#address-cells", &[1])
+            .cells("#size-cells", &[1])
+            .cells("ranges", &[0, 0, 0x1000, 0, 0]);
+        t.begin("dev").cells("reg", &[0x10, 4]).end();
+        t.end();
+        t.begin("wide")
+            .cells("#address-cells", &[5])
+            .cells("#size-cells", &[1]);
+        t.begin("dev").cells("reg", &[0, 0, 0, 0, 0x10, 4]).end();
+        t.end();
+        // A reg shorter than one entry.
+        t.begin("stub").cells("reg", &[0x10]).end();
+        t.end();
+        let blob = t.finish();
+        let f = Fdt::new(&blob).unwrap();
+        assert_eq!(
+            f.translate_reg(&node(&f, "/short/dev"), 0),
+            Err(TranslateError::BadRanges { bus: b"short" })
+        );
+        assert_eq!(
+            f.translate_reg(&node(&f, "/wide/dev"), 0),
+            Err(TranslateError::Cells {
+                node: b"wide",
+                address: 5,
+                size: 1
+            })
+        );
+        assert_eq!(
+            f.translate_reg(&node(&f, "/stub"), 0),
+            Err(TranslateError::NoReg)
+        );
+        // Messages name the bus.
+        let e = f.translate_reg(&node(&f, "/short/dev"), 0).unwrap_err();
+        assert!(std::format!("{e}").contains("short"));
+    }
+
+    #[test]
+    fn status_and_unit_address_free_paths() {
+        let mut t = Tree::default();
+        t.begin("");
+        t.begin("a@1").str("status", "okay").end();
+        t.begin("b@2").str("status", "disabled").end();
+        t.begin("c@3").str("status", "ok").end();
+        t.begin("d@4").prop("status", b"okay").end(); // no NUL: malformed
+        t.begin("e@5").end();
+        t.end();
+        let blob = t.finish();
+        let f = Fdt::new(&blob).unwrap();
+        assert!(node(&f, "/a@1").is_enabled());
+        assert!(!node(&f, "/b@2").is_enabled());
+        assert!(node(&f, "/c@3").is_enabled());
+        assert!(!node(&f, "/d@4").is_enabled());
+        assert!(node(&f, "/e@5").is_enabled());
+        // libfdt: a component without '@' matches the name before '@'.
+        assert_eq!(node(&f, "/b").name, b"b@2");
+        assert!(f.find_path("/b@3").is_none());
+        assert!(f.find_path("/b@").is_none());
+    }
+
+    const DEBIAN: &[(&str, &[u8])] = &[
+        (
+            "rpi2",
+            include_bytes!("../tests/data/dtb/bcm2836-rpi-2-b.dtb"),
+        ),
+        (
+            "rpi3",
+            include_bytes!("../tests/data/dtb/bcm2837-rpi-3-b.dtb"),
+        ),
+        (
+            "h3",
+            include_bytes!("../tests/data/dtb/sun8i-h3-orangepi-pc.dtb"),
+        ),
+        (
+            "sabrelite",
+            include_bytes!("../tests/data/dtb/imx6q-sabrelite.dtb"),
+        ),
+        (
+            "vexpress-a9",
+            include_bytes!("../tests/data/dtb/vexpress-v2p-ca9.dtb"),
+        ),
+        (
+            "vexpress-a15",
+            include_bytes!("../tests/data/dtb/vexpress-v2p-ca15-tc1.dtb"),
+        ),
+    ];
+
+    /// Addresses Linux 6.1 printed for these nodes on the same DTBs
+    /// (`../shared/BOARD-FACTS.md`: "3f201000.serial", "3f215040.serial",
+    /// "1c28000.serial", "21e8000.serial", "10009000.uart",
+    /// "1c090000.serial"; the Pi's bus address 0x7e201000 through /soc
+    /// ranges 0x7e000000 -> 0x3f000000).
+    #[test]
+    fn debian_dtbs_translate_like_linux() {
+        let want: &[(&str, &str, u64)] = &[
+            ("rpi2", "/soc/serial@7e201000", 0x3f20_1000),
+            ("rpi3", "/soc/serial@7e215040", 0x3f21_5040),
+            ("h3", "/soc/serial@1c28000", 0x01c2_8000),
+            ("sabrelite", "/soc/bus@2100000/serial@21e8000", 0x021e_8000),
+            (
+                "vexpress-a9",
+                "/bus@40000000/motherboard-bus@40000000/iofpga@7,00000000/uart@9000",
+                0x1000_9000,
+            ),
+            (
+                "vexpress-a15",
+                "/bus@8000000/motherboard-bus@8000000/iofpga-bus@300000000/serial@90000",
+                0x1c09_0000,
+            ),
+        ];
+        for &(board, path, pa) in want {
+            let blob = DEBIAN.iter().find(|d| d.0 == board).unwrap().1;
+            let f = Fdt::new(blob).unwrap();
+            let n = node(&f, path);
+            assert_eq!(
+                f.translate_reg(&n, 0).map(|r| r.0),
+                Ok(pa),
+                "{board} {path}"
+            );
+        }
+    }
 
     #[test]
     fn walks_qemu_virt() {

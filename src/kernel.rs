@@ -62,7 +62,23 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
         image_pa + k.image_size,
         k.image_va
     );
-    kprintln!("  UART     {:#010x} (PL011)", info.uart_base);
+    if let Some(c) = info.console {
+        kprintln!(
+            "  UART     {:#010x} ({}, {}; from {})",
+            c.pa,
+            c.kind.name(),
+            c.compatible,
+            info.console_source
+        );
+    }
+    for &(base, size) in info.ram_banks().iter().skip(1) {
+        kprintln!(
+            "  RAM bank {:#010x}..{:#010x} ({} MiB, not used)",
+            base,
+            base.saturating_add(size),
+            size >> 20
+        );
+    }
     if let Some((s, e)) = info.initrd {
         kprintln!("  initrd   {:#010x}..{:#010x} ({} bytes)", s, e, e - s);
     }
@@ -79,7 +95,7 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     // The GIC and the timer interrupt, proved with IRQs masked.
     let failed = a::api::selftests() + crate::drivers::gic::boot(info);
     // Console input by interrupt (polled without a GIC or an INTID).
-    crate::console::start_rx_interrupt(info.uart_irq);
+    crate::console::start_rx_interrupt(info.console.and_then(|c| c.irq));
     let (used, hfree) = crate::mm::heap::usage();
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };

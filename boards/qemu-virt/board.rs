@@ -10,6 +10,17 @@ pub const RAM_SIZE_DEFAULT: u64 = 128 << 20;
 /// PL011 UART0.
 pub const UART_BASE: u64 = 0x0900_0000;
 
+/// The root `compatible` of QEMU's generated device tree for this
+/// machine (hw/arm/virt.c: "linux,dummy-virt").
+pub const COMPATIBLE: &[&str] = &["linux,dummy-virt"];
+
+/// The console when the bootloader passes no device tree or one the
+/// kernel refuses, or a tree of this machine (root `compatible` in
+/// [`COMPATIBLE`]) that names no UART. On any other machine's tree the
+/// kernel never touches this address: the console comes from the tree.
+pub const FALLBACK_CONSOLE: Option<crate::drivers::uart::UartDesc> =
+    Some(crate::drivers::uart::UartDesc::pl011(UART_BASE, None));
+
 /// GICv2 distributor and CPU interface.
 pub const GIC_DIST_BASE: u64 = 0x0800_0000;
 pub const GIC_CPU_BASE: u64 = 0x0801_0000;

@@ -1,13 +1,17 @@
 //! Device drivers (MMIO through `tock-registers`) and the character
 //! devices user space opens under `/dev` ([`chardev`]).
+pub mod bcm2835_aux;
 pub mod chardev;
 pub mod devmem;
 pub mod dmabuf;
 pub mod gic;
+pub mod imx_uart;
 pub mod pl011;
 #[cfg(target_os = "none")]
 pub mod tick;
 pub mod tty;
+pub mod uart;
+pub mod uart16550;
 
 /// Register the kernel's own character devices (boot, before `/init`).
 /// A driver that cannot start (no memory for its buffer) is left out

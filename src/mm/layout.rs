@@ -21,6 +21,78 @@ pub fn image_regions(
     ]
 }
 
+/// How the kernel reaches a device's registers (see [`place_io`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoPlacement {
+    /// Inside the board's device window, which is mapped already.
+    Window { va: u64 },
+    /// Map `len` bytes of `map_pa` at `map_va` (Device, kernel only); the
+    /// registers are then at `va`.
+    Map {
+        va: u64,
+        map_va: u64,
+        map_pa: u64,
+        len: u64,
+    },
+}
+
+/// Where a device whose page-aligned physical range is `range` and whose
+/// registers start at `pa` is seen by the kernel: through the device
+/// window (`window`: pa, size, va) if the range lies inside it, else
+/// mapped at `io_va` (a window of `io_size` bytes kept for such devices,
+/// e.g. a console UART outside the board's window). `None` if it fits
+/// neither.
+pub fn place_io(
+    window: (u64, u64, u64),
+    io_va: u64,
+    io_size: u64,
+    range: (u64, u64),
+    pa: u64,
+) -> Option<IoPlacement> {
+    let (wpa, wsize, wva) = window;
+    let (start, end) = range;
+    if end <= start || pa < start || pa >= end {
+        return None;
+    }
+    if start >= wpa && end - wpa <= wsize {
+        return Some(IoPlacement::Window {
+            va: wva + (pa - wpa),
+        });
+    }
+    (end - start <= io_size).then_some(IoPlacement::Map {
+        va: io_va + (pa - start),
+        map_va: io_va,
+        map_pa: start,
+        len: end - start,
+    })
+}
+
+/// Make a device's registers reachable in the kernel `table`: placed by
+/// [`place_io`], mapped (Device, kernel read-write, never executable) when
+/// they lie outside the device window. The registers' VA, or `None` when
+/// they fit nowhere or the mapping fails (no table memory, overlap).
+pub fn map_io<F: crate::mm::pagetable::Format, E: crate::mm::pagetable::TableEnv<F>>(
+    table: &crate::mm::pagetable::Table<F>,
+    env: &mut E,
+    window: (u64, u64, u64),
+    io: (u64, u64),
+    range: (u64, u64),
+    pa: u64,
+) -> Option<u64> {
+    match place_io(window, io.0, io.1, range, pa)? {
+        IoPlacement::Window { va } => Some(va),
+        IoPlacement::Map {
+            va,
+            map_va,
+            map_pa,
+            len,
+        } => table
+            .map(env, map_va, map_pa, len, MapAttrs::kernel_device())
+            .ok()
+            .map(|_| va),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelLayout {
     pub image_pa: u64,
@@ -76,6 +148,71 @@ mod tests {
         device_pa: 0x0800_0000,
         device_size: 0x300_0000,
     };
+
+    #[test]
+    fn io_inside_the_window_or_mapped_apart() {
+        let w = (0x0800_0000, 0x300_0000, 0xF000_0000);
+        // QEMU virt's PL011: inside the window, no new mapping.
+        assert_eq!(
+            place_io(
+                w,
+                0xFE00_0000,
+                1 << 20,
+                (0x0900_0000, 0x0900_1000),
+                0x0900_0000
+            ),
+            Some(IoPlacement::Window { va: 0xF100_0000 })
+        );
+        // The Pi 3 mini UART: its page mapped at the I/O window, the
+        // registers 0x40 into it.
+        assert_eq!(
+            place_io(
+                w,
+                0xFE00_0000,
+                1 << 20,
+                (0x3f21_5000, 0x3f21_6000),
+                0x3f21_5040
+            ),
+            Some(IoPlacement::Map {
+                va: 0xFE00_0040,
+                map_va: 0xFE00_0000,
+                map_pa: 0x3f21_5000,
+                len: 0x1000
+            })
+        );
+        // Straddling the window's end: mapped apart.
+        assert!(matches!(
+            place_io(
+                w,
+                0xFE00_0000,
+                1 << 20,
+                (0x0AFF_F000, 0x0B00_1000),
+                0x0AFF_F000
+            ),
+            Some(IoPlacement::Map { .. })
+        ));
+        // Too large for the I/O window, or pa outside its own range.
+        assert_eq!(
+            place_io(
+                w,
+                0xFE00_0000,
+                0x1000,
+                (0x1000_0000, 0x1000_2000),
+                0x1000_0000
+            ),
+            None
+        );
+        assert_eq!(
+            place_io(
+                w,
+                0xFE00_0000,
+                1 << 20,
+                (0x1000_0000, 0x1000_1000),
+                0x1000_1000
+            ),
+            None
+        );
+    }
 
     #[test]
     fn image_addresses_use_the_image_window() {

@@ -4,7 +4,7 @@
 //! Image`) and U-Boot (`booti`) load it as a Linux kernel: MMU off, x0 = DTB
 //! physical address, EL2 or EL1. The boot code drops EL2 to EL1, finds its
 //! own physical address, zeroes BSS, builds boot tables (TTBR0: 1 GiB
-//! identity blocks for its code, the DTB and the UART; TTBR1: the 16 MiB
+//! identity blocks for its code and the DTB; TTBR1: the 16 MiB
 //! kernel window at its link address in 4 KiB pages, so any page-aligned
 //! load address works), turns the MMU on and jumps to the linked address.
 
@@ -106,13 +106,9 @@ _start:
     ldr x26, ={l3}
     sub x26, x26, x22
 
-    // Identity 1 GiB blocks: UART (Device), DTB (Normal, XN), code
-    // (Normal, executable), in that order so code wins on overlap.
-    ldr x1, ={uart_pa}
-    lsr x0, x1, #30
-    ldr x1, ={blk_dev}
-    orr x2, x1, x0, lsl #30
-    str x2, [x23, x0, lsl #3]
+    // Identity 1 GiB blocks: DTB (Normal, XN), code (Normal, executable),
+    // in that order so code wins on overlap. No UART: the console is
+    // known only from the DTB (Rust maps it later).
     // The DTB: the block of its start and the block of the last byte the
     // largest accepted blob (DTB_MAX) can reach.
     cbz x19, 5f
@@ -191,12 +187,10 @@ _start:
     l1_1 = sym BOOT_TTBR1_L1,
     l2_1 = sym BOOT_TTBR1_L2,
     l3 = sym BOOT_L3,
-    blk_dev = const templates::BLOCK_DEVICE,
     blk_data = const templates::BLOCK_DATA,
     dtb_span = const crate::bootinfo::DTB_MAX as u64 - 1,
     blk_code = const templates::BLOCK_CODE,
     page_code = const templates::PAGE_CODE,
-    uart_pa = const crate::board::UART_BASE,
     nl3 = const BOOT_WINDOW_L3_TABLES,
     mair = const super::desc::MAIR_VALUE_BASE,
     tcr = const templates::TCR_BOOT,

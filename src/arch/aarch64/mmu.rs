@@ -8,6 +8,7 @@
 //! | 0xFFFF_FFC0_0000_0000..+16 MiB            | kernel image + BSS           |
 //! | 0xFFFF_FFD0_0000_0000..                   | self-test window             |
 //! | 0xFFFF_FFE0_0000_0000..                   | board device window          |
+//! | 0xFFFF_FFF0_0000_0000..+16 MiB            | devices outside the window   |
 
 use super::format::Table;
 use crate::mm::frame::FrameAllocator;
@@ -18,6 +19,10 @@ pub const LINEAR_MAX: u64 = 64 << 30;
 pub const IMAGE_VA: u64 = 0xFFFF_FFC0_0000_0000;
 pub const TEST_VA: u64 = 0xFFFF_FFD0_0000_0000;
 pub const DEVICE_VA: u64 = 0xFFFF_FFE0_0000_0000;
+/// Device registers outside the board's window (the console UART where
+/// the device tree puts it): `IO_SIZE` bytes from here.
+pub const IO_VA: u64 = 0xFFFF_FFF0_0000_0000;
+pub const IO_SIZE: u64 = 0x0100_0000;
 pub const USER_TOP: u64 = 0x0000_0080_0000_0000;
 
 pub use crate::mm::layout::KernelLayout as Layout;

@@ -9,7 +9,7 @@ use super::desc;
 use super::format::Table;
 use super::mmu::{self, phys_to_virt, HwEnv, TEST_VA};
 use super::trap::probe;
-use crate::drivers::pl011::Pl011;
+use crate::drivers::uart::Uart;
 use crate::kprintln;
 use crate::mm::fault::{AccessKind, FaultKind};
 use crate::mm::memtype::{Access, Allowed, CachePolicy, MapAttrs, MemoryClass, MemoryType};
@@ -327,14 +327,20 @@ pub fn memory_types() -> Tally {
 
 pub fn accesses() -> Tally {
     let mut t = Tally::default();
-    let uart_pa = crate::kernel::info().uart_base;
-    if t.check(
-        with_env(|tb, e| tb.map(e, ALIAS_VA, uart_pa, 4096, MapAttrs::kernel_device())).is_ok(),
-    ) {
-        crate::console::flush();
-        // SAFETY: ALIAS_VA maps the console UART as Device.
-        let mut u = unsafe { Pl011::new(ALIAS_VA as usize) };
-        let _ = writeln!(u, "uart alias: this line went through VA {ALIAS_VA:#x} -> PA {uart_pa:#010x} (4 KiB page, Device)");
+    if let Some(c) = crate::kernel::info().console {
+        let page = c.pa & !0xfff;
+        let dev = MapAttrs::kernel_device();
+        if t.check(with_env(|tb, e| tb.map(e, ALIAS_VA, page, 4096, dev)).is_ok()) {
+            crate::console::flush();
+            let va = ALIAS_VA + (c.pa & 0xfff);
+            // SAFETY: ALIAS_VA maps the console UART's page as Device.
+            let mut u = unsafe { Uart::new(c.kind, va as usize) };
+            let _ = writeln!(
+                u,
+                "uart alias: this line went through VA {va:#x} -> PA {:#010x} (4 KiB page, Device)",
+                c.pa
+            );
+        }
     }
     let frame = mmu::with_mm(|mm| mm.frames.alloc()).expect("frame");
     let ro = MapAttrs::kernel_data().with_access(Access::KernelRo);

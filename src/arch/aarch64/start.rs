@@ -6,7 +6,6 @@ use super::mmu::{
     self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
 };
 use crate::bootinfo::BootInfo;
-use crate::drivers::pl011::Pl011;
 use crate::mm::memtype::MapAttrs;
 use crate::{console, kprintln};
 use aarch64_cpu::asm::barrier;
@@ -29,8 +28,8 @@ static mut KERNEL_ROOT: Root = Root([0; 512]);
 
 #[no_mangle]
 pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
-    // SAFETY: the boot tables identity-map the board's UART as Device.
-    console::init(unsafe { Pl011::new(crate::board::UART_BASE as usize) });
+    // No console yet: it comes from the device tree. Until it is mapped,
+    // messages wait in the console's early buffer.
     kprintln!();
     kprintln!("armmu: AArch64 kernel, image loaded at {image_pa:#010x}, DTB at {dtb_pa:#010x}");
     let info = read_dtb(dtb_pa);
@@ -95,6 +94,7 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
             )
             .expect("map device window");
     });
+    let console_va = map_console(&table, &info);
     // Switch TTBR1 to the kernel table: it maps the running image to the
     // same pages with the same type, so the switch is seamless; TTBR0 walks
     // are disabled (EPD0) until a task runs. TCR/MAIR through aarch64-cpu.
@@ -111,12 +111,32 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
     unsafe { core::arch::asm!("tlbi vmalle1is") };
     barrier::dsb(barrier::ISH);
     barrier::isb(barrier::SY);
-    let uart_va = DEVICE_VA + (info.uart_base - dev_pa);
-    // SAFETY: the device window maps the board's peripherals as Device.
-    console::init(unsafe { Pl011::new(uart_va as usize) });
+    if let (Some(c), Some(va)) = (info.console, console_va) {
+        // SAFETY: `map_console` mapped the UART's registers at `va`
+        // (Device, kernel RW) in the table now live; the mapping stays.
+        unsafe { console::init(c.kind, va as usize) };
+    }
     // The linear map is live: the heap may now grow from frames.
     crate::mm::kmem::enable_heap_growth::<mmu::Mem>();
     crate::kernel::main(&info, image_pa)
+}
+
+/// Map the console UART: through the device window if it lies inside,
+/// else its pages at [`mmu::IO_VA`]. Its registers' VA (None: no console,
+/// or it cannot be mapped, and the kernel stays silent).
+fn map_console(table: &Table, info: &BootInfo) -> Option<u64> {
+    let c = info.console?;
+    let l = mmu::layout();
+    mmu::with_mm(|mm| {
+        crate::mm::layout::map_io(
+            table,
+            &mut HwEnv { mm },
+            (l.device_pa, l.device_size, DEVICE_VA),
+            (mmu::IO_VA, mmu::IO_SIZE),
+            c.map_range(),
+            c.pa,
+        )
+    })
 }
 
 fn read_dtb(dtb_pa: u64) -> BootInfo {

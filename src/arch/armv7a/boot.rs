@@ -7,8 +7,8 @@
 //! (PC-relative `adr`), zeroes BSS, builds a boot translation table that maps
 //! the 16 MiB kernel window at its link address to wherever the image was
 //! loaded (4 KiB pages, so any page-aligned load address works), identity
-//! maps its own code, the DTB and the early UART, turns the MMU on and
-//! jumps to the linked virtual address.
+//! maps its own code and the DTB, turns the MMU on and jumps to the linked
+//! virtual address.
 
 /// Boot descriptor templates. The asm cannot call the encoder, so these are
 /// written out; `tests::boot_descriptors_match_the_encoder` proves each equals
@@ -117,9 +117,10 @@ _start:
     sub r8, r8, r6              @ r8 = PA of BOOT_L2
 
     @ Identity: the DTB (every MiB the largest accepted blob, DTB_MAX from
-    @ its start, can touch; Normal, XN), early UART (Device, XN), then the
-    @ code's own 2 MiB (Normal, executable) so the MMU-on instruction stream
-    @ keeps translating. Written in this order so code wins on overlap.
+    @ its start, can touch; Normal, XN), then the code's own 2 MiB (Normal,
+    @ executable) so the MMU-on instruction stream keeps translating.
+    @ Written in this order so code wins on overlap. No UART: which one is
+    @ the console is known only from the DTB (Rust maps it later).
     cmp r10, #0
     beq 4f
     ldr r1, ={sect_data}
@@ -133,12 +134,7 @@ _start:
     add r0, r0, #1
     cmp r0, r3
     bls 10b
-4:  ldr r0, ={uart_pa}
-    mov r0, r0, lsr #20
-    ldr r1, ={sect_device}
-    orr r2, r1, r0, lsl #20
-    str r2, [r7, r0, lsl #2]
-    ldr r1, ={sect_code}
+4:  ldr r1, ={sect_code}
     mov r0, r4, lsr #20
     orr r2, r1, r0, lsl #20
     str r2, [r7, r0, lsl #2]
@@ -214,10 +210,8 @@ _start:
     sect_data = const templates::SECT_DATA,
     dtb_span = const crate::bootinfo::DTB_MAX as u32 - 1,
     sect_code = const templates::SECT_CODE,
-    sect_device = const templates::SECT_DEVICE,
     page_code = const templates::PAGE_CODE,
     ttbr_walk = const templates::TTBR_WALK_WBWA_S,
-    uart_pa = const crate::board::UART_BASE as u32,
     nl2 = const BOOT_WINDOW_L2_TABLES,
     boot_stack = sym BOOT_STACK,
     stack_size = const core::mem::size_of::<Stack>(),

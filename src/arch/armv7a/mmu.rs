@@ -12,6 +12,7 @@
 //! | 0xC000_0000..0xC07F_FFFF  | kernel image + BSS (8 MiB window)     |
 //! | 0xE000_0000..0xEFFF_FFFF  | self-test and alias window            |
 //! | 0xF000_0000..             | board device window, Device, XN       |
+//! | 0xFE00_0000..0xFEFF_FFFF  | devices outside the window (console)  |
 
 use super::format::Table;
 use super::l2alloc::L2Alloc;
@@ -23,6 +24,10 @@ pub const IMAGE_VA: u32 = 0xC000_0000;
 pub const TEST_VA: u32 = 0xE000_0000;
 pub const TEST_VA_END: u32 = 0xF000_0000;
 pub const DEVICE_VA: u32 = 0xF000_0000;
+/// Device registers outside the board's window (the console UART where
+/// the device tree puts it): `IO_SIZE` bytes from here.
+pub const IO_VA: u32 = 0xFE00_0000;
+pub const IO_SIZE: u32 = 0x0100_0000;
 /// First address of the kernel half (TTBCR.N = 1).
 pub const KERNEL_SPLIT: u32 = 0x8000_0000;
 

@@ -12,7 +12,7 @@ use super::desc::TexCb;
 use super::format::Table;
 use super::mmu::{self, phys_to_virt, HwEnv, TEST_VA};
 use super::trap::probe;
-use crate::drivers::pl011::Pl011;
+use crate::drivers::uart::Uart;
 use crate::kprintln;
 use crate::mm::fault::{AccessKind, FaultKind};
 use crate::mm::memtype::{Access, Allowed, MapAttrs, MemoryClass, MemoryType};
@@ -343,19 +343,21 @@ pub fn memory_types() -> Tally {
 pub fn accesses() -> Tally {
     let mut t = Tally::default();
     let l = *mmu::layout();
-    let uart_pa = crate::kernel::info().uart_base as u32;
-
-    // 1. The UART through a 4 KiB alias at another VA.
-    let dev = MapAttrs::kernel_device();
-    let ok = with_env(|tb, env| tb.map(env, ALIAS_VA as u64, uart_pa as u64, 4096, dev)).is_ok();
-    if t.check(ok) {
-        // SAFETY: ALIAS_VA maps the console UART as Device; the console
-        // lock is not held while we write.
-        let mut u = unsafe { Pl011::new(ALIAS_VA as usize) };
-        crate::console::flush();
-        let _ = writeln!(u, "uart alias: this line went through VA {ALIAS_VA:#010x} -> PA {uart_pa:#010x} (4 KiB page, Device)");
-        let p = with_env(|tb, env| tb.lookup(env, ALIAS_VA as u64));
-        t.check(p.is_some_and(|p| p.size == 4096 && p.pa == uart_pa as u64));
+    // 1. The console UART through a 4 KiB alias at another VA.
+    if let Some(c) = crate::kernel::info().console {
+        let page = c.pa & !0xfff;
+        let dev = MapAttrs::kernel_device();
+        let ok = with_env(|tb, env| tb.map(env, ALIAS_VA as u64, page, 4096, dev)).is_ok();
+        if t.check(ok) {
+            let va = ALIAS_VA as usize + (c.pa & 0xfff) as usize;
+            // SAFETY: ALIAS_VA maps the console UART's page as Device; the
+            // console lock is not held while we write.
+            let mut u = unsafe { Uart::new(c.kind, va) };
+            crate::console::flush();
+            let _ = writeln!(u, "uart alias: this line went through VA {va:#010x} -> PA {:#010x} (4 KiB page, Device)", c.pa);
+            let p = with_env(|tb, env| tb.lookup(env, ALIAS_VA as u64));
+            t.check(p.is_some_and(|p| p.size == 4096 && p.pa == page));
+        }
     }
 
     // 2. Write to a kernel read-only page: permission fault at L2.

@@ -10,7 +10,6 @@ use super::mmu::{
     self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
 };
 use crate::bootinfo::BootInfo;
-use crate::drivers::pl011::Pl011;
 use crate::mm::layout::image_regions;
 use crate::mm::memtype::MapAttrs;
 use crate::{console, kprintln};
@@ -46,9 +45,8 @@ const TTBCR_PD0: u32 = 1 << 4;
 /// Called by the boot asm with the MMU on (boot tables), on the boot stack.
 #[no_mangle]
 pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
-    // Early console: the boot tables identity-map the board's UART.
-    // SAFETY: the boot asm mapped this section as Device.
-    console::init(unsafe { Pl011::new(crate::board::UART_BASE as usize) });
+    // No console yet: it comes from the device tree. Until it is mapped,
+    // messages wait in the console's early buffer.
     kprintln!();
     kprintln!("armmu: ARMv7-A kernel, image loaded at {image_pa:#010x}, DTB at {dtb_pa:#010x}");
 
@@ -98,15 +96,35 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     };
     mmu::KERNEL_TABLE.call_once(|| table);
     build_kernel_map(&table, image_pa, [start, text_end, ro_end, end]);
+    let console_va = map_console(&table, &info);
     switch_to_kernel_tables(l1_pa);
 
-    // The identity-mapped UART is gone: use the device window.
-    let uart_va = DEVICE_VA + (info.uart_base as u32 - dev_pa as u32);
-    // SAFETY: the device window maps the board's peripherals as Device.
-    console::init(unsafe { Pl011::new(uart_va as usize) });
+    if let (Some(c), Some(va)) = (info.console, console_va) {
+        // SAFETY: `map_console` mapped the UART's registers at `va`
+        // (Device, kernel RW) in the table now live; the mapping stays.
+        unsafe { console::init(c.kind, va as usize) };
+    }
     // The linear map is live: the heap may now grow from frames.
     crate::mm::kmem::enable_heap_growth::<mmu::Mem>();
     crate::kernel::main(&info, image_pa as u64)
+}
+
+/// Map the console UART: through the device window if it lies inside,
+/// else its pages at [`mmu::IO_VA`]. Its registers' VA (None: no console,
+/// or it cannot be mapped, and the kernel stays silent).
+fn map_console(table: &Table, info: &BootInfo) -> Option<u64> {
+    let c = info.console?;
+    let l = mmu::layout();
+    mmu::with_mm(|mm| {
+        crate::mm::layout::map_io(
+            table,
+            &mut HwEnv { mm },
+            (l.device_pa, l.device_size, DEVICE_VA as u64),
+            (mmu::IO_VA as u64, mmu::IO_SIZE as u64),
+            c.map_range(),
+            c.pa,
+        )
+    })
 }
 
 fn read_dtb(dtb_pa: u32) -> BootInfo {
