@@ -149,7 +149,7 @@ mod tests {
         u.putc(b'z');
         u.flush();
         u.enable_rx_interrupts();
-        drop(u);
+        let _ = u;
         assert_eq!(regs[0x40 / 4], u32::from(b'z'));
         assert_eq!(regs[0x80 / 4], 1 << 9);
         regs[0xb4 / 4] = 1 << 5; // RX FIFO empty
