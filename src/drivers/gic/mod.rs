@@ -87,17 +87,19 @@ pub fn probe(dtb: &[u8]) -> Result<GicDesc, &'static str> {
         .find(|n| n.prop("interrupt-controller").is_some() && version_of(n).is_some())
         .ok_or("no GIC (arm,gic-v3, arm,cortex-a15-gic, arm,gic-400, arm,cortex-a9-gic) in the device tree")?;
     let (compatible, version) = version_of(&node).ok_or("no GIC")?;
-    if node.depth != 1 {
-        return Err("GIC node below a bus: address translation through ranges is not supported");
-    }
-    let sized = |r: Option<(u64, Option<u64>)>| match r {
-        Some((a, Some(s))) if s > 0 => Some((a, s)),
+    // reg through every parent bus's ranges (a GIC below /soc: H3,
+    // i.MX6); a bus without ranges or an address outside them is an error.
+    let sized = |i: usize| match fdt.translate_reg(&node, i) {
+        Ok((a, Some(s))) if s > 0 => Some((a, s)),
         _ => None,
     };
-    let dist = sized(node.reg(0)).ok_or("GIC reg: no distributor (address, size)")?;
-    let cpu = sized(node.reg(1)).ok_or(match version {
-        Version::V2 => "GIC reg: no CPU interface (address, size)",
-        Version::V3 => "GIC reg: no redistributor region (address, size)",
+    let dist =
+        sized(0).ok_or("GIC reg: no distributor (address, size) translatable to a CPU address")?;
+    let cpu = sized(1).ok_or(match version {
+        Version::V2 => "GIC reg: no CPU interface (address, size) translatable to a CPU address",
+        Version::V3 => {
+            "GIC reg: no redistributor region (address, size) translatable to a CPU address"
+        }
     })?;
     Ok(GicDesc {
         version,

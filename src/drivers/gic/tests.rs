@@ -107,6 +107,34 @@ fn renamed(blob: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     b
 }
 
+/// The GICs of the boards' Debian DTBs, reg translated through the
+/// parents' ranges; addresses from `../shared/BOARD-FACTS.md` (H3 GIC-400
+/// dist 0x01c8_1000 / cpu 0x01c8_2000, i.MX6Q dist 0x00a0_1000 / cpu
+/// 0x00a0_0100, vexpress-a9 dist 0x1e00_1000, vexpress-a15 0x2c00_1000)
+/// and the Cortex-A9 MPCore TRM (CPU interface at PERIPHBASE + 0x100:
+/// 0x1e00_0100) / the A15 memory map (GICC 0x2c00_2000).
+#[test]
+fn probes_the_boards_debian_dtbs() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dtb/");
+    let want: &[(&str, u64, u64)] = &[
+        ("sun8i-h3-orangepi-pc", 0x01c8_1000, 0x01c8_2000),
+        ("imx6q-sabrelite", 0x00a0_1000, 0x00a0_0100),
+        ("vexpress-v2p-ca9", 0x1e00_1000, 0x1e00_0100),
+        ("vexpress-v2p-ca15-tc1", 0x2c00_1000, 0x2c00_2000),
+    ];
+    for &(name, dist, cpu) in want {
+        let blob = std::fs::read(std::format!("{dir}{name}.dtb")).unwrap();
+        let g = probe(&blob).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((g.dist.0, g.cpu.0), (dist, cpu), "{name}");
+        assert_eq!(g.version, Version::V2, "{name}");
+    }
+    // The Raspberry Pis have no GIC.
+    for name in ["bcm2836-rpi-2-b", "bcm2837-rpi-3-b"] {
+        let blob = std::fs::read(std::format!("{dir}{name}.dtb")).unwrap();
+        assert!(probe(&blob).unwrap_err().starts_with("no GIC"), "{name}");
+    }
+}
+
 #[test]
 fn probe_reports_what_is_missing() {
     let b = renamed(VIRT_A15, b"arm,cortex-a15-gic\0", b"arm,cortex-a15-gix\0");
