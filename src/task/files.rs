@@ -734,6 +734,31 @@ impl Task {
         cnt: usize,
         word: usize,
     ) -> Result<usize, Errno> {
+        self.iov_rw(true, fd, iov, cnt, word)
+    }
+
+    /// readv: each segment in turn through `read`, stopping at a short one.
+    pub(super) fn readv(
+        &mut self,
+        fd: i32,
+        iov: usize,
+        cnt: usize,
+        word: usize,
+    ) -> Result<usize, Errno> {
+        self.iov_rw(false, fd, iov, cnt, word)
+    }
+
+    /// readv/writev: the `struct iovec` array checked whole first
+    /// (`rw_copy_check_uvector`), then each segment through `read` or
+    /// `write`, stopping at a short one.
+    fn iov_rw(
+        &mut self,
+        write: bool,
+        fd: i32,
+        iov: usize,
+        cnt: usize,
+        word: usize,
+    ) -> Result<usize, Errno> {
         // UIO_MAXIOV.
         if cnt > 1024 {
             return Err(Errno::EINVAL);
@@ -768,7 +793,12 @@ impl Task {
             if len == 0 {
                 continue;
             }
-            match self.write(fd, base, len) {
+            let r = if write {
+                self.write(fd, base, len)
+            } else {
+                self.read(fd, base, len)
+            };
+            match r {
                 Ok(n) => {
                     total += n;
                     if n < len {

@@ -489,78 +489,23 @@ impl Task {
         if !ok {
             return Err(Errno::EBADF);
         }
-        match f.open() {
+        let (ino, obj) = match *f.open() {
             Open::Pipe(_) | Open::Console => return Err(Errno::ESPIPE),
             Open::Inode { obj: None, .. } => return Err(Errno::EISDIR),
-            Open::Inode { .. } => {}
+            Open::Inode {
+                ino,
+                obj: Some(obj),
+            } => (ino, obj),
             _ => return Err(Errno::EINVAL),
-        }
+        };
         if off < 0 {
             return Err(Errno::EINVAL);
         }
-        let Open::Inode {
-            ino,
-            obj: Some(obj),
-        } = *f.open()
-        else {
-            return Err(Errno::EINVAL);
-        };
         self.access_ok(buf, len)?;
         if write {
             self.file_write(ino, obj, off as u64, buf, len)
         } else {
             self.file_read(obj, off as u64, buf, len)
         }
-    }
-
-    /// readv: each segment in turn through `read`, stopping at a short one.
-    pub(super) fn readv(
-        &mut self,
-        fd: i32,
-        iov: usize,
-        cnt: usize,
-        word: usize,
-    ) -> Result<usize, Errno> {
-        if cnt > 1024 {
-            return Err(Errno::EINVAL);
-        }
-        self.fd(fd)?;
-        let raw = self.read_user(iov, cnt * 2 * word)?;
-        let rd = |i: usize| -> usize {
-            let b = &raw[i * word..(i + 1) * word];
-            b.iter()
-                .enumerate()
-                .fold(0usize, |v, (k, &x)| v | (x as usize) << (8 * k))
-        };
-        let mut sum = 0usize;
-        for i in 0..cnt {
-            let (base, len) = (rd(2 * i), rd(2 * i + 1));
-            if (len as isize) < 0 {
-                return Err(Errno::EINVAL);
-            }
-            self.access_ok(base, len)?;
-            sum = sum
-                .checked_add(len)
-                .filter(|&s| s as isize >= 0)
-                .ok_or(Errno::EINVAL)?;
-        }
-        let mut total = 0usize;
-        for i in 0..cnt {
-            let (base, len) = (rd(2 * i), rd(2 * i + 1));
-            if len == 0 {
-                continue;
-            }
-            match self.read(fd, base, len) {
-                Ok(n) => {
-                    total += n;
-                    if n < len {
-                        break;
-                    }
-                }
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(total)
     }
 }
