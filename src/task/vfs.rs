@@ -42,6 +42,17 @@ pub fn now() -> tmpfs::Time {
     }
 }
 
+/// The file's data changed now: its modification and change times.
+fn touch(ino: Ino) {
+    let t = now();
+    let _ = fs::with(|f| {
+        if let Some(n) = f.get_mut(ino) {
+            n.mtime = t;
+            n.ctime = t;
+        }
+    });
+}
+
 /// Give the page cache object of a dead inode back.
 pub fn release(obj: ShmId) {
     #[cfg(target_os = "none")]
@@ -321,13 +332,7 @@ impl Task {
             let first_gone = size.div_ceil(crate::syscall::mm_args::PAGE_SIZE as u64);
             super::truncate_hook(self, obj, first_gone as usize);
         }
-        let t = now();
-        fs::with(|f| {
-            if let Some(n) = f.get_mut(ino) {
-                n.mtime = t;
-                n.ctime = t;
-            }
-        })?;
+        touch(ino);
         Ok(())
     }
 
@@ -430,13 +435,7 @@ impl Task {
                 break;
             }
         }
-        let t = now();
-        let _ = fs::with(|f| {
-            if let Some(n) = f.get_mut(ino) {
-                n.mtime = t;
-                n.ctime = t;
-            }
-        });
+        touch(ino);
         Ok(done)
     }
 
