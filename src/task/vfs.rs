@@ -5,7 +5,6 @@
 //! I/O on regular files. Errors as Linux's man pages give them.
 
 use super::files::{File, Open, AT_FDCWD, O_APPEND};
-use super::uaccess::CHUNK;
 use super::{fsctx, Task};
 use crate::errno::Errno;
 use crate::fs::{self, data, tmpfs};
@@ -373,7 +372,8 @@ impl Task {
         Ok(0)
     }
 
-    /// Read from a regular file at `pos` into user memory at `buf`.
+    /// Read from a regular file at `pos` into user memory at `buf`,
+    /// straight from the cache frames (or the source) to the user pages.
     pub(super) fn file_read(
         &mut self,
         obj: ShmId,
@@ -381,31 +381,28 @@ impl Task {
         buf: usize,
         len: usize,
     ) -> Result<usize, Errno> {
-        let mut tmp = [0u8; CHUNK];
         let mut done = 0;
-        while done < len {
-            let want = CHUNK.min(len - done);
-            let got = match with_pool(|p| data::read(obj, pos + done as u64, &mut tmp[..want], p)) {
-                Ok(n) => n,
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            };
-            if got == 0 {
-                break;
+        let r = with_pool(|p| {
+            data::read_with(obj, pos, len, p, &mut |src, n| {
+                // SAFETY: `src` is valid for `n` bytes (read_with's
+                // contract) and nothing holds a `&mut` to it.
+                let got = unsafe { self.copy_out_raw(buf + done, src, n) };
+                done += got;
+                got
+            })
+        });
+        // Nothing copied although the file had bytes there: the user
+        // buffer's first page could not be written.
+        match r {
+            Ok(0) if len > 0 && pos < crate::mm::shm::file_size(obj).unwrap_or(0) => {
+                Err(Errno::EFAULT)
             }
-            let out = self.copy_out(buf + done, &tmp[..got]);
-            done += out;
-            if out < got {
-                if done == 0 {
-                    return Err(Errno::EFAULT);
-                }
-                break;
-            }
+            other => other,
         }
-        Ok(done)
     }
 
-    /// Write user memory at `buf` to a regular file at `pos`.
+    /// Write user memory at `buf` to a regular file at `pos`, straight from
+    /// the user pages into the cache frames.
     pub(super) fn file_write(
         &mut self,
         ino: Ino,
@@ -414,29 +411,21 @@ impl Task {
         buf: usize,
         len: usize,
     ) -> Result<usize, Errno> {
-        let mut tmp = [0u8; CHUNK];
         let mut done = 0;
-        while done < len {
-            let want = CHUNK.min(len - done);
-            let got = self.copy_in(buf + done, &mut tmp[..want]);
-            if got == 0 {
-                if done == 0 {
-                    return Err(Errno::EFAULT);
-                }
-                break;
-            }
-            let n = match with_pool(|p| data::write(obj, pos + done as u64, &tmp[..got], p)) {
-                Ok(n) => n,
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            };
-            done += n;
-            if n < got {
-                break;
-            }
-        }
+        let r = with_pool(|p| {
+            data::write_with(obj, pos, len, p, &mut |dst, n| {
+                // SAFETY: `dst` is valid for `n` bytes of a cache frame
+                // (write_with's contract) and no reference covers it.
+                let got = unsafe { self.copy_in_raw(buf + done, dst, n) };
+                done += got;
+                got
+            })
+        });
         touch(ino);
-        Ok(done)
+        match r {
+            Ok(0) if len > 0 => Err(Errno::EFAULT),
+            other => other,
+        }
     }
 
     /// `read`/`write` of an open regular file at its position (`O_APPEND`

@@ -135,3 +135,33 @@ fn file_size_limits_are_efbig() {
     );
     shm::remove_user(id, &mut |pa| pool.release(pa));
 }
+
+#[test]
+fn a_write_that_copies_nothing_leaves_the_size_alone() {
+    // write(2): EFAULT and no change when the buffer is unreadable; the
+    // file must not have grown to the position.
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"abc").unwrap();
+    assert_eq!(write_with(id, 10_000, 5, &mut pool, &mut |_, _| 0), Ok(0));
+    assert_eq!(shm::file_size(id), Some(3));
+    // A short copy grows it to what was copied.
+    assert_eq!(write_with(id, 3, 100, &mut pool, &mut |_, n| n.min(7)), Ok(7));
+    assert_eq!(shm::file_size(id), Some(10));
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+fn read_with_stops_at_a_short_sink() {
+    let mut pool = FakePool::default();
+    let id = shm::create_file(SRC).unwrap();
+    let mut calls = 0;
+    assert_eq!(
+        read_with(id, 0, 100, &mut pool, &mut |_, n| {
+            calls += 1;
+            n / 2
+        }),
+        Ok(SRC.len() / 2)
+    );
+    assert_eq!(calls, 1);
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
