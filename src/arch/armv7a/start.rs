@@ -51,6 +51,7 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     console::init(unsafe { Pl011::new(crate::board::UART_BASE as usize) });
     kprintln!();
     kprintln!("armmu: ARMv7-A kernel, image loaded at {image_pa:#010x}, DTB at {dtb_pa:#010x}");
+    super::boot::log_entry_mode();
 
     let info = read_dtb(dtb_pa);
     // SAFETY: linker symbols, only their addresses are used.
