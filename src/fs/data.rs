@@ -78,7 +78,11 @@ pub fn read_with(
             None => {
                 let src = shm::source_page(id, index);
                 let have = src.len().saturating_sub(off).min(n);
-                let mut t = if have > 0 { sink(src[off..].as_ptr(), have) } else { 0 };
+                let mut t = if have > 0 {
+                    sink(src[off..].as_ptr(), have)
+                } else {
+                    0
+                };
                 if t == have && have < n {
                     t += sink(ZEROS.as_ptr(), n - have);
                 }

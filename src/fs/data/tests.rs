@@ -145,7 +145,10 @@ fn a_write_that_copies_nothing_leaves_the_size_alone() {
     assert_eq!(write_with(id, 10_000, 5, &mut pool, &mut |_, _| 0), Ok(0));
     assert_eq!(shm::file_size(id), Some(3));
     // A short copy grows it to what was copied.
-    assert_eq!(write_with(id, 3, 100, &mut pool, &mut |_, n| n.min(7)), Ok(7));
+    assert_eq!(
+        write_with(id, 3, 100, &mut pool, &mut |_, n| n.min(7)),
+        Ok(7)
+    );
     assert_eq!(shm::file_size(id), Some(10));
     shm::remove_user(id, &mut |pa| pool.release(pa));
 }
