@@ -1464,6 +1464,15 @@ impl AddressSpace {
                 }
                 VmaKind::Heap => (0, (0, 0), 0, Some("[heap]")),
                 VmaKind::Stack => (0, (0, 0), 0, Some("[stack]")),
+                // Linux names any VMA without a file that touches the
+                // brk area `[heap]` (`show_map_vma`: `vm_start <= brk &&
+                // vm_end >= start_brk`): the `.bss` past an executable's
+                // file pages, which ends where the heap starts.
+                VmaKind::Anonymous { shared: false, .. }
+                    if v.start <= self.brk && v.end >= self.brk_start =>
+                {
+                    (0, (0, 0), 0, Some("[heap]"))
+                }
                 VmaKind::Anonymous { .. } => (0, (0, 0), 0, None),
             };
             let name = name.map(|path| MapsName {
@@ -1848,6 +1857,9 @@ impl core::fmt::Write for Counted<'_> {
         self.out.write_str(s)
     }
 }
+
+mod elf_map;
+pub use elf_map::FileSegment;
 
 #[cfg(test)]
 mod file_tests;
