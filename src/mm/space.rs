@@ -1862,6 +1862,8 @@ mod elf_map;
 pub use elf_map::FileSegment;
 
 #[cfg(test)]
+mod elf_map_tests;
+#[cfg(test)]
 mod file_tests;
 #[cfg(test)]
 mod fork_tests;

@@ -711,3 +711,68 @@ fn a_read_error_is_the_sources_errno() {
         Err(ElfError::Read(Errno::EIO))
     );
 }
+
+#[test]
+fn a_file_written_at_run_time_plans_through_its_page_cache() {
+    use crate::fs::data::{self, tests::FakePool, Pool, Reader};
+    use crate::mm::shm;
+    for b in [Builder::arm(), Builder::a64()] {
+        let bytes = b.build();
+        let m = if b.is64 {
+            Machine::AArch64
+        } else {
+            Machine::Arm
+        };
+        let want = plan(&bytes, m, LIMIT, PAGE, 0x10000).unwrap();
+        let mut pool = FakePool::default();
+        // Created empty (no source: nothing unpacked), then written:
+        // every byte lives in cache frames only.
+        let id = shm::create_file(&[]).unwrap();
+        assert_eq!(data::write(id, 0, &bytes, &mut pool), Ok(bytes.len()));
+        let got = plan_from(
+            &mut Reader {
+                id,
+                pool: &mut pool,
+            },
+            m,
+            LIMIT,
+            PAGE,
+            0x10000,
+        );
+        assert_eq!(got, Ok(want.clone()));
+        // A change written over the header is what the next exec sees.
+        assert_eq!(data::write(id, 18, &[0x03, 0x00], &mut pool), Ok(2));
+        let got = plan_from(
+            &mut Reader {
+                id,
+                pool: &mut pool,
+            },
+            m,
+            LIMIT,
+            PAGE,
+            0x10000,
+        );
+        assert_eq!(
+            got,
+            Err(ElfError::WrongMachine {
+                expected: m,
+                found: 3
+            })
+        );
+        // Truncated below the program headers: as a short file.
+        assert_eq!(data::truncate(id, 40, &mut pool), Ok(()));
+        let got = plan_from(
+            &mut Reader {
+                id,
+                pool: &mut pool,
+            },
+            m,
+            LIMIT,
+            PAGE,
+            0x10000,
+        );
+        assert_eq!(got, Err(ElfError::Truncated));
+        shm::remove_user(id, &mut |pa| pool.release(pa));
+        assert!(pool.frames.is_empty());
+    }
+}
