@@ -226,6 +226,12 @@ impl Task {
                 return Err(err);
             }
         }
+        // The address space's executable (`/proc/<pid>/exe`).
+        if let Err(e) = space.set_exe(mmu.as_mut(), obj) {
+            let mut err = fail(&mut space, mmu, format!("{path}: {}", e.name()));
+            err.errno = e;
+            return Err(err);
+        }
         let brk = (plan.highest as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
         space.brk_start = brk;
         space.brk = brk;
