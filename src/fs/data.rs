@@ -208,5 +208,23 @@ pub fn truncate(id: ShmId, size: u64, pool: &mut dyn Pool) -> Result<(), Errno> 
     Ok(())
 }
 
+/// A file read through its page cache, as `execve` reads an executable's
+/// headers (Linux's `kernel_read` of `bprm->buf` and of the program
+/// headers): what [`read`] gives, so a file written since boot reads as
+/// written.
+pub struct Reader<'a> {
+    pub id: ShmId,
+    pub pool: &'a mut dyn Pool,
+}
+
+impl crate::loader::elf::Source for Reader<'_> {
+    fn size(&self) -> u64 {
+        shm::file_size(self.id).unwrap_or(0)
+    }
+    fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        read(self.id, pos, buf, self.pool)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

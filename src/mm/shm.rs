@@ -249,8 +249,9 @@ pub fn file_size(id: ShmId) -> Option<u64> {
 }
 
 /// A file's source bytes if it was never modified (the file as
-/// unpacked; pages read into the cache are copies of the source): what
-/// `execve` may read in place.
+/// unpacked; pages read into the cache are copies of the source).
+/// (`execve` no longer needs it: it reads and maps every file through
+/// its page cache.)
 pub fn pristine_source(id: ShmId) -> Option<&'static [u8]> {
     let mut r = REGISTRY.lock();
     let f = slot(&mut r, id)?.file.as_ref()?;
