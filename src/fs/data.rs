@@ -130,7 +130,6 @@ pub fn write_with(
         return Err(Errno::EFBIG);
     }
     let len = (len as u64).min(MAX_FILE_SIZE - pos) as usize;
-    shm::mark_modified(id);
     let mut done = 0;
     while done < len {
         let at = pos + done as u64;
@@ -178,7 +177,6 @@ pub fn truncate(id: ShmId, size: u64, pool: &mut dyn Pool) -> Result<(), Errno> 
         return Err(Errno::EFBIG);
     }
     let old = shm::file_size(id).ok_or(Errno::EINVAL)?;
-    shm::mark_modified(id);
     if size < old {
         let mut gone = [0u64; 32];
         let mut n = 0;

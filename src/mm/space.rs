@@ -1071,11 +1071,6 @@ impl AddressSpace {
             if matches!(vma.kind, VmaKind::FilePrivate { .. }) {
                 return Self::fault_file_private(mmu, &vma, id, index, page, access);
             }
-            if vma.prot.write {
-                // A file page mapped writable may change under exec's
-                // copy of the file: it is no longer its source.
-                crate::mm::shm::mark_modified(id);
-            }
             return Self::fault_shared(mmu, id, index, page, attrs);
         }
         let section = mmu.section_size();

@@ -64,7 +64,6 @@ fn reads_come_from_the_source_then_writes_change_them() {
     assert_eq!(read(id, 100, &mut b, &mut pool), Ok(0), "past the end");
     assert_eq!(write(id, 0, b"HELLO", &mut pool), Ok(5));
     assert_eq!(content(id, &mut pool), b"HELLO, page cache");
-    assert_eq!(shm::pristine_source(id), None);
     shm::remove_user(id, &mut |pa| pool.release(pa));
     assert!(pool.frames.is_empty(), "every frame given back");
 }
