@@ -130,7 +130,8 @@ busybox_cpio() {
     esac
     if [ ! -s "$OUT/busybox.cpio" ] \
         || [ "$ROOT/user/scripts/busybox-initramfs.sh" -nt "$OUT/busybox.cpio" ] \
-        || [ "$ROOT/user/scripts/files.sh" -nt "$OUT/busybox.cpio" ]; then
+        || [ "$ROOT/user/scripts/files.sh" -nt "$OUT/busybox.cpio" ] \
+        || [ "$ROOT/user/scripts/exec.sh" -nt "$OUT/busybox.cpio" ]; then
         echo "==> busybox initramfs ($bb_arch): out/$BOARD/busybox.cpio" >&2
         "$ROOT/user/scripts/busybox-initramfs.sh" "$bb_arch" "$OUT/busybox.cpio.tmp" \
             && mv "$OUT/busybox.cpio.tmp" "$OUT/busybox.cpio" || {

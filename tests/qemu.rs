@@ -356,7 +356,87 @@ fn command_line_reaches_the_kernel() {
     let b = boot("cortex-a15", None, "armmu.selftest_only=1 quiet", 30);
     b.expect("image loaded at 0x40010000");
     b.expect("cmdline: \"armmu.selftest_only=1 quiet\"");
+    check_entered_in_svc(&b);
     b.expect_status(0);
+}
+
+// ---- entry in Hyp mode (QEMU virt,virtualization=on; U-Boot on sunxi) ----
+
+/// CPSR.M[4:0] (ARM ARM B1.3.1, table B1-1).
+const MODE_SVC: u32 = 0b10011;
+const MODE_HYP: u32 = 0b11010;
+
+/// The CPSR values (`CPSR 0x........`) of the kernel's entry line, in order.
+fn entry_line_cpsrs(b: &Boot) -> (&str, Vec<u32>) {
+    let line = b.line("armmu: entered in ");
+    let cpsrs = line
+        .split("CPSR ")
+        .skip(1)
+        .map(|w| hex(w.get(..10).unwrap_or_else(|| panic!("CPSR in {line:?}"))))
+        .collect();
+    (line, cpsrs)
+}
+
+/// QEMU's `-M virt` starts the CPU in Non-secure SVC: one CPSR, mode SVC.
+#[track_caller]
+fn check_entered_in_svc(b: &Boot) {
+    let (line, cpsrs) = entry_line_cpsrs(b);
+    assert_eq!(cpsrs.len(), 1, "{line}");
+    assert_eq!(bits(cpsrs[0], 4, 0), MODE_SVC, "{line}");
+}
+
+/// With `virtualization=on` QEMU starts the kernel in Hyp mode (its boot
+/// path for a CPU with EL2 and no EL3). The kernel must drop to SVC by an
+/// exception return and then boot exactly as in SVC: the graded MMU
+/// self-test (data/prefetch aborts through VBAR), the generic timer's
+/// virtual PPI through the GIC (CNTHCTL/CNTVOFF), `/init` in USR mode
+/// (SVC calls), the glibc program (hard-float: VFP at PL0 and the kernel's
+/// FPEXC write at PL1, which HCPTR could trap) and status 0. Before the fix
+/// the `msr spsr_hyp` in the boot code was UNDEFINED in Hyp mode and the
+/// kernel printed nothing.
+#[test]
+fn entered_in_hyp_mode_drops_to_svc() {
+    const HYP: &str = ",virtualization=on";
+    for cpu in cpus() {
+        let b = boot_on(HYP, &cpu, None, "", 30, None);
+        let (line, cpsrs) = entry_line_cpsrs(&b);
+        assert!(line.contains("dropped to SVC"), "{line}");
+        assert_eq!(cpsrs.len(), 2, "{line}");
+        // Entered in Hyp; running in SVC, in ARM state (T, bit 5), with
+        // little-endian data (E, bit 9).
+        assert_eq!(bits(cpsrs[0], 4, 0), MODE_HYP, "{cpu}: {line}");
+        assert_eq!(bits(cpsrs[1], 4, 0), MODE_SVC, "{cpu}: {line}");
+        assert_eq!((bit(cpsrs[1], 5), bit(cpsrs[1], 9)), (0, 0), "{line}");
+        // The usual self-test table and its verdict.
+        for (name, texcb) in MEMORY_TYPES {
+            b.expect(&format!("  {name:<26} {texcb}  "));
+        }
+        let summary = b
+            .log
+            .lines()
+            .rfind(|l| l.starts_with("MMU self-test:"))
+            .unwrap_or("");
+        assert!(summary.ends_with(" checks passed, 0 failed"), "{summary}");
+        // The /init demo.
+        b.expect("running /init (pid 1) in USR mode");
+        b.expect("init: hello from a static Linux program (write(1))");
+        b.expect("init: hello through the PL011 mapped from user space!");
+        b.expect("task 1 (/init) exited with status 0");
+        expect_no_leak(&b);
+        // The virtual timer's interrupt (and status 0).
+        common::irq::check_timer_line(&b, "GICv2", (common::irq::GICC, "cpu"));
+
+        // The self-test graded from its `seen` lines.
+        let b = boot_on(HYP, &cpu, None, "armmu.selftest_only=1", 30, None);
+        check_selftest(&b);
+        b.expect_status(0);
+
+        // A static glibc program (armhf: VFP registers in user space).
+        let b = boot_on(HYP, &cpu, Some("external.cpio"), "", 30, None);
+        b.expect("devmem_demo: all good (0 failures)");
+        b.expect("task 1 (/init) exited with status 0");
+        b.expect_status(0);
+    }
 }
 
 // ---- user tasks: the shared scenarios (tests/common/scenarios.rs) ----

@@ -42,70 +42,130 @@ fn page(id: ShmId, index: usize, pool: &mut dyn Pool) -> Result<u64, Errno> {
     Ok(pa)
 }
 
-/// Read up to `out.len()` bytes at `pos`: stops at the end of the file
-/// (0 at or past it). `ENOMEM` only if nothing could be read.
-pub fn read(id: ShmId, pos: u64, out: &mut [u8], pool: &mut dyn Pool) -> Result<usize, Errno> {
+/// Read up to `len` bytes at `pos`, handing each piece (at most a page)
+/// to `sink` as a pointer and a length; `sink` returns how many bytes it
+/// took, and a short count stops the read (a user page that could not be
+/// written). Stops at the end of the file (0 at or past it). Returns the
+/// bytes taken. Nothing is allocated: a page never cached is read from
+/// its source (or as zeros), so a file that is only read spends no frame.
+///
+/// `sink` gets raw pointers, not slices: the destination may be a
+/// mapping of the very cache page (a `read` into a `MAP_SHARED` mapping
+/// of the same file), so no Rust reference may cover the source while it
+/// copies.
+pub fn read_with(
+    id: ShmId,
+    pos: u64,
+    len: usize,
+    pool: &mut dyn Pool,
+    sink: &mut dyn FnMut(*const u8, usize) -> usize,
+) -> Result<usize, Errno> {
+    static ZEROS: [u8; PAGE_SIZE] = [0; PAGE_SIZE];
     let size = shm::file_size(id).ok_or(Errno::EINVAL)?;
     if pos >= size {
         return Ok(0);
     }
-    let want = (out.len() as u64).min(size - pos) as usize;
+    let want = (len as u64).min(size - pos) as usize;
     let mut done = 0;
     while done < want {
         let at = pos + done as u64;
         let index = (at / PAGE_SIZE as u64) as usize;
         let off = (at % PAGE_SIZE as u64) as usize;
         let n = (PAGE_SIZE - off).min(want - done);
-        // A page never cached reads as its source without being cached
-        // (no frame spent on a file only read); one that is cached is
-        // read from its frame.
-        match shm::page(id, index) {
-            Some(pa) => out[done..done + n].copy_from_slice(&pool.bytes(pa)[off..off + n]),
+        let took = match shm::page(id, index) {
+            // A frame the cache holds, 4 KiB long: `off + n` stays in it.
+            Some(pa) => sink(pool.bytes(pa)[off..].as_ptr(), n),
             None => {
                 let src = shm::source_page(id, index);
-                let dst = &mut out[done..done + n];
                 let have = src.len().saturating_sub(off).min(n);
-                dst[..have].copy_from_slice(&src[off..off + have]);
-                dst[have..].fill(0);
+                let mut t = if have > 0 {
+                    sink(src[off..].as_ptr(), have)
+                } else {
+                    0
+                };
+                if t == have && have < n {
+                    t += sink(ZEROS.as_ptr(), n - have);
+                }
+                t
             }
+        };
+        done += took;
+        if took < n {
+            break;
         }
-        done += n;
     }
     Ok(done)
 }
 
-/// Write `data` at `pos`, growing the file if it ends past the end (a
-/// gap reads as zero). Returns what was written: short only when a frame
-/// could not be had after some progress (`ENOMEM` if before any);
-/// `EFBIG` at or past [`MAX_FILE_SIZE`].
-pub fn write(id: ShmId, pos: u64, data: &[u8], pool: &mut dyn Pool) -> Result<usize, Errno> {
-    if data.is_empty() {
+/// Read up to `out.len()` bytes at `pos` ([`read_with`]).
+pub fn read(id: ShmId, pos: u64, out: &mut [u8], pool: &mut dyn Pool) -> Result<usize, Errno> {
+    let mut at = 0;
+    read_with(id, pos, out.len(), pool, &mut |src, n| {
+        // SAFETY: `src` is valid for `n` bytes (read_with's contract) and
+        // `out` is a kernel buffer no mapping shows.
+        unsafe { core::ptr::copy_nonoverlapping(src, out[at..at + n].as_mut_ptr(), n) };
+        at += n;
+        n
+    })
+}
+
+/// Write up to `len` bytes at `pos`, letting `fill` store each piece (at
+/// most a page) into the cache page through a pointer; `fill` returns
+/// how many bytes it stored, a short count stops the write (a user page
+/// that could not be read). The file grows to what was written past its
+/// end (a gap reads as zero). Returns the bytes written: short also when
+/// a frame could not be had after some progress (`ENOMEM` if before
+/// any); `EFBIG` at or past [`MAX_FILE_SIZE`].
+pub fn write_with(
+    id: ShmId,
+    pos: u64,
+    len: usize,
+    pool: &mut dyn Pool,
+    fill: &mut dyn FnMut(*mut u8, usize) -> usize,
+) -> Result<usize, Errno> {
+    if len == 0 {
         return Ok(0);
     }
     if pos >= MAX_FILE_SIZE {
         return Err(Errno::EFBIG);
     }
-    let data = &data[..(data.len() as u64).min(MAX_FILE_SIZE - pos) as usize];
-    shm::mark_modified(id);
+    let len = (len as u64).min(MAX_FILE_SIZE - pos) as usize;
     let mut done = 0;
-    while done < data.len() {
+    while done < len {
         let at = pos + done as u64;
         let index = (at / PAGE_SIZE as u64) as usize;
         let off = (at % PAGE_SIZE as u64) as usize;
-        let n = (PAGE_SIZE - off).min(data.len() - done);
+        let n = (PAGE_SIZE - off).min(len - done);
         let pa = match page(id, index, pool) {
             Ok(pa) => pa,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        pool.bytes(pa)[off..off + n].copy_from_slice(&data[done..done + n]);
-        done += n;
+        let took = fill(pool.bytes(pa)[off..].as_mut_ptr(), n);
+        done += took;
         let end = pos + done as u64;
-        if end > shm::file_size(id).unwrap_or(0) {
+        // Only bytes written grow the file (a write that copied nothing
+        // past the end leaves the size alone).
+        if took > 0 && end > shm::file_size(id).unwrap_or(0) {
             shm::set_file_size(id, end, &mut |_| {})?;
+        }
+        if took < n {
+            break;
         }
     }
     Ok(done)
+}
+
+/// Write `data` at `pos` ([`write_with`]).
+pub fn write(id: ShmId, pos: u64, data: &[u8], pool: &mut dyn Pool) -> Result<usize, Errno> {
+    let mut at = 0;
+    write_with(id, pos, data.len(), pool, &mut |dst, n| {
+        // SAFETY: `dst` is valid for `n` bytes of a cache frame
+        // (write_with's contract); `data` is a kernel buffer.
+        unsafe { core::ptr::copy_nonoverlapping(data[at..at + n].as_ptr(), dst, n) };
+        at += n;
+        n
+    })
 }
 
 /// Set the file's size (`ftruncate`, `O_TRUNC`): pages wholly past the
@@ -117,7 +177,6 @@ pub fn truncate(id: ShmId, size: u64, pool: &mut dyn Pool) -> Result<(), Errno> 
         return Err(Errno::EFBIG);
     }
     let old = shm::file_size(id).ok_or(Errno::EINVAL)?;
-    shm::mark_modified(id);
     if size < old {
         let mut gone = [0u64; 32];
         let mut n = 0;
@@ -145,6 +204,24 @@ pub fn truncate(id: ShmId, size: u64, pool: &mut dyn Pool) -> Result<(), Errno> 
         shm::set_file_size(id, size, &mut |_| {})?;
     }
     Ok(())
+}
+
+/// A file read through its page cache, as `execve` reads an executable's
+/// headers (Linux's `kernel_read` of `bprm->buf` and of the program
+/// headers): what [`read`] gives, so a file written since boot reads as
+/// written.
+pub struct Reader<'a> {
+    pub id: ShmId,
+    pub pool: &'a mut dyn Pool,
+}
+
+impl crate::loader::elf::Source for Reader<'_> {
+    fn size(&self) -> u64 {
+        shm::file_size(self.id).unwrap_or(0)
+    }
+    fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        read(self.id, pos, buf, self.pool)
+    }
 }
 
 #[cfg(test)]

@@ -197,16 +197,19 @@ pub fn unpack(
     Ok(count)
 }
 
-/// The bytes of the executable at the absolute `path`, as `execve`
-/// loads them: symlinks followed, a regular file with an execute bit
-/// (Linux: `EACCES` otherwise, even for root). ELF segments keep pointing
-/// at these bytes, so only a file as unpacked from the initramfs (never
-/// modified: its source *is* its content) can be executed here.
+/// The executable at the absolute `path`, as `execve` opens it: symlinks
+/// followed, a regular file with an execute bit (Linux: `EACCES` for a
+/// directory, a device or a file without any execute bit, even for
+/// root). Returns the file's page cache object with one more user, the
+/// caller's (Linux's open `struct file` of the binary): the file's data
+/// stays while the caller reads its headers, whatever happens to the
+/// name; the caller gives it back with [`shm::remove_user`] (or hands it
+/// on to the address space that maps the file).
 ///
-/// Limit: a file created or changed at run time cannot be executed
-/// (`EACCES`): segments are filled from one contiguous byte slice that
-/// lives as long as the kernel, which only the unpacked archive is.
-pub fn exec_bytes(path: &str) -> Result<&'static [u8], Errno> {
+/// Any regular file can be executed: one as unpacked, one written or
+/// created since boot (the segments are mapped from the page cache, see
+/// `AddressSpace::map_elf_segment`).
+pub fn exec_file(path: &str) -> Result<shm::ShmId, Errno> {
     with(|fs| {
         let ino = fs.walk(ROOT_INO, path.as_bytes(), true)?;
         let n = fs.get(ino).ok_or(Errno::ENOENT)?;
@@ -216,7 +219,8 @@ pub fn exec_bytes(path: &str) -> Result<&'static [u8], Errno> {
         if n.mode & 0o111 == 0 {
             return Err(Errno::EACCES);
         }
-        shm::pristine_source(obj).ok_or(Errno::EACCES)
+        shm::add_user(obj).map_err(|_| Errno::ENOMEM)?;
+        Ok(obj)
     })?
 }
 

@@ -23,7 +23,7 @@ fn unpack_makes_files_dirs_symlinks_devices_and_proc() {
     let tmpfs::Node::Reg { obj } = fs.get(bb).unwrap().node else {
         panic!("busybox is a file")
     };
-    assert_eq!(shm::pristine_source(obj), Some(&b"\x7fELF..."[..]));
+    assert_eq!(shm::source_page(obj, 0), &b"\x7fELF..."[..]);
     assert_eq!(fs.get(bb).unwrap().mode, tmpfs::S_IFREG | 0o755);
     // etc/ was made for etc/motd.
     let etc = fs.walk(ROOT_INO, b"/etc", true).unwrap();

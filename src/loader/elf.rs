@@ -1,5 +1,12 @@
 //! Static ELF executables → a validated load plan.
 //!
+//! The file is read through a [`Source`] (the page cache in the kernel, a
+//! byte slice in tests), as Linux's `load_elf_binary` reads it with
+//! `kernel_read`: only the ELF header (the first 64 bytes at most) and the
+//! program header table (at most 64 KiB, in a fallibly allocated buffer)
+//! are read; segment contents never are (the caller maps them from the
+//! file), and section headers are ignored, as Linux ignores them.
+//!
 //! Parsing uses the `elf` crate (no_std, zero-alloc); this module adds the
 //! checks a kernel must make before mapping anything. Accepted: ELF32
 //! little-endian `EM_ARM` and ELF64 little-endian `EM_AARCH64` (the caller
@@ -31,8 +38,55 @@ use core::fmt;
 
 use elf::abi;
 use elf::endian::AnyEndian;
+use elf::file::{Class, FileHeader};
 use elf::parse::ParseError;
-use elf::ElfBytes;
+use elf::segment::SegmentTable;
+
+use crate::errno::Errno;
+
+/// Random access to the bytes of an executable file.
+pub trait Source {
+    /// The file's size in bytes.
+    fn size(&self) -> u64;
+    /// Read up to `buf.len()` bytes at `pos` into `buf`: how many were
+    /// read, fewer only at the end of the file (0 at or past it).
+    fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> Result<usize, Errno>;
+}
+
+/// A whole file in memory (tests, fuzzing).
+impl Source for &[u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let Ok(pos) = usize::try_from(pos) else {
+            return Ok(0);
+        };
+        let have = self.get(pos..).unwrap_or(&[]);
+        let n = have.len().min(buf.len());
+        buf[..n].copy_from_slice(&have[..n]);
+        Ok(n)
+    }
+}
+
+/// Read `buf.len()` bytes at `pos`, looping over short reads: how many
+/// (fewer only at the end of the file).
+fn read_full(src: &mut dyn Source, pos: u64, buf: &mut [u8]) -> Result<usize, ElfError> {
+    let mut done = 0;
+    while done < buf.len() {
+        let at = pos.checked_add(done as u64).ok_or(ElfError::Truncated)?;
+        let n = src.read_at(at, &mut buf[done..]).map_err(ElfError::Read)?;
+        if n == 0 {
+            break;
+        }
+        done += n.min(buf.len() - done);
+    }
+    Ok(done)
+}
+
+/// Linux's bound on the program header table (`elf_read_phdrs`: 64 KiB),
+/// which also bounds what a hostile file can make the kernel allocate.
+pub const MAX_PHDR_TABLE: usize = 65536;
 
 /// The architecture the caller can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -245,6 +299,10 @@ pub enum ElfError {
     BadPageSize(u64),
     /// The static-pie bias is not page-aligned.
     BadBias(u64),
+    /// No memory for the program header table or the plan.
+    NoMemory,
+    /// Reading the file failed with this errno.
+    Read(Errno),
 }
 
 impl fmt::Display for ElfError {
@@ -313,6 +371,8 @@ impl fmt::Display for ElfError {
             BadTls => write!(f, "ELF: invalid PT_TLS segment"),
             BadPageSize(p) => write!(f, "ELF: page size {p:#x} is not a power of two"),
             BadBias(b) => write!(f, "ELF: load bias {b:#x} is not page-aligned"),
+            NoMemory => write!(f, "ELF: out of memory for the program headers"),
+            Read(e) => write!(f, "ELF: reading the file: {}", e.name()),
         }
     }
 }
@@ -344,15 +404,28 @@ fn align_up(x: u64, page: u64) -> Option<u64> {
     Some(x.checked_add(page - 1)? & !(page - 1))
 }
 
-/// Validate a static executable and compute how to load it.
+/// Validate a static executable held in memory and compute how to load
+/// it ([`plan_from`] with the bytes as the file).
+pub fn plan(
+    bytes: &[u8],
+    machine: Machine,
+    user_limit: u64,
+    page_size: u64,
+    pie_bias: u64,
+) -> Result<LoadPlan, ElfError> {
+    plan_from(&mut { bytes }, machine, user_limit, page_size, pie_bias)
+}
+
+/// Validate a static executable and compute how to load it, reading the
+/// ELF header and the program header table from `src`.
 ///
 /// * `machine`: the only architecture accepted.
 /// * `user_limit`: first address not available to user space.
 /// * `page_size`: a power of two (4096 in practice).
 /// * `pie_bias`: where to load an `ET_DYN` (static-pie) image, page-aligned
 ///   (e.g. 0x10000 on ARM); ignored for `ET_EXEC`.
-pub fn plan(
-    bytes: &[u8],
+pub fn plan_from(
+    src: &mut dyn Source,
     machine: Machine,
     user_limit: u64,
     page_size: u64,
@@ -361,6 +434,10 @@ pub fn plan(
     if page_size < 16 || !page_size.is_power_of_two() {
         return Err(ElfError::BadPageSize(page_size));
     }
+    // The ELF header: 52 bytes (ELF32) or 64 (ELF64).
+    let mut head = [0u8; 64];
+    let got = read_full(src, 0, &mut head)?;
+    let bytes = &head[..got];
     // Identification bytes first, by hand, for precise errors.
     if bytes.len() < 4 {
         return Err(if abi::ELFMAGIC.starts_with(bytes) {
@@ -402,8 +479,15 @@ pub fn plan(
         return Err(ElfError::BadPhentsize(phentsize));
     }
 
-    let file = ElfBytes::<AnyEndian>::minimal_parse(bytes).map_err(map_parse_error)?;
-    let eh = &file.ehdr;
+    let parsed_ident = elf::file::parse_ident::<AnyEndian>(ident).map_err(map_parse_error)?;
+    let tail_len = match parsed_ident.1 {
+        Class::ELF32 => elf::file::ELF32_EHDR_TAILSIZE,
+        Class::ELF64 => elf::file::ELF64_EHDR_TAILSIZE,
+    };
+    let tail = bytes
+        .get(abi::EI_NIDENT..abi::EI_NIDENT + tail_len)
+        .ok_or(ElfError::Truncated)?;
+    let eh = FileHeader::parse_tail(parsed_ident, tail).map_err(map_parse_error)?;
     if eh.version != 1 {
         return Err(ElfError::BadVersion);
     }
@@ -423,20 +507,47 @@ pub fn plan(
         }
         t => return Err(ElfError::NotExecutable(t)),
     };
-    let phdrs = file.segments().ok_or(ElfError::NoLoadSegment)?;
-    let phnum = phdrs.len();
-    // Linux's elf_read_phdrs refuses tables over 64 KiB; so do we, which
-    // also bounds the memory a hostile file can make us allocate.
-    if phnum * usize::from(expected_phentsize) > 65536 {
+    let file_len = src.size();
+    // The program header table: e_phnum entries at e_phoff (Linux's
+    // elf_read_phdrs takes e_phnum as it is; no PN_XNUM extension).
+    if eh.e_phoff == 0 {
+        return Err(ElfError::NoLoadSegment);
+    }
+    let phnum = usize::from(eh.e_phnum);
+    if phnum == 0 {
+        return Err(if eh.e_phentsize == expected_phentsize {
+            ElfError::NoLoadSegment
+        } else {
+            ElfError::Malformed("bad table entry size")
+        });
+    }
+    let table_len = phnum * usize::from(expected_phentsize);
+    match eh.e_phoff.checked_add(table_len as u64) {
+        Some(end) if end <= file_len => {}
+        _ => return Err(ElfError::Truncated),
+    }
+    if table_len > MAX_PHDR_TABLE {
         return Err(ElfError::Malformed(
             "program header table larger than 64 KiB",
         ));
     }
-    let file_len = bytes.len() as u64;
+    let mut table = Vec::new();
+    table
+        .try_reserve_exact(table_len)
+        .map_err(|_| ElfError::NoMemory)?;
+    table.resize(table_len, 0);
+    if read_full(src, eh.e_phoff, &mut table)? != table_len {
+        // The file shrank under us.
+        return Err(ElfError::Truncated);
+    }
+    let phdrs = SegmentTable::new(eh.endianness, eh.class, &table);
 
     // PT_INTERP first: a dynamic program gets the clearest error whatever
     // else is wrong with its segments.
-    let mut headers = Vec::with_capacity(phnum);
+    let mut headers = Vec::new();
+    headers
+        .try_reserve_exact(phnum)
+        .map_err(|_| ElfError::NoMemory)?;
     for i in 0..phnum {
         let ph = phdrs.get(i).map_err(map_parse_error)?;
         if ph.p_type == abi::PT_INTERP {
@@ -447,6 +558,12 @@ pub fn plan(
 
     let mut segments = Vec::new();
     let mut indices = Vec::new();
+    segments
+        .try_reserve_exact(phnum)
+        .map_err(|_| ElfError::NoMemory)?;
+    indices
+        .try_reserve_exact(phnum)
+        .map_err(|_| ElfError::NoMemory)?;
     let mut phdr_from_pt_phdr = None;
     let mut stack_exec = false;
     let mut tls = None;
@@ -547,7 +664,11 @@ pub fn plan(
             align_up(s.vaddr + s.memsz, page_size).unwrap_or(u64::MAX),
         )
     };
-    let mut order: Vec<usize> = (0..segments.len()).collect();
+    let mut order: Vec<usize> = Vec::new();
+    order
+        .try_reserve_exact(segments.len())
+        .map_err(|_| ElfError::NoMemory)?;
+    order.extend(0..segments.len());
     order.sort_unstable_by_key(|&i| page_range(&segments[i]).0);
     let mut furthest: Option<(u64, usize)> = None;
     for &i in &order {

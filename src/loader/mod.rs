@@ -131,6 +131,8 @@ impl From<StackError> for LoadError {
 impl From<LoadError> for Errno {
     fn from(e: LoadError) -> Self {
         match e {
+            LoadError::Elf(ElfError::NoMemory) => Errno::ENOMEM,
+            LoadError::Elf(ElfError::Read(e)) => e,
             LoadError::Elf(_) => Errno::ENOEXEC,
             LoadError::NotFound => Errno::ENOENT,
             LoadError::NotRegularFile => Errno::EACCES,

@@ -43,9 +43,6 @@ struct FileInfo {
     /// Bytes that page `i` starts with while it is not in the cache
     /// (`source[i * 4096..]`), zero past them.
     source: &'static [u8],
-    /// Written since it was created from its source (a `write`, a
-    /// truncation, a page given to a writable shared mapping).
-    modified: bool,
 }
 
 struct Object {
@@ -86,7 +83,6 @@ pub fn create_file(source: &'static [u8]) -> Result<ShmId, Errno> {
         file: Some(FileInfo {
             size: source.len() as u64,
             source,
-            modified: false,
         }),
     })
 }
@@ -248,23 +244,6 @@ pub fn file_size(id: ShmId) -> Option<u64> {
         .map(|f| f.size)
 }
 
-/// A file's source bytes if it was never modified (the file as
-/// unpacked; pages read into the cache are copies of the source): what
-/// `execve` may read in place.
-pub fn pristine_source(id: ShmId) -> Option<&'static [u8]> {
-    let mut r = REGISTRY.lock();
-    let f = slot(&mut r, id)?.file.as_ref()?;
-    (!f.modified).then_some(f.source)
-}
-
-/// The file's data may change from now on (a write, a truncation, a
-/// page given to a writable shared mapping): it is no longer its source.
-pub fn mark_modified(id: ShmId) {
-    if let Some(f) = slot(&mut REGISTRY.lock(), id).and_then(|o| o.file.as_mut()) {
-        f.modified = true;
-    }
-}
-
 /// Set a file's size. Growing needs nothing (new pages read as zero);
 /// shrinking takes the pages wholly past the new end out of the object,
 /// handing each to `drop_ref` (under the registry's lock: it must not
@@ -275,7 +254,6 @@ pub fn set_file_size(id: ShmId, size: u64, drop_ref: &mut dyn FnMut(u64)) -> Res
     let mut r = REGISTRY.lock();
     let o = slot(&mut r, id).ok_or(Errno::EINVAL)?;
     let f = o.file.as_mut().ok_or(Errno::EINVAL)?;
-    f.modified = true;
     if size < f.size {
         let keep = usize::try_from(size).unwrap_or(usize::MAX);
         f.source = &f.source[..f.source.len().min(keep)];

@@ -273,6 +273,11 @@ pub struct AddressSpace {
     /// faulted in at once. Not inherited by `fork` (Linux's `mm_init`
     /// keeps only `VM_NOHUGEPAGE` of `def_flags`), gone after `execve`.
     pub lock_future: bool,
+    /// The executable's page cache object (Linux's `mm->exe_file`, what
+    /// `/proc/<pid>/exe` names), with a user of its own, separate from
+    /// the one its VMAs hold: given back by `teardown`, taken again by
+    /// `fork`. Set with [`AddressSpace::set_exe`].
+    pub exe: Option<crate::mm::shm::ShmId>,
 }
 
 impl AddressSpace {
@@ -286,7 +291,19 @@ impl AddressSpace {
             brk: 0,
             shares_frames: false,
             lock_future: false,
+            exe: None,
         }
+    }
+
+    /// The executable is the file whose page cache is `id` (exec): one
+    /// more user of it, the address space's `exe_file`; a previous one
+    /// is given back.
+    pub fn set_exe(&mut self, mmu: &mut dyn Mmu, id: crate::mm::shm::ShmId) -> Result<(), Errno> {
+        crate::mm::shm::add_user(id)?;
+        if let Some(old) = self.exe.replace(id) {
+            crate::mm::shm::remove_user(old, &mut |pa| mmu.free_frame(pa));
+        }
+        Ok(())
     }
 
     /// Linux's overcommit heuristic (`__vm_enough_memory`, mode 0): a
@@ -1054,11 +1071,6 @@ impl AddressSpace {
             if matches!(vma.kind, VmaKind::FilePrivate { .. }) {
                 return Self::fault_file_private(mmu, &vma, id, index, page, access);
             }
-            if vma.prot.write {
-                // A file page mapped writable may change under exec's
-                // copy of the file: it is no longer its source.
-                crate::mm::shm::mark_modified(id);
-            }
             return Self::fault_shared(mmu, id, index, page, attrs);
         }
         let section = mmu.section_size();
@@ -1254,7 +1266,12 @@ impl AddressSpace {
             brk: self.brk,
             shares_frames: true,
             lock_future: false,
+            exe: None,
         };
+        if let Some(id) = self.exe {
+            crate::mm::shm::add_user(id)?;
+            c.exe = Some(id);
+        }
         self.shares_frames = true;
         // One more user of each object. Undone by hand on failure: the
         // child's teardown would remove a user of every object it maps.
@@ -1274,6 +1291,9 @@ impl AddressSpace {
                     n += 1;
                 }
             });
+            if let Some(id) = c.exe {
+                crate::mm::shm::remove_user(id, &mut |_| {});
+            }
             return Err(e);
         }
         if let Err(e) = self.fork_pages(mmu, child) {
@@ -1464,6 +1484,15 @@ impl AddressSpace {
                 }
                 VmaKind::Heap => (0, (0, 0), 0, Some("[heap]")),
                 VmaKind::Stack => (0, (0, 0), 0, Some("[stack]")),
+                // Linux names any VMA without a file that touches the
+                // brk area `[heap]` (`show_map_vma`: `vm_start <= brk &&
+                // vm_end >= start_brk`): the `.bss` past an executable's
+                // file pages, which ends where the heap starts.
+                VmaKind::Anonymous { shared: false, .. }
+                    if v.start <= self.brk && v.end >= self.brk_start =>
+                {
+                    (0, (0, 0), 0, Some("[heap]"))
+                }
                 VmaKind::Anonymous { .. } => (0, (0, 0), 0, None),
             };
             let name = name.map(|path| MapsName {
@@ -1740,6 +1769,9 @@ impl AddressSpace {
             crate::mm::must(mmu.unmap(s, e - s, true), "teardown");
         }
         self.each_object(&mut |id| crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa)));
+        if let Some(id) = self.exe.take() {
+            crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa));
+        }
         self.vmas = VmaSet::new(self.vmas.max_count());
     }
 }
@@ -1849,6 +1881,11 @@ impl core::fmt::Write for Counted<'_> {
     }
 }
 
+mod elf_map;
+pub use elf_map::FileSegment;
+
+#[cfg(test)]
+mod elf_map_tests;
 #[cfg(test)]
 mod file_tests;
 #[cfg(test)]

@@ -1,10 +1,12 @@
-//! `exec`: a program from the initramfs becomes a task: lazy segment
-//! VMAs, the stack VMA with Linux's initial stack written in.
+//! `exec`: a program file of the root becomes a task: its headers read
+//! through the page cache, its segments private file mappings of it
+//! (`AddressSpace::map_elf_segment`), the stack VMA with Linux's initial
+//! stack written in.
 
 use super::{random_bytes, File, Task, UserLayout};
 use crate::errno::Errno;
 use crate::loader::{elf, stack};
-use crate::mm::space::{Access2, AddressSpace, Mmu};
+use crate::mm::space::{Access2, AddressSpace, FileSegment, Mmu};
 use crate::mm::vma::{ImageData, Vma, VmaKind};
 use crate::syscall::mm_args::{Prot, PAGE_SIZE};
 use alloc::boxed::Box;
@@ -28,8 +30,15 @@ impl ExecError {
 }
 
 impl Task {
-    /// Load `path` from the initramfs as a new task, Linux-style initial
+    /// Load the program file `path` as a new task, Linux-style initial
     /// stack included. Returns the task, its entry point and stack pointer.
+    ///
+    /// As Linux's `bprm_execve`: the file is opened (a user of its page
+    /// cache held meanwhile), its first `BINPRM_BUF_SIZE` bytes read for a
+    /// `#!` line, then the ELF header and program headers read
+    /// ([`elf::plan_from`]), all through the page cache, so any regular
+    /// file with an execute bit runs, whether unpacked from the initramfs
+    /// or written since.
     pub fn exec(
         pid: u32,
         path: &str,
@@ -49,29 +58,49 @@ impl Task {
             .map_err(|_| ExecError::new(Errno::ENOMEM, format!("{path}: argv")))?;
         args.extend_from_slice(argv);
         let mut depth = 0;
-        let image = loop {
-            let image = crate::fs::exec_bytes(&load).map_err(|e| {
+        // One buffer per level of `#!` (the argv of a script borrows the
+        // interpreter's name and argument from its line).
+        let mut heads =
+            [[0u8; super::shebang::BINPRM_BUF_SIZE]; super::shebang::MAX_INTERP_DEPTH + 1];
+        let mut free_heads: &mut [[u8; super::shebang::BINPRM_BUF_SIZE]] = &mut heads;
+        let obj = loop {
+            let obj = crate::fs::exec_file(&load).map_err(|e| {
                 let why = match (e, crate::fs::UNPACK_ERROR.get()) {
                     (_, Some(broken)) => format!("{} (initramfs: {broken})", e.name()),
                     (Errno::ELOOP, None) => format!(
                         "too many levels of symbolic links (more than {})",
                         crate::fs::tmpfs::MAX_SYMLINKS
                     ),
-                    (Errno::EACCES, None) => String::from(
-                        "permission denied (not a regular file with an execute bit, or \
-                         changed since boot)",
-                    ),
+                    (Errno::EACCES, None) => {
+                        String::from("permission denied (not a regular file with an execute bit)")
+                    }
                     _ => String::from(e.name()),
                 };
                 ExecError::new(e, format!("{load}: {why}"))
             })?;
-            let sb = match super::shebang::parse(image) {
-                None => break image,
+            let Some((head, rest)) = core::mem::take(&mut free_heads).split_first_mut() else {
+                super::vfs::release(obj);
+                return Err(ExecError::new(Errno::ELOOP, format!("{path}: #! depth")));
+            };
+            free_heads = rest;
+            let got = super::vfs::with_pool(|p| crate::fs::data::read(obj, 0, &mut head[..], p));
+            let head: &[u8] = match got {
+                Ok(n) => &head[..n],
+                Err(e) => {
+                    super::vfs::release(obj);
+                    return Err(ExecError::new(e, format!("{load}: read: {}", e.name())));
+                }
+            };
+            let sb = match super::shebang::parse(head) {
+                None => break obj,
                 Some(Ok(sb)) => sb,
                 Some(Err(e)) => {
+                    super::vfs::release(obj);
                     return Err(ExecError::new(e, format!("{load}: bad #! line")));
                 }
             };
+            // A script: its file is not needed any more.
+            super::vfs::release(obj);
             depth += 1;
             if depth > super::shebang::MAX_INTERP_DEPTH {
                 return Err(ExecError::new(
@@ -91,18 +120,68 @@ impl Task {
             load = super::fsctx::resolve(pid, interp)
                 .map_err(|e| ExecError::new(e, format!("{interp}: {}", e.name())))?;
         };
-        let argv: &[&[u8]] = &args;
-        let plan = elf::plan(
-            image,
-            layout.machine,
-            layout.task_size as u64,
-            PAGE_SIZE as u64,
-            layout.pie_bias,
-        )
+        // From here on `obj` holds exec's user of the file, given back
+        // whatever the outcome (the address space takes its own).
+        let r = Self::load_elf(pid, obj, path, &args, envp, layout, &mut mmu);
+        super::vfs::release(obj);
+        let (space, entry, sp) = r?;
+        // fds 0-2: the console, one open file description (Linux's init
+        // opens /dev/console once and dups it).
+        let mut fds: Vec<Option<File>> = Vec::new();
+        let console = File::console().and_then(|c| {
+            // Room for fd 3 too (a first open then needs no reallocation).
+            fds.try_reserve(4).map_err(|_| Errno::ENOMEM)?;
+            Ok(c)
+        });
+        let mut space = space;
+        let console = match console {
+            Ok(c) => c,
+            Err(e) => {
+                space.teardown(mmu.as_mut());
+                return Err(ExecError::new(e, format!("{path}: fds")));
+            }
+        };
+        for _ in 0..3 {
+            fds.push(Some(console.clone()));
+        }
+        let name = String::from(core::str::from_utf8(shown).unwrap_or(path));
+        let task = Task::new(pid, name, space, mmu, fds, layout);
+        Ok((task, entry, sp))
+    }
+
+    /// The ELF program in the file `obj` (exec holds a user of it) as a
+    /// new address space with its initial stack: the address space, the
+    /// entry point and the stack pointer.
+    #[allow(clippy::too_many_arguments)]
+    fn load_elf(
+        pid: u32,
+        obj: crate::mm::shm::ShmId,
+        path: &str,
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+        layout: UserLayout,
+        mmu: &mut Box<dyn Mmu + Send>,
+    ) -> Result<(AddressSpace, u64, u64), ExecError> {
+        use alloc::format;
+        let plan = super::vfs::with_pool(|pool| {
+            elf::plan_from(
+                &mut crate::fs::data::Reader { id: obj, pool },
+                layout.machine,
+                layout.task_size as u64,
+                PAGE_SIZE as u64,
+                layout.pie_bias,
+            )
+        })
         .map_err(|e| {
             // Linux: a file that is not a loadable ELF for this machine is
-            // ENOEXEC; one that cannot fit is ENOMEM.
-            ExecError::new(Errno::ENOEXEC, format!("{path}: {e}"))
+            // ENOEXEC; one that cannot fit is ENOMEM; a read error is its
+            // own.
+            let errno = match e {
+                elf::ElfError::NoMemory => Errno::ENOMEM,
+                elf::ElfError::Read(e) => e,
+                _ => Errno::ENOEXEC,
+            };
+            ExecError::new(errno, format!("{path}: {e}"))
         })?;
         let mut space = AddressSpace::new(layout.task_size, layout.mmap_lo, layout.mmap_hi);
         let fail = |space: &mut AddressSpace, mmu: &mut Box<dyn Mmu + Send>, msg: String| {
@@ -117,7 +196,6 @@ impl Task {
                 write: seg.perms.write,
                 exec: seg.perms.exec,
             };
-            let bytes = &image[seg.file_offset as usize..(seg.file_offset + seg.filesz) as usize];
             // A writable segment is private writable memory: Linux's
             // loader accounts it (elf_map / vm_brk_flags) and refuses one
             // larger than RAM.
@@ -127,29 +205,32 @@ impl Task {
                     (end - start) >> 20,
                     (mmu.total_frames() * PAGE_SIZE) >> 20
                 );
-                return Err(fail(&mut space, &mut mmu, msg));
+                return Err(fail(&mut space, mmu, msg));
             }
-            // Pages come in on first touch, from the file bytes (zero for
-            // .bss), as Linux maps segments.
-            let kind = VmaKind::Image(ImageData {
-                bytes,
-                va: seg.vaddr as usize,
+            // Pages come in on first touch, from the file's page cache
+            // (zero for .bss), as Linux maps segments.
+            let fseg = FileSegment {
+                vaddr: seg.vaddr as usize,
+                memsz: seg.memsz as usize,
                 file_offset: seg.file_offset,
-            });
-            if let Err(e) = space.vmas.insert(Vma {
-                start,
-                end,
+                filesz: seg.filesz as usize,
                 prot,
-                kind,
-            }) {
+            };
+            if let Err(e) = space.map_elf_segment(mmu.as_mut(), obj, &fseg) {
                 let mut err = fail(
                     &mut space,
-                    &mut mmu,
+                    mmu,
                     format!("{path}: segment at {start:#x}: {}", e.name()),
                 );
                 err.errno = e;
                 return Err(err);
             }
+        }
+        // The address space's executable (`/proc/<pid>/exe`).
+        if let Err(e) = space.set_exe(mmu.as_mut(), obj) {
+            let mut err = fail(&mut space, mmu, format!("{path}: {}", e.name()));
+            err.errno = e;
+            return Err(err);
         }
         let brk = (plan.highest as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
         space.brk_start = brk;
@@ -174,7 +255,7 @@ impl Task {
         {
             return Err(fail(
                 &mut space,
-                &mut mmu,
+                mmu,
                 format!("{path}: stack overlaps the image"),
             ));
         }
@@ -205,7 +286,7 @@ impl Task {
         {
             return Err(fail(
                 &mut space,
-                &mut mmu,
+                mmu,
                 format!("{path}: no room for the signal trampoline"),
             ));
         }
@@ -224,7 +305,7 @@ impl Task {
         let st = match stack::build(&spec) {
             Ok(s) => s,
             Err(e) => {
-                let mut err = fail(&mut space, &mut mmu, format!("{path}: stack: {e:?}"));
+                let mut err = fail(&mut space, mmu, format!("{path}: stack: {e:?}"));
                 // Arguments that do not fit the stack limit: E2BIG.
                 err.errno = Errno::E2BIG;
                 return Err(err);
@@ -236,12 +317,12 @@ impl Task {
             let va = base + off;
             let page = va & !(PAGE_SIZE - 1);
             if space.fault(mmu.as_mut(), va, Access2::Write).is_err() {
-                return Err(fail(&mut space, &mut mmu, format!("{path}: stack page")));
+                return Err(fail(&mut space, mmu, format!("{path}: stack page")));
             }
             // Present: the fault above just mapped it (a missing page here
             // used to be written at physical address 0).
             let Some(pa) = mmu.lookup(page) else {
-                return Err(fail(&mut space, &mut mmu, format!("{path}: stack page")));
+                return Err(fail(&mut space, mmu, format!("{path}: stack page")));
             };
             let n = (page + PAGE_SIZE - va).min(st.image.len() - off);
             // SAFETY: `pa` is the stack frame this address space just
@@ -249,27 +330,6 @@ impl Task {
             unsafe { mmu.fill_frame(pa, va - page, &st.image[off..off + n]) };
             off += n;
         }
-        // fds 0-2: the console, one open file description (Linux's init
-        // opens /dev/console once and dups it).
-        let mut fds: Vec<Option<File>> = Vec::new();
-        let console = File::console().and_then(|c| {
-            // Room for fd 3 too (a first open then needs no reallocation).
-            fds.try_reserve(4).map_err(|_| Errno::ENOMEM)?;
-            Ok(c)
-        });
-        let console = match console {
-            Ok(c) => c,
-            Err(e) => {
-                let mut err = fail(&mut space, &mut mmu, format!("{path}: fds"));
-                err.errno = e;
-                return Err(err);
-            }
-        };
-        for _ in 0..3 {
-            fds.push(Some(console.clone()));
-        }
-        let name = String::from(core::str::from_utf8(shown).unwrap_or(path));
-        let task = Task::new(pid, name, space, mmu, fds, layout);
-        Ok((task, plan.entry, st.sp))
+        Ok((space, plan.entry, st.sp))
     }
 }

@@ -734,6 +734,31 @@ impl Task {
         cnt: usize,
         word: usize,
     ) -> Result<usize, Errno> {
+        self.iov_rw(true, fd, iov, cnt, word)
+    }
+
+    /// readv: each segment in turn through `read`, stopping at a short one.
+    pub(super) fn readv(
+        &mut self,
+        fd: i32,
+        iov: usize,
+        cnt: usize,
+        word: usize,
+    ) -> Result<usize, Errno> {
+        self.iov_rw(false, fd, iov, cnt, word)
+    }
+
+    /// readv/writev: the `struct iovec` array checked whole first
+    /// (`rw_copy_check_uvector`), then each segment through `read` or
+    /// `write`, stopping at a short one.
+    fn iov_rw(
+        &mut self,
+        write: bool,
+        fd: i32,
+        iov: usize,
+        cnt: usize,
+        word: usize,
+    ) -> Result<usize, Errno> {
         // UIO_MAXIOV.
         if cnt > 1024 {
             return Err(Errno::EINVAL);
@@ -768,7 +793,12 @@ impl Task {
             if len == 0 {
                 continue;
             }
-            match self.write(fd, base, len) {
+            let r = if write {
+                self.write(fd, base, len)
+            } else {
+                self.read(fd, base, len)
+            };
+            match r {
                 Ok(n) => {
                     total += n;
                     if n < len {
@@ -1018,18 +1048,39 @@ fn proc_maps_pid(path: &str, own: u32) -> Option<u32> {
     rest.parse().ok()
 }
 
-/// A `fmt::Write` into a buffer reserved up front: it refuses to grow
-/// (no allocation sized by the number of mappings may abort the kernel).
+/// A `fmt::Write` into a buffer that grows fallibly (`try_reserve`): no
+/// allocation sized by the number of mappings or the paths may abort the
+/// kernel; one that fails ends the text with an error.
 struct Bounded(Vec<u8>);
 
 impl core::fmt::Write for Bounded {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        if self.0.len() + s.len() > self.0.capacity() {
-            return Err(core::fmt::Error);
-        }
+        self.0.try_reserve(s.len()).map_err(|_| core::fmt::Error)?;
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
     }
+}
+
+/// The file whose page cache is the object `id`, as `/proc` names it
+/// (Linux's `d_path`): `found` is called once with its path (the path it
+/// had when unlinked, flagged deleted), device and inode, or not at all
+/// if no inode of the root holds the object any more.
+pub fn mapped_file(
+    id: crate::mm::shm::ShmId,
+    found: &mut dyn FnMut(&crate::mm::space::MappedFile),
+) {
+    let _ = crate::fs::with(|f| {
+        let Some(ino) = f.find_obj(id) else { return };
+        let path = f.path_of(ino).ok().flatten();
+        let deleted = path.is_none();
+        let gone = f.get(ino).and_then(|n| n.gone_path.as_deref());
+        found(&crate::mm::space::MappedFile {
+            path: path.as_deref().or(gone).unwrap_or(""),
+            dev: f.dev,
+            ino,
+            deleted,
+        });
+    });
 }
 
 /// `/proc/<pid>/maps` of `t`, in Linux's format (`AddressSpace::write_maps`).
@@ -1054,18 +1105,7 @@ pub fn maps_text(t: &Task) -> Result<Vec<u8>, Errno> {
     };
     let files = |id: crate::mm::shm::ShmId,
                  found: &mut dyn FnMut(&crate::mm::space::MappedFile)| {
-        let _ = crate::fs::with(|f| {
-            let Some(ino) = f.find_obj(id) else { return };
-            let path = f.path_of(ino).ok().flatten();
-            let deleted = path.is_none();
-            let gone = f.get(ino).and_then(|n| n.gone_path.as_deref());
-            found(&crate::mm::space::MappedFile {
-                path: path.as_deref().or(gone).unwrap_or(""),
-                dev: f.dev,
-                ino,
-                deleted,
-            });
-        });
+        mapped_file(id, found)
     };
     t.space
         .write_maps_files(&mut out, &exe, &files)

@@ -369,10 +369,33 @@ impl Task {
                     .strip_suffix("/exe")
                     .is_some_and(|q| q == "self" || q.as_bytes() == pid);
                 if own_exe {
-                    let mut v = Vec::new();
-                    v.try_reserve_exact(self.name.len())
-                        .map_err(|_| Errno::ENOMEM)?;
-                    v.extend_from_slice(self.name.as_bytes());
+                    // The executable's file, by its path now (Linux's
+                    // d_path of mm->exe_file, " (deleted)" once
+                    // unlinked); the name it was run by if the file is
+                    // gone from the root.
+                    let mut v: Vec<u8> = Vec::new();
+                    let mut named: Option<Result<(), Errno>> = None;
+                    if let Some(id) = self.space.exe {
+                        super::files::mapped_file(id, &mut |f| {
+                            let suffix: &[u8] = if f.deleted { b" (deleted)" } else { b"" };
+                            named = Some(
+                                v.try_reserve_exact(f.path.len() + suffix.len())
+                                    .map_err(|_| Errno::ENOMEM)
+                                    .map(|()| {
+                                        v.extend_from_slice(f.path.as_bytes());
+                                        v.extend_from_slice(suffix);
+                                    }),
+                            );
+                        });
+                    }
+                    match named {
+                        Some(r) => r?,
+                        None => {
+                            v.try_reserve_exact(self.name.len())
+                                .map_err(|_| Errno::ENOMEM)?;
+                            v.extend_from_slice(self.name.as_bytes());
+                        }
+                    }
                     v
                 } else if rest.trim_end_matches('/') == "self" {
                     let mut v = Vec::new();

@@ -962,7 +962,7 @@ fn execve(frame: &mut Frame, a: [usize; 6]) -> Result<(), Errno> {
     };
     // procfs files are never programs (Linux: EACCES for anything but a
     // regular file); devices and directories of the root are refused by
-    // the root's own lookup (`fs::exec_bytes`).
+    // the root's own lookup (`fs::exec_file`).
     let special = path == "/proc" || path.starts_with("/proc/");
     if special {
         return Err(Errno::EACCES);

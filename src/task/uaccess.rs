@@ -102,6 +102,52 @@ impl Task {
         done
     }
 
+    /// copy_from_user into `len` bytes at `dst`, which may be memory a
+    /// user mapping also shows (a page cache frame): a byte copy with
+    /// memmove's semantics. Returns how many bytes were copied.
+    ///
+    /// # Safety
+    /// `dst` is valid for writes of `len` bytes and no Rust reference
+    /// covers it meanwhile.
+    pub(super) unsafe fn copy_in_raw(&mut self, va: usize, dst: *mut u8, len: usize) -> usize {
+        let mut done = 0;
+        while done < len {
+            let p = va + done;
+            let n = (PAGE_SIZE - p % PAGE_SIZE).min(len - done);
+            if self.prefault(p, n, Access2::Read).is_err() {
+                break;
+            }
+            // SAFETY: [p, p+n) lies in one present, readable user page;
+            // `dst + done` is valid for `n` bytes (the caller's contract);
+            // the two may be the same memory (ptr::copy allows overlap).
+            unsafe { core::ptr::copy(p as *const u8, dst.add(done), n) };
+            done += n;
+        }
+        done
+    }
+
+    /// copy_to_user from `len` bytes at `src`, which may be memory a user
+    /// mapping also shows (a page cache frame): memmove's semantics.
+    ///
+    /// # Safety
+    /// `src` is valid for reads of `len` bytes and no `&mut` covers it.
+    pub(super) unsafe fn copy_out_raw(&mut self, va: usize, src: *const u8, len: usize) -> usize {
+        let mut done = 0;
+        while done < len {
+            let p = va + done;
+            let n = (PAGE_SIZE - p % PAGE_SIZE).min(len - done);
+            if self.prefault(p, n, Access2::Write).is_err() {
+                break;
+            }
+            // SAFETY: [p, p+n) lies in one present, user-writable page;
+            // `src + done` is valid for `n` bytes (the caller's contract);
+            // they may overlap (a read into a mapping of the same page).
+            unsafe { core::ptr::copy(src.add(done), p as *mut u8, n) };
+            done += n;
+        }
+        done
+    }
+
     /// copy_to_user, stopping at the first page the task could not write:
     /// returns how many bytes were copied.
     pub(super) fn copy_out(&mut self, va: usize, src: &[u8]) -> usize {

@@ -5,7 +5,6 @@
 //! I/O on regular files. Errors as Linux's man pages give them.
 
 use super::files::{File, Open, AT_FDCWD, O_APPEND};
-use super::uaccess::CHUNK;
 use super::{fsctx, Task};
 use crate::errno::Errno;
 use crate::fs::{self, data, tmpfs};
@@ -40,6 +39,17 @@ pub fn now() -> tmpfs::Time {
     {
         (0, 0)
     }
+}
+
+/// The file's data changed now: its modification and change times.
+fn touch(ino: Ino) {
+    let t = now();
+    let _ = fs::with(|f| {
+        if let Some(n) = f.get_mut(ino) {
+            n.mtime = t;
+            n.ctime = t;
+        }
+    });
 }
 
 /// Give the page cache object of a dead inode back.
@@ -321,13 +331,7 @@ impl Task {
             let first_gone = size.div_ceil(crate::syscall::mm_args::PAGE_SIZE as u64);
             super::truncate_hook(self, obj, first_gone as usize);
         }
-        let t = now();
-        fs::with(|f| {
-            if let Some(n) = f.get_mut(ino) {
-                n.mtime = t;
-                n.ctime = t;
-            }
-        })?;
+        touch(ino);
         Ok(())
     }
 
@@ -368,7 +372,8 @@ impl Task {
         Ok(0)
     }
 
-    /// Read from a regular file at `pos` into user memory at `buf`.
+    /// Read from a regular file at `pos` into user memory at `buf`,
+    /// straight from the cache frames (or the source) to the user pages.
     pub(super) fn file_read(
         &mut self,
         obj: ShmId,
@@ -376,31 +381,28 @@ impl Task {
         buf: usize,
         len: usize,
     ) -> Result<usize, Errno> {
-        let mut tmp = [0u8; CHUNK];
         let mut done = 0;
-        while done < len {
-            let want = CHUNK.min(len - done);
-            let got = match with_pool(|p| data::read(obj, pos + done as u64, &mut tmp[..want], p)) {
-                Ok(n) => n,
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            };
-            if got == 0 {
-                break;
+        let r = with_pool(|p| {
+            data::read_with(obj, pos, len, p, &mut |src, n| {
+                // SAFETY: `src` is valid for `n` bytes (read_with's
+                // contract) and nothing holds a `&mut` to it.
+                let got = unsafe { self.copy_out_raw(buf + done, src, n) };
+                done += got;
+                got
+            })
+        });
+        // Nothing copied although the file had bytes there: the user
+        // buffer's first page could not be written.
+        match r {
+            Ok(0) if len > 0 && pos < crate::mm::shm::file_size(obj).unwrap_or(0) => {
+                Err(Errno::EFAULT)
             }
-            let out = self.copy_out(buf + done, &tmp[..got]);
-            done += out;
-            if out < got {
-                if done == 0 {
-                    return Err(Errno::EFAULT);
-                }
-                break;
-            }
+            other => other,
         }
-        Ok(done)
     }
 
-    /// Write user memory at `buf` to a regular file at `pos`.
+    /// Write user memory at `buf` to a regular file at `pos`, straight from
+    /// the user pages into the cache frames.
     pub(super) fn file_write(
         &mut self,
         ino: Ino,
@@ -409,35 +411,21 @@ impl Task {
         buf: usize,
         len: usize,
     ) -> Result<usize, Errno> {
-        let mut tmp = [0u8; CHUNK];
         let mut done = 0;
-        while done < len {
-            let want = CHUNK.min(len - done);
-            let got = self.copy_in(buf + done, &mut tmp[..want]);
-            if got == 0 {
-                if done == 0 {
-                    return Err(Errno::EFAULT);
-                }
-                break;
-            }
-            let n = match with_pool(|p| data::write(obj, pos + done as u64, &tmp[..got], p)) {
-                Ok(n) => n,
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            };
-            done += n;
-            if n < got {
-                break;
-            }
-        }
-        let t = now();
-        let _ = fs::with(|f| {
-            if let Some(n) = f.get_mut(ino) {
-                n.mtime = t;
-                n.ctime = t;
-            }
+        let r = with_pool(|p| {
+            data::write_with(obj, pos, len, p, &mut |dst, n| {
+                // SAFETY: `dst` is valid for `n` bytes of a cache frame
+                // (write_with's contract) and no reference covers it.
+                let got = unsafe { self.copy_in_raw(buf + done, dst, n) };
+                done += got;
+                got
+            })
         });
-        Ok(done)
+        touch(ino);
+        match r {
+            Ok(0) if len > 0 => Err(Errno::EFAULT),
+            other => other,
+        }
     }
 
     /// `read`/`write` of an open regular file at its position (`O_APPEND`
@@ -489,78 +477,23 @@ impl Task {
         if !ok {
             return Err(Errno::EBADF);
         }
-        match f.open() {
+        let (ino, obj) = match *f.open() {
             Open::Pipe(_) | Open::Console => return Err(Errno::ESPIPE),
             Open::Inode { obj: None, .. } => return Err(Errno::EISDIR),
-            Open::Inode { .. } => {}
+            Open::Inode {
+                ino,
+                obj: Some(obj),
+            } => (ino, obj),
             _ => return Err(Errno::EINVAL),
-        }
+        };
         if off < 0 {
             return Err(Errno::EINVAL);
         }
-        let Open::Inode {
-            ino,
-            obj: Some(obj),
-        } = *f.open()
-        else {
-            return Err(Errno::EINVAL);
-        };
         self.access_ok(buf, len)?;
         if write {
             self.file_write(ino, obj, off as u64, buf, len)
         } else {
             self.file_read(obj, off as u64, buf, len)
         }
-    }
-
-    /// readv: each segment in turn through `read`, stopping at a short one.
-    pub(super) fn readv(
-        &mut self,
-        fd: i32,
-        iov: usize,
-        cnt: usize,
-        word: usize,
-    ) -> Result<usize, Errno> {
-        if cnt > 1024 {
-            return Err(Errno::EINVAL);
-        }
-        self.fd(fd)?;
-        let raw = self.read_user(iov, cnt * 2 * word)?;
-        let rd = |i: usize| -> usize {
-            let b = &raw[i * word..(i + 1) * word];
-            b.iter()
-                .enumerate()
-                .fold(0usize, |v, (k, &x)| v | (x as usize) << (8 * k))
-        };
-        let mut sum = 0usize;
-        for i in 0..cnt {
-            let (base, len) = (rd(2 * i), rd(2 * i + 1));
-            if (len as isize) < 0 {
-                return Err(Errno::EINVAL);
-            }
-            self.access_ok(base, len)?;
-            sum = sum
-                .checked_add(len)
-                .filter(|&s| s as isize >= 0)
-                .ok_or(Errno::EINVAL)?;
-        }
-        let mut total = 0usize;
-        for i in 0..cnt {
-            let (base, len) = (rd(2 * i), rd(2 * i + 1));
-            if len == 0 {
-                continue;
-            }
-            match self.read(fd, base, len) {
-                Ok(n) => {
-                    total += n;
-                    if n < len {
-                        break;
-                    }
-                }
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(total)
     }
 }

@@ -11,6 +11,7 @@
 //! | file_mmap | `user/scripts/oracle-record.sh file_mmap` | 183 passed (+4 in a child) | 184 passed (+4) |
 //! | read_vs_mmap | `user/scripts/oracle-record.sh read_vs_mmap` | 7 passed, `same file: yes` | the same |
 //! | busybox files | `BB_RDINIT=/files.sh user/scripts/busybox-initramfs.sh --linux ARCH` | exit 5 | exit 5 |
+//! | busybox exec | `BB_RDINIT=/exec.sh user/scripts/busybox-initramfs.sh --linux ARCH` | exit 6 | exit 6 |
 //!
 //! file_mmap differs between the architectures only where the ABI does: ARM checks
 //! `_llseek` and that the byte-offset `old_mmap` (90) is absent (ENOSYS: mmap2 cannot
@@ -22,7 +23,8 @@
 //! for read_vs_mmap the `ticks ...` lines are left out (timings): the test prints armmu's
 //! figures (from a run under `-icount shift=0`, so they are instruction counts / 16 and
 //! repeatable) next to Linux's under the same `-icount shift=0`, which are written below
-//! ([`LINUX_TICKS`]). The busybox script compares its `fs: ` lines and `exit 5`.
+//! ([`LINUX_TICKS`]). The busybox scripts compare their `fs: ` (`ex: `) lines and `exit 5`
+//! (`exit 6`).
 //!
 //! Hooked into tests/qemu.rs and tests/qemu_aarch64.rs (`file_scenarios!`).
 
@@ -45,7 +47,7 @@ macro_rules! file_oracles {
     };
 }
 
-file_oracles!("file_mmap", "read_vs_mmap", "busybox-files");
+file_oracles!("file_mmap", "read_vs_mmap", "busybox-files", "busybox-exec");
 
 /// Linux 6.1's figures for read_vs_mmap under `-icount shift=0` (`LINUX_ORACLE_QEMU_ARGS=
 /// "-icount shift=0" user/scripts/linux-oracle.sh ARCH read_vs_mmap`, the same in two
@@ -166,6 +168,34 @@ pub fn busybox_files(a: &Arch, arch: &str) {
     b.expect_status(expected_status(text));
 }
 
+/// `user/scripts/exec.sh` (in the busybox cpio as /exec.sh): programs written at run time
+/// are executed through the page cache: copies of busybox made by cp and by `cat >`, one
+/// that unlinks itself while it runs, a `#!` script written at run time (its interpreter
+/// a copy); the copy's own /proc/self/maps names it for each segment; a copy without an
+/// execute bit and a directory are refused (126). The cpio as for [`busybox_files`].
+/// Expected: Linux's `ex: ` lines and `exit 6`.
+pub fn busybox_exec(a: &Arch, arch: &str) {
+    let var = format!("ARMMU_BUSYBOX_CPIO_{}", arch.to_uppercase());
+    let from_out = Some(out_dir().join("busybox.cpio"))
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string());
+    let Some(cpio) = std::env::var(&var).ok().or(from_out) else {
+        eprintln!("busybox_exec: {var} not set and no busybox.cpio in the out directory, skipped");
+        return;
+    };
+    let text = oracle_text("busybox-exec", arch);
+    let b = boot(a.cpu, Some(&cpio), "rdinit=/exec.sh", 120);
+    assert!(
+        b.has("ex: start"),
+        "{cpio} has no /exec.sh? (rebuild it: user/scripts/busybox-initramfs.sh)\n{}",
+        b.log
+    );
+    let want: Vec<&str> = text.lines().filter(|l| l.starts_with("ex: ")).collect();
+    expect_in_order(&b, &want);
+    expect_no_leak(&b);
+    b.expect_status(expected_status(text));
+}
+
 /// One `#[test]` per program, for a test file that has `mod common;`.
 #[macro_export]
 macro_rules! file_scenarios {
@@ -181,6 +211,10 @@ macro_rules! file_scenarios {
         #[test]
         fn files_busybox() {
             common::files::busybox_files(&$arch, $name)
+        }
+        #[test]
+        fn files_busybox_exec() {
+            common::files::busybox_exec(&$arch, $name)
         }
     };
 }

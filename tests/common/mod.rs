@@ -85,6 +85,19 @@ pub fn boot_with(
     secs: u64,
     load_at: Option<u32>,
 ) -> Boot {
+    boot_on("", cpu, initrd, append, secs, load_at)
+}
+
+/// Boot on `-M <ARMMU_MACHINE><extra>` (e.g. `",virtualization=on"`), the
+/// rest as [`boot_with`].
+pub fn boot_on(
+    extra: &str,
+    cpu: &str,
+    initrd: Option<&str>,
+    append: &str,
+    secs: u64,
+    load_at: Option<u32>,
+) -> Boot {
     let out = out_dir();
     let image = out.join("Image");
     assert!(
@@ -94,17 +107,15 @@ pub fn boot_with(
     );
     let qemu = std::env::var("ARMMU_QEMU").unwrap_or_else(|_| "qemu-system-arm".into());
     let mut cmd = Command::new(qemu);
-    cmd.args([
-        "-M",
-        &std::env::var("ARMMU_MACHINE").unwrap_or_else(|_| "virt".into()),
-    ])
-    .args(["-cpu", cpu])
-    .args([
-        "-m",
-        &std::env::var("ARMMU_MEM").unwrap_or_else(|_| "512M".into()),
-    ])
-    .args(["-nographic", "-nic", "none", "-monitor", "none"])
-    .args(["-semihosting-config", "enable=on,target=native"]);
+    let machine = std::env::var("ARMMU_MACHINE").unwrap_or_else(|_| "virt".into());
+    cmd.args(["-M", &format!("{machine}{extra}")])
+        .args(["-cpu", cpu])
+        .args([
+            "-m",
+            &std::env::var("ARMMU_MEM").unwrap_or_else(|_| "512M".into()),
+        ])
+        .args(["-nographic", "-nic", "none", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"]);
     match load_at {
         None => {
             cmd.arg("-kernel").arg(&image);

@@ -17,8 +17,10 @@
 # ...` is a child process: fork (or vfork) + execve + wait4. It ends with `exit 7`: on
 # Linux init's exit panics the kernel with "Attempted to kill init! exitcode=0x00000700".
 # The cpio also holds /files.sh (scripts/files.sh: files from the shell, run with
-# rdinit=/files.sh; tests/common/files.rs). BB_RDINIT=/files.sh with --linux boots that
-# script instead of /init and records oracle/busybox-files.<arch>.txt.
+# rdinit=/files.sh; tests/common/files.rs) and /exec.sh (scripts/exec.sh: programs
+# written at run time executed, rdinit=/exec.sh; tests/common/files.rs).
+# BB_RDINIT=/files.sh (or /exec.sh) with --linux boots that script instead of /init and
+# records oracle/busybox-files.<arch>.txt (oracle/busybox-exec.<arch>.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_LINUX=0
@@ -107,10 +109,12 @@ SCRIPT
 chmod 755 "$root/init"
 cp scripts/files.sh "$root/files.sh"
 chmod 755 "$root/files.sh"
+cp scripts/exec.sh "$root/exec.sh"
+chmod 755 "$root/exec.sh"
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$root.cpio"
 if [ -n "$OUT" ]; then
     cp "$root.cpio" "$OUT"
-    echo "==> $OUT ($(stat -c %s "$OUT") bytes): /init, /files.sh, /bin/busybox, /bin/sh, /dev, /proc" >&2
+    echo "==> $OUT ($(stat -c %s "$OUT") bytes): /init, /files.sh, /exec.sh, /bin/busybox, /bin/sh, /dev, /proc" >&2
 fi
 if [ "$RUN_LINUX" = 1 ]; then
     LDIR=${LINUX_ORACLE_DIR:-/tmp/linux-oracle}

@@ -10,6 +10,11 @@
 //! maps its own code and the DTB, turns the MMU on and jumps to the linked
 //! virtual address.
 
+#[cfg(target_arch = "arm")]
+use crate::kprintln;
+#[cfg(target_arch = "arm")]
+use core::sync::atomic::{AtomicU32, Ordering};
+
 /// Boot descriptor templates. The asm cannot call the encoder, so these are
 /// written out; `tests::boot_descriptors_match_the_encoder` proves each equals
 /// what `desc` produces for the named attributes.
@@ -44,6 +49,37 @@ pub struct L2Storage(pub [[u32; 256]; BOOT_WINDOW_L2_TABLES]);
 pub static mut BOOT_L1: L1Storage = L1Storage([0; 8192]);
 pub static mut BOOT_L2: L2Storage = L2Storage([[0; 256]; BOOT_WINDOW_L2_TABLES]);
 
+/// The CPSR the bootloader entered the kernel with (the boot asm stores
+/// it once the MMU is on): its mode says whether the kernel was entered in
+/// Hyp mode and dropped to SVC, or entered in SVC.
+#[cfg(target_arch = "arm")]
+pub static ENTRY_CPSR: AtomicU32 = AtomicU32::new(0);
+
+/// CPSR.M[4:0] (ARM ARM B1.3.1, table B1-1).
+#[cfg(target_arch = "arm")]
+const MODE_SVC: u32 = 0b10011;
+#[cfg(target_arch = "arm")]
+const MODE_HYP: u32 = 0b11010;
+
+/// The log line about the mode the kernel was entered in, printed once the
+/// console is up: the CPSR at entry and the CPSR now (SVC either way).
+#[cfg(target_arch = "arm")]
+pub fn log_entry_mode() {
+    let entry = ENTRY_CPSR.load(Ordering::Relaxed);
+    let now: u32;
+    // SAFETY: reading the CPSR has no side effect.
+    unsafe {
+        core::arch::asm!("mrs {r}, cpsr", r = out(reg) now, options(nomem, nostack, preserves_flags));
+    }
+    match entry & 0x1f {
+        MODE_HYP => kprintln!(
+            "armmu: entered in Hyp mode (CPSR {entry:#010x}), dropped to SVC by ERET (CPSR {now:#010x})"
+        ),
+        MODE_SVC => kprintln!("armmu: entered in SVC mode (CPSR {entry:#010x})"),
+        m => kprintln!("armmu: entered in mode {m:#07b} (CPSR {entry:#010x}), now CPSR {now:#010x}"),
+    }
+}
+
 #[repr(C, align(16))]
 pub struct Stack(pub [u8; 64 * 1024]);
 
@@ -70,22 +106,58 @@ _start:
     .word __image_file_size     @ image size (end address when start = 0)
     .word 0x04030201            @ little-endian flag
 1:
-    @ Entered in HYP (QEMU -M virt,virtualization=on, some U-Boots): give
-    @ PL1 the counters and drop to SVC with everything masked.
-    mrs r0, cpsr
-    and r1, r0, #0x1f
-    cmp r1, #0x1a
+    mrs r11, cpsr               @ r11 = CPSR at entry, kept for ENTRY_CPSR
+    and r0, r11, #0x1f
+    cmp r0, #0x1a               @ M[4:0] = 0b11010: Hyp (ARM ARM B1.3.1)
     bne 2f
-    mov r1, #3
-    mcr p15, 4, r1, c14, c1, 0  @ CNTHCTL: PL1PCTEN | PL1PCEN
-    mov r1, #0
-    mcrr p15, 4, r1, r1, c14    @ CNTVOFF = 0
-    bic r0, r0, #0x1f
-    orr r0, r0, #0x1c0          @ A/I/F masked
-    orr r0, r0, #0x13           @ SVC
-    msr spsr_hyp, r0
-    adr r1, 2f
-    msr elr_hyp, r1
+    @ Entered in Hyp mode (QEMU -M virt,virtualization=on and orangepi-pc;
+    @ U-Boot on Allwinner boards). The kernel runs in Non-secure PL1, so
+    @ first open PL1 up the way Linux's hyp-stub does (ARM ARM B1.7 "The
+    @ Virtualization Extensions" and "Traps to the hypervisor"):
+    mov r0, #0
+    mcr p15, 4, r0, c1, c1, 0   @ HCR = 0: no stage 2, no IRQ/FIQ/abort
+                                @ routing to Hyp, no TGE, no traps
+    mcr p15, 4, r0, c1, c1, 3   @ HSTR = 0: no CP15 cN trap
+    mrc p15, 4, r0, c1, c1, 2   @ HCPTR: clear TCPAC (31),
+    bic r0, r0, #(1 << 31)      @ TTA (20), TASE (15), TCP11, TCP10, so
+    bic r0, r0, #(1 << 20)      @ PL1/PL0 reach CPACR, VFP and Advanced
+    bic r0, r0, #(1 << 15)      @ SIMD (FPEXC is written by
+    bic r0, r0, #(3 << 10)      @ user::init_cpu_for_users); other bits kept
+    mcr p15, 4, r0, c1, c1, 2
+    mrc p15, 4, r0, c1, c1, 1   @ HDCR: keep HPMN [4:0], clear
+    and r0, r0, #0x1f           @ TPM/TPMCR (PMU) and the debug traps
+    mcr p15, 4, r0, c1, c1, 1
+    mrc p15, 0, r0, c0, c0, 0   @ MIDR -> VPIDR and MPIDR -> VMPIDR:
+    mcr p15, 4, r0, c0, c0, 0   @ Non-secure PL1 reads of MIDR/MPIDR
+    mrc p15, 0, r0, c0, c0, 5   @ return these, so they must hold the
+    mcr p15, 4, r0, c0, c0, 5   @ CPU's own values
+    mrc p15, 0, r0, c0, c1, 1   @ ID_PFR1.GenTimer [19:16]: Generic Timer?
+    tst r0, #(0xf << 16)
+    beq 11f
+    mrc p15, 4, r0, c14, c1, 0  @ CNTHCTL: PL1PCTEN (0) and
+    orr r0, r0, #3              @ PL1PCEN (1) give PL1 CNTPCT and the
+    mcr p15, 4, r0, c14, c1, 0  @ physical timer
+    mov r0, #0
+    mcrr p15, 4, r0, r0, c14    @ CNTVOFF = 0: CNTVCT = CNTPCT (B8)
+11:
+    @ Leave Hyp with an exception return. A CPSR.M write (MSR/CPS) may not
+    @ change mode out of Hyp (UNPREDICTABLE in ARMv7, ARM ARM B9.1 and the
+    @ CPSR.M update restrictions; illegal in ARMv8), and the banked form
+    @ `msr spsr_hyp` is UNPREDICTABLE from Hyp mode itself: the pseudocode
+    @ SPSRaccessValid() of MSR (Banked register) (B9.3) admits SPSR_hyp
+    @ only from Monitor mode (QEMU 7.2 makes it UNDEFINED, taken to a zero
+    @ HVBAR). In Hyp mode the plain `msr spsr_<fields>` writes the current
+    @ mode's SPSR, SPSR_hyp; ELR_hyp is reachable from Hyp through the
+    @ banked form (BankedRegisterAccessValid()). ERET in Hyp mode then
+    @ restores CPSR from SPSR_hyp and branches to ELR_hyp (B9.3 ERET), which
+    @ is also a context synchronization event: the Hyp register writes above
+    @ take effect before the first SVC instruction, no ISB needed.
+    and r0, r11, #(1 << 9)      @ keep E (endianness); T, J, IT = 0: ARM
+    orr r0, r0, #0x1c0          @ A, I, F masked
+    orr r0, r0, #0x13           @ M = SVC
+    msr spsr_cxsf, r0           @ SPSR_hyp, by the current-mode form
+    adr r0, 2f
+    msr elr_hyp, r0
     eret
 2:
     cpsid aif
@@ -184,6 +256,11 @@ _start:
     bic r0, r0, #(1 << 29)      @ AFE off: AP[0] is a permission bit
     bic r0, r0, #(1 << 13)      @ V = 0: vectors at VBAR
     bic r0, r0, #(1 << 1)       @ A = 0
+    bic r0, r0, #(1 << 30)      @ TE = 0: exceptions taken in ARM state
+                                @ (the vectors are ARM code; B4.1.130)
+    bic r0, r0, #(1 << 25)      @ EE = 0: little-endian exception entry
+    bic r0, r0, #(3 << 19)      @ WXN, UWXN = 0 (Virtualization Extensions):
+                                @ the boot window's RW code stays executable
     orr r0, r0, #(1 << 0)       @ M
     orr r0, r0, #(1 << 2)       @ C
     orr r0, r0, #(1 << 11)      @ Z
@@ -195,6 +272,8 @@ _start:
     .ltorg
 7:
     ldr sp, =({boot_stack} + {stack_size})
+    ldr r0, ={entry_cpsr}
+    str r11, [r0]               @ ENTRY_CPSR (BSS, zeroed above)
     ldr r0, =armmu_vectors
     mcr p15, 0, r0, c12, c0, 0  @ VBAR
     isb
@@ -216,6 +295,7 @@ _start:
     boot_stack = sym BOOT_STACK,
     stack_size = const core::mem::size_of::<Stack>(),
     entry = sym super::start::armv7a_entry,
+    entry_cpsr = sym ENTRY_CPSR,
 );
 
 #[cfg(test)]

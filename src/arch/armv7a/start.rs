@@ -49,6 +49,7 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     // messages wait in the console's early buffer.
     kprintln!();
     kprintln!("armmu: ARMv7-A kernel, image loaded at {image_pa:#010x}, DTB at {dtb_pa:#010x}");
+    super::boot::log_entry_mode();
 
     let info = read_dtb(dtb_pa);
     // SAFETY: linker symbols, only their addresses are used.

@@ -64,7 +64,6 @@ fn reads_come_from_the_source_then_writes_change_them() {
     assert_eq!(read(id, 100, &mut b, &mut pool), Ok(0), "past the end");
     assert_eq!(write(id, 0, b"HELLO", &mut pool), Ok(5));
     assert_eq!(content(id, &mut pool), b"HELLO, page cache");
-    assert_eq!(shm::pristine_source(id), None);
     shm::remove_user(id, &mut |pa| pool.release(pa));
     assert!(pool.frames.is_empty(), "every frame given back");
 }
@@ -133,5 +132,38 @@ fn file_size_limits_are_efbig() {
         truncate(id, MAX_FILE_SIZE + 1, &mut pool),
         Err(Errno::EFBIG)
     );
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+fn a_write_that_copies_nothing_leaves_the_size_alone() {
+    // write(2): EFAULT and no change when the buffer is unreadable; the
+    // file must not have grown to the position.
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"abc").unwrap();
+    assert_eq!(write_with(id, 10_000, 5, &mut pool, &mut |_, _| 0), Ok(0));
+    assert_eq!(shm::file_size(id), Some(3));
+    // A short copy grows it to what was copied.
+    assert_eq!(
+        write_with(id, 3, 100, &mut pool, &mut |_, n| n.min(7)),
+        Ok(7)
+    );
+    assert_eq!(shm::file_size(id), Some(10));
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+fn read_with_stops_at_a_short_sink() {
+    let mut pool = FakePool::default();
+    let id = shm::create_file(SRC).unwrap();
+    let mut calls = 0;
+    assert_eq!(
+        read_with(id, 0, 100, &mut pool, &mut |_, n| {
+            calls += 1;
+            n / 2
+        }),
+        Ok(SRC.len() / 2)
+    );
+    assert_eq!(calls, 1);
     shm::remove_user(id, &mut |pa| pool.release(pa));
 }

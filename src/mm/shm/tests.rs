@@ -47,7 +47,7 @@ fn a_new_page_of_a_file_starts_with_its_source_bytes() {
 fn anonymous_objects_have_no_size_and_no_source() {
     let id = create().unwrap();
     assert_eq!(file_size(id), None);
-    assert_eq!(pristine_source(id), None);
+    assert!(source_page(id, 0).is_empty());
     let (_, _) = page_or_insert(id, 0, &mut |src| {
         assert!(src.is_empty());
         Ok(0x3000)
@@ -60,16 +60,10 @@ fn anonymous_objects_have_no_size_and_no_source() {
 #[test]
 fn shrinking_drops_the_pages_wholly_past_the_end_and_cuts_the_source() {
     let id = create_file(&SRC).unwrap();
-    assert_eq!(pristine_source(id).map(<[u8]>::len), Some(5000));
+    assert_eq!(source_page(id, 1).len(), 904, "5000 - 4096");
     for i in 0..3 {
         page_or_insert(id, i, &mut |_| Ok(0x10_000 + 0x1000 * i as u64)).unwrap();
     }
-    assert!(
-        pristine_source(id).is_some(),
-        "pages read into the cache are copies"
-    );
-    mark_modified(id);
-    assert_eq!(pristine_source(id), None);
     let mut dropped = vec![];
     // 4097 bytes: pages 0 and 1 stay (page 1 holds byte 4096).
     set_file_size(id, 4097, &mut |pa| dropped.push(pa)).unwrap();
@@ -91,14 +85,12 @@ fn shrinking_drops_the_pages_wholly_past_the_end_and_cuts_the_source() {
 }
 
 #[test]
-fn an_unwritten_file_is_pristine() {
+fn a_shrink_inside_a_page_cuts_that_page_s_source() {
     let id = create_file(&SRC[..100]).unwrap();
-    assert_eq!(pristine_source(id).map(<[u8]>::as_ptr), Some(SRC.as_ptr()));
+    assert_eq!(source_page(id, 0).as_ptr(), SRC.as_ptr());
+    set_file_size(id, 60, &mut |_| {}).unwrap();
+    assert_eq!(source_page(id, 0).len(), 60);
     set_file_size(id, 200, &mut |_| {}).unwrap();
-    assert_eq!(
-        pristine_source(id),
-        None,
-        "its size is no longer the source's"
-    );
+    assert_eq!(source_page(id, 0).len(), 60, "growing brings no byte back");
     remove_user(id, &mut |_| {});
 }
