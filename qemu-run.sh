@@ -6,6 +6,10 @@
 #   ./qemu-run.sh build           only build out/ (kernel image, user programs, initramfs)
 #   ./qemu-run.sh bench           run user/src/bin/bench.rs under -icount shift=0 (deterministic)
 #   ./qemu-run.sh mutants FILE    cargo mutants on FILE with the host tests (docs/mutants.md)
+#   ./qemu-run.sh sdcard --board NAME   build, then write out/NAME/sdcard.img, a flashable
+#                                 SD-card image with the board's U-Boot (user/scripts/sdcard.sh;
+#                                 boards with a boards/NAME/sdcard.sh: qemu-virt,
+#                                 qemu-virt-aarch64, raspi2b, raspi3b, orangepi-pc)
 #
 # Options for a boot:
 #   --cpu NAME        QEMU CPU (default from boards/<board>/qemu.sh)
@@ -34,14 +38,14 @@ TIMEOUT=""
 CMD=run
 while [ $# -gt 0 ]; do
     case "$1" in
-        run|test|build|bench) CMD=$1 ;;
+        run|test|build|bench|sdcard) CMD=$1 ;;
         mutants) CMD=mutants; MUTANTS_FILE=${2:-}; [ $# -gt 1 ] && shift ;;
         --cpu) CPU=$2; shift ;;
         --initrd) INITRD=$2; shift ;;
         --append) APPEND=$2; shift ;;
         --timeout) TIMEOUT=$2; shift ;;
         --board) BOARD=$2; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -53,6 +57,13 @@ load_board() {
     . "$ROOT/boards/$1/qemu.sh"
     OUT="$ROOT/out/$1"
 }
+# An SD-card board (raspi2b, ...) has no QEMU boot of its own: its
+# boards/NAME/sdcard.sh names the kernel build it carries.
+if [ "$CMD" = sdcard ]; then
+    SD_BOARD=$BOARD
+    [ -f "$ROOT/boards/$SD_BOARD/sdcard.sh" ] || { echo "no boards/$SD_BOARD/sdcard.sh" >&2; exit 2; }
+    BOARD=$(. "$ROOT/boards/$SD_BOARD/sdcard.sh" && echo "$SD_KERNEL_BOARD")
+fi
 load_board "$BOARD"
 CPU=${CPU:-$QEMU_CPU}
 
@@ -186,6 +197,11 @@ case "$CMD" in
         # -icount shift=0: one instruction per ns of virtual time, so CNTVCT
         # (62.5 MHz) counts 16 instructions per tick, run to run identical.
         eval "timeout 300 $(qemu_cmd "$CPU" "" "rdinit=/bin/bench") -icount shift=0" | sed -n '/running/,$p'
+        ;;
+    sdcard)
+        ensure_tools
+        build
+        "$ROOT/user/scripts/sdcard.sh" "$SD_BOARD"
         ;;
     mutants)
         command -v cargo-mutants >/dev/null || { echo "install it: cargo install --locked cargo-mutants" >&2; exit 1; }
