@@ -241,6 +241,14 @@ case "$CMD" in
             busybox_cpio || exit 1
             bb_var=ARMMU_BUSYBOX_CPIO_$(echo "$bb_arch" | tr a-z A-Z)
             export "$bb_var=$OUT/busybox.cpio"
+            # The flashable SD-card images carrying this kernel build
+            # (boards/*/sdcard.sh naming it), booted through each board's
+            # Debian U-Boot by tests/common/sdcard.rs. Debian's packages are
+            # fetched once into out/debian/ (user/scripts/sdcard.sh).
+            for sd in "$ROOT"/boards/*/sdcard.sh; do
+                [ "$(. "$sd" && echo "$SD_KERNEL_BOARD")" = "$b" ] || continue
+                "$ROOT/user/scripts/sdcard.sh" "$(basename "$(dirname "$sd")")" || exit 1
+            done
             echo "==> clippy ($RUST_TARGET)" >&2
             ARMMU_INITRAMFS="$OUT/initramfs.cpio.gz" cargo clippy --quiet --release --bin armmu \
                 --target "$RUST_TARGET" --no-default-features --features "board-$b" -- -D warnings

@@ -516,3 +516,20 @@ fn tty_interactive_shell() {
 fn tty_polled_shell() {
     common::tty::polled_session(",gic-version=3", &cpus()[0], "arm");
 }
+
+/// The flashable SD-card image (`./qemu-run.sh sdcard --board NAME`) booted
+/// through the board's real U-Boot (tests/common/sdcard.rs).
+#[test]
+fn sdcard_qemu_virt() {
+    sdcard::check_board(&sdcard::QEMU_VIRT);
+}
+
+#[test]
+fn sdcard_raspi2b() {
+    sdcard::check_board(&sdcard::RASPI2B);
+}
+
+#[test]
+fn sdcard_orangepi_pc() {
+    sdcard::check_board(&sdcard::ORANGEPI_PC);
+}

@@ -382,3 +382,15 @@ fn tty_interactive_shell() {
 fn tty_interactive_shell_gicv3() {
     common::tty::shell_session(",gic-version=3", &cpus()[0], "aarch64");
 }
+
+/// The flashable SD-card image (`./qemu-run.sh sdcard --board NAME`) booted
+/// through the board's real U-Boot (tests/common/sdcard.rs).
+#[test]
+fn sdcard_qemu_virt_aarch64() {
+    sdcard::check_board(&sdcard::QEMU_VIRT_AARCH64);
+}
+
+#[test]
+fn sdcard_raspi3b() {
+    sdcard::check_board(&sdcard::RASPI3B);
+}

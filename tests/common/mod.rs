@@ -12,6 +12,7 @@ pub mod inject;
 pub mod irq;
 pub mod processes;
 pub mod scenarios;
+pub mod sdcard;
 pub mod tty;
 
 use std::io::Read;

@@ -131,7 +131,8 @@ dtb_dir() {
         local deb
         deb=$(ls "$dir"/tmp/*.deb 2>/dev/null | head -n1)
         [ -n "$deb" ] || { echo "apt-get download $abi_pkg:$arch failed" >&2; exit 1; }
-        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir/tmp" --wildcards './usr/lib/linux-image-*/*.dtb' './usr/lib/linux-image-*/*/*.dtb'
+        # (tar's wildcards match across /: every .dtb at any depth)
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir/tmp" --wildcards './usr/lib/linux-image-*.dtb'
         mv "$dir"/tmp/usr/lib/linux-image-* "$dir/dtbs"
         basename "$deb" > "$dir/package"
         rm -rf "$dir/tmp"
@@ -146,7 +147,7 @@ cp "$KOUT/Image" "$STAGE/$SD_KERNEL_NAME"
 cp "$KOUT/initramfs.cpio.gz" "$STAGE/initramfs.cpio.gz"
 rm -f "$OUT/sdcard.dtb"
 if [ -n "$SD_DTB" ]; then
-    d=$(dtb_dir "$SD_DEB_ARCH")
+    d=$(dtb_dir "$SD_DEB_ARCH") || exit 1
     src="$d/dtbs/$SD_DTB"
     [ -f "$src" ] || { echo "$SD_DTB not in $(cat "$d/package")" >&2; exit 1; }
     cp "$src" "$STAGE/$(basename "$SD_DTB")"
@@ -166,7 +167,7 @@ mkimage -A "$SD_MKIMAGE_ARCH" -O linux -T script -C none -n "armmu boot.scr $BOA
 
 uboot=""
 if [ -n "$SD_UBOOT_FILE" ]; then
-    uroot=$(deb_get "$SD_UBOOT_PKG")
+    uroot=$(deb_get "$SD_UBOOT_PKG") || exit 1
     uboot="$uroot/usr/lib/u-boot/$SD_UBOOT_FILE"
     [ -f "$uboot" ] || { echo "$SD_UBOOT_FILE not in $SD_UBOOT_PKG" >&2; exit 1; }
     case "$SD_UBOOT_PLACE" in
