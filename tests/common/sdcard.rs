@@ -32,7 +32,7 @@ pub enum Firmware {
     Bios,
     /// `-kernel out/<board>/qemu-firmware.bin`, the card's `card_file` (raw
     /// or inside a legacy uImage), plus `-dtb` the card's DTB.
-    PiFirmware { card_file: &'static str },
+    Pi { card_file: &'static str },
     /// The SPL at 8 KiB on the card, loaded by QEMU's boot ROM model.
     Spl,
 }
@@ -106,7 +106,7 @@ pub const RASPI2B: SdBoard = SdBoard {
     name: "raspi2b",
     qemu: "qemu-system-arm",
     args: &["-M", "raspi2b"],
-    firmware: Firmware::PiFirmware {
+    firmware: Firmware::Pi {
         card_file: "kernel7.img",
     },
     virtio: false,
@@ -122,7 +122,7 @@ pub const RASPI3B: SdBoard = SdBoard {
     name: "raspi3b",
     qemu: "qemu-system-aarch64",
     args: &["-M", "raspi3b"],
-    firmware: Firmware::PiFirmware {
+    firmware: Firmware::Pi {
         card_file: "kernel8.img",
     },
     virtio: false,
@@ -222,7 +222,7 @@ pub fn boot_card(b: &SdBoard, secs: u64) -> Boot {
         Firmware::Bios => {
             cmd.arg("-bios").arg(dir.join("qemu-firmware.bin"));
         }
-        Firmware::PiFirmware { .. } => {
+        Firmware::Pi { .. } => {
             cmd.arg("-kernel")
                 .arg(dir.join("qemu-firmware.bin"))
                 .arg("-dtb")
@@ -257,7 +257,7 @@ pub fn check_board(b: &SdBoard) {
     });
     check_layout(b, &img);
     drop(img);
-    if let Firmware::PiFirmware { card_file: f } = b.firmware {
+    if let Firmware::Pi { card_file: f } = b.firmware {
         let on_card = card_file(&img_path, f);
         let given = std::fs::read(dir.join("qemu-firmware.bin")).unwrap();
         // A legacy uImage: 64-byte header (magic 0x27051956), then the payload.
