@@ -5,6 +5,7 @@ use crate::board;
 use crate::drivers::uart::UartDesc;
 
 pub mod console;
+pub mod devices;
 
 /// RAM banks kept from the device tree's memory nodes.
 pub const MAX_RAM_BANKS: usize = 8;
