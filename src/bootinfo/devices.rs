@@ -18,7 +18,7 @@
 //! Without a device tree the board file's windows fill it
 //! ([`DeviceTable::fill_from_board`]).
 
-use crate::dtb::{Fdt, Name, Node, MAX_DEPTH};
+use crate::dtb::{Fdt, Name, Node};
 
 /// Most resources kept (the i.MX6Q tree, the largest here, has ~180
 /// `reg` properties).

@@ -15,6 +15,7 @@ mod files;
 mod fsctx;
 mod memory;
 mod paths;
+pub mod procfs;
 pub mod pipe;
 pub mod process;
 #[cfg(target_os = "none")]
