@@ -403,10 +403,9 @@ pub unsafe fn read_dtb(dtb: usize) -> BootInfo {
     // SAFETY: as this function's.
     let info = unsafe { read_dtb_info(dtb) };
     if !info.from_dtb {
-        devices::DEVICES.lock().fill_from_board(
-            (info.ram_base, info.ram_size),
-            board::DEVICE_WINDOWS,
-        );
+        devices::DEVICES
+            .lock()
+            .fill_from_board((info.ram_base, info.ram_size), board::DEVICE_WINDOWS);
     }
     info
 }

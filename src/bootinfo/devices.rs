@@ -187,8 +187,8 @@ impl DeviceTable {
     fn insert(&mut self, r: Resource) -> Result<(), LeftOut> {
         let partial = self.resources().iter().any(|o| {
             let overlap = o.start < r.end && r.start < o.end;
-            let nested = (o.start <= r.start && r.end <= o.end)
-                || (r.start <= o.start && o.end <= r.end);
+            let nested =
+                (o.start <= r.start && r.end <= o.end) || (r.start <= o.start && o.end <= r.end);
             overlap && !nested
         });
         if partial {
@@ -217,10 +217,9 @@ impl DeviceTable {
             return false;
         };
         self.ram_overlap(offset, end).is_none()
-            && self.devices().any(|r| {
-                r.pages()
-                    .is_some_and(|(s, e)| s <= offset && end <= e)
-            })
+            && self
+                .devices()
+                .any(|r| r.pages().is_some_and(|(s, e)| s <= offset && end <= e))
     }
 
     /// The regions as `/proc/iomem` prints them (kernel/resource.c

@@ -48,7 +48,9 @@ impl DevMem {
     }
 
     /// Over the device regions of `table` (the pages of one region).
-    pub const fn over(table: &'static spin::Mutex<crate::bootinfo::devices::DeviceTable>) -> DevMem {
+    pub const fn over(
+        table: &'static spin::Mutex<crate::bootinfo::devices::DeviceTable>,
+    ) -> DevMem {
         DevMem {
             windows: Windows::Devices(table),
         }

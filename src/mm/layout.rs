@@ -243,7 +243,12 @@ mod tests {
         let mut io = IoSpace::new(0, 1 << 30);
         for i in 0..MAX_IO_MAPS as u64 {
             match io.place(i << 20, 8).unwrap() {
-                IoPlacement::Map { map_va, map_pa, len, .. } => io.record(map_pa, len, map_va),
+                IoPlacement::Map {
+                    map_va,
+                    map_pa,
+                    len,
+                    ..
+                } => io.record(map_pa, len, map_va),
                 p => panic!("{p:?}"),
             }
         }

@@ -15,9 +15,9 @@ mod files;
 mod fsctx;
 mod memory;
 mod paths;
-pub mod procfs;
 pub mod pipe;
 pub mod process;
+pub mod procfs;
 #[cfg(target_os = "none")]
 pub mod sched;
 mod shared;

@@ -7,8 +7,8 @@
 //! directories are not listed (no getdents on /proc).
 
 use super::stat::{self, Meta, S_IFDIR, S_IFREG};
-use crate::errno::Errno;
 use crate::dtb::Fdt;
+use crate::errno::Errno;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -17,7 +17,10 @@ pub enum ProcFile {
     Meminfo,
     Iomem,
     /// Property `prop` of the node at `node` (an absolute tree path).
-    DtProp { node: String, prop: String },
+    DtProp {
+        node: String,
+        prop: String,
+    },
 }
 
 /// What a `/proc/device-tree` path names.
@@ -128,8 +131,7 @@ impl ProcFile {
                     n.push('/');
                     n.push_str(node);
                     let mut p = String::new();
-                    p.try_reserve_exact(prop.len())
-                        .map_err(|_| Errno::ENOMEM)?;
+                    p.try_reserve_exact(prop.len()).map_err(|_| Errno::ENOMEM)?;
                     p.push_str(prop);
                     Ok(ProcFile::DtProp { node: n, prop: p })
                 }
@@ -208,7 +210,10 @@ mod tests {
             v("/soc/serial@7e215040/compatible"),
             b"brcm,bcm2835-aux-uart\0"
         );
-        assert_eq!(v("/soc/serial@7e215040/reg"), [0x7e, 0x21, 0x50, 0x40, 0, 0, 0, 0x40]);
+        assert_eq!(
+            v("/soc/serial@7e215040/reg"),
+            [0x7e, 0x21, 0x50, 0x40, 0, 0, 0, 0x40]
+        );
         assert!(matches!(dt_lookup(&f, ""), Some(DtEntry::Node { .. })));
         assert!(matches!(dt_lookup(&f, "/soc/"), Some(DtEntry::Node { .. })));
         // Exact names only (directories carry the unit address).

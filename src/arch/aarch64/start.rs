@@ -2,9 +2,7 @@
 //! DTB's facts, switch to them, hand over to the neutral kernel.
 
 use super::format::{Table, Vmsa64};
-use super::mmu::{
-    self, HwEnv, Layout, Mm, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
-};
+use super::mmu::{self, HwEnv, Layout, Mm, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX};
 use crate::bootinfo::BootInfo;
 use crate::mm::memtype::MapAttrs;
 use crate::{console, kprintln};

@@ -247,8 +247,9 @@ mod hw {
 pub use hw::dcache_line;
 
 /// The kernel's device-register area.
-pub static IO: spin::Mutex<crate::mm::layout::IoSpace> =
-    spin::Mutex::new(crate::mm::layout::IoSpace::new(IO_VA as u64, IO_SIZE as u64));
+pub static IO: spin::Mutex<crate::mm::layout::IoSpace> = spin::Mutex::new(
+    crate::mm::layout::IoSpace::new(IO_VA as u64, IO_SIZE as u64),
+);
 
 /// Map device registers `[pa, pa + len)` for the kernel (Device, RW, XN)
 /// and return their VA (Linux's `ioremap`). Never RAM: `None` if the

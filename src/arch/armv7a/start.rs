@@ -6,9 +6,7 @@ use super::cp15;
 use super::desc::L2_TABLE_SIZE;
 use super::format::{ShortDescriptor, Table};
 use super::l2alloc::L2Alloc;
-use super::mmu::{
-    self, HwEnv, Layout, Mm, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
-};
+use super::mmu::{self, HwEnv, Layout, Mm, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX};
 use crate::bootinfo::BootInfo;
 use crate::mm::layout::image_regions;
 use crate::mm::memtype::MapAttrs;

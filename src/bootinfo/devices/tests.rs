@@ -57,7 +57,10 @@ fn raspi2_peripherals_and_local_intc() {
     let ram = [(0, 0x3c00_0000)];
     let (t, notes) = table(&dtb("bcm2836-rpi-2-b"), &ram);
     assert_eq!(find(&t, "serial@7e201000"), [(0x3f20_1000, 0x3f20_1200)]);
-    assert_eq!(find(&t, "local_intc@40000000"), [(0x4000_0000, 0x4000_0100)]);
+    assert_eq!(
+        find(&t, "local_intc@40000000"),
+        [(0x4000_0000, 0x4000_0100)]
+    );
     assert_eq!(find(&t, "timer@7e003000"), [(0x3f00_3000, 0x3f00_4000)]);
     // Every device lies in the peripheral window or at the local intc.
     for r in t.devices() {
@@ -72,8 +75,14 @@ fn raspi2_peripherals_and_local_intc() {
     nothing_on_ram(&t, &ram);
     assert_eq!(notes, "");
     let text = iomem(&t);
-    assert!(text.starts_with("00000000-3bffffff : System RAM\n"), "{text}");
-    assert!(text.contains("\n3f201000-3f2011ff : serial@7e201000\n"), "{text}");
+    assert!(
+        text.starts_with("00000000-3bffffff : System RAM\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n3f201000-3f2011ff : serial@7e201000\n"),
+        "{text}"
+    );
     assert!(text.contains("\n40000000-400000ff : local_intc@40000000\n"));
     // /dev/mem: the UART's page, not the RAM below, not an unlisted page.
     assert!(t.allows(0x3f20_1000, 0x1000));
@@ -92,7 +101,10 @@ fn raspi2_unpatched_memory_node_keeps_ram_out_of_the_device_path() {
     assert!(find(&t, "serial@7e201000").is_empty());
     assert!(notes.contains("devices: serial@7e201000 0x3f201000..0x3f201200 overlaps RAM 0x00000000..0x40000000: left out"), "{notes}");
     assert!(!t.allows(0x3f20_1000, 0x1000));
-    assert_eq!(find(&t, "local_intc@40000000"), [(0x4000_0000, 0x4000_0100)]);
+    assert_eq!(
+        find(&t, "local_intc@40000000"),
+        [(0x4000_0000, 0x4000_0100)]
+    );
 }
 
 /// Pi 3: the mini UART (stdout-path serial1) 0x7e215040 → 0x3f215040.
@@ -163,10 +175,13 @@ fn vexpress_a15() {
 fn iomem_format_and_nesting() {
     let mut t = DeviceTable::new();
     t.add_ram(0x4000_0000, 0x6000_0000).unwrap();
-    t.add_device(0x0900_0000, 0x0900_1000, b"pl011@9000000").unwrap();
-    t.add_device(0x0800_0000, 0x0802_0000, b"intc@8000000").unwrap();
+    t.add_device(0x0900_0000, 0x0900_1000, b"pl011@9000000")
+        .unwrap();
+    t.add_device(0x0800_0000, 0x0802_0000, b"intc@8000000")
+        .unwrap();
     t.add_device(0x0801_0000, 0x0801_1000, b"child").unwrap();
-    t.add_device(0x0801_0000, 0x0801_0100, b"grandchild").unwrap();
+    t.add_device(0x0801_0000, 0x0801_0100, b"grandchild")
+        .unwrap();
     t.add_device(0x1_0000_0000, 0x1_0000_1000, b"high").unwrap();
     assert_eq!(
         t.add_device(0x0801_f000, 0x0802_1000, b"straddles"),
