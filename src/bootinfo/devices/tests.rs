@@ -20,7 +20,7 @@ fn table(blob: &[u8], ram: &[(u64, u64)]) -> (std::boxed::Box<DeviceTable>, Stri
     (t, notes)
 }
 
-fn find<'a>(t: &'a DeviceTable, name: &str) -> Vec<(u64, u64)> {
+fn find(t: &DeviceTable, name: &str) -> Vec<(u64, u64)> {
     t.devices()
         .filter(|r| r.name_bytes() == name.as_bytes())
         .map(|r| (r.start, r.end))

@@ -9,8 +9,8 @@
 //! `arch::current::timer::idle_wait()` (WFI wakes on a pending interrupt
 //! even while masked) and then polls [`acknowledge`].
 //!
-//! Usage: [`init`] once after the MMU is up (the GIC must lie in the
-//! kernel's device window, mapped as Device memory), then [`enable`],
+//! Usage: [`init`] once after the MMU is up (the GIC's
+//! registers mapped on demand by `ioremap`, Device memory), then [`enable`],
 //! [`acknowledge`], [`end_of_interrupt`]. [`init`] already enables the
 //! virtual timer's PPI ([`GicInfo::timer_irq`]).
 
@@ -140,7 +140,7 @@ pub const fn decode_iar(iar: u32, version: Version) -> Option<u32> {
     }
 }
 
-/// The kernel's device window: `size` bytes of device PAs from `pa`,
+/// A fixed window (tests): `size` bytes of device PAs from `pa`,
 /// mapped as Device memory at `va`.
 #[derive(Clone, Copy, Debug)]
 pub struct Window {
