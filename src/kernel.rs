@@ -82,12 +82,15 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     if let Some((s, e)) = info.initrd {
         kprintln!("  initrd   {:#010x}..{:#010x} ({} bytes)", s, e, e - s);
     }
-    kprintln!(
-        "  devices  {:#010x}..{:#010x} -> VA {:#x}",
-        k.device_pa,
-        k.device_pa + k.device_size,
-        k.device_va
-    );
+    {
+        let d = crate::bootinfo::devices::DEVICES.lock();
+        kprintln!(
+            "  devices  {} regions (from the {}), /dev/mem and /proc/iomem; kernel maps on demand at VA {:#x}",
+            d.devices().count(),
+            if d.from_dtb { "device tree" } else { "board file" },
+            k.io_va
+        );
+    }
     let (free, total) = a::api::frames();
     kprintln!("frames: {free} free of {total} (4 KiB)");
     a::api::print_kernel_table();

@@ -516,3 +516,18 @@ fn tty_interactive_shell() {
 fn tty_polled_shell() {
     common::tty::polled_session(",gic-version=3", &cpus()[0], "arm");
 }
+
+#[test]
+fn board_raspi2b() {
+    boards::boots("qemu-system-arm", &boards::RASPI2B);
+}
+
+#[test]
+fn board_vexpress_a15() {
+    boards::boots("qemu-system-arm", &boards::VEXPRESS_A15);
+}
+
+#[test]
+fn board_orangepi_pc() {
+    boards::boots("qemu-system-arm", &boards::ORANGEPI_PC);
+}

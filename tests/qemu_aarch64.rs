@@ -382,3 +382,8 @@ fn tty_interactive_shell() {
 fn tty_interactive_shell_gicv3() {
     common::tty::shell_session(",gic-version=3", &cpus()[0], "aarch64");
 }
+
+#[test]
+fn board_raspi3b() {
+    boards::boots("qemu-system-aarch64", &boards::RASPI3B);
+}

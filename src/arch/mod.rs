@@ -16,9 +16,9 @@ pub use armv7a as current;
 pub struct Summary {
     pub image_va: u64,
     pub image_size: u64,
-    pub device_pa: u64,
-    pub device_size: u64,
-    pub device_va: u64,
+    /// The VA area where device registers are mapped on demand.
+    pub io_va: u64,
+    pub io_size: u64,
 }
 
 /// Stop the machine with `code` as the exit status where the platform can

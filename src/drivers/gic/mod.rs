@@ -9,8 +9,8 @@
 //! `arch::current::timer::idle_wait()` (WFI wakes on a pending interrupt
 //! even while masked) and then polls [`acknowledge`].
 //!
-//! Usage: [`init`] once after the MMU is up (the GIC must lie in the
-//! kernel's device window, mapped as Device memory), then [`enable`],
+//! Usage: [`init`] once after the MMU is up (the GIC's
+//! registers mapped on demand by `ioremap`, Device memory), then [`enable`],
 //! [`acknowledge`], [`end_of_interrupt`]. [`init`] already enables the
 //! virtual timer's PPI ([`GicInfo::timer_irq`]).
 
@@ -140,7 +140,7 @@ pub const fn decode_iar(iar: u32, version: Version) -> Option<u32> {
     }
 }
 
-/// The kernel's device window: `size` bytes of device PAs from `pa`,
+/// A fixed window (tests): `size` bytes of device PAs from `pa`,
 /// mapped as Device memory at `va`.
 #[derive(Clone, Copy, Debug)]
 pub struct Window {
@@ -149,9 +149,27 @@ pub struct Window {
     pub va: u64,
 }
 
-impl Window {
+/// How the driver reaches its registers: a kernel VA for a physical range.
+pub trait IoMap {
+    fn va_of(&self, pa: u64, len: u64) -> Result<usize, &'static str>;
+}
+
+/// The kernel's on-demand device mappings (`api::ioremap`).
+#[cfg(target_os = "none")]
+struct Ioremap;
+
+#[cfg(target_os = "none")]
+impl IoMap for Ioremap {
+    fn va_of(&self, pa: u64, len: u64) -> Result<usize, &'static str> {
+        let va = crate::arch::current::api::ioremap(pa, len)
+            .ok_or("GIC registers cannot be mapped (RAM, or no room)")?;
+        usize::try_from(va).map_err(|_| "GIC VA does not fit")
+    }
+}
+
+impl IoMap for Window {
     /// The kernel VA of [pa, pa + len), which must lie in the window.
-    pub fn va_of(&self, pa: u64, len: u64) -> Result<usize, &'static str> {
+    fn va_of(&self, pa: u64, len: u64) -> Result<usize, &'static str> {
         let off = pa
             .checked_sub(self.pa)
             .ok_or("GIC registers below the kernel's device window")?;
@@ -206,11 +224,11 @@ impl Gic {
     /// initialise it and enable the virtual timer's PPI.
     ///
     /// # Safety
-    /// `window` describes a live mapping of device PAs as Device memory,
-    /// kept for the kernel's lifetime, and nothing else drives this GIC.
+    /// `window` gives live mappings of device PAs as Device memory, kept
+    /// for the kernel's lifetime, and nothing else drives this GIC.
     pub unsafe fn bring_up(
         desc: &GicDesc,
-        window: &Window,
+        window: &dyn IoMap,
         mpidr: u64,
     ) -> Result<(Gic, GicInfo), &'static str> {
         let timer_irq = desc.timer_irq.unwrap_or(VIRT_TIMER_PPI_DEFAULT);
@@ -330,7 +348,7 @@ impl Gic {
 
 static GIC: spin::Once<(Gic, GicInfo)> = spin::Once::new();
 
-/// Find the GIC in `dtb`, map it through the kernel's device window,
+/// Find the GIC in `dtb`, map its registers (`api::ioremap`),
 /// initialise it and enable the virtual timer's PPI. Once: a second call
 /// returns the first one's result if it succeeded.
 #[cfg(target_os = "none")]
@@ -339,20 +357,14 @@ pub fn init(dtb: &[u8]) -> Result<GicInfo, &'static str> {
         return Ok(*i);
     }
     let desc = probe(dtb)?;
-    let s = crate::arch::current::api::summary();
-    let window = Window {
-        pa: s.device_pa,
-        size: s.device_size,
-        va: s.device_va,
-    };
     #[cfg(target_arch = "aarch64")]
     let mpidr = crate::arch::aarch64::gicv3_cpuif::mpidr();
     #[cfg(not(target_arch = "aarch64"))]
     let mpidr = 0;
-    // SAFETY: the arch's kernel table maps the device window as Device
-    // memory for the kernel's lifetime (start.rs), and this driver is the
-    // only one touching the GIC.
-    let (gic, info) = unsafe { Gic::bring_up(&desc, &window, mpidr)? };
+    // SAFETY: `Ioremap` maps the GIC's registers as Device memory for the
+    // kernel's lifetime (never unmapped), and this driver is the only one
+    // touching the GIC.
+    let (gic, info) = unsafe { Gic::bring_up(&desc, &Ioremap, mpidr)? };
     Ok(GIC.call_once(|| (gic, info)).1)
 }
 
