@@ -29,7 +29,10 @@ const UART_PHYS_DEFAULT: usize = 0x0900_0000;
 enum Kind {
     Pl011,
     /// 16550: register shift, 32-bit access.
-    Ns16550 { shift: u32, wide: bool },
+    Ns16550 {
+        shift: u32,
+        wide: bool,
+    },
     BcmAux,
     Imx,
 }
@@ -75,14 +78,14 @@ fn uart_putc(base: usize, kind: Kind, b: u8) {
     match kind {
         Kind::Pl011 => {
             wait(&|| rd(base, 0x18) & (1 << 5) != 0); // FR.TXFF
-            // SAFETY: DR (+0) of the mapped PL011, a 32-bit register.
+                                                      // SAFETY: DR (+0) of the mapped PL011, a 32-bit register.
             unsafe { core::ptr::write_volatile(base as *mut u32, b as u32) };
         }
         Kind::Ns16550 { shift, wide } => {
             let lsr = 5usize << shift;
             if wide {
                 wait(&|| rd(base, lsr) & 0x20 == 0); // LSR.THRE
-                // SAFETY: THR (+0) of the mapped 16550, 32-bit access (reg-io-width 4).
+                                                     // SAFETY: THR (+0) of the mapped 16550, 32-bit access (reg-io-width 4).
                 unsafe { core::ptr::write_volatile(base as *mut u32, b as u32) };
             } else {
                 // SAFETY: LSR of the mapped 16550, byte access (reg-io-width 1).
@@ -94,12 +97,12 @@ fn uart_putc(base: usize, kind: Kind, b: u8) {
         }
         Kind::BcmAux => {
             wait(&|| rd(base, 0x14) & 0x20 == 0); // AUX_MU_LSR.TX empty
-            // SAFETY: AUX_MU_IO (+0 of the node's reg = aux base + 0x40), 32-bit.
+                                                  // SAFETY: AUX_MU_IO (+0 of the node's reg = aux base + 0x40), 32-bit.
             unsafe { core::ptr::write_volatile(base as *mut u32, b as u32) };
         }
         Kind::Imx => {
             wait(&|| rd(base, 0xb4) & (1 << 4) != 0); // UTS.TXFULL
-            // SAFETY: UTXD (+0x40) of the mapped i.MX UART, 32-bit.
+                                                      // SAFETY: UTXD (+0x40) of the mapped i.MX UART, 32-bit.
             unsafe { core::ptr::write_volatile((base + 0x40) as *mut u32, b as u32) };
         }
     }
@@ -160,10 +163,16 @@ fn find_console(node: &mut [u8; 128]) -> Result<(usize, Kind, u64), &'static str
     let mut buf = [0u8; 128];
     let mut path = [0u8; 200];
     // stdout-path ("serial0:115200n8" or a full path), options dropped.
-    let n = read_file(join(&mut path, &[DT, b"/chosen/stdout-path"]).ok_or("path")?, &mut buf)
-        .or_else(|| {
-            read_file(join(&mut path, &[DT, b"/chosen/linux,stdout-path"])?, &mut buf)
-        });
+    let n = read_file(
+        join(&mut path, &[DT, b"/chosen/stdout-path"]).ok_or("path")?,
+        &mut buf,
+    )
+    .or_else(|| {
+        read_file(
+            join(&mut path, &[DT, b"/chosen/linux,stdout-path"])?,
+            &mut buf,
+        )
+    });
     let mut name_len = 0;
     match n {
         Some(n) => {
@@ -182,7 +191,10 @@ fn find_console(node: &mut [u8; 128]) -> Result<(usize, Kind, u64), &'static str
         }
         None => {
             // No stdout-path: serial0, as Linux's of_console falls back to.
-            if let Some(m) = read_file(join(&mut path, &[DT, b"/aliases/serial0"]).ok_or("path")?, node) {
+            if let Some(m) = read_file(
+                join(&mut path, &[DT, b"/aliases/serial0"]).ok_or("path")?,
+                node,
+            ) {
                 name_len = cstr(&node[..m]).len();
             }
         }
@@ -192,16 +204,26 @@ fn find_console(node: &mut [u8; 128]) -> Result<(usize, Kind, u64), &'static str
     }
     let nodep = &node[..name_len];
     let mut comp = [0u8; 128];
-    let clen = read_file(join(&mut path, &[DT, nodep, b"/compatible"]).ok_or("path")?, &mut comp)
-        .ok_or("the console node has no compatible")?;
+    let clen = read_file(
+        join(&mut path, &[DT, nodep, b"/compatible"]).ok_or("path")?,
+        &mut comp,
+    )
+    .ok_or("the console node has no compatible")?;
     let mut cell = [0u8; 8];
-    let shift = read_file(join(&mut path, &[DT, nodep, b"/reg-shift"]).ok_or("path")?, &mut cell)
-        .and_then(|k| be32(&cell[..k]))
-        .unwrap_or(0);
-    let wide = read_file(join(&mut path, &[DT, nodep, b"/reg-io-width"]).ok_or("path")?, &mut cell)
-        .and_then(|k| be32(&cell[..k]))
+    let shift = read_file(
+        join(&mut path, &[DT, nodep, b"/reg-shift"]).ok_or("path")?,
+        &mut cell,
+    )
+    .and_then(|k| be32(&cell[..k]))
+    .unwrap_or(0);
+    let wide = read_file(
+        join(&mut path, &[DT, nodep, b"/reg-io-width"]).ok_or("path")?,
+        &mut cell,
+    )
+    .and_then(|k| be32(&cell[..k]))
         == Some(4);
-    let kind = Kind::from_compatible(&comp[..clen], shift, wide).ok_or("a UART type this demo does not drive")?;
+    let kind = Kind::from_compatible(&comp[..clen], shift, wide)
+        .ok_or("a UART type this demo does not drive")?;
     // The physical address: /proc/iomem's line named like the node.
     let leaf = nodep.rsplit(|&c| c == b'/').next().unwrap_or(nodep);
     let mut iomem = [0u8; 8192];
@@ -267,7 +289,9 @@ fn main(args: armmu_user::Args) -> i32 {
     // MEM_DEV=<path> replaces /dev/mem (e.g. a sparse file, to exercise this path on Linux).
     let mut path_buf = [0u8; 128];
     let path = mem_dev_path(&args, &mut path_buf);
-    let fixed = args.env_usize("UART_PHYS").or(args.env("MEM_DEV").map(|_| UART_PHYS_DEFAULT));
+    let fixed = args
+        .env_usize("UART_PHYS")
+        .or(args.env("MEM_DEV").map(|_| UART_PHYS_DEFAULT));
     let mut node = [0u8; 128];
     let found = match fixed {
         Some(p) => Ok((0, Kind::Pl011, p as u64)),
@@ -295,7 +319,10 @@ fn main(args: armmu_user::Args) -> i32 {
         }
     };
     let page = uart_phys & !(PAGE as u64 - 1);
-    println!("init: {path:?} is fd {fd}, mapping the {} at phys {uart_phys:#x}", kind.name());
+    println!(
+        "init: {path:?} is fd {fd}, mapping the {} at phys {uart_phys:#x}",
+        kind.name()
+    );
     let uart = match armmu_user::mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, page) {
         Ok(va) => va,
         Err(e) => {
@@ -312,7 +339,11 @@ fn main(args: armmu_user::Args) -> i32 {
     let mut line = [0u8; 96];
     let text = join(
         &mut line,
-        &[b"init: hello through the ", kind.name().as_bytes(), b" mapped from user space!\n"],
+        &[
+            b"init: hello through the ",
+            kind.name().as_bytes(),
+            b" mapped from user space!\n",
+        ],
     )
     .and_then(|t| core::str::from_utf8(t).ok())
     .unwrap_or("init: hello!\n");
