@@ -135,3 +135,61 @@ fn file_size_limits_are_efbig() {
     );
     shm::remove_user(id, &mut |pa| pool.release(pa));
 }
+
+static LONG: [u8; 5000] = {
+    let mut a = [0u8; 5000];
+    let mut i = 0;
+    while i < 5000 {
+        a[i] = (i % 251) as u8 + 1;
+        i += 1;
+    }
+    a
+};
+
+#[test]
+fn a_read_is_short_at_the_end_of_the_file() {
+    // read(2): fewer bytes than requested "because we were close to
+    // end-of-file"; the count returned is what is left after `pos`.
+    let mut pool = FakePool::default();
+    let id = shm::create_file(SRC).unwrap();
+    let mut b = [0xEE_u8; 100];
+    assert_eq!(read(id, 10, &mut b, &mut pool), Ok(SRC.len() - 10));
+    assert_eq!(&b[..SRC.len() - 10], &SRC[10..]);
+    assert!(b[SRC.len() - 10..].iter().all(|&c| c == 0xEE), "untouched");
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+fn a_read_across_a_page_boundary_from_the_middle_of_a_page() {
+    // From the source (nothing cached), then from the cache: the same
+    // bytes, in order (read(2) returns the file's bytes from `pos`).
+    let mut pool = FakePool::default();
+    let id = shm::create_file(&LONG).unwrap();
+    let mut b = vec![0u8; 5000];
+    assert_eq!(read(id, 100, &mut b, &mut pool), Ok(4900));
+    assert_eq!(&b[..4900], &LONG[100..]);
+    // Page 0 into the cache (a one-byte write of the byte it has).
+    assert_eq!(write(id, 0, &LONG[..1], &mut pool), Ok(1));
+    assert_eq!(write(id, 4096, &LONG[4096..4097], &mut pool), Ok(1));
+    let mut b = vec![0u8; 5000];
+    assert_eq!(read(id, 100, &mut b, &mut pool), Ok(4900));
+    assert_eq!(&b[..4900], &LONG[100..]);
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn the_64_bit_limit_is_linux_max_lfs_filesize() {
+    // 64-bit Linux: MAX_LFS_FILESIZE = LLONG_MAX (include/linux/fs.h),
+    // tmpfs's s_maxbytes; truncate(2) refuses only a length "larger than
+    // the maximum file size" (EFBIG). 16 TiB (past the 32-bit limit,
+    // ULONG_MAX << PAGE_SHIFT) is a valid size on a 64-bit kernel.
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"").unwrap();
+    assert_eq!(truncate(id, 1 << 44, &mut pool), Ok(()));
+    assert_eq!(shm::file_size(id), Some(1 << 44));
+    assert_eq!(truncate(id, i64::MAX as u64, &mut pool), Ok(()));
+    assert_eq!(shm::file_size(id), Some(i64::MAX as u64));
+    assert_eq!(truncate(id, 0, &mut pool), Ok(()));
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
