@@ -193,3 +193,39 @@ fn the_64_bit_limit_is_linux_max_lfs_filesize() {
     assert_eq!(truncate(id, 0, &mut pool), Ok(()));
     shm::remove_user(id, &mut |pa| pool.release(pa));
 }
+
+#[test]
+fn a_truncation_drops_every_page_past_the_end() {
+    // truncate(2): "the extra data is lost": every page of a 40-page file
+    // leaves the cache on a truncation to 0 (more than fit the stack list).
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"").unwrap();
+    let data = vec![0x5A_u8; 40 * 4096];
+    assert_eq!(write(id, 0, &data, &mut pool), Ok(data.len()));
+    assert_eq!(pool.frames.len(), 40);
+    truncate(id, 0, &mut pool).unwrap();
+    assert!(pool.frames.is_empty());
+    assert_eq!(shm::file_size(id), Some(0));
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+fn a_truncation_to_the_same_size_zeroes_the_tail_of_the_last_page() {
+    // mmap(2): bytes a shared mapping stores past the end of the file in
+    // its last page are not part of the file. Linux's tmpfs truncates the
+    // page cache for a new size <= the old one (mm/shmem.c shmem_setattr:
+    // `if (newsize <= oldsize)` -> shmem_truncate_range(inode, newsize,
+    // -1), which zeroes the partial page past newsize), so after
+    // ftruncate(fd, st_size) they read as zero when the file grows again.
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"").unwrap();
+    assert_eq!(write(id, 0, &[1; 100], &mut pool), Ok(100));
+    let pa = shm::page(id, 0).unwrap();
+    pool.bytes(pa)[200] = 0xAA; // a store through a MAP_SHARED mapping
+    truncate(id, 100, &mut pool).unwrap();
+    assert_eq!(pool.bytes(pa)[200], 0);
+    truncate(id, 300, &mut pool).unwrap();
+    let c = content(id, &mut pool);
+    assert!(c[100..].iter().all(|&b| b == 0), "the extended part reads as null bytes");
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}

@@ -259,3 +259,43 @@ fn mount_points_split_the_walk() {
     assert_eq!(f.mount_split(ROOT, b"/d/x"), None);
     assert_eq!(f.remove(ROOT, b"proc", true, T0), Err(Errno::EBUSY));
 }
+
+#[test]
+fn split_last_keeps_the_directory_part_and_notes_a_trailing_slash() {
+    // path_resolution(7): trailing slashes name the same file (mkdir(2)
+    // "mkdir a/" makes a); the directory part keeps its slash, so "/x"
+    // stays absolute.
+    assert_eq!(split_last(b"a/b"), (&b"a/"[..], &b"b"[..], false));
+    assert_eq!(split_last(b"a/b//"), (&b"a/"[..], &b"b"[..], true));
+    assert_eq!(split_last(b"/x"), (&b"/"[..], &b"x"[..], false));
+    assert_eq!(split_last(b"x/"), (&b""[..], &b"x"[..], true));
+    let mut f = fs();
+    let d = mkdir(&mut f, b"/d");
+    assert_eq!(f.walk_parent(d, b"/x"), Ok((ROOT, &b"x"[..])), "absolute");
+    assert_eq!(f.walk_parent(ROOT, b"/d/new/"), Ok((d, &b"new"[..])));
+}
+
+#[test]
+fn dot_dotdot_and_the_root_itself_are_taken_names() {
+    // mkdir(2) EEXIST "pathname already exists": ".", ".." and "/" (whose
+    // last component is empty) always exist.
+    let mut f = fs();
+    let d = mkdir(&mut f, b"/d");
+    for name in [&b"."[..], b"..", b""] {
+        assert_eq!(
+            f.create(d, name, 0o755, New::Dir, (0, 0), T0),
+            Err(Errno::EEXIST),
+            "{name:?}"
+        );
+    }
+    let (r, n) = f.walk_parent(ROOT, b"/").unwrap();
+    assert_eq!(
+        f.create(r, n, 0o755, New::Dir, (0, 0), T0),
+        Err(Errno::EEXIST)
+    );
+    // Live inodes: the root, d.
+    assert_eq!(f.count(), 2);
+    touch(&mut f, b"/d/x");
+    assert_eq!(f.count(), 3);
+    assert_eq!(f.slots(), 3);
+}
