@@ -410,8 +410,9 @@ impl Tmpfs {
     }
 
     /// Remove the name `name` from `dir`. `dir_wanted`: rmdir (the name
-    /// must be an empty directory: `ENOTDIR`, `ENOTEMPTY`) or unlink (it
-    /// must not be a directory: `EISDIR`). Returns the page cache object
+    /// must be an empty directory: `ENOTDIR`, `ENOTEMPTY`; "." `EINVAL`,
+    /// ".." `ENOTEMPTY`, "" (the root) `EBUSY`) or unlink (it must not be
+    /// a directory: `EISDIR`). Returns the page cache object
     /// to release if the inode died.
     pub fn remove(
         &mut self,
@@ -423,7 +424,9 @@ impl Tmpfs {
         if dir_wanted {
             match name {
                 b"." => return Err(Errno::EINVAL),
-                b".." | b"" => return Err(Errno::ENOTEMPTY),
+                b".." => return Err(Errno::ENOTEMPTY),
+                // The root itself (Linux's do_rmdir: LAST_ROOT).
+                b"" => return Err(Errno::EBUSY),
                 _ => {}
             }
         } else if name == b"." || name == b".." || name.is_empty() {

@@ -299,3 +299,20 @@ fn dot_dotdot_and_the_root_itself_are_taken_names() {
     assert_eq!(f.count(), 3);
     assert_eq!(f.slots(), 3);
 }
+
+#[test]
+fn rmdir_and_unlink_of_the_root_itself() {
+    // rmdir(2) EBUSY: "pathname ... is the root directory of the calling
+    // process" (fs/namei.c do_rmdir: LAST_ROOT -> -EBUSY); unlink(2) of
+    // "/": EISDIR (do_unlinkat: a last component that is not a plain name
+    // -> -EISDIR). "/" reaches here as the empty last component.
+    let mut f = fs();
+    let (r, n) = f.walk_parent(ROOT, b"/").unwrap();
+    assert_eq!(n, b"");
+    assert_eq!(f.remove(r, n, true, T0), Err(Errno::EBUSY));
+    assert_eq!(f.remove(r, n, false, T0), Err(Errno::EISDIR));
+    let d = mkdir(&mut f, b"/d");
+    assert_eq!(f.remove(d, b"..", false, T0), Err(Errno::EISDIR));
+    assert_eq!(f.remove(d, b".", false, T0), Err(Errno::EISDIR));
+    assert_eq!(f.count(), 2, "nothing removed");
+}
