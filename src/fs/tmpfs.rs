@@ -590,13 +590,15 @@ impl Tmpfs {
         }
         if let Some(d) = dst {
             let dn = self.get(d).ok_or(Errno::ENOENT)?;
+            // Linux's order (vfs_rename): the file types (may_delete),
+            // then a mount point, then the fs's emptiness check.
             match (&dn.node, src_dir) {
+                (Node::Dir { .. }, false) => return Err(Errno::EISDIR),
+                (_, true) if !dn.is_dir() => return Err(Errno::ENOTDIR),
+                (Node::Dir { mount: Some(_), .. }, _) => return Err(Errno::EBUSY),
                 (Node::Dir { entries, .. }, true) if !entries.is_empty() => {
                     return Err(Errno::ENOTEMPTY)
                 }
-                (Node::Dir { mount: Some(_), .. }, _) => return Err(Errno::EBUSY),
-                (Node::Dir { .. }, false) => return Err(Errno::EISDIR),
-                (_, true) if !dn.is_dir() => return Err(Errno::ENOTDIR),
                 _ => {}
             }
             if self.is_ancestor(d, odir) {

@@ -316,3 +316,38 @@ fn rmdir_and_unlink_of_the_root_itself() {
     assert_eq!(f.remove(d, b".", false, T0), Err(Errno::EISDIR));
     assert_eq!(f.count(), 2, "nothing removed");
 }
+
+#[test]
+fn rename_onto_a_mount_point() {
+    // rename(2) EBUSY: newpath "is in use by the system (for example as a
+    // mount point)"; Linux's vfs_rename checks the file types first
+    // (may_delete: a non-directory onto a directory is EISDIR), then
+    // is_local_mountpoint (EBUSY).
+    let mut f = fs();
+    let p = mkdir(&mut f, b"/proc");
+    f.set_mount(p, Mount::Proc).unwrap();
+    mkdir(&mut f, b"/empty");
+    touch(&mut f, b"/file");
+    assert_eq!(f.rename(ROOT, b"empty", ROOT, b"proc", T0), Err(Errno::EBUSY));
+    assert_eq!(f.rename(ROOT, b"file", ROOT, b"proc", T0), Err(Errno::EISDIR));
+    assert_eq!(f.walk(ROOT, b"/proc", true), Ok(p));
+    assert_eq!(f.mount_of(p), Some(Mount::Proc));
+}
+
+#[test]
+fn the_last_name_of_an_open_file_is_kept_for_proc_maps() {
+    // proc(5), /proc/pid/maps: "If the pathname has been unlinked, the
+    // pseudo-path is followed by (deleted)": the path it had is kept when
+    // its last name goes, not before.
+    let mut f = fs();
+    mkdir(&mut f, b"/d");
+    let x = touch(&mut f, b"/d/x");
+    f.opened(x).unwrap();
+    f.link(x, ROOT, b"y", T0).unwrap();
+    assert_eq!(f.remove(ROOT, b"y", false, T0), Ok(None));
+    assert_eq!(f.get(x).unwrap().gone_path, None, "a name is left");
+    let d = f.walk(ROOT, b"/d", true).unwrap();
+    assert_eq!(f.remove(d, b"x", false, T0), Ok(None));
+    assert_eq!(f.get(x).unwrap().gone_path.as_deref(), Some("/d/x"));
+    assert_eq!(f.closed(x), Some(0));
+}
