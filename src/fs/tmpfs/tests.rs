@@ -351,3 +351,23 @@ fn the_last_name_of_an_open_file_is_kept_for_proc_maps() {
     assert_eq!(f.get(x).unwrap().gone_path.as_deref(), Some("/d/x"));
     assert_eq!(f.closed(x), Some(0));
 }
+
+#[test]
+fn a_directory_replacing_an_empty_one_keeps_the_link_counts() {
+    // A directory's link count is 2 + its subdirectories (each one's
+    // ".."; mm/shmem.c: inc_nlink(dir) on mkdir, and in shmem_rename2 a
+    // replaced directory's ".." leaves new_dir: drop_nlink). /a/sub
+    // replacing /e: the root still has two subdirectories, a has none.
+    let mut f = fs();
+    let a = mkdir(&mut f, b"/a");
+    let sub = mkdir(&mut f, b"/a/sub");
+    let e = mkdir(&mut f, b"/e");
+    assert_eq!(f.get(ROOT).unwrap().nlink, 4);
+    assert_eq!(f.get(a).unwrap().nlink, 3);
+    assert_eq!(f.rename(a, b"sub", ROOT, b"e", T0), Ok(None));
+    assert_eq!(f.get(ROOT).unwrap().nlink, 4);
+    assert_eq!(f.get(a).unwrap().nlink, 2);
+    assert_eq!(f.get(sub).unwrap().nlink, 2);
+    assert!(f.get(e).is_none(), "the replaced directory is gone");
+    assert_eq!(f.walk(ROOT, b"/e/..", true), Ok(ROOT));
+}
