@@ -371,3 +371,29 @@ fn a_directory_replacing_an_empty_one_keeps_the_link_counts() {
     assert!(f.get(e).is_none(), "the replaced directory is gone");
     assert_eq!(f.walk(ROOT, b"/e/..", true), Ok(ROOT));
 }
+
+#[test]
+fn find_obj_names_the_inode_of_a_page_cache_object() {
+    // /proc/<pid>/maps names a mapped file by the inode whose page cache
+    // the mapping's object is (Linux: vma->vm_file -> f_inode).
+    let mut f = fs();
+    let (d, n) = f.walk_parent(ROOT, b"/a").unwrap();
+    let a = f.create(d, n, 0o644, New::Reg(41), (0, 0), T0).unwrap();
+    let (d, n) = f.walk_parent(ROOT, b"/b").unwrap();
+    let b = f.create(d, n, 0o644, New::Reg(42), (0, 0), T0).unwrap();
+    assert_eq!(f.find_obj(42), Some(b));
+    assert_eq!(f.find_obj(41), Some(a));
+    assert_eq!(f.find_obj(43), None);
+}
+
+#[test]
+fn a_path_deeper_than_path_max_is_enametoolong() {
+    // getcwd(3): ENAMETOOLONG when the absolute path exceeds PATH_MAX
+    // (4096) bytes; 5000 levels of one-letter names are 10000 bytes.
+    let mut f = fs();
+    let mut dir = ROOT;
+    for _ in 0..5000 {
+        dir = f.create(dir, b"a", 0o755, New::Dir, (0, 0), T0).unwrap();
+    }
+    assert_eq!(f.path_of(dir), Err(Errno::ENAMETOOLONG));
+}
