@@ -163,3 +163,16 @@ fn punching_a_page_a_source_would_refill_puts_a_zeroed_page_there() {
     dropped.sort();
     assert_eq!(dropped, [0xA000, 0xC000]);
 }
+
+#[test]
+fn a_page_the_array_cannot_index_is_enomem_before_any_frame_is_taken() {
+    // Room in the page array is made before the frame is allocated, so a
+    // failure leaves nothing to give back (ENOMEM, object unchanged).
+    let id = create().unwrap();
+    assert_eq!(
+        page_or_insert(id, 1 << 61, &mut |_| panic!("no frame before room")),
+        Err(Errno::ENOMEM)
+    );
+    assert_eq!(cached_pages(id), 0);
+    remove_user(id, &mut |_| {});
+}
