@@ -50,10 +50,7 @@ fn unpack_makes_files_dirs_symlinks_devices_and_proc() {
 
 /// Unpack `entries` (newc, through the independent test writer) into a
 /// fresh root.
-fn unpacked(
-    entries: &[(&str, u32, &[u8])],
-    pool: &mut FakePool,
-) -> (Tmpfs, Result<usize, Errno>) {
+fn unpacked(entries: &[(&str, u32, &[u8])], pool: &mut FakePool) -> (Tmpfs, Result<usize, Errno>) {
     let arc: &'static [u8] = alloc::boxed::Box::leak(newc(entries).into_boxed_slice());
     let archive = cpio::Archive::new(arc).unwrap();
     let mut fs = Tmpfs::new(ROOT_DEV, (0, 0)).unwrap();
@@ -119,8 +116,8 @@ fn a_member_that_cannot_be_made_leaves_no_page_cache_object() {
     );
     // No live object has the member's bytes as its source (ids are small:
     // the registry reuses the lowest free slot).
-    let leaked = (1..=1 << 16)
-        .find(|&id| shm::pristine_source(id).is_some_and(|s| s.as_ptr() == member));
+    let leaked =
+        (1..=1 << 16).find(|&id| shm::pristine_source(id).is_some_and(|s| s.as_ptr() == member));
     assert_eq!(leaked, None);
 }
 
@@ -149,10 +146,16 @@ fn every_registered_driver_gets_its_dev_node() {
     let (fs, r) = unpacked(&[("bin", 0o040755, b"" as &[u8])], &mut pool);
     assert_eq!(r, Ok(1));
     let dev = fs.walk(ROOT_INO, b"/dev", true).unwrap();
-    for (name, rdev, mode) in [("fs-test-a", (250, 1), 0o640), ("fs-test-b", (250, 2), 0o604)] {
+    for (name, rdev, mode) in [
+        ("fs-test-a", (250, 1), 0o640),
+        ("fs-test-b", (250, 2), 0o604),
+    ] {
         let i = fs.lookup(dev, name.as_bytes()).unwrap();
         let n = fs.get(i).unwrap();
-        assert!(matches!(n.node, tmpfs::Node::Chr { rdev: r } if r == rdev), "{name}");
+        assert!(
+            matches!(n.node, tmpfs::Node::Chr { rdev: r } if r == rdev),
+            "{name}"
+        );
         assert_eq!(n.mode, tmpfs::S_IFCHR | mode, "{name}");
     }
 }

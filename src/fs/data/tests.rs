@@ -226,6 +226,9 @@ fn a_truncation_to_the_same_size_zeroes_the_tail_of_the_last_page() {
     assert_eq!(pool.bytes(pa)[200], 0);
     truncate(id, 300, &mut pool).unwrap();
     let c = content(id, &mut pool);
-    assert!(c[100..].iter().all(|&b| b == 0), "the extended part reads as null bytes");
+    assert!(
+        c[100..].iter().all(|&b| b == 0),
+        "the extended part reads as null bytes"
+    );
     shm::remove_user(id, &mut |pa| pool.release(pa));
 }

@@ -328,8 +328,14 @@ fn rename_onto_a_mount_point() {
     f.set_mount(p, Mount::Proc).unwrap();
     mkdir(&mut f, b"/empty");
     touch(&mut f, b"/file");
-    assert_eq!(f.rename(ROOT, b"empty", ROOT, b"proc", T0), Err(Errno::EBUSY));
-    assert_eq!(f.rename(ROOT, b"file", ROOT, b"proc", T0), Err(Errno::EISDIR));
+    assert_eq!(
+        f.rename(ROOT, b"empty", ROOT, b"proc", T0),
+        Err(Errno::EBUSY)
+    );
+    assert_eq!(
+        f.rename(ROOT, b"file", ROOT, b"proc", T0),
+        Err(Errno::EISDIR)
+    );
     assert_eq!(f.walk(ROOT, b"/proc", true), Ok(p));
     assert_eq!(f.mount_of(p), Some(Mount::Proc));
 }
@@ -338,14 +344,18 @@ fn rename_onto_a_mount_point() {
 fn the_last_name_of_an_open_file_is_kept_for_proc_maps() {
     // proc(5), /proc/pid/maps: "If the pathname has been unlinked, the
     // pseudo-path is followed by (deleted)": the path it had is kept when
-    // its last name goes, not before.
+    // its last name goes.
     let mut f = fs();
     mkdir(&mut f, b"/d");
     let x = touch(&mut f, b"/d/x");
     f.opened(x).unwrap();
     f.link(x, ROOT, b"y", T0).unwrap();
     assert_eq!(f.remove(ROOT, b"y", false, T0), Ok(None));
-    assert_eq!(f.get(x).unwrap().gone_path, None, "a name is left");
+    assert_eq!(
+        f.path_of(x).unwrap().as_deref(),
+        Some("/d/x"),
+        "a name is left"
+    );
     let d = f.walk(ROOT, b"/d", true).unwrap();
     assert_eq!(f.remove(d, b"x", false, T0), Ok(None));
     assert_eq!(f.get(x).unwrap().gone_path.as_deref(), Some("/d/x"));
