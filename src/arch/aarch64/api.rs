@@ -76,3 +76,31 @@ pub fn run_task(
 pub fn exit(code: u32, psci: Option<PsciConduit>) -> ! {
     power::exit(code, psci)
 }
+
+/// Make device registers reachable in the kernel table: through the
+/// device window if `range` (page-aligned PAs) lies in it, else mapped
+/// (Device, kernel read-write, never executable) in the I/O slot `slot`
+/// of `slot_size` bytes counted down from the top of [`mmu::IO_VA`]'s
+/// window (its bottom holds the console). The VA of `pa`, or `None`
+/// when it fits nowhere or the mapping fails.
+pub fn map_device(range: (u64, u64), pa: u64, slot: u64, slot_size: u64) -> Option<u64> {
+    let io_size = mmu::IO_SIZE;
+    let from_top = slot.checked_add(1)?.checked_mul(slot_size)?;
+    // The bottom half stays the console's.
+    if from_top > io_size / 2 {
+        return None;
+    }
+    let io_va = mmu::IO_VA + io_size - from_top;
+    let l = mmu::layout();
+    let table = mmu::kernel_table();
+    mmu::with_mm(|mm| {
+        crate::mm::layout::map_io(
+            &table,
+            &mut mmu::HwEnv { mm },
+            (l.device_pa, l.device_size, mmu::DEVICE_VA),
+            (io_va, slot_size),
+            range,
+            pa,
+        )
+    })
+}
