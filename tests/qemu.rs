@@ -516,3 +516,18 @@ fn tty_interactive_shell() {
 fn tty_polled_shell() {
     common::tty::polled_session(",gic-version=3", &cpus()[0], "arm");
 }
+
+/// Raspberry Pi 2 B (`-M raspi2b`, Cortex-A7, Debian's
+/// bcm2836-rpi-2-b.dtb): no GIC; the scheduler's tick through the BCM2836
+/// local interrupt controller, preemption (tests/common/irq.rs).
+#[test]
+fn interrupts_raspberry_pi_2() {
+    common::irq::raspberry_pi(&common::irq::Pi {
+        machine: "raspi2b",
+        cpu: Some("cortex-a7"),
+        dtb: "bcm2836-rpi-2-b.dtb",
+        second_serial: false,
+        rx_irq: 64 + 57,
+        arch: "arm",
+    });
+}

@@ -382,3 +382,19 @@ fn tty_interactive_shell() {
 fn tty_interactive_shell_gicv3() {
     common::tty::shell_session(",gic-version=3", &cpus()[0], "aarch64");
 }
+
+/// Raspberry Pi 3 B (`-M raspi3b`, Cortex-A53, Debian's
+/// bcm2837-rpi-3-b.dtb, console on the mini UART = QEMU's second serial
+/// port): no GIC; the scheduler's tick through the BCM2836 local
+/// interrupt controller, preemption (tests/common/irq.rs).
+#[test]
+fn interrupts_raspberry_pi_3() {
+    common::irq::raspberry_pi(&common::irq::Pi {
+        machine: "raspi3b",
+        cpu: None,
+        dtb: "bcm2837-rpi-3-b.dtb",
+        second_serial: true,
+        rx_irq: 64 + 29,
+        arch: "aarch64",
+    });
+}
