@@ -389,12 +389,21 @@ fn tty_interactive_shell_gicv3() {
 /// interrupt controller, preemption (tests/common/irq.rs).
 #[test]
 fn interrupts_raspberry_pi_3() {
-    common::irq::raspberry_pi(&common::irq::Pi {
-        machine: "raspi3b",
-        cpu: None,
-        dtb: "bcm2837-rpi-3-b.dtb",
-        second_serial: true,
-        rx_irq: 64 + 29,
-        arch: "aarch64",
-    });
+    common::irq::raspberry_pi(&PI_3);
 }
+
+/// Typed input by the console UART's interrupt through the ARMCTRL
+/// controller on the Raspberry Pi 3 (tests/common/irq.rs).
+#[test]
+fn tty_raspberry_pi_3() {
+    common::irq::raspberry_pi_console_input(&PI_3);
+}
+
+const PI_3: common::irq::Pi = common::irq::Pi {
+    machine: "raspi3b",
+    cpu: None,
+    dtb: "bcm2837-rpi-3-b.dtb",
+    second_serial: true,
+    rx_irq: 64 + 29,
+    arch: "aarch64",
+};

@@ -148,6 +148,11 @@ pub const BCM_CNTVIRQ: u32 = 3;
 
 /// Boot `pi` with `append` (QEMU's `-m 1G`, as the boards have).
 pub fn boot_pi(pi: &Pi, append: &str, secs: u64) -> Boot {
+    run(pi_command(pi, append), secs)
+}
+
+/// The QEMU command line of [`boot_pi`].
+pub fn pi_command(pi: &Pi, append: &str) -> Command {
     let out = super::out_dir();
     let image = out.join("Image");
     assert!(
@@ -175,7 +180,7 @@ pub fn boot_pi(pi: &Pi, append: &str, secs: u64) -> Boot {
     if !append.is_empty() {
         cmd.args(["-append", append]);
     }
-    run(cmd, secs)
+    cmd
 }
 
 /// On a Raspberry Pi (no GIC): the virtual timer's interrupt taken
@@ -213,4 +218,32 @@ pub fn raspberry_pi(pi: &Pi) {
     super::processes::expect_in_order(&b, &want);
     super::expect_no_leak(&b);
     b.expect_status(super::processes::expected_status(text));
+}
+
+/// Console input on a Raspberry Pi by the UART's receive interrupt
+/// through the ARMCTRL controller: busybox sh (as tests/common/tty.rs
+/// boots it) reads a typed command line and runs it; `exit 3` is QEMU's
+/// status. Skipped without the busybox initramfs.
+pub fn raspberry_pi_console_input(pi: &Pi) {
+    let Some(cpio) = super::tty::busybox_cpio(pi.arch) else {
+        return;
+    };
+    let mut cmd = pi_command(pi, "rdinit=/bin/sh");
+    cmd.arg("-initrd").arg(cpio);
+    let mut s = super::tty::Session::spawn(cmd);
+    s.expect(b"/ # ", 60);
+    let log = s.log();
+    assert!(
+        log.contains(&format!(
+            "console: UART receive interrupt INTID {}",
+            pi.rx_irq
+        )),
+        "{log}"
+    );
+    s.send(b"echo rx $((40+2))\r");
+    s.expect(b"\r\nrx 42\r\n", 30);
+    s.expect(b"/ # ", 30);
+    s.send(b"exit 3\r");
+    let (status, log) = s.finish(30);
+    assert_eq!(status, Some(3), "{log}");
 }
