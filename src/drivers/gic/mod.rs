@@ -7,7 +7,7 @@
 //! nothing here needs them unmasked. An interrupt is either taken from
 //! user mode (the IRQ vector from USR/EL0), or the idle loop waits with
 //! `arch::current::timer::idle_wait()` (WFI wakes on a pending interrupt
-//! even while masked) and then polls [`acknowledge`].
+//! even while masked) and then polls [`Gic::acknowledge`].
 //!
 //! Usage: through [`crate::drivers::irq`], which calls [`init`] once
 //! after the MMU is up (the GIC must lie in the kernel's device window,
