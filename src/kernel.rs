@@ -96,9 +96,9 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     a::api::print_kernel_table();
 
     // The GIC and the timer interrupt, proved with IRQs masked.
-    let failed = a::api::selftests() + crate::drivers::gic::boot(info);
+    let failed = a::api::selftests() + crate::drivers::irq::boot(info);
     // Console input by interrupt (polled without a GIC or an INTID).
-    crate::console::start_rx_interrupt(info.console.and_then(|c| c.irq));
+    crate::console::start_rx_interrupt(crate::drivers::irq::boot::console_irq(info));
     let (used, hfree) = crate::mm::heap::usage();
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };

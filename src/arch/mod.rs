@@ -45,3 +45,21 @@ pub fn counter() -> u64 {
         0
     }
 }
+
+/// MPIDR (ARMv7-A) / MPIDR_EL1 (AArch64): this core's affinity (Aff0 in
+/// bits [7:0]). 0 on the host.
+pub fn mpidr() -> u64 {
+    #[cfg(target_arch = "arm")]
+    {
+        aarch32_cpu::register::Mpidr::read().0 as u64
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use aarch64_cpu::registers::{Readable, MPIDR_EL1};
+        MPIDR_EL1.get()
+    }
+    #[cfg(not(any(target_arch = "arm", target_arch = "aarch64")))]
+    {
+        0
+    }
+}

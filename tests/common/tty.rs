@@ -53,8 +53,13 @@ impl Session {
             .arg(out.join("Image"))
             .arg("-initrd")
             .arg(cpio)
-            .args(["-append", append])
-            .stdin(Stdio::piped())
+            .args(["-append", append]);
+        Session::spawn(cmd)
+    }
+
+    /// Run a prepared QEMU command line with its serial port on stdio.
+    pub fn spawn(mut cmd: Command) -> Session {
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("start qemu");
