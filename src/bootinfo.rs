@@ -5,6 +5,7 @@ use crate::board;
 use crate::drivers::uart::UartDesc;
 
 pub mod console;
+pub mod devices;
 
 /// RAM banks kept from the device tree's memory nodes.
 pub const MAX_RAM_BANKS: usize = 8;
@@ -399,6 +400,22 @@ pub fn parse_dtb(dtb: &[u8]) -> Result<BootInfo, DtbError> {
 /// [`DTB_MAX`] bytes from `dtb` must be mapped
 /// readable and not change while this runs.
 pub unsafe fn read_dtb(dtb: usize) -> BootInfo {
+    // SAFETY: as this function's.
+    let info = unsafe { read_dtb_info(dtb) };
+    if !info.from_dtb {
+        devices::DEVICES
+            .lock()
+            .fill_from_board((info.ram_base, info.ram_size), board::DEVICE_WINDOWS);
+    }
+    info
+}
+
+/// The facts of the DTB at `dtb` (board defaults if it is refused); the
+/// device table ([`devices::DEVICES`]) filled from it.
+///
+/// # Safety
+/// As [`read_dtb`].
+unsafe fn read_dtb_info(dtb: usize) -> BootInfo {
     if dtb == 0 {
         crate::kprintln!("armmu: no DTB from the bootloader; using board defaults");
         return BootInfo::board_defaults();
@@ -425,6 +442,17 @@ pub unsafe fn read_dtb(dtb: usize) -> BootInfo {
         Ok(mut info) => {
             info.dtb_size = total;
             info.dtb_pa = Some(dtb as u64);
+            if let Some(fdt) = crate::dtb::Fdt::new(blob) {
+                let one = [(info.ram_base, info.ram_size)];
+                let ram = if info.ram_bank_count > 0 {
+                    info.ram_banks()
+                } else {
+                    &one[..]
+                };
+                devices::DEVICES
+                    .lock()
+                    .fill_from_fdt(&fdt, ram, &mut |a| crate::kprintln!("{a}"));
+            }
             info
         }
         Err(e) => refuse(e),

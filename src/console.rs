@@ -259,17 +259,18 @@ pub fn receive() -> Input {
 }
 
 /// Route the UART's receive interrupt (`irq` from the device tree)
-/// through the GIC. Without a GIC or an INTID the console stays polled.
+/// through the interrupt controller ([`crate::drivers::irq`]). Without a
+/// controller or an interrupt number the console stays polled.
 #[cfg(target_os = "none")]
 pub fn start_rx_interrupt(irq: Option<u32>) {
     let Some(irq) = irq else {
         crate::kprintln!("console: no UART interrupt in the device tree: input is polled");
         return;
     };
-    if crate::drivers::gic::info().is_none() {
+    if crate::drivers::irq::info().is_none() {
         return;
     }
-    if let Err(e) = crate::drivers::gic::enable(irq) {
+    if let Err(e) = crate::drivers::irq::enable(irq) {
         crate::kprintln!("console: UART interrupt {irq} not enabled ({e}): input is polled");
         return;
     }

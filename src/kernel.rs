@@ -82,20 +82,23 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     if let Some((s, e)) = info.initrd {
         kprintln!("  initrd   {:#010x}..{:#010x} ({} bytes)", s, e, e - s);
     }
-    kprintln!(
-        "  devices  {:#010x}..{:#010x} -> VA {:#x}",
-        k.device_pa,
-        k.device_pa + k.device_size,
-        k.device_va
-    );
+    {
+        let d = crate::bootinfo::devices::DEVICES.lock();
+        kprintln!(
+            "  devices  {} regions (from the {}), /dev/mem and /proc/iomem; kernel maps on demand at VA {:#x}",
+            d.devices().count(),
+            if d.from_dtb { "device tree" } else { "board file" },
+            k.io_va
+        );
+    }
     let (free, total) = a::api::frames();
     kprintln!("frames: {free} free of {total} (4 KiB)");
     a::api::print_kernel_table();
 
     // The GIC and the timer interrupt, proved with IRQs masked.
-    let failed = a::api::selftests() + crate::drivers::gic::boot(info);
+    let failed = a::api::selftests() + crate::drivers::irq::boot(info);
     // Console input by interrupt (polled without a GIC or an INTID).
-    crate::console::start_rx_interrupt(info.console.and_then(|c| c.irq));
+    crate::console::start_rx_interrupt(crate::drivers::irq::boot::console_irq(info));
     let (used, hfree) = crate::mm::heap::usage();
     kprintln!("heap: {used} bytes used, {hfree} free");
     let mut code = if failed == 0 { 0 } else { 1 };

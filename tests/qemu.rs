@@ -533,3 +533,41 @@ fn sdcard_raspi2b() {
 fn sdcard_orangepi_pc() {
     sdcard::check_board(&sdcard::ORANGEPI_PC);
 }
+
+#[test]
+fn board_raspi2b() {
+    boards::boots("qemu-system-arm", &boards::RASPI2B);
+}
+
+#[test]
+fn board_vexpress_a15() {
+    boards::boots("qemu-system-arm", &boards::VEXPRESS_A15);
+}
+
+#[test]
+fn board_orangepi_pc() {
+    boards::boots("qemu-system-arm", &boards::ORANGEPI_PC);
+}
+/// Raspberry Pi 2 B (`-M raspi2b`, Cortex-A7, Debian's
+/// bcm2836-rpi-2-b.dtb): no GIC; the scheduler's tick through the BCM2836
+/// local interrupt controller, preemption (tests/common/irq.rs).
+#[test]
+fn interrupts_raspberry_pi_2() {
+    common::irq::raspberry_pi(&PI_2);
+}
+
+/// Typed input by the console UART's interrupt through the ARMCTRL
+/// controller on the Raspberry Pi 2 (tests/common/irq.rs).
+#[test]
+fn tty_raspberry_pi_2() {
+    common::irq::raspberry_pi_console_input(&PI_2);
+}
+
+const PI_2: common::irq::Pi = common::irq::Pi {
+    machine: "raspi2b",
+    cpu: Some("cortex-a7"),
+    dtb: "bcm2836-rpi-2-b.dtb",
+    second_serial: false,
+    rx_irq: 64 + 57,
+    arch: "arm",
+};

@@ -394,3 +394,32 @@ fn sdcard_qemu_virt_aarch64() {
 fn sdcard_raspi3b() {
     sdcard::check_board(&sdcard::RASPI3B);
 }
+
+#[test]
+fn board_raspi3b() {
+    boards::boots("qemu-system-aarch64", &boards::RASPI3B);
+}
+/// Raspberry Pi 3 B (`-M raspi3b`, Cortex-A53, Debian's
+/// bcm2837-rpi-3-b.dtb, console on the mini UART = QEMU's second serial
+/// port): no GIC; the scheduler's tick through the BCM2836 local
+/// interrupt controller, preemption (tests/common/irq.rs).
+#[test]
+fn interrupts_raspberry_pi_3() {
+    common::irq::raspberry_pi(&PI_3);
+}
+
+/// Typed input by the console UART's interrupt through the ARMCTRL
+/// controller on the Raspberry Pi 3 (tests/common/irq.rs).
+#[test]
+fn tty_raspberry_pi_3() {
+    common::irq::raspberry_pi_console_input(&PI_3);
+}
+
+const PI_3: common::irq::Pi = common::irq::Pi {
+    machine: "raspi3b",
+    cpu: None,
+    dtb: "bcm2837-rpi-3-b.dtb",
+    second_serial: true,
+    rx_irq: 64 + 29,
+    arch: "aarch64",
+};

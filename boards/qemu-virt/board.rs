@@ -29,12 +29,10 @@ pub const GIC_CPU_BASE: u64 = 0x0801_0000;
 /// kernel finds its real load address at run time, so this is informative).
 pub const LOAD_ADDR: u64 = RAM_BASE + 0x1_0000;
 
-/// The peripheral window the kernel maps for itself (sections, Device, XN):
-/// GIC, UART, RTC, fw_cfg, GPIO, virtio-mmio.
-pub const KERNEL_DEVICE_WINDOW: (u64, u64) = (0x0800_0000, 0x0B00_0000);
-
-/// Physical ranges a user task may map through /dev/mem: device registers
-/// only, never RAM. (start, end, name)
+/// The device regions without a usable device tree (with one, they come
+/// from the tree: `bootinfo::devices`): what /dev/mem maps and
+/// /proc/iomem lists, and the only ranges the kernel maps registers of.
+/// Device registers only, never RAM. (start, end, name)
 pub const DEVICE_WINDOWS: &[(u64, u64, &str)] = &[
     (0x0800_0000, 0x0802_0000, "gic"),
     (0x0900_0000, 0x0900_1000, "pl011"),

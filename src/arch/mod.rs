@@ -16,9 +16,9 @@ pub use armv7a as current;
 pub struct Summary {
     pub image_va: u64,
     pub image_size: u64,
-    pub device_pa: u64,
-    pub device_size: u64,
-    pub device_va: u64,
+    /// The VA area where device registers are mapped on demand.
+    pub io_va: u64,
+    pub io_size: u64,
 }
 
 /// Stop the machine with `code` as the exit status where the platform can
@@ -39,6 +39,24 @@ pub fn counter() -> u64 {
     {
         use aarch64_cpu::registers::{Readable, CNTVCT_EL0};
         CNTVCT_EL0.get()
+    }
+    #[cfg(not(any(target_arch = "arm", target_arch = "aarch64")))]
+    {
+        0
+    }
+}
+
+/// MPIDR (ARMv7-A) / MPIDR_EL1 (AArch64): this core's affinity (Aff0 in
+/// bits [7:0]). 0 on the host.
+pub fn mpidr() -> u64 {
+    #[cfg(target_arch = "arm")]
+    {
+        aarch32_cpu::register::Mpidr::read().0 as u64
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use aarch64_cpu::registers::{Readable, MPIDR_EL1};
+        MPIDR_EL1.get()
     }
     #[cfg(not(any(target_arch = "arm", target_arch = "aarch64")))]
     {

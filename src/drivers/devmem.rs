@@ -7,9 +7,12 @@
 //! * Policy: a private writable mapping is `EACCES` (it would need
 //!   copy-on-write of device memory, which this kernel does not do; Linux
 //!   would copy the page);
-//! * `[offset, offset+len)` must lie inside ONE device window of the
-//!   board, else `EPERM` (Linux's `STRICT_DEVMEM` `range_is_allowed`):
-//!   this is what keeps RAM, page tables and the kernel out of reach;
+//! * `[offset, offset+len)` must lie inside the pages of ONE device
+//!   region of the device tree (`bootinfo::devices`: an enabled node's
+//!   translated `reg`, never touching RAM; the board file's windows
+//!   without a device tree), else `EPERM` (Linux's `STRICT_DEVMEM`
+//!   `range_is_allowed`, stricter): this is what keeps RAM, page tables
+//!   and the kernel out of reach;
 //! * the memory type: Strongly-ordered when the fd was opened with
 //!   `O_SYNC` or `O_DSYNC` (Linux's `uncached_access()` tests `O_DSYNC`,
 //!   which `O_SYNC` includes; then `pgprot_noncached`), else shareable
@@ -24,14 +27,42 @@ use crate::errno::Errno;
 use crate::mm::memtype::MemoryType;
 use crate::syscall::mm_args::{O_ACCMODE, O_DSYNC, O_RDWR, O_WRONLY};
 
-/// `/dev/mem` over a fixed list of `[start, end)` physical windows.
+/// Which physical ranges `/dev/mem` maps.
+enum Windows {
+    /// A fixed list of `[start, end)` windows (tests).
+    Fixed(&'static [(u64, u64)]),
+    /// The device regions found at boot.
+    Devices(&'static spin::Mutex<crate::bootinfo::devices::DeviceTable>),
+}
+
+/// `/dev/mem` over a set of physical windows.
 pub struct DevMem {
-    windows: &'static [(u64, u64)],
+    windows: Windows,
 }
 
 impl DevMem {
     pub const fn new(windows: &'static [(u64, u64)]) -> DevMem {
-        DevMem { windows }
+        DevMem {
+            windows: Windows::Fixed(windows),
+        }
+    }
+
+    /// Over the device regions of `table` (the pages of one region).
+    pub const fn over(
+        table: &'static spin::Mutex<crate::bootinfo::devices::DeviceTable>,
+    ) -> DevMem {
+        DevMem {
+            windows: Windows::Devices(table),
+        }
+    }
+
+    fn allows(&self, offset: u64, end: u64) -> bool {
+        match self.windows {
+            Windows::Fixed(w) => w
+                .iter()
+                .any(|&(start, stop)| start <= offset && end <= stop),
+            Windows::Devices(t) => t.lock().allows(offset, end - offset),
+        }
     }
 }
 
@@ -46,11 +77,7 @@ impl CharDev for DevMem {
             return Err(Errno::EACCES);
         }
         let end = a.offset.checked_add(a.len as u64).ok_or(Errno::EOVERFLOW)?;
-        let allowed = self
-            .windows
-            .iter()
-            .any(|&(start, stop)| start <= a.offset && end <= stop);
-        if !allowed {
+        if !self.allows(a.offset, end) {
             return Err(Errno::EPERM);
         }
         let acc = a.open_flags & O_ACCMODE;
@@ -72,19 +99,5 @@ pub const RDEV: (u32, u32) = (1, 1);
 /// Its mode on a Debian system (`crw-r----- root kmem`).
 pub const MODE: u32 = 0o640;
 
-const N_WINDOWS: usize = crate::board::DEVICE_WINDOWS.len();
-
-/// The board's device windows as `[start, end)` pairs.
-static BOARD_WINDOWS: [(u64, u64); N_WINDOWS] = {
-    let w = crate::board::DEVICE_WINDOWS;
-    let mut out = [(0u64, 0u64); N_WINDOWS];
-    let mut i = 0;
-    while i < N_WINDOWS {
-        out[i] = (w[i].0, w[i].1);
-        i += 1;
-    }
-    out
-};
-
-/// The kernel's `/dev/mem`, over the board's device windows.
-pub static DEV_MEM: DevMem = DevMem::new(&BOARD_WINDOWS);
+/// The kernel's `/dev/mem`, over the device regions found at boot.
+pub static DEV_MEM: DevMem = DevMem::over(&crate::bootinfo::devices::DEVICES);

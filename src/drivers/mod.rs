@@ -1,11 +1,13 @@
 //! Device drivers (MMIO through `tock-registers`) and the character
 //! devices user space opens under `/dev` ([`chardev`]).
 pub mod bcm2835_aux;
+pub mod bcm2836;
 pub mod chardev;
 pub mod devmem;
 pub mod dmabuf;
 pub mod gic;
 pub mod imx_uart;
+pub mod irq;
 pub mod pl011;
 #[cfg(target_os = "none")]
 pub mod tick;

@@ -171,13 +171,16 @@ pub fn write(id: ShmId, pos: u64, data: &[u8], pool: &mut dyn Pool) -> Result<us
 /// Set the file's size (`ftruncate`, `O_TRUNC`): pages wholly past the
 /// new end leave the cache (the caller unmaps them from every address
 /// space: Linux's `truncate_pagecache`), the tail of a partial last page
-/// is zeroed. `EFBIG` past [`MAX_FILE_SIZE`].
+/// is zeroed (also for the same size). `EFBIG` past [`MAX_FILE_SIZE`].
 pub fn truncate(id: ShmId, size: u64, pool: &mut dyn Pool) -> Result<(), Errno> {
     if size > MAX_FILE_SIZE {
         return Err(Errno::EFBIG);
     }
     let old = shm::file_size(id).ok_or(Errno::EINVAL)?;
-    if size < old {
+    // `<=`: a truncation to the same size still zeroes the tail of the
+    // last page (what a shared mapping stored past the end), as Linux's
+    // shmem_setattr does for `newsize <= oldsize`.
+    if size <= old {
         let mut gone = [0u64; 32];
         let mut n = 0;
         let mut more = alloc::vec::Vec::new();

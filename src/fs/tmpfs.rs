@@ -410,8 +410,9 @@ impl Tmpfs {
     }
 
     /// Remove the name `name` from `dir`. `dir_wanted`: rmdir (the name
-    /// must be an empty directory: `ENOTDIR`, `ENOTEMPTY`) or unlink (it
-    /// must not be a directory: `EISDIR`). Returns the page cache object
+    /// must be an empty directory: `ENOTDIR`, `ENOTEMPTY`; "." `EINVAL`,
+    /// ".." `ENOTEMPTY`, "" (the root) `EBUSY`) or unlink (it must not be
+    /// a directory: `EISDIR`). Returns the page cache object
     /// to release if the inode died.
     pub fn remove(
         &mut self,
@@ -423,7 +424,9 @@ impl Tmpfs {
         if dir_wanted {
             match name {
                 b"." => return Err(Errno::EINVAL),
-                b".." | b"" => return Err(Errno::ENOTEMPTY),
+                b".." => return Err(Errno::ENOTEMPTY),
+                // The root itself (Linux's do_rmdir: LAST_ROOT).
+                b"" => return Err(Errno::EBUSY),
                 _ => {}
             }
         } else if name == b"." || name == b".." || name.is_empty() {
@@ -594,13 +597,15 @@ impl Tmpfs {
                 return Err(Errno::ENOTEMPTY);
             }
             let dn = self.get(d).ok_or(Errno::ENOENT)?;
+            // Linux's order (vfs_rename): the file types (may_delete),
+            // then a mount point, then the fs's emptiness check.
             match (&dn.node, src_dir) {
+                (Node::Dir { .. }, false) => return Err(Errno::EISDIR),
+                (_, true) if !dn.is_dir() => return Err(Errno::ENOTDIR),
+                (Node::Dir { mount: Some(_), .. }, _) => return Err(Errno::EBUSY),
                 (Node::Dir { entries, .. }, true) if !entries.is_empty() => {
                     return Err(Errno::ENOTEMPTY)
                 }
-                (Node::Dir { mount: Some(_), .. }, _) => return Err(Errno::EBUSY),
-                (Node::Dir { .. }, false) => return Err(Errno::EISDIR),
-                (_, true) if !dn.is_dir() => return Err(Errno::ENOTDIR),
                 _ => {}
             }
         } else if self.get(ndir).is_some_and(|d| d.nlink == 0) {

@@ -21,13 +21,33 @@ pub fn image_regions(
     ]
 }
 
-/// How the kernel reaches a device's registers (see [`place_io`]).
+/// Most separate device mappings the kernel keeps (GIC parts, console,
+/// interrupt controllers: a handful on every board).
+pub const MAX_IO_MAPS: usize = 32;
+
+/// The kernel's device-register VA area (Linux's `ioremap` space): each
+/// device the kernel drives gets its pages mapped on demand (Device,
+/// kernel read-write, never executable), packed page by page from the
+/// area's base; a range already mapped is reused. Nothing else of the
+/// physical map is mapped: which physical ranges may be mapped at all is
+/// the caller's rule (never RAM: `bootinfo::devices`).
+#[derive(Clone, Copy, Debug)]
+pub struct IoSpace {
+    base: u64,
+    size: u64,
+    used: u64,
+    /// (pa, len, va) of each mapping made, page-aligned.
+    maps: [(u64, u64, u64); MAX_IO_MAPS],
+    n: usize,
+}
+
+/// Where [`IoSpace::place`] puts a device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IoPlacement {
-    /// Inside the board's device window, which is mapped already.
-    Window { va: u64 },
-    /// Map `len` bytes of `map_pa` at `map_va` (Device, kernel only); the
-    /// registers are then at `va`.
+    /// Already mapped: the registers are at `va`.
+    Mapped { va: u64 },
+    /// Map `len` bytes of `map_pa` at `map_va`, then [`IoSpace::record`];
+    /// the registers are then at `va`.
     Map {
         va: u64,
         map_va: u64,
@@ -36,60 +56,96 @@ pub enum IoPlacement {
     },
 }
 
-/// Where a device whose page-aligned physical range is `range` and whose
-/// registers start at `pa` is seen by the kernel: through the device
-/// window (`window`: pa, size, va) if the range lies inside it, else
-/// mapped at `io_va` (a window of `io_size` bytes kept for such devices,
-/// e.g. a console UART outside the board's window). `None` if it fits
-/// neither.
-pub fn place_io(
-    window: (u64, u64, u64),
-    io_va: u64,
-    io_size: u64,
-    range: (u64, u64),
-    pa: u64,
-) -> Option<IoPlacement> {
-    let (wpa, wsize, wva) = window;
-    let (start, end) = range;
-    if end <= start || pa < start || pa >= end {
-        return None;
+const IO_PAGE: u64 = 4096;
+
+impl IoSpace {
+    pub const fn new(base: u64, size: u64) -> IoSpace {
+        IoSpace {
+            base,
+            size,
+            used: 0,
+            maps: [(0, 0, 0); MAX_IO_MAPS],
+            n: 0,
+        }
     }
-    if start >= wpa && end - wpa <= wsize {
-        return Some(IoPlacement::Window {
-            va: wva + (pa - wpa),
-        });
+
+    /// The area `(base, size)`.
+    pub fn area(&self) -> (u64, u64) {
+        (self.base, self.size)
     }
-    (end - start <= io_size).then_some(IoPlacement::Map {
-        va: io_va + (pa - start),
-        map_va: io_va,
-        map_pa: start,
-        len: end - start,
-    })
+
+    /// The mappings made so far: (pa, len, va).
+    pub fn maps(&self) -> &[(u64, u64, u64)] {
+        &self.maps[..self.n]
+    }
+
+    /// Where the registers `[pa, pa + len)` are or would be: inside an
+    /// existing mapping, else at the next free pages. `None` for an empty
+    /// or wrapping range, or when the area or the table is full.
+    pub fn place(&self, pa: u64, len: u64) -> Option<IoPlacement> {
+        let end = pa.checked_add(len)?;
+        if len == 0 {
+            return None;
+        }
+        if let Some(&(mpa, mlen, mva)) = self
+            .maps()
+            .iter()
+            .find(|&&(mpa, mlen, _)| mpa <= pa && end <= mpa + mlen)
+        {
+            let _ = mlen;
+            return Some(IoPlacement::Mapped {
+                va: mva + (pa - mpa),
+            });
+        }
+        let map_pa = pa & !(IO_PAGE - 1);
+        let map_end = end.checked_add(IO_PAGE - 1)? & !(IO_PAGE - 1);
+        let mlen = map_end - map_pa;
+        if self.n == MAX_IO_MAPS || mlen > self.size - self.used {
+            return None;
+        }
+        let map_va = self.base + self.used;
+        Some(IoPlacement::Map {
+            va: map_va + (pa - map_pa),
+            map_va,
+            map_pa,
+            len: mlen,
+        })
+    }
+
+    /// Record a mapping [`place`](Self::place) proposed and the caller made.
+    pub fn record(&mut self, map_pa: u64, len: u64, map_va: u64) {
+        if self.n < MAX_IO_MAPS && map_va == self.base + self.used {
+            self.maps[self.n] = (map_pa, len, map_va);
+            self.n += 1;
+            self.used += len;
+        }
+    }
 }
 
-/// Make a device's registers reachable in the kernel `table`: placed by
-/// [`place_io`], mapped (Device, kernel read-write, never executable) when
-/// they lie outside the device window. The registers' VA, or `None` when
-/// they fit nowhere or the mapping fails (no table memory, overlap).
+/// Make the registers `[pa, pa + len)` reachable in the kernel `table`
+/// through `space` (see [`IoSpace`]): their VA, or `None` when they fit
+/// nowhere or the mapping fails (no table memory).
 pub fn map_io<F: crate::mm::pagetable::Format, E: crate::mm::pagetable::TableEnv<F>>(
     table: &crate::mm::pagetable::Table<F>,
     env: &mut E,
-    window: (u64, u64, u64),
-    io: (u64, u64),
-    range: (u64, u64),
+    space: &mut IoSpace,
     pa: u64,
+    len: u64,
 ) -> Option<u64> {
-    match place_io(window, io.0, io.1, range, pa)? {
-        IoPlacement::Window { va } => Some(va),
+    match space.place(pa, len)? {
+        IoPlacement::Mapped { va } => Some(va),
         IoPlacement::Map {
             va,
             map_va,
             map_pa,
             len,
-        } => table
-            .map(env, map_va, map_pa, len, MapAttrs::kernel_device())
-            .ok()
-            .map(|_| va),
+        } => {
+            table
+                .map(env, map_va, map_pa, len, MapAttrs::kernel_device())
+                .ok()?;
+            space.record(map_pa, len, map_va);
+            Some(va)
+        }
     }
 }
 
@@ -102,8 +158,6 @@ pub struct KernelLayout {
     /// RAM covered by the linear map (capped at the window size).
     pub ram_size: u64,
     pub linear_base: u64,
-    pub device_pa: u64,
-    pub device_size: u64,
 }
 
 impl KernelLayout {
@@ -145,73 +199,60 @@ mod tests {
         ram_base: 0x4000_0000,
         ram_size: 0x2000_0000,
         linear_base: 0x8000_0000,
-        device_pa: 0x0800_0000,
-        device_size: 0x300_0000,
     };
 
     #[test]
-    fn io_inside_the_window_or_mapped_apart() {
-        let w = (0x0800_0000, 0x300_0000, 0xF000_0000);
-        // QEMU virt's PL011: inside the window, no new mapping.
-        assert_eq!(
-            place_io(
-                w,
-                0xFE00_0000,
-                1 << 20,
-                (0x0900_0000, 0x0900_1000),
-                0x0900_0000
-            ),
-            Some(IoPlacement::Window { va: 0xF100_0000 })
-        );
-        // The Pi 3 mini UART: its page mapped at the I/O window, the
+    fn io_space_packs_pages_and_reuses_mappings() {
+        let mut io = IoSpace::new(0xF000_0000, 0x10_0000);
+        // The Pi 3 mini UART: its page mapped at the area's base, the
         // registers 0x40 into it.
+        let p = io.place(0x3f21_5040, 0x40).unwrap();
         assert_eq!(
-            place_io(
-                w,
-                0xFE00_0000,
-                1 << 20,
-                (0x3f21_5000, 0x3f21_6000),
-                0x3f21_5040
-            ),
-            Some(IoPlacement::Map {
-                va: 0xFE00_0040,
-                map_va: 0xFE00_0000,
+            p,
+            IoPlacement::Map {
+                va: 0xF000_0040,
+                map_va: 0xF000_0000,
                 map_pa: 0x3f21_5000,
                 len: 0x1000
+            }
+        );
+        io.record(0x3f21_5000, 0x1000, 0xF000_0000);
+        // The same page again: no new mapping.
+        assert_eq!(
+            io.place(0x3f21_5000, 0x20),
+            Some(IoPlacement::Mapped { va: 0xF000_0000 })
+        );
+        // A GICv2 distributor + CPU interface straddling pages: next pages.
+        assert_eq!(
+            io.place(0x0800_0800, 0x1000),
+            Some(IoPlacement::Map {
+                va: 0xF000_1800,
+                map_va: 0xF000_1000,
+                map_pa: 0x0800_0000,
+                len: 0x2000
             })
         );
-        // Straddling the window's end: mapped apart.
-        assert!(matches!(
-            place_io(
-                w,
-                0xFE00_0000,
-                1 << 20,
-                (0x0AFF_F000, 0x0B00_1000),
-                0x0AFF_F000
-            ),
-            Some(IoPlacement::Map { .. })
-        ));
-        // Too large for the I/O window, or pa outside its own range.
-        assert_eq!(
-            place_io(
-                w,
-                0xFE00_0000,
-                0x1000,
-                (0x1000_0000, 0x1000_2000),
-                0x1000_0000
-            ),
-            None
-        );
-        assert_eq!(
-            place_io(
-                w,
-                0xFE00_0000,
-                1 << 20,
-                (0x1000_0000, 0x1000_1000),
-                0x1000_1000
-            ),
-            None
-        );
+        // A record that does not match the proposal is ignored.
+        io.record(0x0800_0000, 0x2000, 0xF000_5000);
+        assert_eq!(io.maps().len(), 1);
+        // Too large for what is left, empty, wrapping.
+        assert_eq!(io.place(0x1000_0000, 0x10_0000), None);
+        assert_eq!(io.place(0x1000_0000, 0), None);
+        assert_eq!(io.place(u64::MAX - 10, 0x100), None);
+        // Full table.
+        let mut io = IoSpace::new(0, 1 << 30);
+        for i in 0..MAX_IO_MAPS as u64 {
+            match io.place(i << 20, 8).unwrap() {
+                IoPlacement::Map {
+                    map_va,
+                    map_pa,
+                    len,
+                    ..
+                } => io.record(map_pa, len, map_va),
+                p => panic!("{p:?}"),
+            }
+        }
+        assert_eq!(io.place(0x7000_0000, 8), None);
     }
 
     #[test]

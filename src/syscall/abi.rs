@@ -47,6 +47,10 @@ pub enum Sys {
     SchedYield,
     /// nanosleep with the 32-bit `timespec` on ARM, 64-bit on AArch64.
     Nanosleep,
+    /// clock_nanosleep with the ABI's native `timespec`.
+    ClockNanosleep,
+    /// ARM's `clock_nanosleep_time64`.
+    ClockNanosleep64,
     /// clock_gettime with the ABI's native `timespec` (32-bit on ARM).
     ClockGettime,
     /// ARM's `clock_gettime64` (64-bit `timespec`).
@@ -238,6 +242,7 @@ pub const ARM_EABI: &[(usize, Sys)] = &[
     (248, Sys::ExitGroup),
     (256, Sys::SetTidAddress),
     (263, Sys::ClockGettime),
+    (265, Sys::ClockNanosleep),
     (268, Sys::Tgkill),
     (322, Sys::OpenAt),
     (323, Sys::MkdirAt),
@@ -256,6 +261,7 @@ pub const ARM_EABI: &[(usize, Sys)] = &[
     (390, Sys::Mlock2),
     (397, Sys::Statx),
     (403, Sys::ClockGettime64),
+    (407, Sys::ClockNanosleep64),
     (414, Sys::PpollTime64),
     (422, Sys::FutexTime64),
     (439, Sys::FaccessAt2),
@@ -305,6 +311,7 @@ pub const AARCH64: &[(usize, Sys)] = &[
     (102, Sys::Getitimer),
     (103, Sys::Setitimer),
     (113, Sys::ClockGettime),
+    (115, Sys::ClockNanosleep),
     (124, Sys::SchedYield),
     (129, Sys::Kill),
     (131, Sys::Tgkill),
@@ -443,6 +450,8 @@ mod tests {
             ("getpgid", 132, Sys::Getpgid),
             ("sched_yield", 158, Sys::SchedYield),
             ("nanosleep", 162, Sys::Nanosleep),
+            ("clock_nanosleep", 265, Sys::ClockNanosleep),
+            ("clock_nanosleep_time64", 407, Sys::ClockNanosleep64),
             ("rt_sigreturn", 173, Sys::RtSigreturn),
             ("rt_sigaction", 174, Sys::RtSigaction),
             ("rt_sigprocmask", 175, Sys::RtSigprocmask),
@@ -542,6 +551,7 @@ mod tests {
             ("madvise", 233, Sys::Madvise),
             ("futex", 98, Sys::Futex),
             ("nanosleep", 101, Sys::Nanosleep),
+            ("clock_nanosleep", 115, Sys::ClockNanosleep),
             ("getitimer", 102, Sys::Getitimer),
             ("setitimer", 103, Sys::Setitimer),
             ("clock_gettime", 113, Sys::ClockGettime),

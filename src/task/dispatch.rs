@@ -148,6 +148,8 @@ impl Task {
             | Sys::Tgkill
             | Sys::SchedYield
             | Sys::Nanosleep
+            | Sys::ClockNanosleep
+            | Sys::ClockNanosleep64
             | Sys::ClockGettime
             | Sys::ClockGettime64
             | Sys::GetId

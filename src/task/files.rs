@@ -39,6 +39,8 @@ const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | FASYNC;
 /// writes are cut to this.
 const MAX_RW_COUNT: usize = 0x7FFF_F000;
 
+use super::procfs::ProcFile;
+
 /// An open file (Linux's open file description, by kind).
 pub enum Open {
     Console,
@@ -57,8 +59,9 @@ pub enum Open {
         ino: crate::fs::tmpfs::Ino,
         obj: Option<crate::mm::shm::ShmId>,
     },
-    /// `/proc/meminfo`: generated at each read.
-    Meminfo,
+    /// A generated `/proc` file (`/proc/meminfo`, `/proc/iomem`, a
+    /// property under `/proc/device-tree`): made at each read.
+    Generated(ProcFile),
     /// `/proc/<pid>/maps`: generated at each read from that process's
     /// address space (as Linux's seq_file does), read from the position.
     ProcMaps {
@@ -173,7 +176,7 @@ impl File {
                 ino: *ino,
                 dev: crate::fs::ROOT_DEV,
             },
-            Open::Inode { obj: None, .. } | Open::ProcMaps { .. } | Open::Meminfo => {
+            Open::Inode { obj: None, .. } | Open::ProcMaps { .. } | Open::Generated(_) => {
                 FdKind::File { readable: true }
             }
             Open::Pipe(end) => FdKind::File {
@@ -235,7 +238,7 @@ pub fn poll_mask(open: &Open, console_in: bool) -> u16 {
         | Open::DevNull
         | Open::Inode { .. }
         | Open::ProcMaps { .. }
-        | Open::Meminfo => DEFAULT,
+        | Open::Generated(_) => DEFAULT,
         Open::Pipe(end) => {
             let p = end.pipe.lock();
             if end.write {
@@ -381,8 +384,8 @@ impl Task {
                 if acc != mm_args::O_RDONLY {
                     return Err(Errno::EACCES);
                 }
-                if p == "/proc/meminfo" {
-                    Open::Meminfo
+                if let Some(g) = super::procfs::ProcFile::open(&p) {
+                    Open::Generated(g?)
                 } else {
                     let pid = proc_maps_pid(&p, self.pid).ok_or(Errno::ENOENT)?;
                     Open::ProcMaps { pid }
@@ -491,7 +494,7 @@ impl Task {
                 let f = f.clone();
                 return self.driver_write(&f, buf, len);
             }
-            Open::ProcMaps { .. } | Open::Meminfo => return Err(Errno::EBADF),
+            Open::ProcMaps { .. } | Open::Generated(_) => return Err(Errno::EBADF),
             Open::Inode { .. } => {
                 self.access_ok(buf, len)?;
                 let f = f.clone();
@@ -631,7 +634,7 @@ impl Task {
         len: usize,
     ) -> Result<usize, Errno> {
         let f = self.fd(fd)?.clone();
-        if !matches!(f.open(), Open::ProcMaps { .. } | Open::Meminfo) {
+        if !matches!(f.open(), Open::ProcMaps { .. } | Open::Generated(_)) {
             return Err(Errno::EBADF);
         }
         let pos = f.pos();
@@ -673,8 +676,8 @@ impl Task {
                 self.access_ok(buf, len)?;
                 return self.file_rw(&f, false, buf, len.min(MAX_RW_COUNT));
             }
-            Open::Meminfo => {
-                let text = meminfo_text()?;
+            Open::Generated(g) => {
+                let text = g.text()?;
                 return self.read_generated(fd, &text, buf, len);
             }
             Open::DevNull => Src::Nothing,
@@ -941,7 +944,7 @@ impl Task {
             // SEEK_SET and SEEK_CUR only.
             Open::ProcMaps { .. }
             | Open::Inode { obj: None, .. }
-            | Open::Meminfo
+            | Open::Generated(_)
             | Open::Driver { .. } => None,
         };
         let new = match (whence, size) {

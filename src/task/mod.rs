@@ -17,6 +17,7 @@ mod memory;
 mod paths;
 pub mod pipe;
 pub mod process;
+pub mod procfs;
 #[cfg(target_os = "none")]
 pub mod sched;
 mod shared;

@@ -27,8 +27,8 @@ fn proc_meta(path: &str, own: u32, follow: bool) -> Option<Meta> {
     if rest.is_empty() {
         return Some(dir(1));
     }
-    if rest == "meminfo" {
-        return Some(Meta::simple(stat::PROC_DEV, 3, S_IFREG | 0o444, (0, 0), 1));
+    if let Some(m) = super::procfs::meta(path) {
+        return Some(m);
     }
     let (first, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let pid = if first == "self" {
@@ -181,7 +181,16 @@ impl Task {
             Open::ProcMaps { pid, .. } => {
                 proc_meta("/proc/self/maps", *pid, true).ok_or(Errno::ENOENT)
             }
-            Open::Meminfo => proc_meta("/proc/meminfo", self.pid, true).ok_or(Errno::ENOENT),
+            Open::Generated(g) => {
+                let path: &str = match g {
+                    super::procfs::ProcFile::Meminfo => "/proc/meminfo",
+                    super::procfs::ProcFile::Iomem => "/proc/iomem",
+                    super::procfs::ProcFile::DtProp { .. } => {
+                        return Ok(Meta::simple(stat::PROC_DEV, 5, S_IFREG | 0o444, (0, 0), 1))
+                    }
+                };
+                proc_meta(path, self.pid, true).ok_or(Errno::ENOENT)
+            }
             Open::Pipe(end) => {
                 let ino = end.pipe.lock().ino;
                 Ok(Meta::simple(

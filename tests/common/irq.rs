@@ -116,3 +116,140 @@ pub fn aarch64(cpus: &[String]) {
         b.expect("ArchRev 3");
     }
 }
+
+/// A Raspberry Pi model in QEMU, booted directly (`-kernel`) with its
+/// Debian device tree.
+pub struct Pi {
+    pub machine: &'static str,
+    /// `-cpu`, if the machine's default is not the one wanted.
+    pub cpu: Option<&'static str>,
+    /// Under tests/data/dtb/.
+    pub dtb: &'static str,
+    /// The device tree's console is QEMU's second `-serial` (the Pi 3's
+    /// mini UART), not the first (the PL011).
+    pub second_serial: bool,
+    /// The console UART's receive interrupt as the kernel numbers
+    /// ARMCTRL interrupts (32 + 32 * bank + bit): the PL011 is `<2 25>`
+    /// in the tree (GPU IRQ 57, BCM2835 ARM Peripherals 7.5), 121; the
+    /// mini UART `<1 29>` (GPU IRQ 29, "aux_int"), 93.
+    pub rx_irq: u32,
+    /// "arm" or "aarch64": which Linux oracle of the user program.
+    pub arch: &'static str,
+}
+
+/// The ARM local peripherals of BCM2836/7 (QA7_rev3.4: base 0x4000_0000)
+/// and the ARMCTRL registers (BCM2835 ARM Peripherals 7.5: bus
+/// 0x7E00_B200, at CPU 0x3F00_B200 on BCM2836/7 through /soc's ranges).
+pub const BCM_LOCAL: u64 = 0x4000_0000;
+pub const BCM_ARMCTRL: u64 = 0x3f00_b200;
+/// The virtual timer's bit in the local IRQ source register (QA7 4.10:
+/// bit 3 CNTVIRQ; Linux's LOCAL_IRQ_CNTVIRQ).
+pub const BCM_CNTVIRQ: u32 = 3;
+
+/// The QEMU command line booting `pi` with `append` (`-m 1G`, as the
+/// boards have).
+pub fn pi_command(pi: &Pi, append: &str) -> Command {
+    let out = super::out_dir();
+    let image = out.join("Image");
+    assert!(
+        image.exists(),
+        "{} missing: run ./qemu-run.sh build",
+        image.display()
+    );
+    let dtb = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/dtb")
+        .join(pi.dtb);
+    let qemu = std::env::var("ARMMU_QEMU").unwrap_or_else(|_| "qemu-system-arm".into());
+    let mut cmd = Command::new(qemu);
+    cmd.args(["-M", pi.machine, "-m", "1G"]);
+    if let Some(c) = pi.cpu {
+        cmd.args(["-cpu", c]);
+    }
+    cmd.args(["-display", "none", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"]);
+    if pi.second_serial {
+        cmd.args(["-serial", "null", "-serial", "stdio"]);
+    } else {
+        cmd.args(["-serial", "stdio"]);
+    }
+    cmd.arg("-kernel").arg(&image).arg("-dtb").arg(&dtb);
+    if !append.is_empty() {
+        cmd.args(["-append", append]);
+    }
+    cmd
+}
+
+/// On a Raspberry Pi (no GIC): the virtual timer's interrupt taken
+/// through the BCM2836 local controller with IRQs masked (the boot
+/// self-test line, checked like the GIC's: a 1 ms deadline at QEMU's
+/// 62.5 MHz, taken no earlier), the console's receive interrupt routed
+/// through the ARMCTRL controller, and `/bin/preempt`, which hangs
+/// unless the timer interrupt preempts a process that never makes a
+/// system call, printing what Linux printed.
+///
+/// Under `-icount shift=0` (guest time follows executed instructions):
+/// the raspi machines always have four vCPUs, and the three secondaries
+/// spin in QEMU's boot stub (a `wfe` loop on their mailboxes) as host
+/// threads of their own; on a loaded host the boot CPU's thread is
+/// starved and, with guest time following the host clock, a 100 ms
+/// window of the program can pass with no instruction run in it (seen:
+/// "0 calls, 235910256 ns" at load average 4 on 2 cores).
+pub fn raspberry_pi(pi: &Pi) {
+    let mut cmd = pi_command(pi, "rdinit=/bin/preempt");
+    cmd.args(["-icount", "shift=0"]);
+    let b = run(cmd, 90);
+    assert!(!b.has("irq: FAILED"), "{}", b.log);
+    assert!(!b.has("running without interrupts"), "{}", b.log);
+    let line = b.line("irq: BCM2836");
+    let head = format!(
+        "irq: BCM2836 l1-intc at {BCM_LOCAL:#010x} (core 0), armctrl-ic at {BCM_ARMCTRL:#010x}; timer PPI {BCM_CNTVIRQ} fired after "
+    );
+    let rest = line
+        .strip_prefix(&head)
+        .unwrap_or_else(|| panic!("{line:?} does not start with {head:?}\n{}", b.log));
+    let (ticks, tail) = rest.split_once(' ').unwrap();
+    let ticks: u64 = ticks.parse().unwrap();
+    let want = format!("ticks (deadline {TICKS_PER_MS} at 62.5 MHz), ");
+    assert!(tail.starts_with(&want), "{line}");
+    assert!(tail.ends_with(" wfi with IRQs masked"), "{line}");
+    assert!(ticks >= TICKS_PER_MS, "fired before the deadline: {line}");
+    assert!(ticks < 500 * TICKS_PER_MS, "{line}");
+    b.expect("irq: timer CNTVIRQ (l1-intc source 3) from the device tree");
+    b.expect(&format!(
+        "console: UART receive interrupt INTID {}",
+        pi.rx_irq
+    ));
+    let text = super::processes::oracle_text("preempt", pi.arch);
+    let want = super::processes::expected_lines(text);
+    super::processes::expect_in_order(&b, &want);
+    super::expect_no_leak(&b);
+    b.expect_status(super::processes::expected_status(text));
+}
+
+/// Console input on a Raspberry Pi by the UART's receive interrupt
+/// through the ARMCTRL controller: busybox sh (as tests/common/tty.rs
+/// boots it) reads a typed command line and runs it; `exit 3` is QEMU's
+/// status. Skipped without the busybox initramfs.
+pub fn raspberry_pi_console_input(pi: &Pi) {
+    let Some(cpio) = super::tty::busybox_cpio(pi.arch) else {
+        return;
+    };
+    let mut cmd = pi_command(pi, "rdinit=/bin/sh");
+    cmd.arg("-initrd").arg(cpio);
+    let mut s = super::tty::Session::spawn(cmd);
+    s.expect(b"/ # ", 60);
+    let log = s.log();
+    assert!(
+        log.contains(&format!(
+            "console: UART receive interrupt INTID {}",
+            pi.rx_irq
+        )),
+        "{log}"
+    );
+    s.send(b"echo rx $((40+2))\r");
+    s.expect(b"\r\nrx 42\r\n", 30);
+    s.expect(b"/ # ", 30);
+    s.send(b"exit 3\r");
+    let (status, log) = s.finish(30);
+    assert_eq!(status, Some(3), "{log}");
+}

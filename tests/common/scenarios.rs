@@ -50,7 +50,7 @@ pub fn mmap_semantics_programs(a: &Arch) {
         ("mmap_errno", 15),
         ("policy", 8),
         // Checked against Debian's Linux 6.1 (armmp, arm64) under QEMU.
-        ("linux_semantics", 40),
+        ("linux_semantics", 46),
     ] {
         let b = boot(a.cpu, None, &format!("rdinit=/bin/{prog}"), 60);
         if prog == "mmap_errno" {

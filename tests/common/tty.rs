@@ -53,8 +53,13 @@ impl Session {
             .arg(out.join("Image"))
             .arg("-initrd")
             .arg(cpio)
-            .args(["-append", append])
-            .stdin(Stdio::piped())
+            .args(["-append", append]);
+        Session::spawn(cmd)
+    }
+
+    /// Run a prepared QEMU command line with its serial port on stdio.
+    pub fn spawn(mut cmd: Command) -> Session {
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("start qemu");
@@ -192,13 +197,16 @@ pub fn shell_session(extra: &str, cpu: &str, arch: &str) {
 
     // Canonical mode: the kernel echoes and erases (DEL: "\b \b").
     s.send(b"read -p 'name? ' x; echo \"[$x]\"\r");
-    s.expect(b"name? ", 30);
+    // The prompt `read` prints on the line after the command's echo
+    // (which contains "name? " too: matching that would type into the
+    // shell's own raw-mode line editor, before it restored the terminal).
+    s.expect(b"\r\nname? ", 30);
     s.send(b"abcx\x7fd\r");
     s.expect(b"abcx\x08 \x08d\r\n[abcd]\r\n", 30);
     s.expect(PROMPT, 30);
     // ^U kills the line, erasing each character (ECHOKE).
     s.send(b"read -p 'kill? ' y; echo \"<$y>\"\r");
-    s.expect(b"kill? ", 30);
+    s.expect(b"\r\nkill? ", 30);
     s.send(b"zzz\x15abc\r");
     s.expect(b"zzz\x08 \x08\x08 \x08\x08 \x08abc\r\n<abc>\r\n", 30);
     s.expect(PROMPT, 30);

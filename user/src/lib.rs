@@ -47,6 +47,8 @@ pub mod sys {
         pub const OPENAT: usize = 322;
         /// `clock_gettime` with the 32-bit `struct timespec`.
         pub const CLOCK_GETTIME: usize = 263;
+        /// `clock_nanosleep` with the 32-bit `struct timespec`.
+        pub const CLOCK_NANOSLEEP: usize = 265;
         /// ARM private syscall `set_tls` (`__ARM_NR_BASE + 5`).
         pub const ARM_SET_TLS: usize = 0xf0005;
 
@@ -112,6 +114,7 @@ pub mod sys {
         pub const MPROTECT: usize = 226;
         pub const MADVISE: usize = 233;
         pub const CLOCK_GETTIME: usize = 113;
+        pub const CLOCK_NANOSLEEP: usize = 115;
 
         // Processes and signals. No fork, vfork, alarm, pause, getpgrp or mkdir here:
         // clone, setitimer, rt_sigsuspend, getpgid(0) and mkdirat stand in.
@@ -703,6 +706,23 @@ pub fn clock_gettime_ns(clock: u32) -> Result<u64, i32> {
     // SAFETY: the kernel writes one struct timespec into `ts`, which is large enough.
     decode(unsafe { syscall2(sys::CLOCK_GETTIME, clock as usize, ts.as_mut_ptr() as usize) })?;
     Ok(ts[0] as u64 * 1_000_000_000 + ts[1] as u64)
+}
+
+/// `clock_nanosleep(clock, flags, {sec, nsec}, NULL)` (the ABI's native
+/// `struct timespec`: two C longs).
+pub fn clock_nanosleep(clock: u32, flags: u32, sec: isize, nsec: isize) -> Result<(), i32> {
+    let ts = [sec, nsec];
+    // SAFETY: the kernel reads one struct timespec from `ts`; no `rem`.
+    decode(unsafe {
+        syscall4(
+            sys::CLOCK_NANOSLEEP,
+            clock as usize,
+            flags as usize,
+            ts.as_ptr() as usize,
+            0,
+        )
+    })
+    .map(|_| ())
 }
 
 /// The counter frequency CNTFRQ in Hz.

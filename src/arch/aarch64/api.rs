@@ -15,9 +15,8 @@ pub fn summary() -> Summary {
     Summary {
         image_va: mmu::IMAGE_VA,
         image_size: l.image_size,
-        device_pa: l.device_pa,
-        device_size: l.device_size,
-        device_va: mmu::DEVICE_VA,
+        io_va: mmu::IO_VA,
+        io_size: mmu::IO_SIZE,
     }
 }
 
@@ -75,4 +74,9 @@ pub fn run_task(
 
 pub fn exit(code: u32, psci: Option<PsciConduit>) -> ! {
     power::exit(code, psci)
+}
+
+/// Map device registers for the kernel: see [`mmu::ioremap`].
+pub fn ioremap(pa: u64, len: u64) -> Option<u64> {
+    mmu::ioremap(pa, len)
 }

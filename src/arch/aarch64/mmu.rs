@@ -7,8 +7,7 @@
 //! | 0xFFFF_FF80_0000_0000..                   | linear map of RAM (TTBR1)    |
 //! | 0xFFFF_FFC0_0000_0000..+16 MiB            | kernel image + BSS           |
 //! | 0xFFFF_FFD0_0000_0000..                   | self-test window             |
-//! | 0xFFFF_FFE0_0000_0000..                   | board device window          |
-//! | 0xFFFF_FFF0_0000_0000..+16 MiB            | devices outside the window   |
+//! | 0xFFFF_FFE0_0000_0000..+64 GiB            | device registers, on demand  |
 
 use super::format::Table;
 use crate::mm::frame::FrameAllocator;
@@ -18,11 +17,10 @@ pub const LINEAR_BASE: u64 = 0xFFFF_FF80_0000_0000;
 pub const LINEAR_MAX: u64 = 64 << 30;
 pub const IMAGE_VA: u64 = 0xFFFF_FFC0_0000_0000;
 pub const TEST_VA: u64 = 0xFFFF_FFD0_0000_0000;
-pub const DEVICE_VA: u64 = 0xFFFF_FFE0_0000_0000;
-/// Device registers outside the board's window (the console UART where
-/// the device tree puts it): `IO_SIZE` bytes from here.
-pub const IO_VA: u64 = 0xFFFF_FFF0_0000_0000;
-pub const IO_SIZE: u64 = 0x0100_0000;
+/// Device registers the kernel drives (console, GIC, ...), mapped on
+/// demand ([`ioremap`]): `IO_SIZE` bytes from here.
+pub const IO_VA: u64 = 0xFFFF_FFE0_0000_0000;
+pub const IO_SIZE: u64 = 0x0000_0010_0000_0000;
 pub const USER_TOP: u64 = 0x0000_0080_0000_0000;
 
 pub use crate::mm::layout::KernelLayout as Layout;
@@ -203,4 +201,30 @@ mod hw {
             &mut self.mm.frames
         }
     }
+}
+
+/// The kernel's device-register area.
+pub static IO: spin::Mutex<crate::mm::layout::IoSpace> =
+    spin::Mutex::new(crate::mm::layout::IoSpace::new(IO_VA, IO_SIZE));
+
+/// Map device registers `[pa, pa + len)` for the kernel (Device, RW, XN)
+/// and return their VA (Linux's `ioremap`). Never RAM: `None` if the
+/// pages touch a RAM bank or reserved range (`bootinfo::devices`) or the
+/// linear map, if the area is full, or before the kernel table exists.
+#[cfg(target_arch = "aarch64")]
+pub fn ioremap(pa: u64, len: u64) -> Option<u64> {
+    let end = pa.checked_add(len)?;
+    let (ps, pe) = (pa & !0xfff, end.checked_add(0xfff)? & !0xfff);
+    if layout().is_ram(ps) || layout().is_ram(pe - 1) {
+        return None;
+    }
+    if crate::bootinfo::devices::DEVICES
+        .lock()
+        .ram_overlap(ps, pe)
+        .is_some()
+    {
+        return None;
+    }
+    let table = KERNEL_TABLE.get()?;
+    with_mm(|mm| crate::mm::layout::map_io(table, &mut HwEnv { mm }, &mut IO.lock(), pa, len))
 }

@@ -2,9 +2,7 @@
 //! DTB's facts, switch to them, hand over to the neutral kernel.
 
 use super::format::{Table, Vmsa64};
-use super::mmu::{
-    self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
-};
+use super::mmu::{self, HwEnv, Layout, Mm, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX};
 use crate::bootinfo::BootInfo;
 use crate::mm::memtype::MapAttrs;
 use crate::{console, kprintln};
@@ -42,7 +40,6 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
             sym(&__image_end),
         )
     };
-    let (dev_pa, dev_end) = crate::board::KERNEL_DEVICE_WINDOW;
     mmu::set_layout(Layout {
         image_pa,
         image_size: end - start,
@@ -50,8 +47,6 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
         ram_base: info.ram_base,
         ram_size: info.ram_size.min(LINEAR_MAX),
         linear_base: LINEAR_BASE,
-        device_pa: dev_pa,
-        device_size: dev_end - dev_pa,
     });
     crate::mm::heap::init();
     let frames = info.boot_frames(LINEAR_MAX, dtb_pa, image_pa + (end - start));
@@ -84,17 +79,8 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
                 MapAttrs::kernel_data(),
             )
             .expect("map linear RAM");
-        table
-            .map(
-                &mut env,
-                DEVICE_VA,
-                l.device_pa,
-                l.device_size,
-                MapAttrs::kernel_device(),
-            )
-            .expect("map device window");
     });
-    let console_va = map_console(&table, &info);
+    let console_va = map_console(&info);
     // Switch TTBR1 to the kernel table: it maps the running image to the
     // same pages with the same type, so the switch is seamless; TTBR0 walks
     // are disabled (EPD0) until a task runs. TCR/MAIR through aarch64-cpu.
@@ -121,22 +107,14 @@ pub extern "C" fn aarch64_entry(dtb_pa: u64, image_pa: u64) -> ! {
     crate::kernel::main(&info, image_pa)
 }
 
-/// Map the console UART: through the device window if it lies inside,
-/// else its pages at [`mmu::IO_VA`]. Its registers' VA (None: no console,
-/// or it cannot be mapped, and the kernel stays silent).
-fn map_console(table: &Table, info: &BootInfo) -> Option<u64> {
+/// Map the console UART's registers (on demand, [`mmu::ioremap`]). Their
+/// VA (None: no console, or it cannot be mapped, and the kernel stays
+/// silent).
+fn map_console(info: &BootInfo) -> Option<u64> {
     let c = info.console?;
-    let l = mmu::layout();
-    mmu::with_mm(|mm| {
-        crate::mm::layout::map_io(
-            table,
-            &mut HwEnv { mm },
-            (l.device_pa, l.device_size, DEVICE_VA),
-            (mmu::IO_VA, mmu::IO_SIZE),
-            c.map_range(),
-            c.pa,
-        )
-    })
+    let (s, e) = c.map_range();
+    let va = mmu::ioremap(s, e.checked_sub(s)?)?;
+    va.checked_add(c.pa.checked_sub(s)?)
 }
 
 fn read_dtb(dtb_pa: u64) -> BootInfo {

@@ -11,8 +11,7 @@
 //! | 0x8000_0000..0xBFFF_FFFF  | linear map of RAM (up to 1 GiB), XN   |
 //! | 0xC000_0000..0xC07F_FFFF  | kernel image + BSS (8 MiB window)     |
 //! | 0xE000_0000..0xEFFF_FFFF  | self-test and alias window            |
-//! | 0xF000_0000..             | board device window, Device, XN       |
-//! | 0xFE00_0000..0xFEFF_FFFF  | devices outside the window (console)  |
+//! | 0xF000_0000..0xFEFF_FFFF  | device registers mapped on demand     |
 
 use super::format::Table;
 use super::l2alloc::L2Alloc;
@@ -23,11 +22,10 @@ pub const LINEAR_MAX: u32 = 0x4000_0000;
 pub const IMAGE_VA: u32 = 0xC000_0000;
 pub const TEST_VA: u32 = 0xE000_0000;
 pub const TEST_VA_END: u32 = 0xF000_0000;
-pub const DEVICE_VA: u32 = 0xF000_0000;
-/// Device registers outside the board's window (the console UART where
-/// the device tree puts it): `IO_SIZE` bytes from here.
-pub const IO_VA: u32 = 0xFE00_0000;
-pub const IO_SIZE: u32 = 0x0100_0000;
+/// Device registers the kernel drives (console, GIC, ...), mapped on
+/// demand ([`ioremap`]): `IO_SIZE` bytes from here.
+pub const IO_VA: u32 = 0xF000_0000;
+pub const IO_SIZE: u32 = 0x0F00_0000;
 /// First address of the kernel half (TTBCR.N = 1).
 pub const KERNEL_SPLIT: u32 = 0x8000_0000;
 
@@ -247,3 +245,30 @@ mod hw {
 
 #[cfg(target_arch = "arm")]
 pub use hw::dcache_line;
+
+/// The kernel's device-register area.
+pub static IO: spin::Mutex<crate::mm::layout::IoSpace> = spin::Mutex::new(
+    crate::mm::layout::IoSpace::new(IO_VA as u64, IO_SIZE as u64),
+);
+
+/// Map device registers `[pa, pa + len)` for the kernel (Device, RW, XN)
+/// and return their VA (Linux's `ioremap`). Never RAM: `None` if the
+/// pages touch a RAM bank or reserved range (`bootinfo::devices`) or the
+/// linear map, if the area is full, or before the kernel table exists.
+#[cfg(target_arch = "arm")]
+pub fn ioremap(pa: u64, len: u64) -> Option<u64> {
+    let end = pa.checked_add(len)?;
+    let (ps, pe) = (pa & !0xfff, end.checked_add(0xfff)? & !0xfff);
+    if layout().is_ram(ps) || layout().is_ram(pe - 1) {
+        return None;
+    }
+    if crate::bootinfo::devices::DEVICES
+        .lock()
+        .ram_overlap(ps, pe)
+        .is_some()
+    {
+        return None;
+    }
+    let table = KERNEL_TABLE.get()?;
+    with_mm(|mm| crate::mm::layout::map_io(table, &mut HwEnv { mm }, &mut IO.lock(), pa, len))
+}

@@ -6,9 +6,7 @@ use super::cp15;
 use super::desc::L2_TABLE_SIZE;
 use super::format::{ShortDescriptor, Table};
 use super::l2alloc::L2Alloc;
-use super::mmu::{
-    self, HwEnv, Layout, Mm, DEVICE_VA, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX,
-};
+use super::mmu::{self, HwEnv, Layout, Mm, IMAGE_VA, KERNEL_SPLIT, LINEAR_BASE, LINEAR_MAX};
 use crate::bootinfo::BootInfo;
 use crate::mm::layout::image_regions;
 use crate::mm::memtype::MapAttrs;
@@ -62,7 +60,6 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
         )
     };
     let image_size = end - start;
-    let (dev_pa, dev_end) = crate::board::KERNEL_DEVICE_WINDOW;
     mmu::set_layout(Layout {
         image_pa: image_pa as u64,
         image_size: image_size as u64,
@@ -70,8 +67,6 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
         ram_base: info.ram_base,
         ram_size: info.ram_size.min(LINEAR_MAX as u64),
         linear_base: LINEAR_BASE as u64,
-        device_pa: dev_pa,
-        device_size: dev_end - dev_pa,
     });
     crate::mm::heap::init();
 
@@ -97,7 +92,7 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     };
     mmu::KERNEL_TABLE.call_once(|| table);
     build_kernel_map(&table, image_pa, [start, text_end, ro_end, end]);
-    let console_va = map_console(&table, &info);
+    let console_va = map_console(&info);
     switch_to_kernel_tables(l1_pa);
 
     if let (Some(c), Some(va)) = (info.console, console_va) {
@@ -110,22 +105,14 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
     crate::kernel::main(&info, image_pa as u64)
 }
 
-/// Map the console UART: through the device window if it lies inside,
-/// else its pages at [`mmu::IO_VA`]. Its registers' VA (None: no console,
-/// or it cannot be mapped, and the kernel stays silent).
-fn map_console(table: &Table, info: &BootInfo) -> Option<u64> {
+/// Map the console UART's registers (on demand, [`mmu::ioremap`]). Their
+/// VA (None: no console, or it cannot be mapped, and the kernel stays
+/// silent).
+fn map_console(info: &BootInfo) -> Option<u64> {
     let c = info.console?;
-    let l = mmu::layout();
-    mmu::with_mm(|mm| {
-        crate::mm::layout::map_io(
-            table,
-            &mut HwEnv { mm },
-            (l.device_pa, l.device_size, DEVICE_VA as u64),
-            (mmu::IO_VA as u64, mmu::IO_SIZE as u64),
-            c.map_range(),
-            c.pa,
-        )
-    })
+    let (s, e) = c.map_range();
+    let va = mmu::ioremap(s, e.checked_sub(s)?)?;
+    va.checked_add(c.pa.checked_sub(s)?)
 }
 
 fn read_dtb(dtb_pa: u32) -> BootInfo {
@@ -156,15 +143,6 @@ fn build_kernel_map(table: &Table, image_pa: u32, [start, text_end, ro_end, end]
                 MapAttrs::kernel_data(),
             )
             .expect("map linear RAM");
-        table
-            .map(
-                &mut env,
-                DEVICE_VA as u64,
-                l.device_pa,
-                l.device_size,
-                MapAttrs::kernel_device(),
-            )
-            .expect("map device window");
     });
 }
 

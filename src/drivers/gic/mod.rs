@@ -7,19 +7,16 @@
 //! nothing here needs them unmasked. An interrupt is either taken from
 //! user mode (the IRQ vector from USR/EL0), or the idle loop waits with
 //! `arch::current::timer::idle_wait()` (WFI wakes on a pending interrupt
-//! even while masked) and then polls [`acknowledge`].
+//! even while masked) and then polls [`Gic::acknowledge`].
 //!
-//! Usage: [`init`] once after the MMU is up (the GIC must lie in the
-//! kernel's device window, mapped as Device memory), then [`enable`],
-//! [`acknowledge`], [`end_of_interrupt`]. [`init`] already enables the
-//! virtual timer's PPI ([`GicInfo::timer_irq`]).
+//! Usage: through [`crate::drivers::irq`], which calls [`init`] once
+//! after the MMU is up (the GIC's registers mapped on demand by
+//! `ioremap`, Device memory) and keeps the [`Gic`]: [`Gic::enable`],
+//! [`Gic::acknowledge`], [`Gic::end_of_interrupt`]. [`init`] already
+//! enables the virtual timer's PPI ([`GicInfo::timer_irq`]).
 
-#[cfg(target_os = "none")]
-mod boot;
 pub mod v2;
 pub mod v3;
-#[cfg(target_os = "none")]
-pub use boot::boot;
 
 use crate::dtb::{Fdt, Node};
 
@@ -140,7 +137,7 @@ pub const fn decode_iar(iar: u32, version: Version) -> Option<u32> {
     }
 }
 
-/// The kernel's device window: `size` bytes of device PAs from `pa`,
+/// A fixed window (tests): `size` bytes of device PAs from `pa`,
 /// mapped as Device memory at `va`.
 #[derive(Clone, Copy, Debug)]
 pub struct Window {
@@ -149,9 +146,27 @@ pub struct Window {
     pub va: u64,
 }
 
-impl Window {
+/// How the driver reaches its registers: a kernel VA for a physical range.
+pub trait IoMap {
+    fn va_of(&self, pa: u64, len: u64) -> Result<usize, &'static str>;
+}
+
+/// The kernel's on-demand device mappings (`api::ioremap`).
+#[cfg(target_os = "none")]
+struct Ioremap;
+
+#[cfg(target_os = "none")]
+impl IoMap for Ioremap {
+    fn va_of(&self, pa: u64, len: u64) -> Result<usize, &'static str> {
+        let va = crate::arch::current::api::ioremap(pa, len)
+            .ok_or("GIC registers cannot be mapped (RAM, or no room)")?;
+        usize::try_from(va).map_err(|_| "GIC VA does not fit")
+    }
+}
+
+impl IoMap for Window {
     /// The kernel VA of [pa, pa + len), which must lie in the window.
-    pub fn va_of(&self, pa: u64, len: u64) -> Result<usize, &'static str> {
+    fn va_of(&self, pa: u64, len: u64) -> Result<usize, &'static str> {
         let off = pa
             .checked_sub(self.pa)
             .ok_or("GIC registers below the kernel's device window")?;
@@ -206,11 +221,11 @@ impl Gic {
     /// initialise it and enable the virtual timer's PPI.
     ///
     /// # Safety
-    /// `window` describes a live mapping of device PAs as Device memory,
-    /// kept for the kernel's lifetime, and nothing else drives this GIC.
+    /// `window` gives live mappings of device PAs as Device memory, kept
+    /// for the kernel's lifetime, and nothing else drives this GIC.
     pub unsafe fn bring_up(
         desc: &GicDesc,
-        window: &Window,
+        window: &dyn IoMap,
         mpidr: u64,
     ) -> Result<(Gic, GicInfo), &'static str> {
         let timer_irq = desc.timer_irq.unwrap_or(VIRT_TIMER_PPI_DEFAULT);
@@ -328,57 +343,17 @@ impl Gic {
     }
 }
 
-static GIC: spin::Once<(Gic, GicInfo)> = spin::Once::new();
-
-/// Find the GIC in `dtb`, map it through the kernel's device window,
-/// initialise it and enable the virtual timer's PPI. Once: a second call
-/// returns the first one's result if it succeeded.
+/// Find the GIC in `dtb`, map its registers (`api::ioremap`),
+/// initialise it and enable the virtual timer's PPI. Called once, by
+/// [`crate::drivers::irq::init`], which keeps the result.
 #[cfg(target_os = "none")]
-pub fn init(dtb: &[u8]) -> Result<GicInfo, &'static str> {
-    if let Some((_, i)) = GIC.get() {
-        return Ok(*i);
-    }
+pub fn init(dtb: &[u8]) -> Result<(Gic, GicInfo), &'static str> {
     let desc = probe(dtb)?;
-    let s = crate::arch::current::api::summary();
-    let window = Window {
-        pa: s.device_pa,
-        size: s.device_size,
-        va: s.device_va,
-    };
-    #[cfg(target_arch = "aarch64")]
-    let mpidr = crate::arch::aarch64::gicv3_cpuif::mpidr();
-    #[cfg(not(target_arch = "aarch64"))]
-    let mpidr = 0;
-    // SAFETY: the arch's kernel table maps the device window as Device
-    // memory for the kernel's lifetime (start.rs), and this driver is the
-    // only one touching the GIC.
-    let (gic, info) = unsafe { Gic::bring_up(&desc, &window, mpidr)? };
-    Ok(GIC.call_once(|| (gic, info)).1)
-}
-
-/// The GIC [`init`] brought up, if any.
-pub fn info() -> Option<&'static GicInfo> {
-    GIC.get().map(|(_, i)| i)
-}
-
-/// Enable `irq` (level-sensitive, to this CPU). Err without a GIC or
-/// for an INTID the distributor does not have.
-pub fn enable(irq: u32) -> Result<(), &'static str> {
-    GIC.get().ok_or("no GIC")?.0.enable(irq)
-}
-
-/// The INTID of the highest-priority pending interrupt, now active;
-/// `None` if nothing is pending (spurious 1023) or there is no GIC.
-pub fn acknowledge() -> Option<u32> {
-    GIC.get()?.0.acknowledge()
-}
-
-/// End an interrupt [`acknowledge`] returned (see
-/// [`Gic::end_of_interrupt`] for level-sensitive sources).
-pub fn end_of_interrupt(irq: u32) {
-    if let Some((g, _)) = GIC.get() {
-        g.end_of_interrupt(irq)
-    }
+    let mpidr = crate::arch::mpidr();
+    // SAFETY: `Ioremap` maps the GIC's registers as Device memory for the
+    // kernel's lifetime (never unmapped), and this driver is the only one
+    // touching the GIC (irq::init calls this once).
+    unsafe { Gic::bring_up(&desc, &Ioremap, mpidr) }
 }
 
 /// "62.5 MHz": a frequency in MHz with up to 6 decimals, trailing zeros

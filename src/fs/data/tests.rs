@@ -167,3 +167,100 @@ fn read_with_stops_at_a_short_sink() {
     assert_eq!(calls, 1);
     shm::remove_user(id, &mut |pa| pool.release(pa));
 }
+
+static LONG: [u8; 5000] = {
+    let mut a = [0u8; 5000];
+    let mut i = 0;
+    while i < 5000 {
+        a[i] = (i % 251) as u8 + 1;
+        i += 1;
+    }
+    a
+};
+
+#[test]
+fn a_read_is_short_at_the_end_of_the_file() {
+    // read(2): fewer bytes than requested "because we were close to
+    // end-of-file"; the count returned is what is left after `pos`.
+    let mut pool = FakePool::default();
+    let id = shm::create_file(SRC).unwrap();
+    let mut b = [0xEE_u8; 100];
+    assert_eq!(read(id, 10, &mut b, &mut pool), Ok(SRC.len() - 10));
+    assert_eq!(&b[..SRC.len() - 10], &SRC[10..]);
+    assert!(b[SRC.len() - 10..].iter().all(|&c| c == 0xEE), "untouched");
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+fn a_read_across_a_page_boundary_from_the_middle_of_a_page() {
+    // From the source (nothing cached), then from the cache: the same
+    // bytes, in order (read(2) returns the file's bytes from `pos`).
+    let mut pool = FakePool::default();
+    let id = shm::create_file(&LONG).unwrap();
+    let mut b = vec![0u8; 5000];
+    assert_eq!(read(id, 100, &mut b, &mut pool), Ok(4900));
+    assert_eq!(&b[..4900], &LONG[100..]);
+    // Page 0 into the cache (a one-byte write of the byte it has).
+    assert_eq!(write(id, 0, &LONG[..1], &mut pool), Ok(1));
+    assert_eq!(write(id, 4096, &LONG[4096..4097], &mut pool), Ok(1));
+    let mut b = vec![0u8; 5000];
+    assert_eq!(read(id, 100, &mut b, &mut pool), Ok(4900));
+    assert_eq!(&b[..4900], &LONG[100..]);
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn the_64_bit_limit_is_linux_max_lfs_filesize() {
+    // 64-bit Linux: MAX_LFS_FILESIZE = LLONG_MAX (include/linux/fs.h),
+    // tmpfs's s_maxbytes; truncate(2) refuses only a length "larger than
+    // the maximum file size" (EFBIG). 16 TiB (past the 32-bit limit,
+    // ULONG_MAX << PAGE_SHIFT) is a valid size on a 64-bit kernel.
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"").unwrap();
+    assert_eq!(truncate(id, 1 << 44, &mut pool), Ok(()));
+    assert_eq!(shm::file_size(id), Some(1 << 44));
+    assert_eq!(truncate(id, i64::MAX as u64, &mut pool), Ok(()));
+    assert_eq!(shm::file_size(id), Some(i64::MAX as u64));
+    assert_eq!(truncate(id, 0, &mut pool), Ok(()));
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+fn a_truncation_drops_every_page_past_the_end() {
+    // truncate(2): "the extra data is lost": every page of a 40-page file
+    // leaves the cache on a truncation to 0 (more than fit the stack list).
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"").unwrap();
+    let data = vec![0x5A_u8; 40 * 4096];
+    assert_eq!(write(id, 0, &data, &mut pool), Ok(data.len()));
+    assert_eq!(pool.frames.len(), 40);
+    truncate(id, 0, &mut pool).unwrap();
+    assert!(pool.frames.is_empty());
+    assert_eq!(shm::file_size(id), Some(0));
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}
+
+#[test]
+fn a_truncation_to_the_same_size_zeroes_the_tail_of_the_last_page() {
+    // mmap(2): bytes a shared mapping stores past the end of the file in
+    // its last page are not part of the file. Linux's tmpfs truncates the
+    // page cache for a new size <= the old one (mm/shmem.c shmem_setattr:
+    // `if (newsize <= oldsize)` -> shmem_truncate_range(inode, newsize,
+    // -1), which zeroes the partial page past newsize), so after
+    // ftruncate(fd, st_size) they read as zero when the file grows again.
+    let mut pool = FakePool::default();
+    let id = shm::create_file(b"").unwrap();
+    assert_eq!(write(id, 0, &[1; 100], &mut pool), Ok(100));
+    let pa = shm::page(id, 0).unwrap();
+    pool.bytes(pa)[200] = 0xAA; // a store through a MAP_SHARED mapping
+    truncate(id, 100, &mut pool).unwrap();
+    assert_eq!(pool.bytes(pa)[200], 0);
+    truncate(id, 300, &mut pool).unwrap();
+    let c = content(id, &mut pool);
+    assert!(
+        c[100..].iter().all(|&b| b == 0),
+        "the extended part reads as null bytes"
+    );
+    shm::remove_user(id, &mut |pa| pool.release(pa));
+}

@@ -259,3 +259,151 @@ fn mount_points_split_the_walk() {
     assert_eq!(f.mount_split(ROOT, b"/d/x"), None);
     assert_eq!(f.remove(ROOT, b"proc", true, T0), Err(Errno::EBUSY));
 }
+
+#[test]
+fn split_last_keeps_the_directory_part_and_notes_a_trailing_slash() {
+    // path_resolution(7): trailing slashes name the same file (mkdir(2)
+    // "mkdir a/" makes a); the directory part keeps its slash, so "/x"
+    // stays absolute.
+    assert_eq!(split_last(b"a/b"), (&b"a/"[..], &b"b"[..], false));
+    assert_eq!(split_last(b"a/b//"), (&b"a/"[..], &b"b"[..], true));
+    assert_eq!(split_last(b"/x"), (&b"/"[..], &b"x"[..], false));
+    assert_eq!(split_last(b"x/"), (&b""[..], &b"x"[..], true));
+    let mut f = fs();
+    let d = mkdir(&mut f, b"/d");
+    assert_eq!(f.walk_parent(d, b"/x"), Ok((ROOT, &b"x"[..])), "absolute");
+    assert_eq!(f.walk_parent(ROOT, b"/d/new/"), Ok((d, &b"new"[..])));
+}
+
+#[test]
+fn dot_dotdot_and_the_root_itself_are_taken_names() {
+    // mkdir(2) EEXIST "pathname already exists": ".", ".." and "/" (whose
+    // last component is empty) always exist.
+    let mut f = fs();
+    let d = mkdir(&mut f, b"/d");
+    for name in [&b"."[..], b"..", b""] {
+        assert_eq!(
+            f.create(d, name, 0o755, New::Dir, (0, 0), T0),
+            Err(Errno::EEXIST),
+            "{name:?}"
+        );
+    }
+    let (r, n) = f.walk_parent(ROOT, b"/").unwrap();
+    assert_eq!(
+        f.create(r, n, 0o755, New::Dir, (0, 0), T0),
+        Err(Errno::EEXIST)
+    );
+    // Live inodes: the root, d.
+    assert_eq!(f.count(), 2);
+    touch(&mut f, b"/d/x");
+    assert_eq!(f.count(), 3);
+    assert_eq!(f.slots(), 3);
+}
+
+#[test]
+fn rmdir_and_unlink_of_the_root_itself() {
+    // rmdir(2) EBUSY: "pathname ... is the root directory of the calling
+    // process" (fs/namei.c do_rmdir: LAST_ROOT -> -EBUSY); unlink(2) of
+    // "/": EISDIR (do_unlinkat: a last component that is not a plain name
+    // -> -EISDIR). "/" reaches here as the empty last component.
+    let mut f = fs();
+    let (r, n) = f.walk_parent(ROOT, b"/").unwrap();
+    assert_eq!(n, b"");
+    assert_eq!(f.remove(r, n, true, T0), Err(Errno::EBUSY));
+    assert_eq!(f.remove(r, n, false, T0), Err(Errno::EISDIR));
+    let d = mkdir(&mut f, b"/d");
+    assert_eq!(f.remove(d, b"..", false, T0), Err(Errno::EISDIR));
+    assert_eq!(f.remove(d, b".", false, T0), Err(Errno::EISDIR));
+    assert_eq!(f.count(), 2, "nothing removed");
+}
+
+#[test]
+fn rename_onto_a_mount_point() {
+    // rename(2) EBUSY: newpath "is in use by the system (for example as a
+    // mount point)"; Linux's vfs_rename checks the file types first
+    // (may_delete: a non-directory onto a directory is EISDIR), then
+    // is_local_mountpoint (EBUSY).
+    let mut f = fs();
+    let p = mkdir(&mut f, b"/proc");
+    f.set_mount(p, Mount::Proc).unwrap();
+    mkdir(&mut f, b"/empty");
+    touch(&mut f, b"/file");
+    assert_eq!(
+        f.rename(ROOT, b"empty", ROOT, b"proc", T0),
+        Err(Errno::EBUSY)
+    );
+    assert_eq!(
+        f.rename(ROOT, b"file", ROOT, b"proc", T0),
+        Err(Errno::EISDIR)
+    );
+    assert_eq!(f.walk(ROOT, b"/proc", true), Ok(p));
+    assert_eq!(f.mount_of(p), Some(Mount::Proc));
+}
+
+#[test]
+fn the_last_name_of_an_open_file_is_kept_for_proc_maps() {
+    // proc(5), /proc/pid/maps: "If the pathname has been unlinked, the
+    // pseudo-path is followed by (deleted)": the path it had is kept when
+    // its last name goes.
+    let mut f = fs();
+    mkdir(&mut f, b"/d");
+    let x = touch(&mut f, b"/d/x");
+    f.opened(x).unwrap();
+    f.link(x, ROOT, b"y", T0).unwrap();
+    assert_eq!(f.remove(ROOT, b"y", false, T0), Ok(None));
+    assert_eq!(
+        f.path_of(x).unwrap().as_deref(),
+        Some("/d/x"),
+        "a name is left"
+    );
+    let d = f.walk(ROOT, b"/d", true).unwrap();
+    assert_eq!(f.remove(d, b"x", false, T0), Ok(None));
+    assert_eq!(f.get(x).unwrap().gone_path.as_deref(), Some("/d/x"));
+    assert_eq!(f.closed(x), Some(0));
+}
+
+#[test]
+fn a_directory_replacing_an_empty_one_keeps_the_link_counts() {
+    // A directory's link count is 2 + its subdirectories (each one's
+    // ".."; mm/shmem.c: inc_nlink(dir) on mkdir, and in shmem_rename2 a
+    // replaced directory's ".." leaves new_dir: drop_nlink). /a/sub
+    // replacing /e: the root still has two subdirectories, a has none.
+    let mut f = fs();
+    let a = mkdir(&mut f, b"/a");
+    let sub = mkdir(&mut f, b"/a/sub");
+    let e = mkdir(&mut f, b"/e");
+    assert_eq!(f.get(ROOT).unwrap().nlink, 4);
+    assert_eq!(f.get(a).unwrap().nlink, 3);
+    assert_eq!(f.rename(a, b"sub", ROOT, b"e", T0), Ok(None));
+    assert_eq!(f.get(ROOT).unwrap().nlink, 4);
+    assert_eq!(f.get(a).unwrap().nlink, 2);
+    assert_eq!(f.get(sub).unwrap().nlink, 2);
+    assert!(f.get(e).is_none(), "the replaced directory is gone");
+    assert_eq!(f.walk(ROOT, b"/e/..", true), Ok(ROOT));
+}
+
+#[test]
+fn find_obj_names_the_inode_of_a_page_cache_object() {
+    // /proc/<pid>/maps names a mapped file by the inode whose page cache
+    // the mapping's object is (Linux: vma->vm_file -> f_inode).
+    let mut f = fs();
+    let (d, n) = f.walk_parent(ROOT, b"/a").unwrap();
+    let a = f.create(d, n, 0o644, New::Reg(41), (0, 0), T0).unwrap();
+    let (d, n) = f.walk_parent(ROOT, b"/b").unwrap();
+    let b = f.create(d, n, 0o644, New::Reg(42), (0, 0), T0).unwrap();
+    assert_eq!(f.find_obj(42), Some(b));
+    assert_eq!(f.find_obj(41), Some(a));
+    assert_eq!(f.find_obj(43), None);
+}
+
+#[test]
+fn a_path_deeper_than_path_max_is_enametoolong() {
+    // getcwd(3): ENAMETOOLONG when the absolute path exceeds PATH_MAX
+    // (4096) bytes; 5000 levels of one-letter names are 10000 bytes.
+    let mut f = fs();
+    let mut dir = ROOT;
+    for _ in 0..5000 {
+        dir = f.create(dir, b"a", 0o755, New::Dir, (0, 0), T0).unwrap();
+    }
+    assert_eq!(f.path_of(dir), Err(Errno::ENAMETOOLONG));
+}

@@ -94,3 +94,77 @@ fn a_shrink_inside_a_page_cuts_that_page_s_source() {
     assert_eq!(source_page(id, 0).len(), 60, "growing brings no byte back");
     remove_user(id, &mut |_| {});
 }
+
+// madvise(2) MADV_REMOVE: "Free up a given range of pages and its
+// associated backing store ... Subsequent accesses in the specified
+// address range will see bytes containing zero." (tmpfs: a hole.)
+
+#[test]
+fn take_page_hands_over_the_frame_it_held() {
+    let id = create().unwrap();
+    page_or_insert(id, 1, &mut |_| Ok(0x7000)).unwrap();
+    assert_eq!(take_page(id, 0), None, "never touched");
+    assert_eq!(take_page(id, 1), Some(0x7000));
+    assert_eq!(page(id, 1), None, "a hole now");
+    assert_eq!(take_page(id, 1), None, "only once");
+    assert_eq!(take_page(id, 5), None, "past the array");
+    remove_user(id, &mut |_| panic!("nothing left to drop"));
+}
+
+#[test]
+fn punching_anonymous_memory_or_a_file_past_its_source_leaves_a_hole() {
+    let id = create().unwrap();
+    page_or_insert(id, 0, &mut |_| Ok(0x5000)).unwrap();
+    let no_alloc = &mut || -> Result<u64, Errno> { panic!("no page is needed for a hole") };
+    assert_eq!(punch_page(id, 0, no_alloc), Ok(Some(0x5000)));
+    assert_eq!(punch_page(id, 0, no_alloc), Ok(None));
+    assert_eq!(punch_page(id, 3, no_alloc), Ok(None));
+    assert_eq!(cached_pages(id), 0);
+    remove_user(id, &mut |_| {});
+    // A file whose source ends exactly at page 1, grown to 3 pages: pages
+    // 1 and 2 have no source bytes to come back from.
+    let f = create_file(&SRC[..4096]).unwrap();
+    set_file_size(f, 3 * 4096, &mut |_| {}).unwrap();
+    page_or_insert(f, 1, &mut |_| Ok(0x8000)).unwrap();
+    page_or_insert(f, 2, &mut |_| Ok(0x9000)).unwrap();
+    assert_eq!(punch_page(f, 1, no_alloc), Ok(Some(0x8000)));
+    assert_eq!(punch_page(f, 2, no_alloc), Ok(Some(0x9000)));
+    assert_eq!(page(f, 1), None);
+    assert_eq!(page(f, 2), None);
+    remove_user(f, &mut |_| {});
+}
+
+#[test]
+fn punching_a_page_a_source_would_refill_puts_a_zeroed_page_there() {
+    // Never cached: the hole must not read as the source again.
+    let f = create_file(&SRC).unwrap();
+    assert_eq!(punch_page(f, 1, &mut || Ok(0xA000)), Ok(None));
+    assert_eq!(page(f, 1), Some(0xA000));
+    // Cached: the old frame is handed back, the zeroed one takes its place.
+    page_or_insert(f, 0, &mut |_| Ok(0xB000)).unwrap();
+    assert_eq!(punch_page(f, 0, &mut || Ok(0xC000)), Ok(Some(0xB000)));
+    assert_eq!(page(f, 0), Some(0xC000));
+    // No memory for the zeroed page: nothing changes.
+    assert_eq!(
+        punch_page(f, 0, &mut || Err(Errno::ENOMEM)),
+        Err(Errno::ENOMEM)
+    );
+    assert_eq!(page(f, 0), Some(0xC000));
+    let mut dropped = vec![];
+    remove_user(f, &mut |pa| dropped.push(pa));
+    dropped.sort();
+    assert_eq!(dropped, [0xA000, 0xC000]);
+}
+
+#[test]
+fn a_page_the_array_cannot_index_is_enomem_before_any_frame_is_taken() {
+    // Room in the page array is made before the frame is allocated, so a
+    // failure leaves nothing to give back (ENOMEM, object unchanged).
+    let id = create().unwrap();
+    assert_eq!(
+        page_or_insert(id, 1 << 61, &mut |_| panic!("no frame before room")),
+        Err(Errno::ENOMEM)
+    );
+    assert_eq!(cached_pages(id), 0);
+    remove_user(id, &mut |_| {});
+}

@@ -61,6 +61,7 @@ fn main(_args: armmu_user::Args) -> i32 {
     image_pages_come_back_from_the_file();
     overcommit();
     mremap_keeps_data();
+    clock_nanosleep_rules();
     finish()
 }
 
@@ -359,4 +360,53 @@ fn mremap_keeps_data() {
     if let Ok(x) = blocker {
         let _ = munmap(x, PAGE);
     }
+}
+
+/// clock_nanosleep(2): `EOPNOTSUPP` for CLOCK_THREAD_CPUTIME_ID (what
+/// Linux 6.1 answers; the man page's `EINVAL` is older), `EINVAL` for an
+/// unknown clock or a `tv_nsec` out of range; an absolute deadline already past
+/// returns at once; relative and absolute sleeps last at least what was
+/// asked (CLOCK_MONOTONIC).
+fn clock_nanosleep_rules() {
+    use armmu_user::{clock_gettime_ns, clock_nanosleep};
+    const MONOTONIC: u32 = 1;
+    const THREAD_CPUTIME: u32 = 3;
+    const TIMER_ABSTIME: u32 = 1;
+    let r = clock_nanosleep(THREAD_CPUTIME, 0, 0, 1000);
+    check_detail(
+        "clock_nanosleep(CLOCK_THREAD_CPUTIME_ID): EOPNOTSUPP",
+        r == Err(EOPNOTSUPP),
+        format_args!("{r:?}"),
+    );
+    check(
+        "clock_nanosleep(clock 99): EINVAL",
+        clock_nanosleep(99, 0, 0, 1000) == Err(EINVAL),
+    );
+    check(
+        "clock_nanosleep(tv_nsec 1000000000): EINVAL",
+        clock_nanosleep(MONOTONIC, 0, 0, 1_000_000_000) == Err(EINVAL),
+    );
+    check(
+        "clock_nanosleep(TIMER_ABSTIME, 0): returns at once with 0",
+        clock_nanosleep(MONOTONIC, TIMER_ABSTIME, 0, 0).is_ok(),
+    );
+    let t0 = clock_gettime_ns(MONOTONIC).unwrap_or(0);
+    let r = clock_nanosleep(MONOTONIC, 0, 0, 20_000_000);
+    let t1 = clock_gettime_ns(MONOTONIC).unwrap_or(0);
+    check(
+        "clock_nanosleep 20 ms (relative) lasts at least 20 ms",
+        r.is_ok() && t1 >= t0 + 20_000_000,
+    );
+    let target = t1 + 20_000_000;
+    let r = clock_nanosleep(
+        MONOTONIC,
+        TIMER_ABSTIME,
+        (target / 1_000_000_000) as isize,
+        (target % 1_000_000_000) as isize,
+    );
+    let t2 = clock_gettime_ns(MONOTONIC).unwrap_or(0);
+    check(
+        "clock_nanosleep to now + 20 ms (TIMER_ABSTIME) ends after it",
+        r.is_ok() && t2 >= target,
+    );
 }

@@ -1,21 +1,26 @@
 //! Bring-up from the boot flow and the interrupt-path self-test, with
 //! IRQs masked throughout.
 
-use super::{acknowledge, end_of_interrupt, init, GicInfo, Mhz, SPIN_LIMIT};
+use super::{ack as acknowledge, eoi as end_of_interrupt, init, ChipInfo, IrqInfo};
 use crate::arch::current::timer;
 use crate::bootinfo::BootInfo;
+use crate::drivers::bcm2836;
+use crate::drivers::gic::{Mhz, SPIN_LIMIT};
 use crate::kprintln;
 
-/// Initialise the GIC from the boot DTB and prove the interrupt path.
-/// Returns the number of failed checks (0 also when there is no GIC: the
+/// The boot DTB. It stays reserved in RAM: read through the linear map
+/// (initrd_slice serves any RAM range).
+fn dtb_of(info: &BootInfo) -> Option<&'static [u8]> {
+    let pa = info.dtb_pa?;
+    crate::arch::current::api::initrd_slice(pa, pa + info.dtb_size as u64)
+}
+
+/// Initialise the interrupt controller from the boot DTB and prove the
+/// interrupt path. Returns the number of failed checks (0 also when there
+/// is no controller: the
 /// kernel then runs without interrupts, as the log says).
 pub fn boot(info: &BootInfo) -> u32 {
-    let dtb = info.dtb_pa.and_then(|pa| {
-        // The DTB stays reserved in RAM: read it through the linear map
-        // (initrd_slice serves any RAM range).
-        crate::arch::current::api::initrd_slice(pa, pa + info.dtb_size as u64)
-    });
-    let Some(dtb) = dtb else {
+    let Some(dtb) = dtb_of(info) else {
         kprintln!("irq: no device tree: running without interrupts");
         return 0;
     };
@@ -28,10 +33,11 @@ pub fn boot(info: &BootInfo) -> u32 {
     }
 }
 
-/// The virtual timer's interrupt through the GIC, with IRQs masked:
-/// first by polling (the PPI must be pending at the CPU interface once
-/// CNTVCT passes the deadline), then by WFI (it must wake the CPU).
-fn selftest(gi: &GicInfo) -> u32 {
+/// The virtual timer's interrupt through the controller, with IRQs
+/// masked: first by polling (it must be pending at the GIC's CPU
+/// interface, or in the BCM2836 local controller's IRQ source register,
+/// once CNTVCT passes the deadline), then by WFI (it must wake the CPU).
+fn selftest(gi: &IrqInfo) -> u32 {
     let fail = |what: core::fmt::Arguments| {
         timer::stop();
         kprintln!("irq: FAILED: {what}");
@@ -67,7 +73,7 @@ fn selftest(gi: &GicInfo) -> u32 {
     }
     if got != Some(gi.timer_irq) {
         return fail(format_args!(
-            "timer PPI {} not pending at the GIC after its deadline (acknowledge: {got:?})",
+            "timer PPI {} not pending at the interrupt controller after its deadline (acknowledge: {got:?})",
             gi.timer_irq
         ));
     }
@@ -117,10 +123,38 @@ fn selftest(gi: &GicInfo) -> u32 {
         at - start,
         Mhz(freq)
     );
-    kprintln!(
-        "irq: {} interrupt IDs, ArchRev {}, timer INTID from the {src}",
-        gi.lines,
-        gi.arch_rev
-    );
+    match &gi.chip {
+        ChipInfo::Gic(g) => kprintln!(
+            "irq: {} interrupt IDs, ArchRev {}, timer INTID from the {src}",
+            g.lines,
+            g.arch_rev
+        ),
+        ChipInfo::Bcm2836(b) => {
+            let name = bcm2836::TIMER_NAMES
+                .get(gi.timer_irq as usize)
+                .copied()
+                .unwrap_or("?");
+            kprintln!(
+                "irq: timer {name} (l1-intc source {}) from the {src}; peripherals {}",
+                gi.timer_irq,
+                if b.armctrl_pa.is_some() {
+                    "through the armctrl-ic (l1-intc source 8, GPU interrupt)"
+                } else {
+                    "unreachable (no armctrl-ic)"
+                }
+            );
+        }
+    }
     0
+}
+
+/// The console UART's receive interrupt: what the boot information read
+/// (a GIC's three cells), else its node's `interrupts` through its
+/// interrupt parent (the Pi's ARMCTRL controller: two cells).
+pub fn console_irq(info: &BootInfo) -> Option<u32> {
+    let c = info.console?;
+    if c.irq.is_some() {
+        return c.irq;
+    }
+    super::uart_irq(dtb_of(info)?, c.pa)
 }
