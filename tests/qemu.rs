@@ -539,6 +539,19 @@ fn board_raspi2b() {
     boards::boots("qemu-system-arm", &boards::RASPI2B);
 }
 
+/// The GPIO demo on the Raspberry Pi 2: GPIO 17 through /dev/mem
+/// (tests/common/boards.rs).
+#[test]
+fn gpio_raspi2b() {
+    boards::gpio("qemu-system-arm", &boards::RASPI2B);
+}
+
+/// The GPIO demo on QEMU virt: no BCM2835 GPIO, skipped.
+#[test]
+fn gpio_skipped_on_virt() {
+    boards::gpio_skipped(&cpus()[0]);
+}
+
 #[test]
 fn board_vexpress_a15() {
     boards::boots("qemu-system-arm", &boards::VEXPRESS_A15);

@@ -399,6 +399,19 @@ fn sdcard_raspi3b() {
 fn board_raspi3b() {
     boards::boots("qemu-system-aarch64", &boards::RASPI3B);
 }
+
+/// The GPIO demo on the Raspberry Pi 3: GPIO 17 through /dev/mem
+/// (tests/common/boards.rs).
+#[test]
+fn gpio_raspi3b() {
+    boards::gpio("qemu-system-aarch64", &boards::RASPI3B);
+}
+
+/// The GPIO demo on QEMU virt: no BCM2835 GPIO, skipped.
+#[test]
+fn gpio_skipped_on_virt() {
+    boards::gpio_skipped(&cpus()[0]);
+}
 /// Raspberry Pi 3 B (`-M raspi3b`, Cortex-A53, Debian's
 /// bcm2837-rpi-3-b.dtb, console on the mini UART = QEMU's second serial
 /// port): no GIC; the scheduler's tick through the BCM2836 local

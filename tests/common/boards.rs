@@ -70,12 +70,8 @@ fn has_machine(qemu: &str, machine: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Boot `b` with `qemu` and check it end to end.
-pub fn boots(qemu: &str, b: &Board) {
-    if !has_machine(qemu, b.machine) {
-        eprintln!("{qemu} has no machine {}: skipped", b.machine);
-        return;
-    }
+/// The QEMU command line booting `b` directly with its Debian DTB.
+fn command(qemu: &str, b: &Board) -> Command {
     let image = out_dir().join("Image");
     assert!(
         image.exists(),
@@ -94,7 +90,16 @@ pub fn boots(qemu: &str, b: &Board) {
         .arg(&image)
         .arg("-dtb")
         .arg(&dtb);
-    let r = run(cmd, 60);
+    cmd
+}
+
+/// Boot `b` with `qemu` and check it end to end.
+pub fn boots(qemu: &str, b: &Board) {
+    if !has_machine(qemu, b.machine) {
+        eprintln!("{qemu} has no machine {}: skipped", b.machine);
+        return;
+    }
+    let r = run(command(qemu, b), 60);
     let (node, kind, pa) = b.console;
     r.expect("(from device tree)");
     assert!(
@@ -120,5 +125,89 @@ pub fn boots(qemu: &str, b: &Board) {
     ));
     r.expect("zeroed true pattern true");
     r.expect("task 1 (/init) exited with status 0");
+    r.expect_status(0);
+}
+
+/// The GPIO block of BCM2835/6/7 (BCM2835 ARM Peripherals 6.1): bus
+/// address 0x7E20_0000, at CPU 0x3F20_0000 on BCM2836/7 through /soc's
+/// `ranges` (0x7e000000 -> 0x3f000000 in both Debian DTBs); node
+/// `gpio@7e200000`, `compatible = "brcm,bcm2835-gpio"`.
+pub const GPIO_NODE: &str = "/soc/gpio@7e200000";
+pub const GPIO_PA: u64 = 0x3f20_0000;
+
+/// The lines `/bin/gpio` must print for pin `pin`, from the datasheet
+/// (BCM2835 ARM Peripherals 6.1): GPFSELn = pin / 10 with the pin's 3-bit
+/// field at 3 * (pin % 10), 000 input (every field's reset value), 001
+/// output; GPSETn/GPCLRn/GPLEVn = pin / 32, bit pin % 32; an output's
+/// GPLEV bit is what was last set or cleared.
+pub fn gpio_lines(pin: u32) -> Vec<String> {
+    let (f, shift) = (pin / 10, 3 * (pin % 10));
+    let (n, bit) = (pin / 32, 1u32 << (pin % 32));
+    let out = 1u32 << shift;
+    let b = pin % 32;
+    vec![
+        format!(
+            "gpio: BCM2835 GPIO {GPIO_NODE} at phys {GPIO_PA:#x} (compatible via /proc/device-tree, address from /proc/iomem)"
+        ),
+        format!("gpio: /dev/mem page {GPIO_PA:#x} mapped MAP_SHARED at va "),
+        format!("gpio: GPFSEL{f} = 0x00000000: GPIO{pin} function 000 (input)"),
+        format!(
+            "gpio: GPFSEL{f} <- {out:#010x} (GPIO{pin} output): read back {out:#010x}, function 001 (output); datasheet: {out:#010x} in bits 0-29: ok"
+        ),
+        format!(
+            "gpio: GPSET{n} <- {bit:#010x}: GPLEV{n} = {bit:#010x}, GPIO{pin} high; datasheet: bit {b} = 1 (high): ok"
+        ),
+        format!(
+            "gpio: GPCLR{n} <- {bit:#010x}: GPLEV{n} = 0x00000000, GPIO{pin} low; datasheet: bit {b} = 0 (low): ok"
+        ),
+        format!(
+            "gpio: GPFSEL{f} <- 0x00000000 (GPIO{pin} input again): read back 0x00000000; datasheet: 0x00000000 in bits 0-29, as at the start: ok"
+        ),
+        "gpio: every register read back as the datasheet says, exiting 0".into(),
+        "task 1 (/bin/gpio) exited with status 0".into(),
+    ]
+}
+
+/// The GPIO demo (`user/src/bin/gpio.rs`) as /init on a Raspberry Pi
+/// board: GPIO 17 made an output, set, cleared and given back its
+/// function through /dev/mem, every step as `gpio_lines` says, in order;
+/// status 0. QEMU's GPIO (hw/gpio/bcm2835_gpio.c) resets every GPFSEL
+/// to 0 and keeps GPLEV as the last GPSET/GPCLR.
+pub fn gpio(qemu: &str, b: &Board) {
+    if !has_machine(qemu, b.machine) {
+        eprintln!("{qemu} has no machine {}: skipped", b.machine);
+        return;
+    }
+    let mut cmd = command(qemu, b);
+    cmd.args(["-append", "rdinit=/bin/gpio"]);
+    let r = run(cmd, 60);
+    let lines: Vec<&str> = r
+        .log
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| l.starts_with("gpio: ") || l.starts_with("task 1 "))
+        .collect();
+    let want = gpio_lines(17);
+    assert_eq!(lines.len(), want.len(), "{}", r.log);
+    for (got, want) in lines.iter().zip(&want) {
+        // The mapping's virtual address is the kernel's choice.
+        let same = if want.ends_with(" at va ") {
+            got.starts_with(want.as_str())
+        } else {
+            got == want
+        };
+        assert!(same, "expected {want:?}, got {got:?}\n{}", r.log);
+    }
+    assert!(!r.log.contains("MISMATCH"), "{}", r.log);
+    r.expect_status(0);
+}
+
+/// `/bin/gpio` on QEMU `virt` (no BCM2835 GPIO node): the skip line,
+/// status 0.
+pub fn gpio_skipped(cpu: &str) {
+    let r = super::boot(cpu, None, "rdinit=/bin/gpio", 30);
+    r.expect("gpio: no BCM2835 GPIO: skipped (no /proc/device-tree node compatible with brcm,bcm2835-gpio)");
+    assert!(!r.log.contains("/dev/mem page"), "{}", r.log);
+    r.expect("task 1 (/bin/gpio) exited with status 0");
     r.expect_status(0);
 }
