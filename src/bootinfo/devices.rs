@@ -142,6 +142,18 @@ impl DeviceTable {
         self.resources().iter().filter(|r| r.kind == Kind::Device)
     }
 
+    /// The pages `[pa, pa + len)` covers, if `ioremap` may map them: none
+    /// is RAM by `is_ram` (the linear map) nor touches a RAM bank or
+    /// reserved range of the device tree.
+    pub fn io_pages(&self, pa: u64, len: u64, is_ram: impl Fn(u64) -> bool) -> Option<(u64, u64)> {
+        let end = pa.checked_add(len)?;
+        let (ps, pe) = (pa & !0xfff, end.checked_add(0xfff)? & !0xfff);
+        if pe <= ps || is_ram(ps) || is_ram(pe - 1) || self.ram_overlap(ps, pe).is_some() {
+            return None;
+        }
+        Some((ps, pe))
+    }
+
     /// The first RAM range (bank or reserved) that `[s, e)` overlaps.
     pub fn ram_overlap(&self, s: u64, e: u64) -> Option<(u64, u64)> {
         let banks = self

@@ -1054,7 +1054,7 @@ fn proc_maps_pid(path: &str, own: u32) -> Option<u32> {
 /// A `fmt::Write` into a buffer that grows fallibly (`try_reserve`): no
 /// allocation sized by the number of mappings or the paths may abort the
 /// kernel; one that fails ends the text with an error.
-struct Bounded(Vec<u8>);
+pub(super) struct Bounded(pub(super) Vec<u8>);
 
 impl core::fmt::Write for Bounded {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {

@@ -144,7 +144,7 @@ impl ProcFile {
         match self {
             ProcFile::Meminfo => super::files::meminfo_text(),
             ProcFile::Iomem => {
-                let mut out = Bounded(Vec::new());
+                let mut out = super::files::Bounded(Vec::new());
                 crate::bootinfo::devices::DEVICES
                     .lock()
                     .write_iomem(&mut out)
@@ -171,18 +171,6 @@ impl ProcFile {
                 }
             }
         }
-    }
-}
-
-/// A `fmt::Write` into a Vec that fails instead of aborting when memory
-/// runs out.
-struct Bounded(Vec<u8>);
-
-impl core::fmt::Write for Bounded {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.try_reserve(s.len()).map_err(|_| core::fmt::Error)?;
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
     }
 }
 

@@ -213,18 +213,9 @@ pub static IO: spin::Mutex<crate::mm::layout::IoSpace> =
 /// linear map, if the area is full, or before the kernel table exists.
 #[cfg(target_arch = "aarch64")]
 pub fn ioremap(pa: u64, len: u64) -> Option<u64> {
-    let end = pa.checked_add(len)?;
-    let (ps, pe) = (pa & !0xfff, end.checked_add(0xfff)? & !0xfff);
-    if layout().is_ram(ps) || layout().is_ram(pe - 1) {
-        return None;
-    }
-    if crate::bootinfo::devices::DEVICES
+    crate::bootinfo::devices::DEVICES
         .lock()
-        .ram_overlap(ps, pe)
-        .is_some()
-    {
-        return None;
-    }
+        .io_pages(pa, len, |p| layout().is_ram(p))?;
     let table = KERNEL_TABLE.get()?;
     with_mm(|mm| crate::mm::layout::map_io(table, &mut HwEnv { mm }, &mut IO.lock(), pa, len))
 }

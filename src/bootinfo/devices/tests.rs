@@ -165,6 +165,20 @@ fn vexpress_a15() {
     assert!(find(&t, "dvi-transmitter@39").is_empty());
     assert!(t.ram_overlap(0x1800_0000, 0x1800_1000).is_some());
     assert!(!t.allows(0x1800_0000, 0x1000));
+    // ioremap's pages: whole pages around the range; refused on RAM by
+    // the linear map's word, on a DT RAM range (vram), or when the range
+    // wraps.
+    assert_eq!(
+        t.io_pages(0x1c09_0ff0, 0x20, |_| false),
+        Some((0x1c09_0000, 0x1c09_2000))
+    );
+    assert_eq!(
+        t.io_pages(0x1c09_0000, 0x1000, |p| p >= 0x8000_0000),
+        Some((0x1c09_0000, 0x1c09_1000))
+    );
+    assert_eq!(t.io_pages(0x8000_0000, 0x1000, |p| p >= 0x8000_0000), None);
+    assert_eq!(t.io_pages(0x1800_0000, 0x1000, |_| false), None, "vram");
+    assert_eq!(t.io_pages(u64::MAX - 0x10, 0x20, |_| false), None);
     nothing_on_ram(&t, &ram);
     nothing_on_ram(&t, &[(0x1800_0000, 0x80_0000)]);
 }
