@@ -107,7 +107,7 @@ pub fn new_user_mmu(asid: u8) -> Result<UserMmu, Errno> {
         va_lo: 0,
         va_hi: KERNEL_SPLIT as u64 - 1,
         asid: Some(asid as u16),
-        format: ShortDescriptor { domain: 0 },
+        format: ShortDescriptor::this_cpu(0),
     }))
 }
 
