@@ -33,7 +33,8 @@ pub fn shutdown(code: u32) -> ! {
 pub fn counter() -> u64 {
     #[cfg(target_arch = "arm")]
     {
-        armv7a::cp15::cntvct()
+        // CNTVCT, or the Cortex-A9 global timer (no generic timer there).
+        armv7a::timer::now()
     }
     #[cfg(target_arch = "aarch64")]
     {

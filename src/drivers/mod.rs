@@ -1,5 +1,6 @@
 //! Device drivers (MMIO through `tock-registers`) and the character
 //! devices user space opens under `/dev` ([`chardev`]).
+pub mod a9_global_timer;
 pub mod bcm2835_aux;
 pub mod bcm2836;
 pub mod chardev;

@@ -203,9 +203,13 @@ impl<'a> Auditor<'a> {
     pub fn entry(&mut self, m: &Mapping) {
         let va = m.va;
         self.check(m.ng, Violation::Global { va });
-        self.check(m.pxn, Violation::KernelExecutable { va });
+        // Without the PXN extension (ARMv7-A Cortex-A9) no entry can be
+        // PXN: rule 5 is then kept by the kernel never branching to a
+        // user address, which the auditor cannot see ([`set_no_pxn`]).
+        let pxn = m.pxn || NO_PXN.load(Ordering::Relaxed);
+        self.check(pxn, Violation::KernelExecutable { va });
         self.check(
-            !(m.any_write() && !(m.xn && m.pxn)),
+            !(m.any_write() && !(m.xn && pxn)),
             Violation::WriteExec { va },
         );
         self.check(
@@ -434,6 +438,15 @@ static VIOLATIONS: AtomicUsize = AtomicUsize::new(0);
 pub fn enable() {
     ENABLED.store(true, Ordering::SeqCst);
 }
+
+/// The CPU has no PXN attribute (ARMv7-A short descriptors without the
+/// PXN extension, e.g. Cortex-A9): rule 5 cannot be expressed in the
+/// tables and is not checked.
+pub fn set_no_pxn() {
+    NO_PXN.store(true, Ordering::Relaxed);
+}
+
+static NO_PXN: AtomicBool = AtomicBool::new(false);
 
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)

@@ -18,6 +18,10 @@ pub struct Board {
     pub console: (&'static str, &'static str, u64),
     /// Whether the board has a GIC the kernel drives (else: no tick).
     pub gic: bool,
+    /// Cortex-A9 boards: the global timer's PA, PERIPHBASE + 0x200
+    /// (Cortex-A9 MPCore TRM Table 1-3; PERIPHBASE = the GIC distributor
+    /// in BOARD-FACTS - 0x1000). The A9 has no generic timer and no PXN.
+    pub cortex_a9: Option<u64>,
 }
 
 pub const RASPI2B: Board = Board {
@@ -26,6 +30,7 @@ pub const RASPI2B: Board = Board {
     dtb: "bcm2836-rpi-2-b.dtb",
     console: ("/soc/serial@7e201000", "PL011", 0x3f20_1000),
     gic: false,
+    cortex_a9: None,
 };
 
 pub const VEXPRESS_A15: Board = Board {
@@ -38,6 +43,7 @@ pub const VEXPRESS_A15: Board = Board {
         0x1c09_0000,
     ),
     gic: true,
+    cortex_a9: None,
 };
 
 pub const ORANGEPI_PC: Board = Board {
@@ -46,6 +52,7 @@ pub const ORANGEPI_PC: Board = Board {
     dtb: "sun8i-h3-orangepi-pc.dtb",
     console: ("/soc/serial@1c28000", "16550", 0x01c2_8000),
     gic: true,
+    cortex_a9: None,
 };
 
 /// The Debian DTB's stdout-path is serial1, the mini UART: QEMU's
@@ -56,6 +63,33 @@ pub const RASPI3B: Board = Board {
     dtb: "bcm2837-rpi-3-b.dtb",
     console: ("/soc/serial@7e215040", "BCM2835 mini UART", 0x3f21_5040),
     gic: false,
+    cortex_a9: None,
+};
+
+/// Versatile Express A9: PL011 0x10009000 (BOARD-FACTS; the DTB's
+/// `/chosen` is empty, so the `serial0` alias), A9 GIC dist 0x1e001000.
+pub const VEXPRESS_A9: Board = Board {
+    machine: "vexpress-a9",
+    args: &["-m", "1G"],
+    dtb: "vexpress-v2p-ca9.dtb",
+    console: (
+        "/bus@40000000/motherboard-bus@40000000/iofpga@7,00000000/uart@9000",
+        "PL011",
+        0x1000_9000,
+    ),
+    gic: true,
+    cortex_a9: Some(0x1e00_0200),
+};
+
+/// i.MX6Q SABRE Lite: the console is UART2 (0x021e8000, `stdout-path`),
+/// QEMU's second `-serial`; A9 GIC dist 0x00a01000 (BOARD-FACTS).
+pub const SABRELITE: Board = Board {
+    machine: "sabrelite",
+    args: &["-m", "1G", "-serial", "null", "-serial", "stdio"],
+    dtb: "imx6q-sabrelite.dtb",
+    console: ("/soc/bus@2100000/serial@21e8000", "i.MX UART", 0x021e_8000),
+    gic: true,
+    cortex_a9: Some(0x00a0_0200),
 };
 
 fn has_machine(qemu: &str, machine: &str) -> bool {
@@ -93,13 +127,40 @@ fn command(qemu: &str, b: &Board) -> Command {
     cmd
 }
 
-/// Boot `b` with `qemu` and check it end to end.
-pub fn boots(qemu: &str, b: &Board) {
+/// Boot `b` with kernel arguments `append`; `None` (with a message) if
+/// the installed QEMU lacks the machine.
+pub fn boot_with(qemu: &str, b: &Board, append: &str) -> Option<Boot> {
     if !has_machine(qemu, b.machine) {
         eprintln!("{qemu} has no machine {}: skipped", b.machine);
-        return;
+        return None;
     }
-    let r = run(command(qemu, b), 60);
+    let mut cmd = command(qemu, b);
+    if !append.is_empty() {
+        cmd.args(["-append", append]);
+    }
+    Some(run(cmd, 60))
+}
+
+/// Boot `b` with `qemu` and check it end to end.
+pub fn boots(qemu: &str, b: &Board) {
+    let Some(r) = boot_with(qemu, b, "") else {
+        return;
+    };
+    match b.cortex_a9 {
+        Some(gt) => {
+            // Cortex-A9 TRM: ID_MMFR0 = 0x00100103 (VMSA 0b0011, no PXN);
+            // ID_PFR1.GenTimer = 0: the global timer, PPI 27 (ID27).
+            r.expect(
+                "mmu: no PXN in the short-descriptor format (ID_MMFR0 0x00100103, VMSA 0b0011)",
+            );
+            r.expect(&format!(
+                "Cortex-A9 global timer at {gt:#010x} (from arm,cortex-a9-twd-timer reg - 0x400), PPI 27"
+            ));
+            r.expect("timer PPI 27 fired after");
+            assert!(!r.log.contains("KERNEL"), "{}", r.log);
+        }
+        None => assert!(!r.log.contains("mmu: no PXN"), "{}", r.log),
+    }
     let (node, kind, pa) = b.console;
     r.expect("(from device tree)");
     assert!(

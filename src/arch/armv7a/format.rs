@@ -14,9 +14,46 @@ use crate::mm::planner;
 /// One table's view of the format: the domain its sections and L1
 /// page-table entries carry. Supersections carry no domain, so only
 /// domain-0 tables use them.
+///
+/// `pxn`: whether the CPU implements the PXN attribute in this format
+/// (ID_MMFR0.VMSA >= 0b0100, [`pxn_implemented`]). Without it (Cortex-A9,
+/// ID_MMFR0.VMSA = 0b0011) bit 0 of a section is not PXN: the first-level
+/// encoding bits[1:0] = 0b11 is a section only with the PXN extension and
+/// is reserved otherwise (ARM ARM B3.5.1, first-level descriptor formats;
+/// QEMU and the A9 give a section translation fault), and bit 2 of a
+/// page-table descriptor is SBZ. So
+/// the encoders' PXN request is dropped there: privileged execution of a
+/// mapping is then controlled by XN alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShortDescriptor {
     pub domain: u8,
+    pub pxn: bool,
+}
+
+impl ShortDescriptor {
+    /// The format of this CPU's tables for `domain`.
+    #[cfg(target_arch = "arm")]
+    pub fn this_cpu(domain: u8) -> Self {
+        ShortDescriptor {
+            domain,
+            pxn: pxn_implemented(),
+        }
+    }
+}
+
+/// ID_MMFR0 "VMSA support", bits [3:0] (ARM ARM B4.1, ID_MMFR0): 0b0011
+/// VMSAv7, 0b0100 VMSAv7 with the PXN bit, 0b0101 also with the
+/// Long-descriptor format. The Cortex-A9 (no LPAE) reports 0b0011
+/// (its TRM's ID_MMFR0 reset value 0x00100103); Cortex-A7/A15 0b0101.
+pub const fn vmsa_has_pxn(id_mmfr0: u32) -> bool {
+    id_mmfr0 & 0xf >= 0b0100
+}
+
+/// Whether this CPU implements PXN in the short-descriptor format.
+#[cfg(target_arch = "arm")]
+pub fn pxn_implemented() -> bool {
+    static PXN: spin::Once<bool> = spin::Once::new();
+    *PXN.call_once(|| vmsa_has_pxn(super::cp15::IdMmfr0::read()))
 }
 
 /// A short-descriptor translation table (TTBR0 or TTBR1).
@@ -101,8 +138,11 @@ impl Format for ShortDescriptor {
         _level: u8,
         size: u64,
         pa: u64,
-        attrs: MapAttrs,
+        mut attrs: MapAttrs,
     ) -> Result<u64, MapError> {
+        // Without the PXN extension, bit 0 of a section would make it a
+        // reserved (faulting) descriptor: see [`ShortDescriptor`].
+        attrs.privileged_execute_never &= self.pxn;
         match size as u32 {
             SUPERSECTION_SIZE => desc::supersection(pa, attrs),
             SECTION_SIZE => desc::section(pa as u32, attrs, self.domain),
@@ -114,7 +154,8 @@ impl Format for ShortDescriptor {
     }
 
     fn encode_table(&self, next_pa: u64, _level: u8, pxn: bool) -> Result<u64, MapError> {
-        desc::page_table(next_pa as u32, self.domain, pxn)
+        // Bit 2 is SBZ without the PXN extension (B3.5.1).
+        desc::page_table(next_pa as u32, self.domain, pxn && self.pxn)
             .map(u64::from)
             .map_err(|_| MapError::NoMemory)
     }

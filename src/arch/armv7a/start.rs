@@ -83,12 +83,22 @@ pub extern "C" fn armv7a_entry(dtb_pa: u32, image_pa: u32) -> ! {
         l2: L2Alloc::new(pool_pa, POOL_TABLES as u32),
     });
 
+    if !super::format::pxn_implemented() {
+        // The Cortex-A9: sections and L1 page-table entries carry no PXN
+        // (see `format::ShortDescriptor`).
+        kprintln!(
+            "mmu: no PXN in the short-descriptor format (ID_MMFR0 {:#010x}, VMSA {:#06b}): user pages are not PXN; the kernel never branches to a user address, and its data is XN",
+            super::cp15::IdMmfr0::read(),
+            super::cp15::IdMmfr0::read() & 0xf
+        );
+        crate::mm::audit::set_no_pxn();
+    }
     let table = Table {
         root_pa: l1_pa as u64,
         va_lo: KERNEL_SPLIT as u64,
         va_hi: u32::MAX as u64,
         asid: None,
-        format: ShortDescriptor { domain: 0 },
+        format: ShortDescriptor::this_cpu(0),
     };
     mmu::KERNEL_TABLE.call_once(|| table);
     build_kernel_map(&table, image_pa, [start, text_end, ro_end, end]);

@@ -45,7 +45,11 @@ pub fn init_cpu_for_users() {
     // SAFETY: CNTKCTL only gates PL0 counter access; CPACR/FPEXC enable the
     // FP unit, which the (soft-float) kernel does not use.
     let vfp = unsafe {
-        cp15::Cntkctl::write(cp15::Cntkctl::read() | (1 << 1));
+        // No CNTKCTL without the generic timer (Cortex-A9): a user read
+        // of CNTVCT is then UNDEFINED (SIGILL); clock_gettime works.
+        if super::timer::has_generic_timer() {
+            cp15::Cntkctl::write(cp15::Cntkctl::read() | (1 << 1));
+        }
         let cpacr: u32;
         core::arch::asm!("mrc p15, 0, {r}, c1, c0, 2", r = out(reg) cpacr);
         core::arch::asm!("mcr p15, 0, {r}, c1, c0, 2", r = in(reg) cpacr | (0xf << 20));
@@ -107,7 +111,7 @@ pub fn new_user_mmu(asid: u8) -> Result<UserMmu, Errno> {
         va_lo: 0,
         va_hi: KERNEL_SPLIT as u64 - 1,
         asid: Some(asid as u16),
-        format: ShortDescriptor { domain: 0 },
+        format: ShortDescriptor::this_cpu(0),
     }))
 }
 

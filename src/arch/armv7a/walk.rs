@@ -85,7 +85,10 @@ mod tests {
             va_lo: 0,
             va_hi: 0x7FFF_FFFF,
             asid,
-            format: ShortDescriptor { domain: 0 },
+            format: ShortDescriptor {
+                domain: 0,
+                pxn: true,
+            },
         }
     }
 

@@ -231,12 +231,23 @@ impl Gic {
         let timer_irq = desc.timer_irq.unwrap_or(VIRT_TIMER_PPI_DEFAULT);
         let (gic, arch_rev, cpu_pa) = match desc.version {
             Version::V2 => {
-                if desc.dist.1 < 0x1000 || desc.cpu.1 < 0x2000 {
-                    return Err("GICv2 register blocks smaller than 4 KiB (dist) / 8 KiB (cpu)");
+                // The Cortex-A9 GIC (a GICv1) has a 0x100-byte CPU
+                // interface (Cortex-A9 MPCore TRM, Table 1-3: 0x0100-0x01FF)
+                // and no GICC_DIR at 0x1000, which this driver never
+                // writes (EOImode 0).
+                let cpu_min = if desc.compatible == "arm,cortex-a9-gic" {
+                    0x100
+                } else {
+                    0x2000
+                };
+                if desc.dist.1 < 0x1000 || desc.cpu.1 < cpu_min {
+                    return Err("GICv2 register blocks smaller than 4 KiB (dist) / 8 KiB (cpu; 256 bytes on the Cortex-A9)");
                 }
                 let d = window.va_of(desc.dist.0, 0x1000)?;
-                let c = window.va_of(desc.cpu.0, 0x2000)?;
-                // SAFETY: both lie in the caller's Device mapping.
+                let c = window.va_of(desc.cpu.0, cpu_min)?;
+                // SAFETY: both lie in the caller's Device mapping (the
+                // A9's CPU interface: the registers below 0x100 only; DIR
+                // is never accessed).
                 let g = unsafe { v2::Gicv2::new(d, c) };
                 let rev = g.arch_rev();
                 if rev != 1 && rev != 2 {

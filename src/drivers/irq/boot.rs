@@ -24,6 +24,10 @@ pub fn boot(info: &BootInfo) -> u32 {
         kprintln!("irq: no device tree: running without interrupts");
         return 0;
     };
+    // No generic timer (Cortex-A9): the A9 global timer is the counter
+    // and its PPI 27 the tick, before the controller enables that PPI.
+    #[cfg(target_arch = "arm")]
+    crate::drivers::a9_global_timer::init(dtb);
     match init(dtb) {
         Ok(gi) => selftest(&gi),
         Err(e) => {

@@ -19,7 +19,10 @@ pub(super) fn kernel_table() -> Table {
         va_lo: 0,
         va_hi: u32::MAX as u64,
         asid: None,
-        format: ShortDescriptor { domain: 0 },
+        format: ShortDescriptor {
+            domain: 0,
+            pxn: true,
+        },
     }
 }
 
@@ -56,7 +59,10 @@ fn l1(t: &Table, va: u64) -> u64 {
 #[test]
 fn sections_where_aligned_pages_elsewhere() {
     let t = Table {
-        format: ShortDescriptor { domain: 1 },
+        format: ShortDescriptor {
+            domain: 1,
+            pxn: true,
+        },
         ..kernel_table()
     };
     let mut env = Fake::for_table(&t);
@@ -87,7 +93,10 @@ fn sections_where_aligned_pages_elsewhere() {
 #[test]
 fn no_supersections_outside_domain_zero() {
     let t = Table {
-        format: ShortDescriptor { domain: 2 },
+        format: ShortDescriptor {
+            domain: 2,
+            pxn: true,
+        },
         ..kernel_table()
     };
     let mut env = Fake::for_table(&t);
