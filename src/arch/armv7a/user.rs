@@ -290,10 +290,12 @@ fn private_syscall(nr: usize, a: [usize; 6]) -> Option<isize> {
 }
 
 /// Debug syscall (fault injection enabled): the kernel branches to user
-/// address `va` with the abort probe armed. User pages are PXN (the L1
-/// page-table descriptor's bit 2, or a section's bit 0), so this must be
-/// a prefetch abort, permission fault; its IFSR is returned. 0 means the
-/// kernel executed user memory (the code there is expected to be `bx lr`).
+/// address `va` with the abort probe armed. On a CPU with PXN (ID_MMFR0
+/// VMSA >= 4) user pages are PXN (the L1 page-table descriptor's bit 2,
+/// or a section's bit 0), so this must be a prefetch abort, permission
+/// fault; its IFSR is returned. 0 means the kernel executed user memory
+/// (the code there is expected to be `bx lr`): what a CPU without PXN
+/// (Cortex-A9) does, where nothing but the kernel's own code keeps it out.
 fn kexec(va: usize) -> isize {
     if !crate::mm::inject::enabled() {
         return Errno::ENOSYS.as_return();
