@@ -584,3 +584,18 @@ const PI_2: common::irq::Pi = common::irq::Pi {
     rx_irq: 64 + 57,
     arch: "arm",
 };
+
+/// A kernel fault before the console is known (early buffer locked)
+/// still reaches the serial log, decoded, and the boot ends with the
+/// panic's status (tests/common/early_fault.rs).
+#[test]
+fn fault_before_console_is_reported() {
+    early_fault::early(&cpus()[0]);
+}
+
+/// A kernel fault with the console UART's lock held is reported past
+/// the lock (tests/common/early_fault.rs).
+#[test]
+fn fault_with_console_locked_is_reported() {
+    early_fault::console_locked(&cpus()[0]);
+}

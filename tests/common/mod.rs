@@ -7,6 +7,7 @@ pub mod boards;
 pub mod boot_inputs;
 pub mod cpio;
 pub mod dmabuf;
+pub mod early_fault;
 pub mod files;
 pub mod fuzz;
 pub mod inject;
