@@ -599,3 +599,10 @@ fn fault_before_console_is_reported() {
 fn fault_with_console_locked_is_reported() {
     early_fault::console_locked(&cpus()[0]);
 }
+
+/// busybox `ls -la /proc/device-tree/chosen` lists and stats what QEMU's
+/// tree holds there (tests/common/devtree.rs).
+#[test]
+fn proc_device_tree_lists() {
+    devtree::ls_chosen(&cpus()[0], "arm");
+}

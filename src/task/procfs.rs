@@ -195,6 +195,52 @@ fn dt_rest(path: &str) -> Option<&str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
+/// What a device-tree path with `.` and `..` resolved names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DtPath {
+    /// A tree path ("" the root, "soc/serial@7e201000", ...).
+    In(String),
+    /// `..` climbed out of the root: `/proc` itself.
+    Proc,
+    /// `.` or `..` after a property (ENOTDIR in Linux), or no memory.
+    Bad,
+}
+
+/// `rest` with `.` and `..` resolved as a directory walk does: each
+/// must follow a node.
+pub fn dt_resolve(fdt: &Fdt<'_>, rest: &str) -> DtPath {
+    if !rest.split('/').any(|c| c == "." || c == "..") {
+        let mut s = String::new();
+        if s.try_reserve_exact(rest.len()).is_err() {
+            return DtPath::Bad;
+        }
+        s.push_str(rest);
+        return DtPath::In(s);
+    }
+    let mut s = String::new();
+    if s.try_reserve_exact(rest.len()).is_err() {
+        return DtPath::Bad;
+    }
+    for c in rest.split('/').filter(|c| !c.is_empty()) {
+        if c == "." || c == ".." {
+            if !matches!(dt_lookup(fdt, &s), Some(DtEntry::Node { .. })) {
+                return DtPath::Bad;
+            }
+            if c == ".." {
+                if s.is_empty() {
+                    return DtPath::Proc;
+                }
+                let cut = s.rfind('/').unwrap_or(0);
+                s.truncate(cut);
+            }
+            continue;
+        }
+        s.push('/');
+        s.push_str(c);
+    }
+    DtPath::In(s)
+}
+
 /// stat of a `/proc/meminfo`, `/proc/iomem` or `/proc/device-tree` path
 /// (None: not one of them, or nothing there).
 pub fn meta(path: &str) -> Option<Meta> {
@@ -210,7 +256,13 @@ pub fn meta(path: &str) -> Option<Meta> {
     }
     let rest = dt_rest(path)?;
     let dir = |ino: u64| Meta::simple(stat::PROC_DEV, ino, S_IFDIR | 0o555, (0, 0), 2);
-    match dt_lookup(&boot_fdt()?, rest)? {
+    let fdt = boot_fdt()?;
+    let rest = match dt_resolve(&fdt, rest) {
+        DtPath::In(r) => r,
+        DtPath::Proc => return Some(dir(PROC_INO)),
+        DtPath::Bad => return None,
+    };
+    match dt_lookup(&fdt, &rest)? {
         DtEntry::Node { id } => Some(dir(DT_NODE_INO + id as u64)),
         DtEntry::Prop { id, value } => Some(file(DT_PROP_INO + id as u64, value.len() as u64)),
     }
@@ -228,6 +280,12 @@ impl ProcFile {
         let rest = dt_rest(path)?;
         Some((|| {
             let fdt = boot_fdt().ok_or(Errno::ENOENT)?;
+            let rest = match dt_resolve(&fdt, rest) {
+                DtPath::In(r) => r,
+                DtPath::Proc => return Err(Errno::ENOENT),
+                DtPath::Bad => return Err(Errno::ENOTDIR),
+            };
+            let rest = rest.as_str();
             match dt_lookup(&fdt, rest).ok_or(Errno::ENOENT)? {
                 DtEntry::Node { .. } => {
                     let rest = rest.trim_matches('/');
@@ -499,5 +557,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `.` and `..` resolve as a walk of the directories does.
+    #[test]
+    fn dot_and_dotdot_resolve() {
+        let blob = dtb("bcm2837-rpi-3-b");
+        let f = Fdt::new(&blob).unwrap();
+        let r = |p: &str| dt_resolve(&f, p);
+        assert_eq!(r("/chosen/."), DtPath::In("/chosen".into()));
+        assert_eq!(r("/chosen/.."), DtPath::In("".into()));
+        assert_eq!(
+            r("/soc/serial@7e215040/../../chosen/stdout-path"),
+            DtPath::In("/chosen/stdout-path".into())
+        );
+        assert_eq!(r("/.."), DtPath::Proc);
+        assert_eq!(r("/chosen/../.."), DtPath::Proc);
+        assert_eq!(r("/chosen/stdout-path/.."), DtPath::Bad);
+        assert_eq!(r("/nothing/.."), DtPath::Bad);
+        assert_eq!(r("/chosen"), DtPath::In("/chosen".into()));
     }
 }

@@ -6,6 +6,7 @@
 pub mod boards;
 pub mod boot_inputs;
 pub mod cpio;
+pub mod devtree;
 pub mod dmabuf;
 pub mod early_fault;
 pub mod files;
