@@ -34,7 +34,7 @@ pub fn parse(cmdline: &str) -> Option<When> {
     let v = cmdline
         .split_ascii_whitespace()
         .filter_map(|w| w.strip_prefix("armmu.test_fault="))
-        .last()?;
+        .next_back()?;
     match v {
         "early" => Some(When::Early),
         "console" => Some(When::Console),
