@@ -606,3 +606,11 @@ fn fault_with_console_locked_is_reported() {
 fn proc_device_tree_lists() {
     devtree::ls_chosen(&cpus()[0], "arm");
 }
+
+/// user/scripts/chainload.sh sends the kernel to Debian's U-Boot over the
+/// serial line (a pty) and boots it (tests/common/chainload.rs). Named
+/// sdcard_ so it runs with the SD-card tests, after the card is built.
+#[test]
+fn sdcard_chainload_over_serial() {
+    chainload::chainload("qemu-system-arm", "qemu-virt", "cortex-a15");
+}

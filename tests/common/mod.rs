@@ -5,6 +5,7 @@
 
 pub mod boards;
 pub mod boot_inputs;
+pub mod chainload;
 pub mod cpio;
 pub mod devtree;
 pub mod dmabuf;

@@ -81,9 +81,10 @@ SEEN=""
 wait_for() {
     local pat=$1 secs=$2 c end=$((SECONDS + $2))
     while [ "$SECONDS" -lt "$end" ]; do
-        if IFS= read -r -s -N 1 -t 1 c <&3; then
+        if IFS= read -r -N 1 -t 1 c <&3; then
             printf '%s' "$c" >&2
-            SEEN="${SEEN: -4000}$c"
+            SEEN="$SEEN$c"
+            [ "${#SEEN}" -le 4000 ] || SEEN=${SEEN: -2000}
             [[ $SEEN == *"$pat"* ]] && return 0
         fi
     done
@@ -103,7 +104,7 @@ done
 [ "$prompt" = 1 ] || { echo "chainload: no U-Boot prompt on $PORT" >&2; exit 1; }
 # Whatever else was queued: let it arrive, then start from a fresh prompt.
 sleep 1
-while IFS= read -r -s -N 1 -t 0.3 _ <&3; do :; done
+while IFS= read -r -N 1 -t 0.3 _ <&3; do :; done
 send ""
 wait_for "=> " 5
 
@@ -115,7 +116,7 @@ loady() {
     send "loady \${$var} $BAUD"
     wait_for "Ready for binary (ymodem)" 10
     # U-Boot may ask to change the speed first: it is the same here.
-    sx --ymodem -k "$file" <&3 >&3
+    sx --ymodem -k -q "$file" <&3 >&3
     SEEN=""
     wait_for "Total Size" 30
     wait_for "=> " 10
@@ -139,7 +140,10 @@ send "$BOOTCMD \${kernel_addr_r} $rd $fdt"
 if [ "$FOLLOW" != 0 ]; then
     end=$((SECONDS + FOLLOW))
     while [ "$SECONDS" -lt "$end" ]; do
-        if IFS= read -r -s -N 1 -t 1 c <&3; then printf '%s' "$c"; fi
+        IFS= read -r -N 1 -t 1 c <&3 && printf '%s' "$c" && continue
+        # Timed out (status > 128): go on; end of file (the board or QEMU
+        # went away): stop.
+        [ $? -gt 128 ] || break
     done
 fi
 exec 3>&-
