@@ -36,12 +36,12 @@ pub fn chainload(qemu: &str, board: &str, cpu: &str) {
         .args(["-device", "virtio-blk-device,drive=card"])
         .args(["-serial", "pty"])
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("start qemu");
-    // "char device redirected to /dev/pts/N (label serial0)"
-    let mut err = BufReader::new(q.stderr.take().unwrap());
+    // "char device redirected to /dev/pts/N (label serial0)", on stdout.
+    let mut err = BufReader::new(q.stdout.take().unwrap());
     let mut line = String::new();
     let pty = loop {
         line.clear();
