@@ -27,6 +27,8 @@
 # (AArch64) with those addresses: the same addresses boards/NAME/boot.cmd uses.
 # At 115200 baud the ~700 KB kernel takes about a minute.
 set -euo pipefail
+# Byte-wise reads of the line: no multibyte decoding.
+export LC_ALL=C
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 
