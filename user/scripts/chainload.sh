@@ -140,12 +140,7 @@ wait_for "=> " 5
 echo "==> $BOOTCMD \${kernel_addr_r} $rd $fdt" >&2
 send "$BOOTCMD \${kernel_addr_r} $rd $fdt"
 if [ "$FOLLOW" != 0 ]; then
-    end=$((SECONDS + FOLLOW))
-    while [ "$SECONDS" -lt "$end" ]; do
-        IFS= read -r -N 1 -t 1 c <&3 && printf '%s' "$c" && continue
-        # Timed out (status > 128): go on; end of file (the board or QEMU
-        # went away): stop.
-        [ $? -gt 128 ] || break
-    done
+    # Until SECS pass or the line ends (the board or QEMU went away).
+    timeout "$FOLLOW" cat <&3 || true
 fi
 exec 3>&-
