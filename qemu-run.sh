@@ -87,6 +87,8 @@ ensure_tools() {
     fi
     command -v qemu-system-arm >/dev/null && command -v qemu-system-aarch64 >/dev/null || need_root_apt qemu-system-arm
     command -v cpio >/dev/null || need_root_apt cpio
+    # fdtget: the device-tree oracle of tests/common/devtree.rs.
+    command -v fdtget >/dev/null || need_root_apt device-tree-compiler
 }
 
 objcopy_bin() {

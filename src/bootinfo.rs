@@ -407,6 +407,8 @@ pub unsafe fn read_dtb(dtb: usize) -> BootInfo {
             .lock()
             .fill_from_board((info.ram_base, info.ram_size), board::DEVICE_WINDOWS);
     }
+    #[cfg(target_os = "none")]
+    crate::testfault::maybe(info.cmdline(), crate::testfault::When::Early);
     info
 }
 

@@ -173,6 +173,15 @@ pub fn _print(args: core::fmt::Arguments) {
             }
             core::hint::spin_loop();
         }
+        // Its holder is the code a fault interrupted on this one CPU
+        // (kernel code runs with IRQs masked, and no task runs before
+        // the console is up): it does not run again before the panic
+        // this fault ends in. Append after what it had committed.
+        // SAFETY: as just said, nobody else uses the buffer meanwhile.
+        unsafe { EARLY.force_unlock() };
+        if let Some(mut e) = EARLY.try_lock() {
+            let _ = e.write_fmt(args);
+        }
         return;
     }
     with_uart(|u| {
@@ -289,6 +298,48 @@ pub fn is_rx_irq(irq: u32) -> bool {
 /// Whether input wakes its readers by interrupt (else they poll).
 pub fn rx_interrupt_routed() -> bool {
     RX_IRQ.load(Ordering::Relaxed) != NO_IRQ
+}
+
+/// Run `f` with the early buffer's lock (`early`, a message half
+/// written) or the console UART's lock held: `armmu.test_fault`
+/// ([`crate::testfault`]) faults inside `f`.
+pub fn while_locked(early: bool, f: impl FnOnce()) {
+    if early {
+        let mut e = EARLY.lock();
+        let _ = e.write_str("test_fault: early buffer locked, half a message: ");
+        f();
+    } else {
+        let _g = CONSOLE.lock();
+        f();
+    }
+}
+
+/// The panic path: if no console is installed yet, the early buffer is
+/// all there is of the log (the fault report included), so write it out
+/// through the debugger's console (semihosting `SYS_WRITE0`: QEMU's
+/// `-semihosting-config`; on a board without a debugger the call is a
+/// no-op and the messages are lost, as no UART is known to print on).
+/// With a console installed there is nothing buffered.
+///
+/// # Safety
+/// Only from the panic handler: the buffer's lock is taken by force.
+pub unsafe fn panic_flush() {
+    if is_up() {
+        return;
+    }
+    // SAFETY: the caller's contract: we are going down on this one CPU.
+    unsafe { EARLY.force_unlock() };
+    let Some(mut e) = EARLY.try_lock() else {
+        return;
+    };
+    let (len, lost) = (e.len, e.lost);
+    crate::arch::semihosting_write(b"console: no console known yet: the early messages follow\n");
+    crate::arch::semihosting_write(&e.buf[..len]);
+    if lost > 0 {
+        crate::arch::semihosting_write(b"console: earlier messages lost (early buffer full)\n");
+    }
+    e.len = 0;
+    e.lost = 0;
 }
 
 /// Used by the panic handler: bypass a lock the panicking code may hold.

@@ -49,6 +49,8 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     };
     kprintln!("board: {} (from {src})", info.model());
     kprintln!("cmdline: \"{}\"", info.cmdline());
+    #[cfg(target_os = "none")]
+    crate::testfault::maybe(info.cmdline(), crate::testfault::When::Console);
     kprintln!("memory map:");
     kprintln!(
         "  RAM      {:#010x}..{:#010x} ({} MiB)",

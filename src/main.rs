@@ -33,6 +33,9 @@ mod bare {
         // SAFETY: we are going down; nothing else will use the console.
         unsafe { armmu::console::force_unlock() };
         armmu::kprintln!("KERNEL PANIC: {info}");
+        // SAFETY: as above; before the console is known this is the
+        // only way the report (buffered so far) gets out.
+        unsafe { armmu::console::panic_flush() };
         armmu::arch::shutdown(255)
     }
 }

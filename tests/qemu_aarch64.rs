@@ -436,3 +436,33 @@ const PI_3: common::irq::Pi = common::irq::Pi {
     rx_irq: 64 + 29,
     arch: "aarch64",
 };
+
+/// A kernel fault before the console is known (early buffer locked)
+/// still reaches the serial log, decoded, and the boot ends with the
+/// panic's status (tests/common/early_fault.rs).
+#[test]
+fn fault_before_console_is_reported() {
+    early_fault::early(&cpus()[0]);
+}
+
+/// A kernel fault with the console UART's lock held is reported past
+/// the lock (tests/common/early_fault.rs).
+#[test]
+fn fault_with_console_locked_is_reported() {
+    early_fault::console_locked(&cpus()[0]);
+}
+
+/// busybox `ls -la /proc/device-tree/chosen` lists and stats what QEMU's
+/// tree holds there (tests/common/devtree.rs).
+#[test]
+fn proc_device_tree_lists() {
+    devtree::ls_chosen(&cpus()[0], "aarch64");
+}
+
+/// user/scripts/chainload.sh sends the kernel to Debian's U-Boot over the
+/// serial line (a pty) and boots it (tests/common/chainload.rs). Named
+/// sdcard_ so it runs with the SD-card tests, after the card is built.
+#[test]
+fn sdcard_chainload_over_serial() {
+    chainload::chainload("qemu-system-aarch64", "qemu-virt-aarch64", "cortex-a53");
+}

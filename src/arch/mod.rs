@@ -29,6 +29,48 @@ pub fn shutdown(code: u32) -> ! {
     current::api::exit(code, psci)
 }
 
+/// Write `bytes` to the debugger's console (semihosting `SYS_WRITE0`, in
+/// NUL-terminated chunks; a NUL in `bytes` is sent as '?'). Without
+/// semihosting the trap handlers answer the call with -1: nothing
+/// happens. For the panic path before a console is known.
+pub fn semihosting_write(bytes: &[u8]) {
+    const SYS_WRITE0: usize = 0x04;
+    let mut chunk = [0u8; 128];
+    for part in bytes.chunks(chunk.len() - 1) {
+        for (d, &b) in chunk.iter_mut().zip(part) {
+            *d = if b == 0 { b'?' } else { b };
+        }
+        chunk[part.len()] = 0;
+        #[cfg(all(target_os = "none", target_arch = "arm"))]
+        // SAFETY: semihosting call reading the NUL-terminated `chunk`;
+        // if semihosting is off, the SVC traps into our own handler,
+        // which returns -1 (LR_svc is clobbered, declared).
+        unsafe {
+            core::arch::asm!(
+                "svc 0x123456",
+                inout("r0") SYS_WRITE0 => _,
+                in("r1") chunk.as_ptr(),
+                out("lr") _,
+                options(nostack)
+            );
+        }
+        #[cfg(all(target_os = "none", target_arch = "aarch64"))]
+        // SAFETY: semihosting call reading the NUL-terminated `chunk`;
+        // without semihosting the HLT is an undefined instruction, which
+        // the trap handler skips.
+        unsafe {
+            core::arch::asm!(
+                "hlt #0xf000",
+                inout("x0") SYS_WRITE0 => _,
+                in("x1") chunk.as_ptr(),
+                options(nostack)
+            );
+        }
+        #[cfg(not(target_os = "none"))]
+        let _ = SYS_WRITE0;
+    }
+}
+
 /// The virtual counter (CNTVCT), for timing and seeding.
 pub fn counter() -> u64 {
     #[cfg(target_arch = "arm")]

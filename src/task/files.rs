@@ -385,7 +385,11 @@ impl Task {
                     return Err(Errno::EACCES);
                 }
                 if let Some(g) = super::procfs::ProcFile::open(&p) {
-                    Open::Generated(g?)
+                    let g = g?;
+                    if flags & O_DIRECTORY != 0 && !g.is_dir() {
+                        return Err(Errno::ENOTDIR);
+                    }
+                    Open::Generated(g)
                 } else {
                     let pid = proc_maps_pid(&p, self.pid).ok_or(Errno::ENOENT)?;
                     Open::ProcMaps { pid }

@@ -181,16 +181,7 @@ impl Task {
             Open::ProcMaps { pid, .. } => {
                 proc_meta("/proc/self/maps", *pid, true).ok_or(Errno::ENOENT)
             }
-            Open::Generated(g) => {
-                let path: &str = match g {
-                    super::procfs::ProcFile::Meminfo => "/proc/meminfo",
-                    super::procfs::ProcFile::Iomem => "/proc/iomem",
-                    super::procfs::ProcFile::DtProp { .. } => {
-                        return Ok(Meta::simple(stat::PROC_DEV, 5, S_IFREG | 0o444, (0, 0), 1))
-                    }
-                };
-                proc_meta(path, self.pid, true).ok_or(Errno::ENOENT)
-            }
+            Open::Generated(g) => proc_meta(&g.path()?, self.pid, true).ok_or(Errno::ENOENT),
             Open::Pipe(end) => {
                 let ino = end.pipe.lock().ino;
                 Ok(Meta::simple(
@@ -449,6 +440,17 @@ impl Task {
     /// even one fits, 0 at the end.
     pub(super) fn getdents64(&mut self, fd: i32, buf: usize, count: usize) -> Result<usize, Errno> {
         let f = self.fd(fd)?.clone();
+        if let Open::Generated(g) = f.open() {
+            let entries = g.dir_entries()?;
+            self.access_ok(buf, count)?;
+            return self.put_entries(&f, buf, count, |pos| {
+                entries.get(pos).map(|e| DirEnt {
+                    name: e.name,
+                    ino: e.ino,
+                    dtype: e.dtype,
+                })
+            });
+        }
         let Open::Inode { ino, obj: None } = *f.open() else {
             return Err(Errno::ENOTDIR);
         };
@@ -475,6 +477,36 @@ impl Task {
             }
             Ok(())
         })??;
+        if out.is_empty() && more {
+            return Err(Errno::EINVAL);
+        }
+        self.write_user(buf, &out)?;
+        f.set_pos(pos);
+        Ok(out.len())
+    }
+
+    /// getdents64's records from `entry(pos)` on (None: the end), as
+    /// [`Self::getdents64`] writes them.
+    fn put_entries<'e>(
+        &mut self,
+        f: &super::files::File,
+        buf: usize,
+        count: usize,
+        entry: impl Fn(usize) -> Option<DirEnt<'e>>,
+    ) -> Result<usize, Errno> {
+        let mut out: Vec<u8> = Vec::new();
+        out.try_reserve_exact(count.min(8192))
+            .map_err(|_| Errno::ENOMEM)?;
+        let mut pos = f.pos();
+        let mut more = false;
+        while let Some(e) = entry(pos) {
+            if out.len() + dirent_len(e.name.len()) > count.min(8192) {
+                more = true;
+                break;
+            }
+            put_dirent(&mut out, &e, pos as u64 + 1);
+            pos += 1;
+        }
         if out.is_empty() && more {
             return Err(Errno::EINVAL);
         }

@@ -3,8 +3,12 @@
 //! `/proc/device-tree` (the boot device tree as Linux's
 //! `/sys/firmware/devicetree/base` shows it: one directory per node, one
 //! file per property holding its raw bytes). Here `/proc/device-tree` is
-//! the directory itself, not a symlink to /sys (there is no sysfs), and
-//! directories are not listed (no getdents on /proc).
+//! the directory itself, not a symlink to /sys (there is no sysfs). Its
+//! directories open with `O_RDONLY|O_DIRECTORY` and list through
+//! getdents64 ([`dt_dir_entries`]): `.`, `..`, the properties (`DT_REG`)
+//! and the child nodes (`DT_DIR`). Linux (kernfs) lists them in its own
+//! hash order and adds a `name` property to every node; here they come
+//! in tree order and only the blob's properties exist.
 
 use super::stat::{self, Meta, S_IFDIR, S_IFREG};
 use crate::dtb::Fdt;
@@ -21,6 +25,110 @@ pub enum ProcFile {
         node: String,
         prop: String,
     },
+    /// The directory of the node at `node` (an absolute tree path).
+    DtDir {
+        node: String,
+    },
+}
+
+/// Inode numbers: a node's is this plus its offset in the blob, a
+/// property's [`DT_PROP_INO`] plus (node offset * 64 + its index).
+pub const DT_NODE_INO: u64 = 0x1_0000_0000;
+pub const DT_PROP_INO: u64 = 0x2_0000_0000;
+/// `/proc`'s own inode (the parent of `/proc/device-tree`).
+pub const PROC_INO: u64 = 1;
+/// `DT_DIR` and `DT_REG` (dirent.h).
+pub const DT_DIR: u8 = 4;
+pub const DT_REG: u8 = 8;
+
+/// One entry of a `/proc/device-tree` directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DtDirEnt<'a> {
+    pub name: &'a [u8],
+    pub ino: u64,
+    pub dtype: u8,
+}
+
+/// The listing of the node directory `rest` ("" for the root): `.`,
+/// `..`, its properties in blob order, then its child nodes in blob
+/// order. None: no such node (or a property: not a directory), or the
+/// tree is malformed before the listing is complete.
+pub fn dt_dir_entries<'a>(fdt: &Fdt<'a>, rest: &str) -> Option<Vec<DtDirEnt<'a>>> {
+    let Some(DtEntry::Node { id }) = dt_lookup(fdt, rest) else {
+        return None;
+    };
+    let mut last = [0usize; crate::dtb::MAX_DEPTH + 1];
+    let mut found: Option<(usize, u64)> = None; // (depth, parent ino)
+    let mut out = Vec::new();
+    let mut failed = false;
+    let mut push = |out: &mut Vec<DtDirEnt<'a>>, e| {
+        if out.try_reserve(1).is_err() {
+            failed = true;
+            return false;
+        }
+        out.push(e);
+        true
+    };
+    let walked = fdt.walk(|n| {
+        if n.depth > crate::dtb::MAX_DEPTH {
+            return false;
+        }
+        last[n.depth] = n.props_offset();
+        match found {
+            None if n.props_offset() == id => {
+                let parent = match n.depth {
+                    0 => PROC_INO,
+                    d => DT_NODE_INO + last[d - 1] as u64,
+                };
+                found = Some((n.depth, parent));
+                let own = DT_NODE_INO + id as u64;
+                if !push(
+                    &mut out,
+                    DtDirEnt {
+                        name: b".",
+                        ino: own,
+                        dtype: DT_DIR,
+                    },
+                ) || !push(
+                    &mut out,
+                    DtDirEnt {
+                        name: b"..",
+                        ino: parent,
+                        dtype: DT_DIR,
+                    },
+                ) {
+                    return false;
+                }
+                for (i, (name, _)) in n.props().enumerate() {
+                    let ino = DT_PROP_INO + (id as u64) * 64 + i as u64;
+                    if !push(
+                        &mut out,
+                        DtDirEnt {
+                            name,
+                            ino,
+                            dtype: DT_REG,
+                        },
+                    ) {
+                        return false;
+                    }
+                }
+                true
+            }
+            None => true,
+            // Past the node's subtree: done.
+            Some((d, _)) if n.depth <= d => false,
+            Some((d, _)) if n.depth == d + 1 => push(
+                &mut out,
+                DtDirEnt {
+                    name: n.name,
+                    ino: DT_NODE_INO + n.props_offset() as u64,
+                    dtype: DT_DIR,
+                },
+            ),
+            Some(_) => true,
+        }
+    });
+    (walked.is_ok() && !failed && found.is_some()).then_some(out)
 }
 
 /// What a `/proc/device-tree` path names.
@@ -87,6 +195,52 @@ fn dt_rest(path: &str) -> Option<&str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
+/// What a device-tree path with `.` and `..` resolved names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DtPath {
+    /// A tree path ("" the root, "soc/serial@7e201000", ...).
+    In(String),
+    /// `..` climbed out of the root: `/proc` itself.
+    Proc,
+    /// `.` or `..` after a property (ENOTDIR in Linux), or no memory.
+    Bad,
+}
+
+/// `rest` with `.` and `..` resolved as a directory walk does: each
+/// must follow a node.
+pub fn dt_resolve(fdt: &Fdt<'_>, rest: &str) -> DtPath {
+    if !rest.split('/').any(|c| c == "." || c == "..") {
+        let mut s = String::new();
+        if s.try_reserve_exact(rest.len()).is_err() {
+            return DtPath::Bad;
+        }
+        s.push_str(rest);
+        return DtPath::In(s);
+    }
+    let mut s = String::new();
+    if s.try_reserve_exact(rest.len()).is_err() {
+        return DtPath::Bad;
+    }
+    for c in rest.split('/').filter(|c| !c.is_empty()) {
+        if c == "." || c == ".." {
+            if !matches!(dt_lookup(fdt, &s), Some(DtEntry::Node { .. })) {
+                return DtPath::Bad;
+            }
+            if c == ".." {
+                if s.is_empty() {
+                    return DtPath::Proc;
+                }
+                let cut = s.rfind('/').unwrap_or(0);
+                s.truncate(cut);
+            }
+            continue;
+        }
+        s.push('/');
+        s.push_str(c);
+    }
+    DtPath::In(s)
+}
+
 /// stat of a `/proc/meminfo`, `/proc/iomem` or `/proc/device-tree` path
 /// (None: not one of them, or nothing there).
 pub fn meta(path: &str) -> Option<Meta> {
@@ -102,15 +256,21 @@ pub fn meta(path: &str) -> Option<Meta> {
     }
     let rest = dt_rest(path)?;
     let dir = |ino: u64| Meta::simple(stat::PROC_DEV, ino, S_IFDIR | 0o555, (0, 0), 2);
-    match dt_lookup(&boot_fdt()?, rest)? {
-        DtEntry::Node { id } => Some(dir(0x1_0000_0000 + id as u64)),
-        DtEntry::Prop { id, value } => Some(file(0x2_0000_0000 + id as u64, value.len() as u64)),
+    let fdt = boot_fdt()?;
+    let rest = match dt_resolve(&fdt, rest) {
+        DtPath::In(r) => r,
+        DtPath::Proc => return Some(dir(PROC_INO)),
+        DtPath::Bad => return None,
+    };
+    match dt_lookup(&fdt, &rest)? {
+        DtEntry::Node { id } => Some(dir(DT_NODE_INO + id as u64)),
+        DtEntry::Prop { id, value } => Some(file(DT_PROP_INO + id as u64, value.len() as u64)),
     }
 }
 
 impl ProcFile {
     /// The generated file `path` names, if it is one (ENOENT: under
-    /// /proc/device-tree but no such property; EISDIR: a node).
+    /// /proc/device-tree but nothing there; a node opens as a directory).
     pub fn open(path: &str) -> Option<Result<ProcFile, Errno>> {
         match path.trim_end_matches('/') {
             "/proc/meminfo" => return Some(Ok(ProcFile::Meminfo)),
@@ -120,8 +280,22 @@ impl ProcFile {
         let rest = dt_rest(path)?;
         Some((|| {
             let fdt = boot_fdt().ok_or(Errno::ENOENT)?;
+            let rest = match dt_resolve(&fdt, rest) {
+                DtPath::In(r) => r,
+                DtPath::Proc => return Err(Errno::ENOENT),
+                DtPath::Bad => return Err(Errno::ENOTDIR),
+            };
+            let rest = rest.as_str();
             match dt_lookup(&fdt, rest).ok_or(Errno::ENOENT)? {
-                DtEntry::Node { .. } => Err(Errno::EISDIR),
+                DtEntry::Node { .. } => {
+                    let rest = rest.trim_matches('/');
+                    let mut n = String::new();
+                    n.try_reserve_exact(rest.len() + 1)
+                        .map_err(|_| Errno::ENOMEM)?;
+                    n.push('/');
+                    n.push_str(rest);
+                    Ok(ProcFile::DtDir { node: n })
+                }
                 DtEntry::Prop { .. } => {
                     let rest = rest.trim_matches('/');
                     let (node, prop) = rest.rsplit_once('/').unwrap_or(("", rest));
@@ -139,9 +313,46 @@ impl ProcFile {
         })())
     }
 
+    /// Whether this is a directory (a device-tree node).
+    pub fn is_dir(&self) -> bool {
+        matches!(self, ProcFile::DtDir { .. })
+    }
+
+    /// Its path under /proc (for stat), "/proc/device-tree/..." for
+    /// device-tree entries.
+    pub fn path(&self) -> Result<String, Errno> {
+        let (a, b, c) = match self {
+            ProcFile::Meminfo => ("/proc/meminfo", "", ""),
+            ProcFile::Iomem => ("/proc/iomem", "", ""),
+            ProcFile::DtProp { node, prop } => (node.as_str(), "/", prop.as_str()),
+            ProcFile::DtDir { node } => (node.as_str(), "", ""),
+        };
+        let dt = matches!(self, ProcFile::DtProp { .. } | ProcFile::DtDir { .. });
+        let head = if dt { "/proc/device-tree" } else { "" };
+        let mut p = String::new();
+        p.try_reserve_exact(head.len() + a.len() + b.len() + c.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        p.push_str(head);
+        p.push_str(a);
+        p.push_str(b);
+        p.push_str(c);
+        Ok(p)
+    }
+
+    /// The listing of a device-tree directory (ENOTDIR: not one;
+    /// ENOENT: the tree is gone or malformed).
+    pub fn dir_entries(&self) -> Result<Vec<DtDirEnt<'static>>, Errno> {
+        let ProcFile::DtDir { node } = self else {
+            return Err(Errno::ENOTDIR);
+        };
+        let fdt = boot_fdt().ok_or(Errno::ENOENT)?;
+        dt_dir_entries(&fdt, node).ok_or(Errno::ENOENT)
+    }
+
     /// The file's contents now.
     pub fn text(&self) -> Result<Vec<u8>, Errno> {
         match self {
+            ProcFile::DtDir { .. } => Err(Errno::EISDIR),
             ProcFile::Meminfo => super::files::meminfo_text(),
             ProcFile::Iomem => {
                 let mut out = super::files::Bounded(Vec::new());
@@ -208,5 +419,150 @@ mod tests {
         assert_eq!(dt_lookup(&f, "/soc/serial/compatible"), None);
         assert_eq!(dt_lookup(&f, "/soc/serial@7e215040/nothing"), None);
         assert_eq!(dt_lookup(&f, "/nothing/compatible"), None);
+    }
+
+    /// The listings as `fdtget -p` (properties) and `fdtget -l` (child
+    /// nodes) print them for Debian's DTB (device-tree-compiler 1.6),
+    /// with `.` and `..` first, as Linux's
+    /// `/sys/firmware/devicetree/base` directories list (less the `name`
+    /// property Linux adds to every node).
+    #[test]
+    fn device_tree_directories_list_properties_and_nodes() {
+        let blob = dtb("bcm2837-rpi-3-b");
+        let f = Fdt::new(&blob).unwrap();
+        let names = |p: &str, dtype: u8| -> Vec<std::string::String> {
+            dt_dir_entries(&f, p)
+                .unwrap()
+                .iter()
+                .skip(2)
+                .filter(|e| e.dtype == dtype)
+                .map(|e| std::string::String::from_utf8(e.name.to_vec()).unwrap())
+                .collect()
+        };
+        assert_eq!(
+            names("", DT_REG),
+            [
+                "compatible",
+                "model",
+                "#address-cells",
+                "#size-cells",
+                "interrupt-parent"
+            ]
+        );
+        assert_eq!(
+            names("/", DT_DIR),
+            [
+                "aliases",
+                "chosen",
+                "reserved-memory",
+                "thermal-zones",
+                "soc",
+                "clocks",
+                "phy",
+                "arm-pmu",
+                "timer",
+                "cpus",
+                "leds",
+                "wifi-pwrseq",
+                "memory@0"
+            ]
+        );
+        assert_eq!(names("/chosen", DT_REG), ["stdout-path"]);
+        assert!(names("/chosen", DT_DIR).is_empty());
+        assert_eq!(
+            names("soc/serial@7e215040/", DT_REG),
+            [
+                "compatible",
+                "reg",
+                "interrupts",
+                "clocks",
+                "status",
+                "pinctrl-names",
+                "pinctrl-0"
+            ]
+        );
+        // ".", "..": the node's own inode and its parent's, as stat gives
+        // them; the root's parent is /proc.
+        let ino = |p: &str| match dt_lookup(&f, p) {
+            Some(DtEntry::Node { id }) => DT_NODE_INO + id as u64,
+            e => panic!("{p}: {e:?}"),
+        };
+        let root = dt_dir_entries(&f, "").unwrap();
+        assert_eq!(
+            (root[0].name, root[0].ino, root[0].dtype),
+            (&b"."[..], ino(""), DT_DIR)
+        );
+        assert_eq!((root[1].name, root[1].ino), (&b".."[..], PROC_INO));
+        let chosen = dt_dir_entries(&f, "/chosen").unwrap();
+        assert_eq!((chosen[0].ino, chosen[1].ino), (ino("/chosen"), ino("")));
+        let uart = dt_dir_entries(&f, "/soc/serial@7e215040").unwrap();
+        assert_eq!(uart[1].ino, ino("/soc"));
+        // A child's inode in the listing is the one its path stats to.
+        let soc = root.iter().find(|e| e.name == b"soc").unwrap();
+        assert_eq!(soc.ino, ino("/soc"));
+        let model = root.iter().find(|e| e.name == b"model").unwrap();
+        match dt_lookup(&f, "/model") {
+            Some(DtEntry::Prop { id, .. }) => assert_eq!(model.ino, DT_PROP_INO + id as u64),
+            e => panic!("{e:?}"),
+        }
+        // Not directories: a property, nothing.
+        assert_eq!(dt_dir_entries(&f, "/chosen/stdout-path"), None);
+        assert_eq!(dt_dir_entries(&f, "/nothing"), None);
+    }
+
+    /// Every node of every committed DTB lists, each child once, and a
+    /// truncated blob gives None or a listing, never a panic.
+    #[test]
+    fn every_node_lists_and_truncation_is_refused() {
+        for name in [
+            "bcm2836-rpi-2-b",
+            "bcm2837-rpi-3-b",
+            "imx6q-sabrelite",
+            "sun8i-h3-orangepi-pc",
+            "vexpress-v2p-ca9",
+        ] {
+            let blob = dtb(name);
+            let f = Fdt::new(&blob).unwrap();
+            let mut count = 0;
+            let mut stack = std::vec![std::string::String::new()];
+            while let Some(p) = stack.pop() {
+                let l = dt_dir_entries(&f, &p).unwrap_or_else(|| panic!("{name} {p}"));
+                count += 1;
+                for e in l.iter().skip(2).filter(|e| e.dtype == DT_DIR) {
+                    stack.push(std::format!("{p}/{}", std::str::from_utf8(e.name).unwrap()));
+                }
+            }
+            let mut nodes = 0;
+            f.walk(|_| {
+                nodes += 1;
+                true
+            })
+            .unwrap();
+            assert_eq!(count, nodes, "{name}");
+            for cut in (0..blob.len()).step_by(97) {
+                if let Some(t) = Fdt::new(&blob[..cut]) {
+                    let _ = dt_dir_entries(&t, "/soc");
+                }
+            }
+        }
+    }
+
+    /// `.` and `..` resolve as a walk of the directories does.
+    #[test]
+    fn dot_and_dotdot_resolve() {
+        let blob = dtb("bcm2837-rpi-3-b");
+        let f = Fdt::new(&blob).unwrap();
+        let r = |p: &str| dt_resolve(&f, p);
+        assert_eq!(r("/chosen/."), DtPath::In("/chosen".into()));
+        assert_eq!(r("/chosen/.."), DtPath::In("".into()));
+        assert_eq!(
+            r("/soc/serial@7e215040/../../chosen/stdout-path"),
+            DtPath::In("/chosen/stdout-path".into())
+        );
+        assert_eq!(r("/.."), DtPath::Proc);
+        assert_eq!(r("/chosen/../.."), DtPath::Proc);
+        assert_eq!(r("/chosen/stdout-path/.."), DtPath::Bad);
+        assert_eq!(r("/nothing/.."), DtPath::Bad);
+        assert_eq!(r("/chosen"), DtPath::In("/chosen".into()));
     }
 }

@@ -5,8 +5,11 @@
 
 pub mod boards;
 pub mod boot_inputs;
+pub mod chainload;
 pub mod cpio;
+pub mod devtree;
 pub mod dmabuf;
+pub mod early_fault;
 pub mod files;
 pub mod fuzz;
 pub mod inject;

@@ -21,7 +21,7 @@
 //! level is whatever drives the pin).
 //!
 //! The node is found by walking `/proc/device-tree` with getdents64 (as on Linux); where
-//! that directory cannot be listed (armmu's procfs lists no directories) by probing the
+//! that directory cannot be listed (armmu before it listed them) by probing the
 //! node names `/proc/iomem` gives (`gpio@7e200000`) under the root, `/soc` and the parents
 //! of the `serial0..3` aliases' nodes; either way the `compatible` property decides.
 //!
