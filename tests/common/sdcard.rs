@@ -214,13 +214,21 @@ pub fn boot_card(b: &SdBoard, secs: u64) -> Boot {
         }
         Firmware::Spl => {}
     }
+    // snapshot=on: writes go to a temporary overlay, so the card file is
+    // only read (and only read-locked: the chainload test boots the same
+    // card at the same time).
     if b.virtio {
         cmd.arg("-drive")
-            .arg(format!("if=none,file={},format=raw,id=card", img.display()))
+            .arg(format!(
+                "if=none,file={},format=raw,id=card,snapshot=on",
+                img.display()
+            ))
             .args(["-device", "virtio-blk-device,drive=card"]);
     } else {
-        cmd.arg("-drive")
-            .arg(format!("if=sd,file={},format=raw", img.display()));
+        cmd.arg("-drive").arg(format!(
+            "if=sd,file={},format=raw,snapshot=on",
+            img.display()
+        ));
     }
     run(cmd, secs)
 }
