@@ -115,15 +115,3 @@ impl Pl011 {
 // SAFETY: the register block is MMIO owned by this value; moving it to
 // another context (the console lock) does not alias it.
 unsafe impl Send for Pl011 {}
-
-impl core::fmt::Write for Pl011 {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for b in s.bytes() {
-            if b == b'\n' {
-                self.putc(b'\r');
-            }
-            self.putc(b);
-        }
-        Ok(())
-    }
-}

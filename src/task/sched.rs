@@ -589,7 +589,12 @@ fn fs_forked(child: usize) -> Result<usize, Errno> {
 
 /// read/write of a pipe end (`pipe_rw`), its result and restart.
 fn pipe_syscall(frame: &mut Frame, sys: Sys, a: [usize; 6]) -> After {
-    let r = pipe_rw(sys == Sys::Write, a);
+    slept(frame, pipe_rw(sys == Sys::Write, a), a)
+}
+
+/// The result `r` of a call that may have slept (a pipe or console
+/// read/write): restarted if a signal interrupted it (`ERESTARTSYS`).
+fn slept(frame: &mut Frame, r: isize, a: [usize; 6]) -> After {
     frame.set_result(r);
     After {
         restart: (r == ERESTARTSYS).then_some(Restart {
@@ -650,15 +655,7 @@ fn pipe_rw(write: bool, a: [usize; 6]) -> isize {
 /// receive interrupt (or at each tick when input is polled). A signal
 /// ends the sleep with `ERESTARTSYS`, as n_tty's read.
 fn console_read_syscall(frame: &mut Frame, a: [usize; 6]) -> After {
-    let r = console_read(a);
-    frame.set_result(r);
-    After {
-        restart: (r == ERESTARTSYS).then_some(Restart {
-            code: r,
-            arg0: a[0],
-        }),
-        check: true,
-    }
+    slept(frame, console_read(a), a)
 }
 
 fn console_read(a: [usize; 6]) -> isize {

@@ -4,11 +4,8 @@
 //! `struct statx` (include/uapi/linux/stat.h). Device numbers are stored
 //! in `st_dev`/`st_rdev` as Linux's `new_encode_dev` writes them.
 
-pub const S_IFMT: u32 = 0o170000;
-pub const S_IFIFO: u32 = 0o010000;
-pub const S_IFDIR: u32 = 0o040000;
-pub const S_IFREG: u32 = 0o100000;
-pub const S_IFLNK: u32 = 0o120000;
+/// The file type bits, defined once with the file system's inodes.
+pub use crate::fs::tmpfs::{S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
 
 /// `STATX_BASIC_STATS`: type, mode, nlink, uid, gid, atime, mtime, ctime,
 /// ino, size, blocks.
@@ -173,8 +170,8 @@ pub fn statx(m: &Meta) -> [u8; 256] {
 
 #[cfg(test)]
 mod tests {
-    const S_IFCHR: u32 = 0o020000;
     use super::*;
+    use crate::fs::tmpfs::S_IFCHR;
 
     fn u32_at(b: &[u8], o: usize) -> u32 {
         u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
