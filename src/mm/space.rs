@@ -107,16 +107,23 @@ pub trait Mmu {
     fn frame_refs(&self, _pa: u64) -> usize {
         1
     }
+    /// One 4 KiB frame whose contents the caller overwrites whole before
+    /// anyone can read it (a copy-on-write copy): the default zeroes it,
+    /// the real one saves the zeroing.
+    fn alloc_frame(&mut self) -> Result<u64, Errno> {
+        self.alloc_zeroed(PAGE_SIZE)
+    }
     /// Copy the 4 KiB frame `src` into the frame `dst` (through the
-    /// kernel's map), and make the copy visible to instruction fetch.
+    /// kernel's map); with `exec` (it will be mapped executable) make the
+    /// copy visible to instruction fetch.
     ///
     /// # Safety
     /// `dst` is a frame this address space just allocated
-    /// ([`Mmu::alloc_zeroed`]) and nothing else uses; `src` is a RAM frame
+    /// ([`Mmu::alloc_frame`]) and nothing else uses; `src` is a RAM frame
     /// it maps, or one a memory object it maps holds (a file's page
     /// cache), readable through the linear map. Any other `dst` would be
     /// overwritten.
-    unsafe fn copy_frame(&mut self, dst: u64, src: u64);
+    unsafe fn copy_frame(&mut self, dst: u64, src: u64, exec: bool);
 }
 
 /// A present block or page: first VA, PA, size.
@@ -1151,12 +1158,12 @@ impl AddressSpace {
             Ok(pa)
         })?;
         if access == Access2::Write {
-            let new = mmu.alloc_zeroed(PAGE_SIZE)?;
+            let new = mmu.alloc_frame()?;
             // SAFETY: `new` was just allocated for this address space and
             // nothing else uses it; `cache` is a RAM frame of the page
             // cache, which holds a reference to it (readable through the
             // kernel's map).
-            unsafe { mmu.copy_frame(new, cache) };
+            unsafe { mmu.copy_frame(new, cache, vma.prot.exec) };
             if let Err(e) = mmu.map(page, new, PAGE_SIZE, user_attrs(vma.prot, vma.kind)) {
                 mmu.free_frame(new);
                 return Err(e);
@@ -1214,10 +1221,10 @@ impl AddressSpace {
         if mmu.frame_refs(old) <= 1 {
             return mmu.protect(page, PAGE_SIZE, rw);
         }
-        let new = mmu.alloc_zeroed(PAGE_SIZE)?;
+        let new = mmu.alloc_frame()?;
         // SAFETY: `new` was just allocated for this address space; `old`
         // is a RAM frame it maps (private memory owns RAM frames only).
-        unsafe { mmu.copy_frame(new, old) };
+        unsafe { mmu.copy_frame(new, old, vma.prot.exec) };
         if let Err(e) = mmu.replace(page, new, rw) {
             mmu.free_frame(new);
             return Err(e);

@@ -130,8 +130,9 @@ mod hw {
                     None => self.mm.frames.alloc()?,
                 }
             };
-            // SAFETY: a free table page, mapped, owned by the MM lock holder.
-            unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, 4096) };
+            // SAFETY: a free table page, mapped as Normal memory, owned by
+            // the MM lock holder.
+            unsafe { crate::mm::pageops::zero_page(phys_to_virt(pa) as usize) };
             Ok(pa)
         }
 

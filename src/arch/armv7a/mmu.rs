@@ -107,8 +107,8 @@ pub fn kernel_table() -> Table {
 pub unsafe fn zero_frame(pa: u32) {
     let va = phys_to_virt(pa) as *mut u8;
     // SAFETY: the caller's contract; the linear map covers all RAM
-    // read-write.
-    unsafe { core::ptr::write_bytes(va, 0, 4096) };
+    // read-write as Normal memory; frames are page-aligned.
+    unsafe { crate::mm::pageops::zero_page(va as usize) };
 }
 
 /// The hardware environment for the table code.
