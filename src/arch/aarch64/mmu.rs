@@ -182,7 +182,9 @@ mod hw {
         fn table_is_empty(&self, pa: u64, _level: u8) -> bool {
             // SAFETY: a live table page, mapped and 8-byte aligned.
             let t = unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u64, 512) };
-            t.iter().all(|&e| e & 1 == 0)
+            // Bit 0 clear is an invalid entry; OR eight, then test once.
+            t.chunks_exact(8)
+                .all(|c| c.iter().fold(0, |a, &e| a | e) & 1 == 0)
         }
 
         fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {

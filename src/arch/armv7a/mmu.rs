@@ -218,7 +218,10 @@ mod hw {
             // emptied and freed), mapped and 4-byte aligned.
             let t =
                 unsafe { core::slice::from_raw_parts(phys_to_virt(pa as u32) as *const u32, 256) };
-            t.iter().all(|&e| e & 0b11 == 0)
+            // Bits [1:0] = 0b00 is a fault entry; OR eight entries, then
+            // test once (ldm-friendly: ~1.4 instructions per entry, not 6).
+            t.chunks_exact(8)
+                .all(|c| c.iter().fold(0, |a, &e| a | e) & 0b11 == 0)
         }
 
         fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {
