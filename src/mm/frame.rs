@@ -284,7 +284,28 @@ impl FrameAllocator {
             None => return Err(Errno::ENOMEM),
         };
         let step = align_frames.max(1);
+        // The next candidate at or above frame `n` (>= the first one,
+        // `i0`): `i0` plus a multiple of `step`, the physical alignment
+        // (a mask when it is a power of two, as every caller's is).
+        let i0 = i;
+        let next = |n: usize| {
+            let d = n - i0;
+            let d = if step.is_power_of_two() {
+                d.checked_add(step - 1).map(|d| d & !(step - 1))
+            } else {
+                d.div_ceil(step).checked_mul(step)
+            };
+            d.and_then(|d| i0.checked_add(d))
+        };
         while i.checked_add(count).is_some_and(|e| e <= self.frames) {
+            // A wholly used word: skip its 64 frames at once.
+            if self.bitmap[i / 64] == !0 {
+                match next((i / 64 + 1) * 64).filter(|&n| n > i) {
+                    Some(n) => i = n,
+                    None => break,
+                }
+                continue;
+            }
             match self.last_used(i, i + count) {
                 None => {
                     self.set_run(i, i + count);
@@ -292,10 +313,10 @@ impl FrameAllocator {
                     return Ok(self.addr(i));
                 }
                 // Skip past the used frame to the next aligned candidate.
-                Some(used) => {
-                    let skip = ((used - i) / step + 1).saturating_mul(step);
-                    i = i.saturating_add(skip);
-                }
+                Some(used) => match next(used + 1) {
+                    Some(n) => i = n,
+                    None => break,
+                },
             }
         }
         Err(Errno::ENOMEM)

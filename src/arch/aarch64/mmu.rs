@@ -187,6 +187,17 @@ mod hw {
                 .all(|c| c.iter().fold(0, |a, &e| a | e) & 1 == 0)
         }
 
+        fn first_valid(&self, pa: u64, from: u64, to: u64) -> Option<u64> {
+            // SAFETY: a live table page (512 entries), mapped and 8-byte
+            // aligned; `to` <= 512 (the engine's contract).
+            let t =
+                unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u64, to as usize) };
+            t[from as usize..]
+                .iter()
+                .position(|&e| Vmsa64::is_valid(e))
+                .map(|i| from + i as u64)
+        }
+
         fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {
             let mut a = va & !63;
             while a < va + size {

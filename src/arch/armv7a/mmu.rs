@@ -224,6 +224,21 @@ mod hw {
                 .all(|c| c.iter().fold(0, |a, &e| a | e) & 0b11 == 0)
         }
 
+        fn first_valid(&self, pa: u64, from: u64, to: u64) -> Option<u64> {
+            // SAFETY: a live table (the L1's 2048 or 4096 entries, or a
+            // 1 KiB L2), mapped and 4-byte aligned; `to` is within it
+            // (the engine's contract).
+            let t = unsafe {
+                core::slice::from_raw_parts(phys_to_virt(pa as u32) as *const u32, to as usize)
+            };
+            t[from as usize..]
+                .iter()
+                .position(|&e| {
+                    <ShortDescriptor as crate::mm::pagetable::Format>::is_valid(e as u64)
+                })
+                .map(|i| from + i as u64)
+        }
+
         fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {
             let (va, size) = (va as u32, size as u32);
             let line = dcache_line();

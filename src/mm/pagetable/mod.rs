@@ -133,6 +133,13 @@ pub trait TableEnv<F: Format> {
     fn table_is_empty(&self, pa: u64, level: u8) -> bool {
         (0..F::entries(level)).all(|i| !F::is_valid(self.read(pa + i * F::ENTRY_BYTES)))
     }
+    /// The first index in `[from, to)` (within the table) of the table at
+    /// `pa` whose entry is valid. The hardware environments scan the
+    /// table through one pointer instead of translating every entry's
+    /// address (fork and teardown cross thousands of empty entries).
+    fn first_valid(&self, pa: u64, from: u64, to: u64) -> Option<u64> {
+        (from..to).find(|&i| F::is_valid(self.read(pa + i * F::ENTRY_BYTES)))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -866,17 +873,22 @@ impl<F: Format> Table<F> {
     /// from the root for each empty entry.
     fn skip_empty<E: TableEnv<F>>(&self, env: &E, s: Slot, v: u64, end: u128) -> u128 {
         let size = F::entry_size(s.level);
-        let mut cur = align_down(v, size) as u128 + size as u128;
+        let cur = align_down(v, size) as u128 + size as u128;
         // Entry sizes and counts are powers of two: masks, not a 128-bit
         // division (a library call on 32-bit ARM).
         let span = size as u128 * F::entries(s.level) as u128;
-        let table_end = (align_down(v, size) as u128 & !(span - 1)) + span;
-        while cur < end.min(table_end) {
-            if F::is_valid(env.read(entry_pa::<F>(s.table, cur as u64, s.level))) {
-                break;
-            }
-            cur += size as u128;
+        let table_start = align_down(v, size) as u128 & !(span - 1);
+        let stop = end.min(table_start + span);
+        if cur >= stop {
+            return cur;
         }
-        cur
+        // Indexes within this table: [from, to) covers [cur, stop).
+        let shift = size.trailing_zeros();
+        let from = ((cur - table_start) >> shift) as u64;
+        let to = ((stop - table_start + size as u128 - 1) >> shift) as u64;
+        match env.first_valid(s.table, from, to) {
+            Some(i) => table_start + ((i as u128) << shift),
+            None => stop,
+        }
     }
 }
