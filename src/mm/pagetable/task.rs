@@ -124,7 +124,7 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
     }
 
     fn alloc_frame(&mut self) -> Result<u64, Errno> {
-        H::with_frames(|f| f.alloc()).map_err(Errno::from)
+        H::with_frames(|f| f.alloc())
     }
 
     fn free_frame(&mut self, pa: u64) {
