@@ -395,6 +395,13 @@ fn sdcard_raspi3b() {
     sdcard::check_board(&sdcard::RASPI3B);
 }
 
+/// The Raspberry Pi 4 card: no QEMU machine models the BCM2711, so the
+/// image is checked file by file, not booted (tests/common/sdcard.rs).
+#[test]
+fn sdcard_raspi4b() {
+    sdcard::check_image(&sdcard::RASPI4B);
+}
+
 #[test]
 fn board_raspi3b() {
     boards::boots("qemu-system-aarch64", &boards::RASPI3B);
