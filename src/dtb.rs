@@ -945,8 +945,8 @@ mod tests {
     /// compare with): the addresses the BCM2711 ARM Peripherals datasheet
     /// gives in its default low-peripheral mode (main peripherals at bus
     /// 0x7e000000 = CPU 0xfe000000, the ARM local peripherals at
-    /// 0xff800000, the GIC-400 at 0xff840000 with the distributor at
-    /// + 0x1000 and the CPU interface at + 0x2000; EMMC2 at 0xfe340000,
+    /// 0xff800000, the GIC-400 at 0xff840000 with the distributor 0x1000
+    /// and the CPU interface 0x2000 above it; EMMC2 at 0xfe340000,
     /// GENET at 0xfd580000, PCIe at 0xfd500000). The tree reaches them
     /// through three different buses: /soc (1 address cell, into the
     /// root's 2), /emmc2bus and /scb (2 cells each); `dma-ranges` (the
