@@ -62,11 +62,14 @@ done
 # ports is its console (QEMU_CONSOLE_SERIAL, 0 or 1). BOARD and OUT are
 # then the kernel build's.
 load_board() {
-    [ -f "$ROOT/boards/$1/qemu.sh" ] || {
-        echo "no boards/$1/qemu.sh: boards QEMU boots:" \
-            "$(cd "$ROOT/boards" && ls -d */qemu.sh | sed 's,/qemu.sh,,' | tr '\n' ' ')" >&2
+    if [ ! -f "$ROOT/boards/$1/qemu.sh" ]; then
+        local known="" f
+        for f in "$ROOT"/boards/*/qemu.sh; do
+            known="$known $(basename "$(dirname "$f")")"
+        done
+        echo "no boards/$1/qemu.sh: boards QEMU boots:$known" >&2
         exit 2
-    }
+    fi
     QEMU_KERNEL_BOARD=""
     # shellcheck source=boards/qemu-virt/qemu.sh
     . "$ROOT/boards/$1/qemu.sh"
