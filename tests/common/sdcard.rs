@@ -20,6 +20,10 @@
 //! - `orangepi-pc`: nothing stands in: QEMU's boot ROM model loads the SPL
 //!   from 8 KiB into the card, as the H3 does.
 //!
+//! - `raspi4b`: no QEMU 7.2 machine models the BCM2711: the card is not
+//!   booted but checked file by file against where each file comes from
+//!   (`check_image`).
+//!
 //! The images are written by `./qemu-run.sh test` before the tests run, in
 //! out/<board>/ next to the kernel build's out dir.
 

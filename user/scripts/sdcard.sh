@@ -190,8 +190,9 @@ if [ -n "$SD_CONFIG_TXT" ]; then
     cat >> "$STAGE/README.txt" <<EOF
 The Raspberry Pi firmware is NOT on this card (non-free, not in Debian main):
 copy these files from https://github.com/raspberrypi/firmware/tree/master/boot
-into this partition before booting: $SD_PI_FIRMWARE. config.txt makes the firmware start U-Boot ($SD_UBOOT_PLACE),
-which runs boot.scr.
+into this partition before booting: $SD_PI_FIRMWARE.
+config.txt makes the firmware start U-Boot ($SD_UBOOT_PLACE), which runs
+boot.scr.
 EOF
 fi
 
