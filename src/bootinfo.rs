@@ -209,7 +209,7 @@ impl BootInfo {
 /// Entries of size 0 are no RAM and are left out; a memory node that
 /// gives no bank at all is reported: the Raspberry Pi 4's tree as Debian
 /// ships it has `memory@0 { reg = <0 0 0>; }`, for the firmware (and
-/// U-Boot's `booti`, from the banks it took from the firmware's tree) to
+/// U-Boot's `booti`, from the banks it learnt from the firmware) to
 /// fill in.
 pub fn memory_banks(
     fdt: &crate::dtb::Fdt,
@@ -628,8 +628,8 @@ mod tests {
     }
 
     /// The same tree with the bank U-Boot's `booti` writes in
-    /// (`fdt_fixup_memory_banks` from its DRAM banks, which the rpi board
-    /// code reads from the firmware's tree): a 1 GB board's ARM memory,
+    /// (`arch_fixup_fdt` -> `fdt_fixup_memory_banks` from its DRAM banks,
+    /// learnt from the firmware): a 1 GB board's ARM memory,
     /// 0..0x3b400000 (1024 MiB less the firmware's default 76 MiB
     /// `gpu_mem`), written over the three zero cells.
     #[test]

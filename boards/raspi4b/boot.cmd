@@ -5,7 +5,7 @@
 echo "armmu boot.scr on Raspberry Pi 4 Model B: ${devtype} ${devnum}:${distro_bootpart}"
 load ${devtype} ${devnum}:${distro_bootpart} ${kernel_addr_r} Image
 # Debian's tree, whose memory node is empty: booti writes U-Boot's RAM
-# banks (from the firmware's tree) into it before starting the kernel.
+# banks (learnt from the firmware) into it before starting the kernel.
 load ${devtype} ${devnum}:${distro_bootpart} ${fdt_addr_r} bcm2711-rpi-4-b.dtb
 # Last, so that ${filesize} is the initramfs's size.
 load ${devtype} ${devnum}:${distro_bootpart} ${ramdisk_addr_r} initramfs.cpio.gz
