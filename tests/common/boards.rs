@@ -82,6 +82,51 @@ pub const SABRELITE: Board = Board {
     cortex_a9: Some(0x00a0_0200),
 };
 
+/// Every board the direct-boot tests cover.
+pub const ALL: &[&Board] = &[
+    &RASPI2B,
+    &RASPI3B,
+    &ORANGEPI_PC,
+    &SABRELITE,
+    &VEXPRESS_A9,
+    &VEXPRESS_A15,
+];
+
+/// Every directory of boards/ has a README.md; every real board QEMU
+/// models (a qemu.sh that names the kernel build it boots) is one of
+/// [`ALL`], and each of [`ALL`] has its directory and qemu.sh.
+pub fn every_board_dir_documented_and_tested() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("boards");
+    let mut real = Vec::new();
+    for e in std::fs::read_dir(&root).unwrap() {
+        let dir = e.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            dir.join("README.md").exists(),
+            "boards/{name}/README.md missing"
+        );
+        let qemu = dir.join("qemu.sh");
+        if qemu.exists()
+            && std::fs::read_to_string(&qemu)
+                .unwrap()
+                .lines()
+                .any(|l| l.starts_with("QEMU_KERNEL_BOARD="))
+        {
+            real.push(name);
+        }
+    }
+    real.sort();
+    let mut tested: Vec<String> = ALL.iter().map(|b| b.machine.to_string()).collect();
+    tested.sort();
+    assert_eq!(
+        real, tested,
+        "boards with a QEMU line vs. boards the tests boot"
+    );
+}
+
 fn has_machine(qemu: &str, machine: &str) -> bool {
     Command::new(qemu)
         .args(["-machine", "help"])
