@@ -625,6 +625,13 @@ mod tests {
         // /memreserve/ 0x0 0x1000: the spin-table page (cpu-release-addr
         // 0xd8..0xf0 of cpu@0..3).
         assert_eq!(&b.reserved[..b.reserved_count], &[(0, 0x1000)]);
+        // The frame allocator over that assumed RAM, with the image and
+        // the DTB where U-Boot rpi_4 puts them (kernel_addr_r 0x80000,
+        // fdt_addr_r 0x2600000), outside it: built without a panic, those
+        // reservations simply miss (the RAM itself may not exist: README).
+        let f = b.boot_frames(1 << 30, 0x0260_0000, 0x0020_0000);
+        assert_eq!(f.total() as u64, board::RAM_SIZE_DEFAULT / 4096);
+        assert!(!f.is_allocated(board::RAM_BASE));
     }
 
     /// The same tree with the bank U-Boot's `booti` writes in
