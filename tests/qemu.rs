@@ -556,6 +556,13 @@ fn gpio_skipped_on_virt() {
     boards::gpio_skipped(&cpus()[0]);
 }
 
+/// Every boards/ directory has its README.md, and every real board with
+/// a QEMU line is booted by one of these tests (tests/common/boards.rs).
+#[test]
+fn board_dirs_documented_and_tested() {
+    boards::every_board_dir_documented_and_tested();
+}
+
 #[test]
 fn board_vexpress_a15() {
     boards::boots("qemu-system-arm", &boards::VEXPRESS_A15);

@@ -390,6 +390,13 @@ fn sdcard_qemu_virt_aarch64() {
     sdcard::check_board(&sdcard::QEMU_VIRT_AARCH64);
 }
 
+/// The Raspberry Pi 4 card: no QEMU machine models the BCM2711, so the
+/// image is checked file by file, not booted (tests/common/sdcard.rs).
+#[test]
+fn sdcard_raspi4b() {
+    sdcard::check_image(&sdcard::RASPI4B);
+}
+
 #[test]
 fn sdcard_raspi3b() {
     sdcard::check_board(&sdcard::RASPI3B);

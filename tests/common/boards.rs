@@ -1,7 +1,10 @@
 //! Real development boards as QEMU emulates them, booted directly
-//! (`-kernel Image -dtb <Debian DTB>`, QEMU's Linux loader). Expected
+//! (`-kernel Image -dtb <Debian DTB>`, QEMU's Linux loader) with the QEMU
+//! line of `boards/<machine>/qemu.sh`, the one `./qemu-run.sh run --board
+//! <machine>` uses (read here, not copied). Expected
 //! values come from `../shared/BOARD-FACTS.md` (console UART type and
-//! physical address, interrupt controller), not from the kernel: the
+//! physical address, interrupt controller), not from the kernel, and each
+//! board's `boards/<machine>/README.md` must state the same: the
 //! memory-type self-test, the /init demo finding the console through
 //! /proc/device-tree and /proc/iomem and writing a line through it from
 //! user space, and exit status 0 (semihosting). A machine the installed
@@ -10,10 +13,9 @@
 use super::*;
 
 pub struct Board {
+    /// The QEMU machine, also the board's directory under boards/ (its
+    /// qemu.sh gives the CPU, memory, DTB and console serial port).
     pub machine: &'static str,
-    /// Extra QEMU arguments (CPU, memory, serial wiring).
-    pub args: &'static [&'static str],
-    pub dtb: &'static str,
     /// The console node's path, the demo's name for its type, its PA.
     pub console: (&'static str, &'static str, u64),
     /// Whether the board has a GIC the kernel drives (else: no tick).
@@ -26,8 +28,6 @@ pub struct Board {
 
 pub const RASPI2B: Board = Board {
     machine: "raspi2b",
-    args: &["-cpu", "cortex-a7", "-m", "1G"],
-    dtb: "bcm2836-rpi-2-b.dtb",
     console: ("/soc/serial@7e201000", "PL011", 0x3f20_1000),
     gic: false,
     cortex_a9: None,
@@ -35,8 +35,6 @@ pub const RASPI2B: Board = Board {
 
 pub const VEXPRESS_A15: Board = Board {
     machine: "vexpress-a15",
-    args: &[],
-    dtb: "vexpress-v2p-ca15-tc1.dtb",
     console: (
         "/bus@8000000/motherboard-bus@8000000/iofpga-bus@300000000/serial@90000",
         "PL011",
@@ -48,19 +46,15 @@ pub const VEXPRESS_A15: Board = Board {
 
 pub const ORANGEPI_PC: Board = Board {
     machine: "orangepi-pc",
-    args: &[],
-    dtb: "sun8i-h3-orangepi-pc.dtb",
     console: ("/soc/serial@1c28000", "16550", 0x01c2_8000),
     gic: true,
     cortex_a9: None,
 };
 
 /// The Debian DTB's stdout-path is serial1, the mini UART: QEMU's
-/// second `-serial`.
+/// second `-serial` (qemu.sh: QEMU_CONSOLE_SERIAL=1).
 pub const RASPI3B: Board = Board {
     machine: "raspi3b",
-    args: &["-m", "1G", "-serial", "null", "-serial", "stdio"],
-    dtb: "bcm2837-rpi-3-b.dtb",
     console: ("/soc/serial@7e215040", "BCM2835 mini UART", 0x3f21_5040),
     gic: false,
     cortex_a9: None,
@@ -70,8 +64,6 @@ pub const RASPI3B: Board = Board {
 /// `/chosen` is empty, so the `serial0` alias), A9 GIC dist 0x1e001000.
 pub const VEXPRESS_A9: Board = Board {
     machine: "vexpress-a9",
-    args: &["-m", "1G"],
-    dtb: "vexpress-v2p-ca9.dtb",
     console: (
         "/bus@40000000/motherboard-bus@40000000/iofpga@7,00000000/uart@9000",
         "PL011",
@@ -85,12 +77,55 @@ pub const VEXPRESS_A9: Board = Board {
 /// QEMU's second `-serial`; A9 GIC dist 0x00a01000 (BOARD-FACTS).
 pub const SABRELITE: Board = Board {
     machine: "sabrelite",
-    args: &["-m", "1G", "-serial", "null", "-serial", "stdio"],
-    dtb: "imx6q-sabrelite.dtb",
     console: ("/soc/bus@2100000/serial@21e8000", "i.MX UART", 0x021e_8000),
     gic: true,
     cortex_a9: Some(0x00a0_0200),
 };
+
+/// Every board the direct-boot tests cover.
+pub const ALL: &[&Board] = &[
+    &RASPI2B,
+    &RASPI3B,
+    &ORANGEPI_PC,
+    &SABRELITE,
+    &VEXPRESS_A9,
+    &VEXPRESS_A15,
+];
+
+/// Every directory of boards/ has a README.md; every real board QEMU
+/// models (a qemu.sh that names the kernel build it boots) is one of
+/// [`ALL`], and each of [`ALL`] has its directory and qemu.sh.
+pub fn every_board_dir_documented_and_tested() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("boards");
+    let mut real = Vec::new();
+    for e in std::fs::read_dir(&root).unwrap() {
+        let dir = e.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            dir.join("README.md").exists(),
+            "boards/{name}/README.md missing"
+        );
+        let qemu = dir.join("qemu.sh");
+        if qemu.exists()
+            && std::fs::read_to_string(&qemu)
+                .unwrap()
+                .lines()
+                .any(|l| l.starts_with("QEMU_KERNEL_BOARD="))
+        {
+            real.push(name);
+        }
+    }
+    real.sort();
+    let mut tested: Vec<String> = ALL.iter().map(|b| b.machine.to_string()).collect();
+    tested.sort();
+    assert_eq!(
+        real, tested,
+        "boards with a QEMU line vs. boards the tests boot"
+    );
+}
 
 fn has_machine(qemu: &str, machine: &str) -> bool {
     Command::new(qemu)
@@ -104,9 +139,46 @@ fn has_machine(qemu: &str, machine: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The QEMU command line booting `b` directly with its Debian DTB.
+fn board_dir(b: &Board) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("boards")
+        .join(b.machine)
+}
+
+/// The `KEY=value` lines of `boards/<machine>/qemu.sh` (what follows a
+/// `#` and surrounding quotes dropped): the facts qemu-run.sh sources.
+pub fn qemu_facts(b: &Board) -> std::collections::HashMap<String, String> {
+    let path = board_dir(b).join("qemu.sh");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter_map(|l| {
+            let l = l.split('#').next()?.trim();
+            let (k, v) = l.split_once('=')?;
+            Some((k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        })
+        .collect()
+}
+
+/// The QEMU command line booting `b` directly with its Debian DTB, from
+/// its qemu.sh; checks that the file is about this machine, this QEMU and
+/// the kernel build under test (ARMMU_OUT).
 fn command(qemu: &str, b: &Board) -> Command {
-    let image = out_dir().join("Image");
+    let f = qemu_facts(b);
+    let fact = |k: &str| {
+        f.get(k)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("boards/{}/qemu.sh has no {k}", b.machine))
+    };
+    assert_eq!(fact("QEMU_MACHINE"), b.machine);
+    assert_eq!(fact("QEMU_SYSTEM"), qemu, "boards/{}/qemu.sh", b.machine);
+    let out = out_dir();
+    assert_eq!(
+        out.file_name().and_then(|n| n.to_str()),
+        Some(fact("QEMU_KERNEL_BOARD")),
+        "boards/{}/qemu.sh: the kernel build it boots",
+        b.machine
+    );
+    let image = out.join("Image");
     assert!(
         image.exists(),
         "{} missing: run ./qemu-run.sh build",
@@ -114,17 +186,38 @@ fn command(qemu: &str, b: &Board) -> Command {
     );
     let dtb = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/dtb")
-        .join(b.dtb);
+        .join(fact("QEMU_DTB"));
     let mut cmd = Command::new(qemu);
     cmd.args(["-M", b.machine])
-        .args(b.args)
+        .args(["-cpu", fact("QEMU_CPU"), "-m", fact("QEMU_MEM")])
         .args(["-nographic", "-nic", "none", "-monitor", "none"])
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .arg("-kernel")
-        .arg(&image)
-        .arg("-dtb")
-        .arg(&dtb);
+        .args(["-semihosting-config", "enable=on,target=native"]);
+    match fact("QEMU_CONSOLE_SERIAL") {
+        "0" => {}
+        "1" => {
+            cmd.args(["-serial", "null", "-serial", "stdio"]);
+        }
+        other => panic!("QEMU_CONSOLE_SERIAL={other}"),
+    }
+    cmd.arg("-kernel").arg(&image).arg("-dtb").arg(&dtb);
     cmd
+}
+
+/// The board's README (boards/<machine>/README.md) states what the test
+/// expects: the console node and its physical address, and on the
+/// Cortex-A9 boards the global timer's.
+#[track_caller]
+pub fn readme_agrees(b: &Board) {
+    let path = board_dir(b).join("README.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (node, kind, pa) = b.console;
+    let mut want = vec![node.to_string(), kind.to_string(), format!("{pa:#010x}")];
+    if let Some(gt) = b.cortex_a9 {
+        want.push(format!("{gt:#010x}"));
+    }
+    for w in want {
+        assert!(text.contains(&w), "{} does not say {w}", path.display());
+    }
 }
 
 /// Boot `b` with kernel arguments `append`; `None` (with a message) if
@@ -143,6 +236,7 @@ pub fn boot_with(qemu: &str, b: &Board, append: &str) -> Option<Boot> {
 
 /// Boot `b` with `qemu` and check it end to end.
 pub fn boots(qemu: &str, b: &Board) {
+    readme_agrees(b);
     let Some(r) = boot_with(qemu, b, "") else {
         return;
     };
