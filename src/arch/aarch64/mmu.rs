@@ -194,7 +194,7 @@ mod hw {
                 unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u64, to as usize) };
             t[from as usize..]
                 .iter()
-                .position(|&e| Vmsa64::is_valid(e))
+                .position(|&e| <Vmsa64 as crate::mm::pagetable::Format>::is_valid(e))
                 .map(|i| from + i as u64)
         }
 

@@ -680,6 +680,7 @@ impl<F: Format> Table<F> {
     ) -> Result<(), MapError> {
         let end = self.split_edges(env, va, size)?;
         let mut cur = va as u128;
+        let mut any = false;
         while cur < end {
             let mut batch = TlbBatch::new();
             let mut gone: Bounded<Present, ROUND> = Bounded::new();
@@ -687,16 +688,23 @@ impl<F: Format> Table<F> {
                 gone.push(p);
             });
             self.flush(&mut batch, env);
+            any |= !gone.as_slice().is_empty();
             for p in gone.as_slice() {
                 removed(env, p.va, p.pa, p.size);
             }
+        }
+        // Nothing was mapped there (an untouched mapping): no table can
+        // have become empty, so none is scanned.
+        if !any {
+            return Ok(());
         }
         // Unlink tables left empty, deepest first; freed only after the TLB
         // sync, since walk caches may hold them.
         let mut batch = TlbBatch::new();
         let mut empty: Bounded<(u64, u8), ROUND> = Bounded::new();
         let root_span = F::entry_size(F::ROOT_LEVEL) as u128 * F::entries(F::ROOT_LEVEL) as u128;
-        let root_base = (va as u128 / root_span) * root_span;
+        // A power of two: a mask, not a 128-bit division.
+        let root_base = va as u128 & !(root_span - 1);
         self.prune(
             env,
             self.root_pa,
