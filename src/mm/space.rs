@@ -59,6 +59,12 @@ pub trait Mmu {
     unsafe fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]);
     /// The block size the table can map in one entry (1 MiB on ARMv7).
     fn section_size(&self) -> usize;
+    /// How much anonymous memory one fault maps when its aligned chunk
+    /// fits the VMA (and no section does): one page unless the
+    /// architecture says more.
+    fn fault_around(&self) -> usize {
+        PAGE_SIZE
+    }
     /// Visit every present block or page of the table, decoded from the raw
     /// descriptors by the architecture's independent decoder (for the
     /// invariant auditor, `mm::audit`).
@@ -1080,19 +1086,14 @@ impl AddressSpace {
             }
             return Self::fault_shared(mmu, id, index, page, attrs);
         }
-        let section = mmu.section_size();
-        let block = va & !(section - 1);
-        if matches!(vma.kind, VmaKind::Anonymous { .. } | VmaKind::Heap)
-            && block >= vma.start
-            && block + section <= vma.end
-            && mmu.is_unmapped(block, section)
-        {
-            if let Ok(pa) = mmu.alloc_zeroed(section) {
-                if mmu.map(block, pa, section, attrs).is_ok() {
+        // Anonymous memory: a whole section when its aligned block lies
+        // in the VMA and nothing of it is mapped (as Linux's THP), else
+        // the fault-around chunk (AArch64: 64 KiB, as arm64's anonymous
+        // mTHP), else one page.
+        if matches!(vma.kind, VmaKind::Anonymous { .. } | VmaKind::Heap) {
+            for size in [mmu.section_size(), mmu.fault_around()] {
+                if size > PAGE_SIZE && Self::fault_block(mmu, &vma, va, size, attrs) {
                     return Ok(());
-                }
-                for off in (0..section).step_by(PAGE_SIZE) {
-                    mmu.free_frame(pa + off as u64);
                 }
             }
         }
@@ -1176,6 +1177,26 @@ impl AddressSpace {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Map the zeroed, aligned `size` block holding `va` if it lies in
+    /// `vma` and nothing of it is mapped; `false` (nothing changed) if not,
+    /// or if no aligned contiguous frames are free.
+    fn fault_block(mmu: &mut dyn Mmu, vma: &Vma, va: usize, size: usize, attrs: MapAttrs) -> bool {
+        let block = va & !(size - 1);
+        if block < vma.start || block + size > vma.end || !mmu.is_unmapped(block, size) {
+            return false;
+        }
+        let Ok(pa) = mmu.alloc_zeroed(size) else {
+            return false;
+        };
+        if mmu.map(block, pa, size, attrs).is_ok() {
+            return true;
+        }
+        for off in (0..size).step_by(PAGE_SIZE) {
+            mmu.free_frame(pa + off as u64);
+        }
+        false
     }
 
     /// A write to the present `leaf` holding `page` of the writable private

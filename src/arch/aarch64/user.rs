@@ -83,6 +83,12 @@ impl TableHost<Vmsa64> for mmu::Mem {
 
     const SECTION_SIZE: usize = 2 << 20;
 
+    /// 64 KiB: the span of arm64's contiguous-PTE hint (`CONT_PTE_SIZE`),
+    /// the anonymous mTHP size Linux uses for it; mapped as 16 ordinary
+    /// page entries (no contiguous bit: each page stays separately
+    /// protectable, splittable and copy-on-write).
+    const FAULT_AROUND: usize = 64 << 10;
+
     fn walk(t: &Table, visit: &mut dyn FnMut(&crate::mm::audit::Mapping)) {
         // The memory type is MAIR_EL1's byte for AttrIndx, as live now.
         let mair = MAIR_EL1.get();

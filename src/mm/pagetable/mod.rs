@@ -381,16 +381,45 @@ impl<F: Format> Table<F> {
         let mut missing: Vec<Missing> = Vec::new();
         let mut last_missing: [Option<Missing>; 8] = [None; 8];
         let mut stale: Vec<(u64, u64, u8, u64)> = Vec::new();
+        // The table at the chunk's level for the region last walked (its
+        // first VA, its level, the table or `None` if it is missing and
+        // listed): consecutive entries of one table need one walk, not
+        // one each (a walk is 2-4 reads and decodes per page).
+        let mut known: Option<(u64, u8, Option<u64>)> = None;
         for c in chunks.clone() {
             let want = F::level_of(c.size);
             let esz = F::entry_size(want);
+            // The span of one table at level `want`.
+            let span_mask = if want > F::ROOT_LEVEL {
+                !(F::entry_size(want - 1) - 1)
+            } else {
+                0
+            };
             for k in 0..c.size / esz {
                 let cva = c.va + k * esz;
+                match known {
+                    Some((region, level, None)) if level == want && cva & span_mask == region => {
+                        continue;
+                    }
+                    Some((region, level, Some(t)))
+                        if level == want && cva & span_mask == region =>
+                    {
+                        let e = entry_pa::<F>(t, cva, want);
+                        let raw = env.read(e);
+                        if !F::is_valid(raw) {
+                            continue;
+                        }
+                        // Anything else takes the full walk below.
+                    }
+                    _ => {}
+                }
+                known = None;
                 let mut t = self.root_pa;
                 for level in F::ROOT_LEVEL..=want {
                     let e = entry_pa::<F>(t, cva, level);
                     match F::decode(env.read(e), level) {
                         Entry::Invalid => {
+                            known = Some((cva & span_mask, want, (level == want).then_some(t)));
                             for l in level + 1..=want {
                                 let m = Missing {
                                     level: l,
@@ -471,9 +500,24 @@ impl<F: Format> Table<F> {
             env.write(entry_pa::<F>(parent, m.va, m.level - 1), e);
         }
 
+        // The table last written into, by the first VA of its span and its
+        // level: consecutive chunks in one table need one walk.
+        let mut last: Option<(u64, u8, u64)> = None;
         for c in chunks {
             let level = F::level_of(c.size);
-            let t = self.table_of(env, c.va, level).ok_or(MapError::NoMemory)?;
+            let span_mask = if level > F::ROOT_LEVEL {
+                !(F::entry_size(level - 1) - 1)
+            } else {
+                0
+            };
+            let t = match last {
+                Some((region, l, t)) if l == level && c.va & span_mask == region => t,
+                _ => {
+                    let t = self.table_of(env, c.va, level).ok_or(MapError::NoMemory)?;
+                    last = Some((c.va & span_mask, level, t));
+                    t
+                }
+            };
             let e = self.format.encode_block(level, c.size, c.pa, attrs)?;
             let first = entry_pa::<F>(t, c.va, level);
             for k in 0..c.size / F::entry_size(level) {

@@ -31,6 +31,9 @@ pub trait TableHost<F: Format>: KernelMemory {
     fn sync_icache(va: usize, len: usize);
     /// The block a lazy fault may map in one entry (a section or 2 MiB).
     const SECTION_SIZE: usize;
+    /// The chunk of anonymous memory a lazy fault maps when no section
+    /// fits ([`crate::mm::space::Mmu::fault_around`]).
+    const FAULT_AROUND: usize = PAGE;
     /// Visit every present block of the live `table`, decoded by the
     /// architecture's independent decoder.
     fn walk(table: &Table<F>, visit: &mut dyn FnMut(&Mapping));
@@ -187,6 +190,10 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
 
     fn section_size(&self) -> usize {
         H::SECTION_SIZE
+    }
+
+    fn fault_around(&self) -> usize {
+        H::FAULT_AROUND
     }
 
     fn walk(&self, visit: &mut dyn FnMut(&Mapping)) {
