@@ -32,8 +32,8 @@ pub struct Smp {
     pub args: &'static [&'static str],
     pub dtb: &'static str,
     /// Where QEMU's Linux loader puts the Image (hw/arm/boot.c: RAM base
-    /// + KERNEL_LOAD_ADDR 0x10000 for a 32-bit zImage; RAM base + the
-    /// header's text_offset, 0x80000, for an arm64 Image).
+    /// plus KERNEL_LOAD_ADDR 0x10000 for a 32-bit zImage; RAM base plus
+    /// the header's text_offset, 0x80000, for an arm64 Image).
     pub entry: u64,
 }
 
