@@ -28,7 +28,11 @@ pub mod templates {
     /// Small page, Normal WBWA, kernel RW, executable, shareable.
     pub const PAGE_CODE: u32 = 0x0000_045E;
     /// TTBR walk attributes: Inner WBWA (IRGN = 01), Outer WBWA (RGN = 01),
-    /// shareable. ARM ARM B4.1.154.
+    /// shareable. ARM ARM B4.1.154. Outer cacheable on purpose: on the
+    /// Cortex-A9 boards the walker's reads then go through the L2C-310
+    /// outer cache like the kernel's table writes, so an enabled L2 needs
+    /// no maintenance of table memory (with RGN = 00 every table write
+    /// would need a clean by PA through the L2, `drivers::pl310`).
     pub const TTBR_WALK_WBWA_S: u32 = 0x4A;
 }
 
