@@ -478,7 +478,6 @@ pub const SPIN_LIMIT: u32 = 10_000_000;
 #[cfg(all(target_os = "none", target_arch = "arm"))]
 pub fn init(dtb: &[u8]) {
     use crate::kprintln;
-    use tock_registers::interfaces::{Readable, Writeable};
     let node = match probe(dtb, |w| kprintln!("l2: arm,pl310-cache: {w}")) {
         Ok(Some(n)) => n,
         Ok(None) => return,
@@ -494,9 +493,6 @@ pub fn init(dtb: &[u8]) {
         );
         return;
     };
-    // SAFETY: ioremap gave a Device mapping of the 4 KiB register block,
-    // never unmapped; only this module drives it.
-    let regs = unsafe { &*(va as *const Registers) };
     // The first read through the kernel's trap probe: where nothing
     // answers at that address (QEMU's `sabrelite` models no PL310 at
     // 0x00a02000) the read is a synchronous external abort, skipped.
@@ -522,85 +518,167 @@ pub fn init(dtb: &[u8]) {
         );
         return;
     }
-    if regs.control.is_set(CONTROL::L2_ENABLE) {
-        ACTIVE.store(va as usize, core::sync::atomic::Ordering::Release);
-        kprintln!(
-            "l2: PL310 at {:#010x} ({}) enabled by the bootloader: kept as configured",
-            node.pa,
-            Describe {
-                id,
-                aux: regs.aux_control.get()
-            }
-        );
-        return;
-    }
-    // Disabled: configure (TRM 3.3.4-3.3.6: only while disabled).
-    let mut aux = regs.aux_control.get();
-    if node.shared_override {
-        aux |= 1 << 22;
-        regs.aux_control.set(aux);
-    }
-    if let Some(v) = node.tag_latency {
-        regs.tag_ram_latency.set(v);
-    }
-    if let Some(v) = node.data_latency {
-        regs.data_ram_latency.set(v);
-    }
-    let geo = Geometry::from_aux(regs.aux_control.get());
-    // No way locked: lockdown registers of every master to 0 (TRM
-    // 3.3.11; as Linux's l2c_unlock before enabling).
-    for r in &regs.lockdown {
-        r.set(0);
-    }
-    // Invalidate by Way with every way's bit; the operation is done when
-    // the register reads 0 again (TRM 3.3.10, "Invalidate by Way").
-    regs.invalidate_way.set(geo.way_mask());
-    let mut n = 0;
-    while regs.invalidate_way.get() & geo.way_mask() != 0 && n < SPIN_LIMIT {
-        n += 1;
-    }
-    if n == SPIN_LIMIT {
-        kprintln!(
+    // SAFETY: ioremap gave a Device mapping of the 4 KiB register block,
+    // never unmapped; only this module drives it.
+    let mut mmio = unsafe { Mmio::new(va as usize) };
+    let d = |aux| Describe { id, aux };
+    match bring_up(&mut mmio, &node, SPIN_LIMIT) {
+        Outcome::Kept { aux } => {
+            ACTIVE.store(va as usize, core::sync::atomic::Ordering::Release);
+            kprintln!(
+                "l2: PL310 at {:#010x} ({}) enabled by the bootloader: kept as configured",
+                node.pa,
+                d(aux)
+            );
+        }
+        Outcome::Enabled {
+            aux,
+            way_mask,
+            tag,
+            data,
+        } => {
+            ACTIVE.store(va as usize, core::sync::atomic::Ordering::Release);
+            kprintln!(
+                "l2: PL310 at {:#010x} ({}) enabled: ways invalidated (mask {way_mask:#x}), tag latency {tag:#x}, data latency {data:#x}{}",
+                node.pa,
+                d(aux),
+                if node.shared_override { ", shared override" } else { "" }
+            );
+        }
+        Outcome::WaysNotInvalidated => kprintln!(
             "l2: PL310 at {:#010x}: Invalidate by Way did not complete: L2 left disabled",
             node.pa
-        );
-        return;
-    }
-    sync(regs);
-    regs.control.write(CONTROL::L2_ENABLE::SET);
-    if !regs.control.is_set(CONTROL::L2_ENABLE) {
-        // Control is a Secure-access-only register (TRM 3.3.3): a
-        // Non-secure write is ignored (or a SLVERR).
-        kprintln!(
+        ),
+        Outcome::EnableDidNotStick { aux } => kprintln!(
             "l2: PL310 at {:#010x} ({}): the enable did not stick (Non-secure world?): L2 left disabled",
             node.pa,
-            Describe { id, aux: regs.aux_control.get() }
-        );
-        return;
+            d(aux)
+        ),
     }
-    ACTIVE.store(va as usize, core::sync::atomic::Ordering::Release);
-    kprintln!(
-        "l2: PL310 at {:#010x} ({}) enabled: ways invalidated (mask {:#x}), tag latency {}, data latency {}{}",
-        node.pa,
-        Describe { id, aux: regs.aux_control.get() },
-        geo.way_mask(),
-        Lat(node.tag_latency.map(|_| regs.tag_ram_latency.get())),
-        Lat(node.data_latency.map(|_| regs.data_ram_latency.get())),
-        if node.shared_override { ", shared override" } else { "" }
-    );
 }
 
-/// A latency register value for the log, or "as reset".
-#[cfg(all(target_os = "none", target_arch = "arm"))]
-struct Lat(Option<u32>);
+/// Register offsets (TRM Table 3-1), from the register block itself.
+pub mod off {
+    use super::Registers;
+    use core::mem::offset_of;
+    pub const CONTROL: usize = offset_of!(Registers, control);
+    pub const AUX_CONTROL: usize = offset_of!(Registers, aux_control);
+    pub const TAG_LATENCY: usize = offset_of!(Registers, tag_ram_latency);
+    pub const DATA_LATENCY: usize = offset_of!(Registers, data_ram_latency);
+    pub const CACHE_SYNC: usize = offset_of!(Registers, cache_sync);
+    pub const INVALIDATE_WAY: usize = offset_of!(Registers, invalidate_way);
+    pub const LOCKDOWN: usize = offset_of!(Registers, lockdown);
+    /// Data and Instruction Lockdown registers of masters 0..7.
+    pub const LOCKDOWN_COUNT: usize = 16;
+}
 
-#[cfg(all(target_os = "none", target_arch = "arm"))]
-impl core::fmt::Display for Lat {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.0 {
-            Some(v) => write!(f, "{v:#x}"),
-            None => f.write_str("as reset"),
+/// 32-bit register access by offset, for [`bring_up`] (the hardware:
+/// [`Mmio`]; the host tests: a recording model).
+pub trait Regs {
+    fn read(&mut self, off: usize) -> u32;
+    fn write(&mut self, off: usize, v: u32);
+}
+
+/// The mapped register block.
+pub struct Mmio(usize);
+
+impl Mmio {
+    /// # Safety
+    /// `va` maps the L2C-310's 4 KiB register block as Device memory for
+    /// as long as the value is used, and nothing else drives it.
+    pub unsafe fn new(va: usize) -> Self {
+        Mmio(va)
+    }
+}
+
+impl Regs for Mmio {
+    fn read(&mut self, off: usize) -> u32 {
+        debug_assert!(off < SPAN as usize && off % 4 == 0);
+        // SAFETY: `new`'s contract: a mapped register of the block.
+        unsafe { ((self.0 + off) as *const u32).read_volatile() }
+    }
+    fn write(&mut self, off: usize, v: u32) {
+        debug_assert!(off < SPAN as usize && off % 4 == 0);
+        // SAFETY: as in `read`.
+        unsafe { ((self.0 + off) as *mut u32).write_volatile(v) }
+    }
+}
+
+/// What [`bring_up`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Already enabled (by the bootloader): nothing written.
+    Kept { aux: u32 },
+    /// Configured, invalidated and enabled by the kernel.
+    Enabled {
+        aux: u32,
+        way_mask: u32,
+        tag: u32,
+        data: u32,
+    },
+    /// Invalidate by Way still busy after the poll limit: not enabled.
+    WaysNotInvalidated,
+    /// Control.Enable reads back 0 after the write (Control is Secure
+    /// access only, TRM 3.3.3): not enabled.
+    EnableDidNotStick { aux: u32 },
+}
+
+/// Bring up an L2C-310 whose Cache ID was checked. Enabled already: keep
+/// it (its configuration is the firmware's, its lines may be dirty).
+/// Disabled: configuration first, allowed only while disabled (TRM 3.3.4:
+/// Aux Control with `arm,shared-override` bit 22; 3.3.5/3.3.6: the tree's
+/// RAM latencies), no way locked (lockdown registers 0, TRM 3.3.11, as
+/// Linux's `l2c_unlock`), Invalidate by Way with every way's bit, polled
+/// until it reads 0 (TRM 3.3.10: the by-way operations run in the
+/// background; the register reads the ways still being processed), a
+/// Cache Sync (polled: the invalidation and the buffers have drained),
+/// and only then Control.Enable (TRM 2.5: the cache must be invalidated
+/// before it is enabled; its RAM contents are random at reset). The
+/// registers are Device memory: the writes reach the controller in
+/// program order, so no barrier is needed between them.
+pub fn bring_up(r: &mut impl Regs, node: &Node, limit: u32) -> Outcome {
+    if r.read(off::CONTROL) & 1 != 0 {
+        return Outcome::Kept {
+            aux: r.read(off::AUX_CONTROL),
+        };
+    }
+    if node.shared_override {
+        let aux = r.read(off::AUX_CONTROL);
+        r.write(off::AUX_CONTROL, aux | 1 << 22);
+    }
+    if let Some(v) = node.tag_latency {
+        r.write(off::TAG_LATENCY, v);
+    }
+    if let Some(v) = node.data_latency {
+        r.write(off::DATA_LATENCY, v);
+    }
+    let aux = r.read(off::AUX_CONTROL);
+    let mask = Geometry::from_aux(aux).way_mask();
+    for i in 0..off::LOCKDOWN_COUNT {
+        r.write(off::LOCKDOWN + 4 * i, 0);
+    }
+    r.write(off::INVALIDATE_WAY, mask);
+    let mut n = 0;
+    while r.read(off::INVALIDATE_WAY) & mask != 0 {
+        n += 1;
+        if n >= limit {
+            return Outcome::WaysNotInvalidated;
         }
+    }
+    r.write(off::CACHE_SYNC, 0);
+    let mut n = 0;
+    while r.read(off::CACHE_SYNC) & 1 != 0 && n < limit {
+        n += 1;
+    }
+    r.write(off::CONTROL, 1);
+    if r.read(off::CONTROL) & 1 == 0 {
+        return Outcome::EnableDidNotStick { aux };
+    }
+    Outcome::Enabled {
+        aux,
+        way_mask: mask,
+        tag: r.read(off::TAG_LATENCY),
+        data: r.read(off::DATA_LATENCY),
     }
 }
 

@@ -348,3 +348,153 @@ fn clean_invalidate_is_inner_clean_outer_flush_inner_flush() {
         ]
     );
 }
+
+/// A model of the controller for `bring_up`: registers as memory, every
+/// access recorded; Invalidate by Way clears after `busy` polls (TRM
+/// 3.3.10: the register reads the ways still in progress), Control may
+/// refuse writes (a Non-secure master: Secure-only, TRM 3.3.3).
+struct Model {
+    regs: std::collections::BTreeMap<usize, u32>,
+    log: Vec<(char, usize, u32)>,
+    busy: u32,
+    control_sticks: bool,
+}
+
+impl Model {
+    fn new(control: u32, aux: u32) -> Self {
+        let mut regs = std::collections::BTreeMap::new();
+        regs.insert(0x100, control);
+        regs.insert(0x104, aux);
+        Model {
+            regs,
+            log: Vec::new(),
+            busy: 3,
+            control_sticks: true,
+        }
+    }
+    fn writes(&self) -> Vec<(usize, u32)> {
+        self.log
+            .iter()
+            .filter(|e| e.0 == 'w')
+            .map(|e| (e.1, e.2))
+            .collect()
+    }
+}
+
+impl Regs for Model {
+    fn read(&mut self, off: usize) -> u32 {
+        if off == 0x77c && self.busy > 0 {
+            self.busy -= 1;
+            if self.busy == 0 {
+                self.regs.insert(0x77c, 0);
+            }
+        }
+        let v = *self.regs.get(&off).unwrap_or(&0);
+        self.log.push(('r', off, v));
+        v
+    }
+    fn write(&mut self, off: usize, v: u32) {
+        self.log.push(('w', off, v));
+        if off == 0x100 && !self.control_sticks {
+            return;
+        }
+        self.regs.insert(off, v);
+    }
+}
+
+/// The SABRE Lite node's configuration on a disabled controller with
+/// QEMU's reset Aux Control: writes in the TRM's order. Aux Control
+/// 0x02020000 | bit 22 (shared attribute override) = 0x02420000, the
+/// value Linux reports for the same override on QEMU's vexpress-a9
+/// ("L2C: DT/platform modifies aux control register: 0x02020000 ->
+/// 0x02420000"); latencies 0x132 (<4 2 3>); 16 lockdown registers
+/// 0x900..0x93C cleared; Invalidate by Way 0xff (8 ways) polled to 0;
+/// Cache Sync; Control <- 1 last.
+#[test]
+fn bring_up_a_disabled_controller() {
+    let node = Node {
+        pa: 0x00a0_2000,
+        tag_latency: Some(0x132),
+        data_latency: Some(0x132),
+        shared_override: true,
+    };
+    let mut m = Model::new(0, 0x0202_0000);
+    let out = bring_up(&mut m, &node, 100);
+    assert_eq!(
+        out,
+        Outcome::Enabled {
+            aux: 0x0242_0000,
+            way_mask: 0xff,
+            tag: 0x132,
+            data: 0x132
+        }
+    );
+    let mut want = vec![(0x104, 0x0242_0000), (0x108, 0x132), (0x10c, 0x132)];
+    want.extend((0..16).map(|i| (0x900 + 4 * i, 0)));
+    want.extend([(0x77c, 0xff), (0x730, 0), (0x100, 1)]);
+    assert_eq!(m.writes(), want);
+    // The way register was read until it said 0, before the sync.
+    let sync = m.log.iter().position(|e| *e == ('w', 0x730, 0)).unwrap();
+    let last_poll = m
+        .log
+        .iter()
+        .rposition(|e| e.0 == 'r' && e.1 == 0x77c)
+        .unwrap();
+    assert_eq!(m.log[last_poll].2, 0);
+    assert!(last_poll < sync);
+    // 16-way (Aux bit 16): mask 0xffff; no DT extras: no configuration.
+    let plain = Node {
+        pa: 0x1e00_a000,
+        tag_latency: None,
+        data_latency: None,
+        shared_override: false,
+    };
+    let mut m = Model::new(0, 0x0003_0000);
+    assert!(matches!(
+        bring_up(&mut m, &plain, 100),
+        Outcome::Enabled {
+            way_mask: 0xffff,
+            ..
+        }
+    ));
+    assert!(!m.writes().iter().any(|w| (0x104..=0x10c).contains(&w.0)));
+}
+
+/// Enabled by the bootloader: kept, not a single write.
+#[test]
+fn bring_up_keeps_an_enabled_controller() {
+    let node = Node {
+        pa: 0x00a0_2000,
+        tag_latency: Some(0x132),
+        data_latency: Some(0x132),
+        shared_override: true,
+    };
+    let mut m = Model::new(1, 0x0242_0001);
+    assert_eq!(
+        bring_up(&mut m, &node, 100),
+        Outcome::Kept { aux: 0x0242_0001 }
+    );
+    assert!(m.writes().is_empty(), "{:?}", m.log);
+}
+
+/// A way invalidation that never ends leaves the cache disabled; an
+/// enable that does not stick is reported.
+#[test]
+fn bring_up_failures() {
+    let node = Node {
+        pa: 0x1e00_a000,
+        tag_latency: None,
+        data_latency: None,
+        shared_override: false,
+    };
+    let mut m = Model::new(0, 0x0202_0000);
+    m.busy = u32::MAX;
+    assert_eq!(bring_up(&mut m, &node, 50), Outcome::WaysNotInvalidated);
+    assert!(!m.writes().iter().any(|w| w.0 == 0x100));
+    let mut m = Model::new(0, 0x0202_0000);
+    m.control_sticks = false;
+    assert_eq!(
+        bring_up(&mut m, &node, 50),
+        Outcome::EnableDidNotStick { aux: 0x0202_0000 }
+    );
+}
