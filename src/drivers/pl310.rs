@@ -4,11 +4,12 @@
 //!
 //! Register offsets and fields: ARM CoreLink Level 2 Cache Controller
 //! L2C-310 Technical Reference Manual r3p3 (DDI 0246H), chapter 3
-//! "Programmers Model", Table 3-1 "L2C-310 register summary" and the
-//! register descriptions of 3.3. Linux's `arch/arm/mm/cache-l2x0.c` was
+//! "Programmers Model", 3.2 "Register summary" and the register
+//! descriptions of 3.3. Linux's `arch/arm/mm/cache-l2x0.c` was
 //! read for which device-tree properties matter and in which order the
-//! controller is brought up (TRM 3.3.1 and 2.5: configuration only while
-//! disabled, invalidate by way, then enable).
+//! controller is brought up (TRM 3.1.1 "Initialization sequence", 3.3.4
+//! and 3.3.5: configuration only while disabled, invalidate by way, then
+//! enable).
 //!
 //! At boot ([`init`]): a disabled controller gets the device tree's RAM
 //! latencies and `arm,shared-override` (writable only while disabled: an
@@ -22,7 +23,7 @@
 //!
 //! Maintenance ([`clean`], [`invalidate`], [`clean_invalidate`]) is by
 //! physical address, one 32-byte line at a time (the L2C-310 line is
-//! always 32 bytes, TRM 2.1), ordered with the inner (L1) maintenance by
+//! always 32 bytes, TRM 3.3.2), ordered with the inner (L1) maintenance by
 //! VA as the ARM ARM and the TRM require for an outer cache beyond the
 //! inner ones; `arch::armv7a::cache` runs these wherever it already
 //! maintained L1 to the point of coherency.
@@ -34,7 +35,7 @@ use tock_registers::registers::{ReadOnly, ReadWrite};
 use tock_registers::{register_bitfields, register_structs, LocalRegisterCopy};
 
 register_bitfields! [u32,
-    /// Cache ID Register, 0x000 (TRM 3.3.1, Table 3-3).
+    /// Cache ID Register, 0x000 (TRM 3.3.1).
     pub CACHE_ID [
         /// 0x41: ARM.
         IMPLEMENTER OFFSET(24) NUMBITS(8) [],
@@ -46,11 +47,11 @@ register_bitfields! [u32,
         /// 0x9 r3p3.
         RTL_RELEASE OFFSET(0) NUMBITS(6) []
     ],
-    /// Control Register, 0x100 (TRM 3.3.3, Table 3-6).
+    /// Control Register, 0x100 (TRM 3.3.3).
     pub CONTROL [
         L2_ENABLE OFFSET(0) NUMBITS(1) []
     ],
-    /// Auxiliary Control Register, 0x104 (TRM 3.3.4, Table 3-7).
+    /// Auxiliary Control Register, 0x104 (TRM 3.3.4).
     pub AUX_CONTROL [
         EARLY_BRESP OFFSET(30) NUMBITS(1) [],
         INSTRUCTION_PREFETCH OFFSET(29) NUMBITS(1) [],
@@ -75,7 +76,7 @@ register_bitfields! [u32,
         FULL_LINE_OF_ZERO OFFSET(0) NUMBITS(1) []
     ],
     /// Tag and Data RAM Latency Control Registers, 0x108 / 0x10C (TRM
-    /// 3.3.5, 3.3.6): each field is the latency in cycles - 1.
+    /// 3.3.5): each field is the latency in cycles - 1.
     pub LATENCY [
         WRITE OFFSET(8) NUMBITS(3) [],
         READ OFFSET(4) NUMBITS(3) [],
@@ -88,7 +89,7 @@ register_bitfields! [u32,
 ];
 
 register_structs! {
-    /// The L2C-310 register block (TRM Table 3-1), 4 KiB.
+    /// The L2C-310 register block (TRM 3.2), 4 KiB.
     pub Registers {
         (0x000 => pub cache_id: ReadOnly<u32, CACHE_ID::Register>),
         (0x004 => pub cache_type: ReadOnly<u32>),
@@ -144,12 +145,12 @@ register_structs! {
     }
 }
 
-/// Size of the register block (TRM Table 3-1: 0x000..0xFFF).
+/// Size of the register block (TRM 3.2: 0x000..0xFFF).
 pub const SPAN: u64 = 0x1000;
 
-/// The L2C-310 cache line: 32 bytes whatever the configuration (TRM 2.1
-/// "Cache line length ... 32 bytes"; the by-PA operations take the line's
-/// address, bits [4:0] ignored, TRM 3.3.10 Table 3-19).
+/// The L2C-310 cache line: 32 bytes whatever the configuration (TRM 3.3.2,
+/// Cache Type Register: L2 cache line length 0b00 = 32 bytes; the by-PA operations take the line's
+/// address, bits [4:0] ignored, TRM 3.3.10).
 pub const LINE: u64 = 32;
 
 /// Cache ID.PART_NUMBER of the L2C-310.
@@ -175,7 +176,7 @@ impl CacheId {
         }
     }
 
-    /// The revision the RTL release field names (TRM Table 3-3), if known.
+    /// The revision the RTL release field names (TRM 3.3.1), if known.
     pub fn revision(&self) -> Option<&'static str> {
         Some(match self.rtl {
             0x0 => "r0p0",
@@ -213,7 +214,7 @@ impl Geometry {
             8
         };
         // 0b000 is "reserved" and behaves as 16 KiB, 0b111 as 512 KiB
-        // (TRM Table 3-7): clamp to 0b001..0b110, then 16 KiB << (n - 1).
+        // (TRM 3.3.4): clamp to 0b001..0b110, then 16 KiB << (n - 1).
         let code = r.read(AUX_CONTROL::WAY_SIZE).clamp(1, 6);
         Geometry {
             ways,
@@ -557,7 +558,7 @@ pub fn init(dtb: &[u8]) {
     }
 }
 
-/// Register offsets (TRM Table 3-1), from the register block itself.
+/// Register offsets (TRM 3.2), from the register block itself.
 pub mod off {
     use super::Registers;
     use core::mem::offset_of;
@@ -626,13 +627,13 @@ pub enum Outcome {
 /// Bring up an L2C-310 whose Cache ID was checked. Enabled already: keep
 /// it (its configuration is the firmware's, its lines may be dirty).
 /// Disabled: configuration first, allowed only while disabled (TRM 3.3.4:
-/// Aux Control with `arm,shared-override` bit 22; 3.3.5/3.3.6: the tree's
+/// Aux Control with `arm,shared-override` bit 22; 3.3.5: the tree's
 /// RAM latencies), no way locked (lockdown registers 0, TRM 3.3.11, as
 /// Linux's `l2c_unlock`), Invalidate by Way with every way's bit, polled
 /// until it reads 0 (TRM 3.3.10: the by-way operations run in the
 /// background; the register reads the ways still being processed), a
 /// Cache Sync (polled: the invalidation and the buffers have drained),
-/// and only then Control.Enable (TRM 2.5: the cache must be invalidated
+/// and only then Control.Enable (TRM 3.1.1: the cache must be invalidated
 /// before it is enabled; its RAM contents are random at reset). The
 /// registers are Device memory: the writes reach the controller in
 /// program order, so no barrier is needed between them.

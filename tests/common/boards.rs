@@ -264,10 +264,10 @@ fn l2_accesses(trace: &str, base: u64) -> Vec<L2Access> {
 /// - bring-up: the DTB's latencies <1 1 1> written as 0 to Tag/Data RAM
 ///   Latency 0x108/0x10C, then Invalidate by Way 0x77C with the 8-way
 ///   mask 0xff (Aux Control 0x02020000, bit 16 = 0) and polled, then a
-///   Cache Sync 0x730, and only then Control 0x100 <- 1 (TRM 3.3.3-3.3.6:
-///   configuration only while disabled; 2.5 invalidate before enabling);
+///   Cache Sync 0x730, and only then Control 0x100 <- 1 (TRM 3.3.4, 3.3.5:
+///   configuration only while disabled; 3.1.1 invalidate before enabling);
 /// - maintenance: Clean+Invalidate Line by PA 0x7F0 in runs of
-///   consecutive 32-byte-aligned lines (TRM 2.1: 32-byte lines), each run
+///   consecutive 32-byte-aligned lines (TRM 3.3.2: 32-byte lines), each run
 ///   followed by a Cache Sync 0x730 (TRM 3.3.10); the dmabuf buffer's
 ///   8 KiB at the `pa=` of its `dmabuf0:` line is covered line by line.
 pub fn pl310_trace_vexpress_a9(qemu: &str) {

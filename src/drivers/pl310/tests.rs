@@ -14,7 +14,7 @@ fn dtb(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// TRM Table 3-1: the register offsets.
+/// TRM 3.2 (register summary): the register offsets.
 #[test]
 fn register_offsets_are_the_trm_s() {
     use core::mem::offset_of;
@@ -39,7 +39,7 @@ fn register_offsets_are_the_trm_s() {
 }
 
 /// QEMU's model reports Cache ID 0x410000c8 ("L2C-310 r3p2" in its
-/// source). TRM Table 3-3: [31:24] implementer 0x41 = ARM, [9:6] part
+/// source). TRM 3.3.1: [31:24] implementer 0x41 = ARM, [9:6] part
 /// 0b0011 = L2C-310, [5:0] RTL release 0b001000 = r3p2.
 #[test]
 fn cache_id_decodes_as_the_trm_says() {
@@ -60,7 +60,7 @@ fn cache_id_decodes_as_the_trm_says() {
     assert!(!CacheId::decode(0).is_l2c310());
 }
 
-/// TRM Table 3-7: bit 16 associativity (0 = 8-way, 1 = 16-way), bits
+/// TRM 3.3.4: bit 16 associativity (0 = 8-way, 1 = 16-way), bits
 /// [19:17] way size (0b001 16 KiB, 0b010 32 KiB, 0b011 64 KiB, 0b100
 /// 128 KiB, 0b101 256 KiB, 0b110 512 KiB; 0b000 reserved = 16 KiB, 0b111
 /// reserved = 512 KiB). QEMU's reset value 0x02020000: way size 0b001,
@@ -85,7 +85,7 @@ fn geometry_and_way_mask_from_aux_control() {
     // This driver never gets that far (no L2C-310 Cache ID).
 }
 
-/// Tag/Data RAM Latency Control (TRM 3.3.5, 3.3.6): [10:8] write,
+/// Tag/Data RAM Latency Control (TRM 3.3.5): [10:8] write,
 /// [6:4] read, [2:0] setup, each cycles - 1. The SABRE Lite tree's
 /// `<4 2 3>` (read 4, write 2, setup 3 cycles) is 0b001_0_011_0_010 =
 /// 0x132; vexpress's `<1 1 1>` is 0.
@@ -98,7 +98,7 @@ fn latency_triples() {
     assert_eq!(latency([1, 9, 1]), None);
 }
 
-/// 32-byte lines (TRM 2.1) covering a range.
+/// 32-byte lines (TRM 3.3.2: line length 32 bytes) covering a range.
 #[test]
 fn line_addresses_cover_the_range() {
     let v: Vec<u32> = lines(0x1000_0010, 0x40).collect();
