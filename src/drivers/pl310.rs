@@ -148,9 +148,9 @@ register_structs! {
 /// Size of the register block (TRM 3.2: 0x000..0xFFF).
 pub const SPAN: u64 = 0x1000;
 
-/// The L2C-310 cache line: 32 bytes whatever the configuration (TRM 3.3.2,
-/// Cache Type Register: L2 cache line length 0b00 = 32 bytes; the by-PA operations take the line's
-/// address, bits [4:0] ignored, TRM 3.3.10).
+/// The L2C-310 cache line: 32 bytes whatever the configuration (TRM
+/// 3.3.2, Cache Type Register: line length 0b00 = 32 bytes); the by-PA
+/// operations take the line's address, bits [4:0] ignored (TRM 3.3.10).
 pub const LINE: u64 = 32;
 
 /// Cache ID.PART_NUMBER of the L2C-310.
