@@ -619,8 +619,9 @@ pub enum Outcome {
     },
     /// Invalidate by Way still busy after the poll limit: not enabled.
     WaysNotInvalidated,
-    /// Control.Enable reads back 0 after the write (Control is Secure
-    /// access only, TRM 3.3.3): not enabled.
+    /// Control.Enable reads back 0 after the write (Control takes Secure
+    /// writes only, TRM 3.3.3: a Non-secure one gets DECERR and changes
+    /// nothing): not enabled.
     EnableDidNotStick { aux: u32 },
 }
 
