@@ -544,6 +544,46 @@ mod tests {
         assert!(f.is_allocated(0x4800_1000));
     }
 
+    /// The Raspberry Pi 3's secondaries wait in the firmware's (or QEMU's)
+    /// spin table: each polls its `cpu-release-addr` (0xd8, 0xe0, 0xe8,
+    /// 0xf0 in the Debian tree's /cpus/cpu@1..3, `dtc -I dtb`), in the
+    /// page at 0 that the tree's `/memreserve/ 0 0x1000` covers. That page
+    /// is never handed out, even if the image's own reservation (RAM base
+    /// up to the image's end) were empty: every frame allocated until the
+    /// allocator is exhausted, none is it.
+    #[test]
+    fn pi3_spin_table_page_is_never_allocated() {
+        let blob = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/dtb/bcm2837-rpi-3-b.dtb"
+        ))
+        .unwrap();
+        let b = BootInfo::from_dtb(&blob);
+        assert_eq!(b.ram_base, 0);
+        assert_eq!(&b.reserved[..b.reserved_count], &[(0, 0x1000)]);
+        let fdt = crate::dtb::Fdt::new(&blob).unwrap();
+        let mut release = Vec::new();
+        let _ = fdt.walk(|n| {
+            if let Some(v) = n.prop("cpu-release-addr") {
+                release.push(crate::dtb::cells_value(v).unwrap());
+            }
+            true
+        });
+        assert_eq!(release, [0xd8, 0xe0, 0xe8, 0xf0]);
+        // Image "at" RAM base: no image reservation at all.
+        let mut f = b.boot_frames(1 << 30, 0x0260_0000, 0);
+        for &a in &release {
+            assert!(f.is_allocated(a & !0xfff), "{a:#x}");
+        }
+        while let Ok(pa) = f.alloc() {
+            assert!(
+                release.iter().all(|&a| pa != a & !0xfff),
+                "spin-table page {pa:#x} allocated"
+            );
+        }
+        assert_eq!(f.free_count(), 0);
+    }
+
     #[test]
     fn initrd_pages_to_free() {
         let mut b = BootInfo::from_dtb(VIRT_DTB);

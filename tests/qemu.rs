@@ -586,6 +586,22 @@ fn board_sabrelite() {
     boards::boots("qemu-system-arm", &boards::SABRELITE);
 }
 
+/// Secondary cores started at the kernel's entry with the boot CPU
+/// (QEMU's generic loader, vexpress-a9 -smp 4): they park in WFE without
+/// running the boot code, and the kernel boots to status 0
+/// (tests/common/smp.rs).
+#[test]
+fn smp_secondaries_park_vexpress_a9() {
+    smp::secondaries_park(&smp::VEXPRESS_A9);
+}
+
+/// The L2C-310 on vexpress-a9 as QEMU's model sees it: bring-up order and
+/// the by-PA maintenance of the DMA buffer (tests/common/boards.rs).
+#[test]
+fn pl310_vexpress_a9_register_trace() {
+    boards::pl310_trace_vexpress_a9("qemu-system-arm");
+}
+
 /// The raw self-test observations on the Cortex-A9 boards, graded like
 /// `mmu_selftest_every_cpu`'s with PXN absent: sections have bit 0 clear
 /// (bits[1:0] = 0b10), every AP/TEX/C/B as the ARM ARM tables say.

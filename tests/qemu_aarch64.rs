@@ -402,6 +402,14 @@ fn sdcard_raspi3b() {
     sdcard::check_board(&sdcard::RASPI3B);
 }
 
+/// Secondary cores started at the kernel's entry with the boot CPU
+/// (QEMU's generic loader, raspi3b's 4 Cortex-A53): they park in WFE
+/// without running the boot code; status 0 (tests/common/smp.rs).
+#[test]
+fn smp_secondaries_park_raspi3b() {
+    smp::secondaries_park(&smp::RASPI3B);
+}
+
 #[test]
 fn board_raspi3b() {
     boards::boots("qemu-system-aarch64", &boards::RASPI3B);

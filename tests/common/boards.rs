@@ -24,6 +24,11 @@ pub struct Board {
     /// (Cortex-A9 MPCore TRM Table 1-3; PERIPHBASE = the GIC distributor
     /// in BOARD-FACTS - 0x1000). The A9 has no generic timer and no PXN.
     pub cortex_a9: Option<u64>,
+    /// The `arm,pl310-cache` node's address (the Debian DTB's `reg`) and
+    /// whether QEMU models an L2C-310 there (`info mtree`: vexpress-a9's
+    /// `l2x0_cc` at 0x1e00a000; sabrelite has nothing at 0x00a02000, and
+    /// its reads there return 0). None: no such node, no `l2:` line.
+    pub pl310: Option<(u64, bool)>,
 }
 
 pub const RASPI2B: Board = Board {
@@ -31,6 +36,7 @@ pub const RASPI2B: Board = Board {
     console: ("/soc/serial@7e201000", "PL011", 0x3f20_1000),
     gic: false,
     cortex_a9: None,
+    pl310: None,
 };
 
 pub const VEXPRESS_A15: Board = Board {
@@ -42,6 +48,7 @@ pub const VEXPRESS_A15: Board = Board {
     ),
     gic: true,
     cortex_a9: None,
+    pl310: None,
 };
 
 pub const ORANGEPI_PC: Board = Board {
@@ -49,6 +56,7 @@ pub const ORANGEPI_PC: Board = Board {
     console: ("/soc/serial@1c28000", "16550", 0x01c2_8000),
     gic: true,
     cortex_a9: None,
+    pl310: None,
 };
 
 /// The Debian DTB's stdout-path is serial1, the mini UART: QEMU's
@@ -58,6 +66,7 @@ pub const RASPI3B: Board = Board {
     console: ("/soc/serial@7e215040", "BCM2835 mini UART", 0x3f21_5040),
     gic: false,
     cortex_a9: None,
+    pl310: None,
 };
 
 /// Versatile Express A9: PL011 0x10009000 (BOARD-FACTS; the DTB's
@@ -71,6 +80,7 @@ pub const VEXPRESS_A9: Board = Board {
     ),
     gic: true,
     cortex_a9: Some(0x1e00_0200),
+    pl310: Some((0x1e00_a000, true)),
 };
 
 /// i.MX6Q SABRE Lite: the console is UART2 (0x021e8000, `stdout-path`),
@@ -80,6 +90,7 @@ pub const SABRELITE: Board = Board {
     console: ("/soc/bus@2100000/serial@21e8000", "i.MX UART", 0x021e_8000),
     gic: true,
     cortex_a9: Some(0x00a0_0200),
+    pl310: Some((0x00a0_2000, false)),
 };
 
 /// Every board the direct-boot tests cover.
@@ -255,6 +266,15 @@ pub fn boots(qemu: &str, b: &Board) {
         }
         None => assert!(!r.log.contains("mmu: no PXN"), "{}", r.log),
     }
+    match b.pl310 {
+        Some((pa, true)) => r.expect(&pl310_enabled_line(pa)),
+        // Nothing answers: QEMU's unassigned reads give 0, not an L2C-310
+        // Cache ID; the kernel must leave it alone and boot on.
+        Some((pa, false)) => r.expect(&format!(
+            "l2: PL310 at {pa:#010x}: cache id 0x00000000 is not an L2C-310"
+        )),
+        None => assert!(!r.log.contains("l2: "), "{}", r.log),
+    }
     let (node, kind, pa) = b.console;
     r.expect("(from device tree)");
     assert!(
@@ -281,6 +301,164 @@ pub fn boots(qemu: &str, b: &Board) {
     r.expect("zeroed true pattern true");
     r.expect("task 1 (/init) exited with status 0");
     r.expect_status(0);
+}
+
+/// The boot line of an L2C-310 the kernel enabled, with QEMU's model's
+/// values (hw/misc/arm_l2x0.c: Cache ID 0x410000c8 "L2C-310 r3p2", Aux
+/// Control reset 0x02020000, Control reset 0) decoded by the L2C-310 TRM
+/// r3p3: Cache ID [31:24] 0x41 ARM, [9:6] 0b0011 L2C-310, [5:0] 0b001000
+/// r3p2; Aux Control bit 16 = 0: 8 ways (way mask 0xff), [19:17] = 0b001:
+/// 16 KiB per way, 128 KiB (Linux on QEMU vexpress-a9: "8 ways, 128 kB",
+/// BOARD-FACTS).
+pub fn pl310_enabled_line(pa: u64) -> String {
+    format!(
+        "l2: PL310 at {pa:#010x} (cache id 0x410000c8 (L2C-310 r3p2), aux 0x02020000: 8-way, 16 KiB way, 128 KiB) enabled: ways invalidated (mask 0xff)"
+    )
+}
+
+/// One access QEMU traced to the L2C-310 model (`-trace
+/// memory_region_ops_*`, region `l2x0_cc`): write?, offset, value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L2Access {
+    pub write: bool,
+    pub off: u64,
+    pub value: u64,
+}
+
+/// The L2C-310 accesses of a QEMU trace log, in order.
+fn l2_accesses(trace: &str, base: u64) -> Vec<L2Access> {
+    let hex = |w: Option<&str>| u64::from_str_radix(w?.trim_start_matches("0x"), 16).ok();
+    trace
+        .lines()
+        .filter(|l| l.contains("name 'l2x0_cc'"))
+        .filter_map(|l| {
+            // memory_region_ops_write cpu 0 mr 0x... addr 0x1e00a7f0 value 0x60200000 size 4 name 'l2x0_cc'
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let at = |k: &str| {
+                w.iter()
+                    .position(|&x| x == k)
+                    .map(|i| w.get(i + 1).copied())
+            };
+            let write = l.contains("memory_region_ops_write");
+            let addr = hex(at("addr")?)?;
+            let value = hex(at("value")?)?;
+            Some(L2Access {
+                write,
+                off: addr.checked_sub(base)?,
+                value,
+            })
+        })
+        .collect()
+}
+
+/// The L2C-310 on QEMU's vexpress-a9 as the device sees it: QEMU traces
+/// every access to its model while `/bin/dmabuf` runs (which changes its
+/// buffer to Strongly-ordered and back, maintaining the caches). Checked
+/// against the TRM r3p3, not against the kernel's own log:
+/// - bring-up: the DTB's latencies <1 1 1> written as 0 to Tag/Data RAM
+///   Latency 0x108/0x10C, then Invalidate by Way 0x77C with the 8-way
+///   mask 0xff (Aux Control 0x02020000, bit 16 = 0) and polled, then a
+///   Cache Sync 0x730, and only then Control 0x100 <- 1 (TRM 3.3.4, 3.3.5:
+///   configuration only while disabled; 3.1.1 invalidate before enabling);
+/// - maintenance: Clean+Invalidate Line by PA 0x7F0 in runs of
+///   consecutive 32-byte-aligned lines (TRM 3.3.2: 32-byte lines), each run
+///   followed by a Cache Sync 0x730 (TRM 3.3.10); the dmabuf buffer's
+///   8 KiB at the `pa=` of its `dmabuf0:` line is covered line by line.
+pub fn pl310_trace_vexpress_a9(qemu: &str) {
+    let b = &VEXPRESS_A9;
+    if !has_machine(qemu, b.machine) {
+        eprintln!("{qemu} has no machine {}: skipped", b.machine);
+        return;
+    }
+    let trace_path =
+        std::env::temp_dir().join(format!("armmu-l2-trace-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&trace_path);
+    let mut cmd = command(qemu, b);
+    cmd.args(["-append", "rdinit=/bin/dmabuf"])
+        .args([
+            "-trace",
+            "memory_region_ops_read",
+            "-trace",
+            "memory_region_ops_write",
+        ])
+        .arg("-D")
+        .arg(&trace_path);
+    let r = run(cmd, 60);
+    let trace = std::fs::read_to_string(&trace_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&trace_path);
+    r.expect(&pl310_enabled_line(0x1e00_a000));
+    r.expect_status(0);
+    let acc = l2_accesses(&trace, 0x1e00_a000);
+    let wr = |off: u64| move |a: &L2Access| a.write && a.off == off;
+    let enable = acc
+        .iter()
+        .position(|a| a.write && a.off == 0x100 && a.value & 1 == 1)
+        .unwrap_or_else(|| panic!("no Control <- 1 in {acc:?}"));
+    let before = &acc[..enable];
+    for (off, val) in [(0x108, 0), (0x10c, 0), (0x77c, 0xff), (0x730, 0)] {
+        assert!(
+            before
+                .iter()
+                .any(|a| a.write && a.off == off && a.value == val),
+            "no write {val:#x} to {off:#x} before the enable: {before:?}"
+        );
+    }
+    let inv = before.iter().rposition(wr(0x77c)).unwrap();
+    let poll = before[inv..]
+        .iter()
+        .position(|a| !a.write && a.off == 0x77c)
+        .expect("Invalidate by Way polled");
+    let sync = before[inv..]
+        .iter()
+        .rposition(wr(0x730))
+        .expect("Cache Sync after the invalidate");
+    assert!(poll < sync, "{before:?}");
+    // No configuration write once enabled (TRM 3.3.4: SLVERR then).
+    let after = &acc[enable + 1..];
+    for off in [0x104, 0x108, 0x10c] {
+        assert!(!after.iter().any(wr(off)), "{off:#x} written while enabled");
+    }
+    // Maintenance runs.
+    let mut lines = std::collections::BTreeSet::new();
+    let mut i = 0;
+    let mut runs = 0;
+    while i < after.len() {
+        if !(after[i].write && after[i].off == 0x7f0) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < after.len() && after[i].write && after[i].off == 0x7f0 {
+            let v = after[i].value;
+            assert_eq!(v % 32, 0, "line address {v:#x} not 32-byte aligned");
+            if i > start {
+                assert_eq!(v, after[i - 1].value + 32, "lines not consecutive");
+            }
+            lines.insert(v);
+            i += 1;
+        }
+        runs += 1;
+        assert!(
+            i < after.len() && after[i].write && after[i].off == 0x730,
+            "run of Clean+Invalidate by PA not followed by a Cache Sync: {:?}",
+            after.get(i)
+        );
+    }
+    assert!(runs > 0, "no Clean+Invalidate Line by PA: {after:?}");
+    let pa = r
+        .log
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("dmabuf0: 8192 bytes at pa=0x")?;
+            u64::from_str_radix(rest.split(' ').next()?, 16).ok()
+        })
+        .unwrap_or_else(|| panic!("no dmabuf0 line\n{}", r.log));
+    for line in (pa..pa + 8192).step_by(32) {
+        assert!(
+            lines.contains(&line),
+            "dmabuf line {line:#x} never cleaned+invalidated in L2"
+        );
+    }
 }
 
 /// The GPIO block of BCM2835/6/7 (BCM2835 ARM Peripherals 6.1): bus

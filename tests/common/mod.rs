@@ -17,6 +17,7 @@ pub mod irq;
 pub mod processes;
 pub mod scenarios;
 pub mod sdcard;
+pub mod smp;
 pub mod tty;
 
 use std::io::Read;

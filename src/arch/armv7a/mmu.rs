@@ -239,17 +239,12 @@ mod hw {
                 .map(|i| from + i as u64)
         }
 
-        fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {
-            let (va, size) = (va as u32, size as u32);
-            let line = dcache_line();
-            let mut a = va & !(line - 1);
-            while a < va.wrapping_add(size) && a >= (va & !(line - 1)) {
-                // SAFETY: `va..va+size` is mapped (the caller cleans a live
-                // mapping before changing its type).
-                unsafe { cp15::Dccimvac::write(a) };
-                a = a.wrapping_add(line);
-            }
-            dsb();
+        fn clean_invalidate_dcache(&mut self, va: u64, pa: u64, size: u64) {
+            // `va..va+size` is mapped (the caller cleans a live mapping
+            // before changing its type) to `pa..pa+size`: DCCIMVAC by VA,
+            // and with an enabled L2C-310 its by-PA clean+invalidate in
+            // the order `drivers::pl310::clean_invalidate` gives.
+            crate::arch::armv7a::cache::clean_invalidate_to_poc_pa(va as usize, pa, size as usize);
         }
     }
 

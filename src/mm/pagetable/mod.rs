@@ -127,8 +127,10 @@ pub trait TableEnv<F: Format> {
     /// DSB then ISB: invalidations complete and later fetches see them.
     fn tlb_sync(&mut self);
     /// Clean and invalidate data-cache lines of a VA range that is still
-    /// mapped cacheable, before it becomes non-cacheable.
-    fn clean_invalidate_dcache(&mut self, va: u64, size: u64);
+    /// mapped cacheable, before it becomes non-cacheable. `pa` is where
+    /// the range maps (one block: physically contiguous), for caches
+    /// maintained by physical address (an outer L2C-310).
+    fn clean_invalidate_dcache(&mut self, va: u64, pa: u64, size: u64);
     /// Whether the table at `pa` (at `level`) holds no valid entry.
     fn table_is_empty(&self, pa: u64, level: u8) -> bool {
         (0..F::entries(level)).all(|i| !F::is_valid(self.read(pa + i * F::ENTRY_BYTES)))
@@ -832,7 +834,7 @@ impl<F: Format> Table<F> {
         // B2.8): clean+invalidate while the old mapping is still live.
         if !attrs.mem.is_cacheable() {
             self.for_each_present(env, va, end, usize::MAX, |env, p, _| {
-                env.clean_invalidate_dcache(p.va, p.size)
+                env.clean_invalidate_dcache(p.va, p.pa, p.size)
             });
         }
         let mut cur = va as u128;
