@@ -230,7 +230,31 @@ case "$CMD" in
         build
         # -icount shift=0: one instruction per ns of virtual time, so CNTVCT
         # (62.5 MHz) counts 16 instructions per tick, run to run identical.
-        eval "timeout 300 $(qemu_cmd "$CPU" "" "rdinit=/bin/bench") -icount shift=0" | sed -n '/running/,$p'
+        # Beside each figure: Linux 6.1's on the same board, the ratio and
+        # the target (tests/data/bench.txt).
+        col=2
+        case "$QEMU_SYSTEM" in *aarch64*) col=5 ;; esac
+        eval "timeout 300 $(qemu_cmd "$CPU" "" "rdinit=/bin/bench") -icount shift=0" \
+            | sed -n '/running/,$p' | tee "$OUT/bench.log"
+        echo
+        echo "$BOARD ($CPU), -icount shift=0, CNTVCT ticks per operation (1 tick = 16 instructions):"
+        awk -v col="$col" '
+            FNR == NR { if ($0 !~ /^#/ && NF >= 7) { linux[$1] = $col; target[$1] = $(col + 1) } next }
+            /^bench [a-z0-9_]+: [0-9]+ ticks\/op/ {
+                name = $2; sub(/:$/, "", name); t = $3; got[name] = t
+                if (!(name in linux)) next
+                ratio = t > 0 ? sprintf("%.1fx", linux[name] / t) : "-"
+                goal = target[name]
+                if (name ~ /_60000_vmas$/ && ("mmap_munmap_4k" in got)) {
+                    goal = "<= 2x few VMAs"
+                    ok = (t <= 2 * got["mmap_munmap_4k"]) ? "yes" : "no"
+                    goal = goal sprintf(" (%.2fx)", t / got["mmap_munmap_4k"])
+                } else if (goal == "-") { ok = "-" } else { ok = (t <= goal) ? "yes" : "no" }
+                printf "| %-26s | %6d | %6d | %7s | %-22s | %-3s |\n", name, t, linux[name], ratio, goal, ok
+            }
+            FNR == 1 && NR > 1 { printf "| %-26s | %6s | %6s | %7s | %-22s | %-3s |\n", "operation", "armmu", "Linux", "Linux/armmu", "target", "met"
+                                 print "|---|---|---|---|---|---|" }
+        ' "$ROOT/tests/data/bench.txt" "$OUT/bench.log"
         ;;
     sdcard)
         ensure_tools

@@ -481,3 +481,10 @@ fn proc_device_tree_lists() {
 fn sdcard_chainload_over_serial() {
     chainload::chainload("qemu-system-aarch64", "qemu-virt-aarch64", "cortex-a53");
 }
+
+/// Every benchmark figure within its budget (tests/data/bench.txt), on
+/// the CPU the README's table is measured on (tests/common/bench.rs).
+#[test]
+fn bench_budget() {
+    bench::within_budget("cortex-a53", 5);
+}

@@ -246,7 +246,7 @@ fn bench_cow() -> bool {
 fn bench_vma_counts() -> bool {
     let mut ok = true;
     for (n, name) in [
-        (1000usize, "mmap_munmap_4k_1000_vmas"),
+        (2000usize, "mmap_munmap_4k_2000_vmas"),
         (60000, "mmap_munmap_4k_60000_vmas"),
     ] {
         if !selected(name) {
