@@ -193,8 +193,7 @@ fn bench_fork() -> bool {
                 Ok(0) => armmu_user::exit(0),
                 Ok(pid) => {
                     let mut status = 0;
-                    ok &= armmu_user::wait4(pid as isize, &mut status, 0) == Ok(pid)
-                        && status == 0;
+                    ok &= armmu_user::wait4(pid as isize, &mut status, 0) == Ok(pid) && status == 0;
                 }
                 Err(_) => ok = false,
             }
