@@ -285,6 +285,10 @@ pub fn current_killed(info: &crate::mm::fault::FaultInfo) {
 /// runs with only its own process at hand) and applied by the scheduler
 /// with the process table before the syscall returns ([`truncated`]).
 static TRUNCATED: spin::Mutex<Option<(crate::mm::shm::ShmId, usize)>> = spin::Mutex::new(None);
+/// Whether [`TRUNCATED`] may hold one: every syscall asks, almost none
+/// truncate, so the common answer costs a load, not a lock.
+static TRUNCATION_PENDING: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
 
 /// `ftruncate` (or `O_TRUNC`) shrank the file whose page cache is `obj`:
 /// the pages from `first_gone` on leave every mapping of them (Linux's
@@ -302,10 +306,14 @@ pub(crate) fn truncate_hook(task: &mut Task, obj: crate::mm::shm::ShmId, first_g
         Some(other) => other,
         None => (obj, first_gone),
     });
+    TRUNCATION_PENDING.store(true, core::sync::atomic::Ordering::Release);
 }
 
 /// The truncation recorded by the syscall that just ran, if any.
 #[cfg_attr(not(target_os = "none"), allow(dead_code))]
 pub(crate) fn truncated() -> Option<(crate::mm::shm::ShmId, usize)> {
+    if !TRUNCATION_PENDING.swap(false, core::sync::atomic::Ordering::Acquire) {
+        return None;
+    }
     TRUNCATED.lock().take()
 }

@@ -172,7 +172,15 @@ fn user_trap_general(frame: &mut Frame, kind: u64) {
     }
     match fault::class(frame.esr) {
         fault::Class::Svc => {
-            let a = [0, 1, 2, 3, 4, 5].map(|i| frame.x[i] as usize);
+            let r = &frame.x;
+            let a = [
+                r[0] as usize,
+                r[1] as usize,
+                r[2] as usize,
+                r[3] as usize,
+                r[4] as usize,
+                r[5] as usize,
+            ];
             if let Some(r) = private_syscall(frame.x[8] as usize, a) {
                 frame.x[0] = r as u64;
                 return;
@@ -217,13 +225,22 @@ fn user_trap_general(frame: &mut Frame, kind: u64) {
 }
 
 /// The invariant auditor over the current task (`armmu.audit=1`).
+#[inline(always)]
 fn audit(when: core::fmt::Arguments) {
-    crate::mm::kmem::audit::<mmu::Mem>(when)
+    // Checked here so the common case (auditor off) costs one load.
+    if crate::mm::audit::enabled() {
+        crate::mm::kmem::audit::<mmu::Mem>(when)
+    }
 }
 
 /// The kernel-private syscalls (`mm::inject`), `None` for any other
 /// number. `SYS_KEXEC` (the PXN test) is ARMv7-A only: `ENOSYS` here.
+#[inline(always)]
 fn private_syscall(nr: usize, a: [usize; 6]) -> Option<isize> {
+    // Every private number is at or above SYS_INJECT, far above Linux's.
+    if nr < crate::mm::inject::SYS_INJECT {
+        return None;
+    }
     if nr == crate::mm::inject::SYS_KEXEC {
         return Some(Errno::ENOSYS.as_return());
     }

@@ -240,7 +240,15 @@ fn user_trap_general(frame: &mut Frame, v: Vector) {
                 frame.r[0] = 0;
                 return;
             }
-            let a = [0, 1, 2, 3, 4, 5].map(|i| frame.r[i] as usize);
+            let r = &frame.r;
+            let a = [
+                r[0] as usize,
+                r[1] as usize,
+                r[2] as usize,
+                r[3] as usize,
+                r[4] as usize,
+                r[5] as usize,
+            ];
             if let Some(r) = private_syscall(frame.r[7] as usize, a) {
                 frame.r[0] = r as u32;
                 return;
@@ -291,12 +299,21 @@ fn user_fault(frame: &mut Frame, info: FaultInfo, access: Access2) -> bool {
 }
 
 /// The invariant auditor over the current task (`armmu.audit=1`).
+#[inline(always)]
 fn audit(when: core::fmt::Arguments) {
-    crate::mm::kmem::audit::<mmu::Mem>(when)
+    // Checked here so the common case (auditor off) costs one load.
+    if crate::mm::audit::enabled() {
+        crate::mm::kmem::audit::<mmu::Mem>(when)
+    }
 }
 
 /// The kernel-private syscalls (`mm::inject`), `None` for any other number.
+#[inline(always)]
 fn private_syscall(nr: usize, a: [usize; 6]) -> Option<isize> {
+    // Every private number is at or above SYS_INJECT, far above Linux's.
+    if nr < crate::mm::inject::SYS_INJECT {
+        return None;
+    }
     if nr == crate::mm::inject::SYS_KEXEC {
         return Some(kexec(a[0]));
     }
