@@ -260,17 +260,25 @@ fn aarch64_4k_pages_one_mib() {
     assert_eq!(env.frames_in_use, 2);
     // The other half of the 2 MiB costs nothing more: 256 entries of the
     // same L3 table.
-    t.map(&mut env, GIB + MIB, 0x8010_0000, MIB, user_rw()).unwrap();
+    t.map(&mut env, GIB + MIB, 0x8010_0000, MIB, user_rw())
+        .unwrap();
     assert_eq!(env.frames_in_use, 2);
     // 4 KiB at a time (as page faults map) needs the same tables.
     let (t2, mut env2) = aarch64_user();
     for i in 0..256 {
-        t2.map(&mut env2, GIB + i * FRAME, 0x8000_0000 + i * FRAME, FRAME, user_rw())
-            .unwrap();
+        t2.map(
+            &mut env2,
+            GIB + i * FRAME,
+            0x8000_0000 + i * FRAME,
+            FRAME,
+            user_rw(),
+        )
+        .unwrap();
     }
     assert_eq!(env2.tables, [0, 0, 1, 1]);
     // Unmapped, every table below the root is freed.
-    t.unmap(&mut env, GIB, 2 * MIB, &mut |_, _, _, _| {}).unwrap();
+    t.unmap(&mut env, GIB, 2 * MIB, &mut |_, _, _, _| {})
+        .unwrap();
     assert_eq!(env.frames_in_use, 0);
 }
 
@@ -293,7 +301,8 @@ fn aarch64_4k_pages_per_mib_over_a_gib() {
 fn aarch64_2m_blocks() {
     let (t, mut env) = aarch64_user();
     // One 2 MiB block: only the L2 table for its GiB.
-    t.map(&mut env, GIB, 0x8000_0000, 2 * MIB, user_rw()).unwrap();
+    t.map(&mut env, GIB, 0x8000_0000, 2 * MIB, user_rw())
+        .unwrap();
     assert_eq!(env.tables, [0, 0, 1, 0]);
     // A whole GiB of 2 MiB blocks (PA 2 MiB but not 1 GiB aligned): still
     // one L2 table, 512 entries: 4 KiB per GiB, 4 bytes per MiB.
