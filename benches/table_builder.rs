@@ -121,6 +121,9 @@ impl Count {
 
 struct HostEnv {
     count: Rc<Count>,
+    /// Maintenance the engine asked for (what it would issue on the
+    /// target): DSBs (`publish`), TLBI by VA, TLBI by ASID, DSB+ISB.
+    maint: [usize; 4],
 }
 
 impl TableEnv<Vmsa64> for HostEnv {
@@ -140,10 +143,18 @@ impl TableEnv<Vmsa64> for HostEnv {
         self.count.free();
         page_free(NonNull::new(pa as *mut u8).unwrap());
     }
-    fn publish(&mut self) {}
-    fn tlb_invalidate(&mut self, _va: u64, _asid: Option<u16>) {}
-    fn tlb_invalidate_all(&mut self, _asid: Option<u16>) {}
-    fn tlb_sync(&mut self) {}
+    fn publish(&mut self) {
+        self.maint[0] += 1;
+    }
+    fn tlb_invalidate(&mut self, _va: u64, _asid: Option<u16>) {
+        self.maint[1] += 1;
+    }
+    fn tlb_invalidate_all(&mut self, _asid: Option<u16>) {
+        self.maint[2] += 1;
+    }
+    fn tlb_sync(&mut self) {
+        self.maint[3] += 1;
+    }
     fn clean_invalidate_dcache(&mut self, _va: u64, _size: u64) {}
 }
 
@@ -169,7 +180,10 @@ fn ours_attrs() -> MapAttrs {
 impl Ours {
     fn new() -> Self {
         let count = Rc::new(Count::default());
-        let mut env = HostEnv { count };
+        let mut env = HostEnv {
+            count,
+            maint: [0; 4],
+        };
         let root = env.alloc_table(1).unwrap();
         Ours {
             table: Table {
@@ -369,7 +383,13 @@ fn verify(pa: u64, block: u64) -> (MemRow, MemRow, MemRow) {
     }
     assert_eq!(ours.table_pages(), architecture_tables(block));
     let mapped = ours.table_pages();
+    let m = ours.env.maint;
+    ours.env.maint = [0; 4];
     ours.unmap();
+    let u = ours.env.maint;
+    println!(
+        "  armmu maintenance requests (DSB / TLBI VA / TLBI ASID / DSB+ISB): map {m:?}, unmap {u:?}"
+    );
     assert!(ours.table.next_present(&ours.env, 0, USER_TOP).is_none());
     let our_row = (mapped, ours.table_pages(), ours.env.count.peak.get());
     (our_row, rows[0], rows[1])
@@ -381,12 +401,12 @@ fn report_memory() {
         ("1 GiB of 4 KiB pages", PA_4K, KIB4),
         ("1 GiB of 2 MiB blocks", PA_2M, MIB2),
     ] {
-        let (o, ti, tl) = verify(pa, block);
         println!(
             "  {name}: architecture {} pages = {} KiB",
             architecture_tables(block),
             architecture_tables(block) * 4
         );
+        let (o, ti, tl) = verify(pa, block);
         for (who, r) in [
             ("armmu", o),
             ("aarch64-paging inactive", ti),
