@@ -206,6 +206,20 @@ impl Ours {
             .unmap(&mut self.env, VA, SIZE, &mut |_, _, _, _| {})
             .unwrap();
     }
+    /// The same GiB one 4 KiB page per call, as page faults map.
+    fn map_per_page(&mut self, pa: u64) {
+        for i in 0..SIZE / KIB4 {
+            self.table
+                .map(
+                    &mut self.env,
+                    VA + i * KIB4,
+                    pa + i * KIB4,
+                    KIB4,
+                    ours_attrs(),
+                )
+                .unwrap();
+        }
+    }
     fn table_pages(&self) -> usize {
         self.env.count.live()
     }
@@ -303,6 +317,19 @@ impl Theirs {
             .unwrap();
         self.map.compact_subtables();
     }
+    fn map_per_page(&mut self, pa: u64) {
+        for i in 0..(SIZE / KIB4) as usize {
+            let va = VA as usize + i * KIB4 as usize;
+            self.map
+                .map_range(
+                    &MemoryRegion::new(va, va + KIB4 as usize),
+                    PhysicalAddress(pa as usize + i * KIB4 as usize),
+                    their_attrs(),
+                    Constraints::empty(),
+                )
+                .unwrap();
+        }
+    }
     fn table_pages(&self) -> usize {
         self.count.live()
     }
@@ -381,6 +408,20 @@ fn verify(pa: u64, block: u64) -> (MemRow, MemRow, MemRow) {
         assert!(their_leaves(&theirs).is_empty());
         rows.push((mapped, theirs.table_pages(), theirs.count.peak.get()));
     }
+    if block == KIB4 {
+        // Page by page, both crates build the same table.
+        let mut o = Ours::new();
+        o.map_per_page(pa);
+        let mut t = Theirs::new(true);
+        t.map_per_page(pa);
+        let leaves = their_leaves(&t);
+        assert_eq!(leaves.len() as u64, SIZE / KIB4);
+        for &(va, raw) in &leaves {
+            assert_eq!(o.table.lookup(&o.env, va).map(|p| p.raw), Some(raw));
+        }
+        assert_eq!(o.table_pages(), architecture_tables(KIB4));
+        assert_eq!(t.table_pages(), architecture_tables(KIB4));
+    }
     assert_eq!(ours.table_pages(), architecture_tables(block));
     let mapped = ours.table_pages();
     let m = ours.env.maint;
@@ -450,6 +491,21 @@ fn min_median<S, R>(mut setup: impl FnMut() -> S, mut work: impl FnMut(&mut S) -
 
 fn report_quick() {
     println!("time (us), min / median of {QUICK_RUNS} runs:");
+    let m = min_median(Ours::new, |t| t.map_per_page(black_box(PA_4K)));
+    println!(
+        "  1gib_4k_per_page armmu                    map {:10.1} / {:10.1}",
+        m.0, m.1
+    );
+    for (name, live) in [
+        ("aarch64-paging inactive", false),
+        ("aarch64-paging live", true),
+    ] {
+        let m = min_median(|| Theirs::new(live), |t| t.map_per_page(black_box(PA_4K)));
+        println!(
+            "  1gib_4k_per_page {name:24} map {:10.1} / {:10.1}",
+            m.0, m.1
+        );
+    }
     for (group, pa) in [("1gib_4k", PA_4K), ("1gib_2m", PA_2M)] {
         let m = min_median(Ours::new, |t| t.map(black_box(pa)));
         let u = min_median(
@@ -518,6 +574,36 @@ fn bench_map(c: &mut Criterion, group: &str, pa: u64) {
     g.finish();
 }
 
+fn bench_map_per_page(c: &mut Criterion) {
+    let mut g = c.benchmark_group("map_1gib_4k_one_page_per_call");
+    g.bench_function("armmu", |b| {
+        b.iter_batched(
+            Ours::new,
+            |mut t| {
+                t.map_per_page(black_box(PA_4K));
+                t
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    for (name, live) in [
+        ("aarch64-paging inactive", false),
+        ("aarch64-paging live", true),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || Theirs::new(live),
+                |mut t| {
+                    t.map_per_page(black_box(PA_4K));
+                    t
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
 fn bench_unmap(c: &mut Criterion, group: &str, pa: u64) {
     let mut g = c.benchmark_group(group);
     g.bench_function("armmu", |b| {
@@ -563,6 +649,7 @@ fn benches(c: &mut Criterion) {
     bench_map(c, "map_1gib_2m", PA_2M);
     bench_unmap(c, "unmap_1gib_4k", PA_4K);
     bench_unmap(c, "unmap_1gib_2m", PA_2M);
+    bench_map_per_page(c);
 }
 
 criterion_group! {
