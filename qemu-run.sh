@@ -9,7 +9,8 @@
 #   ./qemu-run.sh sdcard --board NAME   build, then write out/NAME/sdcard.img, a flashable
 #                                 SD-card image with the board's U-Boot (user/scripts/sdcard.sh;
 #                                 boards with a boards/NAME/sdcard.sh: qemu-virt,
-#                                 qemu-virt-aarch64, raspi2b, raspi3b, orangepi-pc)
+#                                 qemu-virt-aarch64, raspi2b, raspi3b, raspi4b,
+#                                 orangepi-pc)
 #
 # Options for a boot:
 #   --cpu NAME        QEMU CPU (default from boards/<board>/qemu.sh)
@@ -19,8 +20,11 @@
 #                     shell on the serial console (QEMU: Ctrl-A X quits)
 #   --timeout SECS    stop a boot after SECS seconds (default 60, none for the interactive
 #                     shell; long fuzz runs need more)
-#   --board NAME      board directory under boards/: qemu-virt (ARMv7-A, default)
-#                     or qemu-virt-aarch64 (AArch64)
+#   --board NAME      board directory under boards/: qemu-virt (ARMv7-A, default),
+#                     qemu-virt-aarch64 (AArch64), or a real board QEMU models
+#                     (raspi2b, raspi3b, orangepi-pc, sabrelite, vexpress-a9,
+#                     vexpress-a15): booted directly with -kernel and its Debian
+#                     DTB from tests/data/dtb/ (boards/NAME/qemu.sh)
 #
 # Everything missing is installed: Rust targets/components come from
 # rust-toolchain.toml (rustup), QEMU from Debian's packages (apt-get).
@@ -45,20 +49,44 @@ while [ $# -gt 0 ]; do
         --append) APPEND=$2; shift ;;
         --timeout) TIMEOUT=$2; shift ;;
         --board) BOARD=$2; shift ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
 done
 
+# A board's QEMU facts (boards/NAME/qemu.sh). A real board's file names
+# the kernel build it boots (QEMU_KERNEL_BOARD: qemu-virt or
+# qemu-virt-aarch64, whose facts it takes first: Rust target, test file),
+# its Debian DTB (QEMU_DTB, in tests/data/dtb/) and which of QEMU's serial
+# ports is its console (QEMU_CONSOLE_SERIAL, 0 or 1). BOARD and OUT are
+# then the kernel build's.
 load_board() {
-    BOARD=$1
+    if [ ! -f "$ROOT/boards/$1/qemu.sh" ]; then
+        local known="" f
+        for f in "$ROOT"/boards/*/qemu.sh; do
+            known="$known $(basename "$(dirname "$f")")"
+        done
+        echo "no boards/$1/qemu.sh: boards QEMU boots:$known" >&2
+        exit 2
+    fi
+    QEMU_KERNEL_BOARD=""
     # shellcheck source=boards/qemu-virt/qemu.sh
     . "$ROOT/boards/$1/qemu.sh"
-    OUT="$ROOT/out/$1"
+    BOARD=${QEMU_KERNEL_BOARD:-$1}
+    QEMU_DTB=""
+    QEMU_CONSOLE_SERIAL=0
+    if [ "$BOARD" != "$1" ]; then
+        # The kernel build's facts, then the machine's own over them.
+        # shellcheck source=boards/qemu-virt/qemu.sh
+        . "$ROOT/boards/$BOARD/qemu.sh"
+        # shellcheck source=boards/vexpress-a9/qemu.sh
+        . "$ROOT/boards/$1/qemu.sh"
+    fi
+    OUT="$ROOT/out/$BOARD"
 }
-# An SD-card board (raspi2b, ...) has no QEMU boot of its own: its
-# boards/NAME/sdcard.sh names the kernel build it carries.
+# `sdcard` builds the kernel the card carries: boards/NAME/sdcard.sh names it
+# (raspi4b has no QEMU machine, hence no qemu.sh).
 if [ "$CMD" = sdcard ]; then
     SD_BOARD=$BOARD
     [ -f "$ROOT/boards/$SD_BOARD/sdcard.sh" ] || { echo "no boards/$SD_BOARD/sdcard.sh" >&2; exit 2; }
@@ -160,6 +188,10 @@ qemu_cmd() {
     local cmd=("$QEMU_SYSTEM" -M "$QEMU_MACHINE" -cpu "$1" -m "$QEMU_MEM" -nographic -nic none
         -semihosting-config enable=on,target=native
         -kernel "$OUT/Image")
+    # A real board: its Debian DTB, and its console on QEMU's second
+    # serial port where it is there (the first one then goes nowhere).
+    [ -n "$QEMU_DTB" ] && cmd+=(-dtb "$ROOT/tests/data/dtb/$QEMU_DTB")
+    [ "$QEMU_CONSOLE_SERIAL" = 1 ] && cmd+=(-serial null -serial mon:stdio)
     [ -n "$2" ] && cmd+=(-initrd "$2")
     [ -n "$3" ] && cmd+=(-append "$3")
     printf '%q ' "${cmd[@]}"
@@ -198,7 +230,31 @@ case "$CMD" in
         build
         # -icount shift=0: one instruction per ns of virtual time, so CNTVCT
         # (62.5 MHz) counts 16 instructions per tick, run to run identical.
-        eval "timeout 300 $(qemu_cmd "$CPU" "" "rdinit=/bin/bench") -icount shift=0" | sed -n '/running/,$p'
+        # Beside each figure: Linux 6.1's on the same board, the ratio and
+        # the target (tests/data/bench.txt).
+        col=2
+        case "$QEMU_SYSTEM" in *aarch64*) col=5 ;; esac
+        eval "timeout 300 $(qemu_cmd "$CPU" "" "rdinit=/bin/bench") -icount shift=0" \
+            | sed -n '/running/,$p' | tee "$OUT/bench.log"
+        echo
+        echo "$BOARD ($CPU), -icount shift=0, CNTVCT ticks per operation (1 tick = 16 instructions):"
+        awk -v col="$col" '
+            FNR == NR { if ($0 !~ /^#/ && NF >= 7) { linux[$1] = $col; target[$1] = $(col + 1) } next }
+            /^bench [a-z0-9_]+: [0-9]+ ticks\/op/ {
+                name = $2; sub(/:$/, "", name); t = $3; got[name] = t
+                if (!(name in linux)) next
+                ratio = t > 0 ? sprintf("%.1fx", linux[name] / t) : "-"
+                goal = target[name]
+                if (name ~ /_60000_vmas$/ && ("mmap_munmap_4k" in got)) {
+                    goal = "<= 2x few VMAs"
+                    ok = (t <= 2 * got["mmap_munmap_4k"]) ? "yes" : "no"
+                    goal = goal sprintf(" (%.2fx)", t / got["mmap_munmap_4k"])
+                } else if (goal == "-") { ok = "-" } else { ok = (t <= goal) ? "yes" : "no" }
+                printf "| %-26s | %6d | %6d | %7s | %-22s | %-3s |\n", name, t, linux[name], ratio, goal, ok
+            }
+            FNR == 1 && NR > 1 { printf "| %-26s | %6s | %6s | %7s | %-22s | %-3s |\n", "operation", "armmu", "Linux", "Linux/armmu", "target", "met"
+                                 print "|---|---|---|---|---|---|" }
+        ' "$ROOT/tests/data/bench.txt" "$OUT/bench.log"
         ;;
     sdcard)
         ensure_tools

@@ -141,30 +141,19 @@ impl BootInfo {
             info.model[..n].copy_from_slice(&model.as_bytes()[..n]);
             info.model_len = n;
         }
-        // Every memory node (device_type "memory"; older trees name it
-        // "memory" only), every reg entry of each; the root's cells.
-        let _ = fdt.walk(|n| {
-            let is_memory = n.depth == 1
-                && n.is_enabled()
-                && (n.prop_str("device_type") == Some("memory")
-                    || n.name == b"memory"
-                    || n.name.starts_with(b"memory@"));
-            if is_memory {
-                let mut i = 0;
-                while let Some((base, size)) = n.reg(i) {
-                    let size = size.unwrap_or(0);
-                    if size > 0 && info.ram_bank_count < MAX_RAM_BANKS {
-                        info.ram_banks[info.ram_bank_count] = (base, size);
-                        info.ram_bank_count += 1;
-                    }
-                    i += 1;
-                }
-            }
-            true
-        });
+        let mut note = |a: core::fmt::Arguments| crate::kprintln!("{a}");
+        let (banks, count) = memory_banks(&fdt, &mut note);
+        info.ram_banks = banks;
+        info.ram_bank_count = count;
         if let Some(&(base, size)) = info.ram_banks().first() {
             info.ram_base = base;
             info.ram_size = size;
+        } else {
+            note(format_args!(
+                "memory: no RAM bank in the device tree; assuming the board file's {:#010x}..{:#010x}",
+                info.ram_base,
+                info.ram_base.saturating_add(info.ram_size)
+            ));
         }
         let chosen = fdt.find_path("/chosen");
         if let Some(args) = chosen.and_then(|c| c.prop_str("bootargs")) {
@@ -183,7 +172,6 @@ impl BootInfo {
         }
         // The console (bootinfo::console). Notes go to the kernel log,
         // which holds them until the console is up.
-        let mut note = |a: core::fmt::Arguments| crate::kprintln!("{a}");
         match console::choose(&fdt, &mut note) {
             Some((desc, src)) => {
                 info.console = Some(desc);
@@ -212,6 +200,61 @@ impl BootInfo {
         }
         Ok(info)
     }
+}
+
+/// The RAM banks of the tree's memory nodes (depth 1, `device_type`
+/// "memory", or named "memory"/"memory@..." as older trees do; enabled),
+/// every `reg` entry of each read with the root's cells, in tree order;
+/// at most [`MAX_RAM_BANKS`] (the rest are reported through `note`).
+/// Entries of size 0 are no RAM and are left out; a memory node that
+/// gives no bank at all is reported: the Raspberry Pi 4's tree as Debian
+/// ships it has `memory@0 { reg = <0 0 0>; }`, for the firmware (and
+/// U-Boot's `booti`, from the banks it learnt from the firmware) to
+/// fill in.
+pub fn memory_banks(
+    fdt: &crate::dtb::Fdt,
+    note: &mut dyn FnMut(core::fmt::Arguments),
+) -> ([(u64, u64); MAX_RAM_BANKS], usize) {
+    let mut banks = [(0u64, 0u64); MAX_RAM_BANKS];
+    let mut count = 0;
+    let mut dropped = 0usize;
+    let _ = fdt.walk(|n| {
+        let is_memory = n.depth == 1
+            && n.is_enabled()
+            && (n.prop_str("device_type") == Some("memory")
+                || n.name == b"memory"
+                || n.name.starts_with(b"memory@"));
+        if is_memory {
+            let mut i = 0;
+            let mut sized = 0;
+            while let Some((base, size)) = n.reg(i) {
+                let size = size.unwrap_or(0);
+                if size > 0 {
+                    sized += 1;
+                    if count < MAX_RAM_BANKS {
+                        banks[count] = (base, size);
+                        count += 1;
+                    } else {
+                        dropped += 1;
+                    }
+                }
+                i += 1;
+            }
+            if sized == 0 {
+                note(format_args!(
+                    "memory: {} gives no RAM bank (no reg entry with a size: left for the firmware or bootloader to fill in)",
+                    crate::dtb::Name(n.name)
+                ));
+            }
+        }
+        true
+    });
+    if dropped > 0 {
+        note(format_args!(
+            "memory: {dropped} more RAM banks than the {MAX_RAM_BANKS} kept: ignored"
+        ));
+    }
+    (banks, count)
 }
 
 /// Whether the tree describes the machine the board file is for (its root
@@ -501,6 +544,46 @@ mod tests {
         assert!(f.is_allocated(0x4800_1000));
     }
 
+    /// The Raspberry Pi 3's secondaries wait in the firmware's (or QEMU's)
+    /// spin table: each polls its `cpu-release-addr` (0xd8, 0xe0, 0xe8,
+    /// 0xf0 in the Debian tree's /cpus/cpu@1..3, `dtc -I dtb`), in the
+    /// page at 0 that the tree's `/memreserve/ 0 0x1000` covers. That page
+    /// is never handed out, even if the image's own reservation (RAM base
+    /// up to the image's end) were empty: every frame allocated until the
+    /// allocator is exhausted, none is it.
+    #[test]
+    fn pi3_spin_table_page_is_never_allocated() {
+        let blob = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/dtb/bcm2837-rpi-3-b.dtb"
+        ))
+        .unwrap();
+        let b = BootInfo::from_dtb(&blob);
+        assert_eq!(b.ram_base, 0);
+        assert_eq!(&b.reserved[..b.reserved_count], &[(0, 0x1000)]);
+        let fdt = crate::dtb::Fdt::new(&blob).unwrap();
+        let mut release = Vec::new();
+        let _ = fdt.walk(|n| {
+            if let Some(v) = n.prop("cpu-release-addr") {
+                release.push(crate::dtb::cells_value(v).unwrap());
+            }
+            true
+        });
+        assert_eq!(release, [0xd8, 0xe0, 0xe8, 0xf0]);
+        // Image "at" RAM base: no image reservation at all.
+        let mut f = b.boot_frames(1 << 30, 0x0260_0000, 0);
+        for &a in &release {
+            assert!(f.is_allocated(a & !0xfff), "{a:#x}");
+        }
+        while let Ok(pa) = f.alloc() {
+            assert!(
+                release.iter().all(|&a| pa != a & !0xfff),
+                "spin-table page {pa:#x} allocated"
+            );
+        }
+        assert_eq!(f.free_count(), 0);
+    }
+
     #[test]
     fn initrd_pages_to_free() {
         let mut b = BootInfo::from_dtb(VIRT_DTB);
@@ -534,6 +617,133 @@ mod tests {
         assert_eq!(gic_intid(&[0, 0, 0, 1, 0, 0, 0, 16, 0, 0, 0, 4]), None);
         assert_eq!(gic_intid(&[0, 0, 0, 0, 0, 0, 3, 0xdc, 0, 0, 0, 4]), None);
         assert_eq!(gic_intid(&[0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 4]), None);
+    }
+
+    fn pi4() -> std::vec::Vec<u8> {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/dtb/bcm2711-rpi-4-b.dtb"
+        );
+        std::fs::read(p).unwrap()
+    }
+
+    fn banks_of(blob: &[u8]) -> (std::vec::Vec<(u64, u64)>, std::string::String) {
+        let fdt = crate::dtb::Fdt::new(blob).unwrap();
+        let mut notes = std::string::String::new();
+        let (b, n) = memory_banks(&fdt, &mut |a| notes.push_str(&std::format!("{a}\n")));
+        (b[..n].to_vec(), notes)
+    }
+
+    /// The Raspberry Pi 4 tree as Debian ships it (`dtc`: `memory@0 {
+    /// device_type = "memory"; reg = <0x00 0x00 0x00>; }`, root cells
+    /// 2/1): no RAM bank, said so; the kernel keeps the board file's RAM
+    /// and everything else still comes from the tree (no panic). On the
+    /// board this tree never arrives unpatched: the firmware and U-Boot
+    /// write the banks in (next test).
+    #[test]
+    fn raspi4_memory_node_left_for_the_firmware() {
+        let blob = pi4();
+        let (banks, notes) = banks_of(&blob);
+        assert_eq!(banks, []);
+        assert_eq!(
+            notes,
+            "memory: memory@0 gives no RAM bank (no reg entry with a size: left for the firmware or bootloader to fill in)\n"
+        );
+        let b = BootInfo::from_dtb(&blob);
+        assert!(b.from_dtb);
+        assert_eq!(b.ram_banks(), &[]);
+        assert_eq!(
+            (b.ram_base, b.ram_size),
+            (board::RAM_BASE, board::RAM_SIZE_DEFAULT)
+        );
+        assert_eq!(b.model(), "Raspberry Pi 4 Model B");
+        // stdout-path "serial1:115200n8" -> the mini UART, bus 0x7e215040
+        // = CPU 0xfe215040 (BCM2711 ARM Peripherals: 0x7e000000 ->
+        // 0xfe000000 in low-peripheral mode).
+        let c = b.console.unwrap();
+        assert_eq!((c.pa, c.compatible), (0xfe21_5040, "brcm,bcm2835-aux-uart"));
+        // /memreserve/ 0x0 0x1000: the spin-table page (cpu-release-addr
+        // 0xd8..0xf0 of cpu@0..3).
+        assert_eq!(&b.reserved[..b.reserved_count], &[(0, 0x1000)]);
+        // The frame allocator over that assumed RAM, with the image and
+        // the DTB where U-Boot rpi_4 puts them (kernel_addr_r 0x80000,
+        // fdt_addr_r 0x2600000), outside it: built without a panic, those
+        // reservations simply miss (the RAM itself may not exist: README).
+        let f = b.boot_frames(1 << 30, 0x0260_0000, 0x0020_0000);
+        assert_eq!(f.total() as u64, board::RAM_SIZE_DEFAULT / 4096);
+        assert!(!f.is_allocated(board::RAM_BASE));
+    }
+
+    /// The same tree with the bank U-Boot's `booti` writes in
+    /// (`arch_fixup_fdt` -> `fdt_fixup_memory_banks` from its DRAM banks,
+    /// learnt from the firmware): a 1 GB board's ARM memory,
+    /// 0..0x3b400000 (1024 MiB less the firmware's default 76 MiB
+    /// `gpu_mem`), written over the three zero cells.
+    #[test]
+    fn raspi4_memory_node_as_u_boot_fills_it() {
+        let mut blob = pi4();
+        let fdt = crate::dtb::Fdt::new(&blob).unwrap();
+        let reg = fdt.find_path("/memory@0").unwrap().prop("reg").unwrap();
+        assert_eq!(reg, [0u8; 12]);
+        let at = reg.as_ptr() as usize - blob.as_ptr() as usize;
+        blob[at + 8..at + 12].copy_from_slice(&0x3b40_0000u32.to_be_bytes());
+        let (banks, notes) = banks_of(&blob);
+        assert_eq!(
+            (banks.as_slice(), notes.as_str()),
+            (&[(0, 0x3b40_0000)][..], "")
+        );
+        let b = BootInfo::from_dtb(&blob);
+        assert_eq!((b.ram_base, b.ram_size), (0, 0x3b40_0000));
+    }
+
+    /// Banks with 2 address cells above 4 GiB (the Pi 4's 4 and 8 GB
+    /// boards have RAM there; the numbers here are made up), in tree
+    /// order; the kernel runs on the first. More than [`MAX_RAM_BANKS`]:
+    /// the rest are reported, not silently lost.
+    #[test]
+    fn memory_banks_above_4g_and_too_many() {
+        use crate::dtb::build::Tree;
+        let tree = |banks: &[(u64, u32)]| {
+            let mut t = Tree::default();
+            t.begin("")
+                .cells("#address-cells", &[2])
+                .cells("#size-cells", &[1]);
+            let mut reg = std::vec::Vec::new();
+            for &(a, s) in banks {
+                reg.extend_from_slice(&[(a >> 32) as u32, a as u32, s]);
+            }
+            t.begin("memory@0")
+                .str("device_type", "memory")
+                .cells("reg", &reg)
+                .end();
+            t.end();
+            t.finish()
+        };
+        let blob = tree(&[
+            (0, 0x3b40_0000),
+            (0x4000_0000, 0xbc00_0000),
+            (1 << 32, 0x8000_0000),
+        ]);
+        let (banks, notes) = banks_of(&blob);
+        assert_eq!(
+            banks,
+            [
+                (0, 0x3b40_0000),
+                (0x4000_0000, 0xbc00_0000),
+                (1 << 32, 0x8000_0000)
+            ]
+        );
+        assert_eq!(notes, "");
+        let b = BootInfo::from_dtb(&blob);
+        assert_eq!(
+            (b.ram_base, b.ram_size, b.ram_bank_count),
+            (0, 0x3b40_0000, 3)
+        );
+        let many: std::vec::Vec<(u64, u32)> = (0..10).map(|i| (i << 32, 0x1000)).collect();
+        let (banks, notes) = banks_of(&tree(&many));
+        assert_eq!(banks.len(), MAX_RAM_BANKS);
+        assert_eq!(banks[7], (7 << 32, 0x1000));
+        assert_eq!(notes, "memory: 2 more RAM banks than the 8 kept: ignored\n");
     }
 
     #[test]

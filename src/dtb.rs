@@ -941,6 +941,58 @@ mod tests {
         }
     }
 
+    /// Raspberry Pi 4 B (BCM2711; no QEMU model, so no Linux log to
+    /// compare with): the addresses the BCM2711 ARM Peripherals datasheet
+    /// gives in its default low-peripheral mode (main peripherals at bus
+    /// 0x7e000000 = CPU 0xfe000000, the ARM local peripherals at
+    /// 0xff800000, the GIC-400 at 0xff840000 with the distributor 0x1000
+    /// and the CPU interface 0x2000 above it; EMMC2 at 0xfe340000,
+    /// GENET at 0xfd580000, PCIe at 0xfd500000). The tree reaches them
+    /// through three different buses: /soc (1 address cell, into the
+    /// root's 2), /emmc2bus and /scb (2 cells each); `dma-ranges` (the
+    /// other direction: device -> CPU) play no part.
+    #[test]
+    fn raspi4_buses_translate_like_the_bcm2711_datasheet() {
+        let blob = include_bytes!("../tests/data/dtb/bcm2711-rpi-4-b.dtb");
+        let f = Fdt::new(blob).unwrap();
+        let want: &[(&str, usize, u64, u64)] = &[
+            ("/soc/serial@7e201000", 0, 0xfe20_1000, 0x200),
+            ("/soc/serial@7e215040", 0, 0xfe21_5040, 0x40),
+            ("/soc/gpio@7e200000", 0, 0xfe20_0000, 0xb4),
+            ("/soc/local_intc@40000000", 0, 0xff80_0000, 0x100),
+            ("/soc/interrupt-controller@40041000", 0, 0xff84_1000, 0x1000),
+            ("/soc/interrupt-controller@40041000", 1, 0xff84_2000, 0x2000),
+            ("/emmc2bus/mmc@7e340000", 0, 0xfe34_0000, 0x100),
+            ("/scb/ethernet@7d580000", 0, 0xfd58_0000, 0x1_0000),
+            ("/scb/pcie@7d500000", 0, 0xfd50_0000, 0x9310),
+        ];
+        for &(path, i, pa, size) in want {
+            assert_eq!(
+                f.translate_reg(&node(&f, path), i),
+                Ok((pa, Some(size))),
+                "{path} reg {i}"
+            );
+        }
+        // The PCIe bridge's child (3 PCI address cells) is no MMIO
+        // region: PCI configuration address 0 lies in none of the
+        // bridge's ranges (its window is the 0x02000000 memory space).
+        assert!(matches!(
+            f.translate_reg(&node(&f, "/scb/pcie@7d500000/pci@0,0"), 0),
+            Err(TranslateError::Unmapped {
+                bus: b"pcie@7d500000",
+                ..
+            })
+        ));
+        // The GENET's MDIO bus: a register offset inside the GENET's
+        // block, and the MAC has no ranges: not a CPU address.
+        assert_eq!(
+            f.translate_reg(&node(&f, "/scb/ethernet@7d580000/mdio@e14"), 0),
+            Err(TranslateError::NoRanges {
+                bus: b"ethernet@7d580000"
+            })
+        );
+    }
+
     #[test]
     fn walks_qemu_virt() {
         let f = Fdt::new(VIRT_DTB).unwrap();

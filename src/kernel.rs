@@ -97,6 +97,15 @@ pub fn main(boot: &BootInfo, image_pa: u64) -> ! {
     kprintln!("frames: {free} free of {total} (4 KiB)");
     a::api::print_kernel_table();
 
+    // The Cortex-A9 boards' outer cache (L2C-310): enabled before the
+    // self-tests, so their memory-type changes maintain it too.
+    #[cfg(target_arch = "arm")]
+    if let Some(dtb) = info
+        .dtb_pa
+        .and_then(|pa| a::api::initrd_slice(pa, pa + info.dtb_size as u64))
+    {
+        crate::drivers::pl310::init(dtb);
+    }
     // The GIC and the timer interrupt, proved with IRQs masked.
     let failed = a::api::selftests() + crate::drivers::irq::boot(info);
     // Console input by interrupt (polled without a GIC or an INTID).

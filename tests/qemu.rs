@@ -556,6 +556,13 @@ fn gpio_skipped_on_virt() {
     boards::gpio_skipped(&cpus()[0]);
 }
 
+/// Every boards/ directory has its README.md, and every real board with
+/// a QEMU line is booted by one of these tests (tests/common/boards.rs).
+#[test]
+fn board_dirs_documented_and_tested() {
+    boards::every_board_dir_documented_and_tested();
+}
+
 #[test]
 fn board_vexpress_a15() {
     boards::boots("qemu-system-arm", &boards::VEXPRESS_A15);
@@ -577,6 +584,22 @@ fn board_vexpress_a9() {
 #[test]
 fn board_sabrelite() {
     boards::boots("qemu-system-arm", &boards::SABRELITE);
+}
+
+/// Secondary cores started at the kernel's entry with the boot CPU
+/// (QEMU's generic loader, vexpress-a9 -smp 4): they park in WFE without
+/// running the boot code, and the kernel boots to status 0
+/// (tests/common/smp.rs).
+#[test]
+fn smp_secondaries_park_vexpress_a9() {
+    smp::secondaries_park(&smp::VEXPRESS_A9);
+}
+
+/// The L2C-310 on vexpress-a9 as QEMU's model sees it: bring-up order and
+/// the by-PA maintenance of the DMA buffer (tests/common/boards.rs).
+#[test]
+fn pl310_vexpress_a9_register_trace() {
+    boards::pl310_trace_vexpress_a9("qemu-system-arm");
 }
 
 /// The raw self-test observations on the Cortex-A9 boards, graded like
@@ -660,4 +683,11 @@ fn proc_device_tree_lists() {
 #[test]
 fn sdcard_chainload_over_serial() {
     chainload::chainload("qemu-system-arm", "qemu-virt", "cortex-a15");
+}
+
+/// Every benchmark figure within its budget (tests/data/bench.txt), on
+/// the CPU the README's table is measured on (tests/common/bench.rs).
+#[test]
+fn bench_budget() {
+    bench::within_budget("cortex-a15", 2);
 }

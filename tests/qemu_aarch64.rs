@@ -390,9 +390,24 @@ fn sdcard_qemu_virt_aarch64() {
     sdcard::check_board(&sdcard::QEMU_VIRT_AARCH64);
 }
 
+/// The Raspberry Pi 4 card: no QEMU machine models the BCM2711, so the
+/// image is checked file by file, not booted (tests/common/sdcard.rs).
+#[test]
+fn sdcard_raspi4b() {
+    sdcard::check_image(&sdcard::RASPI4B);
+}
+
 #[test]
 fn sdcard_raspi3b() {
     sdcard::check_board(&sdcard::RASPI3B);
+}
+
+/// Secondary cores started at the kernel's entry with the boot CPU
+/// (QEMU's generic loader, raspi3b's 4 Cortex-A53): they park in WFE
+/// without running the boot code; status 0 (tests/common/smp.rs).
+#[test]
+fn smp_secondaries_park_raspi3b() {
+    smp::secondaries_park(&smp::RASPI3B);
 }
 
 #[test]
@@ -465,4 +480,11 @@ fn proc_device_tree_lists() {
 #[test]
 fn sdcard_chainload_over_serial() {
     chainload::chainload("qemu-system-aarch64", "qemu-virt-aarch64", "cortex-a53");
+}
+
+/// Every benchmark figure within its budget (tests/data/bench.txt), on
+/// the CPU the README's table is measured on (tests/common/bench.rs).
+#[test]
+fn bench_budget() {
+    bench::within_budget("cortex-a53", 5);
 }

@@ -199,6 +199,22 @@ mod tests {
                 irq: None,
                 ram: &[(0, 0x4000_0000)],
             },
+            // Pi 4 (no QEMU model: expected values from the BCM2711 ARM
+            // Peripherals datasheet): stdout-path = "serial1:115200n8",
+            // the mini UART, bus 0x7e215040 -> CPU 0xfe215040 (main
+            // peripherals 0x7e000000 -> 0xfe000000, low-peripheral
+            // mode); its interrupt is VideoCore IRQ 29 (AUX), GIC INTID
+            // 96 + 29 through the GIC-400. memory@0 has size 0 (the
+            // firmware fills it in): no bank.
+            Want {
+                dtb: "bcm2711-rpi-4-b",
+                src: Source::StdoutPath,
+                compatible: "brcm,bcm2835-aux-uart",
+                kind: UartKind::Bcm2835Aux,
+                pa: 0xfe21_5040,
+                irq: Some(96 + 29),
+                ram: &[],
+            },
             // serial0 = uart0, reg-shift 2, reg-io-width 4, GIC SPI 0.
             // No memory node: U-Boot adds it.
             Want {

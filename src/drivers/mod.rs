@@ -10,6 +10,7 @@ pub mod gic;
 pub mod imx_uart;
 pub mod irq;
 pub mod pl011;
+pub mod pl310;
 #[cfg(target_os = "none")]
 pub mod tick;
 pub mod tty;

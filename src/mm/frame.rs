@@ -170,6 +170,47 @@ impl FrameAllocator {
         self.refs[i] = 0;
     }
 
+    /// The bits of `[first, last)` that fall in bitmap word `w`.
+    fn word_mask(w: usize, first: usize, last: usize) -> u64 {
+        let lo = first.max(w * 64) - w * 64;
+        let hi = last.min(w * 64 + 64) - w * 64;
+        let upto = |n: usize| if n == 64 { !0 } else { (1u64 << n) - 1 };
+        upto(hi) & !upto(lo)
+    }
+
+    /// The highest used frame of `[first, last)` (non-empty, in range),
+    /// a word (64 frames) at a time.
+    fn last_used(&self, first: usize, last: usize) -> Option<usize> {
+        (first / 64..=(last - 1) / 64).rev().find_map(|w| {
+            let used = self.bitmap[w] & Self::word_mask(w, first, last);
+            (used != 0).then(|| w * 64 + 63 - used.leading_zeros() as usize)
+        })
+    }
+
+    /// Whether every frame of `[first, last)` (non-empty) is used.
+    fn all_used(&self, first: usize, last: usize) -> bool {
+        (first / 64..=(last - 1) / 64).all(|w| {
+            let m = Self::word_mask(w, first, last);
+            self.bitmap[w] & m == m
+        })
+    }
+
+    /// Mark `[first, last)` (non-empty) used with one reference each.
+    fn set_run(&mut self, first: usize, last: usize) {
+        for w in first / 64..=(last - 1) / 64 {
+            self.bitmap[w] |= Self::word_mask(w, first, last);
+        }
+        self.refs[first..last].fill(1);
+    }
+
+    /// Mark `[first, last)` (non-empty) free.
+    fn clear_run(&mut self, first: usize, last: usize) {
+        for w in first / 64..=(last - 1) / 64 {
+            self.bitmap[w] &= !Self::word_mask(w, first, last);
+        }
+        self.refs[first..last].fill(0);
+    }
+
     /// Mark `[start, end)` as used (kernel image, DTB, initrd, boot page
     /// tables...). Partial frames are rounded outwards; the parts outside
     /// the managed RAM are ignored; already-used frames stay used.
@@ -199,8 +240,8 @@ impl FrameAllocator {
         if self.free == 0 || words == 0 {
             return Err(Errno::ENOMEM);
         }
-        for step in 0..words {
-            let w = (self.hint + step) % words;
+        let mut w = self.hint.min(words - 1);
+        for _ in 0..words {
             let word = self.bitmap[w];
             if word != !0 {
                 let i = w * 64 + word.trailing_ones() as usize;
@@ -209,6 +250,8 @@ impl FrameAllocator {
                 self.hint = w;
                 return Ok(self.addr(i));
             }
+            // Next word, wrapping (no division: this is the hot path).
+            w = if w + 1 == words { 0 } else { w + 1 };
         }
         // `free` said there was one; the bitmap disagrees. Report, don't panic.
         Err(Errno::ENOMEM)
@@ -241,20 +284,39 @@ impl FrameAllocator {
             None => return Err(Errno::ENOMEM),
         };
         let step = align_frames.max(1);
+        // The next candidate at or above frame `n` (>= the first one,
+        // `i0`): `i0` plus a multiple of `step`, the physical alignment
+        // (a mask when it is a power of two, as every caller's is).
+        let i0 = i;
+        let next = |n: usize| {
+            let d = n - i0;
+            let d = if step.is_power_of_two() {
+                d.checked_add(step - 1).map(|d| d & !(step - 1))
+            } else {
+                d.div_ceil(step).checked_mul(step)
+            };
+            d.and_then(|d| i0.checked_add(d))
+        };
         while i.checked_add(count).is_some_and(|e| e <= self.frames) {
-            match (i..i + count).rev().find(|&j| self.test(j)) {
+            // A wholly used word: skip its 64 frames at once.
+            if self.bitmap[i / 64] == !0 {
+                match next((i / 64 + 1) * 64).filter(|&n| n > i) {
+                    Some(n) => i = n,
+                    None => break,
+                }
+                continue;
+            }
+            match self.last_used(i, i + count) {
                 None => {
-                    for j in i..i + count {
-                        self.set(j);
-                    }
+                    self.set_run(i, i + count);
                     self.free -= count;
                     return Ok(self.addr(i));
                 }
                 // Skip past the used frame to the next aligned candidate.
-                Some(used) => {
-                    let skip = ((used - i) / step + 1).saturating_mul(step);
-                    i = i.saturating_add(skip);
-                }
+                Some(used) => match next(used + 1) {
+                    Some(n) => i = n,
+                    None => break,
+                },
             }
         }
         Err(Errno::ENOMEM)
@@ -270,8 +332,17 @@ impl FrameAllocator {
     /// is checked before anything changes: on error nothing changes.
     pub fn free_contiguous(&mut self, pa: u64, count: usize) -> Result<(), FrameError> {
         let (first, last) = self.run(pa, count)?;
-        if (first..last).any(|i| !self.test(i)) {
+        if first == last {
+            return Ok(());
+        }
+        if !self.all_used(first, last) {
             return Err(FrameError::NotAllocated);
+        }
+        // The common case (a section's frames, none shared): all at once.
+        if self.refs[first..last].iter().all(|&r| r == 1) {
+            self.clear_run(first, last);
+            self.free += count;
+            return Ok(());
         }
         for i in first..last {
             if self.refs[i] <= 1 {

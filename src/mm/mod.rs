@@ -8,6 +8,7 @@ pub mod inject;
 pub mod kmem;
 pub mod layout;
 pub mod memtype;
+pub mod pageops;
 pub mod pagetable;
 pub mod planner;
 pub mod shm;

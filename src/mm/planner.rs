@@ -40,10 +40,15 @@ pub struct Plan<'g> {
 pub fn plan(va: u64, pa: u64, size: u64, granules: &[u64]) -> Result<Plan<'_>, PlanError> {
     let page = *granules.last().ok_or(PlanError::Misaligned)?;
     debug_assert!(granules.windows(2).all(|w| w[0] > w[1] && w[0] % w[1] == 0));
+    // Powers of two (every VMSA block size is): alignment is a mask, not
+    // a 64-bit division (a libcall on ARMv7-A).
+    if !granules.iter().all(|g| g.is_power_of_two()) {
+        return Err(PlanError::Misaligned);
+    }
     if size == 0 {
         return Err(PlanError::Empty);
     }
-    if va % page != 0 || pa % page != 0 || size % page != 0 {
+    if (va | pa | size) & (page - 1) != 0 {
         return Err(PlanError::Misaligned);
     }
     // The end may be exactly 2^64 (or 2^32 for a 32-bit space): va + size - 1
@@ -69,7 +74,7 @@ impl Iterator for Plan<'_> {
         let size = *self
             .granules
             .iter()
-            .find(|&&g| self.va % g == 0 && self.pa % g == 0 && self.left >= g)?;
+            .find(|&&g| (self.va | self.pa) & (g - 1) == 0 && self.left >= g)?;
         let c = Chunk {
             va: self.va,
             pa: self.pa,

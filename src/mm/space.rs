@@ -59,6 +59,12 @@ pub trait Mmu {
     unsafe fn fill_frame(&mut self, pa: u64, offset: usize, data: &[u8]);
     /// The block size the table can map in one entry (1 MiB on ARMv7).
     fn section_size(&self) -> usize;
+    /// How much anonymous memory one fault maps when its aligned chunk
+    /// fits the VMA (and no section does): one page unless the
+    /// architecture says more.
+    fn fault_around(&self) -> usize {
+        PAGE_SIZE
+    }
     /// Visit every present block or page of the table, decoded from the raw
     /// descriptors by the architecture's independent decoder (for the
     /// invariant auditor, `mm::audit`).
@@ -107,16 +113,23 @@ pub trait Mmu {
     fn frame_refs(&self, _pa: u64) -> usize {
         1
     }
+    /// One 4 KiB frame whose contents the caller overwrites whole before
+    /// anyone can read it (a copy-on-write copy): the default zeroes it,
+    /// the real one saves the zeroing.
+    fn alloc_frame(&mut self) -> Result<u64, Errno> {
+        self.alloc_zeroed(PAGE_SIZE)
+    }
     /// Copy the 4 KiB frame `src` into the frame `dst` (through the
-    /// kernel's map), and make the copy visible to instruction fetch.
+    /// kernel's map); with `exec` (it will be mapped executable) make the
+    /// copy visible to instruction fetch.
     ///
     /// # Safety
     /// `dst` is a frame this address space just allocated
-    /// ([`Mmu::alloc_zeroed`]) and nothing else uses; `src` is a RAM frame
+    /// ([`Mmu::alloc_frame`]) and nothing else uses; `src` is a RAM frame
     /// it maps, or one a memory object it maps holds (a file's page
     /// cache), readable through the linear map. Any other `dst` would be
     /// overwritten.
-    unsafe fn copy_frame(&mut self, dst: u64, src: u64);
+    unsafe fn copy_frame(&mut self, dst: u64, src: u64, exec: bool);
 }
 
 /// A present block or page: first VA, PA, size.
@@ -1073,19 +1086,14 @@ impl AddressSpace {
             }
             return Self::fault_shared(mmu, id, index, page, attrs);
         }
-        let section = mmu.section_size();
-        let block = va & !(section - 1);
-        if matches!(vma.kind, VmaKind::Anonymous { .. } | VmaKind::Heap)
-            && block >= vma.start
-            && block + section <= vma.end
-            && mmu.is_unmapped(block, section)
-        {
-            if let Ok(pa) = mmu.alloc_zeroed(section) {
-                if mmu.map(block, pa, section, attrs).is_ok() {
+        // Anonymous memory: a whole section when its aligned block lies
+        // in the VMA and nothing of it is mapped (as Linux's THP), else
+        // the fault-around chunk (AArch64: 64 KiB, as arm64's anonymous
+        // mTHP), else one page.
+        if matches!(vma.kind, VmaKind::Anonymous { .. } | VmaKind::Heap) {
+            for size in [mmu.section_size(), mmu.fault_around()] {
+                if size > PAGE_SIZE && Self::fault_block(mmu, &vma, va, size, attrs) {
                     return Ok(());
-                }
-                for off in (0..section).step_by(PAGE_SIZE) {
-                    mmu.free_frame(pa + off as u64);
                 }
             }
         }
@@ -1151,12 +1159,12 @@ impl AddressSpace {
             Ok(pa)
         })?;
         if access == Access2::Write {
-            let new = mmu.alloc_zeroed(PAGE_SIZE)?;
+            let new = mmu.alloc_frame()?;
             // SAFETY: `new` was just allocated for this address space and
             // nothing else uses it; `cache` is a RAM frame of the page
             // cache, which holds a reference to it (readable through the
             // kernel's map).
-            unsafe { mmu.copy_frame(new, cache) };
+            unsafe { mmu.copy_frame(new, cache, vma.prot.exec) };
             if let Err(e) = mmu.map(page, new, PAGE_SIZE, user_attrs(vma.prot, vma.kind)) {
                 mmu.free_frame(new);
                 return Err(e);
@@ -1169,6 +1177,26 @@ impl AddressSpace {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Map the zeroed, aligned `size` block holding `va` if it lies in
+    /// `vma` and nothing of it is mapped; `false` (nothing changed) if not,
+    /// or if no aligned contiguous frames are free.
+    fn fault_block(mmu: &mut dyn Mmu, vma: &Vma, va: usize, size: usize, attrs: MapAttrs) -> bool {
+        let block = va & !(size - 1);
+        if block < vma.start || block + size > vma.end || !mmu.is_unmapped(block, size) {
+            return false;
+        }
+        let Ok(pa) = mmu.alloc_zeroed(size) else {
+            return false;
+        };
+        if mmu.map(block, pa, size, attrs).is_ok() {
+            return true;
+        }
+        for off in (0..size).step_by(PAGE_SIZE) {
+            mmu.free_frame(pa + off as u64);
+        }
+        false
     }
 
     /// A write to the present `leaf` holding `page` of the writable private
@@ -1214,10 +1242,10 @@ impl AddressSpace {
         if mmu.frame_refs(old) <= 1 {
             return mmu.protect(page, PAGE_SIZE, rw);
         }
-        let new = mmu.alloc_zeroed(PAGE_SIZE)?;
+        let new = mmu.alloc_frame()?;
         // SAFETY: `new` was just allocated for this address space; `old`
         // is a RAM frame it maps (private memory owns RAM frames only).
-        unsafe { mmu.copy_frame(new, old) };
+        unsafe { mmu.copy_frame(new, old, vma.prot.exec) };
         if let Err(e) = mmu.replace(page, new, rw) {
             mmu.free_frame(new);
             return Err(e);

@@ -380,6 +380,26 @@ pub const fn index(table: &[(usize, Sys)]) -> [Sys; DIRECT] {
     out
 }
 
+/// The number `table` gives `sys` (`usize::MAX` if none), at compile
+/// time: the exception entry's fast path compares raw numbers. Only the
+/// fast path's calls (getpid, gettid) are recognised.
+pub const fn number(table: &[(usize, Sys)], sys: Sys) -> usize {
+    let mut j = 0;
+    while j < table.len() {
+        let (n, s) = table[j];
+        // `==` is not const for this enum; the callers ask for field-less
+        // variants only.
+        if matches!(
+            (s, sys),
+            (Sys::GetPid, Sys::GetPid) | (Sys::Gettid, Sys::Gettid)
+        ) {
+            return n;
+        }
+        j += 1;
+    }
+    usize::MAX
+}
+
 pub static ARM_EABI_INDEX: [Sys; DIRECT] = index(ARM_EABI);
 pub static AARCH64_INDEX: [Sys; DIRECT] = index(AARCH64);
 
@@ -405,6 +425,18 @@ pub fn lookup(table: &[(usize, Sys)], nr: usize) -> Sys {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn compile_time_numbers() {
+        // arch/arm/tools/syscall.tbl: getpid 20, gettid 224;
+        // asm-generic/unistd.h: getpid 172, gettid 178.
+        assert_eq!(number(ARM_EABI, Sys::GetPid), 20);
+        assert_eq!(number(ARM_EABI, Sys::Gettid), 224);
+        assert_eq!(number(AARCH64, Sys::GetPid), 172);
+        assert_eq!(number(AARCH64, Sys::Gettid), 178);
+        assert_eq!(number(AARCH64, Sys::Sigreturn), usize::MAX);
+        assert_eq!(number(ARM_EABI, Sys::Read), usize::MAX);
+    }
 
     #[test]
     fn numbers_from_the_linux_tables() {

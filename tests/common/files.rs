@@ -81,7 +81,7 @@ fn is_ticks(l: &str) -> bool {
 
 /// The same boot as [`boot`], with `-icount shift=0` (one instruction per ns; CNTVCT
 /// at 62.5 MHz counts 16 instructions per tick).
-fn boot_icount(cpu: &str, append: &str, secs: u64) -> Boot {
+pub fn boot_icount(cpu: &str, append: &str, secs: u64) -> Boot {
     let out = out_dir();
     let image = out.join("Image");
     assert!(

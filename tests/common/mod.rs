@@ -3,6 +3,7 @@
 //! exit status (semihosting), with a timeout so a hang fails fast.
 #![allow(dead_code)]
 
+pub mod bench;
 pub mod boards;
 pub mod boot_inputs;
 pub mod chainload;
@@ -17,6 +18,7 @@ pub mod irq;
 pub mod processes;
 pub mod scenarios;
 pub mod sdcard;
+pub mod smp;
 pub mod tty;
 
 use std::io::Read;

@@ -21,7 +21,8 @@
 #   boot.cmd, boot.scr   the U-Boot script (mkimage -T script), found by U-Boot's
 #                        distro boot in the first partition
 #   kernel7.img/kernel8.img, config.txt   (Raspberry Pi) U-Boot, loaded by the Pi
-#                        firmware, which is not included (non-free: README)
+#                        firmware, which is not included (non-free: README;
+#                        README.txt on the card names the files to add)
 # and on Allwinner boards U-Boot's SPL + U-Boot sit before the partition, at
 # 8 KiB, where the boot ROM reads them.
 #
@@ -37,7 +38,8 @@
 # with -bios (virt) or -kernel (raspi2b: the card's kernel7.img wrapped as a
 # legacy uImage, which is how QEMU's loader starts it; raspi3b: the card's
 # kernel8.img as it is), and sdcard.dtb (the card's DTB, for QEMU's -dtb on the
-# Raspberry Pis, standing in for the firmware).
+# Raspberry Pis, standing in for the firmware). The Raspberry Pi 4's card
+# (boards/raspi4b) has no QEMU machine: no qemu-firmware.bin for it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -51,6 +53,9 @@ SD_DTB=""
 SD_UBOOT_FILE=""
 SD_CONFIG_TXT=""
 SD_QEMU_FIRMWARE=""
+# The Raspberry Pi GPU firmware the user adds (boards/raspi4b: start4.elf
+# and fixup4.dat; its first stage is in the board's EEPROM).
+SD_PI_FIRMWARE="bootcode.bin start.elf fixup.dat"
 # shellcheck source=boards/raspi2b/sdcard.sh
 . "boards/$BOARD/sdcard.sh"
 OUT="$ROOT/out/$BOARD"
@@ -182,12 +187,12 @@ armmu SD card for $BOARD ($(git -C "$ROOT" describe --always --dirty 2>/dev/null
 Serial console: 115200 8N1. See armmu's README, "Flashing a board".
 EOF
 if [ -n "$SD_CONFIG_TXT" ]; then
-    cat >> "$STAGE/README.txt" <<'EOF'
+    cat >> "$STAGE/README.txt" <<EOF
 The Raspberry Pi firmware is NOT on this card (non-free, not in Debian main):
-copy bootcode.bin, start.elf and fixup.dat from
-https://github.com/raspberrypi/firmware/tree/master/boot into this partition
-before booting. config.txt makes the firmware start U-Boot (kernel7.img /
-kernel8.img), which runs boot.scr.
+copy these files from https://github.com/raspberrypi/firmware/tree/master/boot
+into this partition before booting: $SD_PI_FIRMWARE.
+config.txt makes the firmware start U-Boot ($SD_UBOOT_PLACE), which runs
+boot.scr.
 EOF
 fi
 

@@ -59,6 +59,20 @@ _start:
     .ascii "ARM\x64"            // magic at 0x38
     .word 0
 1:
+    // Only the boot CPU goes on. A loader may start every core at this
+    // entry (QEMU's generic loader with cpu-num, an ELF kernel on QEMU's
+    // raspi3b): a secondary must not run the boot code (it would zero BSS
+    // and rebuild the tables under the boot CPU's feet). Before any
+    // memory write and without a stack: MPIDR_EL1 (ARM ARM D17.2.101)
+    // Aff2 [23:16], Aff1 [15:8], Aff0 [7:0] all 0 is the boot CPU (the
+    // Raspberry Pi 3's cores are 0..3 in Aff0; QEMU virt's 0..n); any
+    // other core parks. x0 (the DTB) is kept: x9 is scratch.
+    mrs x9, mpidr_el1
+    tst x9, #0xffffff
+    b.ne armmu_park_secondary
+    // (A global label: the SMP test checks secondaries never get here.)
+    .global armmu_boot_cpu
+armmu_boot_cpu:
     mov x19, x0                 // x19 = DTB physical address
     mrs x0, CurrentEL
     lsr x0, x0, #2
@@ -182,6 +196,15 @@ _start:
 9:  wfe
     b 9b
     .ltorg
+
+    // A secondary core that entered at _start: every exception masked,
+    // then WFE forever. It touches no memory and no stack; SEV or an
+    // interrupt only make it loop back into WFE.
+    .global armmu_park_secondary
+armmu_park_secondary:
+    msr daifset, #0xf
+10: wfe
+    b 10b
 "#,
     l1_0 = sym BOOT_TTBR0_L1,
     l1_1 = sym BOOT_TTBR1_L1,

@@ -130,8 +130,9 @@ mod hw {
                     None => self.mm.frames.alloc()?,
                 }
             };
-            // SAFETY: a free table page, mapped, owned by the MM lock holder.
-            unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, 4096) };
+            // SAFETY: a free table page, mapped as Normal memory, owned by
+            // the MM lock holder.
+            unsafe { crate::mm::pageops::zero_page(phys_to_virt(pa) as usize) };
             Ok(pa)
         }
 
@@ -181,10 +182,25 @@ mod hw {
         fn table_is_empty(&self, pa: u64, _level: u8) -> bool {
             // SAFETY: a live table page, mapped and 8-byte aligned.
             let t = unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u64, 512) };
-            t.iter().all(|&e| e & 1 == 0)
+            // Bit 0 clear is an invalid entry; OR eight, then test once.
+            t.chunks_exact(8)
+                .all(|c| c.iter().fold(0, |a, &e| a | e) & 1 == 0)
         }
 
-        fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {
+        fn first_valid(&self, pa: u64, from: u64, to: u64) -> Option<u64> {
+            // SAFETY: a live table page (512 entries), mapped and 8-byte
+            // aligned; `to` <= 512 (the engine's contract).
+            let t =
+                unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u64, to as usize) };
+            t[from as usize..]
+                .iter()
+                .position(|&e| <Vmsa64 as crate::mm::pagetable::Format>::is_valid(e))
+                .map(|i| from + i as u64)
+        }
+
+        fn clean_invalidate_dcache(&mut self, va: u64, _pa: u64, size: u64) {
+            // No outer cache outside the architected ones on these boards:
+            // DC CIVAC by VA reaches the PoC.
             let mut a = va & !63;
             while a < va + size {
                 // SAFETY: cache maintenance on a live mapping.

@@ -28,7 +28,11 @@ pub mod templates {
     /// Small page, Normal WBWA, kernel RW, executable, shareable.
     pub const PAGE_CODE: u32 = 0x0000_045E;
     /// TTBR walk attributes: Inner WBWA (IRGN = 01), Outer WBWA (RGN = 01),
-    /// shareable. ARM ARM B4.1.154.
+    /// shareable. ARM ARM B4.1.154. Outer cacheable on purpose: on the
+    /// Cortex-A9 boards the walker's reads then go through the L2C-310
+    /// outer cache like the kernel's table writes, so an enabled L2 needs
+    /// no maintenance of table memory (with RGN = 00 every table write
+    /// would need a clean by PA through the L2, `drivers::pl310`).
     pub const TTBR_WALK_WBWA_S: u32 = 0x4A;
 }
 
@@ -106,6 +110,27 @@ _start:
     .word __image_file_size     @ image size (end address when start = 0)
     .word 0x04030201            @ little-endian flag
 1:
+    @ Only the boot CPU goes on. A loader may start every core at this
+    @ entry (QEMU's generic loader with cpu-num, some U-Boot and ELF
+    @ loads): a secondary must not run the boot code (it would zero BSS
+    @ and rebuild the tables under the boot CPU's feet). Before any memory
+    @ write and without a stack: MPIDR (ARM ARM B4.1.106) bit 31 = 1 is
+    @ the Multiprocessing Extensions format, then U (bit 30) = 1 means a
+    @ uniprocessor system and Aff0 [7:0] is the core within its cluster.
+    @ Core 0 of its cluster is the boot CPU (only Aff0: the BCM2836's
+    @ four cores all have Aff1 = 0xf); any other core parks. Without the
+    @ MP format (no Multiprocessing Extensions) there is one core.
+    mrc p15, 0, r0, c0, c0, 5   @ MPIDR
+    tst r0, #(1 << 31)          @ MP format?
+    beq 13f                     @ no: a single core, boot
+    tst r0, #(1 << 30)          @ U = 1: uniprocessor, boot
+    bne 13f
+    tst r0, #0xff               @ Aff0 != 0: a secondary core
+    bne armmu_park_secondary
+13:
+    @ (A global label: the SMP test checks secondaries never get here.)
+    .global armmu_boot_cpu
+armmu_boot_cpu:
     mrs r11, cpsr               @ r11 = CPSR at entry, kept for ENTRY_CPSR
     and r0, r11, #0x1f
     cmp r0, #0x1a               @ M[4:0] = 0b11010: Hyp (ARM ARM B1.3.1)
@@ -283,6 +308,16 @@ _start:
 9:  wfi
     b 9b
     .ltorg
+
+    @ A secondary core that entered at _start: interrupts and aborts
+    @ masked (its vectors are whatever the loader left), then WFE forever.
+    @ It touches no memory and no stack. SEV or an interrupt only make it
+    @ loop back into WFE; bringing it up would need its own entry.
+    .global armmu_park_secondary
+armmu_park_secondary:
+    cpsid aif
+14: wfe
+    b 14b
 "#,
     boot_l1 = sym BOOT_L1,
     boot_l2 = sym BOOT_L2,

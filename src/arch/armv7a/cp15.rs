@@ -82,6 +82,10 @@ mod imp {
         Dccimvac, 7, 0, 14, 1, wo);
     cp15_reg!(/// Clean data cache line by MVA to PoU.
         Dccmvau, 7, 0, 11, 1, wo);
+    cp15_reg!(/// Clean data cache line by MVA to PoC.
+        Dccmvac, 7, 0, 10, 1, wo);
+    cp15_reg!(/// Invalidate data cache line by MVA to PoC.
+        Dcimvac, 7, 0, 6, 1, wo);
     cp15_reg!(/// Invalidate entire instruction cache, Inner Shareable.
         Icialluis, 7, 0, 1, 0, wo);
     cp15_reg!(/// Branch predictor invalidate all, Inner Shareable.

@@ -117,6 +117,54 @@ fn raspi3_mini_uart() {
     nothing_on_ram(&t, &ram);
 }
 
+/// Raspberry Pi 4 B (BCM2711) with the RAM banks U-Boot writes in on a
+/// board with more than 1 GB (0..0x3b400000 below the firmware's share,
+/// 0x40000000..0xfc000000 below the peripherals): the peripherals from
+/// 0xfc000000 (BCM2711 ARM Peripherals, low-peripheral mode), through
+/// /soc, /emmc2bus and /scb; none of them on RAM. The /memreserve/ page
+/// at 0 is RAM, not a device.
+#[test]
+fn raspi4_peripherals_above_ram() {
+    let ram = [(0, 0x3b40_0000), (0x4000_0000, 0xbc00_0000)];
+    let (t, notes) = table(&dtb("bcm2711-rpi-4-b"), &ram);
+    assert_eq!(find(&t, "serial@7e215040"), [(0xfe21_5040, 0xfe21_5080)]);
+    assert_eq!(find(&t, "serial@7e201000"), [(0xfe20_1000, 0xfe20_1200)]);
+    assert_eq!(
+        find(&t, "interrupt-controller@40041000"),
+        [
+            (0xff84_1000, 0xff84_2000),
+            (0xff84_2000, 0xff84_4000),
+            (0xff84_4000, 0xff84_6000),
+            (0xff84_6000, 0xff84_8000)
+        ]
+    );
+    assert_eq!(find(&t, "mmc@7e340000"), [(0xfe34_0000, 0xfe34_0100)]);
+    assert_eq!(find(&t, "ethernet@7d580000"), [(0xfd58_0000, 0xfd59_0000)]);
+    for r in t.devices() {
+        assert!(r.start >= 0xfc00_0000, "{} at {:#x}", r.name(), r.start);
+    }
+    nothing_on_ram(&t, &ram);
+    assert!(!notes.contains("overlaps RAM"), "{notes}");
+    assert!(t.allows(0xfe21_5000, 0x1000));
+    assert!(!t.allows(0x3b3f_f000, 0x1000));
+    let text = iomem(&t);
+    assert!(
+        text.contains("\nfe215040-fe21507f : serial@7e215040\n"),
+        "{text}"
+    );
+}
+
+/// The same tree as Debian ships it (memory@0 of size 0) with the board
+/// file's RAM the kernel then assumes (0x40000000, 128 MiB): the table is
+/// still built, every peripheral kept (none lies in that RAM), no panic.
+#[test]
+fn raspi4_unpatched_memory_node() {
+    let ram = [(0x4000_0000, 0x0800_0000)];
+    let (t, _) = table(&dtb("bcm2711-rpi-4-b"), &ram);
+    assert_eq!(find(&t, "serial@7e215040"), [(0xfe21_5040, 0xfe21_5080)]);
+    nothing_on_ram(&t, &ram);
+}
+
 /// Orange Pi PC (H3): RAM at 0x40000000 (1 GiB), devices below it from
 /// 0x01c00000; the UART at 0x01c28000, the GIC-400's four regions.
 #[test]

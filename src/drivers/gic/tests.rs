@@ -121,6 +121,9 @@ fn probes_the_boards_debian_dtbs() {
         ("imx6q-sabrelite", 0x00a0_1000, 0x00a0_0100),
         ("vexpress-v2p-ca9", 0x1e00_1000, 0x1e00_0100),
         ("vexpress-v2p-ca15-tc1", 0x2c00_1000, 0x2c00_2000),
+        // BCM2711 ARM Peripherals: GIC-400 at 0xff840000 (low-peripheral
+        // mode), GICD + 0x1000, GICC + 0x2000.
+        ("bcm2711-rpi-4-b", 0xff84_1000, 0xff84_2000),
     ];
     for &(name, dist, cpu) in want {
         let blob = std::fs::read(std::format!("{dir}{name}.dtb")).unwrap();

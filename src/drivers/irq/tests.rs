@@ -85,6 +85,37 @@ fn specifiers_through_their_parents() {
     assert_eq!(uart_irq(VIRT_A15, 0x0900_0000), Some(33));
 }
 
+/// Raspberry Pi 4 B (BCM2711): the same l1-intc node as the Pi 3 (no
+/// `interrupt-controller` property), but the root's interrupt parent is
+/// a GIC-400 at 0xff841000/0xff842000 (BCM2711 ARM Peripherals: GIC-400
+/// at 0xff840000, distributor + 0x1000, CPU interface + 0x2000), which
+/// serves the timer (`arm,armv8-timer`, the virtual timer PPI 11 = INTID
+/// 27) and the UARTs: VideoCore IRQ n is INTID 96 + n (the datasheet's
+/// GIC-400 interrupt map): AUX (the mini UART) 29, PL011 (UART0) 57.
+#[test]
+fn raspberry_pi_4_gets_its_gic_400() {
+    let blob = dtb("bcm2711-rpi-4-b");
+    let Desc::Gic(g) = probe(&blob).unwrap() else {
+        panic!("Pi 4: not a GIC")
+    };
+    assert_eq!(g.compatible, "arm,gic-400");
+    assert_eq!(g.version, gic::Version::V2);
+    assert_eq!(g.dist, (0xff84_1000, 0x1000));
+    assert_eq!(g.cpu, (0xff84_2000, 0x2000));
+    assert_eq!(g.timer_irq, Some(16 + 11));
+    let fdt = Fdt::new(&blob).unwrap();
+    let t = timer_node(&fdt).unwrap();
+    assert!(t.is_compatible("arm,armv8-timer"));
+    assert!(interrupt_parent(&fdt, &t)
+        .unwrap()
+        .is_compatible("arm,gic-400"));
+    // Secure, non-secure physical, virtual, hypervisor: PPIs 13, 14, 11, 10.
+    let got: Vec<_> = (0..4).map(|i| interrupt_of(&fdt, &t, i)).collect();
+    assert_eq!(got, [Some(29), Some(30), Some(27), Some(26)]);
+    assert_eq!(uart_irq(&blob, 0xfe21_5040), Some(96 + 29));
+    assert_eq!(uart_irq(&blob, 0xfe20_1000), Some(96 + 57));
+}
+
 #[test]
 fn malformed_trees_give_errors() {
     // The l1-intc under another name: no controller at all.

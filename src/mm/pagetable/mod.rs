@@ -127,11 +127,20 @@ pub trait TableEnv<F: Format> {
     /// DSB then ISB: invalidations complete and later fetches see them.
     fn tlb_sync(&mut self);
     /// Clean and invalidate data-cache lines of a VA range that is still
-    /// mapped cacheable, before it becomes non-cacheable.
-    fn clean_invalidate_dcache(&mut self, va: u64, size: u64);
+    /// mapped cacheable, before it becomes non-cacheable. `pa` is where
+    /// the range maps (one block: physically contiguous), for caches
+    /// maintained by physical address (an outer L2C-310).
+    fn clean_invalidate_dcache(&mut self, va: u64, pa: u64, size: u64);
     /// Whether the table at `pa` (at `level`) holds no valid entry.
     fn table_is_empty(&self, pa: u64, level: u8) -> bool {
         (0..F::entries(level)).all(|i| !F::is_valid(self.read(pa + i * F::ENTRY_BYTES)))
+    }
+    /// The first index in `[from, to)` (within the table) of the table at
+    /// `pa` whose entry is valid. The hardware environments scan the
+    /// table through one pointer instead of translating every entry's
+    /// address (fork and teardown cross thousands of empty entries).
+    fn first_valid(&self, pa: u64, from: u64, to: u64) -> Option<u64> {
+        (from..to).find(|&i| F::is_valid(self.read(pa + i * F::ENTRY_BYTES)))
     }
 }
 
@@ -374,16 +383,45 @@ impl<F: Format> Table<F> {
         let mut missing: Vec<Missing> = Vec::new();
         let mut last_missing: [Option<Missing>; 8] = [None; 8];
         let mut stale: Vec<(u64, u64, u8, u64)> = Vec::new();
+        // The table at the chunk's level for the region last walked (its
+        // first VA, its level, the table or `None` if it is missing and
+        // listed): consecutive entries of one table need one walk, not
+        // one each (a walk is 2-4 reads and decodes per page).
+        let mut known: Option<(u64, u8, Option<u64>)> = None;
         for c in chunks.clone() {
             let want = F::level_of(c.size);
             let esz = F::entry_size(want);
+            // The span of one table at level `want`.
+            let span_mask = if want > F::ROOT_LEVEL {
+                !(F::entry_size(want - 1) - 1)
+            } else {
+                0
+            };
             for k in 0..c.size / esz {
                 let cva = c.va + k * esz;
+                match known {
+                    Some((region, level, None)) if level == want && cva & span_mask == region => {
+                        continue;
+                    }
+                    Some((region, level, Some(t)))
+                        if level == want && cva & span_mask == region =>
+                    {
+                        let e = entry_pa::<F>(t, cva, want);
+                        let raw = env.read(e);
+                        if !F::is_valid(raw) {
+                            continue;
+                        }
+                        // Anything else takes the full walk below.
+                    }
+                    _ => {}
+                }
+                known = None;
                 let mut t = self.root_pa;
                 for level in F::ROOT_LEVEL..=want {
                     let e = entry_pa::<F>(t, cva, level);
                     match F::decode(env.read(e), level) {
                         Entry::Invalid => {
+                            known = Some((cva & span_mask, want, (level == want).then_some(t)));
                             for l in level + 1..=want {
                                 let m = Missing {
                                     level: l,
@@ -464,9 +502,24 @@ impl<F: Format> Table<F> {
             env.write(entry_pa::<F>(parent, m.va, m.level - 1), e);
         }
 
+        // The table last written into, by the first VA of its span and its
+        // level: consecutive chunks in one table need one walk.
+        let mut last: Option<(u64, u8, u64)> = None;
         for c in chunks {
             let level = F::level_of(c.size);
-            let t = self.table_of(env, c.va, level).ok_or(MapError::NoMemory)?;
+            let span_mask = if level > F::ROOT_LEVEL {
+                !(F::entry_size(level - 1) - 1)
+            } else {
+                0
+            };
+            let t = match last {
+                Some((region, l, t)) if l == level && c.va & span_mask == region => t,
+                _ => {
+                    let t = self.table_of(env, c.va, level).ok_or(MapError::NoMemory)?;
+                    last = Some((c.va & span_mask, level, t));
+                    t
+                }
+            };
             let e = self.format.encode_block(level, c.size, c.pa, attrs)?;
             let first = entry_pa::<F>(t, c.va, level);
             for k in 0..c.size / F::entry_size(level) {
@@ -673,6 +726,7 @@ impl<F: Format> Table<F> {
     ) -> Result<(), MapError> {
         let end = self.split_edges(env, va, size)?;
         let mut cur = va as u128;
+        let mut any = false;
         while cur < end {
             let mut batch = TlbBatch::new();
             let mut gone: Bounded<Present, ROUND> = Bounded::new();
@@ -680,16 +734,23 @@ impl<F: Format> Table<F> {
                 gone.push(p);
             });
             self.flush(&mut batch, env);
+            any |= !gone.as_slice().is_empty();
             for p in gone.as_slice() {
                 removed(env, p.va, p.pa, p.size);
             }
+        }
+        // Nothing was mapped there (an untouched mapping): no table can
+        // have become empty, so none is scanned.
+        if !any {
+            return Ok(());
         }
         // Unlink tables left empty, deepest first; freed only after the TLB
         // sync, since walk caches may hold them.
         let mut batch = TlbBatch::new();
         let mut empty: Bounded<(u64, u8), ROUND> = Bounded::new();
         let root_span = F::entry_size(F::ROOT_LEVEL) as u128 * F::entries(F::ROOT_LEVEL) as u128;
-        let root_base = (va as u128 / root_span) * root_span;
+        // A power of two: a mask, not a 128-bit division.
+        let root_base = va as u128 & !(root_span - 1);
         self.prune(
             env,
             self.root_pa,
@@ -773,7 +834,7 @@ impl<F: Format> Table<F> {
         // B2.8): clean+invalidate while the old mapping is still live.
         if !attrs.mem.is_cacheable() {
             self.for_each_present(env, va, end, usize::MAX, |env, p, _| {
-                env.clean_invalidate_dcache(p.va, p.size)
+                env.clean_invalidate_dcache(p.va, p.pa, p.size)
             });
         }
         let mut cur = va as u128;
@@ -866,17 +927,22 @@ impl<F: Format> Table<F> {
     /// from the root for each empty entry.
     fn skip_empty<E: TableEnv<F>>(&self, env: &E, s: Slot, v: u64, end: u128) -> u128 {
         let size = F::entry_size(s.level);
-        let mut cur = align_down(v, size) as u128 + size as u128;
+        let cur = align_down(v, size) as u128 + size as u128;
         // Entry sizes and counts are powers of two: masks, not a 128-bit
         // division (a library call on 32-bit ARM).
         let span = size as u128 * F::entries(s.level) as u128;
-        let table_end = (align_down(v, size) as u128 & !(span - 1)) + span;
-        while cur < end.min(table_end) {
-            if F::is_valid(env.read(entry_pa::<F>(s.table, cur as u64, s.level))) {
-                break;
-            }
-            cur += size as u128;
+        let table_start = align_down(v, size) as u128 & !(span - 1);
+        let stop = end.min(table_start + span);
+        if cur >= stop {
+            return cur;
         }
-        cur
+        // Indexes within this table: [from, to) covers [cur, stop).
+        let shift = size.trailing_zeros();
+        let from = ((cur - table_start) >> shift) as u64;
+        let to = ((stop - table_start + size as u128 - 1) >> shift) as u64;
+        match env.first_valid(s.table, from, to) {
+            Some(i) => table_start + ((i as u128) << shift),
+            None => stop,
+        }
     }
 }

@@ -31,6 +31,9 @@ pub trait TableHost<F: Format>: KernelMemory {
     fn sync_icache(va: usize, len: usize);
     /// The block a lazy fault may map in one entry (a section or 2 MiB).
     const SECTION_SIZE: usize;
+    /// The chunk of anonymous memory a lazy fault maps when no section
+    /// fits ([`crate::mm::space::Mmu::fault_around`]).
+    const FAULT_AROUND: usize = PAGE;
     /// Visit every present block of the live `table`, decoded by the
     /// architecture's independent decoder.
     fn walk(table: &Table<F>, visit: &mut dyn FnMut(&Mapping));
@@ -117,9 +120,14 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
                 f.alloc_contiguous(frames, frames)
             }
         })?;
-        // SAFETY: fresh frames owned by us, mapped by the linear map.
-        unsafe { core::ptr::write_bytes(H::phys_to_virt(pa) as *mut u8, 0, size) };
+        // SAFETY: fresh frames owned by us, mapped by the linear map as
+        // Normal memory, page-aligned.
+        unsafe { crate::mm::pageops::zero_pages(H::phys_to_virt(pa), size) };
         Ok(pa)
+    }
+
+    fn alloc_frame(&mut self) -> Result<u64, Errno> {
+        H::with_frames(|f| f.alloc())
     }
 
     fn free_frame(&mut self, pa: u64) {
@@ -164,20 +172,28 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
         H::with_frames(|f| f.refcount(pa))
     }
 
-    unsafe fn copy_frame(&mut self, dst: u64, src: u64) {
+    unsafe fn copy_frame(&mut self, dst: u64, src: u64, exec: bool) {
         let d = H::phys_to_virt(dst);
         let s = H::phys_to_virt(src);
         // SAFETY: the caller's contract: `dst` is a frame this address
         // space just allocated and nothing else uses, `src` a RAM frame
         // it maps; the linear map covers both; distinct frames never
         // overlap.
-        unsafe { core::ptr::copy_nonoverlapping(s as *const u8, d as *mut u8, PAGE) };
-        // The frame may hold code.
-        H::sync_icache(d, PAGE);
+        unsafe { crate::mm::pageops::copy_page(d, s) };
+        // Only a page mapped executable needs its new instructions made
+        // visible to instruction fetch (ARM ARM B2.2.7 / D7.5.9), as
+        // Linux's __sync_icache_dcache does only for exec mappings.
+        if exec {
+            H::sync_icache(d, PAGE);
+        }
     }
 
     fn section_size(&self) -> usize {
         H::SECTION_SIZE
+    }
+
+    fn fault_around(&self) -> usize {
+        H::FAULT_AROUND
     }
 
     fn walk(&self, visit: &mut dyn FnMut(&Mapping)) {

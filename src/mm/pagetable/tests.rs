@@ -27,7 +27,8 @@ pub(crate) enum Ev {
     Tlbi(u64, Option<u16>),
     TlbiAll(Option<u16>),
     Sync,
-    Clean(u64, u64),
+    /// (va, pa, size)
+    Clean(u64, u64, u64),
     Free(u64),
 }
 
@@ -263,8 +264,8 @@ impl<F: Format> TableEnv<F> for Fake<F> {
         self.pending.retain(|_, p| p.step != Step::Invalidated);
         self.push(Ev::Sync);
     }
-    fn clean_invalidate_dcache(&mut self, va: u64, size: u64) {
-        self.push(Ev::Clean(va, size));
+    fn clean_invalidate_dcache(&mut self, va: u64, pa: u64, size: u64) {
+        self.push(Ev::Clean(va, pa, size));
     }
 }
 
@@ -622,7 +623,8 @@ pub(super) fn protect_uses_break_before_make<F: Format>(
 }
 
 /// A change to a non-cacheable type cleans and invalidates every block
-/// first, while the old mapping is live; a cacheable one does not.
+/// first, while the old mapping is live, naming each block's physical
+/// address (for an outer cache maintained by PA); a cacheable one does not.
 pub(super) fn protect_to_non_cacheable_cleans_first<F: Format>(t: Table<F>, va: u64, pa: u64) {
     let pg = page::<F>();
     let rw = MapAttrs::kernel_data();
@@ -632,7 +634,10 @@ pub(super) fn protect_to_non_cacheable_cleans_first<F: Format>(t: Table<F>, va: 
     let nc = rw.with_mem(crate::mm::memtype::MemoryType::NormalNonCacheable);
     t.protect(&mut env, va, 2 * pg, nc).unwrap();
     let log = env.log();
-    assert_eq!(log[..2], [Ev::Clean(va, pg), Ev::Clean(va + pg, pg)]);
+    assert_eq!(
+        log[..2],
+        [Ev::Clean(va, pa, pg), Ev::Clean(va + pg, pa + pg, pg)]
+    );
     assert!(!log[2..].iter().any(|e| matches!(e, Ev::Clean(..))));
     env.clear_log();
     t.protect(&mut env, va, 2 * pg, rw).unwrap();

@@ -188,7 +188,7 @@ impl Mmu for MemMmu {
         let n = data.len().min(P - off);
         page[off..off + n].copy_from_slice(&data[..n]);
     }
-    unsafe fn copy_frame(&mut self, dst: u64, src: u64) {
+    unsafe fn copy_frame(&mut self, dst: u64, src: u64, _exec: bool) {
         let mut m = self.m.borrow_mut();
         let bytes = m.mem.get(&src).cloned().unwrap_or_else(|| vec![0; P]);
         m.mem.insert(dst, bytes);

@@ -114,7 +114,7 @@ impl Mmu for FakeMmu {
     unsafe fn fill_frame(&mut self, pa: u64, off: usize, data: &[u8]) {
         self.fills.push((pa, off, data.to_vec()));
     }
-    unsafe fn copy_frame(&mut self, _: u64, _: u64) {}
+    unsafe fn copy_frame(&mut self, _: u64, _: u64, _: bool) {}
     fn section_size(&self) -> usize {
         1 << 20
     }

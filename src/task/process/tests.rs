@@ -34,7 +34,7 @@ impl Mmu for NoMmu {
     }
     fn free_frame(&mut self, _: u64) {}
     unsafe fn fill_frame(&mut self, _: u64, _: usize, _: &[u8]) {}
-    unsafe fn copy_frame(&mut self, _: u64, _: u64) {}
+    unsafe fn copy_frame(&mut self, _: u64, _: u64, _: bool) {}
     fn section_size(&self) -> usize {
         1 << 20
     }

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Where a benchmark's instructions go, per kernel function.
+
+    user/scripts/profile.py [--board qemu-virt|qemu-virt-aarch64] BENCH [TOP]
+
+Boots out/<board>/Image with `rdinit=/bin/bench BENCH_ONLY=BENCH` under
+`-icount shift=0` and QEMU's `-d in_asm,exec,nochain` log: `in_asm` gives
+each translation block's instructions when it is translated, `exec` (with
+chaining off) one line per block executed. Between the two `yield` marks
+bench.rs puts around the timed loop, every executed block's instruction
+count is added to the kernel function holding its first instruction
+(symbols from out/<board>/armmu.elf); user code is one line. The total
+divided by the benchmark's operation count is its instructions per
+operation (16 instructions = 1 CNTVCT tick), so the table is a breakdown
+of the figure `./qemu-run.sh bench` prints. A block that straddles two
+functions is counted in the first (inlining makes that rare and small).
+"""
+import bisect
+import collections
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+BOARDS = {
+    "qemu-virt": ("qemu-system-arm", "cortex-a15", "yield"),
+    "qemu-virt-aarch64": ("qemu-system-aarch64", "cortex-a53", "yield"),
+}
+
+
+def symbols(elf):
+    nm = subprocess.run(["llvm-nm", "-n", "--demangle", elf], capture_output=True,
+                        text=True, check=True).stdout
+    addrs, names = [], []
+    for line in nm.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[0] and parts[1] in "tTwW":
+            addrs.append(int(parts[0], 16))
+            # Strip the hash suffix and generic noise for a short name.
+            names.append(re.sub(r"::h[0-9a-f]{16}$", "", parts[2]))
+    return addrs, names
+
+
+def main():
+    args = sys.argv[1:]
+    board = "qemu-virt"
+    if args[:1] == ["--board"]:
+        board, args = args[1], args[2:]
+    if not args:
+        sys.exit(__doc__)
+    bench = args[0]
+    top = int(args[1]) if len(args) > 1 else 30
+    qemu, cpu, marker = BOARDS[board]
+    out = os.path.join(ROOT, "out", board)
+    addrs, names = symbols(os.path.join(out, "armmu.elf"))
+    kernel_base = min(a for a in addrs if a >= 0x8000_0000) if addrs else 0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "qemu.log")
+        cmd = [qemu, "-M", "virt", "-cpu", cpu, "-m", "512M", "-nographic", "-nic", "none",
+               "-semihosting-config", "enable=on,target=native",
+               "-kernel", os.path.join(out, "Image"),
+               "-append", f"rdinit=/bin/bench BENCH_ONLY={bench}",
+               "-icount", "shift=0", "-d", "in_asm,exec,nochain", "-D", log]
+        serial = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
+        size = {}        # block start pc -> instructions (latest translation)
+        marks = set()    # user blocks holding the marker
+        per = collections.Counter()
+        counting = False
+        cur, cur_n, cur_mark = None, 0, False
+        total = 0
+        with open(log, errors="replace") as f:
+            for line in f:
+                if line.startswith("IN:"):
+                    cur, cur_n, cur_mark = None, 0, False
+                    continue
+                m = re.match(r"0x([0-9a-f]+):\s+\S+\s+(\S+)", line)
+                if m:
+                    pc = int(m.group(1), 16)
+                    if cur is None:
+                        cur = pc
+                    cur_n += 1
+                    cur_mark |= m.group(2) == marker and pc < kernel_base
+                    size[cur] = cur_n
+                    if cur_mark:
+                        marks.add(cur)
+                    else:
+                        marks.discard(cur)
+                    continue
+                m = re.match(r"Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/", line)
+                if m:
+                    pc = int(m.group(1), 16)
+                    if pc in marks:
+                        counting = not counting
+                        continue
+                    if not counting:
+                        continue
+                    n = size.get(pc, 1)
+                    total += n
+                    if pc < kernel_base:
+                        per["(user)"] += n
+                    else:
+                        i = bisect.bisect_right(addrs, pc) - 1
+                        per[names[i] if i >= 0 else hex(pc)] += n
+    ops = None
+    for line in serial.splitlines():
+        m = re.match(rf"bench {re.escape(bench)}\S*: (\d+) ticks/op", line)
+        if m:
+            print(line)
+    m = re.search(r"bench \S+: \d+ ticks/op", serial)
+    if not m:
+        sys.exit("benchmark did not run:\n" + serial[-2000:])
+    ops_env = {"mmap_touch256_munmap_1m": 20, "fork_exit_wait4": 200, "cow_fault_4k": 64,
+               "mprotect_4k_toggle": 2000}
+    ops = ops_env.get(bench, 1000)
+    print(f"# {board}: {total} instructions in the timed loop, {ops} ops: "
+          f"{total / ops:.0f} instructions = {total / ops / 16:.1f} ticks per op")
+    for name, n in per.most_common(top):
+        print(f"{n / ops:9.1f}  {100 * n / max(total, 1):5.1f}%  {name}")
+
+
+if __name__ == "__main__":
+    main()
