@@ -155,7 +155,7 @@ impl TableEnv<Vmsa64> for HostEnv {
     fn tlb_sync(&mut self) {
         self.maint[3] += 1;
     }
-    fn clean_invalidate_dcache(&mut self, _va: u64, _size: u64) {}
+    fn clean_invalidate_dcache(&mut self, _va: u64, _pa: u64, _size: u64) {}
 }
 
 /// An armmu user table (as `arch::aarch64::user::new_user_mmu` makes one)

@@ -195,7 +195,7 @@ impl<F: Format> TableEnv<F> for Env<F> {
     fn tlb_invalidate(&mut self, _va: u64, _asid: Option<u16>) {}
     fn tlb_invalidate_all(&mut self, _asid: Option<u16>) {}
     fn tlb_sync(&mut self) {}
-    fn clean_invalidate_dcache(&mut self, _va: u64, _size: u64) {}
+    fn clean_invalidate_dcache(&mut self, _va: u64, _pa: u64, _size: u64) {}
 }
 
 /// An anonymous read/write user page's attributes (`mm::space`).
