@@ -181,10 +181,8 @@ mod hw {
 
         fn table_is_empty(&self, pa: u64, _level: u8) -> bool {
             // SAFETY: a live table page, mapped and 8-byte aligned.
-            let t = unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u64, 512) };
-            // Bit 0 clear is an invalid entry; OR eight, then test once.
-            t.chunks_exact(8)
-                .all(|c| c.iter().fold(0, |a, &e| a | e) & 1 == 0)
+            // Bit 0 clear is an invalid entry (D8.3.1).
+            !unsafe { crate::mm::pageops::any_bits(phys_to_virt(pa) as usize, 4096, 1) }
         }
 
         fn first_valid(&self, pa: u64, from: u64, to: u64) -> Option<u64> {
