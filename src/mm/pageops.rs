@@ -32,24 +32,52 @@ pub unsafe fn zero_page(va: usize) {
         if dczid & (1 << 4) == 0 {
             // BS = log2 of the block size in 4-byte words.
             let block = 4usize << (dczid & 0xf);
-            // SAFETY: the caller's contract: `va` is a 4 KiB-aligned
-            // writable Normal page; `block` divides 4096 (BS <= 9: at most
-            // 2 KiB, ARM ARM D23.2.34), so the loop zeroes exactly the page.
-            unsafe {
-                core::arch::asm!(
-                    "add {end}, {p}, #4096",
-                    "2:",
-                    "dc zva, {p}",
-                    "add {p}, {p}, {b}",
-                    "cmp {p}, {end}",
-                    "b.ne 2b",
-                    p = inout(reg) va => _,
-                    end = out(reg) _,
-                    b = in(reg) block,
-                    options(nostack),
-                );
+            if block <= 1024 {
+                // SAFETY: the caller's contract: `va` is a 4 KiB-aligned
+                // writable Normal page; four blocks per loop, and 4 *
+                // `block` (a power of two <= 4 KiB) divides 4096, so the
+                // loop zeroes exactly the page.
+                unsafe {
+                    core::arch::asm!(
+                        "add {end}, {p}, #4096",
+                        "2:",
+                        "dc zva, {p}",
+                        "add {p}, {p}, {b}",
+                        "dc zva, {p}",
+                        "add {p}, {p}, {b}",
+                        "dc zva, {p}",
+                        "add {p}, {p}, {b}",
+                        "dc zva, {p}",
+                        "add {p}, {p}, {b}",
+                        "cmp {p}, {end}",
+                        "b.ne 2b",
+                        p = inout(reg) va => _,
+                        end = out(reg) _,
+                        b = in(reg) block,
+                        options(nostack),
+                    );
+                }
+                return;
             }
-            return;
+            if block <= 4096 {
+                // SAFETY: as above, one block per loop (2 or 4 KiB blocks:
+                // BS <= 9 in the ARM ARM's DCZID_EL0, at most 2 KiB).
+                unsafe {
+                    core::arch::asm!(
+                        "add {end}, {p}, #4096",
+                        "2:",
+                        "dc zva, {p}",
+                        "add {p}, {p}, {b}",
+                        "cmp {p}, {end}",
+                        "b.ne 2b",
+                        p = inout(reg) va => _,
+                        end = out(reg) _,
+                        b = in(reg) block,
+                        options(nostack),
+                    );
+                }
+                return;
+            }
         }
     }
     // SAFETY: the caller's contract.

@@ -90,4 +90,10 @@ impl Format for Vmsa64 {
     fn split_block(&self, raw: u64, level: u8, _size: u64, offset: u64) -> u64 {
         desc::block_to_smaller(raw, level, offset)
     }
+
+    /// The output address is bits [47:n] of a page or block descriptor,
+    /// the address itself (D8.3.1; 48-bit PAs: no bits elsewhere).
+    fn with_output_address(&self, template: u64, _level: u8, _size: u64, pa: u64) -> Option<u64> {
+        (pa >> 48 == 0).then_some(template | pa)
+    }
 }

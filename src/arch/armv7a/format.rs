@@ -153,6 +153,13 @@ impl Format for ShortDescriptor {
         .map_err(|_| MapError::NoMemory)
     }
 
+    /// Sections (bits [31:20]), large pages ([31:16]) and small pages
+    /// ([31:12]) hold the address itself (B3.5.1); a supersection's
+    /// extended address bits [39:32] live elsewhere: encoded in full.
+    fn with_output_address(&self, template: u64, _level: u8, size: u64, pa: u64) -> Option<u64> {
+        (size as u32 != SUPERSECTION_SIZE && pa >> 32 == 0).then_some(template | pa)
+    }
+
     fn encode_table(&self, next_pa: u64, _level: u8, pxn: bool) -> Result<u64, MapError> {
         // Bit 2 is SBZ without the PXN extension (B3.5.1).
         desc::page_table(next_pa as u32, self.domain, pxn && self.pxn)

@@ -87,6 +87,14 @@ pub trait Format: Copy {
     /// the table one level down.
     fn split_block(&self, raw: u64, level: u8, size: u64, offset: u64) -> u64;
 
+    /// `encode_block(level, size, pa, attrs)` from `template`, the same
+    /// block's descriptor at PA 0, where the format places the address
+    /// by itself (an OR): attributes are encoded once per map, not once
+    /// per page. `None` where it cannot (the engine then encodes).
+    fn with_output_address(&self, _template: u64, _level: u8, _size: u64, _pa: u64) -> Option<u64> {
+        None
+    }
+
     /// VA span of one entry at `level`.
     fn entry_size(level: u8) -> u64 {
         1 << Self::entry_shift(level)
@@ -503,8 +511,11 @@ impl<F: Format> Table<F> {
         }
 
         // The table last written into, by the first VA of its span and its
-        // level: consecutive chunks in one table need one walk.
+        // level: consecutive chunks in one table need one walk. The
+        // descriptor at PA 0 of the last block size (the attributes
+        // encoded once).
         let mut last: Option<(u64, u8, u64)> = None;
+        let mut template: Option<(u64, u64)> = None;
         for c in chunks {
             let level = F::level_of(c.size);
             let span_mask = if level > F::ROOT_LEVEL {
@@ -520,7 +531,18 @@ impl<F: Format> Table<F> {
                     t
                 }
             };
-            let e = self.format.encode_block(level, c.size, c.pa, attrs)?;
+            let t0 = match template {
+                Some((size, d)) if size == c.size => d,
+                _ => {
+                    let d = self.format.encode_block(level, c.size, 0, attrs)?;
+                    template = Some((c.size, d));
+                    d
+                }
+            };
+            let e = match self.format.with_output_address(t0, level, c.size, c.pa) {
+                Some(e) => e,
+                None => self.format.encode_block(level, c.size, c.pa, attrs)?,
+            };
             let first = entry_pa::<F>(t, c.va, level);
             for k in 0..c.size / F::entry_size(level) {
                 env.write(first + k * F::ENTRY_BYTES, e);
@@ -899,23 +921,43 @@ impl<F: Format> Table<F> {
         while cur < end && seen < limit {
             let v = cur as u64;
             let s = self.slot(env, v);
-            match F::decode(s.raw, s.level) {
-                Entry::Block { pa, size } => {
-                    let base = align_down(v, size);
-                    let p = Present {
-                        va: base,
-                        pa,
-                        size,
-                        raw: s.raw,
-                        level: s.level,
-                    };
-                    f(env, p, entry_pa::<F>(s.table, base, s.level));
-                    seen += 1;
-                    cur = base as u128 + size as u128;
+            // Then stay in the table the walk reached while the entries
+            // are its blocks or holes: one walk per table, not per block.
+            let esz = F::entry_size(s.level);
+            let span = esz as u128 * F::entries(s.level) as u128;
+            let table_end = (align_down(v, esz) as u128 & !(span - 1)) + span;
+            let (mut here, mut raw) = (v, s.raw);
+            loop {
+                match F::decode(raw, s.level) {
+                    Entry::Block { pa, size } => {
+                        let base = align_down(here, size);
+                        let p = Present {
+                            va: base,
+                            pa,
+                            size,
+                            raw,
+                            level: s.level,
+                        };
+                        f(env, p, entry_pa::<F>(s.table, base, s.level));
+                        seen += 1;
+                        cur = base as u128 + size as u128;
+                    }
+                    Entry::Invalid => {
+                        let hole = Slot {
+                            level: s.level,
+                            table: s.table,
+                            raw,
+                        };
+                        cur = self.skip_empty(env, hole, here, end);
+                    }
+                    // A table below this entry: walk from the root again.
+                    Entry::Table { .. } => break,
                 }
-                _ => {
-                    cur = self.skip_empty(env, s, v, end);
+                if cur >= end || seen >= limit || cur >= table_end {
+                    break;
                 }
+                here = cur as u64;
+                raw = env.read(entry_pa::<F>(s.table, here, s.level));
             }
         }
         cur.min(end)

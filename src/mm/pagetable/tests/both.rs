@@ -236,3 +236,55 @@ fn emptied_l2_table_freed_beside_a_live_neighbour() {
     assert!(t.table_of(&env, 0x10_0000, 2).is_none(), "freed");
     assert_eq!(env.live_tables, 1);
 }
+
+/// The attributes are encoded once per map: for every block size, memory
+/// type, access and execute bits, the template at PA 0 with the address
+/// added is exactly the block's own encoding (or `None`, encoded in full).
+#[test]
+fn descriptor_templates_match_full_encodings() {
+    use crate::mm::memtype::MemoryType;
+    use crate::mm::pagetable::Format;
+    fn check<F: Format>(f: &F, pas: &[u64]) -> usize {
+        let mut compared = 0;
+        for &size in f.block_sizes() {
+            let level = F::level_of(size);
+            for mem in MemoryType::FIXED {
+                for access in Access::ALL {
+                    for bits in 0..8u8 {
+                        let a = MapAttrs {
+                            mem,
+                            access,
+                            execute_never: bits & 1 != 0,
+                            privileged_execute_never: bits & 2 != 0,
+                            not_global: bits & 4 != 0,
+                            shareable: true,
+                        };
+                        let Ok(t) = f.encode_block(level, size, 0, a) else {
+                            continue;
+                        };
+                        for &pa in pas {
+                            let pa = pa & !(size - 1);
+                            let full = f.encode_block(level, size, pa, a);
+                            if let Some(e) = f.with_output_address(t, level, size, pa) {
+                                assert_eq!(Ok(e), full, "size {size:#x} pa {pa:#x} {a:?}");
+                                compared += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        compared
+    }
+    let pas = [
+        0,
+        0x1000,
+        0x4020_0000,
+        0xfff0_0000,
+        0x8765_4000,
+        0x1_0000_0000,
+        0xff_ff00_0000,
+    ];
+    assert!(check(&v7::user_table().format, &pas) > 1000);
+    assert!(check(&a64::user_table().format, &pas) > 1000);
+}
