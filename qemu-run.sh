@@ -272,6 +272,8 @@ case "$CMD" in
         ensure_tools
         echo "==> host unit tests" >&2
         cargo test --quiet --lib
+        echo "==> kernel memory cost per mapped MiB and per VMA (tests/mem_cost.rs)" >&2
+        cargo test --quiet --test mem_cost
         # The DFSR comparison against the real aarch32-cpu crate: its Dfsr
         # only exists when the crate is compiled for ARMv7-A (it reads the
         # arm_architecture cfg its build script sets on ARM targets).
