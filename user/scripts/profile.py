@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a benchmark's instructions go, per kernel function.
 
-    user/scripts/profile.py [--board qemu-virt|qemu-virt-aarch64] BENCH [TOP]
+    user/scripts/profile.py [--board qemu-virt|qemu-virt-aarch64] [--categories] BENCH [TOP]
 
 Boots out/<board>/Image with `rdinit=/bin/bench BENCH_ONLY=BENCH` under
 `-icount shift=0` and QEMU's `-d in_asm,exec,nochain` log: `in_asm` gives
@@ -15,6 +15,7 @@ operation (16 instructions = 1 CNTVCT tick), so the table is a breakdown
 of the figure `./qemu-run.sh bench` prints. A block that straddles two
 functions is counted in the first (inlining makes that rare and small).
 """
+import argparse
 import bisect
 import collections
 import os
@@ -31,6 +32,39 @@ BOARDS = {
 }
 
 
+# Where instructions go, by kind of work (first matching pattern wins).
+CATEGORIES = [
+    ("user code", [r"^\(user\)$"]),
+    ("exception entry/exit", [r"^armmu_(exception|vec|vectors|a64_)", r"::user::user_trap",
+                              r"fault::decode", r"fault::class", r"user_fault", r"::user::sys_of",
+                              r"return_to_user"]),
+    ("zeroing/copying pages", [r"pageops", r"copy_frame", r"alloc_zeroed", r"memclr", r"memset"]),
+    ("other memcpy (struct moves)", [r"memcpy", r"memmove"]),
+    ("TLB and cache maintenance", [r"mm::tlb", r"tlb\.\.", r"sync_icache", r"dcache",
+                                   r"arch::\w+::cache::"]),
+    ("page-table walk and update", [r"mm::pagetable", r"\.\.pagetable\.\.",
+                                    r"arch::\w+::(mmu|format|desc|l2alloc|walk)::",
+                                    r"arch\.\.\w+\.\.(mmu|format|desc)\.\.", r"mm::planner",
+                                    r"planner\.\.", r"phys_to_virt", r"mm::memtype",
+                                    r"memtype\.\.", r"is_unmapped"]),
+    ("frame allocation", [r"mm::frame", r"frame\.\.Frame"]),
+    ("heap allocation", [r"mm::heap", r"heap\.\.", r"linked_list_allocator", r"raw_vec",
+                         r"^alloc::", r"__rust_"]),
+    ("VMA bookkeeping", [r"mm::vma", r"vma\.\."]),
+    ("address-space logic (mmap/munmap/fault)", [r"mm::space", r"mm::shm", r"devio",
+                                                 r"task::memory", r"space\.\."]),
+    ("syscall decode, dispatch, locks", [r"task::", r"syscall::", r"spin::", r"inject",
+                                         r"kmem", r"try_map", r"audit", r"task\.\."]),
+]
+
+
+def category(name):
+    for cat, pats in CATEGORIES:
+        if any(re.search(p, name) for p in pats):
+            return cat
+    return "other"
+
+
 def symbols(elf):
     nm = subprocess.run(["llvm-nm", "-n", "--demangle", elf], capture_output=True,
                         text=True, check=True).stdout
@@ -45,14 +79,14 @@ def symbols(elf):
 
 
 def main():
-    args = sys.argv[1:]
-    board = "qemu-virt"
-    if args[:1] == ["--board"]:
-        board, args = args[1], args[2:]
-    if not args:
-        sys.exit(__doc__)
-    bench = args[0]
-    top = int(args[1]) if len(args) > 1 else 30
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--board", default="qemu-virt", choices=sorted(BOARDS))
+    ap.add_argument("--categories", action="store_true",
+                    help="sum the functions into kinds of work (exception, table, zeroing...)")
+    ap.add_argument("bench")
+    ap.add_argument("top", nargs="?", type=int, default=30)
+    opts = ap.parse_args()
+    board, bench, top = opts.board, opts.bench, opts.top
     qemu, cpu, marker = BOARDS[board]
     out = os.path.join(ROOT, "out", board)
     addrs, names = symbols(os.path.join(out, "armmu.elf"))
@@ -118,6 +152,13 @@ def main():
     ops = ops_env.get(bench, 1000)
     print(f"# {board}: {total} instructions in the timed loop, {ops} ops: "
           f"{total / ops:.0f} instructions = {total / ops / 16:.1f} ticks per op")
+    if opts.categories:
+        cats = collections.Counter()
+        for name, n in per.items():
+            cats[category(name)] += n
+        for name, n in cats.most_common():
+            print(f"{n / ops:9.1f}  {100 * n / max(total, 1):5.1f}%  {name}")
+        return
     for name, n in per.most_common(top):
         print(f"{n / ops:9.1f}  {100 * n / max(total, 1):5.1f}%  {name}")
 

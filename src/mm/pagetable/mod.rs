@@ -746,7 +746,32 @@ impl<F: Format> Table<F> {
         size: u64,
         removed: &mut dyn FnMut(&mut E, u64, u64, u64),
     ) -> Result<(), MapError> {
-        let end = self.split_edges(env, va, size)?;
+        // Nothing mapped in the range (an untouched mapping, a hole): one
+        // walk says so, and no edge needs splitting. The arguments are
+        // checked as `split_edges` checks them.
+        let page = Self::page_size();
+        let end = if va.is_multiple_of(page)
+            && size.is_multiple_of(page)
+            && size != 0
+            && self.covers(va, size)
+        {
+            let Some(first) = self.next_present(env, va, va.saturating_add(size)) else {
+                return Ok(());
+            };
+            // The first block tells which edges may need splitting: none
+            // straddles `va` if it starts there or after, none straddles
+            // the end if it ends exactly there.
+            let end = va as u128 + size as u128;
+            if first.va < va {
+                self.split_at(env, va)?;
+            }
+            if first.va as u128 + first.size as u128 != end && end <= self.va_hi as u128 {
+                self.split_at(env, end as u64)?;
+            }
+            end
+        } else {
+            self.split_edges(env, va, size)?
+        };
         let mut cur = va as u128;
         let mut any = false;
         while cur < end {
