@@ -70,16 +70,16 @@ mod a64 {
     /// The asm block's data; offsets fixed (checked below).
     #[repr(C, align(16))]
     struct Run {
-        q: [u128; 32],  // 0
-        fpcr: u64,      // 512
-        fpsr: u64,      // 520
-        ops: *mut Op,   // 528
-        n: usize,       // 536
+        q: [u128; 32],   // 0
+        fpcr: u64,       // 512
+        fpsr: u64,       // 520
+        ops: *mut Op,    // 528
+        n: usize,        // 536
         out: [u128; 32], // 544
-        out_fpcr: u64,  // 1056
-        out_fpsr: u64,  // 1064
-        set_fpcr: u64,  // 1072: FPCR/FPSR as read back right after setting them
-        set_fpsr: u64,  // 1080
+        out_fpcr: u64,   // 1056
+        out_fpsr: u64,   // 1064
+        set_fpcr: u64,   // 1072: FPCR/FPSR as read back right after setting them
+        set_fpsr: u64,   // 1080
     }
     const _: () = {
         assert!(core::mem::offset_of!(Run, fpcr) == 512);
@@ -356,7 +356,15 @@ mod a64 {
     static FPSR_KEPT: AtomicUsize = AtomicUsize::new(!0);
 
     fn mmap_page(flags: u32) -> usize {
-        mmap(0, PAGE, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0).unwrap_or(0)
+        mmap(
+            0,
+            PAGE,
+            PROT_READ | PROT_WRITE,
+            flags | MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+        .unwrap_or(0)
     }
 
     pub fn main() -> i32 {
@@ -386,8 +394,16 @@ mod a64 {
         let p1 = mmap_page(MAP_PRIVATE);
         let p2 = mmap_page(MAP_PRIVATE);
         let mut ops = [
-            Op { nr: TOUCH, a: [p1 as u64, 0, 0], ret: 0 },
-            Op { nr: TOUCH, a: [p2 as u64 + 8, 0, 0], ret: 0 },
+            Op {
+                nr: TOUCH,
+                a: [p1 as u64, 0, 0],
+                ret: 0,
+            },
+            Op {
+                nr: TOUCH,
+                a: [p2 as u64 + 8, 0, 0],
+                ret: 0,
+            },
         ];
         same("fp/simd registers survive page faults", &run(3, &mut ops));
 
@@ -401,7 +417,10 @@ mod a64 {
             CLOBBER_CALLS.load(SeqCst) == 1,
             format_args!("{} calls", CLOBBER_CALLS.load(SeqCst)),
         );
-        same("fp/simd registers restored by rt_sigreturn after a clobbering handler", &r);
+        same(
+            "fp/simd registers restored by rt_sigreturn after a clobbering handler",
+            &r,
+        );
 
         // The frame's fpsimd_context holds exactly the interrupted registers; values the
         // handler writes there are the ones rt_sigreturn installs.
@@ -414,19 +433,28 @@ mod a64 {
             FRAME_SEEN.load(SeqCst) == 1,
             format_args!("handler saw {}", FRAME_SEEN.load(SeqCst)),
         );
-        same("fp/simd registers restored by rt_sigreturn (SA_SIGINFO handler)", &r);
+        same(
+            "fp/simd registers restored by rt_sigreturn (SA_SIGINFO handler)",
+            &r,
+        );
         FRAME_SEED.store(6, SeqCst);
         FRAME_REWRITE.store(7, SeqCst);
         FRAME_SEEN.store(0, SeqCst);
         let mut ops = [sys(KILL, [me, SIGUSR2 as u64, 0])];
         let mut r = run(6, &mut ops);
         FRAME_REWRITE.store(0, SeqCst);
-        check("the handler saw the second frame", FRAME_SEEN.load(SeqCst) == 1);
+        check(
+            "the handler saw the second frame",
+            FRAME_SEEN.load(SeqCst) == 1,
+        );
         // Expected now: the pattern the handler wrote.
         r.q = pattern(7);
         r.set_fpcr = fpcr_of(7) & FPCR_KEPT.load(SeqCst) as u64;
         r.set_fpsr = fpsr_of(7) & FPSR_KEPT.load(SeqCst) as u64;
-        same("rt_sigreturn installs the fp/simd values the handler wrote in the frame", &r);
+        same(
+            "rt_sigreturn installs the fp/simd values the handler wrote in the frame",
+            &r,
+        );
 
         // (e) fork: the child starts with the parent's registers (fork inside the block;
         // the child then takes a copy-on-write fault on a page the parent wrote).
@@ -435,12 +463,19 @@ mod a64 {
         unsafe { poke(cow, 1) };
         let mut ops = [
             sys(CLONE, [SIGCHLD as u64, 0, 0]),
-            Op { nr: TOUCH, a: [cow as u64, 0, 0], ret: 0 },
+            Op {
+                nr: TOUCH,
+                a: [cow as u64, 0, 0],
+                ret: 0,
+            },
         ];
         let r = run(8, &mut ops);
         if ops[0].ret == 0 {
             reset_counts();
-            same("child: fp/simd registers inherited at fork, kept over a COW fault", &r);
+            same(
+                "child: fp/simd registers inherited at fork, kept over a COW fault",
+                &r,
+            );
             child_exit();
         }
         same("parent: fp/simd registers survive fork", &r);
@@ -468,7 +503,10 @@ mod a64 {
                     sys(READ, [to_child_r, b, 1]),
                 ];
                 let r = run(10, &mut ops);
-                same("child: fp/simd registers survive blocking in read (switches)", &r);
+                same(
+                    "child: fp/simd registers survive blocking in read (switches)",
+                    &r,
+                );
                 child_exit();
             }
             Ok(_) => {
@@ -478,7 +516,10 @@ mod a64 {
                     sys(WRITE, [to_child_w, b, 1]),
                 ];
                 let r = run(9, &mut ops);
-                same("parent: fp/simd registers survive blocking in read (switches)", &r);
+                same(
+                    "parent: fp/simd registers survive blocking in read (switches)",
+                    &r,
+                );
                 check("parent: the child answered", ops[1].ret == 1);
                 wait_child("pipe child");
             }
@@ -495,8 +536,16 @@ mod a64 {
             Ok(0) => {
                 reset_counts();
                 let mut ops = [
-                    Op { nr: STORE, a: [w0, 1, 0], ret: 0 },
-                    Op { nr: SPIN, a: [w1, 0, 0], ret: 0 },
+                    Op {
+                        nr: STORE,
+                        a: [w0, 1, 0],
+                        ret: 0,
+                    },
+                    Op {
+                        nr: SPIN,
+                        a: [w1, 0, 0],
+                        ret: 0,
+                    },
                 ];
                 let r = run(12, &mut ops);
                 same("child: fp/simd registers survive preemption", &r);
@@ -504,8 +553,16 @@ mod a64 {
             }
             Ok(_) => {
                 let mut ops = [
-                    Op { nr: SPIN, a: [w0, 0, 0], ret: 0 },
-                    Op { nr: STORE, a: [w1, 1, 0], ret: 0 },
+                    Op {
+                        nr: SPIN,
+                        a: [w0, 0, 0],
+                        ret: 0,
+                    },
+                    Op {
+                        nr: STORE,
+                        a: [w1, 1, 0],
+                        ret: 0,
+                    },
                 ];
                 let r = run(11, &mut ops);
                 same("parent: fp/simd registers survive preemption", &r);
