@@ -37,12 +37,12 @@ pub const KIND_FROM_EL0: u64 = 0x10;
 core::arch::global_asm!(
     r#"
     .section .text.vectors, "ax"
-    .macro armmu_vec kind
+    .macro armmu_vec kind, save=armmu_a64_save
     .balign 0x80
     sub sp, sp, #288
     stp x0, x1, [sp, #0]
     mov x0, #\kind
-    b armmu_a64_save
+    b \save
     .endm
 
     .balign 2048
@@ -56,18 +56,17 @@ armmu_a64_vectors:
     armmu_vec 0x01
     armmu_vec 0x02
     armmu_vec 0x03
-    armmu_vec 0x10      // lower EL, AArch64: sync
-    armmu_vec 0x11
-    armmu_vec 0x12
-    armmu_vec 0x13
+    armmu_vec 0x10, armmu_a64_save_el0  // lower EL, AArch64: sync
+    armmu_vec 0x11, armmu_a64_save_el0
+    armmu_vec 0x12, armmu_a64_save_el0
+    armmu_vec 0x13, armmu_a64_save_el0
     armmu_vec 0x30      // lower EL, AArch32: not supported
     armmu_vec 0x31
     armmu_vec 0x32
     armmu_vec 0x33
 
-    .section .text
-    .global armmu_a64_save
-armmu_a64_save:
+    // x0 = kind; x0, x1 are saved. The rest of the frame.
+    .macro armmu_save_rest
     stp x2, x3, [sp, #16]
     stp x4, x5, [sp, #32]
     stp x6, x7, [sp, #48]
@@ -92,6 +91,19 @@ armmu_a64_save:
     stp x1, x2, [sp, #272]
     mov x1, x0
     mov x0, sp
+    .endm
+
+    .section .text
+    // From EL0 (AArch64): straight into the task layer's handler.
+    .global armmu_a64_save_el0
+armmu_a64_save_el0:
+    armmu_save_rest
+    bl armmu_a64_user_exception
+    b armmu_a64_restore
+
+    .global armmu_a64_save
+armmu_a64_save:
+    armmu_save_rest
     bl armmu_a64_exception
 
     .global armmu_a64_restore
