@@ -71,6 +71,7 @@ load_board() {
         exit 2
     fi
     QEMU_KERNEL_BOARD=""
+    KERNEL_TARGET=""
     # shellcheck source=boards/qemu-virt/qemu.sh
     . "$ROOT/boards/$1/qemu.sh"
     BOARD=${QEMU_KERNEL_BOARD:-$1}
@@ -83,6 +84,11 @@ load_board() {
         # shellcheck source=boards/vexpress-a9/qemu.sh
         . "$ROOT/boards/$1/qemu.sh"
     fi
+    # The kernel's Rust target (KERNEL_TARGET) where it differs from the
+    # user programs' (RUST_TARGET): on AArch64 the kernel is built for
+    # aarch64-unknown-none-softfloat (no FP/SIMD code), the programs for
+    # aarch64-unknown-none.
+    KERNEL_TARGET=${KERNEL_TARGET:-$RUST_TARGET}
     OUT="$ROOT/out/$BOARD"
 }
 # `sdcard` builds the kernel the card carries: boards/NAME/sdcard.sh names it
@@ -110,7 +116,7 @@ ensure_tools() {
     # rust-toolchain.toml on first use; make it explicit for old rustups.
     if command -v rustup >/dev/null; then
         rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
-        rustup target add armv7a-none-eabi aarch64-unknown-none >/dev/null 2>&1 || true
+        rustup target add armv7a-none-eabi aarch64-unknown-none aarch64-unknown-none-softfloat >/dev/null 2>&1 || true
         rustup component add llvm-tools >/dev/null 2>&1 || true
     fi
     command -v qemu-system-arm >/dev/null && command -v qemu-system-aarch64 >/dev/null || need_root_apt qemu-system-arm
@@ -150,10 +156,10 @@ build() {
         (cd "$OUT/external" && echo init | cpio -o -H newc --quiet) > "$OUT/external.cpio"
     fi
 
-    echo "==> building kernel ($RUST_TARGET, board $BOARD)" >&2
+    echo "==> building kernel ($KERNEL_TARGET, board $BOARD)" >&2
     ARMMU_INITRAMFS="$OUT/initramfs.cpio.gz" \
-        cargo build --quiet --release --bin armmu --target "$RUST_TARGET" --no-default-features --features "board-$BOARD"
-    local elf="$ROOT/target/$RUST_TARGET/release/armmu"
+        cargo build --quiet --release --bin armmu --target "$KERNEL_TARGET" --no-default-features --features "board-$BOARD"
+    local elf="$ROOT/target/$KERNEL_TARGET/release/armmu"
     cp "$elf" "$OUT/armmu.elf"
     "$(objcopy_bin)" -O binary "$elf" "$OUT/Image"
     echo "==> ${OUT#"$ROOT"/}/Image ($(stat -c %s "$OUT/Image") bytes, initramfs built in)" >&2
@@ -311,9 +317,9 @@ case "$CMD" in
                 sd_boards="$sd_boards $(basename "$(dirname "$sd")")"
                 "$ROOT/user/scripts/sdcard.sh" "$(basename "$(dirname "$sd")")" || exit 1
             done
-            echo "==> clippy ($RUST_TARGET)" >&2
+            echo "==> clippy ($KERNEL_TARGET)" >&2
             ARMMU_INITRAMFS="$OUT/initramfs.cpio.gz" cargo clippy --quiet --release --bin armmu \
-                --target "$RUST_TARGET" --no-default-features --features "board-$b" -- -D warnings
+                --target "$KERNEL_TARGET" --no-default-features --features "board-$b" -- -D warnings
             echo "==> QEMU boot tests: $b ($QEMU_CPUS_TESTED)" >&2
             ARMMU_OUT="$OUT" ARMMU_QEMU="$QEMU_SYSTEM" ARMMU_MACHINE="$QEMU_MACHINE" \
                 ARMMU_CPUS="$QEMU_CPUS_TESTED" ARMMU_MEM="$QEMU_MEM" \

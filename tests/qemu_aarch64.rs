@@ -343,6 +343,13 @@ inject_tests!("cortex-a53");
 boot_input_scenarios!(AARCH64);
 fuzz_scenarios!(AARCH64);
 process_scenarios!(AARCH64, "aarch64");
+
+/// User FP/SIMD registers survive exceptions, switches and signals (the
+/// kernel, built without FP/SIMD, switches them with the process).
+#[test]
+fn process_fp_state() {
+    common::processes::fp_state()
+}
 file_scenarios!(AARCH64, "aarch64");
 dmabuf_scenarios!(AARCH64);
 

@@ -70,20 +70,43 @@ pub enum Outcome {
     Exit(i32),
 }
 
-/// The user FP/SIMD registers of a process while it is switched out
-/// (ARMv7-A: d0-d31 and FPSCR; AArch64 keeps them in the exception frame
-/// on the process's kernel stack instead).
+/// The user FP/SIMD registers of a process while it is switched out. The
+/// kernel is built without FP/SIMD code on both architectures
+/// (`armv7a-none-eabi`, `aarch64-unknown-none-softfloat`), so while a
+/// process runs, in user mode or in the kernel, its FP state stays live
+/// in the unit; it is saved here at a switch away and loaded back when
+/// the process is resumed (`arch::save_fp`/`restore_fp`).
 #[derive(Clone, Copy)]
 #[repr(C, align(16))]
 pub struct FpState {
+    /// ARMv7-A: d0-d31.
+    #[cfg(not(target_arch = "aarch64"))]
     pub d: [u64; 32],
+    /// ARMv7-A: FPSCR.
+    #[cfg(not(target_arch = "aarch64"))]
     pub fpscr: u32,
+    /// AArch64: v0-v31 (q0-q31), at offset 0.
+    #[cfg(target_arch = "aarch64")]
+    pub q: [u128; 32],
+    /// AArch64: FPSR, at offset 512.
+    #[cfg(target_arch = "aarch64")]
+    pub fpsr: u32,
+    /// AArch64: FPCR, at offset 516.
+    #[cfg(target_arch = "aarch64")]
+    pub fpcr: u32,
 }
 
 impl FpState {
+    #[cfg(not(target_arch = "aarch64"))]
     pub const ZERO: FpState = FpState {
         d: [0; 32],
         fpscr: 0,
+    };
+    #[cfg(target_arch = "aarch64")]
+    pub const ZERO: FpState = FpState {
+        q: [0; 32],
+        fpsr: 0,
+        fpcr: 0,
     };
 }
 

@@ -168,6 +168,23 @@ pub fn uname_ids(a: &Arch, arch: &str) {
     program_matches_linux(a, arch, "uname_ids", 60);
 }
 
+/// User FP/SIMD state (`user/src/bin/fp_state.rs`, AArch64): v0-v31, FPCR
+/// and FPSR survive syscalls, page faults, context switches (blocked in
+/// `read`, preempted by the timer), a handler that clobbers them
+/// (rt_sigreturn), and fork; the signal frame's `fpsimd_context` holds them
+/// and what a handler writes there is installed. Self-checking: the
+/// expected values are the ones the program loaded. On every CPU of the
+/// run (`ARMMU_CPUS`).
+pub fn fp_state() {
+    for cpu in cpus() {
+        let b = boot(&cpu, None, "rdinit=/bin/fp_state", 60);
+        assert!(!b.has("not ok - "), "{cpu}:\n{}", b.log);
+        assert!(b.has("# passed 18 failed 0"), "{cpu}:\n{}", b.log);
+        expect_no_leak(&b);
+        b.expect_status(0);
+    }
+}
+
 /// The busybox shell of `user/scripts/busybox-initramfs.sh ARCH FILE`, given as
 /// `ARMMU_BUSYBOX_CPIO_<ARCH>=FILE` (arm / aarch64), else `$ARMMU_OUT/busybox.cpio`.
 /// `./qemu-run.sh test` builds it into `out/<board>/busybox.cpio` (Debian's

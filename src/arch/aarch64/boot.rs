@@ -97,7 +97,13 @@ armmu_boot_cpu:
     tst x20, #0xfff
     b.ne 9f
 
-    // FP/SIMD on for EL1 and EL0 (Rust code may use NEON registers).
+    // CPACR_EL1.FPEN = 0b11: FP/SIMD does not trap at EL0 (user programs
+    // use it) nor at EL1 (the kernel's only FP/SIMD instructions save and
+    // restore the user state at a context switch; the compiled kernel has
+    // none). ISB: a direct write to a System register such as CPACR_EL1
+    // (ARM ARM D17.2.30) is guaranteed to affect later instructions only
+    // after a context synchronization event ("Synchronization
+    // requirements for AArch64 System registers").
     mov x0, #(3 << 20)
     msr cpacr_el1, x0
     isb

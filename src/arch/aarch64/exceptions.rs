@@ -1,7 +1,10 @@
-//! AArch64 exception vectors (VBAR_EL1) and the full register frame:
-//! x0-x30, SP_EL0, ELR, SPSR, ESR, FAR and the FP/SIMD state (Rust code in
-//! the kernel may use the vector registers, so user FP state is saved on
-//! every entry and restored on every return).
+//! AArch64 exception vectors (VBAR_EL1) and the register frame: x0-x30,
+//! SP_EL0, ELR, SPSR, ESR and FAR, 288 bytes. The kernel is built for
+//! `aarch64-unknown-none-softfloat`: the compiler emits no FP/SIMD
+//! instruction, so an exception leaves the user's v0-v31, FPSR and FPCR
+//! live in the unit and saves only the general registers. They are saved
+//! and restored at a context switch (`proc::save_fp`/`restore_fp`) and
+//! read or written where a signal frame needs them (`proc::signal_regs`).
 
 #[repr(C, align(16))]
 #[derive(Clone, Copy, Debug, Default)]
@@ -12,9 +15,6 @@ pub struct Frame {
     pub spsr: u64,
     pub esr: u64,
     pub far: u64,
-    pub q: [u128; 32],
-    pub fpsr: u64,
-    pub fpcr: u64,
 }
 
 impl Frame {
@@ -24,21 +24,25 @@ impl Frame {
     }
 }
 
-pub const FRAME_SIZE: usize = 816;
+pub const FRAME_SIZE: usize = 288;
 
 /// Vector kinds: bit 4 set = from EL0; low bits: 0 sync, 1 IRQ, 2 FIQ, 3 SError.
 pub const KIND_FROM_EL0: u64 = 0x10;
 
+// Entry: each vector makes room for the frame, saves x0/x1 and branches
+// to the common save with its kind in x0. Only general and system
+// registers are touched: no FP/SIMD register is read or written here,
+// nor anywhere in the compiled kernel (its target has no FP/SIMD).
 #[cfg(target_arch = "aarch64")]
 core::arch::global_asm!(
     r#"
     .section .text.vectors, "ax"
-    .macro armmu_vec kind
+    .macro armmu_vec kind, save=armmu_a64_save
     .balign 0x80
-    sub sp, sp, #816
+    sub sp, sp, #288
     stp x0, x1, [sp, #0]
     mov x0, #\kind
-    b armmu_a64_save
+    b \save
     .endm
 
     .balign 2048
@@ -52,18 +56,17 @@ armmu_a64_vectors:
     armmu_vec 0x01
     armmu_vec 0x02
     armmu_vec 0x03
-    armmu_vec 0x10      // lower EL, AArch64: sync
-    armmu_vec 0x11
-    armmu_vec 0x12
-    armmu_vec 0x13
+    armmu_vec 0x10, armmu_a64_save_el0  // lower EL, AArch64: sync
+    armmu_vec 0x11, armmu_a64_save_el0
+    armmu_vec 0x12, armmu_a64_save_el0
+    armmu_vec 0x13, armmu_a64_save_el0
     armmu_vec 0x30      // lower EL, AArch32: not supported
     armmu_vec 0x31
     armmu_vec 0x32
     armmu_vec 0x33
 
-    .section .text
-    .global armmu_a64_save
-armmu_a64_save:
+    // x0 = kind; x0, x1 are saved. The rest of the frame.
+    .macro armmu_save_rest
     stp x2, x3, [sp, #16]
     stp x4, x5, [sp, #32]
     stp x6, x7, [sp, #48]
@@ -86,54 +89,25 @@ armmu_a64_save:
     mrs x1, esr_el1
     mrs x2, far_el1
     stp x1, x2, [sp, #272]
-    add x1, sp, #288
-    stp q0, q1, [x1, #0]
-    stp q2, q3, [x1, #32]
-    stp q4, q5, [x1, #64]
-    stp q6, q7, [x1, #96]
-    stp q8, q9, [x1, #128]
-    stp q10, q11, [x1, #160]
-    stp q12, q13, [x1, #192]
-    stp q14, q15, [x1, #224]
-    stp q16, q17, [x1, #256]
-    stp q18, q19, [x1, #288]
-    stp q20, q21, [x1, #320]
-    stp q22, q23, [x1, #352]
-    stp q24, q25, [x1, #384]
-    stp q26, q27, [x1, #416]
-    stp q28, q29, [x1, #448]
-    stp q30, q31, [x1, #480]
-    mrs x2, fpsr
-    mrs x3, fpcr
-    str x2, [sp, #800]
-    str x3, [sp, #808]
     mov x1, x0
     mov x0, sp
+    .endm
+
+    .section .text
+    // From EL0 (AArch64): straight into the task layer's handler.
+    .global armmu_a64_save_el0
+armmu_a64_save_el0:
+    armmu_save_rest
+    bl armmu_a64_user_exception
+    b armmu_a64_restore
+
+    .global armmu_a64_save
+armmu_a64_save:
+    armmu_save_rest
     bl armmu_a64_exception
 
     .global armmu_a64_restore
 armmu_a64_restore:
-    add x1, sp, #288
-    ldr x2, [sp, #800]
-    ldr x3, [sp, #808]
-    msr fpsr, x2
-    msr fpcr, x3
-    ldp q0, q1, [x1, #0]
-    ldp q2, q3, [x1, #32]
-    ldp q4, q5, [x1, #64]
-    ldp q6, q7, [x1, #96]
-    ldp q8, q9, [x1, #128]
-    ldp q10, q11, [x1, #160]
-    ldp q12, q13, [x1, #192]
-    ldp q14, q15, [x1, #224]
-    ldp q16, q17, [x1, #256]
-    ldp q18, q19, [x1, #288]
-    ldp q20, q21, [x1, #320]
-    ldp q22, q23, [x1, #352]
-    ldp q24, q25, [x1, #384]
-    ldp q26, q27, [x1, #416]
-    ldp q28, q29, [x1, #448]
-    ldp q30, q31, [x1, #480]
     ldp x1, x2, [sp, #256]
     msr elr_el1, x1
     msr spsr_el1, x2
@@ -154,7 +128,7 @@ armmu_a64_restore:
     ldp x24, x25, [sp, #192]
     ldp x26, x27, [sp, #208]
     ldp x28, x29, [sp, #224]
-    add sp, sp, #816
+    add sp, sp, #288
     eret
 "#
 );
@@ -169,7 +143,7 @@ mod tests {
         assert_eq!(core::mem::offset_of!(Frame, sp_el0), 248);
         assert_eq!(core::mem::offset_of!(Frame, elr), 256);
         assert_eq!(core::mem::offset_of!(Frame, esr), 272);
-        assert_eq!(core::mem::offset_of!(Frame, q), 288);
-        assert_eq!(core::mem::offset_of!(Frame, fpsr), 800);
+        assert_eq!(core::mem::offset_of!(Frame, far), 280);
+        assert_eq!(FRAME_SIZE % 16, 0, "sp stays 16-aligned");
     }
 }

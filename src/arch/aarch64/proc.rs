@@ -1,8 +1,11 @@
 //! Processes on AArch64: the user frame's meaning, kernel stacks and the
 //! context switch, address-space switching, and the timer and interrupt
-//! hooks the neutral scheduler (`task::sched`) calls. The user FP/SIMD
-//! registers live in the exception frame on each process's kernel stack
-//! (saved at every entry), so they need no switching of their own.
+//! hooks the neutral scheduler (`task::sched`) calls. The kernel has no
+//! FP/SIMD code (`aarch64-unknown-none-softfloat`), so a process's v0-v31,
+//! FPSR and FPCR stay live in the unit while it runs in user mode or in
+//! the kernel; they are saved to its `FpState` when it is switched out and
+//! loaded when it is resumed (eagerly, at every switch: no lazy trap), and
+//! read or written in place where a signal frame needs them.
 
 pub use super::exceptions::Frame;
 use super::user::{self, UserMmu};
@@ -44,13 +47,75 @@ armmu_a64_switch:
     .global armmu_a64_ret_to_user
 armmu_a64_ret_to_user:
     b armmu_a64_restore
+
+    // The user FP/SIMD state, x0 = &FpState: q0-q31 at 0, FPSR at 512,
+    // FPCR at 516. The only FP/SIMD instructions in the kernel: its
+    // target has no FP/SIMD, so the assembler is told these exist.
+    .arch_extension fp
+    .arch_extension simd
+    .global armmu_a64_fp_save
+armmu_a64_fp_save:
+    stp q0, q1, [x0, #0]
+    stp q2, q3, [x0, #32]
+    stp q4, q5, [x0, #64]
+    stp q6, q7, [x0, #96]
+    stp q8, q9, [x0, #128]
+    stp q10, q11, [x0, #160]
+    stp q12, q13, [x0, #192]
+    stp q14, q15, [x0, #224]
+    stp q16, q17, [x0, #256]
+    stp q18, q19, [x0, #288]
+    stp q20, q21, [x0, #320]
+    stp q22, q23, [x0, #352]
+    stp q24, q25, [x0, #384]
+    stp q26, q27, [x0, #416]
+    stp q28, q29, [x0, #448]
+    stp q30, q31, [x0, #480]
+    mrs x1, fpsr
+    mrs x2, fpcr
+    str w1, [x0, #512]
+    str w2, [x0, #516]
+    ret
+
+    .global armmu_a64_fp_restore
+armmu_a64_fp_restore:
+    ldp q0, q1, [x0, #0]
+    ldp q2, q3, [x0, #32]
+    ldp q4, q5, [x0, #64]
+    ldp q6, q7, [x0, #96]
+    ldp q8, q9, [x0, #128]
+    ldp q10, q11, [x0, #160]
+    ldp q12, q13, [x0, #192]
+    ldp q14, q15, [x0, #224]
+    ldp q16, q17, [x0, #256]
+    ldp q18, q19, [x0, #288]
+    ldp q20, q21, [x0, #320]
+    ldp q22, q23, [x0, #352]
+    ldp q24, q25, [x0, #384]
+    ldp q26, q27, [x0, #416]
+    ldp q28, q29, [x0, #448]
+    ldp q30, q31, [x0, #480]
+    ldr w1, [x0, #512]
+    ldr w2, [x0, #516]
+    msr fpsr, x1
+    msr fpcr, x2
+    ret
 "#
 );
 
 extern "C" {
     fn armmu_a64_switch(save_sp: *mut usize, resume_sp: usize);
     fn armmu_a64_ret_to_user();
+    fn armmu_a64_fp_save(to: *mut FpState);
+    fn armmu_a64_fp_restore(from: *const FpState);
 }
+
+// The offsets `armmu_a64_fp_save`/`restore` use.
+const _: () = {
+    assert!(core::mem::offset_of!(FpState, q) == 0);
+    assert!(core::mem::offset_of!(FpState, fpsr) == 512);
+    assert!(core::mem::offset_of!(FpState, fpcr) == 516);
+};
 
 impl Frame {
     /// The first user frame of a program: EL0t, interrupts unmasked.
@@ -76,7 +141,7 @@ pub fn new_task_stack(top: usize, frame: &Frame) -> usize {
     let ctx_at = frame_at - 96;
     // SAFETY: [ctx_at, top) lies in the fresh kernel stack the caller owns
     // and nothing runs on yet; both addresses are 16-aligned (the frame
-    // is 816 bytes, a multiple of 16).
+    // is 288 bytes, a multiple of 16).
     unsafe {
         (frame_at as *mut Frame).write(*frame);
         let ctx = ctx_at as *mut u64;
@@ -152,34 +217,65 @@ pub fn deactivate() {
     user::deactivate();
 }
 
-/// Nothing to do: the frame on the kernel stack holds the user FP state.
-pub fn save_fp(_to: &mut FpState) {}
-pub fn restore_fp(_from: &FpState) {}
+/// Save the user FP/SIMD registers (v0-v31, FPSR, FPCR) of the process
+/// running on this CPU: live in the unit, the kernel never touches them.
+pub fn save_fp(to: &mut FpState) {
+    // SAFETY: `to` is a valid, exclusive 528-byte FpState (the offsets are
+    // checked above); CPACR_EL1.FPEN = 0b11 since boot, so the FP/SIMD
+    // accesses do not trap at EL1; only x1, x2 (caller-saved) change.
+    unsafe { armmu_a64_fp_save(to) }
+}
+
+/// Load the user FP/SIMD registers the process about to run (or the
+/// signal frame) holds; they stay live until the next save.
+pub fn restore_fp(from: &FpState) {
+    // SAFETY: as `save_fp`; only reads `*from`. Writing FPCR needs no
+    // synchronization for the user code it affects: the ERET that returns
+    // there is a context synchronization event (ARM ARM D1.10.4).
+    unsafe { armmu_a64_fp_restore(from) }
+}
 
 use crate::task::signal::{self, aarch64 as siga64, Abi, SigAction, SigInfo, SigSet, UserMem};
 
-fn signal_regs(f: &Frame) -> siga64::A64Regs {
-    siga64::A64Regs {
+/// The user registers as the signal-frame code sees them: the general
+/// ones from the frame, and with `fp` the FP/SIMD ones from the unit
+/// (live: this is the running process, and the kernel does not use them).
+fn signal_regs(f: &Frame, fp: bool) -> siga64::A64Regs {
+    let mut r = siga64::A64Regs {
         x: f.x,
         sp: f.sp_el0,
         pc: f.elr,
         pstate: f.spsr,
-        q: f.q,
-        fpsr: f.fpsr as u32,
-        fpcr: f.fpcr as u32,
         fault_address: 0,
         esr: 0,
+        ..Default::default()
+    };
+    if fp {
+        let mut s = FpState::ZERO;
+        save_fp(&mut s);
+        r.q = s.q;
+        r.fpsr = s.fpsr;
+        r.fpcr = s.fpcr;
     }
+    r
 }
 
-fn set_signal_regs(f: &mut Frame, r: &siga64::A64Regs) {
+/// The general registers back into the frame.
+fn set_gp_regs(f: &mut Frame, r: &siga64::A64Regs) {
     f.x = r.x;
     f.sp_el0 = r.sp;
     f.elr = r.pc;
     f.spsr = r.pstate;
-    f.q = r.q;
-    f.fpsr = r.fpsr as u64;
-    f.fpcr = r.fpcr as u64;
+}
+
+/// The FP/SIMD registers back into the unit, where the return to user
+/// mode finds them.
+fn set_fp_regs(r: &siga64::A64Regs) {
+    restore_fp(&FpState {
+        q: r.q,
+        fpsr: r.fpsr,
+        fpcr: r.fpcr,
+    });
 }
 
 /// Build a handler's frame on the user stack (Linux's `setup_rt_frame`)
@@ -195,9 +291,11 @@ pub fn setup_signal_frame(
     _abi: Abi,
     mem: &mut dyn UserMem,
 ) -> Result<(), Errno> {
-    let mut r = signal_regs(frame);
+    let mut r = signal_regs(frame, true);
     siga64::setup_frame(&mut r, sig, info, action, old_mask, trampoline as u64, mem)?;
-    set_signal_regs(frame, &r);
+    // The handler starts with the interrupted FP/SIMD state, as on Linux:
+    // the unit still holds it, only the general registers change.
+    set_gp_regs(frame, &r);
     Ok(())
 }
 
@@ -208,16 +306,18 @@ pub fn restore_signal_frame(
     rt: bool,
     mem: &mut dyn UserMem,
 ) -> Result<SigSet, Errno> {
-    let mut r = signal_regs(frame);
+    let mut r = signal_regs(frame, false);
     // AArch64 has only rt_sigreturn.
     let _ = rt;
+    // On error nothing changed, in the frame or in the unit.
     let mask = siga64::restore_rt_frame(&mut r, mem)?;
-    set_signal_regs(frame, &r);
+    set_gp_regs(frame, &r);
+    set_fp_regs(&r);
     Ok(mask)
 }
 
 pub fn apply_restart(frame: &mut Frame, d: signal::Restart, arg0: usize) {
-    let mut r = signal_regs(frame);
+    let mut r = signal_regs(frame, false);
     siga64::apply_restart(&mut r, d, arg0 as u64);
-    set_signal_regs(frame, &r);
+    set_gp_regs(frame, &r);
 }

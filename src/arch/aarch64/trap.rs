@@ -19,22 +19,12 @@ pub fn probe(f: impl FnOnce()) -> Option<FaultInfo> {
     p.1.take()
 }
 
-/// Called with the frame and the vector kind (bit 4: from EL0; low bits:
-/// 0 sync, 1 IRQ, 2 FIQ, 3 SError).
-pub type UserTrap = fn(&mut Frame, u64);
-static USER_TRAP: spin::Once<UserTrap> = spin::Once::new();
-
-pub fn set_user_trap(f: UserTrap) {
-    USER_TRAP.call_once(|| f);
-}
-
+/// Exceptions from EL0 (AArch64) do not come here: their vectors call the
+/// task layer directly (`user::armmu_a64_user_exception`).
 #[no_mangle]
 extern "C" fn armmu_a64_exception(frame: &mut Frame, kind: u64) {
     if kind & KIND_FROM_EL0 != 0 && kind & 0x20 == 0 {
-        match USER_TRAP.get() {
-            Some(f) => return f(frame, kind),
-            None => panic!("exception from EL0 with no task layer"),
-        }
+        panic!("exception {kind:#x} from EL0 on the kernel's path");
     }
     if kind & 3 != 0 {
         kprintln!("spurious asynchronous exception {kind:#x} in the kernel");

@@ -131,7 +131,6 @@ pub(super) fn deactivate() {
 /// Load `path` from the initramfs as pid 1 and run processes until it
 /// ends; its wait status.
 pub fn run(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Ended, alloc::string::String> {
-    super::trap::set_user_trap(user_trap);
     let status = crate::task::sched::run_init(path, argv, envp)?;
     deactivate();
     crate::mm::inject::reset();
@@ -149,9 +148,19 @@ fn sys_of(nr: u64) -> Sys {
     abi::lookup_indexed(&abi::AARCH64_INDEX, abi::AARCH64, nr as usize)
 }
 
+/// Every exception from EL0 (AArch64), from the vectors (`exceptions.rs`)
+/// with the saved frame and the vector kind (bit 4 set; low bits: 0 sync,
+/// 1 IRQ, 2 FIQ, 3 SError). EL0 runs only once `run` started the task
+/// layer.
+#[no_mangle]
+extern "C" fn armmu_a64_user_exception(frame: &mut Frame, kind: u64) {
+    user_trap(frame, kind)
+}
+
+#[inline(always)]
 fn user_trap(frame: &mut Frame, kind: u64) {
     // The identity syscalls first, in a frame this small (see armv7a).
-    if kind & 3 == 0 && fault::class(frame.esr) == fault::Class::Svc {
+    if kind & 3 == 0 && fault::ec(frame.esr) == fault::ec_code::SVC64 {
         const FAST: sched::FastNumbers = sched::FastNumbers::of(crate::syscall::abi::AARCH64);
         if let Some(r) = sched::fast_syscall(frame.x[8] as usize, FAST) {
             frame.x[0] = r as u64;
