@@ -21,6 +21,7 @@
 //! operation is bounded too, whatever order the user creates VMAs in.
 
 use alloc::vec::Vec;
+use core::cell::Cell;
 
 use super::Vma;
 use crate::errno::Errno;
@@ -63,6 +64,29 @@ impl Query {
     }
 }
 
+/// The answer to the last top-down free-area query, kept while the set of
+/// mapped ranges is the one it was computed on (Linux once kept a
+/// `free_area_cache` for the same reason): an mmap that takes the answer
+/// and the munmap that gives exactly that range back leave the ranges as
+/// they were, so the next identical query needs no search. Any other
+/// change drops it. The answer is a function of the ranges only, so it
+/// stays exact.
+#[derive(Clone, Copy)]
+struct FreeCache {
+    len: usize,
+    lo: usize,
+    hi: usize,
+    align: usize,
+    addr: Option<usize>,
+    /// `[addr, addr + len)` is mapped now, as one VMA inserted alone: the
+    /// answer holds again once exactly that VMA is removed.
+    taken: bool,
+}
+
+/// More than the height of any AVL tree of `u32`-indexed nodes (about
+/// 1.44 log2 n < 46).
+const MAX_DEPTH: usize = 48;
+
 #[derive(Clone)]
 pub(super) struct Tree {
     nodes: Vec<Node>,
@@ -74,6 +98,12 @@ pub(super) struct Tree {
     nfree: usize,
     /// Live nodes (VMAs).
     len: usize,
+    /// The last node a lookup found or an insertion made (a hint, checked
+    /// before use: any node, live or free, or `NIL`).
+    hot: Cell<u32>,
+    /// The last top-down free-area query and its answer (see
+    /// [`FreeCache`]).
+    free_cache: Cell<Option<FreeCache>>,
     /// Tests: the arena may not grow past this many slots (an allocation
     /// that would is treated as failing).
     #[cfg(test)]
@@ -115,6 +145,8 @@ impl Tree {
             free: NIL,
             nfree: 0,
             len: 0,
+            hot: Cell::new(NIL),
+            free_cache: Cell::new(None),
             #[cfg(test)]
             slot_limit: usize::MAX,
         }
@@ -127,7 +159,12 @@ impl Tree {
             .try_reserve_exact(self.nodes.len())
             .map_err(|_| Errno::ENOMEM)?;
         nodes.extend_from_slice(&self.nodes);
-        Ok(Tree { nodes, ..*self })
+        Ok(Tree {
+            nodes,
+            hot: self.hot.clone(),
+            free_cache: self.free_cache.clone(),
+            ..*self
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -179,7 +216,18 @@ impl Tree {
     }
 
     /// The first node whose VMA ends after `addr`, or `NIL`.
+    ///
+    /// The node the last lookup found (or the last lone insertion made)
+    /// is tried first, in O(1): it is the answer exactly when it ends
+    /// after `addr` and the node before it does not (ends only grow in
+    /// address order). A freed node never passes (its end is 0).
     pub fn first_ending_after(&self, addr: usize) -> u32 {
+        let h = self.hot.get();
+        if let Some(n) = self.nodes.get(h as usize) {
+            if n.vma.end > addr && (n.prev == NIL || self.n(n.prev).vma.end <= addr) {
+                return h;
+            }
+        }
         let (mut t, mut found) = (self.root, NIL);
         while t != NIL {
             let n = self.n(t);
@@ -189,6 +237,9 @@ impl Tree {
             } else {
                 t = n.right;
             }
+        }
+        if found != NIL {
+            self.hot.set(found);
         }
         found
     }
@@ -295,6 +346,76 @@ impl Tree {
         t
     }
 
+    /// [`Tree::balance`] that also says whether anything an ancestor reads
+    /// changed: `(new subtree root, changed)`. Unchanged (same root,
+    /// height and summary) means every ancestor is already exact.
+    fn fix(&mut self, t: u32) -> (u32, bool) {
+        let n = self.n(t);
+        let (l, r, start, end) = (n.left, n.right, n.vma.start, n.vma.end);
+        let (mut lo, mut hi, mut gap, mut hl, mut hr) = (start, end, 0, 0, 0);
+        if l != NIL {
+            let c = self.n(l);
+            lo = c.lo;
+            gap = c.gap.max(start.wrapping_sub(c.hi));
+            hl = c.height;
+        }
+        if r != NIL {
+            let c = self.n(r);
+            hi = c.hi;
+            gap = gap.max(c.gap).max(c.lo.wrapping_sub(end));
+            hr = c.height;
+        }
+        if hl.abs_diff(hr) > 1 {
+            return (self.rotate_at(t), true);
+        }
+        let height = hl.max(hr) + 1;
+        let n = self.m(t);
+        if n.lo == lo && n.hi == hi && n.gap == gap && n.height == height {
+            return (t, false);
+        }
+        n.lo = lo;
+        n.hi = hi;
+        n.gap = gap;
+        n.height = height;
+        (t, true)
+    }
+
+    /// Points whatever pointed to `old` (a child of `parent`, or the root
+    /// if `parent` is `NIL`) to `new`.
+    fn replace_child(&mut self, parent: u32, old: u32, new: u32) {
+        if parent == NIL {
+            self.root = new;
+        } else {
+            let p = self.m(parent);
+            if p.left == old {
+                p.left = new;
+            } else {
+                p.right = new;
+            }
+        }
+    }
+
+    /// Restores balance and summaries on the path `path[..d]` (root
+    /// first), from its deepest node up, after the subtree under
+    /// `path[d - 1]` changed. Stops as soon as a node comes out exactly
+    /// as it was (no rotation, same height and summary), except at
+    /// `path[force]` and below it: `path[force]` took another node's place
+    /// (its old values say nothing of what its parent read).
+    fn fix_path(&mut self, path: &[u32; MAX_DEPTH], d: usize, force: usize) {
+        let mut j = d;
+        while j > 0 {
+            j -= 1;
+            let t = path[j];
+            let (r, changed) = self.fix(t);
+            let parent = if j == 0 { NIL } else { path[j - 1] };
+            if r != t {
+                self.replace_child(parent, t, r);
+            } else if !changed && j < force {
+                return;
+            }
+        }
+    }
+
     /// The rotations of [`Tree::balance`], out of its hot path.
     #[inline(never)]
     fn rotate_at(&mut self, t: u32) -> u32 {
@@ -332,96 +453,118 @@ impl Tree {
     /// Adds `v` in one descent if it overlaps no VMA and merges with
     /// neither neighbour (mmap's common case); `false`, with nothing
     /// changed, otherwise. Room for one node must be ensured.
+    ///
+    /// Iterative: the descent records its path, and the way back up stops
+    /// at the first node whose height and summary come out unchanged.
     pub fn insert_lone(&mut self, v: &Vma) -> bool {
-        match self.insert_lone_at(self.root, v, NIL, NIL) {
-            Some(root) => {
-                self.root = root;
-                true
+        let mut path = [NIL; MAX_DEPTH];
+        let (mut d, mut t, mut pred, mut succ) = (0, self.root, NIL, NIL);
+        while t != NIL {
+            path[d] = t;
+            d += 1;
+            let n = self.n(t);
+            if v.start < n.vma.start {
+                succ = t;
+                t = n.left;
+            } else {
+                pred = t;
+                t = n.right;
             }
-            None => false,
         }
-    }
-
-    /// [`Tree::insert_lone`] in subtree `t`, between the nodes `pred`
-    /// and `succ` (`NIL`: none): the new subtree root, or `None` with
-    /// nothing changed.
-    fn insert_lone_at(&mut self, t: u32, v: &Vma, pred: u32, succ: u32) -> Option<u32> {
-        if t == NIL {
-            if pred != NIL {
-                let p = &self.n(pred).vma;
-                if p.end > v.start || p.can_merge(v) {
-                    return None;
-                }
+        if pred != NIL {
+            let p = &self.n(pred).vma;
+            if p.end > v.start || p.can_merge(v) {
+                return false;
             }
-            if succ != NIL {
-                let s = &self.n(succ).vma;
-                if s.start < v.end || v.can_merge(s) {
-                    return None;
-                }
-            }
-            let x = self.alloc(*v);
-            self.link_after(pred, x);
-            self.len += 1;
-            return Some(x);
         }
-        let n = self.n(t);
-        if v.start < n.vma.start {
-            let c = self.insert_lone_at(n.left, v, pred, t)?;
-            self.m(t).left = c;
+        if succ != NIL {
+            let s = &self.n(succ).vma;
+            if s.start < v.end || v.can_merge(s) {
+                return false;
+            }
+        }
+        self.note_insert(v);
+        let x = self.alloc(*v);
+        self.link_after(pred, x);
+        self.len += 1;
+        self.hot.set(x);
+        if d == 0 {
+            self.root = x;
+            return true;
+        }
+        let p = path[d - 1];
+        if v.start < self.n(p).vma.start {
+            self.m(p).left = x;
         } else {
-            let c = self.insert_lone_at(n.right, v, t, succ)?;
-            self.m(t).right = c;
+            self.m(p).right = x;
         }
-        Some(self.balance(t))
+        self.fix_path(&path, d, MAX_DEPTH);
+        true
     }
 
     /// Deletes, in one descent, the VMA that is exactly `[start, end)`
     /// (munmap's common case) and returns it; `None`, with nothing
     /// changed, if there is no such VMA.
+    ///
+    /// Iterative, like [`Tree::insert_lone`]: the path down to the node
+    /// (and on to its successor, which takes its place if it has two
+    /// children) is recorded and fixed from the bottom up, stopping early.
     pub fn remove_exact(&mut self, start: usize, end: usize) -> Option<Vma> {
-        let (root, x) = self.remove_exact_at(self.root, start, end)?;
-        self.root = root;
-        let v = self.n(x).vma;
+        let mut path = [NIL; MAX_DEPTH];
+        let (mut d, mut t) = (0, self.root);
+        loop {
+            if t == NIL {
+                return None;
+            }
+            let n = self.n(t);
+            if start == n.vma.start {
+                break;
+            }
+            path[d] = t;
+            d += 1;
+            t = if start < n.vma.start { n.left } else { n.right };
+        }
+        let x = t;
+        let n = self.n(x);
+        if n.vma.end != end {
+            return None;
+        }
+        let v = n.vma;
+        let (l, r) = (n.left, n.right);
+        let parent = if d == 0 { NIL } else { path[d - 1] };
+        let mut force = MAX_DEPTH;
+        if l == NIL || r == NIL {
+            self.replace_child(parent, x, if l == NIL { r } else { l });
+        } else {
+            // The successor s, leftmost of r, takes x's place.
+            let i = d;
+            d += 1;
+            let mut s = r;
+            loop {
+                let sl = self.n(s).left;
+                if sl == NIL {
+                    break;
+                }
+                path[d] = s;
+                d += 1;
+                s = sl;
+            }
+            if d > i + 1 {
+                let sr = self.n(s).right;
+                self.m(path[d - 1]).left = sr;
+                self.m(s).right = r;
+            }
+            self.m(s).left = l;
+            self.replace_child(parent, x, s);
+            path[i] = s;
+            force = i;
+        }
+        self.fix_path(&path, d, force);
+        self.note_remove(start, end);
         self.unlink(x);
         self.release(x);
         self.len -= 1;
         Some(v)
-    }
-
-    /// [`Tree::remove_exact`] in subtree `t`: (new subtree root, detached
-    /// node).
-    fn remove_exact_at(&mut self, t: u32, start: usize, end: usize) -> Option<(u32, u32)> {
-        if t == NIL {
-            return None;
-        }
-        let n = self.n(t);
-        let (l, r) = (n.left, n.right);
-        if start == n.vma.start {
-            if n.vma.end != end {
-                return None;
-            }
-            let root = if l == NIL {
-                r
-            } else if r == NIL {
-                l
-            } else {
-                let (c, succ) = self.take_min(r);
-                self.m(succ).left = l;
-                self.m(succ).right = c;
-                self.balance(succ)
-            };
-            return Some((root, t));
-        }
-        let x = if start < n.vma.start {
-            let (c, x) = self.remove_exact_at(l, start, end)?;
-            self.m(t).left = c;
-            x
-        } else {
-            let (c, x) = self.remove_exact_at(r, start, end)?;
-            self.m(t).right = c;
-            x
-        };
-        Some((self.balance(t), x))
     }
 
     /// Detaches the leftmost node of `t`: (new subtree root, that node).
@@ -478,6 +621,37 @@ impl Tree {
         self.pull(t);
     }
 
+    /// The free-area answer no longer holds: the ranges changed.
+    fn forget_free(&self) {
+        self.free_cache.set(None);
+    }
+
+    /// `v` is being inserted alone: the free-area answer is taken if `v`
+    /// is exactly its range, else it no longer holds.
+    fn note_insert(&self, v: &Vma) {
+        match self.free_cache.get() {
+            Some(mut c)
+                if !c.taken && c.addr == Some(v.start) && v.end.wrapping_sub(v.start) == c.len =>
+            {
+                c.taken = true;
+                self.free_cache.set(Some(c));
+            }
+            _ => self.forget_free(),
+        }
+    }
+
+    /// `[start, end)`, one whole VMA, is being removed: the free-area
+    /// answer holds again if that was the range it had taken.
+    fn note_remove(&self, start: usize, end: usize) {
+        match self.free_cache.get() {
+            Some(mut c) if c.taken && c.addr == Some(start) && end.wrapping_sub(start) == c.len => {
+                c.taken = false;
+                self.free_cache.set(Some(c));
+            }
+            _ => self.forget_free(),
+        }
+    }
+
     /// A perfectly balanced tree of the `count` listed nodes from `*cur`
     /// on; leaves `*cur` after them.
     fn build(&mut self, cur: &mut u32, count: usize) -> u32 {
@@ -525,6 +699,8 @@ impl Tree {
     }
 
     fn release(&mut self, t: u32) {
+        // A freed node never passes `first_ending_after`'s check.
+        self.m(t).vma.end = 0;
         self.m(t).next = self.free;
         self.free = t;
         self.nfree += 1;
@@ -572,6 +748,7 @@ impl Tree {
     /// it adds in net, as a `Vec` would, and costs O((changes) log n);
     /// deleting a large part of the set rebuilds the tree instead, O(n).
     pub fn replace_run(&mut self, before: u32, k: usize, new: &[Vma]) -> Result<(), Errno> {
+        self.forget_free();
         // The common cases of mmap and munmap, without the matching.
         match (k, new) {
             (0, [v]) => {
@@ -684,6 +861,25 @@ impl Tree {
         hi: usize,
         align: usize,
     ) -> Option<usize> {
+        if let Some(c) = self.free_cache.get() {
+            if !c.taken && c.len == len && c.lo == lo && c.hi == hi && c.align == align {
+                return c.addr;
+            }
+        }
+        let addr = self.search_top_down(len, lo, hi, align);
+        self.free_cache.set(Some(FreeCache {
+            len,
+            lo,
+            hi,
+            align,
+            addr,
+            taken: false,
+        }));
+        addr
+    }
+
+    /// [`Tree::find_free_top_down`] without the cache.
+    fn search_top_down(&self, len: usize, lo: usize, hi: usize, align: usize) -> Option<usize> {
         let q = Query {
             len,
             lo,
