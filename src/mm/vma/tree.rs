@@ -104,6 +104,10 @@ pub(super) struct Tree {
     /// The last top-down free-area query and its answer (see
     /// [`FreeCache`]).
     free_cache: Cell<Option<FreeCache>>,
+    /// Scratch for the path of [`Tree::insert_lone`] and
+    /// [`Tree::remove_exact`] (root first), kept here so that no call
+    /// fills a fresh array.
+    path: [u32; MAX_DEPTH],
     /// Tests: the arena may not grow past this many slots (an allocation
     /// that would is treated as failing).
     #[cfg(test)]
@@ -147,6 +151,7 @@ impl Tree {
             len: 0,
             hot: Cell::new(NIL),
             free_cache: Cell::new(None),
+            path: [NIL; MAX_DEPTH],
             #[cfg(test)]
             slot_limit: usize::MAX,
         }
@@ -395,19 +400,19 @@ impl Tree {
         }
     }
 
-    /// Restores balance and summaries on the path `path[..d]` (root
+    /// Restores balance and summaries on the path `self.path[..d]` (root
     /// first), from its deepest node up, after the subtree under
     /// `path[d - 1]` changed. Stops as soon as a node comes out exactly
     /// as it was (no rotation, same height and summary), except at
     /// `path[force]` and below it: `path[force]` took another node's place
     /// (its old values say nothing of what its parent read).
-    fn fix_path(&mut self, path: &[u32; MAX_DEPTH], d: usize, force: usize) {
+    fn fix_path(&mut self, d: usize, force: usize) {
         let mut j = d;
         while j > 0 {
             j -= 1;
-            let t = path[j];
+            let t = self.path[j];
             let (r, changed) = self.fix(t);
-            let parent = if j == 0 { NIL } else { path[j - 1] };
+            let parent = if j == 0 { NIL } else { self.path[j - 1] };
             if r != t {
                 self.replace_child(parent, t, r);
             } else if !changed && j < force {
@@ -457,10 +462,9 @@ impl Tree {
     /// Iterative: the descent records its path, and the way back up stops
     /// at the first node whose height and summary come out unchanged.
     pub fn insert_lone(&mut self, v: &Vma) -> bool {
-        let mut path = [NIL; MAX_DEPTH];
         let (mut d, mut t, mut pred, mut succ) = (0, self.root, NIL, NIL);
         while t != NIL {
-            path[d] = t;
+            self.path[d] = t;
             d += 1;
             let n = self.n(t);
             if v.start < n.vma.start {
@@ -492,13 +496,13 @@ impl Tree {
             self.root = x;
             return true;
         }
-        let p = path[d - 1];
+        let p = self.path[d - 1];
         if v.start < self.n(p).vma.start {
             self.m(p).left = x;
         } else {
             self.m(p).right = x;
         }
-        self.fix_path(&path, d, MAX_DEPTH);
+        self.fix_path(d, MAX_DEPTH);
         true
     }
 
@@ -510,7 +514,6 @@ impl Tree {
     /// (and on to its successor, which takes its place if it has two
     /// children) is recorded and fixed from the bottom up, stopping early.
     pub fn remove_exact(&mut self, start: usize, end: usize) -> Option<Vma> {
-        let mut path = [NIL; MAX_DEPTH];
         let (mut d, mut t) = (0, self.root);
         loop {
             if t == NIL {
@@ -520,9 +523,10 @@ impl Tree {
             if start == n.vma.start {
                 break;
             }
-            path[d] = t;
+            let next = if start < n.vma.start { n.left } else { n.right };
+            self.path[d] = t;
             d += 1;
-            t = if start < n.vma.start { n.left } else { n.right };
+            t = next;
         }
         let x = t;
         let n = self.n(x);
@@ -531,7 +535,7 @@ impl Tree {
         }
         let v = n.vma;
         let (l, r) = (n.left, n.right);
-        let parent = if d == 0 { NIL } else { path[d - 1] };
+        let parent = if d == 0 { NIL } else { self.path[d - 1] };
         let mut force = MAX_DEPTH;
         if l == NIL || r == NIL {
             self.replace_child(parent, x, if l == NIL { r } else { l });
@@ -545,21 +549,21 @@ impl Tree {
                 if sl == NIL {
                     break;
                 }
-                path[d] = s;
+                self.path[d] = s;
                 d += 1;
                 s = sl;
             }
             if d > i + 1 {
                 let sr = self.n(s).right;
-                self.m(path[d - 1]).left = sr;
+                self.m(self.path[d - 1]).left = sr;
                 self.m(s).right = r;
             }
             self.m(s).left = l;
             self.replace_child(parent, x, s);
-            path[i] = s;
+            self.path[i] = s;
             force = i;
         }
-        self.fix_path(&path, d, force);
+        self.fix_path(d, force);
         self.note_remove(start, end);
         self.unlink(x);
         self.release(x);
