@@ -87,7 +87,6 @@ struct FreeCache {
 /// 1.44 log2 n < 46).
 const MAX_DEPTH: usize = 48;
 
-#[derive(Clone)]
 pub(super) struct Tree {
     nodes: Vec<Node>,
     root: u32,
@@ -105,13 +104,21 @@ pub(super) struct Tree {
     /// [`FreeCache`]).
     free_cache: Cell<Option<FreeCache>>,
     /// Scratch for the path of [`Tree::insert_lone`] and
-    /// [`Tree::remove_exact`] (root first), kept here so that no call
-    /// fills a fresh array.
-    path: [u32; MAX_DEPTH],
+    /// [`Tree::remove_exact`] (root first): `MAX_DEPTH` slots once
+    /// [`Tree::path_ready`] made them, so that no call fills a fresh
+    /// array. On the heap, so that the `Tree` (moved with its address
+    /// space) stays small; not copied by a clone.
+    path: Vec<u32>,
     /// Tests: the arena may not grow past this many slots (an allocation
     /// that would is treated as failing).
     #[cfg(test)]
     pub(super) slot_limit: usize,
+}
+
+impl Clone for Tree {
+    fn clone(&self) -> Tree {
+        self.with_nodes(self.nodes.clone())
+    }
 }
 
 /// VMAs in address order, from a node on.
@@ -151,7 +158,7 @@ impl Tree {
             len: 0,
             hot: Cell::new(NIL),
             free_cache: Cell::new(None),
-            path: [NIL; MAX_DEPTH],
+            path: Vec::new(),
             #[cfg(test)]
             slot_limit: usize::MAX,
         }
@@ -164,12 +171,39 @@ impl Tree {
             .try_reserve_exact(self.nodes.len())
             .map_err(|_| Errno::ENOMEM)?;
         nodes.extend_from_slice(&self.nodes);
-        Ok(Tree {
+        Ok(self.with_nodes(nodes))
+    }
+
+    /// This tree over `nodes` (a copy of its own), without its scratch.
+    fn with_nodes(&self, nodes: Vec<Node>) -> Tree {
+        Tree {
             nodes,
+            root: self.root,
+            first: self.first,
+            last: self.last,
+            free: self.free,
+            nfree: self.nfree,
+            len: self.len,
             hot: self.hot.clone(),
             free_cache: self.free_cache.clone(),
-            ..*self
-        })
+            path: Vec::new(),
+            #[cfg(test)]
+            slot_limit: self.slot_limit,
+        }
+    }
+
+    /// Whether the path scratch is there, made now if it can be (false
+    /// only if that allocation fails: the callers then take the general
+    /// path, which needs none).
+    fn path_ready(&mut self) -> bool {
+        if self.path.len() == MAX_DEPTH {
+            return true;
+        }
+        if self.path.try_reserve_exact(MAX_DEPTH).is_err() {
+            return false;
+        }
+        self.path.resize(MAX_DEPTH, NIL);
+        true
     }
 
     pub fn len(&self) -> usize {
@@ -462,6 +496,9 @@ impl Tree {
     /// Iterative: the descent records its path, and the way back up stops
     /// at the first node whose height and summary come out unchanged.
     pub fn insert_lone(&mut self, v: &Vma) -> bool {
+        if !self.path_ready() {
+            return false;
+        }
         let (mut d, mut t, mut pred, mut succ) = (0, self.root, NIL, NIL);
         while t != NIL {
             self.path[d] = t;
@@ -514,6 +551,9 @@ impl Tree {
     /// (and on to its successor, which takes its place if it has two
     /// children) is recorded and fixed from the bottom up, stopping early.
     pub fn remove_exact(&mut self, start: usize, end: usize) -> Option<Vma> {
+        if !self.path_ready() {
+            return None;
+        }
         let (mut d, mut t) = (0, self.root);
         loop {
             if t == NIL {
