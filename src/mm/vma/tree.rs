@@ -45,6 +45,10 @@ struct Node {
     next: u32,
     /// AVL height (a leaf is 1).
     height: u32,
+    /// The parent node (`NIL` for the root): the way up from a node, so
+    /// that [`Tree::insert_lone`] and [`Tree::remove_exact`] fix only the
+    /// part of the path that changed, without recording it.
+    up: u32,
 }
 
 /// The top-down free-area query: `len` bytes at an address that is a
@@ -83,10 +87,6 @@ struct FreeCache {
     taken: bool,
 }
 
-/// More than the height of any AVL tree of `u32`-indexed nodes (about
-/// 1.44 log2 n < 46).
-const MAX_DEPTH: usize = 48;
-
 pub(super) struct Tree {
     nodes: Vec<Node>,
     root: u32,
@@ -103,12 +103,6 @@ pub(super) struct Tree {
     /// The last top-down free-area query and its answer (see
     /// [`FreeCache`]).
     free_cache: Cell<Option<FreeCache>>,
-    /// Scratch for the path of [`Tree::insert_lone`] and
-    /// [`Tree::remove_exact`] (root first): `MAX_DEPTH` slots once
-    /// [`Tree::path_ready`] made them, so that no call fills a fresh
-    /// array. On the heap, so that the `Tree` (moved with its address
-    /// space) stays small; not copied by a clone.
-    path: Vec<u32>,
     /// Tests: the arena may not grow past this many slots (an allocation
     /// that would is treated as failing).
     #[cfg(test)]
@@ -158,7 +152,6 @@ impl Tree {
             len: 0,
             hot: Cell::new(NIL),
             free_cache: Cell::new(None),
-            path: Vec::new(),
             #[cfg(test)]
             slot_limit: usize::MAX,
         }
@@ -174,7 +167,7 @@ impl Tree {
         Ok(self.with_nodes(nodes))
     }
 
-    /// This tree over `nodes` (a copy of its own), without its scratch.
+    /// This tree over `nodes` (a copy of its own).
     fn with_nodes(&self, nodes: Vec<Node>) -> Tree {
         Tree {
             nodes,
@@ -186,24 +179,9 @@ impl Tree {
             len: self.len,
             hot: self.hot.clone(),
             free_cache: self.free_cache.clone(),
-            path: Vec::new(),
             #[cfg(test)]
             slot_limit: self.slot_limit,
         }
-    }
-
-    /// Whether the path scratch is there, made now if it can be (false
-    /// only if that allocation fails: the callers then take the general
-    /// path, which needs none).
-    fn path_ready(&mut self) -> bool {
-        if self.path.len() == MAX_DEPTH {
-            return true;
-        }
-        if self.path.try_reserve_exact(MAX_DEPTH).is_err() {
-            return false;
-        }
-        self.path.resize(MAX_DEPTH, NIL);
-        true
     }
 
     pub fn len(&self) -> usize {
@@ -336,10 +314,23 @@ impl Tree {
         n.height = h + 1;
     }
 
+    /// Sets `c`'s parent (if `c` is a node).
+    fn set_up(&mut self, c: u32, p: u32) {
+        if c != NIL {
+            self.m(c).up = p;
+        }
+    }
+
+    /// Rotations keep the subtree's place: the new subtree root takes
+    /// `t`'s parent.
     fn rotate_right(&mut self, t: u32) -> u32 {
         let l = self.n(t).left;
-        self.m(t).left = self.n(l).right;
+        let (lr, up) = (self.n(l).right, self.n(t).up);
+        self.m(t).left = lr;
+        self.set_up(lr, t);
         self.m(l).right = t;
+        self.m(t).up = l;
+        self.m(l).up = up;
         self.pull(t);
         self.pull(l);
         l
@@ -347,8 +338,12 @@ impl Tree {
 
     fn rotate_left(&mut self, t: u32) -> u32 {
         let r = self.n(t).right;
-        self.m(t).right = self.n(r).left;
+        let (rl, up) = (self.n(r).left, self.n(t).up);
+        self.m(t).right = rl;
+        self.set_up(rl, t);
         self.m(r).left = t;
+        self.m(t).up = r;
+        self.m(r).up = up;
         self.pull(t);
         self.pull(r);
         r
@@ -422,6 +417,7 @@ impl Tree {
     /// Points whatever pointed to `old` (a child of `parent`, or the root
     /// if `parent` is `NIL`) to `new`.
     fn replace_child(&mut self, parent: u32, old: u32, new: u32) {
+        self.set_up(new, parent);
         if parent == NIL {
             self.root = new;
         } else {
@@ -434,24 +430,24 @@ impl Tree {
         }
     }
 
-    /// Restores balance and summaries on the path `self.path[..d]` (root
-    /// first), from its deepest node up, after the subtree under
-    /// `path[d - 1]` changed. Stops as soon as a node comes out exactly
-    /// as it was (no rotation, same height and summary), except at
-    /// `path[force]` and below it: `path[force]` took another node's place
-    /// (its old values say nothing of what its parent read).
-    fn fix_path(&mut self, d: usize, force: usize) {
-        let mut j = d;
-        while j > 0 {
-            j -= 1;
-            let t = self.path[j];
+    /// Restores balance and summaries from node `t` up to the root, after
+    /// `t`'s subtree changed. Stops as soon as a node comes out exactly as
+    /// it was (no rotation, same height and summary), except until
+    /// `force` is passed: a node that took another's place (its old
+    /// values say nothing of what its parent read), or `NIL`.
+    fn fix_up(&mut self, mut t: u32, mut force: u32) {
+        while t != NIL {
             let (r, changed) = self.fix(t);
-            let parent = if j == 0 { NIL } else { self.path[j - 1] };
+            let parent = self.n(r).up;
             if r != t {
                 self.replace_child(parent, t, r);
-            } else if !changed && j < force {
+            } else if !changed && force == NIL {
                 return;
             }
+            if t == force {
+                force = NIL;
+            }
+            t = parent;
         }
     }
 
@@ -482,9 +478,11 @@ impl Tree {
         if key < self.n(t).vma.start {
             let c = self.insert_at(self.n(t).left, x, key);
             self.m(t).left = c;
+            self.m(c).up = t;
         } else {
             let c = self.insert_at(self.n(t).right, x, key);
             self.m(t).right = c;
+            self.m(c).up = t;
         }
         self.balance(t)
     }
@@ -493,16 +491,12 @@ impl Tree {
     /// neither neighbour (mmap's common case); `false`, with nothing
     /// changed, otherwise. Room for one node must be ensured.
     ///
-    /// Iterative: the descent records its path, and the way back up stops
-    /// at the first node whose height and summary come out unchanged.
+    /// The way back up (by the parent links) stops at the first node whose
+    /// height and summary come out unchanged.
     pub fn insert_lone(&mut self, v: &Vma) -> bool {
-        if !self.path_ready() {
-            return false;
-        }
-        let (mut d, mut t, mut pred, mut succ) = (0, self.root, NIL, NIL);
+        let (mut p, mut t, mut pred, mut succ) = (NIL, self.root, NIL, NIL);
         while t != NIL {
-            self.path[d] = t;
-            d += 1;
+            p = t;
             let n = self.n(t);
             if v.start < n.vma.start {
                 succ = t;
@@ -513,14 +507,14 @@ impl Tree {
             }
         }
         if pred != NIL {
-            let p = &self.n(pred).vma;
-            if p.end > v.start || p.can_merge(v) {
+            let pv = &self.n(pred).vma;
+            if pv.end > v.start || pv.can_merge(v) {
                 return false;
             }
         }
         if succ != NIL {
-            let s = &self.n(succ).vma;
-            if s.start < v.end || v.can_merge(s) {
+            let sv = &self.n(succ).vma;
+            if sv.start < v.end || v.can_merge(sv) {
                 return false;
             }
         }
@@ -529,81 +523,83 @@ impl Tree {
         self.link_after(pred, x);
         self.len += 1;
         self.hot.set(x);
-        if d == 0 {
+        self.m(x).up = p;
+        if p == NIL {
             self.root = x;
             return true;
         }
-        let p = self.path[d - 1];
-        if v.start < self.n(p).vma.start {
+        // The new leaf hangs where the descent ended: under its successor
+        // if that was the last node visited, else under its predecessor.
+        if p == succ {
             self.m(p).left = x;
         } else {
             self.m(p).right = x;
         }
-        self.fix_path(d, MAX_DEPTH);
+        self.fix_up(p, NIL);
         true
     }
 
-    /// Deletes, in one descent, the VMA that is exactly `[start, end)`
-    /// (munmap's common case) and returns it; `None`, with nothing
-    /// changed, if there is no such VMA.
+    /// Deletes the VMA that is exactly `[start, end)` (munmap's common
+    /// case) and returns it; `None`, with nothing changed, if there is no
+    /// such VMA.
     ///
-    /// Iterative, like [`Tree::insert_lone`]: the path down to the node
-    /// (and on to its successor, which takes its place if it has two
-    /// children) is recorded and fixed from the bottom up, stopping early.
+    /// The node is the last one found or inserted (O(1)) or found in one
+    /// descent; it is unhooked where it is (its successor takes its place
+    /// if it has two children) and the tree fixed up from there by the
+    /// parent links, stopping at the first unchanged node.
     pub fn remove_exact(&mut self, start: usize, end: usize) -> Option<Vma> {
-        if !self.path_ready() {
-            return None;
-        }
-        let (mut d, mut t) = (0, self.root);
-        loop {
-            if t == NIL {
-                return None;
+        let h = self.hot.get();
+        let x = match self.nodes.get(h as usize) {
+            // Live: a freed node's end is 0.
+            Some(n) if n.vma.start == start && n.vma.end != 0 => h,
+            _ => {
+                let mut t = self.root;
+                loop {
+                    if t == NIL {
+                        return None;
+                    }
+                    let n = self.n(t);
+                    if start == n.vma.start {
+                        break t;
+                    }
+                    t = if start < n.vma.start { n.left } else { n.right };
+                }
             }
-            let n = self.n(t);
-            if start == n.vma.start {
-                break;
-            }
-            let next = if start < n.vma.start { n.left } else { n.right };
-            self.path[d] = t;
-            d += 1;
-            t = next;
-        }
-        let x = t;
+        };
         let n = self.n(x);
         if n.vma.end != end {
             return None;
         }
         let v = n.vma;
-        let (l, r) = (n.left, n.right);
-        let parent = if d == 0 { NIL } else { self.path[d - 1] };
-        let mut force = MAX_DEPTH;
+        let (l, r, parent) = (n.left, n.right, n.up);
         if l == NIL || r == NIL {
             self.replace_child(parent, x, if l == NIL { r } else { l });
+            self.fix_up(parent, NIL);
         } else {
             // The successor s, leftmost of r, takes x's place.
-            let i = d;
-            d += 1;
             let mut s = r;
             loop {
                 let sl = self.n(s).left;
                 if sl == NIL {
                     break;
                 }
-                self.path[d] = s;
-                d += 1;
                 s = sl;
             }
-            if d > i + 1 {
-                let sr = self.n(s).right;
-                self.m(self.path[d - 1]).left = sr;
+            let from = if s == r {
+                s
+            } else {
+                let (sp, sr) = (self.n(s).up, self.n(s).right);
+                self.m(sp).left = sr;
+                self.set_up(sr, sp);
                 self.m(s).right = r;
-            }
+                self.m(r).up = s;
+                sp
+            };
             self.m(s).left = l;
+            self.m(l).up = s;
             self.replace_child(parent, x, s);
-            self.path[i] = s;
-            force = i;
+            self.fix_up(from, s);
         }
-        self.fix_path(d, force);
         self.note_remove(start, end);
         self.unlink(x);
         self.release(x);
@@ -619,6 +615,7 @@ impl Tree {
         }
         let (c, min) = self.take_min(l);
         self.m(t).left = c;
+        self.set_up(c, t);
         (self.balance(t), min)
     }
 
@@ -638,14 +635,18 @@ impl Tree {
             let (c, succ) = self.take_min(r);
             self.m(succ).left = l;
             self.m(succ).right = c;
+            self.m(l).up = succ;
+            self.set_up(c, succ);
             return self.balance(succ);
         }
         if key < self.n(t).vma.start {
             let c = self.delete_at(self.n(t).left, x, key);
             self.m(t).left = c;
+            self.set_up(c, t);
         } else {
             let c = self.delete_at(self.n(t).right, x, key);
             self.m(t).right = c;
+            self.set_up(c, t);
         }
         self.balance(t)
     }
@@ -710,6 +711,8 @@ impl Tree {
         let n = self.m(t);
         n.left = l;
         n.right = r;
+        self.set_up(l, t);
+        self.set_up(r, t);
         self.pull(t);
         t
     }
@@ -726,6 +729,7 @@ impl Tree {
             prev: NIL,
             next: NIL,
             height: 1,
+            up: NIL,
         };
         if self.free != NIL {
             let t = self.free;
@@ -804,6 +808,7 @@ impl Tree {
                 let o = self.after(before);
                 if o != NIL {
                     self.root = self.delete_at(self.root, o, self.n(o).vma.start);
+                    self.set_up(self.root, NIL);
                     self.unlink(o);
                     self.release(o);
                     self.len -= 1;
@@ -856,6 +861,7 @@ impl Tree {
                 if !starts_at(new, &mut j, start) {
                     if !bulk {
                         self.root = self.delete_at(self.root, o, start);
+                        self.set_up(self.root, NIL);
                     }
                     self.unlink(o);
                     self.release(o);
@@ -866,6 +872,7 @@ impl Tree {
             if bulk {
                 let mut cur = self.first;
                 self.root = self.build(&mut cur, self.len);
+                self.set_up(self.root, NIL);
             }
         }
 
@@ -892,6 +899,7 @@ impl Tree {
         let x = self.alloc(v);
         self.link_after(p, x);
         self.root = self.insert_at(self.root, x, v.start);
+        self.set_up(self.root, NIL);
         self.len += 1;
         x
     }
@@ -1007,6 +1015,11 @@ impl Tree {
     pub fn check(&self) {
         fn walk(t: &Tree, x: u32, out: &mut Vec<u32>) -> (u32, usize, usize, usize) {
             let n = t.n(x);
+            for c in [n.left, n.right] {
+                if c != NIL {
+                    assert_eq!(t.n(c).up, x, "parent of node {c}");
+                }
+            }
             let mut lo = n.vma.start;
             let mut hi = n.vma.end;
             let mut gap = 0;
@@ -1037,6 +1050,7 @@ impl Tree {
         }
         let mut inorder = Vec::new();
         if self.root != NIL {
+            assert_eq!(self.n(self.root).up, NIL, "parent of the root");
             walk(self, self.root, &mut inorder);
         }
         assert_eq!(inorder.len(), self.len, "len");
