@@ -15,6 +15,18 @@
 //!   rotations and path updates keep it exact, and the top-down free-area
 //!   search skips every subtree without a hole large enough: O(log n), like
 //!   Linux's gap-tracking maple tree.
+//! * Every node knows its parent, so mmap's lone insertion and munmap's
+//!   exact removal fix the tree from the changed node upwards and stop at
+//!   the first node whose height and summary come out unchanged (AVL
+//!   rebalancing needs at most one rotation on insertion, and the summaries
+//!   above a small change usually stay as they were).
+//! * Two hints make the common mmap/munmap cycle O(1) outside the insert's
+//!   descent: the last node a lookup found or an insertion made (checked
+//!   in O(1) before a lookup or an exact removal descends), and the answer
+//!   of the last free-area query, kept while only the insertion of exactly
+//!   that range and its removal happened since ([`FreeCache`]). Both are
+//!   checked or invalidated so that every answer is the one the full
+//!   search gives.
 //!
 //! AVL heights are bounded (about 1.44 log2 n: 24 for 65 536 VMAs, under 46
 //! for anything a `u32` index can address), so the recursion depth of every
