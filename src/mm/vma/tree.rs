@@ -80,6 +80,18 @@ impl Query {
     }
 }
 
+/// What [`Tree::fix`] did to a node.
+enum Fixed {
+    /// Nothing: its height and summary were exact.
+    Same,
+    /// Only its largest hole grew, to this.
+    GapGrew(usize),
+    /// Its height, bounds or largest hole changed otherwise.
+    Changed,
+    /// It was rotated: this is the subtree's new root.
+    Rotated(u32),
+}
+
 /// The answer to the last top-down free-area query, kept while the set of
 /// mapped ranges is the one it was computed on (Linux once kept a
 /// `free_area_cache` for the same reason): an mmap that takes the answer
@@ -392,10 +404,9 @@ impl Tree {
         t
     }
 
-    /// [`Tree::balance`] that also says whether anything an ancestor reads
-    /// changed: `(new subtree root, changed)`. Unchanged (same root,
-    /// height and summary) means every ancestor is already exact.
-    fn fix(&mut self, t: u32) -> (u32, bool) {
+    /// [`Tree::balance`] that also says what changed that an ancestor
+    /// reads.
+    fn fix(&mut self, t: u32) -> Fixed {
         let n = self.n(t);
         let (l, r, start, end) = (n.left, n.right, n.vma.start, n.vma.end);
         let (mut lo, mut hi, mut gap, mut hl, mut hr) = (start, end, 0, 0, 0);
@@ -412,18 +423,27 @@ impl Tree {
             hr = c.height;
         }
         if hl.abs_diff(hr) > 1 {
-            return (self.rotate_at(t), true);
+            return Fixed::Rotated(self.rotate_at(t));
         }
         let height = hl.max(hr) + 1;
         let n = self.m(t);
-        if n.lo == lo && n.hi == hi && n.gap == gap && n.height == height {
-            return (t, false);
+        if n.lo == lo && n.hi == hi && n.height == height {
+            if n.gap == gap {
+                return Fixed::Same;
+            }
+            let grew = gap > n.gap;
+            n.gap = gap;
+            return if grew {
+                Fixed::GapGrew(gap)
+            } else {
+                Fixed::Changed
+            };
         }
         n.lo = lo;
         n.hi = hi;
         n.gap = gap;
         n.height = height;
-        (t, true)
+        Fixed::Changed
     }
 
     /// Points whatever pointed to `old` (a child of `parent`, or the root
@@ -449,17 +469,38 @@ impl Tree {
     /// values say nothing of what its parent read), or `NIL`.
     fn fix_up(&mut self, mut t: u32, mut force: u32) {
         while t != NIL {
-            let (r, changed) = self.fix(t);
-            let parent = self.n(r).up;
-            if r != t {
-                self.replace_child(parent, t, r);
-            } else if !changed && force == NIL {
-                return;
-            }
+            let parent = match self.fix(t) {
+                Fixed::Rotated(r) => {
+                    let parent = self.n(r).up;
+                    self.replace_child(parent, t, r);
+                    parent
+                }
+                Fixed::Same if force == NIL => return,
+                Fixed::GapGrew(gap) if force == NIL => {
+                    // Only the largest hole grew: above, each summary is
+                    // the larger of its own and this one.
+                    self.raise_gap(self.n(t).up, gap);
+                    return;
+                }
+                _ => self.n(t).up,
+            };
             if t == force {
                 force = NIL;
             }
             t = parent;
+        }
+    }
+
+    /// Raises the largest-hole summary of `t` and its ancestors to at
+    /// least `gap`, stopping at the first that is already that large.
+    fn raise_gap(&mut self, mut t: u32, gap: usize) {
+        while t != NIL {
+            let n = self.m(t);
+            if n.gap >= gap {
+                return;
+            }
+            n.gap = gap;
+            t = n.up;
         }
     }
 
