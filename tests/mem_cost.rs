@@ -413,10 +413,10 @@ fn vma_heap_per_vma(n: usize) -> f64 {
 #[test]
 fn vma_bookkeeping_is_one_arena_node_per_vma() {
     // The node (`mm::vma::tree::Node`, private) is the Vma, three usize
-    // (subtree lo, hi, gap) and five u32 (left, right, prev, next,
-    // height), padded to the usize alignment.
+    // (subtree lo, hi, gap) and six u32 (left, right, prev, next,
+    // height, up), padded to the usize alignment.
     let usz = std::mem::size_of::<usize>();
-    let node = (std::mem::size_of::<Vma>() + 3 * usz + 5 * 4).next_multiple_of(usz);
+    let node = (std::mem::size_of::<Vma>() + 3 * usz + 6 * 4).next_multiple_of(usz);
     // The arena is a Vec grown by doubling: between 1 and 2 nodes' worth
     // of heap per VMA, exactly 1 when the count is a power of two.
     for n in [1024, 65_536 / 2] {

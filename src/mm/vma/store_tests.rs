@@ -464,7 +464,45 @@ fn run(seed: u64, s: Shape) -> usize {
         let room = set.tree.room();
         let before = model.clone();
         let op = r.below(100);
-        let (got, want, what): (Outcome, Outcome, _) = if op < s.insert_pct {
+        let (got, want, what): (Outcome, Outcome, _) = if op < 12 {
+            // mmap's sequence: a free-area query, an insert where it says,
+            // often the munmap of exactly that, and the same query again
+            // (the store's cached answer must equal the model's search).
+            let len = (1 + r.below(s.max_len)) * P;
+            let top = (s.pages + 48) * P;
+            let lo = if r.percent(50) { 0 } else { r.below(top / 2) };
+            let align = if r.percent(80) { P } else { 4 * P };
+            let mut v = random_vma(&mut r, &s);
+            let want_at = model.find_free(len, 0, lo, top, align);
+            assert_eq!(set.find_free(len, 0, lo, top, align), want_at, "mmap query");
+            match want_at {
+                Some(a) => {
+                    v.start = a;
+                    v.end = a + len;
+                    if let VmaKind::Device { phys, .. } = &mut v.kind {
+                        *phys = 0x4000_0000 + a as u64;
+                    }
+                    let got = set.insert(v);
+                    let want = model.insert(v);
+                    if got.is_ok() && want.is_ok() && r.percent(70) {
+                        assert_eq!(
+                            set.find_free(len, 0, lo, top, align),
+                            model.find_free(len, 0, lo, top, align),
+                            "query while mapped"
+                        );
+                        assert_eq!(set.remove(a, a + len), model.remove(a, a + len));
+                        set.tree.check();
+                        assert_eq!(
+                            set.find_free(len, 0, lo, top, align),
+                            want_at,
+                            "query after munmap"
+                        );
+                    }
+                    (got.map(|()| Vec::new()), want.map(|()| Vec::new()), "mmap")
+                }
+                None => (Ok(Vec::new()), Ok(Vec::new()), "mmap (no room)"),
+            }
+        } else if op < s.insert_pct {
             let v = random_vma(&mut r, &s);
             (
                 set.insert(v).map(|()| Vec::new()),

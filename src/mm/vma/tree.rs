@@ -15,12 +15,25 @@
 //!   rotations and path updates keep it exact, and the top-down free-area
 //!   search skips every subtree without a hole large enough: O(log n), like
 //!   Linux's gap-tracking maple tree.
+//! * Every node knows its parent, so mmap's lone insertion and munmap's
+//!   exact removal fix the tree from the changed node upwards and stop at
+//!   the first node whose height and summary come out unchanged (AVL
+//!   rebalancing needs at most one rotation on insertion, and the summaries
+//!   above a small change usually stay as they were).
+//! * Two hints make the common mmap/munmap cycle O(1) outside the insert's
+//!   descent: the last node a lookup found or an insertion made (checked
+//!   in O(1) before a lookup or an exact removal descends), and the answer
+//!   of the last free-area query, kept while only the insertion of exactly
+//!   that range and its removal happened since ([`FreeCache`]). Both are
+//!   checked or invalidated so that every answer is the one the full
+//!   search gives.
 //!
 //! AVL heights are bounded (about 1.44 log2 n: 24 for 65 536 VMAs, under 46
 //! for anything a `u32` index can address), so the recursion depth of every
 //! operation is bounded too, whatever order the user creates VMAs in.
 
 use alloc::vec::Vec;
+use core::cell::Cell;
 
 use super::Vma;
 use crate::errno::Errno;
@@ -44,6 +57,10 @@ struct Node {
     next: u32,
     /// AVL height (a leaf is 1).
     height: u32,
+    /// The parent node (`NIL` for the root): the way up from a node, so
+    /// that [`Tree::insert_lone`] and [`Tree::remove_exact`] fix only the
+    /// part of the path that changed, without recording it.
+    up: u32,
 }
 
 /// The top-down free-area query: `len` bytes at an address that is a
@@ -63,7 +80,37 @@ impl Query {
     }
 }
 
-#[derive(Clone)]
+/// What [`Tree::fix`] did to a node.
+enum Fixed {
+    /// Nothing: its height and summary were exact.
+    Same,
+    /// Only its largest hole grew, to this.
+    GapGrew(usize),
+    /// Its height, bounds or largest hole changed otherwise.
+    Changed,
+    /// It was rotated: this is the subtree's new root.
+    Rotated(u32),
+}
+
+/// The answer to the last top-down free-area query, kept while the set of
+/// mapped ranges is the one it was computed on (Linux once kept a
+/// `free_area_cache` for the same reason): an mmap that takes the answer
+/// and the munmap that gives exactly that range back leave the ranges as
+/// they were, so the next identical query needs no search. Any other
+/// change drops it. The answer is a function of the ranges only, so it
+/// stays exact.
+#[derive(Clone, Copy)]
+struct FreeCache {
+    len: usize,
+    lo: usize,
+    hi: usize,
+    align: usize,
+    addr: Option<usize>,
+    /// `[addr, addr + len)` is mapped now, as one VMA inserted alone: the
+    /// answer holds again once exactly that VMA is removed.
+    taken: bool,
+}
+
 pub(super) struct Tree {
     nodes: Vec<Node>,
     root: u32,
@@ -74,10 +121,22 @@ pub(super) struct Tree {
     nfree: usize,
     /// Live nodes (VMAs).
     len: usize,
+    /// The last node a lookup found or an insertion made (a hint, checked
+    /// before use: any node, live or free, or `NIL`).
+    hot: Cell<u32>,
+    /// The last top-down free-area query and its answer (see
+    /// [`FreeCache`]).
+    free_cache: Cell<Option<FreeCache>>,
     /// Tests: the arena may not grow past this many slots (an allocation
     /// that would is treated as failing).
     #[cfg(test)]
     pub(super) slot_limit: usize,
+}
+
+impl Clone for Tree {
+    fn clone(&self) -> Tree {
+        self.with_nodes(self.nodes.clone())
+    }
 }
 
 /// VMAs in address order, from a node on.
@@ -115,6 +174,8 @@ impl Tree {
             free: NIL,
             nfree: 0,
             len: 0,
+            hot: Cell::new(NIL),
+            free_cache: Cell::new(None),
             #[cfg(test)]
             slot_limit: usize::MAX,
         }
@@ -127,7 +188,24 @@ impl Tree {
             .try_reserve_exact(self.nodes.len())
             .map_err(|_| Errno::ENOMEM)?;
         nodes.extend_from_slice(&self.nodes);
-        Ok(Tree { nodes, ..*self })
+        Ok(self.with_nodes(nodes))
+    }
+
+    /// This tree over `nodes` (a copy of its own).
+    fn with_nodes(&self, nodes: Vec<Node>) -> Tree {
+        Tree {
+            nodes,
+            root: self.root,
+            first: self.first,
+            last: self.last,
+            free: self.free,
+            nfree: self.nfree,
+            len: self.len,
+            hot: self.hot.clone(),
+            free_cache: self.free_cache.clone(),
+            #[cfg(test)]
+            slot_limit: self.slot_limit,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -179,7 +257,18 @@ impl Tree {
     }
 
     /// The first node whose VMA ends after `addr`, or `NIL`.
+    ///
+    /// The node the last lookup found (or the last lone insertion made)
+    /// is tried first, in O(1): it is the answer exactly when it ends
+    /// after `addr` and the node before it does not (ends only grow in
+    /// address order). A freed node never passes (its end is 0).
     pub fn first_ending_after(&self, addr: usize) -> u32 {
+        let h = self.hot.get();
+        if let Some(n) = self.nodes.get(h as usize) {
+            if n.vma.end > addr && (n.prev == NIL || self.n(n.prev).vma.end <= addr) {
+                return h;
+            }
+        }
         let (mut t, mut found) = (self.root, NIL);
         while t != NIL {
             let n = self.n(t);
@@ -189,6 +278,9 @@ impl Tree {
             } else {
                 t = n.right;
             }
+        }
+        if found != NIL {
+            self.hot.set(found);
         }
         found
     }
@@ -246,10 +338,23 @@ impl Tree {
         n.height = h + 1;
     }
 
+    /// Sets `c`'s parent (if `c` is a node).
+    fn set_up(&mut self, c: u32, p: u32) {
+        if c != NIL {
+            self.m(c).up = p;
+        }
+    }
+
+    /// Rotations keep the subtree's place: the new subtree root takes
+    /// `t`'s parent.
     fn rotate_right(&mut self, t: u32) -> u32 {
         let l = self.n(t).left;
-        self.m(t).left = self.n(l).right;
+        let (lr, up) = (self.n(l).right, self.n(t).up);
+        self.m(t).left = lr;
+        self.set_up(lr, t);
         self.m(l).right = t;
+        self.m(t).up = l;
+        self.m(l).up = up;
         self.pull(t);
         self.pull(l);
         l
@@ -257,8 +362,12 @@ impl Tree {
 
     fn rotate_left(&mut self, t: u32) -> u32 {
         let r = self.n(t).right;
-        self.m(t).right = self.n(r).left;
+        let (rl, up) = (self.n(r).left, self.n(t).up);
+        self.m(t).right = rl;
+        self.set_up(rl, t);
         self.m(r).left = t;
+        self.m(t).up = r;
+        self.m(r).up = up;
         self.pull(t);
         self.pull(r);
         r
@@ -295,6 +404,106 @@ impl Tree {
         t
     }
 
+    /// [`Tree::balance`] that also says what changed that an ancestor
+    /// reads.
+    fn fix(&mut self, t: u32) -> Fixed {
+        let n = self.n(t);
+        let (l, r, start, end) = (n.left, n.right, n.vma.start, n.vma.end);
+        let (mut lo, mut hi, mut gap, mut hl, mut hr) = (start, end, 0, 0, 0);
+        if l != NIL {
+            let c = self.n(l);
+            lo = c.lo;
+            gap = c.gap.max(start.wrapping_sub(c.hi));
+            hl = c.height;
+        }
+        if r != NIL {
+            let c = self.n(r);
+            hi = c.hi;
+            gap = gap.max(c.gap).max(c.lo.wrapping_sub(end));
+            hr = c.height;
+        }
+        if hl.abs_diff(hr) > 1 {
+            return Fixed::Rotated(self.rotate_at(t));
+        }
+        let height = hl.max(hr) + 1;
+        let n = self.m(t);
+        if n.lo == lo && n.hi == hi && n.height == height {
+            if n.gap == gap {
+                return Fixed::Same;
+            }
+            let grew = gap > n.gap;
+            n.gap = gap;
+            return if grew {
+                Fixed::GapGrew(gap)
+            } else {
+                Fixed::Changed
+            };
+        }
+        n.lo = lo;
+        n.hi = hi;
+        n.gap = gap;
+        n.height = height;
+        Fixed::Changed
+    }
+
+    /// Points whatever pointed to `old` (a child of `parent`, or the root
+    /// if `parent` is `NIL`) to `new`.
+    fn replace_child(&mut self, parent: u32, old: u32, new: u32) {
+        self.set_up(new, parent);
+        if parent == NIL {
+            self.root = new;
+        } else {
+            let p = self.m(parent);
+            if p.left == old {
+                p.left = new;
+            } else {
+                p.right = new;
+            }
+        }
+    }
+
+    /// Restores balance and summaries from node `t` up to the root, after
+    /// `t`'s subtree changed. Stops as soon as a node comes out exactly as
+    /// it was (no rotation, same height and summary), except until
+    /// `force` is passed: a node that took another's place (its old
+    /// values say nothing of what its parent read), or `NIL`.
+    fn fix_up(&mut self, mut t: u32, mut force: u32) {
+        while t != NIL {
+            let parent = match self.fix(t) {
+                Fixed::Rotated(r) => {
+                    let parent = self.n(r).up;
+                    self.replace_child(parent, t, r);
+                    parent
+                }
+                Fixed::Same if force == NIL => return,
+                Fixed::GapGrew(gap) if force == NIL => {
+                    // Only the largest hole grew: above, each summary is
+                    // the larger of its own and this one.
+                    self.raise_gap(self.n(t).up, gap);
+                    return;
+                }
+                _ => self.n(t).up,
+            };
+            if t == force {
+                force = NIL;
+            }
+            t = parent;
+        }
+    }
+
+    /// Raises the largest-hole summary of `t` and its ancestors to at
+    /// least `gap`, stopping at the first that is already that large.
+    fn raise_gap(&mut self, mut t: u32, gap: usize) {
+        while t != NIL {
+            let n = self.m(t);
+            if n.gap >= gap {
+                return;
+            }
+            n.gap = gap;
+            t = n.up;
+        }
+    }
+
     /// The rotations of [`Tree::balance`], out of its hot path.
     #[inline(never)]
     fn rotate_at(&mut self, t: u32) -> u32 {
@@ -322,9 +531,11 @@ impl Tree {
         if key < self.n(t).vma.start {
             let c = self.insert_at(self.n(t).left, x, key);
             self.m(t).left = c;
+            self.m(c).up = t;
         } else {
             let c = self.insert_at(self.n(t).right, x, key);
             self.m(t).right = c;
+            self.m(c).up = t;
         }
         self.balance(t)
     }
@@ -332,96 +543,121 @@ impl Tree {
     /// Adds `v` in one descent if it overlaps no VMA and merges with
     /// neither neighbour (mmap's common case); `false`, with nothing
     /// changed, otherwise. Room for one node must be ensured.
+    ///
+    /// The way back up (by the parent links) stops at the first node whose
+    /// height and summary come out unchanged.
     pub fn insert_lone(&mut self, v: &Vma) -> bool {
-        match self.insert_lone_at(self.root, v, NIL, NIL) {
-            Some(root) => {
-                self.root = root;
-                true
+        let (mut p, mut t, mut pred, mut succ) = (NIL, self.root, NIL, NIL);
+        while t != NIL {
+            p = t;
+            let n = self.n(t);
+            if v.start < n.vma.start {
+                succ = t;
+                t = n.left;
+            } else {
+                pred = t;
+                t = n.right;
             }
-            None => false,
         }
-    }
-
-    /// [`Tree::insert_lone`] in subtree `t`, between the nodes `pred`
-    /// and `succ` (`NIL`: none): the new subtree root, or `None` with
-    /// nothing changed.
-    fn insert_lone_at(&mut self, t: u32, v: &Vma, pred: u32, succ: u32) -> Option<u32> {
-        if t == NIL {
-            if pred != NIL {
-                let p = &self.n(pred).vma;
-                if p.end > v.start || p.can_merge(v) {
-                    return None;
-                }
+        if pred != NIL {
+            let pv = &self.n(pred).vma;
+            if pv.end > v.start || pv.can_merge(v) {
+                return false;
             }
-            if succ != NIL {
-                let s = &self.n(succ).vma;
-                if s.start < v.end || v.can_merge(s) {
-                    return None;
-                }
-            }
-            let x = self.alloc(*v);
-            self.link_after(pred, x);
-            self.len += 1;
-            return Some(x);
         }
-        let n = self.n(t);
-        if v.start < n.vma.start {
-            let c = self.insert_lone_at(n.left, v, pred, t)?;
-            self.m(t).left = c;
+        if succ != NIL {
+            let sv = &self.n(succ).vma;
+            if sv.start < v.end || v.can_merge(sv) {
+                return false;
+            }
+        }
+        self.note_insert(v);
+        let x = self.alloc(*v);
+        self.link_after(pred, x);
+        self.len += 1;
+        self.hot.set(x);
+        self.m(x).up = p;
+        if p == NIL {
+            self.root = x;
+            return true;
+        }
+        // The new leaf hangs where the descent ended: under its successor
+        // if that was the last node visited, else under its predecessor.
+        if p == succ {
+            self.m(p).left = x;
         } else {
-            let c = self.insert_lone_at(n.right, v, t, succ)?;
-            self.m(t).right = c;
+            self.m(p).right = x;
         }
-        Some(self.balance(t))
+        self.fix_up(p, NIL);
+        true
     }
 
-    /// Deletes, in one descent, the VMA that is exactly `[start, end)`
-    /// (munmap's common case) and returns it; `None`, with nothing
-    /// changed, if there is no such VMA.
+    /// Deletes the VMA that is exactly `[start, end)` (munmap's common
+    /// case) and returns it; `None`, with nothing changed, if there is no
+    /// such VMA.
+    ///
+    /// The node is the last one found or inserted (O(1)) or found in one
+    /// descent; it is unhooked where it is (its successor takes its place
+    /// if it has two children) and the tree fixed up from there by the
+    /// parent links, stopping at the first unchanged node.
     pub fn remove_exact(&mut self, start: usize, end: usize) -> Option<Vma> {
-        let (root, x) = self.remove_exact_at(self.root, start, end)?;
-        self.root = root;
-        let v = self.n(x).vma;
+        let h = self.hot.get();
+        let x = match self.nodes.get(h as usize) {
+            // Live: a freed node's end is 0.
+            Some(n) if n.vma.start == start && n.vma.end != 0 => h,
+            _ => {
+                let mut t = self.root;
+                loop {
+                    if t == NIL {
+                        return None;
+                    }
+                    let n = self.n(t);
+                    if start == n.vma.start {
+                        break t;
+                    }
+                    t = if start < n.vma.start { n.left } else { n.right };
+                }
+            }
+        };
+        let n = self.n(x);
+        if n.vma.end != end {
+            return None;
+        }
+        let v = n.vma;
+        let (l, r, parent) = (n.left, n.right, n.up);
+        if l == NIL || r == NIL {
+            self.replace_child(parent, x, if l == NIL { r } else { l });
+            self.fix_up(parent, NIL);
+        } else {
+            // The successor s, leftmost of r, takes x's place.
+            let mut s = r;
+            loop {
+                let sl = self.n(s).left;
+                if sl == NIL {
+                    break;
+                }
+                s = sl;
+            }
+            let from = if s == r {
+                s
+            } else {
+                let (sp, sr) = (self.n(s).up, self.n(s).right);
+                self.m(sp).left = sr;
+                self.set_up(sr, sp);
+                self.m(s).right = r;
+                self.m(r).up = s;
+                sp
+            };
+            self.m(s).left = l;
+            self.m(l).up = s;
+            self.replace_child(parent, x, s);
+            self.fix_up(from, s);
+        }
+        self.note_remove(start, end);
         self.unlink(x);
         self.release(x);
         self.len -= 1;
         Some(v)
-    }
-
-    /// [`Tree::remove_exact`] in subtree `t`: (new subtree root, detached
-    /// node).
-    fn remove_exact_at(&mut self, t: u32, start: usize, end: usize) -> Option<(u32, u32)> {
-        if t == NIL {
-            return None;
-        }
-        let n = self.n(t);
-        let (l, r) = (n.left, n.right);
-        if start == n.vma.start {
-            if n.vma.end != end {
-                return None;
-            }
-            let root = if l == NIL {
-                r
-            } else if r == NIL {
-                l
-            } else {
-                let (c, succ) = self.take_min(r);
-                self.m(succ).left = l;
-                self.m(succ).right = c;
-                self.balance(succ)
-            };
-            return Some((root, t));
-        }
-        let x = if start < n.vma.start {
-            let (c, x) = self.remove_exact_at(l, start, end)?;
-            self.m(t).left = c;
-            x
-        } else {
-            let (c, x) = self.remove_exact_at(r, start, end)?;
-            self.m(t).right = c;
-            x
-        };
-        Some((self.balance(t), x))
     }
 
     /// Detaches the leftmost node of `t`: (new subtree root, that node).
@@ -432,6 +668,7 @@ impl Tree {
         }
         let (c, min) = self.take_min(l);
         self.m(t).left = c;
+        self.set_up(c, t);
         (self.balance(t), min)
     }
 
@@ -451,14 +688,18 @@ impl Tree {
             let (c, succ) = self.take_min(r);
             self.m(succ).left = l;
             self.m(succ).right = c;
+            self.m(l).up = succ;
+            self.set_up(c, succ);
             return self.balance(succ);
         }
         if key < self.n(t).vma.start {
             let c = self.delete_at(self.n(t).left, x, key);
             self.m(t).left = c;
+            self.set_up(c, t);
         } else {
             let c = self.delete_at(self.n(t).right, x, key);
             self.m(t).right = c;
+            self.set_up(c, t);
         }
         self.balance(t)
     }
@@ -478,6 +719,37 @@ impl Tree {
         self.pull(t);
     }
 
+    /// The free-area answer no longer holds: the ranges changed.
+    fn forget_free(&self) {
+        self.free_cache.set(None);
+    }
+
+    /// `v` is being inserted alone: the free-area answer is taken if `v`
+    /// is exactly its range, else it no longer holds.
+    fn note_insert(&self, v: &Vma) {
+        match self.free_cache.get() {
+            Some(mut c)
+                if !c.taken && c.addr == Some(v.start) && v.end.wrapping_sub(v.start) == c.len =>
+            {
+                c.taken = true;
+                self.free_cache.set(Some(c));
+            }
+            _ => self.forget_free(),
+        }
+    }
+
+    /// `[start, end)`, one whole VMA, is being removed: the free-area
+    /// answer holds again if that was the range it had taken.
+    fn note_remove(&self, start: usize, end: usize) {
+        match self.free_cache.get() {
+            Some(mut c) if c.taken && c.addr == Some(start) && end.wrapping_sub(start) == c.len => {
+                c.taken = false;
+                self.free_cache.set(Some(c));
+            }
+            _ => self.forget_free(),
+        }
+    }
+
     /// A perfectly balanced tree of the `count` listed nodes from `*cur`
     /// on; leaves `*cur` after them.
     fn build(&mut self, cur: &mut u32, count: usize) -> u32 {
@@ -492,6 +764,8 @@ impl Tree {
         let n = self.m(t);
         n.left = l;
         n.right = r;
+        self.set_up(l, t);
+        self.set_up(r, t);
         self.pull(t);
         t
     }
@@ -508,6 +782,7 @@ impl Tree {
             prev: NIL,
             next: NIL,
             height: 1,
+            up: NIL,
         };
         if self.free != NIL {
             let t = self.free;
@@ -525,6 +800,8 @@ impl Tree {
     }
 
     fn release(&mut self, t: u32) {
+        // A freed node never passes `first_ending_after`'s check.
+        self.m(t).vma.end = 0;
         self.m(t).next = self.free;
         self.free = t;
         self.nfree += 1;
@@ -572,6 +849,7 @@ impl Tree {
     /// it adds in net, as a `Vec` would, and costs O((changes) log n);
     /// deleting a large part of the set rebuilds the tree instead, O(n).
     pub fn replace_run(&mut self, before: u32, k: usize, new: &[Vma]) -> Result<(), Errno> {
+        self.forget_free();
         // The common cases of mmap and munmap, without the matching.
         match (k, new) {
             (0, [v]) => {
@@ -583,6 +861,7 @@ impl Tree {
                 let o = self.after(before);
                 if o != NIL {
                     self.root = self.delete_at(self.root, o, self.n(o).vma.start);
+                    self.set_up(self.root, NIL);
                     self.unlink(o);
                     self.release(o);
                     self.len -= 1;
@@ -635,6 +914,7 @@ impl Tree {
                 if !starts_at(new, &mut j, start) {
                     if !bulk {
                         self.root = self.delete_at(self.root, o, start);
+                        self.set_up(self.root, NIL);
                     }
                     self.unlink(o);
                     self.release(o);
@@ -645,6 +925,7 @@ impl Tree {
             if bulk {
                 let mut cur = self.first;
                 self.root = self.build(&mut cur, self.len);
+                self.set_up(self.root, NIL);
             }
         }
 
@@ -671,6 +952,7 @@ impl Tree {
         let x = self.alloc(v);
         self.link_after(p, x);
         self.root = self.insert_at(self.root, x, v.start);
+        self.set_up(self.root, NIL);
         self.len += 1;
         x
     }
@@ -684,6 +966,25 @@ impl Tree {
         hi: usize,
         align: usize,
     ) -> Option<usize> {
+        if let Some(c) = self.free_cache.get() {
+            if !c.taken && c.len == len && c.lo == lo && c.hi == hi && c.align == align {
+                return c.addr;
+            }
+        }
+        let addr = self.search_top_down(len, lo, hi, align);
+        self.free_cache.set(Some(FreeCache {
+            len,
+            lo,
+            hi,
+            align,
+            addr,
+            taken: false,
+        }));
+        addr
+    }
+
+    /// [`Tree::find_free_top_down`] without the cache.
+    fn search_top_down(&self, len: usize, lo: usize, hi: usize, align: usize) -> Option<usize> {
         let q = Query {
             len,
             lo,
@@ -767,6 +1068,11 @@ impl Tree {
     pub fn check(&self) {
         fn walk(t: &Tree, x: u32, out: &mut Vec<u32>) -> (u32, usize, usize, usize) {
             let n = t.n(x);
+            for c in [n.left, n.right] {
+                if c != NIL {
+                    assert_eq!(t.n(c).up, x, "parent of node {c}");
+                }
+            }
             let mut lo = n.vma.start;
             let mut hi = n.vma.end;
             let mut gap = 0;
@@ -797,6 +1103,7 @@ impl Tree {
         }
         let mut inorder = Vec::new();
         if self.root != NIL {
+            assert_eq!(self.n(self.root).up, NIL, "parent of the root");
             walk(self, self.root, &mut inorder);
         }
         assert_eq!(inorder.len(), self.len, "len");
