@@ -182,6 +182,7 @@ pub const SHMEM_DEV: (u32, u32) = (0, 1);
 /// The attributes of a copy-on-write page: the VMA's, without write
 /// (with read, so a write-only mapping still reads: ARM has no
 /// write-only pages).
+#[inline(always)]
 pub fn cow_attrs(prot: Prot, kind: VmaKind) -> MapAttrs {
     user_attrs(
         Prot {
@@ -195,11 +196,13 @@ pub fn cow_attrs(prot: Prot, kind: VmaKind) -> MapAttrs {
 
 /// Private memory with frames of its own: `fork` makes it copy-on-write
 /// where it is writable.
+#[inline(always)]
 fn is_private_ram(kind: VmaKind) -> bool {
     owns_frames(kind) && !kind.is_shared()
 }
 
 /// Memory attributes of a user mapping with this protection and kind.
+#[inline(always)]
 pub fn user_attrs(prot: Prot, kind: VmaKind) -> MapAttrs {
     let mem = match kind {
         VmaKind::Device { mem, .. } => mem,
@@ -225,6 +228,7 @@ pub fn user_attrs(prot: Prot, kind: VmaKind) -> MapAttrs {
 
 /// Whether the frames behind a VMA belong to it (RAM it allocated), as
 /// opposed to device registers it only maps.
+#[inline(always)]
 pub fn owns_frames(kind: VmaKind) -> bool {
     !matches!(kind, VmaKind::Device { .. })
 }
