@@ -43,9 +43,10 @@ pub trait Mmu {
     fn lookup(&self, va: usize) -> Option<u64>;
     /// Whether nothing at all is mapped in `[va, va + size)`.
     fn is_unmapped(&self, va: usize, size: usize) -> bool {
-        (va..va + size)
-            .step_by(PAGE_SIZE)
-            .all(|v| self.lookup(v).is_none())
+        // One search (a real table skips empty entries within each
+        // table), not one walk per page: a section fault asks this of
+        // 256 pages.
+        self.next_leaf(va, va + size).is_none()
     }
     /// A zeroed frame of `size` bytes (4 KiB, or a section), aligned to it.
     fn alloc_zeroed(&mut self, size: usize) -> Result<u64, Errno>;
