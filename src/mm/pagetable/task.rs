@@ -87,16 +87,38 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
 
     fn unmap(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno> {
         self.env(|t, e| {
-            t.unmap(e, va as u64, size as u64, &mut |e, _, p, s| {
+            // Physically consecutive blocks are freed as one run (a
+            // fault-around chunk or a section's pages: one bitmap update
+            // instead of one per page).
+            let mut run: Option<(u64, usize)> = None;
+            let r = t.unmap(e, va as u64, size as u64, &mut |e, _, p, s| {
                 // Reported after the TLB invalidation: the frames are
                 // unreachable, so they may be reused at once.
-                if free_frames {
-                    crate::mm::must(
-                        e.frames().free_contiguous(p, s as usize / PAGE),
-                        "free unmapped frames",
-                    );
+                if !free_frames {
+                    return;
                 }
-            })
+                let n = s as usize / PAGE;
+                match run {
+                    Some((start, count)) if start + (count * PAGE) as u64 == p => {
+                        run = Some((start, count + n));
+                    }
+                    _ => {
+                        if let Some((start, count)) = run.replace((p, n)) {
+                            crate::mm::must(
+                                e.frames().free_contiguous(start, count),
+                                "free unmapped frames",
+                            );
+                        }
+                    }
+                }
+            });
+            if let Some((start, count)) = run {
+                crate::mm::must(
+                    e.frames().free_contiguous(start, count),
+                    "free unmapped frames",
+                );
+            }
+            r
         })
         .map_err(Errno::from)
     }
