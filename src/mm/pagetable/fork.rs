@@ -23,7 +23,7 @@ struct ForkWalk<'a, E> {
     /// execution (as `map` links them).
     child_pxn: bool,
     va: u64,
-    end: u128,
+    end: u64,
     attrs: MapAttrs,
     cow: bool,
     share: &'a mut dyn FnMut(&mut E, u64, u64) -> bool,
@@ -80,7 +80,7 @@ impl<F: Format> Table<F> {
         let mut w = ForkWalk {
             child_pxn: child.asid.is_some(),
             va,
-            end: end as u128,
+            end,
             attrs,
             cow,
             share,
@@ -134,11 +134,12 @@ impl<F: Format> Table<F> {
     ) -> Result<(), MapError> {
         let esz = F::entry_size(level);
         let shift = esz.trailing_zeros();
-        let n = F::entries(level);
-        let span_end = base as u128 + ((n as u128) << shift);
+        // 64-bit arithmetic: a user table's range ends well below 2^64.
+        let span_end = base.saturating_add(F::entries(level) << shift);
         let from = (w.va.max(base) - base) >> shift;
         let stop = w.end.min(span_end);
-        let to = ((stop - base as u128 + esz as u128 - 1) >> shift) as u64;
+        // Shifts, not divisions (a library call for u64 on 32-bit ARM).
+        let to = (stop - base + esz - 1) >> shift;
         let mut i = from;
         while i < to {
             let Some(j) = env.first_valid(pt, i, to) else {
@@ -174,7 +175,7 @@ impl<F: Format> Table<F> {
                 Entry::Table { .. } => i = j + 1,
                 Entry::Block { pa, size } => {
                     let bva = align_down(eva, size);
-                    if (bva as u128) < w.va as u128 || bva as u128 + size as u128 > w.end {
+                    if bva < w.va || bva.checked_add(size).is_none_or(|e| e > w.end) {
                         return Err(MapError::OutOfRange);
                     }
                     let copies = size / esz;
@@ -239,7 +240,7 @@ impl<F: Format> Table<F> {
         }
         let root_span = F::entry_size(F::ROOT_LEVEL) as u128 * F::entries(F::ROOT_LEVEL) as u128;
         let base = (va as u128 & !(root_span - 1)) as u64;
-        self.clear_level(env, self.root_pa, F::ROOT_LEVEL, base, va, end as u128, removed);
+        self.clear_level(env, self.root_pa, F::ROOT_LEVEL, base, va, end, removed);
         Ok(())
     }
 
@@ -251,16 +252,16 @@ impl<F: Format> Table<F> {
         level: u8,
         base: u64,
         va: u64,
-        end: u128,
+        end: u64,
         removed: &mut dyn FnMut(&mut E, u64, u64),
     ) {
         let esz = F::entry_size(level);
         let shift = esz.trailing_zeros();
-        let n = F::entries(level);
-        let span_end = base as u128 + ((n as u128) << shift);
+        let span_end = base.saturating_add(F::entries(level) << shift);
         let from = (va.max(base) - base) >> shift;
         let stop = end.min(span_end);
-        let to = ((stop - base as u128 + esz as u128 - 1) >> shift) as u64;
+        // Shifts, not divisions (a library call for u64 on 32-bit ARM).
+        let to = (stop - base + esz - 1) >> shift;
         let mut i = from;
         while i < to {
             let Some(j) = env.first_valid(t, i, to) else {
@@ -271,9 +272,22 @@ impl<F: Format> Table<F> {
             match F::decode(env.read(e), level) {
                 Entry::Invalid => i = j + 1,
                 Entry::Table { next_pa } if level < F::LEAF_LEVEL => {
-                    let whole = eva >= va && eva as u128 + esz as u128 <= end;
+                    let whole = eva >= va && eva.saturating_add(esz) <= end;
                     self.clear_level(env, next_pa, level + 1, eva, va, end, removed);
-                    if whole || env.table_is_empty(next_pa, level + 1) {
+                    // Everything of the range below is gone: the table is
+                    // empty unless something lies outside the range, or
+                    // in a table at its edge that the range only met.
+                    // Only those parts are scanned.
+                    let empty = whole || {
+                        let sub_shift = F::entry_shift(level + 1);
+                        let sub_n = F::entries(level + 1);
+                        let sub_from = (va.max(eva) - eva) >> sub_shift;
+                        let sub_stop = end.min(eva.saturating_add(esz));
+                        let sub_to = (sub_stop - eva + (1 << sub_shift) - 1) >> sub_shift;
+                        env.first_valid(next_pa, 0, sub_from + 1).is_none()
+                            && env.first_valid(next_pa, sub_to - 1, sub_n).is_none()
+                    };
+                    if empty {
                         env.write(e, 0);
                         env.free_table(next_pa, level + 1);
                     }
