@@ -75,8 +75,6 @@ impl<F: Format> Table<F> {
         if va >= end || !self.covers(va, end - va) || !child.covers(va, end - va) {
             return Err(MapError::OutOfRange);
         }
-        // Every block size encodes with `attrs` before anything changes.
-        self.check_attrs(attrs)?;
         let mut w = ForkWalk {
             child_pxn: child.asid.is_some(),
             va,
@@ -184,8 +182,10 @@ impl<F: Format> Table<F> {
                     if (0..copies).any(|k| F::is_valid(env.read(cfirst + k * F::ENTRY_BYTES))) {
                         return Err(MapError::Overlap { va: bva });
                     }
-                    // Encodable: checked on entry, and a present PA is
-                    // aligned to its block.
+                    // Encoded before anything of this block changes (not
+                    // checked for every block size up front: that is four
+                    // encodings per VMA, and a failure here leaves the
+                    // same state as a refused reference).
                     let e = self.format.encode_block(level, size, pa, w.attrs)?;
                     if !(w.share)(env, pa, size) {
                         return Err(MapError::NoMemory);
