@@ -308,7 +308,10 @@ fn the_run_freed_last_is_reused_when_it_fits() {
     assert!(single == low || single == low + FRAME_SIZE || single >= 0x4000_4000);
     let r = a.alloc_contiguous(2, 2).unwrap();
     assert_eq!(r % (2 * FRAME_SIZE), 0);
-    assert!(r + 2 * FRAME_SIZE <= single || r > single, "never overlaps a used frame");
+    assert!(
+        r + 2 * FRAME_SIZE <= single || r > single,
+        "never overlaps a used frame"
+    );
     // A different count ignores the hint.
     a.free_contiguous(high, 2).unwrap();
     let four = a.alloc_contiguous(4, 4).unwrap();

@@ -151,9 +151,7 @@ impl<F: Format> Table<F> {
                     let ce = ct + j * F::ENTRY_BYTES;
                     let cnext = match F::decode(env.read(ce), level) {
                         Entry::Invalid => {
-                            let t = env
-                                .alloc_table(level + 1)
-                                .map_err(|_| MapError::NoMemory)?;
+                            let t = env.alloc_table(level + 1).map_err(|_| MapError::NoMemory)?;
                             let link = match self.format.encode_table(t, level, w.child_pxn) {
                                 Ok(l) => l,
                                 Err(e) => {
@@ -219,8 +217,9 @@ impl<F: Format> Table<F> {
     /// `removed(env, pa, size)` at once, each table wholly inside the range
     /// is freed after its entries, and a table the range only meets is
     /// freed if it is left empty. The root stays (zeroed where the range
-    /// was). `OutOfRange` (nothing changed) if a block straddles `va` or
-    /// `end`: the caller must split it with the general `unmap`.
+    /// was). `OutOfRange` if a block straddles `va` or `end` (found when
+    /// the walk reaches it, with what came before already cleared): the
+    /// caller finishes with the general `unmap`, which splits it.
     pub fn clear_dead<E: TableEnv<F>>(
         &self,
         env: &mut E,
@@ -231,17 +230,9 @@ impl<F: Format> Table<F> {
         if va >= end || !self.covers(va, end - va) {
             return Err(MapError::OutOfRange);
         }
-        for edge in [va, end] {
-            if let Some(p) = self.lookup(env, edge) {
-                if p.va != edge {
-                    return Err(MapError::OutOfRange);
-                }
-            }
-        }
         let root_span = F::entry_size(F::ROOT_LEVEL) as u128 * F::entries(F::ROOT_LEVEL) as u128;
         let base = (va as u128 & !(root_span - 1)) as u64;
-        self.clear_level(env, self.root_pa, F::ROOT_LEVEL, base, va, end, removed);
-        Ok(())
+        self.clear_level(env, self.root_pa, F::ROOT_LEVEL, base, va, end, removed)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -254,7 +245,7 @@ impl<F: Format> Table<F> {
         va: u64,
         end: u64,
         removed: &mut dyn FnMut(&mut E, u64, u64),
-    ) {
+    ) -> Result<(), MapError> {
         let esz = F::entry_size(level);
         let shift = esz.trailing_zeros();
         let span_end = base.saturating_add(F::entries(level) << shift);
@@ -273,7 +264,7 @@ impl<F: Format> Table<F> {
                 Entry::Invalid => i = j + 1,
                 Entry::Table { next_pa } if level < F::LEAF_LEVEL => {
                     let whole = eva >= va && eva.saturating_add(esz) <= end;
-                    self.clear_level(env, next_pa, level + 1, eva, va, end, removed);
+                    self.clear_level(env, next_pa, level + 1, eva, va, end, removed)?;
                     // Everything of the range below is gone: the table is
                     // empty unless something lies outside the range, or
                     // in a table at its edge that the range only met.
@@ -295,9 +286,11 @@ impl<F: Format> Table<F> {
                 }
                 Entry::Table { .. } => i = j + 1,
                 Entry::Block { pa, size } => {
-                    // Inside the range: its edges were checked on entry.
                     let bva = align_down(eva, size);
-                    let first = (bva.max(base) - base) >> shift;
+                    if bva < va || bva.checked_add(size).is_none_or(|e| e > end) {
+                        return Err(MapError::OutOfRange);
+                    }
+                    let first = (bva - base) >> shift;
                     let copies = size / esz;
                     for k in 0..copies {
                         env.write(t + (first + k) * F::ENTRY_BYTES, 0);
@@ -307,5 +300,6 @@ impl<F: Format> Table<F> {
                 }
             }
         }
+        Ok(())
     }
 }

@@ -227,21 +227,32 @@ impl<F: Format + 'static, H: TableHost<F> + 'static> Mmu for TaskTable<F, H> {
         let ct = c.table;
         let end = va.checked_add(size).ok_or(Errno::EINVAL)?;
         let r = self.env(|t, e| {
-            t.fork_into(e, &ct, va as u64, end as u64, attrs, cow, &mut |e, pa, size| {
-                if !share {
-                    return true;
-                }
-                let n = size / PAGE as u64;
-                for i in 0..n {
-                    if e.frames().share(pa + i * PAGE as u64).is_err() {
-                        for j in 0..i {
-                            crate::mm::must(e.frames().free(pa + j * PAGE as u64), "fork: unshare");
-                        }
-                        return false;
+            t.fork_into(
+                e,
+                &ct,
+                va as u64,
+                end as u64,
+                attrs,
+                cow,
+                &mut |e, pa, size| {
+                    if !share {
+                        return true;
                     }
-                }
-                true
-            })
+                    let n = size / PAGE as u64;
+                    for i in 0..n {
+                        if e.frames().share(pa + i * PAGE as u64).is_err() {
+                            for j in 0..i {
+                                crate::mm::must(
+                                    e.frames().free(pa + j * PAGE as u64),
+                                    "fork: unshare",
+                                );
+                            }
+                            return false;
+                        }
+                    }
+                    true
+                },
+            )
         });
         match r {
             Ok(()) => Ok(()),
@@ -261,10 +272,14 @@ impl<F: Format + 'static, H: TableHost<F> + 'static> Mmu for TaskTable<F, H> {
         let r = self.env(|t, e| {
             t.clear_dead(e, va as u64, end as u64, &mut |e, p, s| {
                 if free_frames {
-                    crate::mm::must(
-                        e.frames().free_contiguous(p, s as usize / PAGE),
-                        "free a dead table's frames",
-                    );
+                    // One page (the common case): the single-frame free,
+                    // without the run's checks.
+                    let r = if s == PAGE as u64 {
+                        e.frames().free(p)
+                    } else {
+                        e.frames().free_contiguous(p, s as usize / PAGE)
+                    };
+                    crate::mm::must(r, "free a dead table's frames");
                 }
             })
         });

@@ -297,7 +297,10 @@ fn fork_child_gets_the_parents_dispositions_and_nothing_pending() {
         )
         .unwrap();
     parent.signals.set_blocked(SigSet::of(SIGUSR1));
-    parent.signals.send(SIGUSR1, SigInfo::user(SIGUSR1, 3, 0)).unwrap();
+    parent
+        .signals
+        .send(SIGUSR1, SigInfo::user(SIGUSR1, 3, 0))
+        .unwrap();
     assert!(parent.signals.pending().contains(SIGUSR1));
     let l = layout();
     let kstack = KStack::new().unwrap();

@@ -90,7 +90,9 @@ fn fork_copies_present_blocks_and_write_protects_the_parent<F: Format>(
     assert_break_before_make(&log, e, lo, t.asid);
     // Nothing of the outside page was written.
     let out = entry_of(&env, &t, outside.0, F::LEAF_LEVEL);
-    assert!(!log.iter().any(|ev| matches!(ev, Ev::Write(p, _) if *p == out)));
+    assert!(!log
+        .iter()
+        .any(|ev| matches!(ev, Ev::Write(p, _) if *p == out)));
     // The child's descriptors are published before the call returns.
     assert_eq!(log.last(), Some(&Ev::Publish));
 }
@@ -98,7 +100,10 @@ fn fork_copies_present_blocks_and_write_protects_the_parent<F: Format>(
 fn fork_without_cow_leaves_the_parent_alone<F: Format>(t: Table<F>, block: u64, ro: MapAttrs) {
     let (mut env, (lo, hi), blocks, _) = parent(&t, block, ro);
     let c = child_of(&t);
-    let before: Vec<u64> = blocks.iter().map(|b| t.lookup(&env, b.0).unwrap().raw).collect();
+    let before: Vec<u64> = blocks
+        .iter()
+        .map(|b| t.lookup(&env, b.0).unwrap().raw)
+        .collect();
     env.clear_log();
     let mut n = 0;
     t.fork_into(&mut env, &c, lo, hi, ro, false, &mut |_, _, _| {
@@ -107,13 +112,18 @@ fn fork_without_cow_leaves_the_parent_alone<F: Format>(t: Table<F>, block: u64, 
     })
     .unwrap();
     assert_eq!(n, blocks.len());
-    let after: Vec<u64> = blocks.iter().map(|b| t.lookup(&env, b.0).unwrap().raw).collect();
+    let after: Vec<u64> = blocks
+        .iter()
+        .map(|b| t.lookup(&env, b.0).unwrap().raw)
+        .collect();
     assert_eq!(before, after);
     for (b, raw) in blocks.iter().zip(&before) {
         assert_eq!(c.lookup(&env, b.0).unwrap().raw, *raw, "same rights");
     }
     assert!(
-        !env.log().iter().any(|e| matches!(e, Ev::Tlbi(..) | Ev::TlbiAll(_))),
+        !env.log()
+            .iter()
+            .any(|e| matches!(e, Ev::Tlbi(..) | Ev::TlbiAll(_))),
         "a read-only share needs no TLB maintenance"
     );
 }
@@ -124,7 +134,10 @@ fn fork_failures<F: Format>(t: Table<F>, block: u64, rw: MapAttrs) {
     // unchanged.
     let (mut env, (lo, hi), blocks, _) = parent(&t, block, rw);
     let c = child_of(&t);
-    let before: Vec<u64> = blocks.iter().map(|b| t.lookup(&env, b.0).unwrap().raw).collect();
+    let before: Vec<u64> = blocks
+        .iter()
+        .map(|b| t.lookup(&env, b.0).unwrap().raw)
+        .collect();
     env.table_limit = env.live_tables;
     let mut n = 0;
     let r = t.fork_into(&mut env, &c, lo, hi, ro, true, &mut |_, _, _| {
@@ -133,7 +146,10 @@ fn fork_failures<F: Format>(t: Table<F>, block: u64, rw: MapAttrs) {
     });
     assert_eq!(r, Err(MapError::NoMemory));
     assert_eq!(n, 0);
-    let after: Vec<u64> = blocks.iter().map(|b| t.lookup(&env, b.0).unwrap().raw).collect();
+    let after: Vec<u64> = blocks
+        .iter()
+        .map(|b| t.lookup(&env, b.0).unwrap().raw)
+        .collect();
     assert_eq!(before, after);
     // A reference refused for the second page: the child holds the first
     // only; the parent's first page is write-protected, the rest not.
@@ -156,10 +172,18 @@ fn fork_failures<F: Format>(t: Table<F>, block: u64, rw: MapAttrs) {
     let b = blocks[3];
     let pg = page::<F>();
     let mut n = 0;
-    let r = t.fork_into(&mut env, &c, b.0 + pg, b.0 + b.2, ro, true, &mut |_, _, _| {
-        n += 1;
-        true
-    });
+    let r = t.fork_into(
+        &mut env,
+        &c,
+        b.0 + pg,
+        b.0 + b.2,
+        ro,
+        true,
+        &mut |_, _, _| {
+            n += 1;
+            true
+        },
+    );
     assert_eq!(r, Err(MapError::OutOfRange));
     assert_eq!(n, 0);
     assert!(c.lookup(&env, b.0).is_none());
@@ -179,12 +203,15 @@ fn clear_dead_reports_every_block_and_frees_the_tables<F: Format>(
     // Part of the range: the first page only; its table stays (the
     // second page is in it).
     let mut removed = Vec::new();
-    c.clear_dead(&mut env, lo, lo + pg, &mut |_, pa, size| removed.push((pa, size)))
-        .unwrap();
+    c.clear_dead(&mut env, lo, lo + pg, &mut |_, pa, size| {
+        removed.push((pa, size))
+    })
+    .unwrap();
     assert_eq!(removed, vec![(blocks[0].1, pg)]);
     assert!(c.lookup(&env, lo).is_none());
     assert!(c.lookup(&env, blocks[1].0).is_some());
-    // An edge inside a block: refused, nothing removed.
+    // An edge inside a block: refused when the walk reaches the block,
+    // nothing of it removed.
     let b = blocks[3];
     removed.clear();
     let r = c.clear_dead(&mut env, b.0 + pg, b.0 + b.2, &mut |_, pa, size| {
@@ -192,10 +219,13 @@ fn clear_dead_reports_every_block_and_frees_the_tables<F: Format>(
     });
     assert_eq!(r, Err(MapError::OutOfRange));
     assert!(removed.is_empty());
+    assert_eq!(c.lookup(&env, b.0).unwrap().pa, b.1);
     // The whole range: the rest, in VA order; every child table freed,
     // the child's root all invalid again.
-    c.clear_dead(&mut env, lo, hi, &mut |_, pa, size| removed.push((pa, size)))
-        .unwrap();
+    c.clear_dead(&mut env, lo, hi, &mut |_, pa, size| {
+        removed.push((pa, size))
+    })
+    .unwrap();
     let want: Vec<(u64, u64)> = blocks[1..].iter().map(|&(_, pa, s)| (pa, s)).collect();
     assert_eq!(removed, want);
     assert_eq!(env.live_tables, tables);
