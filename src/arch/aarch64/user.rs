@@ -48,8 +48,10 @@ pub type UserMmu = TaskTable<Vmsa64, mmu::Mem>;
 /// A task table with a fresh, zeroed root table.
 pub fn new_user_mmu(asid: u16) -> Result<UserMmu, Errno> {
     let root = mmu::with_mm(|mm| mm.frames.alloc())?;
-    // SAFETY: a fresh frame, mapped by the linear map.
-    unsafe { core::ptr::write_bytes(phys_to_virt(root) as *mut u8, 0, 4096) };
+    // SAFETY: a fresh 4 KiB-aligned frame, mapped writable as Normal
+    // memory by the linear map. `zero_page` (DC ZVA): a plain memset of
+    // the root cost about 1 550 instructions per fork.
+    unsafe { crate::mm::pageops::zero_page(phys_to_virt(root) as usize) };
     Ok(UserMmu::new(Table {
         root_pa: root,
         va_lo: 0,
