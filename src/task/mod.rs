@@ -210,6 +210,32 @@ impl Task {
         ksp: usize,
     ) -> Box<Task> {
         use core::ptr::addr_of_mut;
+        // Every field is written below: a field added to `Task` must be
+        // added there too, or this pattern stops compiling.
+        let _exhaustive = |t: Task| {
+            let Task {
+                pid: _,
+                name: _,
+                space: _,
+                mmu: _,
+                fds: _,
+                layout: _,
+                reported: _,
+                reported_count: _,
+                ppid: _,
+                pgid: _,
+                state: _,
+                wake: _,
+                deadline: _,
+                alarm: _,
+                signals: _,
+                kstack: _,
+                ksp: _,
+                fp: _,
+                asid: _,
+                cow: _,
+            } = t;
+        };
         let p = Box::into_raw(slot).cast::<Task>();
         // SAFETY: `p` is the slot's allocation, with `Task`'s layout; every
         // field is written exactly once below before the Box is rebuilt

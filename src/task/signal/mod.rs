@@ -820,6 +820,19 @@ impl Signals {
     /// `dst` is valid for writes and aligned; whatever it held is
     /// overwritten without being dropped.
     pub unsafe fn fork_into(&self, dst: *mut Signals) {
+        // Every field is written below: a new field must be too, or this
+        // pattern stops compiling.
+        let _exhaustive = |s: Signals| {
+            let Signals {
+                abi: _,
+                actions: _,
+                blocked: _,
+                pending: _,
+                std_info: _,
+                rt_queue: _,
+                saved_mask: _,
+            } = s;
+        };
         // SAFETY: the caller's contract; every field is written once.
         unsafe {
             core::ptr::addr_of_mut!((*dst).abi).write(self.abi);
