@@ -131,6 +131,90 @@ pub trait Mmu {
     /// cache), readable through the linear map. Any other `dst` would be
     /// overwritten.
     unsafe fn copy_frame(&mut self, dst: u64, src: u64, exec: bool);
+
+    /// `fork`'s copy of the present blocks of `[va, va + size)` (one VMA,
+    /// whose edges no block straddles: `EINVAL` otherwise) into `child`
+    /// (empty there), with `attrs`. With `share` the child takes one more
+    /// reference to every frame ([`Mmu::share_frame`]: RAM it owns); with
+    /// `cow` the parent's blocks get `attrs` too (the read-only
+    /// copy-on-write attributes), their old translations gone from the TLB
+    /// when this returns. On an error the child holds exactly the blocks
+    /// whose references it took, so its teardown gives them back. The
+    /// default goes block by block ([`fork_range_by_leaf`]); a real table
+    /// copies table by table.
+    fn fork_range(
+        &mut self,
+        child: &mut dyn Mmu,
+        va: usize,
+        size: usize,
+        attrs: MapAttrs,
+        share: bool,
+        cow: bool,
+    ) -> Result<(), Errno> {
+        fork_range_by_leaf(self, child, va, size, attrs, share, cow)
+    }
+
+    /// This table as `Any`, for fast paths between two tables of one
+    /// implementation ([`Mmu::fork_range`]); `None`: there are none.
+    fn as_any_mut(&mut self) -> Option<&mut dyn core::any::Any> {
+        None
+    }
+
+    /// [`Mmu::unmap`] for an address space that will never run again
+    /// ([`AddressSpace::teardown`]). The default is `unmap`; a real table
+    /// first makes itself unreachable (no walks from it, its ASID's TLB
+    /// entries invalidated) and then frees without per-entry maintenance.
+    fn unmap_dead(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno> {
+        self.unmap(va, size, free_frames)
+    }
+}
+
+/// [`Mmu::fork_range`] block by block: each present block of the parent
+/// found with [`Mmu::next_leaf`], its references taken (undone if one
+/// fails), mapped into the child (references dropped if that fails), then
+/// write-protected in the parent for copy-on-write (which cannot fail).
+pub fn fork_range_by_leaf<M: Mmu + ?Sized>(
+    mmu: &mut M,
+    child: &mut dyn Mmu,
+    start: usize,
+    size: usize,
+    attrs: MapAttrs,
+    share: bool,
+    cow: bool,
+) -> Result<(), Errno> {
+    let end = start + size;
+    let mut va = start;
+    while let Some(l) = mmu.next_leaf(va, end) {
+        if l.va < start || l.va + l.size > end {
+            // Blocks never straddle a VMA's edge (every change to a range
+            // splits its edges first).
+            return Err(Errno::EINVAL);
+        }
+        va = l.va + l.size;
+        if !share {
+            child.map(l.va, l.pa, l.size, attrs)?;
+            continue;
+        }
+        let frames = l.size / PAGE_SIZE;
+        for i in 0..frames {
+            if let Err(e) = mmu.share_frame(l.pa + (i * PAGE_SIZE) as u64) {
+                for j in 0..i {
+                    mmu.free_frame(l.pa + (j * PAGE_SIZE) as u64);
+                }
+                return Err(e);
+            }
+        }
+        if let Err(e) = child.map(l.va, l.pa, l.size, attrs) {
+            for j in 0..frames {
+                mmu.free_frame(l.pa + (j * PAGE_SIZE) as u64);
+            }
+            return Err(e);
+        }
+        if cow {
+            crate::mm::must(mmu.protect(l.va, l.size, attrs), "fork: write-protect");
+        }
+    }
+    Ok(())
 }
 
 /// A present block or page: first VA, PA, size.
@@ -1337,49 +1421,19 @@ impl AddressSpace {
     }
 
     /// The page-table half of [`AddressSpace::fork`]: every present block
-    /// of the parent into `child`.
+    /// of the parent into `child`, VMA by VMA ([`Mmu::fork_range`]):
+    /// private writable memory copy-on-write, other RAM shared with the
+    /// same rights, device memory mapped again without references.
     fn fork_pages(&self, mmu: &mut dyn Mmu, child: &mut dyn Mmu) -> Result<(), Errno> {
         for v in self.vmas.iter() {
-            let mut va = v.start;
-            while let Some(l) = mmu.next_leaf(va, v.end) {
-                if l.va < v.start || l.va + l.size > v.end {
-                    // Blocks never straddle a VMA's edge (every change to
-                    // a range splits its edges first).
-                    return Err(Errno::EINVAL);
-                }
-                va = l.va + l.size;
-                if !owns_frames(v.kind) {
-                    child.map(l.va, l.pa, l.size, user_attrs(v.prot, v.kind))?;
-                    continue;
-                }
-                let cow = v.prot.write && !v.kind.is_shared();
-                let attrs = if cow {
-                    cow_attrs(v.prot, v.kind)
-                } else {
-                    user_attrs(v.prot, v.kind)
-                };
-                // Validate, then act: the references first (undone if one
-                // fails), then the child's mapping (undone if it fails),
-                // then the parent's write protection, which cannot fail.
-                let frames = l.size / PAGE_SIZE;
-                for i in 0..frames {
-                    if let Err(e) = mmu.share_frame(l.pa + (i * PAGE_SIZE) as u64) {
-                        for j in 0..i {
-                            mmu.free_frame(l.pa + (j * PAGE_SIZE) as u64);
-                        }
-                        return Err(e);
-                    }
-                }
-                if let Err(e) = child.map(l.va, l.pa, l.size, attrs) {
-                    for j in 0..frames {
-                        mmu.free_frame(l.pa + (j * PAGE_SIZE) as u64);
-                    }
-                    return Err(e);
-                }
-                if cow {
-                    crate::mm::must(mmu.protect(l.va, l.size, attrs), "fork: write-protect");
-                }
-            }
+            let share = owns_frames(v.kind);
+            let cow = share && v.prot.write && !v.kind.is_shared();
+            let attrs = if cow {
+                cow_attrs(v.prot, v.kind)
+            } else {
+                user_attrs(v.prot, v.kind)
+            };
+            mmu.fork_range(child, v.start, v.size(), attrs, share, cow)?;
         }
         Ok(())
     }
@@ -1783,7 +1837,7 @@ impl AddressSpace {
     /// then this address space leaves the shared memory objects it mapped.
     pub fn teardown(&mut self, mmu: &mut dyn Mmu) {
         for v in self.vmas.iter().filter(|v| !owns_frames(v.kind)) {
-            crate::mm::must(mmu.unmap(v.start, v.size(), false), "teardown: device");
+            crate::mm::must(mmu.unmap_dead(v.start, v.size(), false), "teardown: device");
         }
         // Only where VMAs are (a walk of the whole user range costs a
         // visit of every top-level entry): runs of adjacent VMAs at once.
@@ -1792,14 +1846,14 @@ impl AddressSpace {
             run = match run {
                 Some((s, e)) if e == v.start => Some((s, v.end)),
                 Some((s, e)) => {
-                    crate::mm::must(mmu.unmap(s, e - s, true), "teardown");
+                    crate::mm::must(mmu.unmap_dead(s, e - s, true), "teardown");
                     Some((v.start, v.end))
                 }
                 None => Some((v.start, v.end)),
             };
         }
         if let Some((s, e)) = run {
-            crate::mm::must(mmu.unmap(s, e - s, true), "teardown");
+            crate::mm::must(mmu.unmap_dead(s, e - s, true), "teardown");
         }
         self.each_object(&mut |id| crate::mm::shm::remove_user(id, &mut |pa| mmu.free_frame(pa)));
         if let Some(id) = self.exe.take() {

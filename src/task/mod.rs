@@ -185,6 +185,87 @@ impl Task {
         }
     }
 
+    /// A `fork` child of `parent`, built in place in `slot` (its final
+    /// heap place: a `Task` is about 3.7 KiB on ARMv7-A, mostly the signal
+    /// actions and siginfos, and each move of a whole `Task` built on the
+    /// stack is a copy of all of it; building it there and boxing it cost
+    /// nine such copies per fork). Linux's `copy_process` rules: the
+    /// child has its own pid, the parent's pid as its parent, the parent's
+    /// process group, layout, FP registers (`fp`: the parent's, saved by
+    /// the caller), signal actions and blocked mask with nothing pending
+    /// (`Signals::fork`); no alarm (itimers are not inherited), no
+    /// deadline; runnable, with the kernel stack `kstack` whose saved sp is
+    /// `ksp`; an ASID of its own at its first switch. `space`, `mmu`,
+    /// `fds` and `name` are the copies the caller made.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fork_child(
+        slot: Box<core::mem::MaybeUninit<Task>>,
+        parent: &Task,
+        pid: u32,
+        name: String,
+        space: AddressSpace,
+        mmu: Box<dyn Mmu + Send>,
+        fds: Vec<Option<File>>,
+        kstack: KStack,
+        ksp: usize,
+    ) -> Box<Task> {
+        use core::ptr::addr_of_mut;
+        // Every field is written below: a field added to `Task` must be
+        // added there too, or this pattern stops compiling.
+        let _exhaustive = |t: Task| {
+            let Task {
+                pid: _,
+                name: _,
+                space: _,
+                mmu: _,
+                fds: _,
+                layout: _,
+                reported: _,
+                reported_count: _,
+                ppid: _,
+                pgid: _,
+                state: _,
+                wake: _,
+                deadline: _,
+                alarm: _,
+                signals: _,
+                kstack: _,
+                ksp: _,
+                fp: _,
+                asid: _,
+                cow: _,
+            } = t;
+        };
+        let p = Box::into_raw(slot).cast::<Task>();
+        // SAFETY: `p` is the slot's allocation, with `Task`'s layout; every
+        // field is written exactly once below before the Box is rebuilt
+        // from it, so the `Box<Task>` holds a fully initialised Task (and
+        // frees with the same layout).
+        unsafe {
+            addr_of_mut!((*p).pid).write(pid);
+            addr_of_mut!((*p).name).write(name);
+            addr_of_mut!((*p).space).write(space);
+            addr_of_mut!((*p).mmu).write(mmu);
+            addr_of_mut!((*p).fds).write(fds);
+            addr_of_mut!((*p).layout).write(parent.layout);
+            addr_of_mut!((*p).reported).write([0; 16]);
+            addr_of_mut!((*p).reported_count).write(0);
+            addr_of_mut!((*p).ppid).write(parent.pid);
+            addr_of_mut!((*p).pgid).write(parent.pgid);
+            addr_of_mut!((*p).state).write(State::Runnable);
+            addr_of_mut!((*p).wake).write(Wake::None);
+            addr_of_mut!((*p).deadline).write(None);
+            addr_of_mut!((*p).alarm).write(None);
+            parent.signals.fork_into(addr_of_mut!((*p).signals));
+            addr_of_mut!((*p).kstack).write(Some(kstack));
+            addr_of_mut!((*p).ksp).write(ksp);
+            addr_of_mut!((*p).fp).write(parent.fp);
+            addr_of_mut!((*p).asid).write(crate::mm::asid::AsidSlot::NONE);
+            addr_of_mut!((*p).cow).write(true);
+            Box::from_raw(p)
+        }
+    }
+
     /// Release every frame of the address space.
     pub fn teardown(&mut self) {
         self.space.teardown(self.mmu.as_mut());

@@ -76,6 +76,24 @@ pub fn try_box<T>(v: T) -> Result<Box<T>, T> {
     }
 }
 
+/// An uninitialised heap slot for a `T`, or `None` when the kernel heap
+/// is out of memory: for a value built in place (`Task::fork_child`).
+pub fn try_box_uninit<T>() -> Option<Box<core::mem::MaybeUninit<T>>> {
+    let layout = core::alloc::Layout::new::<T>();
+    if layout.size() == 0 {
+        return Some(Box::new(core::mem::MaybeUninit::uninit()));
+    }
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc::alloc::alloc(layout) }.cast::<core::mem::MaybeUninit<T>>();
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a fresh allocation with `T`'s layout (that of
+    // `MaybeUninit<T>`), which needs no initialisation; the Box frees it
+    // with the same layout.
+    Some(unsafe { Box::from_raw(p) })
+}
+
 /// Why a process sleeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wait {
@@ -243,6 +261,12 @@ impl Procs {
                 return Ok(p);
             }
         }
+    }
+
+    /// Room for `n` more processes, so that the next `n` inserts cannot
+    /// fail (`ENOMEM` if the table cannot grow).
+    pub fn reserve(&mut self, n: usize) -> Result<(), Errno> {
+        self.list.try_reserve(n).map_err(|_| Errno::ENOMEM)
     }
 
     /// Add a process (fallible: the table grows with `try_reserve`).

@@ -902,6 +902,10 @@ pub fn oom_kill(info: &crate::mm::fault::FaultInfo) -> ! {
 fn fork(frame: &Frame) -> Result<usize, Errno> {
     let mut k = KERNEL.lock();
     let pid = k.alloc_pid()?;
+    // The child's table slot and its heap slot first: the cheap refusals
+    // before the address space is copied.
+    k.reserve(1)?;
+    let slot = process::try_box_uninit::<Task>().ok_or(Errno::ENOMEM)?;
     let kstack = KStack::new()?;
     let mut child_mmu = arch::new_mmu()?;
     let parent = k.current_mut().ok_or(Errno::ESRCH)?;
@@ -917,24 +921,11 @@ fn fork(frame: &Frame) -> Result<usize, Errno> {
     // The parent's FP registers are live in the unit: its copy is the
     // child's starting state.
     arch::save_fp(&mut parent.fp);
-    let mut child = Task::new(pid, name, space, child_mmu, fds, parent.layout);
-    child.cow = true;
-    child.ppid = parent.pid;
-    child.pgid = parent.pgid;
-    child.fp = parent.fp;
-    child.signals = parent.signals.fork();
     let mut cf = *frame;
     cf.set_result(0);
-    child.ksp = arch::new_task_stack(kstack.top(), &cf);
-    child.kstack = Some(kstack);
-    child.state = State::Runnable;
-    let child = match process::try_box(child) {
-        Ok(b) => b,
-        Err(mut c) => {
-            c.teardown();
-            return Err(Errno::ENOMEM);
-        }
-    };
+    let ksp = arch::new_task_stack(kstack.top(), &cf);
+    let child = Task::fork_child(slot, parent, pid, name, space, child_mmu, fds, kstack, ksp);
+    // Cannot fail: the table's room was reserved above.
     if let Err((e, mut c)) = k.insert(child) {
         c.teardown();
         return Err(e);

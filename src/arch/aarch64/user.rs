@@ -48,8 +48,10 @@ pub type UserMmu = TaskTable<Vmsa64, mmu::Mem>;
 /// A task table with a fresh, zeroed root table.
 pub fn new_user_mmu(asid: u16) -> Result<UserMmu, Errno> {
     let root = mmu::with_mm(|mm| mm.frames.alloc())?;
-    // SAFETY: a fresh frame, mapped by the linear map.
-    unsafe { core::ptr::write_bytes(phys_to_virt(root) as *mut u8, 0, 4096) };
+    // SAFETY: a fresh 4 KiB-aligned frame, mapped writable as Normal
+    // memory by the linear map. `zero_page` (DC ZVA): a plain memset of
+    // the root cost about 1 550 instructions per fork.
+    unsafe { crate::mm::pageops::zero_page(phys_to_virt(root) as usize) };
     Ok(UserMmu::new(Table {
         root_pa: root,
         va_lo: 0,
@@ -109,6 +111,28 @@ impl TableHost<Vmsa64> for mmu::Mem {
         mmu::with_mm(|mm| {
             crate::mm::must(mm.frames.free(t.root_pa), "free a root table");
         });
+    }
+
+    fn retire(t: &Table) {
+        // Installed (the exiting task's own table: TTBR0_EL1.BADDR, the
+        // root is 4 KiB aligned): walks from TTBR0 off first
+        // (TCR_EL1.EPD0 = 1), and an ISB so that later walks see it (ARM
+        // ARM D8.2 / D23.2: a system register write takes effect after a
+        // context synchronization event). Otherwise TTBR0 holds another
+        // table and nothing walks this one.
+        if TTBR0_EL1.get() & 0x0000_ffff_ffff_f000 == t.root_pa {
+            TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
+            barrier::isb(barrier::SY);
+        }
+        // Entries the walker cached before: TLBI by ASID before the
+        // table's memory is reused (ARM ARM D8.14.2), then DSB so it is
+        // complete and ISB (D8.14: the sequence after TLB maintenance).
+        // SAFETY: TLB maintenance only.
+        unsafe {
+            core::arch::asm!("tlbi aside1is, {x}", x = in(reg) (t.asid.unwrap_or(0) as u64) << 48)
+        };
+        barrier::dsb(barrier::ISH);
+        barrier::isb(barrier::SY);
     }
 }
 

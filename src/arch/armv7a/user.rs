@@ -159,6 +159,34 @@ impl TableHost<ShortDescriptor> for mmu::Mem {
             crate::mm::must(mm.frames.free_contiguous(t.root_pa, 2), "free a root table");
         });
     }
+
+    fn retire(t: &Table) {
+        // SAFETY: reading TTBR0 has no side effect; PD0 only stops
+        // walks of the user half, which nothing uses once a table is
+        // retired (the dying task never returns to user mode); the TLB
+        // and predictor maintenance have no memory-safety effect.
+        unsafe {
+            // Installed (the exiting task's own table; TTBCR.N = 1: the
+            // base is bits [31:13]): walks from TTBR0
+            // off first (TTBCR.PD0 = 1), and an ISB so that later walks
+            // see it (ARM ARM B3.15: a CP15 write takes effect after a
+            // context synchronization). Otherwise TTBR0 points elsewhere
+            // and nothing walks this table.
+            if cp15::Ttbr0Raw::read() & !0x1fff == t.root_pa as u32 {
+                cp15::Ttbcr::write(cp15::Ttbcr::read() | (1 << 4));
+                isb();
+            }
+            // Entries the walker cached before: invalidate the ASID (ARM
+            // ARM B3.10.1: TLB maintenance before the table's memory is
+            // reused), predictors too (B2.2.6), then DSB so the
+            // invalidation is complete and ISB (B3.10.1, the required
+            // sequence after TLB maintenance).
+            cp15::Tlbiasidis::write(t.asid.unwrap_or(0) as u8 as u32);
+            cp15::Bpiallis::write(0);
+        }
+        dsb();
+        isb();
+    }
 }
 
 /// Switch TTBR0/ASID to this table: walks from TTBR0 are disabled

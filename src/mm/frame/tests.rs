@@ -286,3 +286,45 @@ fn frames_at_the_top_of_the_address_space() {
     a.reserve(0, u64::MAX - 5);
     assert_eq!(a.free_count(), 0);
 }
+
+/// A run given back whole is what the next request for as many frames
+/// gets (the hint), as long as it is still free and aligned as asked;
+/// otherwise first fit as before. Every run handed out is free before
+/// and used after, whichever way it was found.
+#[test]
+fn the_run_freed_last_is_reused_when_it_fits() {
+    let mut a = FrameAllocator::new(0x4000_0000, 64 * MIB);
+    let low = a.alloc_contiguous(2, 2).unwrap();
+    let high = a.alloc_contiguous(2, 2).unwrap();
+    assert_eq!((low, high), (0x4000_0000, 0x4000_2000), "first fit");
+    // Freeing the higher run: the next 2-frame request takes it back,
+    // although first fit would find the same.
+    a.free_contiguous(high, 2).unwrap();
+    assert_eq!(a.alloc_contiguous(2, 2).unwrap(), high);
+    // Freed, then one of its frames taken by a single allocation: not
+    // reused; first fit finds a free aligned run elsewhere.
+    a.free_contiguous(low, 2).unwrap();
+    let single = a.alloc().unwrap();
+    assert!(single == low || single == low + FRAME_SIZE || single >= 0x4000_4000);
+    let r = a.alloc_contiguous(2, 2).unwrap();
+    assert_eq!(r % (2 * FRAME_SIZE), 0);
+    assert!(
+        r + 2 * FRAME_SIZE <= single || r > single,
+        "never overlaps a used frame"
+    );
+    // A different count ignores the hint.
+    a.free_contiguous(high, 2).unwrap();
+    let four = a.alloc_contiguous(4, 4).unwrap();
+    assert_eq!(four % (4 * FRAME_SIZE), 0);
+    assert!(four >= high + 2 * FRAME_SIZE || four + 4 * FRAME_SIZE <= high);
+    // An alignment the hint does not meet: not used.
+    let run = a.alloc_contiguous(2, 1).unwrap();
+    if run % (2 * FRAME_SIZE) != 0 {
+        a.free_contiguous(run, 2).unwrap();
+        let aligned = a.alloc_contiguous(2, 2).unwrap();
+        assert_eq!(aligned % (2 * FRAME_SIZE), 0);
+    }
+    // The counts stay exact.
+    let used = 64 * MIB as usize / FRAME_SIZE as usize - a.free_count();
+    assert!(used >= 2);
+}

@@ -33,6 +33,7 @@ pub use crate::mm::tlb::TLBI_BATCH_LIMIT;
 use crate::mm::tlb::{Bounded, TlbMaint, ROUND};
 use alloc::vec::Vec;
 
+mod fork;
 pub mod task;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -39,6 +39,12 @@ pub trait TableHost<F: Format>: KernelMemory {
     fn walk(table: &Table<F>, visit: &mut dyn FnMut(&Mapping));
     /// The task is gone: drop its ASID's TLB entries and free the root.
     fn release(table: &Table<F>);
+    /// The address space will never run again: when this returns no CPU
+    /// walks `table` (if it is the one installed, walks through it are
+    /// turned off) and no TLB holds an entry of its ASID, so its entries
+    /// and tables may be cleared and freed without maintenance
+    /// ([`Table::clear_dead`]). Until another table is installed.
+    fn retire(table: &Table<F>);
 }
 
 /// A task's table: the engine's [`Table`] and its architecture.
@@ -74,7 +80,7 @@ where
 
 const PAGE: usize = 4096;
 
-impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
+impl<F: Format + 'static, H: TableHost<F> + 'static> Mmu for TaskTable<F, H> {
     fn map(&mut self, va: usize, pa: u64, size: usize, attrs: MapAttrs) -> Result<(), Errno> {
         self.env(|t, e| t.map(e, va as u64, pa, size as u64, attrs))
             .map_err(Errno::from)
@@ -220,5 +226,88 @@ impl<F: Format, H: TableHost<F>> Mmu for TaskTable<F, H> {
 
     fn walk(&self, visit: &mut dyn FnMut(&Mapping)) {
         H::walk(&self.table, visit)
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn core::any::Any> {
+        Some(self)
+    }
+
+    /// Table by table ([`Table::fork_into`]) when the child is a table of
+    /// this kind (always, for tasks); block by block otherwise.
+    fn fork_range(
+        &mut self,
+        child: &mut dyn Mmu,
+        va: usize,
+        size: usize,
+        attrs: MapAttrs,
+        share: bool,
+        cow: bool,
+    ) -> Result<(), Errno> {
+        let Some(c) = child.as_any_mut().and_then(|a| a.downcast_mut::<Self>()) else {
+            return crate::mm::space::fork_range_by_leaf(self, child, va, size, attrs, share, cow);
+        };
+        let ct = c.table;
+        let end = va.checked_add(size).ok_or(Errno::EINVAL)?;
+        let r = self.env(|t, e| {
+            t.fork_into(
+                e,
+                &ct,
+                va as u64,
+                end as u64,
+                attrs,
+                cow,
+                &mut |e, pa, size| {
+                    if !share {
+                        return true;
+                    }
+                    let n = size / PAGE as u64;
+                    for i in 0..n {
+                        if e.frames().share(pa + i * PAGE as u64).is_err() {
+                            for j in 0..i {
+                                crate::mm::must(
+                                    e.frames().free(pa + j * PAGE as u64),
+                                    "fork: unshare",
+                                );
+                            }
+                            return false;
+                        }
+                    }
+                    true
+                },
+            )
+        });
+        match r {
+            Ok(()) => Ok(()),
+            // A block straddling the VMA's edge.
+            Err(super::MapError::OutOfRange) => Err(Errno::EINVAL),
+            Err(e) => Err(Errno::from(e)),
+        }
+    }
+
+    /// Retire the table ([`TableHost::retire`]: no walks, no TLB entries
+    /// of its ASID), then clear without maintenance
+    /// ([`Table::clear_dead`]); a block straddling the range's edge takes
+    /// the general `unmap`, which splits it.
+    fn unmap_dead(&mut self, va: usize, size: usize, free_frames: bool) -> Result<(), Errno> {
+        H::retire(&self.table);
+        let end = va.checked_add(size).ok_or(Errno::EINVAL)?;
+        let r = self.env(|t, e| {
+            t.clear_dead(e, va as u64, end as u64, &mut |e, p, s| {
+                if free_frames {
+                    // One page (the common case): the single-frame free,
+                    // without the run's checks.
+                    let r = if s == PAGE as u64 {
+                        e.frames().free(p)
+                    } else {
+                        e.frames().free_contiguous(p, s as usize / PAGE)
+                    };
+                    crate::mm::must(r, "free a dead table's frames");
+                }
+            })
+        });
+        match r {
+            Ok(()) => Ok(()),
+            Err(_) => self.unmap(va, size, free_frames),
+        }
     }
 }

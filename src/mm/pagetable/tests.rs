@@ -19,6 +19,7 @@ use std::vec::Vec;
 mod aarch64;
 mod armv7a;
 mod both;
+mod fork;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Ev {

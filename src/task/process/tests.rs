@@ -262,3 +262,88 @@ fn a_kernel_stack_reports_an_overrun_of_its_bottom() {
     unsafe { (bottom as *mut u8).write(0) };
     assert!(!k.intact());
 }
+
+/// `Task::fork_child` (built in place) gives the child what fork(2) and
+/// Linux's `copy_process` say it gets: a new pid whose parent is the
+/// caller, the caller's process group, signal dispositions and mask,
+/// no pending signals (fork(2): "The child's set of pending signals is
+/// initially empty"), no timers (fork(2): "The child does not inherit
+/// timers from its parent"), the parent's FP registers, its own kernel
+/// stack, and no ASID yet.
+#[test]
+fn fork_child_gets_the_parents_dispositions_and_nothing_pending() {
+    use crate::task::signal::{SigAction, SigInfo, SigSet, SIGUSR1, SIGUSR2, SIG_IGN};
+    let mut parent = task(7, 1);
+    parent.pgid = 5;
+    parent.alarm = Some((1000, 10));
+    parent.deadline = Some(99);
+    parent.fp.d[3] = 0x1234;
+    parent.fp.fpscr = 0x0300_0000;
+    let handler = SigAction {
+        handler: 0x8000,
+        flags: 0x0400_0000,
+        restorer: 0x9000,
+        mask: SigSet::of(SIGUSR2),
+    };
+    parent.signals.sigaction(SIGUSR1, Some(handler)).unwrap();
+    parent
+        .signals
+        .sigaction(
+            SIGUSR2,
+            Some(SigAction {
+                handler: SIG_IGN,
+                ..SigAction::default()
+            }),
+        )
+        .unwrap();
+    parent.signals.set_blocked(SigSet::of(SIGUSR1));
+    parent
+        .signals
+        .send(SIGUSR1, SigInfo::user(SIGUSR1, 3, 0))
+        .unwrap();
+    assert!(parent.signals.pending().contains(SIGUSR1));
+    let l = layout();
+    let kstack = KStack::new().unwrap();
+    let top = kstack.top();
+    let slot = try_box_uninit::<Task>().unwrap();
+    let c = Task::fork_child(
+        slot,
+        &parent,
+        8,
+        String::from("t"),
+        AddressSpace::new(l.task_size, l.mmap_lo, l.mmap_hi),
+        Box::new(NoMmu),
+        Vec::new(),
+        kstack,
+        top - 64,
+    );
+    assert_eq!((c.pid, c.ppid, c.pgid), (8, 7, 5));
+    assert_eq!(c.state, State::Runnable);
+    assert_eq!((c.alarm, c.deadline), (None, None));
+    assert_eq!(c.wake, Wake::None);
+    assert_eq!((c.fp.d[3], c.fp.fpscr), (0x1234, 0x0300_0000));
+    assert_eq!(c.fp.d[4], 0);
+    assert_eq!(c.signals.action(SIGUSR1), handler);
+    assert_eq!(c.signals.action(SIGUSR2).handler, SIG_IGN);
+    assert_eq!(c.signals.blocked(), SigSet::of(SIGUSR1));
+    assert_eq!(c.signals.pending(), SigSet::EMPTY);
+    assert_eq!(c.signals.abi(), parent.signals.abi());
+    assert_eq!(c.ksp, top - 64);
+    assert_eq!(c.kstack.as_ref().map(|k| k.top()), Some(top));
+    assert!(c.kstack.as_ref().is_some_and(|k| k.intact()));
+    assert_eq!(c.asid, crate::mm::asid::AsidSlot::NONE);
+    assert!(c.cow);
+    assert_eq!(c.name, "t");
+    assert_eq!(c.layout.task_size, l.task_size);
+    // The parent keeps its pending signal.
+    assert!(parent.signals.pending().contains(SIGUSR1));
+}
+
+#[test]
+fn reserve_makes_the_next_insert_infallible() {
+    let mut p = Procs::new();
+    assert_eq!(p.reserve(1), Ok(()));
+    assert_eq!(p.alloc_pid(), Ok(1));
+    assert!(p.insert(task(1, 0)).is_ok());
+    assert_eq!(p.len(), 1);
+}
