@@ -240,6 +240,34 @@ pub unsafe fn any_bits(va: usize, len: usize, mask: usize) -> bool {
     }
 }
 
+/// The first index at or after `from` of `t` whose word has a bit of
+/// `mask` set: a table's first valid entry. Eight words are ORed and
+/// tested once where they are all clear (about 1.5 instructions a word
+/// instead of 6), one by one elsewhere.
+pub fn first_with_bits<W>(t: &[W], from: usize, mask: W) -> Option<usize>
+where
+    W: Copy + PartialEq + Default + core::ops::BitOr<Output = W> + core::ops::BitAnd<Output = W>,
+{
+    let zero = W::default();
+    let set = |i: usize| t[i] & mask != zero;
+    let mut i = from;
+    while i < t.len() && i % 8 != 0 {
+        if set(i) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    while let Some(c) = t.get(i..i + 8) {
+        // Written out: the compiler keeps a loop of eight otherwise.
+        let any = c[0] | c[1] | c[2] | c[3] | c[4] | c[5] | c[6] | c[7];
+        if any & mask != zero {
+            break;
+        }
+        i += 8;
+    }
+    (i..t.len()).find(|&i| set(i))
+}
+
 /// Copy the 4 KiB page at `src` to `dst`.
 ///
 /// # Safety
@@ -349,6 +377,27 @@ mod tests {
         unsafe { copy_page(base + PAGE, base) };
         assert_eq!(pages[1].0, pages[0].0);
         assert!(pages[2].0.iter().all(|&b| b == 0x5a));
+    }
+
+    #[test]
+    fn first_with_bits_finds_the_first_set_word_from_any_start() {
+        for len in [0usize, 1, 7, 8, 9, 64, 256, 512] {
+            for at in [0usize, 1, 7, 8, 15, 16, 63, 255, 511] {
+                let mut t = alloc::vec![0b100u32; len]; // bits outside the mask
+                if at < len {
+                    t[at] = 0b10;
+                }
+                for from in [0usize, 1, 8, 9, 200] {
+                    // The oracle: a plain scan.
+                    let want = (from..len).find(|&i| t[i] & 0b11 != 0);
+                    assert_eq!(
+                        first_with_bits(&t, from, 0b11),
+                        want,
+                        "len {len} at {at} from {from}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -190,25 +190,8 @@ mod hw {
             // aligned; `to` <= 512 (the engine's contract).
             let t =
                 unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u64, to as usize) };
-            let valid = |i: usize| <Vmsa64 as crate::mm::pagetable::Format>::is_valid(t[i]);
-            // Valid is bit 0: eight entries ORed and tested once where
-            // they are all invalid, one by one elsewhere.
-            let (mut i, to) = (from as usize, to as usize);
-            while i < to && i % 8 != 0 {
-                if valid(i) {
-                    return Some(i as u64);
-                }
-                i += 1;
-            }
-            while let Some(c) = t.get(i..i + 8) {
-                // Written out: the compiler keeps a loop of eight otherwise.
-                let any = c[0] | c[1] | c[2] | c[3] | c[4] | c[5] | c[6] | c[7];
-                if any & 1 != 0 {
-                    break;
-                }
-                i += 8;
-            }
-            (i..to).find(|&i| valid(i)).map(|i| i as u64)
+            // Valid is bit 0 (D8.3.1).
+            crate::mm::pageops::first_with_bits(t, from as usize, 1).map(|i| i as u64)
         }
 
         fn clean_invalidate_dcache(&mut self, va: u64, _pa: u64, size: u64) {

@@ -228,27 +228,8 @@ mod hw {
             let t = unsafe {
                 core::slice::from_raw_parts(phys_to_virt(pa as u32) as *const u32, to as usize)
             };
-            let valid =
-                |i: usize| <ShortDescriptor as crate::mm::pagetable::Format>::is_valid(t[i] as u64);
-            // Valid is bits [1:0] != 0b00 at both levels: eight entries
-            // ORed and tested once where they are all invalid (about 1.5
-            // instructions an entry instead of 6), one by one elsewhere.
-            let (mut i, to) = (from as usize, to as usize);
-            while i < to && i % 8 != 0 {
-                if valid(i) {
-                    return Some(i as u64);
-                }
-                i += 1;
-            }
-            while let Some(c) = t.get(i..i + 8) {
-                // Written out: the compiler keeps a loop of eight otherwise.
-                let any = c[0] | c[1] | c[2] | c[3] | c[4] | c[5] | c[6] | c[7];
-                if any & 0b11 != 0 {
-                    break;
-                }
-                i += 8;
-            }
-            (i..to).find(|&i| valid(i)).map(|i| i as u64)
+            // Valid is bits [1:0] != 0b00 at both levels (B3.5.1).
+            crate::mm::pageops::first_with_bits(t, from as usize, 0b11).map(|i| i as u64)
         }
 
         fn clean_invalidate_dcache(&mut self, va: u64, pa: u64, size: u64) {
