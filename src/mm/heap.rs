@@ -276,6 +276,8 @@ mod tests {
         assert_eq!(class_of(l(2048, 8)), Some((7, 2048)));
         assert_eq!(class_of(l(2049, 8)), None);
         assert_eq!(class_of(l(8, 4096)), None);
+        // 16, 32, 64, 128, 256, 512, 1024, 2048: eight classes.
+        assert_eq!(CLASSES, 8);
     }
 
     #[test]
@@ -291,6 +293,11 @@ mod tests {
         // SAFETY: `a` came from `alloc` with this layout.
         unsafe { r.dealloc(a, Layout::from_size_align(24, 8).unwrap()) };
         assert_eq!(r.usage(), (used0, free0), "a cached block is free");
+        assert_eq!(
+            (r.free[1], r.cached[1]),
+            (a as usize, 32),
+            "cached, not given back"
+        );
         // Another layout of the same class gets the cached block back.
         let b = r.alloc(Layout::from_size_align(32, 32).unwrap(), None);
         assert_eq!(b, a);
@@ -309,7 +316,14 @@ mod tests {
             // SAFETY: each came from `alloc` with `l`.
             unsafe { r.dealloc(p, l) };
         }
-        assert_eq!(r.cached[6], CLASS_CACHE_BYTES);
+        assert_eq!(r.cached[6], 64 << 10, "64 KiB of 1 KiB blocks stay cached");
+        // The largest class works like the others.
+        let big = Layout::from_size_align(2048, 8).unwrap();
+        let p = r.alloc(big, None);
+        assert!(!p.is_null() && p as usize % 2048 == 0);
+        // SAFETY: `p` came from `alloc` with `big`.
+        unsafe { r.dealloc(p, big) };
+        assert_eq!(r.cached[7], 2048);
         assert_eq!(r.usage(), (used0, free0));
     }
 
