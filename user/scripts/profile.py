@@ -139,17 +139,12 @@ def main():
                     else:
                         i = bisect.bisect_right(addrs, pc) - 1
                         per[names[i] if i >= 0 else hex(pc)] += n
-    ops = None
-    for line in serial.splitlines():
-        m = re.match(rf"bench {re.escape(bench)}\S*: (\d+) ticks/op", line)
-        if m:
-            print(line)
-    m = re.search(r"bench \S+: \d+ ticks/op", serial)
+    # The benchmark's own line says how many operations it timed.
+    m = re.search(rf"^bench {re.escape(bench)}: \d+ ticks/op \((\d+) ops\)", serial, re.M)
     if not m:
         sys.exit("benchmark did not run:\n" + serial[-2000:])
-    ops_env = {"mmap_touch256_munmap_1m": 20, "fork_exit_wait4": 200, "cow_fault_4k": 64,
-               "mprotect_4k_toggle": 2000}
-    ops = ops_env.get(bench, 1000)
+    print(m.group(0))
+    ops = int(m.group(1))
     print(f"# {board}: {total} instructions in the timed loop, {ops} ops: "
           f"{total / ops:.0f} instructions = {total / ops / 16:.1f} ticks per op")
     if opts.categories:

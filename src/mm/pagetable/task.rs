@@ -68,6 +68,16 @@ impl<F: Format, H: TableHost<F>> TaskTable<F, H> {
     }
 }
 
+/// Free a run of `count` frames from `start` that an unmap reported.
+fn free_run(e: &mut impl WithFrames, run: Option<(u64, usize)>) {
+    if let Some((start, count)) = run {
+        crate::mm::must(
+            e.frames().free_contiguous(start, count),
+            "free unmapped frames",
+        );
+    }
+}
+
 impl<F, H> Drop for TaskTable<F, H>
 where
     F: Format,
@@ -108,22 +118,10 @@ impl<F: Format + 'static, H: TableHost<F> + 'static> Mmu for TaskTable<F, H> {
                     Some((start, count)) if start + (count * PAGE) as u64 == p => {
                         run = Some((start, count + n));
                     }
-                    _ => {
-                        if let Some((start, count)) = run.replace((p, n)) {
-                            crate::mm::must(
-                                e.frames().free_contiguous(start, count),
-                                "free unmapped frames",
-                            );
-                        }
-                    }
+                    _ => free_run(e, run.replace((p, n))),
                 }
             });
-            if let Some((start, count)) = run {
-                crate::mm::must(
-                    e.frames().free_contiguous(start, count),
-                    "free unmapped frames",
-                );
-            }
+            free_run(e, run);
             r
         })
         .map_err(Errno::from)

@@ -58,7 +58,8 @@ fn report(name: &str, ticks: u64, ops: u64) {
     } else {
         "ticks"
     };
-    println!("bench {name}: {} {unit}/op", ticks / ops.max(1));
+    // The operation count closes the line: profile.py divides by it.
+    println!("bench {name}: {} {unit}/op ({ops} ops)", ticks / ops.max(1));
 }
 
 /// Times `ops` operations done by `body` between two profiler marks, and
